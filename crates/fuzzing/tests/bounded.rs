@@ -1,0 +1,58 @@
+//! Runs the fuzz oracles on generated inputs for a bounded time (the long runs are
+//! `cargo fuzz run decode` / `assemble` under /fuzz).
+
+use bpfbox_fuzzing::{assemble, decode, gen_program, Rng};
+use std::time::{Duration, Instant};
+
+fn budget() -> Duration {
+    let secs = std::env::var("BPFBOX_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    Duration::from_secs(secs)
+}
+
+#[test]
+fn decoder_oracle_holds_for_bounded_time() {
+    let start = Instant::now();
+    let mut rng = Rng::new(0x5eed_1234);
+    let (mut n, mut accepted) = (0u64, 0u64);
+    while start.elapsed() < budget() {
+        let p = gen_program(&mut rng);
+        if bpfbox_isa::decode_program(&p).is_ok() {
+            accepted += 1;
+        }
+        decode(&p);
+        n += 1;
+    }
+    println!("decode oracle: {n} programs, {accepted} accepted by the decoder");
+    assert!(accepted > 100, "generator produced too few valid programs ({accepted} of {n})");
+}
+
+#[test]
+fn assembler_oracle_holds_for_bounded_time() {
+    let start = Instant::now();
+    let mut rng = Rng::new(0xfeed_beef);
+    let mut n = 0u64;
+    // Mutate valid text in both syntaxes: the assembler sees near-valid garbage.
+    while start.elapsed() < budget() {
+        let p = gen_program(&mut rng);
+        let Ok(insns) = bpfbox_isa::decode_program(&p) else { continue };
+        for text in [bpfbox_isa::ubpf::disasm(&insns), bpfbox_isa::llvm::disasm(&insns)] {
+            let mut b = text.into_bytes();
+            for _ in 0..rng.below(4) {
+                if b.is_empty() {
+                    break;
+                }
+                let i = rng.below(b.len() as u64) as usize;
+                match rng.below(3) {
+                    0 => b[i] = b" +-,[]()%rwx0123456789abcdefgl:*="[rng.below(33) as usize],
+                    1 => {
+                        b.remove(i);
+                    }
+                    _ => b.insert(i, rng.next_u64() as u8),
+                }
+            }
+            assemble(&b);
+            n += 1;
+        }
+    }
+    println!("assemble oracle: {n} texts");
+}

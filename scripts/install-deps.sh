@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what bpfbox's tests and scripts need on Debian 12: clang-19 (to rebuild the
+# C test programs), llvm-19 (llvm-objdump-19, the disassembly reference) and bpftool.
+# Idempotent: skips apt when everything is present.
+set -euo pipefail
+need=()
+command -v clang-19 >/dev/null || need+=(clang-19)
+command -v llvm-objdump-19 >/dev/null || need+=(llvm-19)
+command -v bpftool >/dev/null || need+=(bpftool)
+if [ ${#need[@]} -eq 0 ]; then
+    echo "install-deps: clang-19, llvm-19 and bpftool already present"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
