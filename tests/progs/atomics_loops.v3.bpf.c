@@ -7,6 +7,7 @@ __u64 lock_word;
 
 static __always_inline void spin(void)
 {
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < 16; i++) {
 		if (__sync_val_compare_and_swap(&lock_word, 0, 1) == 0)
 			return;

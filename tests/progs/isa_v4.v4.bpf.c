@@ -12,6 +12,13 @@ static __noinline __s64 signed_ops(__s64 a, __s64 b, __s32 c, __s32 d)
 	return a / b + a % b + (__s64)(c / d) + (__s64)(c % d);
 }
 
+static __noinline __s64 signed_mod(__s64 a, __s64 b, __s32 c, __s32 d)
+{
+	if (b == 0 || d == 0)
+		return 0;
+	return (a % b) ^ (__s64)(c % d);
+}
+
 SEC("socket")
 int isa_v4(struct __sk_buff *skb)
 {
@@ -32,6 +39,7 @@ int isa_v4(struct __sk_buff *skb)
 	/* Byte swaps (v4 bswap). */
 	acc ^= __builtin_bswap16((__u16)acc) + __builtin_bswap32((__u32)acc) + __builtin_bswap64(acc);
 	acc += signed_ops(acc, w, h, b);
+	acc ^= signed_mod(acc, h, w, b);
 	/* 32-bit atomics. */
 	__u32 old = __sync_fetch_and_add(&counter32, 1);
 	__sync_fetch_and_or(&counter32, 0x100);
