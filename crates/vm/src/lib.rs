@@ -1,1 +1,167 @@
-//! bpfbox-vm
+//! bpfbox-vm: an RFC 9669 interpreter for eBPF.
+//!
+//! ```
+//! use bpfbox_isa::decode_program;
+//! use bpfbox_vm::{Vm, VmOptions};
+//! // r0 = *(u8 *)(r1 + 1); exit
+//! let bytes = [0x71, 0x10, 1, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+//! let vm = Vm::new(decode_program(&bytes).unwrap(), VmOptions::default()).unwrap();
+//! assert_eq!(vm.run(&mut [7, 42]).unwrap().r0, 42);
+//! ```
+//!
+//! Design:
+//! - A [`Program`] (validated slot-indexed `Vec<Insn>`) is translated once into a
+//!   compact internal form (`ops.rs`): one 12-byte op per slot, operation and operand
+//!   kind folded into the variant, jump targets absolute. The loop (`interp.rs`) is
+//!   a single `match` with no allocation per instruction.
+//! - Registers hold host addresses. Memory is a list of [`Region`]s plus the live
+//!   stack frames (512 bytes per frame, up to 8 frames). [`Vm::run`] and
+//!   [`Vm::run_with`] check every access (most recently hit region first);
+//!   [`Vm::run_unchecked`]/[`Vm::run_with_unchecked`] are `unsafe` and trust the program.
+//! - Helpers come from a [`HelperTable`]; see [`HelperCtx`] for what they can reach.
+//!
+//! **Invariant (checked mode):** the interpreter never dereferences an address
+//! outside the regions of the run and the live stack frames.
+
+mod error;
+mod helpers;
+mod interp;
+mod memory;
+mod ops;
+mod program;
+
+pub use error::VmError;
+pub use helpers::{HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable};
+pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
+pub use ops::FUNC_ADDR_TAG;
+pub use program::Program;
+
+use bpfbox_isa::{Imm64, Insn};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// Resolves pseudo `lddw` immediates (map fds, map values, BTF ids, map indices)
+/// to 64-bit values when the VM is built: `(pc, imm) -> value`. `None` leaves the
+/// instruction unresolved; executing it fails with [`VmError::Unresolved`].
+pub type Resolver = Arc<dyn Fn(usize, Imm64) -> Option<u64> + Send + Sync>;
+
+/// Default instruction budget of one run.
+pub const DEFAULT_MAX_INSNS: u64 = 100_000_000;
+
+/// How a [`Vm`] is built.
+#[derive(Clone)]
+pub struct VmOptions {
+    /// Stop with [`VmError::BudgetExceeded`] after this many instructions.
+    pub max_insns: u64,
+    pub helpers: HelperTable,
+    pub resolver: Option<Resolver>,
+}
+
+impl Default for VmOptions {
+    fn default() -> Self {
+        VmOptions { max_insns: DEFAULT_MAX_INSNS, helpers: HelperTable::empty(), resolver: None }
+    }
+}
+
+impl fmt::Debug for VmOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VmOptions")
+            .field("max_insns", &self.max_insns)
+            .field("helpers", &self.helpers)
+            .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+/// The result of a run that reached `exit` (or a helper's `Exit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub r0: u64,
+    /// Instructions executed, the final `exit` included (an `lddw` counts once).
+    pub insns_executed: u64,
+}
+
+/// A program prepared for execution. Runs take `&self`: one `Vm` can serve many
+/// runs, also from several threads.
+#[derive(Debug)]
+pub struct Vm {
+    program: Program,
+    ops: Vec<ops::Op>,
+    helpers_used: Vec<HelperEntry>,
+    opts: VmOptions,
+}
+
+impl Vm {
+    /// Validate `insns` (see [`Program::new`]) and prepare them.
+    pub fn new(insns: Vec<Insn>, opts: VmOptions) -> Result<Vm, VmError> {
+        Ok(Vm::from_program(Program::new(insns)?, opts))
+    }
+
+    pub fn from_program(program: Program, opts: VmOptions) -> Vm {
+        let (ops, helpers_used) = ops::compile(&program, &opts.helpers, opts.resolver.as_ref());
+        Vm { program, ops, helpers_used, opts }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn options(&self) -> &VmOptions {
+        &self.opts
+    }
+
+    /// Run with `mem` as the packet: r1 = its address, r2 = its length (both 0
+    /// when `mem` is empty). Checked mode.
+    pub fn run(&self, mem: &mut [u8]) -> Result<RunOutcome, VmError> {
+        let (args, region) = mem_args(mem);
+        self.run_with(args, region.as_slice(), &mut ())
+    }
+
+    /// Run with r1..r5 = `args`, memory `regions` (besides the stack) and an
+    /// environment that helpers reach through [`HelperCtx::env`]. Checked mode.
+    pub fn run_with(&self, args: [u64; 5], regions: &[Region<'_>], env: &mut dyn Any) -> Result<RunOutcome, VmError> {
+        // SAFETY: the checked instantiation translates every access through `regions`.
+        unsafe { interp::execute::<true>(self, args, regions, env) }
+    }
+
+    /// [`Vm::run`] without bounds checks on loads, stores and atomics.
+    ///
+    /// # Safety
+    /// Every memory access the program makes must fall inside `mem` or the live
+    /// stack frames of the current call chain — which holds for programs accepted by
+    /// a sound verifier for a context of this shape. Otherwise behaviour is undefined.
+    pub unsafe fn run_unchecked(&self, mem: &mut [u8]) -> Result<RunOutcome, VmError> {
+        let (args, region) = mem_args(mem);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.run_with_unchecked(args, region.as_slice(), &mut ()) }
+    }
+
+    /// [`Vm::run_with`] without bounds checks on loads, stores and atomics.
+    ///
+    /// # Safety
+    /// Every memory access the program makes must fall inside `regions` (a writable
+    /// one for stores and atomics) or the live stack frames. Helpers are still given
+    /// checked access.
+    pub unsafe fn run_with_unchecked(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn Any,
+    ) -> Result<RunOutcome, VmError> {
+        // SAFETY: the caller upholds the contract of `execute::<false>`.
+        unsafe { interp::execute::<false>(self, args, regions, env) }
+    }
+}
+
+fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
+    if mem.is_empty() {
+        return ([0; 5], None);
+    }
+    let len = mem.len() as u64;
+    let region = Region::from_mut(RegionKind::Packet, mem);
+    ([region.start(), len, 0, 0, 0], Some(region))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,420 @@
+//! The interpreter loop.
+//!
+//! One function, monomorphized twice: `CHECKED = true` translates every memory
+//! access through [`Mem::translate`]; `CHECKED = false` dereferences the address in
+//! the register directly and is only reachable through the `unsafe` entry points
+//! of [`crate::Vm`], whose contract is the invariant stated there.
+
+use crate::error::VmError;
+use crate::helpers::{HelperCtx, HelperEntry, HelperOutcome};
+use crate::memory::{Mem, Region, MAX_CALL_FRAMES, STACK_SIZE};
+use crate::ops::{pseudo_name, AtomicKind, Op, FUNC_ADDR_MASK, FUNC_ADDR_TAG};
+use crate::{RunOutcome, Vm};
+use std::any::Any;
+use std::ptr;
+
+#[repr(C, align(16))]
+struct StackArea([u8; MAX_CALL_FRAMES * STACK_SIZE]);
+
+#[derive(Clone, Copy, Default)]
+struct Frame {
+    ret: usize,
+    saved: [u64; 4],
+}
+
+/// Register index; the mask lets the compiler drop the bounds check on `[u64; 16]`.
+#[inline(always)]
+fn r(n: u8) -> usize {
+    (n & 15) as usize
+}
+
+#[inline(always)]
+fn call_helper(
+    e: &HelperEntry,
+    mem: &mut Mem,
+    env: &mut dyn Any,
+    reg: &mut [u64; 16],
+    pc: usize,
+) -> Result<Option<u64>, VmError> {
+    let mut ctx = HelperCtx { mem, env, pc, id: e.proto.id };
+    match (e.func)(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]])? {
+        HelperOutcome::Return(v) => {
+            reg[0] = v;
+            Ok(None)
+        }
+        HelperOutcome::Exit(v) => Ok(Some(v)),
+    }
+}
+
+/// Legacy packet load: big-endian `size` bytes at `off` of the packet region.
+#[inline(always)]
+fn ld_packet(packet: Option<(*const u8, u64)>, off: i64, size: u64) -> Option<u64> {
+    let (p, len) = packet?;
+    if off < 0 || off as u64 > len || len - (off as u64) < size {
+        return None;
+    }
+    // SAFETY: off + size <= len, and the packet region is valid for reads.
+    let b = unsafe { p.add(off as usize) };
+    Some(unsafe {
+        match size {
+            1 => *b as u64,
+            2 => u16::from_be_bytes(ptr::read_unaligned(b as *const [u8; 2])) as u64,
+            _ => u32::from_be_bytes(ptr::read_unaligned(b as *const [u8; 4])) as u64,
+        }
+    })
+}
+
+/// Run `vm` from instruction 0 with r1..r5 = `args`.
+///
+/// # Safety
+/// With `CHECKED = false` every load, store and atomic the program executes must
+/// address memory inside `regions` (writable ones for writes) or the live stack
+/// frames. With `CHECKED = true` this function is safe to call.
+pub(crate) unsafe fn execute<const CHECKED: bool>(
+    vm: &Vm,
+    args: [u64; 5],
+    regions: &[Region<'_>],
+    env: &mut dyn Any,
+) -> Result<RunOutcome, VmError> {
+    let mut stack = StackArea([0; MAX_CALL_FRAMES * STACK_SIZE]);
+    let mut mem = Mem::new(stack.0.as_mut_ptr(), regions);
+    let packet = mem.packet();
+    let ops: &[Op] = &vm.ops;
+    let helpers: &[HelperEntry] = &vm.helpers_used;
+    let max = vm.opts.max_insns;
+
+    let mut reg = [0u64; 16];
+    reg[1..6].copy_from_slice(&args);
+    reg[10] = mem.stack_top;
+    let mut frames = [Frame::default(); MAX_CALL_FRAMES];
+    let mut depth = 0usize;
+    let mut executed: u64 = 0;
+    let mut pc = 0usize;
+
+    macro_rules! done {
+        ($r0:expr) => {
+            return Ok(RunOutcome { r0: $r0, insns_executed: executed })
+        };
+    }
+    // Effective address `reg[base] + off`.
+    macro_rules! ea {
+        ($base:expr, $off:expr) => {
+            reg[r($base)].wrapping_add($off as i64 as u64)
+        };
+    }
+    macro_rules! host {
+        ($addr:expr, $size:expr, $write:expr, $pc:expr) => {{
+            let a: u64 = $addr;
+            if CHECKED {
+                mem.translate(a, $size, $write, $pc)?
+            } else {
+                ptr::with_exposed_provenance_mut::<u8>(a as usize)
+            }
+        }};
+    }
+    macro_rules! ld {
+        ($t:ty, $addr:expr, $pc:expr) => {{
+            let p = host!($addr, std::mem::size_of::<$t>() as u64, false, $pc);
+            // SAFETY: checked mode: `translate` proved the bytes lie in a readable
+            // region; unchecked mode: the caller's contract of `execute`.
+            unsafe { ptr::read_unaligned(p as *const $t) }
+        }};
+    }
+    macro_rules! st {
+        ($t:ty, $addr:expr, $v:expr, $pc:expr) => {{
+            let v: $t = $v;
+            let p = host!($addr, std::mem::size_of::<$t>() as u64, true, $pc);
+            // SAFETY: as for `ld!`, with a writable region.
+            unsafe { ptr::write_unaligned(p as *mut $t, v) }
+        }};
+    }
+    macro_rules! alu64i {
+        ($d:expr, $i:expr, |$a:ident, $b:ident| $e:expr) => {{
+            let $a = reg[r($d)];
+            let $b = $i as i64 as u64;
+            reg[r($d)] = $e;
+        }};
+    }
+    macro_rules! alu64r {
+        ($d:expr, $s:expr, |$a:ident, $b:ident| $e:expr) => {{
+            let $a = reg[r($d)];
+            let $b = reg[r($s)];
+            reg[r($d)] = $e;
+        }};
+    }
+    macro_rules! alu32i {
+        ($d:expr, $i:expr, |$a:ident, $b:ident| $e:expr) => {{
+            let $a = reg[r($d)] as u32;
+            let $b = $i as u32;
+            reg[r($d)] = ($e) as u32 as u64;
+        }};
+    }
+    macro_rules! alu32r {
+        ($d:expr, $s:expr, |$a:ident, $b:ident| $e:expr) => {{
+            let $a = reg[r($d)] as u32;
+            let $b = reg[r($s)] as u32;
+            reg[r($d)] = ($e) as u32 as u64;
+        }};
+    }
+    macro_rules! jmp {
+        ($c:expr, $t:expr) => {
+            if $c {
+                pc = $t as usize;
+            }
+        };
+    }
+    macro_rules! atomic {
+        ($t:ty, $kind:expr, $fetch:expr, $dst:expr, $src:expr, $off:expr, $pc:expr) => {{
+            let p = host!(ea!($dst, $off), std::mem::size_of::<$t>() as u64, true, $pc) as *mut $t;
+            // SAFETY: as for `st!`. The VM is single-threaded: a plain read-modify-write
+            // is atomic with respect to the program.
+            let old: $t = unsafe { ptr::read_unaligned(p) };
+            let s = reg[r($src)] as $t;
+            let new = match $kind {
+                AtomicKind::Add => Some(old.wrapping_add(s)),
+                AtomicKind::Or => Some(old | s),
+                AtomicKind::And => Some(old & s),
+                AtomicKind::Xor => Some(old ^ s),
+                AtomicKind::Xchg => Some(s),
+                AtomicKind::CmpXchg => (old == reg[0] as $t).then_some(s),
+            };
+            if let Some(n) = new {
+                unsafe { ptr::write_unaligned(p, n) };
+            }
+            match $kind {
+                AtomicKind::CmpXchg => reg[0] = old as u64,
+                _ if $fetch => reg[r($src)] = old as u64,
+                _ => {}
+            }
+        }};
+    }
+    macro_rules! call_local {
+        ($target:expr, $pc:expr) => {{
+            if depth + 1 >= MAX_CALL_FRAMES {
+                return Err(VmError::CallDepthExceeded { pc: $pc, max: MAX_CALL_FRAMES });
+            }
+            frames[depth] = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]] };
+            depth += 1;
+            reg[10] = mem.set_depth(depth);
+            pc = $target as usize;
+        }};
+    }
+
+    loop {
+        if executed >= max {
+            return Err(VmError::BudgetExceeded { pc, executed });
+        }
+        executed += 1;
+        let cur = pc;
+        let op = ops[pc];
+        pc += 1;
+        match op {
+            Op::Add64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_add(b)),
+            Op::Sub64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_sub(b)),
+            Op::Mul64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_mul(b)),
+            Op::Div64I(d, i) => alu64i!(d, i, |a, b| a.checked_div(b).unwrap_or(0)),
+            Op::SDiv64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }),
+            Op::Or64I(d, i) => alu64i!(d, i, |a, b| a | b),
+            Op::And64I(d, i) => alu64i!(d, i, |a, b| a & b),
+            Op::Lsh64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_shl(b as u32)),
+            Op::Rsh64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_shr(b as u32)),
+            Op::Mod64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { a } else { a % b }),
+            Op::SMod64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }),
+            Op::Xor64I(d, i) => alu64i!(d, i, |a, b| a ^ b),
+            Op::Mov64I(d, i) => reg[r(d)] = i as i64 as u64,
+            Op::Arsh64I(d, i) => alu64i!(d, i, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
+
+            Op::Add64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_add(b)),
+            Op::Sub64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_sub(b)),
+            Op::Mul64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_mul(b)),
+            Op::Div64R(d, s) => alu64r!(d, s, |a, b| a.checked_div(b).unwrap_or(0)),
+            Op::SDiv64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }),
+            Op::Or64R(d, s) => alu64r!(d, s, |a, b| a | b),
+            Op::And64R(d, s) => alu64r!(d, s, |a, b| a & b),
+            Op::Lsh64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_shl(b as u32)),
+            Op::Rsh64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_shr(b as u32)),
+            Op::Mod64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { a } else { a % b }),
+            Op::SMod64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }),
+            Op::Xor64R(d, s) => alu64r!(d, s, |a, b| a ^ b),
+            Op::Mov64R(d, s) => reg[r(d)] = reg[r(s)],
+            Op::Arsh64R(d, s) => alu64r!(d, s, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
+
+            Op::Add32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_add(b)),
+            Op::Sub32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_sub(b)),
+            Op::Mul32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_mul(b)),
+            Op::Div32I(d, i) => alu32i!(d, i, |a, b| a.checked_div(b).unwrap_or(0)),
+            Op::SDiv32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 }),
+            Op::Or32I(d, i) => alu32i!(d, i, |a, b| a | b),
+            Op::And32I(d, i) => alu32i!(d, i, |a, b| a & b),
+            Op::Lsh32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_shl(b)),
+            Op::Rsh32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_shr(b)),
+            Op::Mod32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { a } else { a % b }),
+            Op::SMod32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 }),
+            Op::Xor32I(d, i) => alu32i!(d, i, |a, b| a ^ b),
+            Op::Mov32I(d, i) => reg[r(d)] = i as u32 as u64,
+            Op::Arsh32I(d, i) => alu32i!(d, i, |a, b| (a as i32).wrapping_shr(b) as u32),
+
+            Op::Add32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_add(b)),
+            Op::Sub32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_sub(b)),
+            Op::Mul32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_mul(b)),
+            Op::Div32R(d, s) => alu32r!(d, s, |a, b| a.checked_div(b).unwrap_or(0)),
+            Op::SDiv32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 }),
+            Op::Or32R(d, s) => alu32r!(d, s, |a, b| a | b),
+            Op::And32R(d, s) => alu32r!(d, s, |a, b| a & b),
+            Op::Lsh32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_shl(b)),
+            Op::Rsh32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_shr(b)),
+            Op::Mod32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { a } else { a % b }),
+            Op::SMod32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 }),
+            Op::Xor32R(d, s) => alu32r!(d, s, |a, b| a ^ b),
+            Op::Mov32R(d, s) => reg[r(d)] = reg[r(s)] as u32 as u64,
+            Op::Arsh32R(d, s) => alu32r!(d, s, |a, b| (a as i32).wrapping_shr(b) as u32),
+
+            Op::Neg64(d) => reg[r(d)] = reg[r(d)].wrapping_neg(),
+            Op::Neg32(d) => reg[r(d)] = (reg[r(d)] as u32).wrapping_neg() as u64,
+            Op::MovSx64B(d, s) => reg[r(d)] = reg[r(s)] as i8 as i64 as u64,
+            Op::MovSx64H(d, s) => reg[r(d)] = reg[r(s)] as i16 as i64 as u64,
+            Op::MovSx64W(d, s) => reg[r(d)] = reg[r(s)] as i32 as i64 as u64,
+            Op::MovSx32B(d, s) => reg[r(d)] = reg[r(s)] as i8 as i32 as u32 as u64,
+            Op::MovSx32H(d, s) => reg[r(d)] = reg[r(s)] as i16 as i32 as u32 as u64,
+            Op::Le16(d) => reg[r(d)] = reg[r(d)] as u16 as u64,
+            Op::Le32(d) => reg[r(d)] = reg[r(d)] as u32 as u64,
+            Op::Le64(_) => {}
+            Op::Swap16(d) => reg[r(d)] = (reg[r(d)] as u16).swap_bytes() as u64,
+            Op::Swap32(d) => reg[r(d)] = (reg[r(d)] as u32).swap_bytes() as u64,
+            Op::Swap64(d) => reg[r(d)] = reg[r(d)].swap_bytes(),
+
+            Op::LdB(d, s, o) => reg[r(d)] = ld!(u8, ea!(s, o), cur) as u64,
+            Op::LdH(d, s, o) => reg[r(d)] = ld!(u16, ea!(s, o), cur) as u64,
+            Op::LdW(d, s, o) => reg[r(d)] = ld!(u32, ea!(s, o), cur) as u64,
+            Op::LdDW(d, s, o) => reg[r(d)] = ld!(u64, ea!(s, o), cur),
+            Op::LdSB(d, s, o) => reg[r(d)] = ld!(i8, ea!(s, o), cur) as i64 as u64,
+            Op::LdSH(d, s, o) => reg[r(d)] = ld!(i16, ea!(s, o), cur) as i64 as u64,
+            Op::LdSW(d, s, o) => reg[r(d)] = ld!(i32, ea!(s, o), cur) as i64 as u64,
+            Op::StB(d, s, o) => st!(u8, ea!(d, o), reg[r(s)] as u8, cur),
+            Op::StH(d, s, o) => st!(u16, ea!(d, o), reg[r(s)] as u16, cur),
+            Op::StW(d, s, o) => st!(u32, ea!(d, o), reg[r(s)] as u32, cur),
+            Op::StDW(d, s, o) => st!(u64, ea!(d, o), reg[r(s)], cur),
+            Op::StBI(d, o, i) => st!(u8, ea!(d, o), i as u8, cur),
+            Op::StHI(d, o, i) => st!(u16, ea!(d, o), i as u16, cur),
+            Op::StWI(d, o, i) => st!(u32, ea!(d, o), i as u32, cur),
+            Op::StDWI(d, o, i) => st!(u64, ea!(d, o), i as i64 as u64, cur),
+            Op::Atomic32 { kind, fetch, dst, src, off } => atomic!(u32, kind, fetch, dst, src, off, cur),
+            Op::Atomic64 { kind, fetch, dst, src, off } => atomic!(u64, kind, fetch, dst, src, off, cur),
+
+            Op::Lddw(d, lo, hi) => {
+                reg[r(d)] = lo as u64 | (hi as u64) << 32;
+                pc += 1;
+            }
+            Op::Unresolved(src) => return Err(VmError::Unresolved { pc: cur, what: pseudo_name(src) }),
+            Op::LdAbsB(i) => match ld_packet(packet, i as i64, 1) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+            Op::LdAbsH(i) => match ld_packet(packet, i as i64, 2) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+            Op::LdAbsW(i) => match ld_packet(packet, i as i64, 4) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+            Op::LdIndB(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 1) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+            Op::LdIndH(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 2) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+            Op::LdIndW(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 4) {
+                Some(v) => reg[0] = v,
+                None => done!(0),
+            },
+
+            Op::Ja(t) => pc = t as usize,
+            Op::Jeq64I(d, i, t) => jmp!(reg[r(d)] == i as i64 as u64, t),
+            Op::Jgt64I(d, i, t) => jmp!(reg[r(d)] > i as i64 as u64, t),
+            Op::Jge64I(d, i, t) => jmp!(reg[r(d)] >= i as i64 as u64, t),
+            Op::Jset64I(d, i, t) => jmp!(reg[r(d)] & i as i64 as u64 != 0, t),
+            Op::Jne64I(d, i, t) => jmp!(reg[r(d)] != i as i64 as u64, t),
+            Op::Jsgt64I(d, i, t) => jmp!(reg[r(d)] as i64 > i as i64, t),
+            Op::Jsge64I(d, i, t) => jmp!(reg[r(d)] as i64 >= i as i64, t),
+            Op::Jlt64I(d, i, t) => jmp!(reg[r(d)] < i as i64 as u64, t),
+            Op::Jle64I(d, i, t) => jmp!(reg[r(d)] <= i as i64 as u64, t),
+            Op::Jslt64I(d, i, t) => jmp!((reg[r(d)] as i64) < i as i64, t),
+            Op::Jsle64I(d, i, t) => jmp!(reg[r(d)] as i64 <= i as i64, t),
+            Op::Jeq64R(d, s, t) => jmp!(reg[r(d)] == reg[r(s)], t),
+            Op::Jgt64R(d, s, t) => jmp!(reg[r(d)] > reg[r(s)], t),
+            Op::Jge64R(d, s, t) => jmp!(reg[r(d)] >= reg[r(s)], t),
+            Op::Jset64R(d, s, t) => jmp!(reg[r(d)] & reg[r(s)] != 0, t),
+            Op::Jne64R(d, s, t) => jmp!(reg[r(d)] != reg[r(s)], t),
+            Op::Jsgt64R(d, s, t) => jmp!(reg[r(d)] as i64 > reg[r(s)] as i64, t),
+            Op::Jsge64R(d, s, t) => jmp!(reg[r(d)] as i64 >= reg[r(s)] as i64, t),
+            Op::Jlt64R(d, s, t) => jmp!(reg[r(d)] < reg[r(s)], t),
+            Op::Jle64R(d, s, t) => jmp!(reg[r(d)] <= reg[r(s)], t),
+            Op::Jslt64R(d, s, t) => jmp!((reg[r(d)] as i64) < reg[r(s)] as i64, t),
+            Op::Jsle64R(d, s, t) => jmp!(reg[r(d)] as i64 <= reg[r(s)] as i64, t),
+            Op::Jeq32I(d, i, t) => jmp!(reg[r(d)] as u32 == i as u32, t),
+            Op::Jgt32I(d, i, t) => jmp!(reg[r(d)] as u32 > i as u32, t),
+            Op::Jge32I(d, i, t) => jmp!(reg[r(d)] as u32 >= i as u32, t),
+            Op::Jset32I(d, i, t) => jmp!(reg[r(d)] as u32 & i as u32 != 0, t),
+            Op::Jne32I(d, i, t) => jmp!(reg[r(d)] as u32 != i as u32, t),
+            Op::Jsgt32I(d, i, t) => jmp!(reg[r(d)] as i32 > i, t),
+            Op::Jsge32I(d, i, t) => jmp!(reg[r(d)] as i32 >= i, t),
+            Op::Jlt32I(d, i, t) => jmp!((reg[r(d)] as u32) < i as u32, t),
+            Op::Jle32I(d, i, t) => jmp!(reg[r(d)] as u32 <= i as u32, t),
+            Op::Jslt32I(d, i, t) => jmp!((reg[r(d)] as i32) < i, t),
+            Op::Jsle32I(d, i, t) => jmp!(reg[r(d)] as i32 <= i, t),
+            Op::Jeq32R(d, s, t) => jmp!(reg[r(d)] as u32 == reg[r(s)] as u32, t),
+            Op::Jgt32R(d, s, t) => jmp!(reg[r(d)] as u32 > reg[r(s)] as u32, t),
+            Op::Jge32R(d, s, t) => jmp!(reg[r(d)] as u32 >= reg[r(s)] as u32, t),
+            Op::Jset32R(d, s, t) => jmp!(reg[r(d)] as u32 & reg[r(s)] as u32 != 0, t),
+            Op::Jne32R(d, s, t) => jmp!(reg[r(d)] as u32 != reg[r(s)] as u32, t),
+            Op::Jsgt32R(d, s, t) => jmp!(reg[r(d)] as i32 > reg[r(s)] as i32, t),
+            Op::Jsge32R(d, s, t) => jmp!(reg[r(d)] as i32 >= reg[r(s)] as i32, t),
+            Op::Jlt32R(d, s, t) => jmp!((reg[r(d)] as u32) < reg[r(s)] as u32, t),
+            Op::Jle32R(d, s, t) => jmp!(reg[r(d)] as u32 <= reg[r(s)] as u32, t),
+            Op::Jslt32R(d, s, t) => jmp!((reg[r(d)] as i32) < reg[r(s)] as i32, t),
+            Op::Jsle32R(d, s, t) => jmp!(reg[r(d)] as i32 <= reg[r(s)] as i32, t),
+
+            Op::CallHelper(idx) => {
+                if let Some(v) = call_helper(&helpers[idx as usize], &mut mem, &mut *env, &mut reg, cur)? {
+                    done!(v);
+                }
+            }
+            Op::CallUnknown(id) => return Err(VmError::UnknownHelper { pc: cur, id: id as u64 }),
+            Op::CallLocal(t) => call_local!(t, cur),
+            Op::CallX(rg) => {
+                let v = reg[r(rg)];
+                if v & FUNC_ADDR_MASK == FUNC_ADDR_TAG {
+                    let t = (v & !FUNC_ADDR_MASK) as usize;
+                    if !vm.program.is_function(t) {
+                        return Err(VmError::BadCallTarget { pc: cur, target: v });
+                    }
+                    call_local!(t, cur);
+                } else {
+                    let e = u32::try_from(v).ok().and_then(|id| vm.opts.helpers.get(id));
+                    let Some(e) = e else {
+                        return Err(VmError::UnknownHelper { pc: cur, id: v });
+                    };
+                    if let Some(v) = call_helper(e, &mut mem, &mut *env, &mut reg, cur)? {
+                        done!(v);
+                    }
+                }
+            }
+            Op::Kfunc(btf_id) => return Err(VmError::Kfunc { pc: cur, btf_id }),
+            Op::Exit => {
+                if depth == 0 {
+                    done!(reg[0]);
+                }
+                depth -= 1;
+                let f = frames[depth];
+                reg[6..10].copy_from_slice(&f.saved);
+                reg[10] = mem.set_depth(depth);
+                pc = f.ret;
+            }
+            Op::LddwTail => return Err(VmError::IntoLddwTail { pc: cur }),
+            Op::FellOff => return Err(VmError::FellOffEnd { pc: cur }),
+        }
+    }
+}
