@@ -1,1 +1,155 @@
-fn main() {}
+//! The `bpfbox` command-line tool.
+
+use bpfbox::{CliError, Input};
+use bpfbox_isa::{llvm, ubpf, Syntax};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "bpfbox", version, about = "eBPF, complete: assemble, disassemble and run eBPF programs")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum SyntaxArg {
+    /// Detect from the text: `%r` registers mean uBPF, otherwise llvm.
+    Auto,
+    /// The syntax `llvm-objdump -d` prints (`r1 = *(u32 *)(r6 + 0x4)`).
+    Llvm,
+    /// The uBPF / bpf_conformance syntax (`ldxw %r1, [%r6+4]`).
+    Ubpf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum EngineArg {
+    Interp,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Assemble a text file into raw bytecode.
+    Asm {
+        file: PathBuf,
+        /// Write the bytecode here (raw bytes); without it, print hex, one instruction per line.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
+        syntax: SyntaxArg,
+    },
+    /// Disassemble raw bytecode or an ELF object (as `llvm-objdump -d` prints it).
+    Disasm {
+        file: PathBuf,
+        /// Only the program (function) with this name (ELF objects).
+        #[arg(long)]
+        prog: Option<String>,
+        #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
+        syntax: SyntaxArg,
+    },
+    /// Run a program (raw bytecode or assembly text) and print its return value.
+    Run {
+        file: PathBuf,
+        /// Memory given to the program in r1 (r2 = its length), as hex bytes.
+        #[arg(long)]
+        mem: Option<String>,
+        #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
+        syntax: SyntaxArg,
+        #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
+        engine: EngineArg,
+        /// Maximum number of instructions to execute before stopping the program.
+        #[arg(long)]
+        max_insns: Option<u64>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn syntax_for(arg: SyntaxArg, text: &str) -> Syntax {
+    match arg {
+        SyntaxArg::Llvm => Syntax::Llvm,
+        SyntaxArg::Ubpf => Syntax::Ubpf,
+        SyntaxArg::Auto => {
+            if text.contains("%r") {
+                Syntax::Ubpf
+            } else {
+                Syntax::Llvm
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("bpfbox: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, CliError> {
+    match cli.cmd {
+        Cmd::Asm { file, output, syntax } => {
+            let text = bpfbox::read_text(&file)?;
+            let insns = bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;
+            let bytes = bpfbox_isa::encode_program(&insns);
+            match output {
+                Some(out) => std::fs::write(&out, &bytes).map_err(|e| CliError::io(&out, e))?,
+                None => {
+                    for chunk in bytes.chunks(8) {
+                        let line: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+                        println!("{}", line.join(" "));
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Disasm { file, prog, syntax } => {
+            let data = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
+            if bpfbox::is_elf(&data) {
+                print!("{}", bpfbox::objdump(&file, &data, prog.as_deref())?);
+                return Ok(0);
+            }
+            if prog.is_some() {
+                return Err(CliError::usage("--prog applies to ELF objects only"));
+            }
+            let insns = bpfbox_isa::decode_program(&data).map_err(|e| CliError::input(&file, e))?;
+            for (pc, insn) in insns.iter().enumerate() {
+                let text = match syntax {
+                    SyntaxArg::Ubpf => ubpf::disasm_insn(insn),
+                    _ => llvm::disasm_insn(insn),
+                };
+                if !text.is_empty() {
+                    println!("{pc:>8}:\t{text}");
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Run { file, mem, syntax, engine: EngineArg::Interp, max_insns, json } => {
+            let mem = match mem {
+                Some(h) => bpfbox::parse_hex(&h).map_err(|e| CliError::usage(format!("--mem: {e}")))?,
+                None => Vec::new(),
+            };
+            let input = Input::load(&file, |text| syntax_for(syntax, text))?;
+            let report = bpfbox::run_program(&file, input, mem, max_insns)?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_human());
+            }
+            Ok(if report.error.is_some() { 1 } else { 0 })
+        }
+    }
+}

@@ -183,8 +183,9 @@ pub enum Imm64 {
     MapFd(i32),
     /// src=2 `BPF_PSEUDO_MAP_VALUE`: address of `off` in the value of the map with this fd.
     MapValue { fd: i32, off: u32 },
-    /// src=3 `BPF_PSEUDO_BTF_ID`: address of a kernel variable by BTF id.
-    BtfId(i32),
+    /// src=3 `BPF_PSEUDO_BTF_ID`: address of a kernel variable by BTF id; `btf_fd` (the
+    /// second slot's imm) names a module's BTF, 0 for vmlinux.
+    BtfId { id: i32, btf_fd: i32 },
     /// src=4 `BPF_PSEUDO_FUNC`: address of the local function `pc + 1 + rel`.
     Func(i32),
     /// src=5 `BPF_PSEUDO_MAP_IDX`: the map at this index of the fd array.
@@ -489,7 +490,7 @@ fn decode_one(r: &RawInsn, next: Option<&RawInsn>) -> Result<Insn, DecodeErrorKi
                     0 => Imm64::Value(lo | ((hi as u32 as u64) << 32)),
                     1 => no_hi(Imm64::MapFd(r.imm))?,
                     2 => Imm64::MapValue { fd: r.imm, off: hi as u32 },
-                    3 => no_hi(Imm64::BtfId(r.imm))?,
+                    3 => Imm64::BtfId { id: r.imm, btf_fd: hi },
                     4 => no_hi(Imm64::Func(r.imm))?,
                     5 => no_hi(Imm64::MapIdx(r.imm))?,
                     6 => Imm64::MapIdxValue { idx: r.imm, off: hi as u32 },
@@ -698,7 +699,7 @@ pub fn encode(insn: &Insn) -> Vec<RawInsn> {
                 Imm64::Value(v) => (0, v as u32 as i32, (v >> 32) as u32 as i32),
                 Imm64::MapFd(fd) => (1, fd, 0),
                 Imm64::MapValue { fd, off } => (2, fd, off as i32),
-                Imm64::BtfId(id) => (3, id, 0),
+                Imm64::BtfId { id, btf_fd } => (3, id, btf_fd),
                 Imm64::Func(rel) => (4, rel, 0),
                 Imm64::MapIdx(i) => (5, i, 0),
                 Imm64::MapIdxValue { idx, off } => (6, idx, off as i32),

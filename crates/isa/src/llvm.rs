@@ -16,7 +16,7 @@
 //! |----------------------------------|------------------------------|------------------------------------|
 //! | local call (`src=1`)             | `call -0x1`                  | `call pc-0x1`                      |
 //! | kfunc call (`src=2`)             | `call 0x7b`                  | `call kfunc 0x7b` (`, 0x3` if off) |
-//! | `lddw` src 2/6 with value offset | `ld_pseudo\tr1, 0x2, 0x7`    | `ld_pseudo\tr1, 0x2, 0x7, 0x10`    |
+//! | `lddw` src 2/3/6 with a second immediate (value offset, module BTF fd) | `ld_pseudo\tr1, 0x2, 0x7`    | `ld_pseudo\tr1, 0x2, 0x7, 0x10`    |
 //! | `BPF_IND` packet load with imm   | `r0 = *(u8 *)skb[r3]`        | `r0 = *(u8 *)skb[r3 + 0x10]`       |
 //!
 //! [`assemble`] reads both, plus what `llvm-mc -triple bpfel` accepts (decimal
@@ -188,7 +188,7 @@ fn print(insn: &Insn, mode: Mode) -> String {
                 Imm64::Value(v) => return format!("{dst} = {} ll", hex(v as i64 as i128)),
                 Imm64::MapFd(fd) => (1, fd, 0),
                 Imm64::MapValue { fd, off } => (2, fd, off),
-                Imm64::BtfId(id) => (3, id, 0),
+                Imm64::BtfId { id, btf_fd } => (3, id, btf_fd as u32),
                 Imm64::Func(r) => (4, r, 0),
                 Imm64::MapIdx(i) => (5, i, 0),
                 Imm64::MapIdxValue { idx, off } => (6, idx, off),
@@ -790,7 +790,7 @@ impl<'t, 'a> Parser<'t, 'a> {
             0 => Imm64::Value(lo as u32 as u64 | ((hi as u32 as u64) << 32)),
             1 => need_no_hi(Imm64::MapFd(lo))?,
             2 => Imm64::MapValue { fd: lo, off: hi as u32 },
-            3 => need_no_hi(Imm64::BtfId(lo))?,
+            3 => Imm64::BtfId { id: lo, btf_fd: hi as i32 },
             4 => need_no_hi(Imm64::Func(lo))?,
             5 => need_no_hi(Imm64::MapIdx(lo))?,
             6 => Imm64::MapIdxValue { idx: lo, off: hi as u32 },

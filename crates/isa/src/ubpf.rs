@@ -135,11 +135,12 @@ pub fn disasm_insn(insn: &Insn) -> String {
             let v = match imm {
                 Imm64::Value(v) => format!("{v:#x}"),
                 Imm64::MapFd(fd) => format!("map_fd({fd})"),
-                Imm64::MapValue { fd, off } => format!("map_value({fd}, {off})"),
-                Imm64::BtfId(id) => format!("btf_id({id})"),
+                Imm64::MapValue { fd, off } => format!("map_value({fd}, {off:#x})"),
+                Imm64::BtfId { id, btf_fd: 0 } => format!("btf_id({id})"),
+                Imm64::BtfId { id, btf_fd } => format!("btf_id({id}, {btf_fd})"),
                 Imm64::Func(r) => format!("func({})", rel(r as i64)),
                 Imm64::MapIdx(i) => format!("map_idx({i})"),
-                Imm64::MapIdxValue { idx, off } => format!("map_idx_value({idx}, {off})"),
+                Imm64::MapIdxValue { idx, off } => format!("map_idx_value({idx}, {off:#x})"),
             };
             format!("lddw %r{}, {v}", dst.num())
         }
@@ -453,7 +454,13 @@ fn parse_insn(
                         let (fd, off) = two()?;
                         Imm64::MapValue { fd, off }
                     }
-                    "btf_id" => Imm64::BtfId(one()?),
+                    "btf_id" => match args.as_slice() {
+                        [a] => Imm64::BtfId { id: p.imm(a)?, btf_fd: 0 },
+                        _ => {
+                            let (id, fd) = two()?;
+                            Imm64::BtfId { id, btf_fd: fd as i32 }
+                        }
+                    },
                     "map_idx" => Imm64::MapIdx(one()?),
                     "map_idx_value" => {
                         let (idx, off) = two()?;

@@ -39,7 +39,7 @@ fn imm64() -> impl Strategy<Value = Imm64> {
         prop_oneof![any::<u64>(), Just(0u64), Just(u64::MAX), Just(1u64 << 63), 0u64..0x1_0000_0000].prop_map(Imm64::Value),
         imm().prop_map(Imm64::MapFd),
         (imm(), any::<u32>()).prop_map(|(fd, off)| Imm64::MapValue { fd, off }),
-        imm().prop_map(Imm64::BtfId),
+        (imm(), imm()).prop_map(|(id, btf_fd)| Imm64::BtfId { id, btf_fd }),
         imm().prop_map(Imm64::Func),
         imm().prop_map(Imm64::MapIdx),
         (imm(), prop_oneof![Just(0u32), any::<u32>()]).prop_map(|(idx, off)| Imm64::MapIdxValue { idx, off }),

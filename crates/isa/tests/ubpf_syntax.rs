@@ -67,7 +67,7 @@ fn errors_name_the_line() {
 
 #[test]
 fn disasm_round_trips() {
-    let text = "mov32 %r0, 1\nldxh %r3, [%r1+12]\nlock fetch xor32 [%r10-4], %r3\nlddw %r1, map_value(3, 8)\nlddw %r2, func(+0)\ncall runtime 77, 2\ncallx %r3\nldindw %r1, -4\nja32 -9\nexit\n";
+    let text = "mov32 %r0, 1\nldxh %r3, [%r1+12]\nlock fetch xor32 [%r10-4], %r3\nlddw %r1, map_value(3, 0x8)\nlddw %r2, func(+0)\ncall runtime 77, 2\ncallx %r3\nldindw %r1, -4\nja32 -9\nexit\n";
     let p = ubpf::assemble(text).unwrap();
     assert_eq!(ubpf::disasm(&p), text);
 }

@@ -215,7 +215,7 @@ fn pseudo_src(imm: Imm64) -> u8 {
         Imm64::Value(_) => 0,
         Imm64::MapFd(_) => 1,
         Imm64::MapValue { .. } => 2,
-        Imm64::BtfId(_) => 3,
+        Imm64::BtfId { .. } => 3,
         Imm64::Func(_) => 4,
         Imm64::MapIdx(_) => 5,
         Imm64::MapIdxValue { .. } => 6,

@@ -1,0 +1,108 @@
+//! The `bpfbox` command as a user runs it: happy paths and bad input. Every error is one
+//! line naming the file and location, with a non-zero exit code and no panic.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BPFBOX: &str = env!("CARGO_BIN_EXE_bpfbox");
+
+fn tmp(name: &str, data: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfbox-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, data).expect("write tmp file");
+    p
+}
+
+fn bpfbox(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(BPFBOX).args(args).output().expect("bpfbox runs");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(args: &[&str], code: i32, needle: &str) {
+    let (c, _out, err) = bpfbox(args);
+    assert_eq!(c, code, "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: expected one line, got {err}");
+    assert!(err.contains(needle), "{args:?}: {err:?} does not mention {needle:?}");
+}
+
+fn example(p: &str) -> String {
+    format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn runs_the_examples() {
+    let (c, out, err) = bpfbox(&["run", &example("examples/asm/primes.s")]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("retval: 0xa8 (168)"), "{out}");
+    let (c, out, _) = bpfbox(&["run", &example("examples/asm/checksum.ubpf"), "--mem", "45 00 00 3c 1c 46 40 00", "--json"]);
+    assert_eq!(c, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["retval"], 0x4500 + 0x003c + 0x1c46 + 0x4000);
+    assert_eq!(v["data_out"], "4500003c1c464000");
+    assert!(v["duration_ns"].is_u64() && v["insns_executed"].as_u64().unwrap_or(0) > 10);
+}
+
+#[test]
+fn asm_then_disasm_then_run() {
+    let src = tmp("p.s", b"r0 = 7\nr0 *= 6\nexit\n");
+    let bin = src.with_extension("bin");
+    let (c, _, err) = bpfbox(&["asm", src.to_str().unwrap(), "-o", bin.to_str().unwrap()]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(std::fs::read(&bin).unwrap().len(), 24);
+    let (c, out, _) = bpfbox(&["disasm", bin.to_str().unwrap()]);
+    assert_eq!(c, 0);
+    assert!(out.contains("r0 = 0x7") && out.contains("r0 *= 0x6") && out.contains("exit"), "{out}");
+    let (c, out, _) = bpfbox(&["disasm", bin.to_str().unwrap(), "--syntax", "ubpf"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("mov %r0, 7"), "{out}");
+    let (c, out, _) = bpfbox(&["run", bin.to_str().unwrap(), "--json"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("\"retval\":42"), "{out}");
+}
+
+#[test]
+fn bad_input_gets_one_line_errors() {
+    let empty = tmp("empty.bin", b"");
+    assert_one_line_error(&["run", empty.to_str().unwrap()], 2, "empty");
+    assert_one_line_error(&["disasm", empty.to_str().unwrap()], 2, "empty");
+    let trunc = tmp("trunc.bin", &[0x95, 0, 0, 0, 0]);
+    assert_one_line_error(&["disasm", trunc.to_str().unwrap()], 2, "not a multiple of 8");
+    let lddw = tmp("lddw.bin", &[0x18, 0, 0, 0, 1, 0, 0, 0]);
+    assert_one_line_error(&["disasm", lddw.to_str().unwrap()], 2, "instruction 0: lddw is truncated");
+    let random = tmp("random.bin", &[0xde, 0xad, 0xbe, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3]);
+    assert_one_line_error(&["run", random.to_str().unwrap()], 2, "instruction 0");
+    let mnem = tmp("mnem.s", b"r0 = 1\nfrobnicate r0\nexit\n");
+    assert_one_line_error(&["asm", mnem.to_str().unwrap()], 2, "line 2");
+    let imm = tmp("imm.ubpf", b"mov32 %r0, 0x100000000\nexit\n");
+    assert_one_line_error(&["asm", imm.to_str().unwrap()], 2, "line 1: immediate `0x100000000` out of 32-bit range");
+    let jump = tmp("jump.s", b"goto +5\nexit\n");
+    assert_one_line_error(&["run", jump.to_str().unwrap()], 2, "instruction 0: jump to 6 is out of the program");
+    let missing = "/nonexistent/prog.bin";
+    assert_one_line_error(&["run", missing], 2, "/nonexistent/prog.bin");
+    let notelf = tmp("bad.o", b"\x7fELF\x02\x01\x01garbage");
+    assert_one_line_error(&["disasm", notelf.to_str().unwrap()], 2, "bad.o");
+    let (c, _, err) = bpfbox(&["run", "--bogus-flag", "x"]);
+    assert_eq!(c, 2, "{err}");
+    let (c, _, err) = bpfbox(&["run", empty.to_str().unwrap(), "--mem", "xyz"]);
+    assert_eq!(c, 2, "{err}");
+}
+
+#[test]
+fn runtime_faults_exit_1_naming_pc_and_address() {
+    // r1 = 0x1000; r0 = *(u64 *)(r1 + 0); exit  -> out-of-bounds read in checked mode.
+    let p = tmp("oob.s", b"r1 = 0x1000\nr0 = *(u64 *)(r1 + 0x0)\nexit\n");
+    let (c, out, err) = bpfbox(&["run", p.to_str().unwrap()]);
+    assert_eq!(c, 1, "{out}{err}");
+    assert!(out.contains("0x1000") && (out.contains("pc 1") || out.contains("instruction 1")), "{out}");
+    // A runaway loop stops at the budget.
+    let p = tmp("loop.s", b"goto -1\nexit\n");
+    let (c, out, _) = bpfbox(&["run", p.to_str().unwrap(), "--max-insns", "1000"]);
+    assert_eq!(c, 1);
+    assert!(out.contains("1000"), "{out}");
+}
