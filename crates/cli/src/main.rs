@@ -99,6 +99,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Write to stdout; a closed pipe (`bpfbox disasm x.o | head`) ends the program quietly.
+fn emit(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("bpfbox: error: writing output: {e}");
+        std::process::exit(2);
+    }
+}
+
+macro_rules! outln {
+    ($($t:tt)*) => { emit(&format!("{}\n", format_args!($($t)*))) };
+}
+
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Asm { file, output, syntax } => {
@@ -110,7 +127,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 None => {
                     for chunk in bytes.chunks(8) {
                         let line: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-                        println!("{}", line.join(" "));
+                        outln!("{}", line.join(" "));
                     }
                 }
             }
@@ -119,7 +136,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Cmd::Disasm { file, prog, syntax } => {
             let data = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox::is_elf(&data) {
-                print!("{}", bpfbox::objdump(&file, &data, prog.as_deref())?);
+                emit(&bpfbox::objdump(&file, &data, prog.as_deref())?);
                 return Ok(0);
             }
             if prog.is_some() {
@@ -132,7 +149,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     _ => llvm::disasm_insn(insn),
                 };
                 if !text.is_empty() {
-                    println!("{pc:>8}:\t{text}");
+                    outln!("{pc:>8}:\t{text}");
                 }
             }
             Ok(0)
@@ -145,9 +162,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             let input = Input::load(&file, |text| syntax_for(syntax, text))?;
             let report = bpfbox::run_program(&file, input, mem, max_insns)?;
             if json {
-                println!("{}", report.to_json());
+                outln!("{}", report.to_json());
             } else {
-                print!("{}", report.to_human());
+                emit(&report.to_human());
             }
             Ok(if report.error.is_some() { 1 } else { 0 })
         }

@@ -1,6 +1,8 @@
 //! The `bpfbox` command as a user runs it: happy paths and bad input. Every error is one
 //! line naming the file and location, with a non-zero exit code and no panic.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

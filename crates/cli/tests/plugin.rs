@@ -3,6 +3,8 @@
 //! by two spaces, or an empty string), plugin options as one more argument, the program
 //! as hex on stdin, r0 read back as hex from stdout.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_conformance::{data_files, judge, run_plugin, suite_dir, Outcome, TestFile, Verdict};
 use std::io::Write;
 use std::path::Path;
@@ -87,4 +89,16 @@ fn plugin_errors_exit_nonzero_with_a_message() {
 fn outcome_of_failed_plugin_run_is_failed() {
     let o = run_plugin(Path::new(PLUGIN), &[], &[0xff, 0, 0, 0, 0, 0, 0, 0], &[]).expect("runs");
     assert!(matches!(o, Outcome::Failed(_)));
+}
+
+#[test]
+fn elf_mode_runs_the_objects_program() {
+    let obj = std::fs::read(format!("{}/../../tests/progs/mem_sum.bpf.o", env!("CARGO_MANIFEST_DIR"))).expect("object");
+    let hex: String = obj.iter().map(|b| format!("{b:02x} ")).collect();
+    let (code, out, err) = plugin_raw(&["01 02 03 04  05", "--elf"], &hex);
+    assert_eq!((code, out.as_str()), (0, "0xf\n"), "{err}");
+    // Not an ELF object.
+    let (code, _, err) = plugin_raw(&["", "--elf"], "95 00 00 00 00 00 00 00");
+    assert_eq!(code, 2);
+    assert!(!err.is_empty());
 }

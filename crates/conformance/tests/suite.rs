@@ -4,6 +4,8 @@
 //! the workspace, or from `$BPFBOX_CONFORMANCE_DIR`. When it is missing the tests print
 //! SKIP, except under `CI=true`, where a missing suite is a failure.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_conformance::{data_files, judge, run_bytecode, suite_dir, Engine, Outcome, TestFile, Verdict};
 use bpfbox_isa::{decode_program, encode_program, ubpf};
 use std::path::PathBuf;

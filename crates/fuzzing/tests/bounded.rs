@@ -1,6 +1,8 @@
 //! Runs the fuzz oracles on generated inputs for a bounded time (the long runs are
 //! `cargo fuzz run decode` / `assemble` under /fuzz).
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_fuzzing::{assemble, decode, gen_program, Rng};
 use std::time::{Duration, Instant};
 

@@ -603,7 +603,7 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<Insn>, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError { pc: 0, kind: DecodeErrorKind::Empty });
     }
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(DecodeError { pc: bytes.len() / 8, kind: DecodeErrorKind::Length(bytes.len()) });
     }
     let slots: Vec<RawInsn> = bytes.chunks_exact(8).map(RawInsn::from_bytes).collect();

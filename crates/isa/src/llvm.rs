@@ -790,7 +790,7 @@ impl<'t, 'a> Parser<'t, 'a> {
             0 => Imm64::Value(lo as u32 as u64 | ((hi as u32 as u64) << 32)),
             1 => need_no_hi(Imm64::MapFd(lo))?,
             2 => Imm64::MapValue { fd: lo, off: hi as u32 },
-            3 => Imm64::BtfId { id: lo, btf_fd: hi as i32 },
+            3 => Imm64::BtfId { id: lo, btf_fd: hi },
             4 => need_no_hi(Imm64::Func(lo))?,
             5 => need_no_hi(Imm64::MapIdx(lo))?,
             6 => Imm64::MapIdxValue { idx: lo, off: hi as u32 },

@@ -1,6 +1,8 @@
 //! Decoder: invalid encodings are refused with the instruction index and reason, and
 //! every accepted encoding is canonical (re-encodes to the same bytes).
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_isa::{decode_program, encode_program, DecodeErrorKind, Insn};
 use proptest::prelude::*;
 

@@ -3,6 +3,8 @@
 //! `--mcpu=v4` text), plus assembler behaviour: labels, comments, pasted objdump
 //! output, error messages.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_isa::llvm::{assemble, disasm, disasm_insn, objdump_insn};
 use bpfbox_isa::{decode_program, encode_program, CallTarget, Imm64, Insn, PacketMode, Reg, Size};
 

@@ -2,6 +2,8 @@
 //! `decode(encode(p)) == p` for random valid programs, and the assembler never
 //! panics on arbitrary text.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_isa::llvm::{assemble, disasm};
 use bpfbox_isa::{
     decode_program, encode_program, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Reg,

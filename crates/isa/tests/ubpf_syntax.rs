@@ -1,5 +1,7 @@
 //! uBPF syntax: encodings of representative lines and one-line errors for bad input.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_isa::{encode_program, ubpf};
 
 fn hex(text: &str) -> String {

@@ -17,6 +17,8 @@
 //!   misprints as `lock *(u32 *)(..) += rN`, matches our
 //!   `wN = atomic_fetch_add((u32 *)(..), wN)`.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_object::{objdump, Object};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! `Object::parse`: what it extracts from the C test programs, the errors it
 //! gives for broken files, and that truncated or corrupted files never panic.
 
+#![allow(clippy::unwrap_used)]
+
 use bpfbox_isa::{CallTarget, Insn};
 use bpfbox_object::{objdump, Object, ObjectError, RelocTarget, SymbolKind};
 use std::path::Path;
