@@ -14,6 +14,8 @@
 //! This crate has no behaviour: the VM, the verifier and the kernel crate read it.
 
 mod table;
+pub mod map_types;
+pub mod prog_types;
 
 pub use table::HELPERS;
 

@@ -179,3 +179,4 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
     let name = file.display().to_string();
     bpfbox_object::objdump(&obj, &name, prog).map_err(|e| CliError::input(file, e))
 }
+pub mod kernel_cmds;

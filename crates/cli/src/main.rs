@@ -30,6 +30,8 @@ enum EngineArg {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    #[command(flatten)]
+    Kernel(bpfbox::kernel_cmds::KernelCmd),
     /// Assemble a text file into raw bytecode.
     Asm {
         file: PathBuf,
@@ -118,6 +120,7 @@ macro_rules! outln {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
+        Cmd::Kernel(k) => bpfbox::kernel_cmds::run(k),
         Cmd::Asm { file, output, syntax } => {
             let text = bpfbox::read_text(&file)?;
             let insns = bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;

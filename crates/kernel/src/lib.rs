@@ -1,0 +1,1 @@
+//! bpfbox-kernel: the only crate that talks to the kernel. (Being written.)
