@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what bpfbox's tests and scripts need on Debian 12: clang-19 (to rebuild the
-# C test programs), llvm-19 (llvm-objdump-19, the disassembly reference) and bpftool.
+# C test programs), llvm-19 (llvm-objdump-19, the disassembly reference), bpftool and
+# libbpf-dev (bpf_helpers.h & co. for the C programs).
 # Idempotent: skips apt when everything is present.
 set -euo pipefail
 need=()
 command -v clang-19 >/dev/null || need+=(clang-19)
 command -v llvm-objdump-19 >/dev/null || need+=(llvm-19)
 command -v bpftool >/dev/null || need+=(bpftool)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 if [ ${#need[@]} -eq 0 ]; then
     echo "install-deps: clang-19, llvm-19 and bpftool already present"
     exit 0
