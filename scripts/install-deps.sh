@@ -9,8 +9,15 @@ command -v clang-19 >/dev/null || need+=(clang-19)
 command -v llvm-objdump-19 >/dev/null || need+=(llvm-19)
 command -v bpftool >/dev/null || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+# The kernel crate: libbpf-sys builds its vendored libbpf against libelf and zlib; its
+# tests use ip (veth pairs in network namespaces) and cc (a uprobe target binary).
+[ -f /usr/include/libelf.h ] || need+=(libelf-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v ip >/dev/null || need+=(iproute2)
+command -v cc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -eq 0 ]; then
-    echo "install-deps: clang-19, llvm-19 and bpftool already present"
+    echo "install-deps: everything already present"
     exit 0
 fi
 SUDO=""

@@ -1,1 +1,66 @@
-//! bpfbox-kernel: the only crate that talks to the kernel. (Being written.)
+//! bpfbox-kernel: the only bpfbox crate that talks to the running kernel (bpf(), perf
+//! events, netlink), built on libbpf-rs so that opening, relocating, loading,
+//! attaching and test runs behave exactly as libbpf does.
+//!
+//! - [`KernelObject`]: an ELF object opened and loaded with libbpf; test runs, maps.
+//! - [`inspect`]: programs, maps and links by id, as bpftool shows them.
+//! - [`attach`]: attaching a loaded program to xdp, tc, tracepoints, uprobes, perf
+//!   events and cgroups; pins and detaching.
+//! - [`events`]: ring-buffer, perf-buffer and trace_pipe streaming.
+//!
+//! Errors are [`KernelError`]s that keep the errno, program, section and the whole
+//! verifier log.
+
+pub mod attach;
+mod error;
+pub mod events;
+pub mod inspect;
+mod maps;
+mod object;
+pub mod sys;
+pub mod types;
+
+pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
+pub use maps::MapShape;
+pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
+
+use std::sync::OnceLock;
+
+/// Whether this process can use the kernel's bpf(): `Err(reason)` when not (not root,
+/// no bpf() syscall, ...). Loads and unloads a two-instruction socket filter once.
+pub fn availability() -> Result<(), String> {
+    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
+    RESULT.get_or_init(probe).clone()
+}
+
+fn probe() -> Result<(), String> {
+    use libbpf_rs::libbpf_sys;
+    #[cfg(not(target_os = "linux"))]
+    return Err("the kernel backend needs Linux".to_string());
+    sys::init_libbpf_log();
+    // r0 = 0; exit
+    let insns = [
+        libbpf_sys::bpf_insn { code: 0xb7, ..Default::default() },
+        libbpf_sys::bpf_insn { code: 0x95, ..Default::default() },
+    ];
+    let license = c"GPL";
+    let name = c"bpfbox_probe";
+    // SAFETY: valid instruction array, NUL-terminated strings, no options.
+    let fd = unsafe {
+        libbpf_sys::bpf_prog_load(libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, name.as_ptr(), license.as_ptr(), insns.as_ptr(), insns.len() as _, std::ptr::null_mut())
+    };
+    let _ = sys::take_libbpf_log();
+    if fd >= 0 {
+        // SAFETY: our own fresh fd.
+        unsafe { libc::close(fd) };
+        return Ok(());
+    }
+    let errno = Errno(-fd);
+    // SAFETY: no arguments.
+    let euid = unsafe { libc::geteuid() };
+    Err(match errno.0 {
+        libc::ENOSYS => "the kernel has no bpf() syscall (ENOSYS)".to_string(),
+        libc::EPERM | libc::EACCES if euid != 0 => format!("bpf() needs root (or CAP_BPF): running as uid {euid}, got {}", errno.name()),
+        _ => format!("bpf() is not usable: loading a trivial socket filter failed with {errno}"),
+    })
+}
