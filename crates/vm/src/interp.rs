@@ -6,11 +6,10 @@
 //! of [`crate::Vm`], whose contract is the invariant stated there.
 
 use crate::error::VmError;
-use crate::helpers::{HelperCtx, HelperEntry, HelperOutcome};
+use crate::helpers::{AccessKind, HelperCtx, HelperEntry, HelperOutcome, RunEnv, VirtualAccess};
 use crate::memory::{Mem, Region, MAX_CALL_FRAMES, STACK_SIZE};
 use crate::ops::{pseudo_name, AtomicKind, Op, FUNC_ADDR_MASK, FUNC_ADDR_TAG};
 use crate::{RunOutcome, Vm};
-use std::any::Any;
 use std::ptr;
 
 #[repr(C, align(16))]
@@ -28,15 +27,39 @@ fn r(n: u8) -> usize {
     (n & 15) as usize
 }
 
+/// How a run of [`run_loop`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// `exit` of the function the loop started in.
+    Return(u64),
+    /// The whole program stops with this r0 (a helper's `Exit`, a failed legacy packet load).
+    Exit(u64),
+}
+
+/// Everything a helper call needs besides the registers.
+struct CallEnv<'r, 'e> {
+    vm: &'r Vm,
+    mem: &'r mut Mem,
+    env: &'r mut (dyn RunEnv + 'e),
+    executed: &'r mut u64,
+    max: u64,
+    depth: usize,
+    checked: bool,
+}
+
 #[inline(always)]
-fn call_helper(
-    e: &HelperEntry,
-    mem: &mut Mem,
-    env: &mut dyn Any,
-    reg: &mut [u64; 16],
-    pc: usize,
-) -> Result<Option<u64>, VmError> {
-    let mut ctx = HelperCtx { mem, env, pc, id: e.proto.id };
+fn call_helper(e: &HelperEntry, c: CallEnv<'_, '_>, reg: &mut [u64; 16], pc: usize) -> Result<Option<u64>, VmError> {
+    let mut ctx = HelperCtx {
+        mem: c.mem,
+        env: c.env,
+        pc,
+        id: e.proto.id,
+        vm: c.vm,
+        depth: c.depth,
+        executed: c.executed,
+        max: c.max,
+        checked: c.checked,
+    };
     match (e.func)(&mut ctx, [reg[1], reg[2], reg[3], reg[4], reg[5]])? {
         HelperOutcome::Return(v) => {
             reg[0] = v;
@@ -64,6 +87,82 @@ fn ld_packet(packet: Option<(*const u8, u64)>, off: i64, size: u64) -> Option<u6
     })
 }
 
+/// Little-endian `size` bytes at `p`, zero-extended.
+///
+/// # Safety
+/// `p..p+size` must be valid for reads.
+#[inline(always)]
+unsafe fn read_raw(p: *const u8, size: u64) -> u64 {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        match size {
+            1 => *p as u64,
+            2 => ptr::read_unaligned(p as *const u16) as u64,
+            4 => ptr::read_unaligned(p as *const u32) as u64,
+            _ => ptr::read_unaligned(p as *const u64),
+        }
+    }
+}
+
+/// Checked load that missed the cached region: the other regions, then the
+/// environment's virtual memory. Returns the raw bits (zero-extended).
+#[cold]
+#[inline(never)]
+fn slow_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, signed: bool, pc: usize) -> Result<u64, VmError> {
+    match mem.translate_slow(addr, size, false, pc) {
+        // SAFETY: `translate_slow` proved the bytes lie in a readable region.
+        Ok(p) => Ok(unsafe { read_raw(p, size) }),
+        Err(e @ VmError::OutOfBounds { .. }) => {
+            let a = VirtualAccess { pc, addr, size: size as u8, kind: AccessKind::Load { signed } };
+            env.virtual_access(a).unwrap_or(Err(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checked store that missed the cached region.
+#[cold]
+#[inline(never)]
+fn slow_store(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, v: u64, pc: usize) -> Result<(), VmError> {
+    match mem.translate_slow(addr, size, true, pc) {
+        Ok(p) => {
+            // SAFETY: `translate_slow` proved the bytes lie in a writable region.
+            unsafe {
+                match size {
+                    1 => *p = v as u8,
+                    2 => ptr::write_unaligned(p as *mut u16, v as u16),
+                    4 => ptr::write_unaligned(p as *mut u32, v as u32),
+                    _ => ptr::write_unaligned(p as *mut u64, v),
+                }
+            }
+            Ok(())
+        }
+        Err(e @ VmError::OutOfBounds { .. }) => {
+            let a = VirtualAccess { pc, addr, size: size as u8, kind: AccessKind::Store(v) };
+            env.virtual_access(a).unwrap_or(Err(e)).map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checked atomic access that missed the cached region. Virtual memory never takes
+/// atomics; the environment only gets to explain why.
+#[cold]
+#[inline(never)]
+fn slow_atomic(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, pc: usize) -> Result<*mut u8, VmError> {
+    match mem.translate_slow(addr, size, true, pc) {
+        Ok(p) => Ok(p),
+        Err(e @ VmError::OutOfBounds { .. }) => {
+            let a = VirtualAccess { pc, addr, size: size as u8, kind: AccessKind::Atomic };
+            match env.virtual_access(a) {
+                Some(Err(why)) => Err(why),
+                _ => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Run `vm` from instruction 0 with r1..r5 = `args`.
 ///
 /// # Safety
@@ -74,26 +173,54 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
     vm: &Vm,
     args: [u64; 5],
     regions: &[Region<'_>],
-    env: &mut dyn Any,
+    env: &mut dyn RunEnv,
+    max: u64,
 ) -> Result<RunOutcome, VmError> {
     let mut stack = StackArea([0; MAX_CALL_FRAMES * STACK_SIZE]);
     let mut mem = Mem::new(stack.0.as_mut_ptr(), regions);
-    let packet = mem.packet();
+    let mut executed = 0u64;
+    // SAFETY: forwarded to the caller.
+    let flow = unsafe { run_loop::<CHECKED>(vm, &mut mem, env, &mut executed, max, 0, 0, args)? };
+    let (Flow::Return(r0) | Flow::Exit(r0)) = flow;
+    Ok(RunOutcome { r0, insns_executed: executed })
+}
+
+/// Run the function at `entry` in frame `base_depth` until it returns (or the
+/// program ends), counting instructions in `executed_total`.
+///
+/// # Safety
+/// As for [`execute`]; `mem` must be the memory of the current run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn run_loop<const CHECKED: bool>(
+    vm: &Vm,
+    mem: &mut Mem,
+    env: &mut dyn RunEnv,
+    executed_total: &mut u64,
+    max: u64,
+    entry: usize,
+    base_depth: usize,
+    args: [u64; 5],
+) -> Result<Flow, VmError> {
     let ops: &[Op] = &vm.ops;
     let helpers: &[HelperEntry] = &vm.helpers_used;
-    let max = vm.opts.max_insns;
 
     let mut reg = [0u64; 16];
     reg[1..6].copy_from_slice(&args);
-    reg[10] = mem.stack_top;
+    let mut depth = base_depth;
+    reg[10] = mem.set_depth(depth);
     let mut frames = [Frame::default(); MAX_CALL_FRAMES];
-    let mut depth = 0usize;
-    let mut executed: u64 = 0;
-    let mut pc = 0usize;
+    let mut executed: u64 = *executed_total;
+    let mut pc = entry;
 
+    macro_rules! finish {
+        ($flow:expr) => {{
+            *executed_total = executed;
+            return Ok($flow);
+        }};
+    }
     macro_rules! done {
         ($r0:expr) => {
-            return Ok(RunOutcome { r0: $r0, insns_executed: executed })
+            finish!(Flow::Exit($r0))
         };
     }
     // Effective address `reg[base] + off`.
@@ -102,30 +229,56 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
             reg[r($base)].wrapping_add($off as i64 as u64)
         };
     }
-    macro_rules! host {
-        ($addr:expr, $size:expr, $write:expr, $pc:expr) => {{
+    // Zero-extending load into a u64 (a virtual load may give a full 64-bit pointer).
+    macro_rules! ldz {
+        ($t:ty, $addr:expr, $pc:expr) => {{
             let a: u64 = $addr;
+            let n = std::mem::size_of::<$t>() as u64;
             if CHECKED {
-                mem.translate(a, $size, $write, $pc)?
+                match mem.fast(a, n, false) {
+                    // SAFETY: `fast` proved the bytes lie in a readable region.
+                    Some(p) => (unsafe { ptr::read_unaligned(p as *const $t) }) as u64,
+                    None => slow_load(mem, env, a, n, false, $pc)?,
+                }
             } else {
-                ptr::with_exposed_provenance_mut::<u8>(a as usize)
+                // SAFETY: the caller's contract of `execute`.
+                unsafe { ptr::read_unaligned(ptr::with_exposed_provenance::<$t>(a as usize)) as u64 }
             }
         }};
     }
-    macro_rules! ld {
+    // Sign-extending load ($t is the signed type of the access).
+    macro_rules! lds {
         ($t:ty, $addr:expr, $pc:expr) => {{
-            let p = host!($addr, std::mem::size_of::<$t>() as u64, false, $pc);
-            // SAFETY: checked mode: `translate` proved the bytes lie in a readable
-            // region; unchecked mode: the caller's contract of `execute`.
-            unsafe { ptr::read_unaligned(p as *const $t) }
+            let a: u64 = $addr;
+            let n = std::mem::size_of::<$t>() as u64;
+            let v: $t = if CHECKED {
+                match mem.fast(a, n, false) {
+                    // SAFETY: as for `ldz!`.
+                    Some(p) => unsafe { ptr::read_unaligned(p as *const $t) },
+                    None => slow_load(mem, env, a, n, true, $pc)? as $t,
+                }
+            } else {
+                // SAFETY: the caller's contract of `execute`.
+                unsafe { ptr::read_unaligned(ptr::with_exposed_provenance::<$t>(a as usize)) }
+            };
+            v as i64 as u64
         }};
     }
     macro_rules! st {
         ($t:ty, $addr:expr, $v:expr, $pc:expr) => {{
+            let a: u64 = $addr;
             let v: $t = $v;
-            let p = host!($addr, std::mem::size_of::<$t>() as u64, true, $pc);
-            // SAFETY: as for `ld!`, with a writable region.
-            unsafe { ptr::write_unaligned(p as *mut $t, v) }
+            let n = std::mem::size_of::<$t>() as u64;
+            if CHECKED {
+                match mem.fast(a, n, true) {
+                    // SAFETY: `fast` proved the bytes lie in a writable region.
+                    Some(p) => unsafe { ptr::write_unaligned(p as *mut $t, v) },
+                    None => slow_store(mem, env, a, n, v as u64, $pc)?,
+                }
+            } else {
+                // SAFETY: the caller's contract of `execute`.
+                unsafe { ptr::write_unaligned(ptr::with_exposed_provenance_mut::<$t>(a as usize), v) }
+            }
         }};
     }
     macro_rules! alu64i {
@@ -165,7 +318,16 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
     }
     macro_rules! atomic {
         ($t:ty, $kind:expr, $fetch:expr, $dst:expr, $src:expr, $off:expr, $pc:expr) => {{
-            let p = host!(ea!($dst, $off), std::mem::size_of::<$t>() as u64, true, $pc) as *mut $t;
+            let a: u64 = ea!($dst, $off);
+            let n = std::mem::size_of::<$t>() as u64;
+            let p = if CHECKED {
+                match mem.fast(a, n, true) {
+                    Some(p) => p,
+                    None => slow_atomic(mem, env, a, n, $pc)?,
+                }
+            } else {
+                ptr::with_exposed_provenance_mut::<u8>(a as usize)
+            } as *mut $t;
             // SAFETY: as for `st!`. The VM is single-threaded: a plain read-modify-write
             // is atomic with respect to the program.
             let old: $t = unsafe { ptr::read_unaligned(p) };
@@ -202,6 +364,7 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
 
     loop {
         if executed >= max {
+            *executed_total = executed;
             return Err(VmError::BudgetExceeded { pc, executed });
         }
         executed += 1;
@@ -283,13 +446,13 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
             Op::Swap32(d) => reg[r(d)] = (reg[r(d)] as u32).swap_bytes() as u64,
             Op::Swap64(d) => reg[r(d)] = reg[r(d)].swap_bytes(),
 
-            Op::LdB(d, s, o) => reg[r(d)] = ld!(u8, ea!(s, o), cur) as u64,
-            Op::LdH(d, s, o) => reg[r(d)] = ld!(u16, ea!(s, o), cur) as u64,
-            Op::LdW(d, s, o) => reg[r(d)] = ld!(u32, ea!(s, o), cur) as u64,
-            Op::LdDW(d, s, o) => reg[r(d)] = ld!(u64, ea!(s, o), cur),
-            Op::LdSB(d, s, o) => reg[r(d)] = ld!(i8, ea!(s, o), cur) as i64 as u64,
-            Op::LdSH(d, s, o) => reg[r(d)] = ld!(i16, ea!(s, o), cur) as i64 as u64,
-            Op::LdSW(d, s, o) => reg[r(d)] = ld!(i32, ea!(s, o), cur) as i64 as u64,
+            Op::LdB(d, s, o) => reg[r(d)] = ldz!(u8, ea!(s, o), cur),
+            Op::LdH(d, s, o) => reg[r(d)] = ldz!(u16, ea!(s, o), cur),
+            Op::LdW(d, s, o) => reg[r(d)] = ldz!(u32, ea!(s, o), cur),
+            Op::LdDW(d, s, o) => reg[r(d)] = ldz!(u64, ea!(s, o), cur),
+            Op::LdSB(d, s, o) => reg[r(d)] = lds!(i8, ea!(s, o), cur),
+            Op::LdSH(d, s, o) => reg[r(d)] = lds!(i16, ea!(s, o), cur),
+            Op::LdSW(d, s, o) => reg[r(d)] = lds!(i32, ea!(s, o), cur),
             Op::StB(d, s, o) => st!(u8, ea!(d, o), reg[r(s)] as u8, cur),
             Op::StH(d, s, o) => st!(u16, ea!(d, o), reg[r(s)] as u16, cur),
             Op::StW(d, s, o) => st!(u32, ea!(d, o), reg[r(s)] as u32, cur),
@@ -306,27 +469,27 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
                 pc += 1;
             }
             Op::Unresolved(src) => return Err(VmError::Unresolved { pc: cur, what: pseudo_name(src) }),
-            Op::LdAbsB(i) => match ld_packet(packet, i as i64, 1) {
+            Op::LdAbsB(i) => match ld_packet(mem.packet(), i as i64, 1) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
-            Op::LdAbsH(i) => match ld_packet(packet, i as i64, 2) {
+            Op::LdAbsH(i) => match ld_packet(mem.packet(), i as i64, 2) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
-            Op::LdAbsW(i) => match ld_packet(packet, i as i64, 4) {
+            Op::LdAbsW(i) => match ld_packet(mem.packet(), i as i64, 4) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
-            Op::LdIndB(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 1) {
+            Op::LdIndB(s, i) => match ld_packet(mem.packet(), (reg[r(s)] as i32).wrapping_add(i) as i64, 1) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
-            Op::LdIndH(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 2) {
+            Op::LdIndH(s, i) => match ld_packet(mem.packet(), (reg[r(s)] as i32).wrapping_add(i) as i64, 2) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
-            Op::LdIndW(s, i) => match ld_packet(packet, (reg[r(s)] as i32).wrapping_add(i) as i64, 4) {
+            Op::LdIndW(s, i) => match ld_packet(mem.packet(), (reg[r(s)] as i32).wrapping_add(i) as i64, 4) {
                 Some(v) => reg[0] = v,
                 None => done!(0),
             },
@@ -378,7 +541,11 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
             Op::Jsle32R(d, s, t) => jmp!(reg[r(d)] as i32 <= reg[r(s)] as i32, t),
 
             Op::CallHelper(idx) => {
-                if let Some(v) = call_helper(&helpers[idx as usize], &mut mem, &mut *env, &mut reg, cur)? {
+                *executed_total = executed;
+                let c = CallEnv { vm, mem: &mut *mem, env: &mut *env, executed: &mut *executed_total, max, depth, checked: CHECKED };
+                let stop = call_helper(&helpers[idx as usize], c, &mut reg, cur)?;
+                executed = *executed_total;
+                if let Some(v) = stop {
                     done!(v);
                 }
             }
@@ -397,15 +564,19 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
                     let Some(e) = e else {
                         return Err(VmError::UnknownHelper { pc: cur, id: v });
                     };
-                    if let Some(v) = call_helper(e, &mut mem, &mut *env, &mut reg, cur)? {
+                    *executed_total = executed;
+                    let c = CallEnv { vm, mem: &mut *mem, env: &mut *env, executed: &mut *executed_total, max, depth, checked: CHECKED };
+                    let stop = call_helper(e, c, &mut reg, cur)?;
+                    executed = *executed_total;
+                    if let Some(v) = stop {
                         done!(v);
                     }
                 }
             }
             Op::Kfunc(btf_id) => return Err(VmError::Kfunc { pc: cur, btf_id }),
             Op::Exit => {
-                if depth == 0 {
-                    done!(reg[0]);
+                if depth == base_depth {
+                    finish!(Flow::Return(reg[0]));
                 }
                 depth -= 1;
                 let f = frames[depth];

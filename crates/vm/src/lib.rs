@@ -31,7 +31,7 @@ mod ops;
 mod program;
 
 pub use error::VmError;
-pub use helpers::{HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable};
+pub use helpers::{AccessKind, HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable, MemView, RunEnv, VirtualAccess};
 pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
 pub use ops::FUNC_ADDR_TAG;
 pub use program::Program;
@@ -122,7 +122,22 @@ impl Vm {
     /// environment that helpers reach through [`HelperCtx::env`]. Checked mode.
     pub fn run_with(&self, args: [u64; 5], regions: &[Region<'_>], env: &mut dyn Any) -> Result<RunOutcome, VmError> {
         // SAFETY: the checked instantiation translates every access through `regions`.
-        unsafe { interp::execute::<true>(self, args, regions, env) }
+        unsafe { interp::execute::<true>(self, args, regions, &mut helpers::AnyEnv(env), self.opts.max_insns) }
+    }
+
+    /// [`Vm::run_with`] with an environment that also handles accesses outside every
+    /// region ([`RunEnv::virtual_access`]) and, if given, an instruction budget for
+    /// this run instead of [`VmOptions::max_insns`]. Checked mode.
+    pub fn run_env(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        let max = max_insns.unwrap_or(self.opts.max_insns);
+        // SAFETY: the checked instantiation translates every access through `regions`.
+        unsafe { interp::execute::<true>(self, args, regions, env, max) }
     }
 
     /// [`Vm::run`] without bounds checks on loads, stores and atomics.
@@ -150,7 +165,7 @@ impl Vm {
         env: &mut dyn Any,
     ) -> Result<RunOutcome, VmError> {
         // SAFETY: the caller upholds the contract of `execute::<false>`.
-        unsafe { interp::execute::<false>(self, args, regions, env) }
+        unsafe { interp::execute::<false>(self, args, regions, &mut helpers::AnyEnv(env), self.opts.max_insns) }
     }
 }
 

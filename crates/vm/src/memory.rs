@@ -7,6 +7,7 @@
 //! outside them is ever dereferenced.
 
 use crate::error::VmError;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 /// Bytes of stack per frame (kernel `MAX_BPF_STACK`).
@@ -24,6 +25,8 @@ pub enum RegionKind {
     /// The live stack frames (added by the VM itself).
     Stack,
     MapValue,
+    /// A ring-buffer record reserved by the program (`ringbuf_reserve`).
+    RingbufRecord,
     Other,
 }
 
@@ -100,33 +103,53 @@ pub(crate) struct RegionRt {
     pub kind: RegionKind,
 }
 
-/// The memory map of one run: index 0 is the live stack (its start moves with the
-/// call depth), the rest are the caller's regions. `last` caches the region of the
-/// most recent successful access.
+/// The memory map of one run: `fixed[0]` is the live stack (its start moves with
+/// the call depth), the rest of `fixed` are the caller's regions except the packet,
+/// which sits in its own slot (helpers may move it: `xdp_adjust_head`, ...).
+/// `dynamic` holds the regions helpers added during the run (map values handed to
+/// the program, ring-buffer records), keyed by start address. `cache` is a copy of
+/// the region of the most recent successful access.
 #[derive(Debug)]
 pub(crate) struct Mem {
-    pub regions: Vec<RegionRt>,
-    last: usize,
+    pub fixed: Vec<RegionRt>,
+    pub packet: Option<RegionRt>,
+    pub dynamic: BTreeMap<u64, RegionRt>,
+    cache: RegionRt,
     /// Host pointer to the lowest byte of the whole stack area.
     stack_base: *mut u8,
     /// Address of one past the top of frame 0.
     pub stack_top: u64,
 }
 
+impl RegionRt {
+    fn from_region(r: &Region<'_>) -> RegionRt {
+        RegionRt { start: r.start, len: r.len, ptr: r.ptr, writable: r.writable, kind: r.kind }
+    }
+
+    #[inline(always)]
+    fn contains(&self, addr: u64, size: u64) -> Option<u64> {
+        let off = addr.wrapping_sub(self.start);
+        (off < self.len && self.len - off >= size).then_some(off)
+    }
+}
+
 impl Mem {
     /// `stack` must point to `MAX_CALL_FRAMES * STACK_SIZE` writable bytes that outlive `Mem`.
     pub fn new(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
         let top = stack.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
-        let mut v = Vec::with_capacity(regions.len() + 1);
-        v.push(RegionRt { start: 0, len: 0, ptr: stack, writable: true, kind: RegionKind::Stack });
-        v.extend(regions.iter().map(|r| RegionRt {
-            start: r.start,
-            len: r.len,
-            ptr: r.ptr,
-            writable: r.writable,
-            kind: r.kind,
-        }));
-        let mut m = Mem { regions: v, last: 0, stack_base: stack, stack_top: top };
+        let stack_rt = RegionRt { start: 0, len: 0, ptr: stack, writable: true, kind: RegionKind::Stack };
+        let mut fixed = Vec::with_capacity(regions.len() + 1);
+        fixed.push(stack_rt);
+        let mut packet = None;
+        for r in regions {
+            if r.kind == RegionKind::Packet && packet.is_none() {
+                packet = Some(RegionRt::from_region(r));
+            } else {
+                fixed.push(RegionRt::from_region(r));
+            }
+        }
+        let mut m =
+            Mem { fixed, packet, dynamic: BTreeMap::new(), cache: stack_rt, stack_base: stack, stack_top: top };
         m.set_depth(0);
         m
     }
@@ -136,51 +159,99 @@ impl Mem {
     pub fn set_depth(&mut self, depth: usize) -> u64 {
         let live = (depth + 1) * STACK_SIZE;
         let total = MAX_CALL_FRAMES * STACK_SIZE;
-        let s = &mut self.regions[0];
-        s.len = live as u64;
-        s.start = self.stack_top - live as u64;
+        let start = self.stack_top - live as u64;
         // In bounds: live <= total because depth < MAX_CALL_FRAMES.
-        s.ptr = self.stack_base.wrapping_add(total - live);
+        let ptr = self.stack_base.wrapping_add(total - live);
+        if let Some(s) = self.fixed.first_mut() {
+            s.len = live as u64;
+            s.start = start;
+            s.ptr = ptr;
+        }
+        if self.cache.kind == RegionKind::Stack {
+            self.cache.len = live as u64;
+            self.cache.start = start;
+            self.cache.ptr = ptr;
+        }
         self.stack_top - (depth * STACK_SIZE) as u64
+    }
+
+    /// The cached region only: the interpreter's fast path.
+    #[inline(always)]
+    pub fn fast(&self, addr: u64, size: u64, write: bool) -> Option<*mut u8> {
+        let r = &self.cache;
+        let off = addr.wrapping_sub(r.start);
+        if off < r.len && r.len - off >= size && (r.writable || !write) {
+            // In bounds of the region's allocation: off + size <= len.
+            return Some(r.ptr.wrapping_add(off as usize));
+        }
+        None
     }
 
     /// Translate `addr..addr+size` to a host pointer if it lies inside one region
     /// (writable, for a write). Checks the most recently hit region first.
     #[inline(always)]
     pub fn translate(&mut self, addr: u64, size: u64, write: bool, pc: usize) -> Result<*mut u8, VmError> {
-        let r = &self.regions[self.last];
-        let off = addr.wrapping_sub(r.start);
-        if off < r.len && r.len - off >= size && (r.writable || !write) {
-            // In bounds of the region's allocation: off + size <= len.
-            return Ok(r.ptr.wrapping_add(off as usize));
+        match self.fast(addr, size, write) {
+            Some(p) => Ok(p),
+            None => self.translate_slow(addr, size, write, pc),
         }
-        self.translate_slow(addr, size, write, pc)
+    }
+
+    fn find(&self, addr: u64, size: u64) -> Option<(RegionRt, u64)> {
+        for r in self.fixed.iter().chain(self.packet.iter()) {
+            if let Some(off) = r.contains(addr, size) {
+                return Some((*r, off));
+            }
+        }
+        let (_, r) = self.dynamic.range(..=addr).next_back()?;
+        r.contains(addr, size).map(|off| (*r, off))
     }
 
     #[cold]
     #[inline(never)]
-    fn translate_slow(&mut self, addr: u64, size: u64, write: bool, pc: usize) -> Result<*mut u8, VmError> {
-        for (i, r) in self.regions.iter().enumerate() {
-            let off = addr.wrapping_sub(r.start);
-            if off < r.len && r.len - off >= size {
-                if write && !r.writable {
-                    return Err(VmError::ReadOnly { pc, addr, size });
-                }
-                self.last = i;
-                return Ok(r.ptr.wrapping_add(off as usize));
+    pub fn translate_slow(&mut self, addr: u64, size: u64, write: bool, pc: usize) -> Result<*mut u8, VmError> {
+        match self.find(addr, size) {
+            Some((r, _)) if write && !r.writable => Err(VmError::ReadOnly { pc, addr, size }),
+            Some((r, off)) => {
+                self.cache = r;
+                Ok(r.ptr.wrapping_add(off as usize))
             }
+            None => Err(VmError::OutOfBounds { pc, addr, size, write }),
         }
-        Err(VmError::OutOfBounds { pc, addr, size, write })
     }
 
     /// The region containing `addr`, if any.
-    pub fn region_of(&self, addr: u64) -> Option<&RegionRt> {
-        self.regions.iter().find(|r| addr.wrapping_sub(r.start) < r.len)
+    pub fn region_of(&self, addr: u64) -> Option<RegionRt> {
+        self.find(addr, 1).map(|(r, _)| r)
     }
 
-    /// The first region of kind `Packet`, as (pointer, length).
+    /// Add a region for the rest of the run (replacing one with the same start).
+    pub fn add(&mut self, r: &Region<'_>) {
+        let rt = RegionRt::from_region(r);
+        self.dynamic.insert(rt.start, rt);
+        // The program usually touches what a helper just handed it.
+        self.cache = rt;
+    }
+
+    /// Remove the region a helper added at `start`.
+    pub fn remove(&mut self, start: u64) {
+        if self.dynamic.remove(&start).is_some() && self.cache.start == start {
+            self.cache = self.fixed[0];
+        }
+    }
+
+    /// Replace the packet region (legacy packet loads read it too).
+    pub fn set_packet(&mut self, r: Option<&Region<'_>>) {
+        if self.cache.kind == RegionKind::Packet {
+            self.cache = self.fixed[0];
+        }
+        self.packet = r.map(RegionRt::from_region);
+    }
+
+    /// The packet region, as (pointer, length).
+    #[inline(always)]
     pub fn packet(&self) -> Option<(*const u8, u64)> {
-        self.regions.iter().find(|r| r.kind == RegionKind::Packet).map(|r| (r.ptr as *const u8, r.len))
+        self.packet.as_ref().map(|r| (r.ptr as *const u8, r.len))
     }
 
     /// Checked copy out of program memory.
