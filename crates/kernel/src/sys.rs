@@ -224,3 +224,71 @@ mod tests {
         assert_eq!(parse_cpu_list(""), Vec::<u32>::new());
     }
 }
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_sig: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Catch SIGINT and SIGTERM (Ctrl-C) so that a foreground `attach` can detach cleanly;
+/// see [`interrupted`].
+pub fn install_interrupt_handler() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction with a handler that only stores an atomic.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_interrupt as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// True once SIGINT or SIGTERM arrived (after `install_interrupt_handler`).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Symbols of /proc/kallsyms and `__bpf_call_base`, to name the helpers that the
+/// kernel's translated instructions call (their imm is relative to `__bpf_call_base`).
+#[derive(Debug, Default)]
+pub struct Kallsyms {
+    syms: Vec<(u64, String)>,
+    call_base: Option<u64>,
+}
+
+impl Kallsyms {
+    /// Read /proc/kallsyms (addresses are zero without privileges; then nothing resolves).
+    pub fn load() -> Kallsyms {
+        let text = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+        let mut syms = Vec::new();
+        let mut call_base = None;
+        for line in text.lines() {
+            let mut it = line.split_whitespace();
+            let (Some(addr), Some(kind), Some(name)) = (it.next(), it.next(), it.next()) else { continue };
+            if !matches!(kind, "T" | "t") {
+                continue;
+            }
+            let Ok(addr) = u64::from_str_radix(addr, 16) else { continue };
+            if addr == 0 {
+                continue;
+            }
+            if name == "__bpf_call_base" {
+                call_base = Some(addr);
+            }
+            syms.push((addr, name.to_string()));
+        }
+        syms.sort();
+        Kallsyms { syms, call_base }
+    }
+
+    /// The function a translated `call imm` goes to (exact symbol start only).
+    pub fn helper_name(&self, imm: i32) -> Option<&str> {
+        let base = self.call_base?;
+        let addr = base.wrapping_add(imm as i64 as u64);
+        let i = self.syms.binary_search_by_key(&addr, |(a, _)| *a).ok()?;
+        Some(&self.syms[i].1)
+    }
+}
