@@ -325,7 +325,7 @@ pub fn map_delete(id: u32, key: &[u8]) -> Result<(), KernelError> {
 }
 
 /// Every (key, value) of map `id`, with its shape.
-pub fn map_entries(id: u32) -> Result<(MapShape, Vec<(Vec<u8>, Vec<u8>)>), KernelError> {
+pub fn map_entries(id: u32) -> Result<(MapShape, maps::Entries), KernelError> {
     let (fd, shape) = shape_by_id(id)?;
     let entries = maps::entries(fd.as_fd(), &shape)?;
     Ok((shape, entries))

@@ -21,7 +21,7 @@ pub mod sys;
 pub mod types;
 
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
-pub use maps::MapShape;
+pub use maps::{Entries, MapShape};
 pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
 
 use std::sync::OnceLock;

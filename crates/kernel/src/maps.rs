@@ -5,6 +5,9 @@ use crate::error::{Errno, KernelError};
 use crate::sys;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
+/// A map's (key, value) pairs.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The shape of a map, as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapShape {
@@ -119,7 +122,7 @@ pub(crate) fn delete(fd: BorrowedFd<'_>, shape: &MapShape, key: &[u8]) -> Result
 
 /// Every (key, value) pair; empty for maps whose elements user space cannot read
 /// (ring buffers, perf event arrays, program arrays, queues).
-pub(crate) fn entries(fd: BorrowedFd<'_>, shape: &MapShape) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KernelError> {
+pub(crate) fn entries(fd: BorrowedFd<'_>, shape: &MapShape) -> Result<Entries, KernelError> {
     use libbpf_rs::MapType;
     match MapType::from(shape.map_type) {
         MapType::RingBuf

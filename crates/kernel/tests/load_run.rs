@@ -47,8 +47,11 @@ fn every_example_loads_or_is_rejected_with_a_log_and_test_runs() {
     if !kernel_available() {
         return;
     }
-    let mut files: Vec<_> = std::fs::read_dir(progs_dir())
-        .expect("tests/progs")
+    // The test programs and the examples (when present).
+    let mut files: Vec<_> = [progs_dir(), repo().join("examples")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
         .collect();
@@ -75,7 +78,7 @@ fn every_example_loads_or_is_rejected_with_a_log_and_test_runs() {
             let info = inspect::prog_info(p.id).expect("prog info");
             assert_eq!(info.name, p.name.chars().take(15).collect::<String>());
             assert_eq!(info.type_name, p.prog_type);
-            assert!(info.bytes_xlated > 0 && info.bytes_xlated % 8 == 0);
+            assert!(info.bytes_xlated > 0 && info.bytes_xlated.is_multiple_of(8));
             let insns = o.loaded_insns(&p.name).expect("insns");
             assert!(!insns.is_empty() && insns.len() % 8 == 0);
             if !matches!(p.prog_type.as_str(), "xdp" | "sched_cls" | "socket_filter" | "cgroup_skb") {
