@@ -55,9 +55,9 @@ pub enum KernelCmd {
     #[command(verbatim_doc_comment)]
     Attach {
         obj: PathBuf,
-        /// The program to attach.
+        /// The program to attach (may be left out when the object has only one).
         #[arg(long)]
-        prog: String,
+        prog: Option<String>,
         /// Where to attach (see above).
         #[arg(required = true, num_args = 1.., value_name = "TARGET")]
         target: Vec<String>,
@@ -227,13 +227,12 @@ fn hex_plain(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A KernelError as the user sees it, with the exit code.
-fn report(e: &KernelError, full_log: bool) -> u8 {
-    let code = if e.is_kernel_rejection() { 1 } else { 2 };
-    let mut msg = match e {
+/// A KernelError as the user sees it (one line, then for a verifier rejection the
+/// end of the log, or all of it with `full_log`), without the `bpfbox: error: ` prefix.
+pub fn error_text(e: &KernelError, full_log: bool) -> String {
+    match e {
         KernelError::Unavailable(r) => format!("the kernel backend is unavailable: {r}"),
         KernelError::Load(l) if full_log && !l.verifier_log.is_empty() => {
-            // One line, then the whole log.
             let first = e.to_string();
             let head = first.lines().next().unwrap_or("").to_string();
             format!("{head}\nverifier log:\n{}", l.verifier_log.trim_end())
@@ -250,12 +249,17 @@ fn report(e: &KernelError, full_log: bool) -> u8 {
         KernelError::NoInterface { .. } => format!("{e} (see `ip link`)"),
         KernelError::Attach { errno, .. } if errno.name() == "EPERM" => format!("{e} (the kernel refused this hook: is it enabled in this kernel?)"),
         _ => e.to_string(),
-    };
-    if msg.is_empty() {
-        msg = "unknown error".into();
     }
-    eprintln!("bpfbox: error: {msg}");
-    code
+}
+
+/// Print a KernelError; the exit code: 1 when the kernel refused, 2 for unusable input.
+fn report(e: &KernelError, full_log: bool) -> u8 {
+    eprintln!("bpfbox: error: {}", error_text(e, full_log));
+    if e.is_kernel_rejection() {
+        1
+    } else {
+        2
+    }
 }
 
 fn available() -> Result<(), u8> {
@@ -276,7 +280,7 @@ pub fn run(cmd: KernelCmd) -> Result<u8, CliError> {
         KernelCmd::Load { obj, pin, open, json } => load_cmd(&obj, pin.as_deref(), &open, json),
         KernelCmd::Attach { obj, prog, target, mode, ret, pid, freq, netns, duration, dump_maps, pin, open, json } => {
             let opts = AttachOpts { mode, ret, pid, freq, netns, duration, dump_maps, pin, json };
-            attach_cmd(&obj, &prog, &target, &opts, &open)
+            attach_cmd(&obj, prog.as_deref(), &target, &opts, &open)
         }
         KernelCmd::Detach { path, json } => detach_cmd(&path, json),
     }
@@ -568,7 +572,7 @@ fn entries_json(shape: &bpfbox_kernel::MapShape, entries: &[(Vec<u8>, Vec<u8>)])
 
 fn per_cpu_size(shape: &bpfbox_kernel::MapShape) -> Option<usize> {
     if shape.is_percpu() {
-        Some((shape.value_size as usize).div_ceil(8) * 8)
+        Some(((shape.value_size as usize).div_ceil(8) * 8).max(8))
     } else {
         None
     }
@@ -944,7 +948,7 @@ fn dump_maps(o: &KernelObject, json: bool) -> Result<(), KernelError> {
     Ok(())
 }
 
-fn attach_cmd(obj: &Path, prog: &str, target_words: &[String], o: &AttachOpts, open: &OpenArgs) -> Result<u8, CliError> {
+fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &AttachOpts, open: &OpenArgs) -> Result<u8, CliError> {
     // Usage errors first, before touching the kernel (section-derived names come later).
     parse_target(target_words, o, None)?;
     if o.pin.is_some() && target_words.first().is_some_and(|k| k == "tc") {
@@ -958,6 +962,12 @@ fn attach_cmd(obj: &Path, prog: &str, target_words: &[String], o: &AttachOpts, o
     let obj_loaded = match load_obj(obj, open)? {
         Ok(x) => x,
         Err(code) => return Ok(code),
+    };
+    let names = obj_loaded.program_names();
+    let prog: &str = match (prog, names.as_slice()) {
+        (Some(p), _) => p,
+        (None, [only]) => only,
+        (None, _) => return Err(CliError::usage(format!("{}: the object has several programs ({}): choose one with --prog", obj.display(), names.join(", ")))),
     };
     let section = match obj_loaded.section_of(prog) {
         Ok(s) => s,

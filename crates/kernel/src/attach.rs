@@ -56,10 +56,12 @@ pub enum UprobeLocation {
 }
 
 /// A perf event to sample on: (perf type, config), e.g. software cpu-clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerfEventSpec {
     pub type_: u32,
     pub config: u64,
+    /// As the user wrote it (`software:cpu-clock`).
+    pub name: String,
 }
 
 impl PerfEventSpec {
@@ -108,7 +110,7 @@ impl PerfEventSpec {
             let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
             KernelError::BadTarget(format!("perf event `{s}`: unknown {kind} event (known: {})", names.join(", ")))
         })?;
-        Ok(PerfEventSpec { type_, config })
+        Ok(PerfEventSpec { type_, config, name: s.to_string() })
     }
 }
 
@@ -165,7 +167,7 @@ impl Target {
                 };
                 format!("{} {}:{loc}", if *ret { "uretprobe" } else { "uprobe" }, binary.display())
             }
-            Target::PerfEvent { event, freq } => format!("perf_event type {} config {} at {freq} Hz", event.type_, event.config),
+            Target::PerfEvent { event, freq } => format!("perf_event {} at {freq} Hz", event.name),
             Target::CgroupSkb { cgroup, direction } => format!("cgroup_skb {} {}", cgroup.display(), direction.name()),
             Target::CgroupSock { cgroup } => format!("cgroup_sock {}", cgroup.display()),
         }
@@ -417,7 +419,7 @@ fn open_cgroup(path: &Path) -> Result<std::fs::File, KernelError> {
 
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 
-fn perf_event_open(spec: PerfEventSpec, freq: u64, cpu: u32) -> Result<OwnedFd, Errno> {
+fn perf_event_open(spec: &PerfEventSpec, freq: u64, cpu: u32) -> Result<OwnedFd, Errno> {
     let mut attr = libbpf_sys::perf_event_attr { type_: spec.type_, size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32, config: spec.config, ..Default::default() };
     attr.__bindgen_anon_1.sample_freq = freq;
     attr.set_freq(1);
@@ -540,7 +542,7 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 return Err(KernelError::BadTarget("no online CPUs found in /sys/devices/system/cpu/online".into()));
             }
             for cpu in cpus {
-                let pfd = perf_event_open(*event, *freq, cpu).map_err(|errno| KernelError::Attach {
+                let pfd = perf_event_open(event, *freq, cpu).map_err(|errno| KernelError::Attach {
                     prog: prog.to_string(),
                     target: desc.clone(),
                     errno,
@@ -697,8 +699,8 @@ mod tests {
 
     #[test]
     fn perf_event_names() {
-        assert_eq!(PerfEventSpec::parse("software:cpu-clock").ok(), Some(PerfEventSpec { type_: 1, config: 0 }));
-        assert_eq!(PerfEventSpec::parse("hardware:cycles").ok(), Some(PerfEventSpec { type_: 0, config: 0 }));
+        assert_eq!(PerfEventSpec::parse("software:cpu-clock").ok().map(|e| (e.type_, e.config)), Some((1, 0)));
+        assert_eq!(PerfEventSpec::parse("hardware:cycles").ok().map(|e| (e.type_, e.config)), Some((0, 0)));
         assert!(PerfEventSpec::parse("software:nope").is_err());
         assert!(PerfEventSpec::parse("cycles").is_err());
     }

@@ -150,7 +150,11 @@ impl<'o> EventStream<'o> {
             }
             while let Some(i) = pending.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=i).collect();
-                lines.push(Event::Trace { line: String::from_utf8_lossy(&line[..line.len() - 1]).into_owned() });
+                let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+                // A format ending in "\n" leaves an empty line after the message.
+                if !text.trim().is_empty() {
+                    lines.push(Event::Trace { line: text });
+                }
             }
             if !got && n_sources == 1 {
                 std::thread::sleep(slice);

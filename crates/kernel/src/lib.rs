@@ -26,6 +26,15 @@ pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary,
 
 use std::sync::OnceLock;
 
+/// The number of possible CPUs: per-CPU map values hold this many values (each rounded
+/// up to 8 bytes). Falls back to the online CPU count if sysfs cannot be read.
+pub fn possible_cpus() -> usize {
+    match sys::possible_cpus() {
+        Ok(n) if n > 0 => n,
+        _ => sys::online_cpus().len().max(1),
+    }
+}
+
 /// Whether this process can use the kernel's bpf(): `Err(reason)` when not (not root,
 /// no bpf() syscall, ...). Loads and unloads a two-instruction socket filter once.
 pub fn availability() -> Result<(), String> {
