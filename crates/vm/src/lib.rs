@@ -26,6 +26,7 @@
 mod error;
 mod helpers;
 mod interp;
+pub mod jit_support;
 mod memory;
 mod ops;
 mod program;
