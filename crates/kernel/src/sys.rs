@@ -79,7 +79,6 @@ pub(crate) fn libbpf_last_line(log: &str) -> String {
 
 const BPF_FS_MAGIC: i64 = 0xcafe4a11;
 const TRACEFS_MAGIC: i64 = 0x74726163;
-const DEBUGFS_MAGIC: i64 = 0x64626720;
 pub(crate) const CGROUP2_SUPER_MAGIC: i64 = 0x63677270;
 
 pub(crate) fn fs_magic(path: &Path) -> Option<i64> {
@@ -92,6 +91,21 @@ pub(crate) fn fs_magic(path: &Path) -> Option<i64> {
     }
     #[allow(clippy::unnecessary_cast)]
     Some(st.f_type as i64)
+}
+
+/// Mount `fstype` at `target` unless a file system with `magic` is there already. Two
+/// bpfbox processes must not both mount (the second mount would hide the first's pins),
+/// so the check and the mount happen under an exclusive lock file.
+fn mount_once(fstype: &str, target: &Path, magic: i64) -> Result<(), KernelError> {
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open("/run/bpfbox-mount.lock").ok();
+    if let Some(f) = &lock {
+        // SAFETY: flock on an fd we own; released when `lock` is dropped.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(f), libc::LOCK_EX) };
+    }
+    if fs_magic(target) == Some(magic) {
+        return Ok(());
+    }
+    mount_fs(fstype, target)
 }
 
 fn mount_fs(fstype: &str, target: &Path) -> Result<(), KernelError> {
@@ -118,7 +132,7 @@ pub fn ensure_bpffs() -> Result<(), KernelError> {
     if fs_magic(p) == Some(BPF_FS_MAGIC) {
         return Ok(());
     }
-    mount_fs("bpf", p)
+    mount_once("bpf", p, BPF_FS_MAGIC)
 }
 
 /// True when `path` lies on a bpf file system.
@@ -136,8 +150,7 @@ pub fn ensure_tracefs() -> Result<&'static Path, KernelError> {
     if fs_magic(dbg) == Some(TRACEFS_MAGIC) {
         return Ok(dbg);
     }
-    let _ = DEBUGFS_MAGIC;
-    mount_fs("tracefs", p)?;
+    mount_once("tracefs", p, TRACEFS_MAGIC)?;
     Ok(p)
 }
 
