@@ -30,6 +30,7 @@ pub enum KernelCmd {
     /// Load an object into the kernel (every program and map, as libbpf does); with
     /// --pin they stay loaded under DIR on bpffs.
     Load {
+        /// A clang-built BPF ELF object.
         obj: PathBuf,
         /// Pin programs at DIR/<prog> and maps at DIR/maps/<map> (a directory on bpffs,
         /// e.g. /sys/fs/bpf/myobj; bpffs is mounted at /sys/fs/bpf if needed).
@@ -40,8 +41,10 @@ pub enum KernelCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Load an object and attach one program. In the foreground it streams ring-buffer,
-    /// perf-buffer and trace_pipe events until Ctrl-C or --duration, then detaches.
+    /// Load an object, attach one program and stream its events until Ctrl-C or --duration.
+    ///
+    /// Ring-buffer, perf-buffer and trace_pipe events are printed as they come; then the
+    /// program is detached (unless --pin) and, with --dump-maps, the maps are printed.
     ///
     /// TARGET is one of:
     ///   xdp IFACE [--mode generic|driver] |
@@ -54,6 +57,7 @@ pub enum KernelCmd {
     ///   cgroup_sock CGROUP_DIR
     #[command(verbatim_doc_comment)]
     Attach {
+        /// A clang-built BPF ELF object.
         obj: PathBuf,
         /// The program to attach (may be left out when the object has only one).
         #[arg(long)]
