@@ -6,17 +6,28 @@
 //! relocations that apply to it. [`objdump`] prints an object the way
 //! `llvm-objdump-19 -d` does.
 //!
-//! The loader parts of libbpf (maps from `.maps`, global data, BTF and CO-RE,
-//! relocation processing) will build on these pieces: relocations keep their raw
-//! type, symbol and target section so that nothing is decided here yet.
+//! [`load`] is the loader, with libbpf 1.x's conventions: programs typed from their
+//! section names, maps (`.maps`, legacy `maps`, global data, `.kconfig`), map, data,
+//! call and extern relocations, `.text` sub-programs appended per program, and
+//! CO-RE relocations against a target BTF ([`btf`], [`btf_ext`], [`relo_core`]).
 //!
 //! Only little-endian ELF64 objects (`bpfel`) are supported. No input makes this
 //! crate panic: malformed files give an [`ObjectError`].
 
+pub mod btf;
+pub mod btf_ext;
+pub mod relo_core;
+mod elf_file;
 mod error;
+mod loader;
 mod objdump;
 
+pub use btf::{Btf, BtfError};
 pub use error::ObjectError;
+pub use loader::{
+    internal_map_name, load, CoreOutcome, CoreReloReport, ExternKind, ExternRef, ExternSpec, FuncInfo, InitSlot,
+    LineInfo, LoadError, LoadOptions, LoadedObject, MapSpec, ProgramSpec,
+};
 pub use objdump::objdump;
 
 use bpfbox_isa::{decode_program, DecodeError, Insn};
@@ -369,10 +380,10 @@ impl Object {
 }
 
 /// Size of `e_ident`; byte 4 is the class, byte 5 the data encoding.
-const EI_NIDENT: usize = 16;
+pub(crate) const EI_NIDENT: usize = 16;
 
 /// `data` itself if 8-byte aligned, else a copy at an aligned address in `storage`.
-fn aligned<'a>(data: &'a [u8], storage: &'a mut Vec<u8>) -> &'a [u8] {
+pub(crate) fn aligned<'a>(data: &'a [u8], storage: &'a mut Vec<u8>) -> &'a [u8] {
     if (data.as_ptr() as usize).is_multiple_of(8) {
         return data;
     }
