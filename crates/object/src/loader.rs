@@ -740,6 +740,10 @@ impl<'e, 'd> Loader<'e, 'd> {
         let mut new = Vec::new();
         for sec in &self.elf.sections {
             let n = sec.name.as_str();
+            if n.trim_start_matches('?').starts_with(".struct_ops") {
+                self.warnings.push(format!("section `{n}`: struct_ops maps are not supported (skipped)"));
+                continue;
+            }
             let rodata = n == ".rodata" || n.starts_with(".rodata.");
             let data = n == ".data" || n.starts_with(".data.");
             let bss = n == ".bss" || n.starts_with(".bss.");
