@@ -1,0 +1,349 @@
+//! bpfbox-jit: eBPF to native code through Cranelift.
+//!
+//! ```
+//! use bpfbox_isa::decode_program;
+//! use bpfbox_jit::{JitOptions, JitProgram};
+//! // r0 = *(u8 *)(r1 + 1); exit
+//! let bytes = [0x71, 0x10, 1, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+//! let insns = decode_program(&bytes).unwrap();
+//! let prog = JitProgram::compile(&insns, &JitOptions::default()).unwrap();
+//! assert_eq!(prog.run(&mut [7, 42]).unwrap().r0, 42);
+//! ```
+//!
+//! The interpreter (`bpfbox-vm`) is the reference: a compiled program gives the same
+//! r0, memory, instruction count and errors (pc, address, size) as [`bpfbox_vm::Vm`]
+//! in every case — division by zero, shift masking, 32-bit zero extension,
+//! sign-extending loads, atomics, legacy packet loads, helper side effects, call
+//! depth, the instruction budget. The differential tests hold it to that.
+//!
+//! Design (see `codegen.rs` and `analysis.rs` for the details):
+//! - Each eBPF function becomes one native function; registers are SSA variables, so
+//!   they live in machine registers. bpf-to-bpf calls are native calls with a new
+//!   512-byte frame in the same stack area the interpreter would use; r6–r9 survive
+//!   because they are the caller's own variables. Helpers are called through the
+//!   interpreter's [`HelperTable`] with a real [`bpfbox_vm::HelperCtx`]; helper
+//!   callbacks (`bpf_loop`, ...) run in the interpreter.
+//! - **Checked** mode ([`JitOptions::checked`]): every load, store and atomic is
+//!   checked inline against the live stack frames and the last region used, and
+//!   otherwise goes through the interpreter's own region lookup (and
+//!   [`RunEnv::virtual_access`]), failing with the same error. **Unchecked** mode
+//!   emits raw accesses; runs are `unsafe` (for programs a sound verifier accepted).
+//! - Instructions are counted per basic block (the count is exact, also when the
+//!   budget runs out in the middle of a block); counting can be turned off for
+//!   unchecked programs.
+//!
+//! **Invariant (W^X):** generated code is written into read-write pages that are
+//! then made read+execute (`cranelift-jit`'s system memory provider, `mprotect`);
+//! no page is ever writable and executable at once. The pages are unmapped when the
+//! [`JitProgram`] is dropped.
+//!
+//! Tail calls: the interpreter has none yet (helper 12 is whatever the helper table
+//! says), so neither has the JIT.
+
+mod analysis;
+mod codegen;
+pub mod fuzz;
+mod runtime;
+
+use bpfbox_isa::{AtomicOp, Insn, Reg};
+use bpfbox_vm::{HelperEntry, HelperTable, Region, RegionKind, Resolver, RunEnv, RunOutcome, Vm, VmError, VmOptions};
+use bpfbox_vm::{DEFAULT_MAX_INSNS, MAX_CALL_FRAMES, STACK_SIZE};
+use std::any::Any;
+use std::fmt;
+
+/// How a program is compiled.
+#[derive(Clone)]
+pub struct JitOptions {
+    /// Bounds-check every memory access (as the interpreter's checked mode). Without
+    /// it, runs are `unsafe` ([`JitProgram::run_unchecked`] and friends).
+    pub checked: bool,
+    pub helpers: HelperTable,
+    /// Instruction budget of a run ([`VmError::BudgetExceeded`] after this many).
+    pub max_insns: u64,
+    /// Count instructions (for [`RunOutcome::insns_executed`] and the budget). Always
+    /// on in checked mode; turning it off for unchecked code saves an add and a
+    /// compare per basic block, and runs report 0 instructions.
+    pub count_insns: bool,
+    /// Resolves pseudo `lddw` immediates, as [`VmOptions::resolver`].
+    pub resolver: Option<Resolver>,
+}
+
+impl Default for JitOptions {
+    fn default() -> Self {
+        JitOptions {
+            checked: true,
+            helpers: HelperTable::empty(),
+            max_insns: DEFAULT_MAX_INSNS,
+            count_insns: true,
+            resolver: None,
+        }
+    }
+}
+
+impl fmt::Debug for JitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JitOptions")
+            .field("checked", &self.checked)
+            .field("helpers", &self.helpers)
+            .field("max_insns", &self.max_insns)
+            .field("count_insns", &self.count_insns)
+            .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+/// Why a program could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// The program is malformed (empty, bad jump, broken `lddw`), as [`Vm::new`] says.
+    #[error(transparent)]
+    Program(#[from] VmError),
+    #[error("JIT not available on this host: {0}")]
+    Isa(String),
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+}
+
+/// The executable memory of a program; freed on drop.
+struct Code {
+    module: Option<cranelift_jit::JITModule>,
+    entry: unsafe extern "C" fn(*mut runtime::JitCtx),
+    size: usize,
+}
+
+// SAFETY: after `finalize_definitions` the module is only read (the entry pointer)
+// until it is dropped; the code itself is immutable and reentrant.
+unsafe impl Send for Code {}
+// SAFETY: as above.
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: no run is in progress (they borrow the JitProgram), and no pointer
+            // into the code outlives the program.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+/// What runs need besides the code.
+pub(crate) struct Inner {
+    /// The interpreter over the same program: helper callbacks run on it.
+    pub vm: Vm,
+    /// Helpers called by id, in the slots the code refers to.
+    pub helpers: Vec<HelperEntry>,
+    pub checked: bool,
+    pub count: bool,
+}
+
+/// A compiled program. Runs take `&self`; one program can serve many runs, also
+/// from several threads.
+pub struct JitProgram {
+    inner: Inner,
+    code: Code,
+}
+
+impl fmt::Debug for JitProgram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JitProgram")
+            .field("insns", &self.inner.vm.program().insns().len())
+            .field("checked", &self.inner.checked)
+            .field("code_size", &self.code.size)
+            .finish()
+    }
+}
+
+#[repr(C, align(16))]
+struct StackArea([u8; MAX_CALL_FRAMES * STACK_SIZE]);
+
+/// [`RunEnv`] over a plain `&mut dyn Any`.
+struct AnyEnv<'a>(&'a mut dyn Any);
+
+impl RunEnv for AnyEnv<'_> {
+    fn as_any(&mut self) -> &mut dyn Any {
+        self.0
+    }
+}
+
+fn writes_r10(insn: &Insn) -> bool {
+    let d = match *insn {
+        Insn::Alu { dst, .. }
+        | Insn::Neg { dst, .. }
+        | Insn::MovSx { dst, .. }
+        | Insn::Endian { dst, .. }
+        | Insn::Load { dst, .. }
+        | Insn::LoadImm64 { dst, .. } => Some(dst),
+        Insn::Atomic { fetch: true, src, op, .. } if op != AtomicOp::CmpXchg => Some(src),
+        Insn::Atomic { op: AtomicOp::Xchg, src, .. } => Some(src),
+        _ => None,
+    };
+    d == Some(Reg::R10)
+}
+
+impl JitProgram {
+    /// Validate `insns` (slot-indexed, as [`bpfbox_isa::decode_program`] gives them)
+    /// and compile them for the host.
+    pub fn compile(insns: &[Insn], opts: &JitOptions) -> Result<JitProgram, JitError> {
+        let vm_opts =
+            VmOptions { max_insns: opts.max_insns, helpers: opts.helpers.clone(), resolver: opts.resolver.clone() };
+        let vm = Vm::new(insns.to_vec(), vm_opts)?;
+        let count = opts.checked || opts.count_insns;
+        let program = vm.program();
+        let insns = program.insns();
+        let prog = analysis::Prog {
+            insns,
+            lddw: analysis::resolve_lddw(insns, opts.resolver.as_ref()),
+            entries: program.functions(),
+            has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
+            r10_written: insns.iter().any(writes_r10),
+        };
+        let funcs = analysis::analyze(&prog);
+        let cfg = codegen::Cfg { checked: opts.checked, count };
+        let c = codegen::compile(&prog, &funcs, &opts.helpers, cfg)?;
+        let code = Code { module: Some(c.module), entry: c.entry, size: c.code_size };
+        Ok(JitProgram { inner: Inner { vm, helpers: c.helpers, checked: opts.checked, count }, code })
+    }
+
+    /// Whether the program was compiled in checked mode (safe runs).
+    pub fn is_checked(&self) -> bool {
+        self.inner.checked
+    }
+
+    /// Bytes of machine code generated.
+    pub fn code_size(&self) -> usize {
+        self.code.size
+    }
+
+    /// Address of the entry trampoline (to inspect the code pages' protection).
+    pub fn code_address(&self) -> usize {
+        self.code.entry as usize
+    }
+
+    /// The interpreter over the same program (what helper callbacks run on).
+    pub fn vm(&self) -> &Vm {
+        &self.inner.vm
+    }
+
+    /// Run with `mem` as the packet: r1 = its address, r2 = its length (both 0 when
+    /// `mem` is empty), as [`Vm::run`].
+    ///
+    /// # Panics
+    /// If the program was compiled unchecked (use [`JitProgram::run_unchecked`]).
+    pub fn run(&self, mem: &mut [u8]) -> Result<RunOutcome, VmError> {
+        let (args, region) = mem_args(mem);
+        self.run_with(args, region.as_slice(), &mut ())
+    }
+
+    /// Run with r1..r5 = `args`, memory `regions` (besides the stack) and an
+    /// environment helpers reach through [`bpfbox_vm::HelperCtx::env`], as [`Vm::run_with`].
+    ///
+    /// # Panics
+    /// If the program was compiled unchecked.
+    pub fn run_with(&self, args: [u64; 5], regions: &[Region<'_>], env: &mut dyn Any) -> Result<RunOutcome, VmError> {
+        self.run_env(args, regions, &mut AnyEnv(env), None)
+    }
+
+    /// As [`Vm::run_env`]: an environment that also handles accesses outside every
+    /// region, and optionally a budget for this run.
+    ///
+    /// # Panics
+    /// If the program was compiled unchecked.
+    pub fn run_env(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        assert!(self.inner.checked, "JitProgram compiled unchecked: use the unsafe run_*_unchecked methods");
+        // SAFETY: checked code translates every access through `regions` and the stack.
+        unsafe { self.execute(args, regions, env, max_insns) }
+    }
+
+    /// [`JitProgram::run`] for any program (checked or not).
+    ///
+    /// # Safety
+    /// For a program compiled unchecked: every memory access it makes must fall inside
+    /// `mem` or the live stack frames of the current call chain — which holds for
+    /// programs accepted by a sound verifier for a context of this shape. Otherwise
+    /// behaviour is undefined.
+    pub unsafe fn run_unchecked(&self, mem: &mut [u8]) -> Result<RunOutcome, VmError> {
+        let (args, region) = mem_args(mem);
+        // SAFETY: forwarded to the caller.
+        unsafe { self.run_with_unchecked(args, region.as_slice(), &mut ()) }
+    }
+
+    /// [`JitProgram::run_with`] for any program.
+    ///
+    /// # Safety
+    /// As for [`JitProgram::run_unchecked`], with `regions` (writable ones for
+    /// stores and atomics) in place of `mem`. Helpers still get checked access.
+    pub unsafe fn run_with_unchecked(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn Any,
+    ) -> Result<RunOutcome, VmError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.execute(args, regions, &mut AnyEnv(env), None) }
+    }
+
+    /// [`JitProgram::run_env`] for any program.
+    ///
+    /// # Safety
+    /// As for [`JitProgram::run_with_unchecked`].
+    pub unsafe fn run_env_unchecked(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.execute(args, regions, env, max_insns) }
+    }
+
+    /// # Safety
+    /// Unchecked code: the contract of [`JitProgram::run_with_unchecked`].
+    unsafe fn execute(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        let mut stack = StackArea([0; MAX_CALL_FRAMES * STACK_SIZE]);
+        let base = stack.0.as_mut_ptr();
+        let top = base.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
+        let max = max_insns.unwrap_or(self.inner.vm.options().max_insns);
+        let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
+        let mut ctx = runtime::JitCtx::new(top, max, args, &mut rt as *mut runtime::Rt<'_> as *mut ());
+        if let Some(r) = regions.first() {
+            ctx.remember(bpfbox_vm::jit_support::RegionBounds { start: r.start(), len: r.len(), writable: r.writable() });
+        }
+        // SAFETY: `entry` is this program's trampoline; `ctx` and `rt` outlive the call.
+        unsafe { (self.code.entry)(&mut ctx) };
+        if let Some(p) = rt.panic.take() {
+            std::panic::resume_unwind(p);
+        }
+        let executed = if self.inner.count { ctx.cnt } else { 0 };
+        match ctx.ret_status as i64 {
+            codegen::ST_RETURN | codegen::ST_EXIT => Ok(RunOutcome { r0: ctx.ret_r0, insns_executed: executed }),
+            _ => Err(rt.error.take().unwrap_or(VmError::Helper {
+                pc: 0,
+                id: 0,
+                reason: "JIT run failed without an error (internal)".into(),
+            })),
+        }
+    }
+}
+
+fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
+    if mem.is_empty() {
+        return ([0; 5], None);
+    }
+    let len = mem.len() as u64;
+    let region = Region::from_mut(RegionKind::Packet, mem);
+    ([region.start(), len, 0, 0, 0], Some(region))
+}
