@@ -38,6 +38,10 @@ pub enum VmError {
     Unresolved { pc: usize, what: &'static str },
     #[error("pc {pc}: kfunc call (btf id {btf_id}) needs a loaded object")]
     Kfunc { pc: usize, btf_id: i32 },
+    /// A load or store into a converted context (`__sk_buff`, `xdp_md`) that the
+    /// kernel's verifier would refuse.
+    #[error("pc {pc}: invalid {} of {size} bytes at context offset {off} ({field}): {reason}", if *.write { "write" } else { "read" })]
+    CtxAccess { pc: usize, off: u32, size: u8, write: bool, field: &'static str, reason: &'static str },
     /// A helper implementation failed for its own reasons.
     #[error("pc {pc}: helper {id} failed: {reason}")]
     Helper { pc: usize, id: u32, reason: String },
@@ -60,6 +64,7 @@ impl VmError {
             | IntoLddwTail { pc }
             | Unresolved { pc, .. }
             | Kfunc { pc, .. }
+            | CtxAccess { pc, .. }
             | Helper { pc, .. } => Some(pc),
         }
     }

@@ -23,19 +23,31 @@
 //! **Invariant (checked mode):** the interpreter never dereferences an address
 //! outside the regions of the run and the live stack frames.
 
+mod csum;
+mod ctx;
 mod error;
 mod helpers;
 mod interp;
 pub mod jit_support;
+mod kernel_helpers;
+pub mod maps;
 mod memory;
 mod ops;
+mod printk;
 mod program;
+pub mod runtime;
 
 pub use error::VmError;
 pub use helpers::{AccessKind, HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable, MemView, RunEnv, VirtualAccess};
 pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
 pub use ops::FUNC_ADDR_TAG;
+pub use kernel_helpers::implemented as implemented_helpers;
+pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
 pub use program::Program;
+pub use runtime::{
+    Clock, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError, RuntimeOptions, TestRunInput,
+    TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,
+};
 
 use bpfbox_isa::{Imm64, Insn};
 use std::any::Any;

@@ -1,0 +1,1 @@
+//! Map semantics tests (user-space API).
