@@ -10,10 +10,14 @@
 # Networking programs use the UAPI headers instead, as xdp-tutorial and Katran do.
 # malformed/*.bpf.c are objects the loader must refuse with a clear error.
 #
-# Usage: tests/realworld/build.sh [CLANG] [BPFTOOL]
+# As libbpf-tools do, objects are stripped of DWARF (`llvm-strip -g`); .BTF and
+# .BTF.ext (with line info) stay.
+#
+# Usage: tests/realworld/build.sh [CLANG] [BPFTOOL] [LLVM_STRIP]
 set -eu
 CLANG=${1:-clang-19}
 BPFTOOL=${2:-bpftool}
+STRIP=${3:-llvm-strip-19}
 cd "$(dirname "$0")"
 if [ ! -s vmlinux.h ]; then
 	echo "GEN vmlinux.h"
@@ -27,4 +31,5 @@ for src in *.bpf.c malformed/*.bpf.c; do
 	echo "CC $src"
 	"$CLANG" -O2 -g -target bpf -D__TARGET_ARCH_x86 -I. -Iinclude -idirafter "$ARCH_INC" \
 		-Wall -Wno-unused-function -Wno-compare-distinct-pointer-types -c "$src" -o "$obj"
+	"$STRIP" -g "$obj"
 done

@@ -809,11 +809,12 @@ fn int_value(v: u64, bits: u32, encoding: u8) -> Value {
     Value::from(v)
 }
 
-/// A printable NUL-terminated string filling the buffer (zeros after the NUL).
+/// A printable (ASCII, tabs and newlines) NUL-terminated string filling the buffer
+/// (zeros after the NUL).
 fn c_string(b: &[u8]) -> Option<String> {
     let nul = b.iter().position(|&c| c == 0)?;
     let (s, rest) = b.split_at(nul);
-    if s.iter().all(|&c| (0x20..0x7f).contains(&c)) && rest.iter().all(|&c| c == 0) {
+    if s.iter().all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\t' | b'\r')) && rest.iter().all(|&c| c == 0) {
         Some(String::from_utf8_lossy(s).into_owned())
     } else {
         None
@@ -1025,7 +1026,7 @@ mod tests {
         let btf = sample();
         let mut data = Vec::new();
         data.extend_from_slice(&(-5i32).to_le_bytes());
-        data.extend_from_slice(&(0b10110_101u32).to_le_bytes()); // y = 5, z = 22
+        data.extend_from_slice(&(0b1011_0101_u32).to_le_bytes()); // y = 0b101 = 5, z = 0b10110 = 22
         data.extend_from_slice(b"abc\0\0\0\0\0");
         data.extend_from_slice(&(-1i32).to_le_bytes());
         let v = btf.format_value(8, &data);
