@@ -11,6 +11,7 @@ use crate::memory::{Mem, Region, MAX_CALL_FRAMES, STACK_SIZE};
 use crate::ops::{pseudo_name, AtomicKind, Op, FUNC_ADDR_MASK, FUNC_ADDR_TAG};
 use crate::{RunOutcome, Vm};
 use std::ptr;
+use std::sync::atomic::Ordering;
 
 #[repr(C, align(16))]
 struct StackArea([u8; MAX_CALL_FRAMES * STACK_SIZE]);
@@ -317,7 +318,7 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
         };
     }
     macro_rules! atomic {
-        ($t:ty, $kind:expr, $fetch:expr, $dst:expr, $src:expr, $off:expr, $pc:expr) => {{
+        ($t:ty, $at:ty, $kind:expr, $fetch:expr, $dst:expr, $src:expr, $off:expr, $pc:expr) => {{
             let a: u64 = ea!($dst, $off);
             let n = std::mem::size_of::<$t>() as u64;
             let p = if CHECKED {
@@ -328,21 +329,39 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             } else {
                 ptr::with_exposed_provenance_mut::<u8>(a as usize)
             } as *mut $t;
-            // SAFETY: as for `st!`. The VM is single-threaded: a plain read-modify-write
-            // is atomic with respect to the program.
-            let old: $t = unsafe { ptr::read_unaligned(p) };
             let s = reg[r($src)] as $t;
-            let new = match $kind {
-                AtomicKind::Add => Some(old.wrapping_add(s)),
-                AtomicKind::Or => Some(old | s),
-                AtomicKind::And => Some(old & s),
-                AtomicKind::Xor => Some(old ^ s),
-                AtomicKind::Xchg => Some(s),
-                AtomicKind::CmpXchg => (old == reg[0] as $t).then_some(s),
+            let expected = reg[0] as $t;
+            let old: $t = if (p as usize) % std::mem::align_of::<$t>() == 0 {
+                // SAFETY: as for `st!`, and aligned. Map values are shared with programs
+                // running on other threads: read-modify-writes are real atomics.
+                let at = unsafe { <$at>::from_ptr(p) };
+                match $kind {
+                    AtomicKind::Add => at.fetch_add(s, Ordering::SeqCst),
+                    AtomicKind::Or => at.fetch_or(s, Ordering::SeqCst),
+                    AtomicKind::And => at.fetch_and(s, Ordering::SeqCst),
+                    AtomicKind::Xor => at.fetch_xor(s, Ordering::SeqCst),
+                    AtomicKind::Xchg => at.swap(s, Ordering::SeqCst),
+                    AtomicKind::CmpXchg => match at.compare_exchange(expected, s, Ordering::SeqCst, Ordering::SeqCst) {
+                        Ok(v) | Err(v) => v,
+                    },
+                }
+            } else {
+                // SAFETY: as for `st!`. A misaligned atomic (which the kernel refuses) is a
+                // plain read-modify-write.
+                let old: $t = unsafe { ptr::read_unaligned(p) };
+                let new = match $kind {
+                    AtomicKind::Add => Some(old.wrapping_add(s)),
+                    AtomicKind::Or => Some(old | s),
+                    AtomicKind::And => Some(old & s),
+                    AtomicKind::Xor => Some(old ^ s),
+                    AtomicKind::Xchg => Some(s),
+                    AtomicKind::CmpXchg => (old == expected).then_some(s),
+                };
+                if let Some(n) = new {
+                    unsafe { ptr::write_unaligned(p, n) };
+                }
+                old
             };
-            if let Some(n) = new {
-                unsafe { ptr::write_unaligned(p, n) };
-            }
             match $kind {
                 AtomicKind::CmpXchg => reg[0] = old as u64,
                 _ if $fetch => reg[r($src)] = old as u64,
@@ -461,8 +480,8 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::StHI(d, o, i) => st!(u16, ea!(d, o), i as u16, cur),
             Op::StWI(d, o, i) => st!(u32, ea!(d, o), i as u32, cur),
             Op::StDWI(d, o, i) => st!(u64, ea!(d, o), i as i64 as u64, cur),
-            Op::Atomic32 { kind, fetch, dst, src, off } => atomic!(u32, kind, fetch, dst, src, off, cur),
-            Op::Atomic64 { kind, fetch, dst, src, off } => atomic!(u64, kind, fetch, dst, src, off, cur),
+            Op::Atomic32 { kind, fetch, dst, src, off } => atomic!(u32, std::sync::atomic::AtomicU32, kind, fetch, dst, src, off, cur),
+            Op::Atomic64 { kind, fetch, dst, src, off } => atomic!(u64, std::sync::atomic::AtomicU64, kind, fetch, dst, src, off, cur),
 
             Op::Lddw(d, lo, hi) => {
                 reg[r(d)] = lo as u64 | (hi as u64) << 32;

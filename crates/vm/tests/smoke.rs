@@ -37,3 +37,9 @@ fn xdp_counts_packets_in_an_array() {
     }
     assert_eq!(rt.map(m).lookup(&0u32.to_le_bytes()).unwrap(), 3u64.to_le_bytes());
 }
+
+#[test]
+fn asm_forms() {
+    let p = asm("*(u32 *)(r10 - 4) = 1\n r2 = r10\n r2 += -4\n if r0 == 0 goto out\n r0 <<= 32\n r0 |= r6\n ld_pseudo r2, 0x4, 0\n ld_pseudo r2, 0x6, 1, 8\nout:\n r0 = -1\n exit");
+    assert_eq!(p.len(), 12);
+}

@@ -127,3 +127,33 @@ pub fn udp_packet(payload: &[u8]) -> Vec<u8> {
     p[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
     p
 }
+
+/// Asm that stores `bytes` (zero-padded to 8) on the stack from `r10 - off` up (clobbers r9).
+pub fn stack_bytes(off: i32, bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for (i, c) in bytes.chunks(8).enumerate() {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        let v = u64::from_le_bytes(w);
+        s.push_str(&format!("r9 = {v:#x} ll\n*(u64 *)(r10 - {}) = r9\n", off - 8 * i as i32));
+    }
+    s
+}
+
+/// A deterministic runtime with `RuntimeOptions` tweaked by `f`.
+pub fn rt_with(f: impl FnOnce(&mut RuntimeOptions)) -> Runtime {
+    let mut o = RuntimeOptions::deterministic(2);
+    f(&mut o);
+    Runtime::new(o)
+}
+
+pub fn err_of(rt: &Runtime, prog: ProgId, input: TestRunInput) -> bpfbox_vm::RuntimeError {
+    match rt.test_run(prog, &input) {
+        Ok(o) => panic!("expected an error, got {o:?}"),
+        Err(e) => e,
+    }
+}
+
+pub fn neg(e: i32) -> u64 {
+    (-(e as i64)) as u64
+}
