@@ -45,10 +45,10 @@ def l4_csum_v4(src: str, dst: str, proto: int, seg: bytes) -> int:
     return c if c else 0xFFFF
 
 
-def udp4(src, dst, sport, dport, payload):
+def udp4(src, dst, sport, dport, payload, ttl=64):
     seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     c = l4_csum_v4(src, dst, 17, seg)
-    return ipv4(src, dst, 17, seg[:6] + struct.pack("!H", c) + seg[8:])
+    return ipv4(src, dst, 17, seg[:6] + struct.pack("!H", c) + seg[8:], ttl=ttl)
 
 
 def tcp4(src, dst, sport, dport, flags, payload=b""):
@@ -95,7 +95,7 @@ def arp_request():
 
 def packets():
     yield eth(MAC_B, MAC_A, 0x0800) + tcp4("192.0.2.1", "198.51.100.7", 40000, 80, 0x02)
-    yield eth(MAC_B, MAC_A, 0x0800) + udp4("192.0.2.1", "198.51.100.53", 40001, 53, b"\x12\x34\x01\x00\x00\x01" + b"\0" * 6)
+    yield eth(MAC_B, MAC_A, 0x0800) + udp4("192.0.2.1", "198.51.100.53", 40001, 53, b"\x12\x34\x01\x00\x00\x01" + b"\0" * 6, ttl=61)
     yield eth(MAC_B, MAC_A, 0x0800) + udp4("192.0.2.66", "198.51.100.7", 5000, 9999, b"blocked?")
     yield eth(MAC_B, MAC_A, 0x0800) + icmp4("192.0.2.1", "198.51.100.7")
     yield eth(MAC_B, MAC_A, 0x86DD) + udp6(40002, 53, b"v6-dns-query")

@@ -14,6 +14,10 @@ pub enum CliError {
     /// Unusable input file: what and where.
     Input { file: PathBuf, msg: String },
     Io { file: PathBuf, err: std::io::Error },
+    /// The program faulted at run time (a negative verdict: exit 1).
+    Fault(String),
+    /// The kernel refused the program (a negative verdict: exit 1).
+    Rejected(String),
 }
 
 impl CliError {
@@ -27,7 +31,10 @@ impl CliError {
         CliError::Io { file: file.to_path_buf(), err }
     }
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            CliError::Fault(_) | CliError::Rejected(_) => 1,
+            _ => 2,
+        }
     }
 }
 
@@ -37,6 +44,7 @@ impl fmt::Display for CliError {
             CliError::Usage(m) => write!(f, "{m}"),
             CliError::Input { file, msg } => write!(f, "{}: {msg}", file.display()),
             CliError::Io { file, err } => write!(f, "{}: {err}", file.display()),
+            CliError::Fault(m) | CliError::Rejected(m) => write!(f, "{m}"),
         }
     }
 }
@@ -180,3 +188,9 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
     bpfbox_object::objdump(&obj, &name, prog).map_err(|e| CliError::input(file, e))
 }
 pub mod kernel_cmds;
+pub mod run_obj;
+
+/// The kernel's refusal as the CLI prints it (`full_log`: the whole verifier log).
+pub fn kernel_error_text(e: &bpfbox_kernel::KernelError, full_log: bool) -> String {
+    kernel_cmds::error_text(e, full_log)
+}

@@ -50,12 +50,55 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = SyntaxArg::Llvm)]
         syntax: SyntaxArg,
     },
-    /// Run a program (raw bytecode or assembly text) and print its return value.
+    /// Run a program: raw bytecode, assembly text, or a program of an ELF object (with
+    /// its maps, helpers and context, like BPF_PROG_TEST_RUN).
     Run {
         file: PathBuf,
-        /// Memory given to the program in r1 (r2 = its length), as hex bytes.
+        /// Memory given to a raw or assembly program in r1 (r2 = its length), as hex bytes.
         #[arg(long)]
         mem: Option<String>,
+        /// The program to run (its function name), for objects with several.
+        #[arg(long)]
+        prog: Option<String>,
+        /// Give a program a type: NAME=TYPE (e.g. `myprog=xdp`), for sections libbpf does not know.
+        #[arg(long = "type", value_name = "NAME=TYPE")]
+        types: Vec<String>,
+        /// Packet data from a file.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Packet data as hex bytes.
+        #[arg(long)]
+        data_hex: Option<String>,
+        /// Run every packet of a pcap file through the same program instance, in order.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// The context (ctx_in) from a file: `struct xdp_md`, `struct __sk_buff`, raw tracepoint bytes...
+        #[arg(long)]
+        ctx: Option<PathBuf>,
+        /// Run each input N times (duration_ns is the mean).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Seed a map before the run: MAP=FILE.json (an array of {"key": .., "value": ..}).
+        #[arg(long = "map-init", value_name = "MAP=FILE.json")]
+        map_init: Vec<String>,
+        /// Print every map's contents after the run(s).
+        #[arg(long)]
+        dump_maps: bool,
+        /// Write the output packets (those not dropped) to a pcap file.
+        #[arg(long)]
+        out_pcap: Option<PathBuf>,
+        /// BTF to resolve CO-RE relocations against (default: /sys/kernel/btf/vmlinux).
+        #[arg(long)]
+        btf: Option<PathBuf>,
+        /// Run in the Linux kernel through BPF_PROG_TEST_RUN instead of bpfbox.
+        #[arg(long, conflicts_with = "compare")]
+        kernel: bool,
+        /// Run in both bpfbox and the kernel and report every difference (exit 1 if any).
+        #[arg(long)]
+        compare: bool,
+        /// With --kernel: print the whole verifier log when the kernel refuses the program.
+        #[arg(long)]
+        log: bool,
         #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
         syntax: SyntaxArg,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
@@ -157,7 +200,71 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             }
             Ok(0)
         }
-        Cmd::Run { file, mem, syntax, engine: EngineArg::Interp, max_insns, json } => {
+        Cmd::Run {
+            file,
+            mem,
+            syntax,
+            engine: EngineArg::Interp,
+            max_insns,
+            json,
+            prog,
+            types,
+            data,
+            data_hex,
+            pcap,
+            ctx,
+            repeat,
+            map_init,
+            dump_maps,
+            out_pcap,
+            btf,
+            kernel,
+            compare,
+            log,
+        } => {
+            let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
+            if bpfbox::is_elf(&head) {
+                if mem.is_some() {
+                    return Err(CliError::usage("--mem is for raw programs; give an object's packet with --data or --data-hex"));
+                }
+                let split = |s: &String, flag: &str| -> Result<(String, String), CliError> {
+                    s.split_once('=')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .ok_or_else(|| CliError::usage(format!("{flag} expects NAME=VALUE, got `{s}`")))
+                };
+                let args = bpfbox::run_obj::RunObjArgs {
+                    file,
+                    prog,
+                    types: types.iter().map(|t| split(t, "--type")).collect::<Result<_, _>>()?,
+                    data,
+                    data_hex,
+                    pcap,
+                    ctx,
+                    repeat,
+                    map_init: map_init
+                        .iter()
+                        .map(|t| split(t, "--map-init").map(|(a, b)| (a, PathBuf::from(b))))
+                        .collect::<Result<_, _>>()?,
+                    dump_maps,
+                    out_pcap,
+                    btf,
+                    backend: if compare {
+                        bpfbox::run_obj::Backend::Compare
+                    } else if kernel {
+                        bpfbox::run_obj::Backend::Kernel
+                    } else {
+                        bpfbox::run_obj::Backend::User
+                    },
+                    json,
+                    log,
+                };
+                let (text, code) = bpfbox::run_obj::run(&args)?;
+                emit(&text);
+                return Ok(code);
+            }
+            if prog.is_some() || kernel || compare || pcap.is_some() || data.is_some() || data_hex.is_some() {
+                return Err(CliError::usage("--prog, --data, --data-hex, --pcap, --kernel and --compare apply to ELF objects"));
+            }
             let mem = match mem {
                 Some(h) => bpfbox::parse_hex(&h).map_err(|e| CliError::usage(format!("--mem: {e}")))?,
                 None => Vec::new(),
