@@ -1,0 +1,182 @@
+//! `bpfbox run OBJ` as a user runs it: the examples on the standard packet set, in user
+//! space and (where the machine allows) compared with the kernel's BPF_PROG_TEST_RUN.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::process::Command;
+
+const BPFBOX: &str = env!("CARGO_BIN_EXE_bpfbox");
+
+fn root(p: &str) -> String {
+    format!("{}/../../{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bpfbox(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(BPFBOX).args(args).output().expect("bpfbox runs");
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn json(args: &[&str]) -> Value {
+    let (c, out, err) = bpfbox(args);
+    assert_eq!(c, 0, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+#[test]
+fn firewall_drops_blocklisted_sources_on_the_pcap() {
+    let fw = root("examples/xdp_firewall.bpf.o");
+    let pcap = root("examples/traffic.pcap");
+    let init = format!("blocklist={}", root("examples/blocklist.json"));
+    let v = json(&["run", &fw, "--pcap", &pcap, "--map-init", &init, "--dump-maps", "--json"]);
+    let actions: Vec<&str> = v["packets"].as_array().unwrap().iter().map(|p| p["action"].as_str().unwrap_or("error")).collect();
+    assert_eq!(
+        actions,
+        ["XDP_PASS", "XDP_PASS", "XDP_DROP", "XDP_PASS", "XDP_PASS", "XDP_PASS", "XDP_PASS", "error", "XDP_DROP", "XDP_PASS"]
+    );
+    assert_eq!(v["summary"]["XDP_PASS"], 7);
+    assert_eq!(v["summary"]["XDP_DROP"], 2);
+    let maps = v["maps"].as_array().unwrap();
+    let block = maps.iter().find(|m| m["name"] == "blocklist").unwrap();
+    assert_eq!(block["type"], "hash");
+    assert_eq!(block["entries"][0]["key"], "c0000242");
+    assert_eq!(block["entries"][0]["value"], "0200000000000000");
+    let stats = maps.iter().find(|m| m["name"] == "stats").unwrap();
+    let count = |k: usize| stats["entries"][k]["formatted_value"].as_u64().unwrap();
+    assert_eq!((count(1), count(2)), (2, 7));
+    // Output packets: the 7 passed ones.
+    let out = std::env::temp_dir().join(format!("bpfbox-out-{}.pcap", std::process::id()));
+    let (c, _, err) = bpfbox(&["run", &fw, "--pcap", &pcap, "--map-init", &init, "--out-pcap", out.to_str().unwrap()]);
+    assert_eq!(c, 0, "{err}");
+    let data = std::fs::read(&out).unwrap();
+    assert_eq!(&data[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    let _ = std::fs::remove_file(out);
+}
+
+#[test]
+fn single_packet_json_has_the_stable_fields() {
+    let v = json(&["run", &root("examples/tc_rewrite.bpf.o"), "--data-hex", "02000000000202000000000108004500", "--json", "--repeat", "3"]);
+    for f in ["retval", "action", "data_out", "ctx_out", "duration_ns", "printk", "events"] {
+        assert!(v.get(f).is_some(), "missing {f}: {v}");
+    }
+    assert_eq!(v["action"], "TC_ACT_OK");
+}
+
+#[test]
+fn tc_rewrite_fixes_checksums() {
+    let v = json(&["run", &root("examples/tc_rewrite.bpf.o"), "--pcap", &root("examples/traffic.pcap"), "--json"]);
+    let hexs = v["packets"][1]["data_out"].as_str().unwrap();
+    let b: Vec<u8> = (0..hexs.len()).step_by(2).map(|i| u8::from_str_radix(&hexs[i..i + 2], 16).unwrap()).collect();
+    let sum = |d: &[u8]| {
+        let mut s: u32 = d.chunks(2).map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0))).sum();
+        while s >> 16 != 0 {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        s
+    };
+    assert_eq!(b[22], 64, "TTL rewritten");
+    assert_eq!(u16::from_be_bytes([b[36], b[37]]), 5353, "port rewritten");
+    assert_eq!(sum(&b[14..34]), 0xffff, "IPv4 header checksum");
+    let udp = &b[34..];
+    let mut pseudo = b[26..34].to_vec();
+    pseudo.extend_from_slice(&[0, 17]);
+    pseudo.extend_from_slice(&(udp.len() as u16).to_be_bytes());
+    pseudo.extend_from_slice(udp);
+    assert_eq!(sum(&pseudo), 0xffff, "UDP checksum");
+}
+
+#[test]
+fn ringbuf_and_printk_on_a_synthetic_tracepoint_context() {
+    // raw_syscalls:sys_enter record: 8 common bytes, id = 257 (openat), args[2] = 0x241.
+    let mut ctx = vec![0u8; 64];
+    ctx[8..16].copy_from_slice(&257u64.to_le_bytes());
+    ctx[32..40].copy_from_slice(&0x241u64.to_le_bytes());
+    let path = std::env::temp_dir().join(format!("bpfbox-tp-ctx-{}", std::process::id()));
+    std::fs::write(&path, &ctx).unwrap();
+    let v = json(&["run", &root("examples/ringbuf_events.bpf.o"), "--ctx", path.to_str().unwrap(), "--json"]);
+    let _ = std::fs::remove_file(&path);
+    let ev = v["events"].as_array().unwrap();
+    assert_eq!(ev.len(), 1, "{v}");
+    assert_eq!(ev[0]["map"], "events");
+    let data = ev[0]["data"].as_str().unwrap();
+    assert_eq!(&data[24..32], "41020000", "flags field: {data}");
+    assert_eq!(&data[32..48], "0101000000000000", "syscall id field: {data}");
+    let printk = v["printk"].as_array().unwrap();
+    assert!(printk[0].as_str().unwrap().contains("flags 241"), "{printk:?}");
+}
+
+#[test]
+fn user_errors_are_one_line() {
+    let (c, _, err) = bpfbox(&["run", &root("tests/progs/tc_mark.bpf.o")]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("--prog"), "{err}");
+    let (c, _, err) = bpfbox(&["run", &root("examples/xdp_firewall.bpf.o"), "--map-init", "nosuch=x.json"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("no map named `nosuch`"), "{err}");
+    let (c, _, err) = bpfbox(&["run", &root("examples/xdp_firewall.bpf.o"), "--prog", "nope"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("no program named `nope`"), "{err}");
+    let (c, _, err) = bpfbox(&["run", &root("examples/xdp_firewall.bpf.o"), "--data-hex", "0102"]);
+    assert_eq!(c, 2);
+    assert!(err.contains("14 bytes"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+fn kernel_available() -> bool {
+    match bpfbox_kernel::availability() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "kernel unavailable in CI: {why}");
+            println!("SKIP: kernel comparison: {why}");
+            false
+        }
+    }
+}
+
+/// Every XDP, tc and socket-filter program of the examples and test programs gives the
+/// same verdicts, output packets and maps in bpfbox and in the kernel on the standard
+/// packet set (IPv4 TCP/UDP/ICMP, IPv6, ARP, a truncated frame, a large packet).
+#[test]
+fn compare_with_the_kernel_on_the_standard_packets() {
+    if !kernel_available() {
+        return;
+    }
+    let pcap = root("examples/traffic.pcap");
+    let init = format!("blocklist={}", root("examples/blocklist.json"));
+    let mut cases: Vec<Vec<String>> = vec![
+        vec![root("examples/xdp_firewall.bpf.o"), "--map-init".into(), init],
+        vec![root("examples/proto_counter.bpf.o")],
+        vec![root("examples/tc_rewrite.bpf.o")],
+    ];
+    for (obj, prog) in [
+        ("tests/progs/xdp_parse.bpf.o", None),
+        ("tests/progs/tc_mark.bpf.o", Some("tc_mark")),
+        ("tests/progs/tc_mark.bpf.o", Some("cls_drop_small")),
+        ("tests/progs/socket_filter.bpf.o", None),
+        ("tests/progs/cgroup_skb.bpf.o", Some("cg_egress")),
+        ("tests/progs/cgroup_skb.bpf.o", Some("cg_ingress")),
+        ("tests/progs/maps.bpf.o", None),
+    ] {
+        let mut c = vec![root(obj)];
+        if let Some(p) = prog {
+            c.push("--prog".into());
+            c.push(p.into());
+        }
+        cases.push(c);
+    }
+    let mut compared = 0;
+    for c in &cases {
+        let mut args: Vec<&str> = vec!["run"];
+        args.extend(c.iter().map(String::as_str));
+        args.extend(["--pcap", &pcap, "--compare", "--json"]);
+        let (code, out, err) = bpfbox(&args);
+        if code == 2 && err.contains("several programs") {
+            panic!("{c:?}: {err}");
+        }
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{c:?}: exit {code}: {err}{out}"));
+        assert_eq!(v["differences"], Value::Array(vec![]), "{c:?}");
+        assert_eq!(code, 0, "{c:?}: {err}");
+        compared += 1;
+    }
+    println!("compare: {compared} programs agree with the kernel on {} packets each", 10);
+}
