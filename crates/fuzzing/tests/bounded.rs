@@ -58,3 +58,33 @@ fn assembler_oracle_holds_for_bounded_time() {
     }
     println!("assemble oracle: {n} texts");
 }
+
+#[test]
+fn loader_oracle_holds_for_bounded_time() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut seeds = Vec::new();
+    for dir in ["tests/progs", "tests/realworld", "tests/realworld/malformed"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            // The small objects: mutations of the 100 KB tracing ones add little.
+            if p.to_string_lossy().ends_with(".bpf.o") && e.metadata().is_ok_and(|m| m.len() < 40_000) {
+                seeds.push(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    assert!(seeds.len() >= 10, "seed objects");
+    let start = Instant::now();
+    let mut rng = Rng::new(0x10ad_0b1e);
+    let mut n = 0u64;
+    for s in &seeds {
+        bpfbox_fuzzing::load_object(s);
+    }
+    while start.elapsed() < budget() {
+        let seed = &seeds[rng.below(seeds.len() as u64) as usize];
+        bpfbox_fuzzing::load_object(&bpfbox_fuzzing::mutate_object(&mut rng, seed));
+        n += 1;
+    }
+    println!("load oracle: {n} mutated objects from {} seeds", seeds.len());
+    assert!(n > 100);
+}

@@ -779,7 +779,13 @@ impl<'a> Relocator<'a> {
 }
 
 /// Replace `insns[idx]` (both slots of an `lddw`) with `call 0xbad2310`.
+///
+/// The second slot of an `lddw` is never touched on its own (the program would lose
+/// its slot structure).
 pub fn poison(insns: &mut [Insn], idx: usize) {
+    if matches!(insns.get(idx), Some(Insn::LoadImm64Tail) | None) {
+        return;
+    }
     let was_lddw = matches!(insns.get(idx), Some(Insn::LoadImm64 { .. }));
     if let Some(i) = insns.get_mut(idx) {
         *i = Insn::Call(CallTarget::Helper(POISON_HELPER));
@@ -804,6 +810,10 @@ fn size_from_bytes(n: u32) -> Option<Size> {
 /// Apply a computed relocation to `insns[idx]` (libbpf's `bpf_core_patch_insn`).
 /// Returns `Ok(true)` when the instruction was poisoned instead of patched.
 pub fn patch(insns: &mut [Insn], idx: usize, res: &CoreRes) -> Result<bool, CoreError> {
+    let Some(insn) = insns.get_mut(idx) else { return invalid(format!("instruction {idx} does not exist")) };
+    if *insn == Insn::LoadImm64Tail {
+        return invalid("relocation on the second slot of an lddw");
+    }
     if res.poison {
         poison(insns, idx);
         return Ok(true);
