@@ -854,6 +854,24 @@ impl<'e, 'd> Loader<'e, 'd> {
             off += size;
         }
         data.resize(off as usize, 0);
+        // As libbpf does, lay the `.kconfig` DATASEC out like the map.
+        if let Some(btf) = self.btf.as_mut() {
+            if let Some(id) = btf.datasec(".kconfig") {
+                let mut vars = btf.type_by_id(id).map(|t| t.secinfos().to_vec()).unwrap_or_default();
+                for v in &mut vars {
+                    let vname = btf.type_name(v.type_id);
+                    if let Some(x) = self.externs.iter().find(|x| x.name == vname) {
+                        v.offset = x.kcfg_off.unwrap_or(0);
+                        v.size = x.kcfg.map_or(0, |k| k.1);
+                    }
+                }
+                vars.sort_by_key(|v| v.offset);
+                if let Some(t) = btf.type_mut(id) {
+                    t.size_or_type = off;
+                    t.detail = crate::btf::Detail::Datasec(vars);
+                }
+            }
+        }
         let mut m = MapSpec::empty(&internal_map_name(&self.obj_name, ".kconfig"));
         m.map_type = map_type::ARRAY;
         m.key_size = 4;
@@ -1036,7 +1054,7 @@ impl<'e, 'd> Loader<'e, 'd> {
                 },
                 Err(e) => {
                     core::poison(&mut func.insns, local);
-                    (CoreOutcome::Failed(e.to_string()), btf.display_type(r.type_id), None)
+                    (CoreOutcome::Failed(e.to_string()), relocator.describe(&r), None)
                 }
             };
             func.core.push((

@@ -726,6 +726,16 @@ impl<'a> Relocator<'a> {
         Ok(c)
     }
 
+    /// The local access path of `relo` (`task_struct.pid`), for reports; the root
+    /// type's name when the access string does not parse.
+    pub fn describe(&self, relo: &CoreRelo) -> String {
+        let parsed = CoreReloKind::from_u32(relo.kind).and_then(|kind| {
+            let access = self.local.str_at(relo.access_str_off)?;
+            parse_spec(self.local, relo.type_id, access, kind).ok()
+        });
+        parsed.map_or_else(|| self.local.display_type(relo.type_id), |s| s.describe())
+    }
+
     /// Compute one relocation (libbpf's `bpf_core_calc_relo_insn`).
     pub fn resolve(&mut self, relo: &CoreRelo) -> Result<Resolved, CoreError> {
         let kind = CoreReloKind::from_u32(relo.kind)

@@ -465,3 +465,81 @@ fn init_slots_name_maps_and_programs() {
     assert_eq!(pa.init_slots, [(1, InitSlot::Prog("balancer_ingress".into()))]);
     check_linked(&obj);
 }
+
+#[test]
+fn kconfig_externs_become_a_read_only_map() {
+    let data = read("tests/realworld/core_kinds.bpf.o");
+    // The object's own BTF as the CO-RE target: every relocation resolves to itself.
+    let own = std::sync::Arc::new(bpfbox_object::Btf::parse(&data).unwrap());
+    let opts = LoadOptions {
+        target_btf: Some(own),
+        object_name: Some("core_kinds.bpf.o".into()),
+        kernel_version: 0x0006_1200,
+        kconfig: vec![
+            ("CONFIG_HZ".into(), "250".into()),
+            ("CONFIG_BPF_SYSCALL".into(), "y".into()),
+            ("CONFIG_IPV6".into(), "m".into()),
+            ("CONFIG_DEFAULT_HOSTNAME".into(), "\"bpfbox\"".into()),
+            ("CONFIG_NR_CPUS".into(), "0x40".into()),
+        ],
+        ..Default::default()
+    };
+    let obj = load(&data, &opts).unwrap();
+    let (mi, m) = obj.maps.iter().enumerate().find(|(_, m)| m.global_section.as_deref() == Some(".kconfig")).unwrap();
+    assert_eq!(m.name, "core_ki.kconfig");
+    assert!(m.frozen && m.map_flags & 0x80 != 0);
+    // libbpf's layout: by alignment (descending), size, then name.
+    let offs: Vec<(&str, u32)> =
+        obj.externs.iter().filter_map(|x| x.kconfig_offset.map(|o| (x.name.as_str(), o))).collect();
+    let mut sorted = offs.clone();
+    sorted.sort_by_key(|x| x.1);
+    assert_eq!(
+        sorted,
+        [
+            ("CONFIG_NR_CPUS", 0),
+            ("CONFIG_HZ", 8),
+            ("CONFIG_IPV6", 12),
+            ("LINUX_KERNEL_VERSION", 16),
+            ("CONFIG_BPF_SYSCALL", 20),
+            ("CONFIG_DEFAULT_HOSTNAME", 21)
+        ]
+    );
+    let d = m.initial_data.as_ref().unwrap();
+    assert_eq!(m.value_size, 37);
+    assert_eq!(u64::from_le_bytes(d[0..8].try_into().unwrap()), 64);
+    assert_eq!(u32::from_le_bytes(d[8..12].try_into().unwrap()), 250);
+    assert_eq!(u32::from_le_bytes(d[12..16].try_into().unwrap()), 2, "TRI_MODULE");
+    assert_eq!(u32::from_le_bytes(d[16..20].try_into().unwrap()), 0x0006_1200);
+    assert_eq!(d[20], 1);
+    assert_eq!(&d[21..28], b"bpfbox\0");
+    // Each reference reads its own slot of the map.
+    let p = &obj.programs[0];
+    for x in &p.externs {
+        let off = offs.iter().find(|o| o.0 == x.name).unwrap().1;
+        assert!(
+            matches!(p.insns[x.insn], Insn::LoadImm64 { imm: Imm64::MapIdxValue { idx, off: o }, .. } if idx == mi as i32 && o == off),
+            "{}: {:?}",
+            x.name,
+            p.insns[x.insn]
+        );
+    }
+    // Against its own BTF, `task_struct` and `task_struct___local` are both
+    // candidates for either: with different offsets, libbpf's ambiguity rule refuses
+    // the relocation (reported, instruction poisoned); unambiguous ones apply.
+    for r in &p.core_relos {
+        match &r.outcome {
+            bpfbox_object::CoreOutcome::Failed(why) => {
+                assert!(r.local.starts_with("task_struct") && why.contains("ambiguity"), "{r:?}");
+                assert_eq!(p.insns[r.insn], Insn::Call(CallTarget::Helper(0xbad2310)));
+            }
+            bpfbox_object::CoreOutcome::Patched { orig, new } if r.local.starts_with("bpf_func_id::") => {
+                assert_eq!(orig, new, "{r:?}")
+            }
+            _ => {}
+        }
+    }
+    // BTF formats the kconfig map's value through its DATASEC.
+    let v = obj.btf.as_ref().unwrap().format_value(m.value_type_id.unwrap(), d);
+    assert_eq!(v["CONFIG_HZ"], serde_json::json!(250));
+    assert_eq!(v["CONFIG_DEFAULT_HOSTNAME"], serde_json::json!("bpfbox"));
+}
