@@ -283,8 +283,9 @@ pub(crate) struct Raw {
     pub out: bool,
 }
 
-/// The context of a run.
+/// The context of a run (one per test run: the size difference does not matter).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Ctx {
     Xdp(Xdp),
     Skb(Skb),
@@ -642,7 +643,7 @@ fn ctx_err(a: &VirtualAccess, off: u32, field: &'static str, reason: &'static st
 fn xdp_access(x: &Xdp, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
     const NAMES: [&str; 6] = ["data", "data_end", "data_meta", "ingress_ifindex", "rx_queue_index", "egress_ifindex"];
     let field = NAMES[(off / 4) as usize];
-    if a.size != 4 || off % 4 != 0 {
+    if a.size != 4 || !off.is_multiple_of(4) {
         return Err(ctx_err(&a, off, field, "xdp_md fields are read with 4-byte loads"));
     }
     match a.kind {
@@ -770,7 +771,7 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
         }
         _ => {}
     }
-    if off % size != 0 {
+    if !off.is_multiple_of(size) {
         return Err(ctx_err(&a, off, field, "misaligned context access"));
     }
     if let Some(v) = write {

@@ -379,7 +379,7 @@ fn read_fmt(c: &mut HelperCtx<'_>, addr: u64, size: u64) -> Result<Option<Vec<u8
 
 /// The u64 array of trace_vprintk / snprintf (`data_len` a multiple of 8, at most 12 values).
 fn read_args(c: &mut HelperCtx<'_>, addr: u64, len: u64) -> Result<Option<Vec<u64>>, VmError> {
-    if len % 8 != 0 || len / 8 > 12 {
+    if !len.is_multiple_of(8) || len / 8 > 12 {
         return Ok(None);
     }
     let b = read_vec(c, addr, len as usize)?;
@@ -612,7 +612,7 @@ fn perf_event_output(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
 
 fn spin_lock_h(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     let addr = a[0];
-    if addr % 4 != 0 || c.region_kind(addr) != Some(RegionKind::MapValue) {
+    if !addr.is_multiple_of(4) || c.region_kind(addr) != Some(RegionKind::MapValue) {
         return Err(fail_at(c, format!("{addr:#x} is not a bpf_spin_lock in a map value")));
     }
     let p = c.mem().translate(addr, 4, true)?;
@@ -758,8 +758,8 @@ fn strncmp(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     let n = a[1] as u32 as usize;
     let s1 = read_vec(c, a[0], n)?;
     let s2 = c.read_cstr(a[2], n)?;
-    for i in 0..n {
-        let (x, y) = (s1[i], s2.get(i).copied().unwrap_or(0));
+    for (i, &x) in s1.iter().enumerate().take(n) {
+        let y = s2.get(i).copied().unwrap_or(0);
         if x != y {
             return ret(if x < y { u64::MAX } else { 1 });
         }

@@ -291,8 +291,10 @@ pub enum RuntimeError {
 }
 
 /// An append-only table with lock-free reads (up to 65536 entries).
+type Chunk<T> = Box<[OnceLock<T>]>;
+
 struct Table<T> {
-    chunks: Box<[OnceLock<Box<[OnceLock<T>]>>]>,
+    chunks: Box<[OnceLock<Chunk<T>>]>,
     len: Mutex<u32>,
 }
 

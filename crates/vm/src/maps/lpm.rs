@@ -6,7 +6,7 @@
 //! and of two diverging prefixes the one with a 0 bit at the first difference
 //! comes first.
 
-use super::storage::{ByteMap, BytesHash, Entry};
+use super::storage::{ByteMap, BytesHash, Entry, KeyBuf};
 use super::Errno;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -25,7 +25,7 @@ fn bit(data: &[u8], i: usize) -> u8 {
 }
 
 /// `data` with every bit from `len` on cleared.
-fn masked(data: &[u8], len: u32) -> Box<[u8]> {
+fn masked(data: &[u8], len: u32) -> KeyBuf {
     let mut v = data.to_vec();
     let len = len as usize;
     for (i, b) in v.iter_mut().enumerate() {
@@ -36,7 +36,7 @@ fn masked(data: &[u8], len: u32) -> Box<[u8]> {
             *b &= 0xffu8 << (8 - (len - lo));
         }
     }
-    v.into_boxed_slice()
+    KeyBuf::from(&v[..])
 }
 
 fn prefixlen(key: &[u8]) -> u32 {
@@ -80,7 +80,7 @@ impl Lpm {
         let data = &key[4..];
         let g = self.read();
         for (len, m) in g.range(..=want).rev() {
-            if let Some(e) = m.get(&masked(data, *len)) {
+            if let Some(e) = m.get(&*masked(data, *len)) {
                 return Some(e.clone());
             }
         }
@@ -95,7 +95,7 @@ impl Lpm {
         let m = masked(&key[4..], len);
         let mut g = self.write();
         let count: usize = g.values().map(|m| m.len()).sum();
-        let exists = g.get(&len).is_some_and(|t| t.contains_key(&m));
+        let exists = g.get(&len).is_some_and(|t| t.contains_key(&*m));
         match (exists, flag) {
             (true, super::BPF_NOEXIST) => return Err(Errno::EEXIST),
             (false, super::BPF_EXIST) => return Err(Errno::ENOENT),
@@ -115,7 +115,7 @@ impl Lpm {
         }
         let mut g = self.write();
         let t = g.get_mut(&len).ok_or(Errno::ENOENT)?;
-        t.remove(&masked(&key[4..], len)).ok_or(Errno::ENOENT)?;
+        t.remove(&*masked(&key[4..], len)).ok_or(Errno::ENOENT)?;
         if t.is_empty() {
             g.remove(&len);
         }
@@ -125,7 +125,7 @@ impl Lpm {
     /// Every element, in the kernel's iteration order.
     pub fn snapshot(&self) -> Vec<Arc<Entry>> {
         let mut v: Vec<Arc<Entry>> = self.read().values().flat_map(|m| m.values().cloned()).collect();
-        v.sort_by(|a, b| postorder(&a.key, &b.key));
+        v.sort_by(|a, b| postorder(a.key(), b.key()));
         v
     }
 
@@ -133,7 +133,7 @@ impl Lpm {
         let all = self.snapshot();
         let pos = match key {
             Some(k) if prefixlen(k) <= self.max_prefixlen() => {
-                all.iter().position(|e| prefixlen(&e.key) == prefixlen(k) && postorder(&e.key, k) == Ordering::Equal)
+                all.iter().position(|e| prefixlen(e.key()) == prefixlen(k) && postorder(e.key(), k) == Ordering::Equal)
             }
             _ => None,
         };
@@ -141,7 +141,7 @@ impl Lpm {
             Some(i) => all.get(i + 1),
             None => all.first(),
         };
-        next.map(|e| e.key.to_vec()).ok_or(Errno::ENOENT)
+        next.map(|e| e.key().to_vec()).ok_or(Errno::ENOENT)
     }
 
     pub fn len(&self) -> usize {
@@ -161,9 +161,9 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(&*masked(&[0xff, 0xff], 12), &[0xff, 0xf0]);
-        assert_eq!(&*masked(&[0xff, 0xff], 0), &[0, 0]);
-        assert_eq!(&*masked(&[0xab, 0xcd], 16), &[0xab, 0xcd]);
+        assert_eq!(&*masked(&[0xff, 0xff], 12), &[0xff, 0xf0][..]);
+        assert_eq!(&*masked(&[0xff, 0xff], 0), &[0, 0][..]);
+        assert_eq!(&*masked(&[0xab, 0xcd], 16), &[0xab, 0xcd][..]);
     }
 
     #[test]

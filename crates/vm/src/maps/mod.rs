@@ -30,7 +30,7 @@ use hash::{Existing, HashTable};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use storage::{round8, Bytes};
+use storage::{round8, Bytes, Store};
 
 /// `BPF_ANY`: create or update.
 pub const BPF_ANY: u64 = 0;
@@ -451,7 +451,7 @@ impl Map {
     }
 
     /// Copy one CPU's value out of `b` at `off`, the spin lock zeroed.
-    fn read_value(&self, b: &Bytes, off: usize, out: &mut [u8]) {
+    fn read_value(&self, b: &(impl Store + ?Sized), off: usize, out: &mut [u8]) {
         b.read(off, out);
         if let Some(l) = self.spin_lock_off {
             out[l as usize..l as usize + 4].fill(0);
@@ -459,7 +459,7 @@ impl Map {
     }
 
     /// Copy `value` (one CPU's) into `b` at `off`, leaving the spin lock alone.
-    fn write_value(&self, b: &Bytes, off: usize, value: &[u8]) {
+    fn write_value(&self, b: &(impl Store + ?Sized), off: usize, value: &[u8]) {
         match self.spin_lock_off {
             Some(l) => {
                 let l = l as usize;
@@ -471,7 +471,7 @@ impl Map {
     }
 
     /// User layout (all CPUs, 8-byte strides) out of element storage.
-    fn read_all(&self, b: &Bytes, base: usize, out: &mut [u8]) {
+    fn read_all(&self, b: &(impl Store + ?Sized), base: usize, out: &mut [u8]) {
         let (vs, st) = (self.info.value_size as usize, self.stride());
         if self.is_percpu() {
             for c in 0..self.nr_cpus as usize {
@@ -483,7 +483,7 @@ impl Map {
         }
     }
 
-    fn write_all(&self, b: &Bytes, base: usize, value: &[u8]) {
+    fn write_all(&self, b: &(impl Store + ?Sized), base: usize, value: &[u8]) {
         let (vs, st) = (self.info.value_size as usize, self.stride());
         if self.is_percpu() {
             for c in 0..self.nr_cpus as usize {
@@ -495,7 +495,7 @@ impl Map {
     }
 
     /// Copy under the value's spin lock (`BPF_F_LOCK`).
-    fn locked<R>(&self, b: &Bytes, base: usize, f: impl FnOnce() -> R) -> Result<R, Errno> {
+    fn locked<R>(&self, b: &(impl Store + ?Sized), base: usize, f: impl FnOnce() -> R) -> Result<R, Errno> {
         let l = self.spin_lock_off.ok_or(Errno::EINVAL)?;
         let w = b.lock_word(base + l as usize);
         spin_lock(w);
@@ -576,15 +576,16 @@ impl Map {
                             Ok(())
                         }
                     }
-                    Imp::Hash(t) | Imp::DevArray(t) => {
-                        let e = t.get(key).ok_or(Errno::ENOENT)?;
-                        if lock {
-                            self.locked(&e.value, 0, || self.read_all(&e.value, 0, out))
-                        } else {
-                            self.read_all(&e.value, 0, out);
-                            Ok(())
-                        }
-                    }
+                    Imp::Hash(t) | Imp::DevArray(t) => t
+                        .with(key, |e| {
+                            if lock {
+                                self.locked(&e.value, 0, || self.read_all(&e.value, 0, out))
+                            } else {
+                                self.read_all(&e.value, 0, out);
+                                Ok(())
+                            }
+                        })
+                        .unwrap_or(Err(Errno::ENOENT)),
                     Imp::Lpm(t) => {
                         let e = t.lookup(key).ok_or(Errno::ENOENT)?;
                         self.read_all(&e.value, 0, out);
@@ -818,7 +819,7 @@ impl Map {
     /// map id as value. Bloom filters, ring buffers and perf arrays have no entries.
     pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let n = self.user_value_len();
-        let val = |b: &Bytes, base: usize| {
+        let val = |b: &dyn Store, base: usize| {
             let mut v = vec![0; n];
             self.read_all(b, base, &mut v);
             v
@@ -827,8 +828,8 @@ impl Map {
             Imp::Array(b) => (0..self.info.max_entries)
                 .map(|i| (i.to_le_bytes().to_vec(), val(b, i as usize * self.slots() * self.stride())))
                 .collect(),
-            Imp::Hash(t) | Imp::DevArray(t) => t.snapshot().iter().map(|e| (e.key.to_vec(), val(&e.value, 0))).collect(),
-            Imp::Lpm(t) => t.snapshot().iter().map(|e| (e.key.to_vec(), val(&e.value, 0))).collect(),
+            Imp::Hash(t) | Imp::DevArray(t) => t.snapshot().iter().map(|e| (e.key().to_vec(), val(&e.value, 0))).collect(),
+            Imp::Lpm(t) => t.snapshot().iter().map(|e| (e.key().to_vec(), val(&e.value, 0))).collect(),
             Imp::Queue(q) => q.snapshot().into_iter().map(|v| (Vec::new(), v.into_vec())).collect(),
             Imp::Bloom(_) | Imp::Ringbuf(_) | Imp::PerfEventArray(_) => Vec::new(),
             Imp::ProgArray(s) => {
@@ -962,7 +963,7 @@ impl Map {
         }
     }
 
-    fn found(&self, b: &Bytes, off: usize) -> Found {
+    fn found(&self, b: &(impl Store + ?Sized), off: usize) -> Found {
         Found::Mem { ptr: b.ptr(off), len: self.info.value_size as usize, writable: self.prog_writable() }
     }
 
@@ -1087,7 +1088,7 @@ impl Map {
                 .collect()),
             Imp::Hash(t) => {
                 let all = t.snapshot();
-                let v = all.iter().map(|e| (e.key.to_vec(), e.value.addr(off))).collect();
+                let v = all.iter().map(|e| (e.key().to_vec(), e.value.addr(off))).collect();
                 pins.extend(all);
                 Ok(v)
             }

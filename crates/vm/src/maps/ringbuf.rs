@@ -9,7 +9,7 @@
 //! record is contiguous across the wrap; an allocation per record gives programs
 //! the same contiguous view).
 
-use super::storage::Bytes;
+use super::storage::{Bytes, Store};
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 

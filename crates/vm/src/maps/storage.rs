@@ -5,6 +5,7 @@
 //! uses `bpf_spin_lock` and the caller asks for `BPF_F_LOCK`): a reader racing with
 //! a writer may see a torn value, exactly as with a kernel map.
 
+use std::cell::UnsafeCell;
 use std::hash::{BuildHasher, Hasher};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -31,46 +32,173 @@ impl Bytes {
         let ptr = unsafe { NonNull::new_unchecked(raw) };
         Bytes { ptr, words, len }
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
+/// Memory shared with programs: a base address and a length, with checked copies.
+pub(crate) trait Store {
+    fn base(&self) -> *mut u8;
+    fn len(&self) -> usize;
 
     /// Host address of byte `off` (what programs see).
-    pub fn ptr(&self, off: usize) -> *mut u8 {
-        debug_assert!(off <= self.len);
-        (self.ptr.as_ptr() as *mut u8).wrapping_add(off)
+    fn ptr(&self, off: usize) -> *mut u8 {
+        debug_assert!(off <= self.len());
+        self.base().wrapping_add(off)
     }
 
-    pub fn addr(&self, off: usize) -> u64 {
+    fn addr(&self, off: usize) -> u64 {
         self.ptr(off).expose_provenance() as u64
     }
 
     /// Copy `out.len()` bytes from `off`. Panics (a bug in bpfbox) if out of range.
-    pub fn read(&self, off: usize, out: &mut [u8]) {
-        assert!(off + out.len() <= self.len, "Bytes::read out of range");
+    fn read(&self, off: usize, out: &mut [u8]) {
+        assert!(off + out.len() <= self.len(), "Store::read out of range");
         // SAFETY: in range of the allocation; see the module comment on races.
         unsafe { std::ptr::copy(self.ptr(off), out.as_mut_ptr(), out.len()) }
     }
 
-    pub fn write(&self, off: usize, data: &[u8]) {
-        assert!(off + data.len() <= self.len, "Bytes::write out of range");
+    fn write(&self, off: usize, data: &[u8]) {
+        assert!(off + data.len() <= self.len(), "Store::write out of range");
         // SAFETY: as for `read`.
         unsafe { std::ptr::copy(data.as_ptr(), self.ptr(off), data.len()) }
     }
 
-    pub fn to_vec(&self, off: usize, len: usize) -> Vec<u8> {
+    fn to_vec(&self, off: usize, len: usize) -> Vec<u8> {
         let mut v = vec![0; len];
         self.read(off, &mut v);
         v
     }
 
     /// The `bpf_spin_lock` word at `off` (4-byte aligned by construction of the value).
-    pub fn lock_word(&self, off: usize) -> &AtomicU32 {
-        assert!(off + 4 <= self.len && off % 4 == 0, "spin lock out of range");
-        // SAFETY: aligned (the buffer is 8-aligned, `off` 4-aligned), in range, and
+    fn lock_word(&self, off: usize) -> &AtomicU32 {
+        assert!(off + 4 <= self.len() && off.is_multiple_of(4), "spin lock out of range");
+        // SAFETY: aligned (the storage is 8-aligned, `off` 4-aligned), in range, and
         // only ever accessed atomically as a lock word while `self` lives.
         unsafe { AtomicU32::from_ptr(self.ptr(off) as *mut u32) }
+    }
+}
+
+impl Store for Bytes {
+    fn base(&self) -> *mut u8 {
+        self.ptr.as_ptr() as *mut u8
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// Words of a value kept inside its element (no allocation of its own).
+const INLINE_WORDS: usize = 4;
+
+/// The value of a hash or trie element: inline up to 32 bytes, else its own
+/// allocation. Only ever read or written through its address once the element sits
+/// in its `Arc` (it must not move after that).
+#[repr(C)]
+pub(crate) struct EntryValue {
+    inline: [UnsafeCell<u64>; INLINE_WORDS],
+    heap: Option<Bytes>,
+    len: usize,
+}
+
+// SAFETY: plain memory, accessed through raw pointers like `Bytes`.
+unsafe impl Sync for EntryValue {}
+// SAFETY: as above.
+unsafe impl Send for EntryValue {}
+
+impl EntryValue {
+    pub fn zeroed(len: usize) -> EntryValue {
+        let heap = (len > INLINE_WORDS * 8).then(|| Bytes::zeroed(len));
+        EntryValue { inline: Default::default(), heap, len }
+    }
+}
+
+impl Store for EntryValue {
+    fn base(&self) -> *mut u8 {
+        match &self.heap {
+            Some(b) => b.base(),
+            None => UnsafeCell::raw_get(self.inline.as_ptr()) as *mut u8,
+        }
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl std::fmt::Debug for EntryValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EntryValue({} bytes)", self.len)
+    }
+}
+
+/// A key, inline up to 16 bytes. Hashes and compares as its bytes.
+#[derive(Clone)]
+pub(crate) enum KeyBuf {
+    Inline { len: u8, b: [u8; 16] },
+    Heap(Box<[u8]>),
+}
+
+impl KeyBuf {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, b } => &b[..*len as usize],
+            KeyBuf::Heap(h) => h,
+        }
+    }
+}
+
+impl From<&[u8]> for KeyBuf {
+    fn from(k: &[u8]) -> KeyBuf {
+        if k.len() <= 16 {
+            let mut b = [0u8; 16];
+            b[..k.len()].copy_from_slice(k);
+            KeyBuf::Inline { len: k.len() as u8, b }
+        } else {
+            KeyBuf::Heap(k.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for KeyBuf {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl std::hash::Hash for KeyBuf {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_slice().hash(h)
+    }
+}
+
+impl PartialEq for KeyBuf {
+    fn eq(&self, o: &KeyBuf) -> bool {
+        self.as_slice() == o.as_slice()
+    }
+}
+
+impl Eq for KeyBuf {}
+
+impl PartialOrd for KeyBuf {
+    fn partial_cmp(&self, o: &KeyBuf) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for KeyBuf {
+    fn cmp(&self, o: &KeyBuf) -> std::cmp::Ordering {
+        self.as_slice().cmp(o.as_slice())
+    }
+}
+
+impl std::fmt::Debug for KeyBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02x?}", self.as_slice())
     }
 }
 
@@ -107,24 +235,79 @@ pub(crate) fn spin_unlock(w: &AtomicU32) {
 
 /// One element of a hash-like map: its key and value (per-CPU values one after the
 /// other), kept alive by runs that looked it up even after it is deleted.
-#[derive(Debug)]
+///
+/// A hash map recycles elements nobody holds any more (as the kernel's
+/// preallocated hash maps do): the key is then rewritten in place, which is why it
+/// sits in an `UnsafeCell`. See [`Entry::key`] for who may read it.
+///
+/// Aligned to a cache line with the key and a small value first: a lookup touches
+/// one line of the element (the `Arc` counts sit in the line before).
+#[repr(C, align(64))]
 pub(crate) struct Entry {
-    pub key: Box<[u8]>,
-    pub value: Bytes,
+    key: UnsafeCell<KeyBuf>,
+    pub value: EntryValue,
     /// LRU maps: the map's clock at the last use.
     pub used: AtomicU64,
     /// LRU maps: the clock under which the entry sits in the eviction order.
     pub order: AtomicU64,
 }
 
+// SAFETY: the key is only written by a map's writer while no one else holds the
+// element (see `Entry::key`); the value is racy map memory like `Bytes`.
+unsafe impl Sync for Entry {}
+// SAFETY: as above.
+unsafe impl Send for Entry {}
+
 impl Entry {
     pub fn new(key: &[u8], value_len: usize) -> Entry {
         Entry {
-            key: key.into(),
-            value: Bytes::zeroed(value_len),
+            key: UnsafeCell::new(key.into()),
+            value: EntryValue::zeroed(value_len),
             used: AtomicU64::new(0),
             order: AtomicU64::new(0),
         }
+    }
+
+    /// The key. Sound for whoever holds an `Arc` of the element besides the map's
+    /// own (the map never recycles an element someone else holds), for the map's
+    /// writer, and for maps that never recycle (tries).
+    pub fn key(&self) -> &[u8] {
+        // SAFETY: see above.
+        unsafe { (*self.key.get()).as_slice() }
+    }
+
+    /// The key's bytes as raw memory, for optimistic readers that validate what
+    /// they read afterwards. The address is stable: keys are rewritten in place.
+    pub fn key_raw(&self) -> (*const u8, usize) {
+        // SAFETY: the variant and a heap key's pointer never change after creation.
+        unsafe {
+            match &*self.key.get() {
+                KeyBuf::Inline { len, b } => (b.as_ptr(), *len as usize),
+                KeyBuf::Heap(h) => (h.as_ptr(), h.len()),
+            }
+        }
+    }
+
+    /// Rewrite the key (same length) and zero the value, to recycle the element.
+    ///
+    /// # Safety
+    /// Only the map's writer may call this, on an element no one else holds.
+    pub unsafe fn recycle(&self, key: &[u8]) {
+        // SAFETY: the caller owns the element; writes stay in place.
+        unsafe {
+            let (p, n) = self.key_raw();
+            debug_assert_eq!(n, key.len());
+            std::ptr::copy_nonoverlapping(key.as_ptr(), p as *mut u8, n.min(key.len()));
+            std::ptr::write_bytes(self.value.base(), 0, self.value.len());
+        }
+        self.used.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.order.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("value", &self.value).finish_non_exhaustive()
     }
 }
 
@@ -180,7 +363,7 @@ impl BuildHasher for BytesHash {
     }
 }
 
-pub(crate) type ByteMap<V> = std::collections::HashMap<Box<[u8]>, V, BytesHash>;
+pub(crate) type ByteMap<V> = std::collections::HashMap<KeyBuf, V, BytesHash>;
 
 pub(crate) fn round8(n: u32) -> usize {
     (n as usize).div_ceil(8) * 8
