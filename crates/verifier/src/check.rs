@@ -1,0 +1,1622 @@
+//! Path-sensitive abstract interpretation: the kernel's `do_check` with its
+//! per-instruction checks, conditional-jump refinement, helper prototypes,
+//! reference tracking and state pruning.
+
+use crate::bounds::Scalar;
+use crate::cfg::{self, Cfg};
+use crate::ctx::{self, CtxValue};
+use crate::state::{Frame, RegState, RegType, Reference, SlotType, State, MAX_STACK};
+use crate::{BranchDecision, Diagnostic, ProgramInput, Report, Rule, Stats, Verdict, VerifyOptions};
+use bpfbox_abi::prog_types::ProgType;
+use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
+use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
+use std::fmt::Write as _;
+
+/// A rejection before its registers and path are filled in.
+struct Fail {
+    kind: Rule,
+    message: String,
+    regs: Vec<u8>,
+    hint: Option<String>,
+}
+
+type R<T> = Result<T, Box<Fail>>;
+
+fn fail<T>(kind: Rule, message: impl Into<String>, regs: &[u8]) -> R<T> {
+    Err(Box::new(Fail { kind, message: message.into(), regs: regs.to_vec(), hint: None }))
+}
+
+fn with_hint<T>(r: R<T>, hint: impl FnOnce() -> String) -> R<T> {
+    r.map_err(|mut f| {
+        if f.hint.is_none() {
+            f.hint = Some(hint());
+        }
+        f
+    })
+}
+
+/// `BPF_MAX_VAR_OFF`.
+const MAX_VAR_OFF: i64 = 1 << 29;
+/// `MAX_PACKET_OFF`.
+const MAX_PACKET_OFF: u64 = 0xffff;
+const MAX_CALL_FRAMES: usize = 8;
+
+/// One path being explored.
+#[derive(Clone)]
+struct Path {
+    pc: usize,
+    st: State,
+    node: usize,
+    path: Vec<BranchDecision>,
+}
+
+struct Node {
+    parent: Option<usize>,
+    branches: u32,
+}
+
+struct Explored {
+    st: State,
+    node: usize,
+}
+
+enum Next {
+    Goto(usize),
+    Branch(Box<Path>, usize),
+    Done,
+}
+
+struct Verifier<'a> {
+    prog: &'a ProgramInput,
+    opts: &'a VerifyOptions,
+    insns: &'a [Insn],
+    cfg: Cfg,
+    id_gen: u32,
+    explored: Vec<Vec<Explored>>,
+    nodes: Vec<Node>,
+    processed: u64,
+    stored: usize,
+    total_states: usize,
+    peak_states: usize,
+    log: Option<String>,
+    stack_depth: Vec<u32>,
+    /// Set by a helper call that continues in a callback.
+    redirect: Option<usize>,
+}
+
+pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
+    let mut log = opts.log.then(String::new);
+    let cfg = match cfg::build(&prog.insns, opts.unprivileged) {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(l) = log.as_mut() {
+                let _ = writeln!(l, "{}", e.message);
+            }
+            return Report {
+                verdict: Verdict::Rejected,
+                diagnostics: vec![Diagnostic { pc: e.pc, kind: e.kind, message: e.message, regs: vec![], path: vec![], hint: None }],
+                stats: Stats::default(),
+                log,
+            };
+        }
+    };
+    let n = prog.insns.len();
+    let nsub = cfg.subprogs.len();
+    let mut v = Verifier {
+        prog,
+        opts,
+        insns: &prog.insns,
+        cfg,
+        id_gen: 0,
+        explored: (0..n).map(|_| Vec::new()).collect(),
+        nodes: vec![Node { parent: None, branches: 1 }],
+        processed: 0,
+        stored: 0,
+        total_states: 0,
+        peak_states: 0,
+        log: log.take(),
+        stack_depth: vec![0; nsub],
+        redirect: None,
+    };
+    let result = v.main();
+    let result = result.and_then(|()| v.check_stack_depth());
+    let stats = Stats { processed_insns: v.processed, peak_states: v.peak_states, total_states: v.total_states, duration_ns: 0 };
+    let mut log = v.log.take();
+    match result {
+        Ok(()) => {
+            if let Some(l) = log.as_mut() {
+                let _ = writeln!(l, "processed {} insns, peak_states {} total_states {}", stats.processed_insns, stats.peak_states, stats.total_states);
+            }
+            Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log }
+        }
+        Err(d) => {
+            if let Some(l) = log.as_mut() {
+                let _ = writeln!(l, "{}", d.message);
+                let _ = writeln!(l, "processed {} insns", stats.processed_insns);
+            }
+            Report { verdict: Verdict::Rejected, diagnostics: vec![*d], stats, log }
+        }
+    }
+}
+
+fn scalar_of_size(size: u32) -> Scalar {
+    if size >= 8 {
+        Scalar::unknown()
+    } else {
+        Scalar::urange(0, (1u64 << (size * 8)) - 1)
+    }
+}
+
+fn size_bytes(s: Size) -> u32 {
+    s.bytes() as u32
+}
+
+/// Helpers that may change packet data (`bpf_helper_changes_pkt_data`).
+const PKT_CHANGING: &[&str] = &[
+    "skb_vlan_push",
+    "skb_vlan_pop",
+    "skb_store_bytes",
+    "skb_change_proto",
+    "skb_change_head",
+    "skb_change_tail",
+    "skb_adjust_room",
+    "skb_pull_data",
+    "clone_redirect",
+    "l3_csum_replace",
+    "l4_csum_replace",
+    "xdp_adjust_head",
+    "xdp_adjust_meta",
+    "msg_pull_data",
+    "msg_push_data",
+    "msg_pop_data",
+    "xdp_adjust_tail",
+    "lwt_push_encap",
+    "lwt_seg6_store_bytes",
+    "lwt_seg6_adjust_srh",
+    "lwt_seg6_action",
+];
+
+/// Helpers that return an acquired reference.
+const ACQUIRE: &[&str] = &["ringbuf_reserve", "sk_lookup_tcp", "sk_lookup_udp", "skc_lookup_tcp"];
+
+impl Verifier<'_> {
+    fn main(&mut self) -> Result<(), Box<Diagnostic>> {
+        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![] };
+        init.frames[0].regs[1] = RegState::ptr(RegType::Ctx);
+        let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
+        while let Some(mut p) = work.pop() {
+            if let Some(l) = self.log.as_mut() {
+                let _ = writeln!(l, "from {} to {}: {}", p.path.last().map_or(0, |d| d.pc), p.pc, fmt_state(&p.st));
+            }
+            loop {
+                if self.cfg.prune_point[p.pc] {
+                    match self.visit(&mut p) {
+                        Ok(true) => {
+                            if let Some(l) = self.log.as_mut() {
+                                let _ = writeln!(l, "{}: safe", p.pc);
+                            }
+                            self.finish(p.node);
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(f) => return Err(self.diag(&p, *f)),
+                    }
+                }
+                self.processed += 1;
+                if self.processed > self.opts.insn_limit {
+                    let f = Fail {
+                        kind: Rule::TooComplex,
+                        message: format!("BPF program is too large. Processed {} insn", self.processed),
+                        regs: vec![],
+                        hint: Some("the verifier walks every path separately: make loops shorter or simpler, or move loop bodies into bpf_loop() callbacks".into()),
+                    };
+                    return Err(self.diag(&p, f));
+                }
+                let pc = p.pc;
+                match self.step(&mut p) {
+                    Ok(next) => {
+                        if let Some(l) = self.log.as_mut() {
+                            let _ = writeln!(l, "{pc}: {} ; {}", bpfbox_isa::llvm::disasm_insn(&self.insns[pc]), fmt_regs(p.st.cur()));
+                        }
+                        match next {
+                            Next::Goto(t) => p.pc = t,
+                            Next::Branch(other, t) => {
+                                self.nodes[p.node].branches += 1;
+                                work.push(*other);
+                                p.pc = t;
+                            }
+                            Next::Done => {
+                                self.finish(p.node);
+                                break;
+                            }
+                        }
+                    }
+                    Err(f) => return Err(self.diag(&p, *f)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn diag(&self, p: &Path, f: Fail) -> Box<Diagnostic> {
+        let regs = f
+            .regs
+            .iter()
+            .filter_map(|&r| {
+                let st = p.st.frames.last()?;
+                st.regs.get(r as usize).map(|reg| (r, reg.to_string()))
+            })
+            .collect();
+        Box::new(Diagnostic { pc: p.pc, kind: f.kind, message: f.message, regs, path: p.path.clone(), hint: f.hint })
+    }
+
+    fn finish(&mut self, mut node: usize) {
+        loop {
+            let n = &mut self.nodes[node];
+            n.branches = n.branches.saturating_sub(1);
+            if n.branches > 0 {
+                return;
+            }
+            match n.parent {
+                Some(p) => node = p,
+                None => return,
+            }
+        }
+    }
+
+    /// `is_state_visited`: `true` to prune this path.
+    fn visit(&mut self, p: &mut Path) -> R<bool> {
+        let live = self.cfg.live_in[p.pc];
+        for e in &self.explored[p.pc] {
+            if self.nodes[e.node].branches > 0 {
+                // A state still being explored: this path loops back to it.
+                if states_equal(&e.st, &p.st, live) {
+                    return with_hint(fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]), || {
+                        "the loop repeats the same state: make sure its exit condition depends on something the loop changes".into()
+                    });
+                }
+                continue;
+            }
+            if states_subsume(&e.st, &p.st, live) {
+                return Ok(false).map(|_: bool| true);
+            }
+        }
+        let node = self.nodes.len();
+        self.nodes.push(Node { parent: Some(p.node), branches: 1 });
+        p.node = node;
+        self.explored[p.pc].push(Explored { st: p.st.clone(), node });
+        self.stored += 1;
+        self.total_states += 1;
+        self.peak_states = self.peak_states.max(self.stored);
+        Ok(false)
+    }
+
+    fn new_id(&mut self) -> u32 {
+        self.id_gen += 1;
+        self.id_gen
+    }
+
+    fn read_reg(&self, st: &State, r: usize) -> R<RegState> {
+        let reg = *st.reg(r);
+        if reg.ty == RegType::NotInit {
+            return with_hint(fail(Rule::UninitRegister, format!("R{r} !read_ok"), &[r as u8]), || {
+                format!("r{r} is read before anything was written to it on this path (after a call, r1-r5 are no longer valid)")
+            });
+        }
+        Ok(reg)
+    }
+
+    fn write_check(&self, r: usize) -> R<()> {
+        if r == 10 {
+            return fail(Rule::ReadOnlyRegister, "frame pointer is read only", &[10]);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, p: &mut Path) -> R<Next> {
+        let pc = p.pc;
+        let insn = self.insns[pc];
+        let next = Next::Goto(pc + 1);
+        match insn {
+            Insn::Alu { op, width, dst, src } => {
+                self.alu(&mut p.st, op, width == Width::W32, dst.idx(), src)?;
+                Ok(next)
+            }
+            Insn::Neg { width, dst } => {
+                let d = dst.idx();
+                let v = self.read_reg(&p.st, d)?;
+                self.write_check(d)?;
+                let w32 = width == Width::W32;
+                let r = if v.ty == RegType::Scalar {
+                    Scalar::konst(0).alu(AluOp::Sub, &v.var, w32)
+                } else {
+                    Scalar::unknown()
+                };
+                *p.st.reg_mut(d) = RegState::scalar(if w32 { r.zext32() } else { r });
+                Ok(next)
+            }
+            Insn::MovSx { width, dst, src, bits } => {
+                let s = self.read_reg(&p.st, src.idx())?;
+                self.write_check(dst.idx())?;
+                let v = if s.ty == RegType::Scalar { s.var.sext_from(bits as u32) } else { Scalar::unknown() };
+                *p.st.reg_mut(dst.idx()) = RegState::scalar(if width == Width::W32 { v.zext32() } else { v });
+                Ok(next)
+            }
+            Insn::Endian { kind, bits, dst } => {
+                let d = dst.idx();
+                let v = self.read_reg(&p.st, d)?;
+                self.write_check(d)?;
+                let bytes = bits as u32 / 8;
+                let r = match (v.ty, v.var.const_value(), kind) {
+                    (RegType::Scalar, Some(c), _) => {
+                        let t = if bits == 64 { c } else { c & ((1u64 << bits) - 1) };
+                        let swapped = match bits {
+                            16 => (t as u16).swap_bytes() as u64,
+                            32 => (t as u32).swap_bytes() as u64,
+                            _ => t.swap_bytes(),
+                        };
+                        Scalar::konst(if kind == Endian::Le { t } else { swapped })
+                    }
+                    (RegType::Scalar, None, Endian::Le) => v.var.truncate(bytes),
+                    _ => scalar_of_size(bytes),
+                };
+                *p.st.reg_mut(d) = RegState::scalar(r);
+                Ok(next)
+            }
+            Insn::Load { size, dst, src, off, sign_extend } => {
+                let s = src.idx();
+                let base = self.read_reg(&p.st, s)?;
+                self.write_check(dst.idx())?;
+                let sz = size_bytes(size);
+                let mut v = self.mem_access(&mut p.st, s, base, off as i64, sz, None, pc)?;
+                if sign_extend && v.ty == RegType::Scalar {
+                    v = RegState::scalar(v.var.sext_from(sz * 8));
+                }
+                *p.st.reg_mut(dst.idx()) = v;
+                Ok(next)
+            }
+            Insn::Store { size, dst, off, src } => {
+                let d = dst.idx();
+                let base = self.read_reg(&p.st, d)?;
+                let val = match src {
+                    Operand::Reg(r) => self.read_reg(&p.st, r.idx())?,
+                    Operand::Imm(i) => RegState::konst(i as i64 as u64),
+                };
+                let src_reg = match src {
+                    Operand::Reg(r) => Some(r.idx()),
+                    Operand::Imm(_) => None,
+                };
+                self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), Some((val, src_reg)), pc)?;
+                Ok(next)
+            }
+            Insn::Atomic { size, op, fetch, dst, off, src } => {
+                let d = dst.idx();
+                let base = self.read_reg(&p.st, d)?;
+                let sv = self.read_reg(&p.st, src.idx())?;
+                if op == AtomicOp::CmpXchg {
+                    self.read_reg(&p.st, 0)?;
+                }
+                if !matches!(base.ty, RegType::Stack | RegType::MapValue | RegType::Mem | RegType::BtfId) || base.maybe_null {
+                    if base.ty == RegType::Scalar || base.maybe_null {
+                        self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), None, pc)?;
+                    }
+                    return fail(Rule::InvalidMemAccess, format!("BPF_ATOMIC stores into R{d} {} is not allowed", base.type_str()), &[d as u8]);
+                }
+                if sv.is_ptr() {
+                    return fail(Rule::PointerLeak, format!("R{} leaks addr into mem", src.idx()), &[src.idx() as u8]);
+                }
+                let sz = size_bytes(size);
+                self.mem_access(&mut p.st, d, base, off as i64, sz, None, pc)?;
+                self.mem_access(&mut p.st, d, base, off as i64, sz, Some((RegState::unknown(), None)), pc)?;
+                let out = RegState::scalar(scalar_of_size(sz));
+                if op == AtomicOp::CmpXchg {
+                    *p.st.reg_mut(0) = out;
+                } else if fetch || op == AtomicOp::Xchg {
+                    *p.st.reg_mut(src.idx()) = out;
+                }
+                Ok(next)
+            }
+            Insn::LoadImm64 { dst, imm } => {
+                let d = dst.idx();
+                self.write_check(d)?;
+                let map_at = |idx: i32| -> R<u32> {
+                    if idx < 0 || idx as usize >= self.prog.maps.len() {
+                        return fail(Rule::InvalidMap, format!("fd {idx} is not pointing to valid bpf_map"), &[]);
+                    }
+                    Ok(idx as u32)
+                };
+                let v = match imm {
+                    Imm64::Value(v) => RegState::konst(v),
+                    Imm64::MapFd(i) | Imm64::MapIdx(i) => RegState { map: map_at(i)?, ..RegState::ptr(RegType::ConstMapPtr) },
+                    Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => {
+                        let m = map_at(i)?;
+                        let vs = self.prog.maps[m as usize].value_size;
+                        if off >= vs {
+                            return fail(Rule::MapValueAccess, format!("invalid access to map value pointer, value_size={vs} off={off}"), &[]);
+                        }
+                        RegState { map: m, off: off as i32, ..RegState::ptr(RegType::MapValue) }
+                    }
+                    Imm64::Func(rel) => RegState { aux: (pc as i64 + 1 + rel as i64) as u32, ..RegState::ptr(RegType::Func) },
+                    Imm64::BtfId { .. } => RegState::ptr(RegType::BtfId),
+                };
+                *p.st.reg_mut(d) = v;
+                Ok(Next::Goto(pc + 2))
+            }
+            Insn::LoadImm64Tail => fail(Rule::Structure, format!("invalid BPF_LD_IMM insn"), &[]),
+            Insn::LoadPacket { size, mode, .. } => {
+                if !ctx::may_access_skb(self.prog.prog_type) {
+                    return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] instructions not allowed for this program type", &[]);
+                }
+                if !p.st.refs.is_empty() {
+                    return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] cannot be mixed with socket references", &[]);
+                }
+                let r6 = self.read_reg(&p.st, 6)?;
+                if r6.ty != RegType::Ctx {
+                    return fail(Rule::LdAbs, "at the time of BPF_LD_ABS|IND R6 != pointer to skb", &[6]);
+                }
+                if let PacketMode::Ind(r) = mode {
+                    self.read_reg(&p.st, r.idx())?;
+                }
+                self.clobber_caller_saved(&mut p.st);
+                *p.st.reg_mut(0) = RegState::scalar(scalar_of_size(size_bytes(size)));
+                Ok(next)
+            }
+            Insn::Ja { off, .. } => Ok(Next::Goto((pc as i64 + 1 + off as i64) as usize)),
+            Insn::Jump { cond, width, dst, src, off } => self.cond_jump(p, cond, width == Width::W32, dst.idx(), src, off),
+            Insn::Call(CallTarget::Helper(id)) => {
+                self.helper_call(p, id)?;
+                Ok(match self.redirect.take() {
+                    Some(t) => Next::Goto(t),
+                    None => next,
+                })
+            }
+            Insn::Call(CallTarget::Local(rel)) => {
+                let target = (pc as i64 + 1 + rel as i64) as usize;
+                self.push_frame(&mut p.st, pc, target, false)?;
+                Ok(Next::Goto(target))
+            }
+            Insn::Call(CallTarget::Kfunc { btf_id, .. }) => fail(
+                Rule::Unsupported,
+                format!("kfunc call (btf_id {btf_id}): bpfbox does not verify kernel function calls yet"),
+                &[],
+            ),
+            Insn::CallX { .. } => fail(Rule::Structure, "unknown opcode 8d", &[]),
+            Insn::Exit => self.exit(p),
+        }
+    }
+
+    fn clobber_caller_saved(&self, st: &mut State) {
+        for r in 1..=5 {
+            *st.reg_mut(r) = RegState::NOT_INIT;
+        }
+    }
+
+    fn push_frame(&mut self, st: &mut State, callsite: usize, target: usize, callback: bool) -> R<()> {
+        if st.frames.len() >= MAX_CALL_FRAMES {
+            return fail(Rule::CallDepth, format!("the call stack of {} frames is too deep !", st.frames.len() + 1), &[]);
+        }
+        let sub = self.cfg.subprog_of(target);
+        let frameno = st.frames.len() as u32;
+        let mut f = Frame::new(sub, Some(callsite), frameno);
+        f.callback = callback;
+        if !callback {
+            for r in 1..=5 {
+                f.regs[r] = *st.reg(r);
+            }
+        }
+        st.frames.push(f);
+        Ok(())
+    }
+
+    fn exit(&mut self, p: &mut Path) -> R<Next> {
+        let r0 = self.read_reg(&p.st, 0)?;
+        if p.st.frames.len() > 1 {
+            let callee = p.st.frames.pop().expect("frame");
+            if r0.ty == RegType::Stack && r0.aux as usize >= p.st.frames.len() {
+                return fail(Rule::PointerLeak, "cannot return stack pointer to the caller frame", &[0]);
+            }
+            let callsite = callee.callsite.unwrap_or(0);
+            let ret = if callee.callback {
+                if r0.ty != RegType::Scalar {
+                    return fail(Rule::ReturnValue, format!("At callback return the register R0 is not a known value ({})", r0.type_str()), &[0]);
+                }
+                if r0.var.smin < 0 || r0.var.smax > 1 {
+                    return fail(Rule::ReturnValue, invalid_scalar_msg("At callback return", &r0.var, (0, 1)), &[0]);
+                }
+                RegState::unknown()
+            } else {
+                r0
+            };
+            self.clobber_caller_saved(&mut p.st);
+            *p.st.reg_mut(0) = ret;
+            return Ok(Next::Goto(callsite + 1));
+        }
+        if let Some(r) = p.st.refs.first() {
+            let (id, insn) = (r.id, r.insn);
+            return with_hint(fail(Rule::UnreleasedReference, format!("Unreleased reference id={id} alloc_insn={insn}"), &[]), || {
+                format!("the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit")
+            });
+        }
+        if let Some(range) = ctx::return_range(self.prog.prog_type, self.prog.expected_attach_type) {
+            if r0.ty != RegType::Scalar {
+                return fail(Rule::ReturnValue, format!("At program exit the register R0 is not a known value ({})", r0.type_str()), &[0]);
+            }
+            if r0.var.smin < range.0 as i64 || r0.var.smax > range.1 as i64 {
+                return with_hint(fail(Rule::ReturnValue, invalid_scalar_msg("At program exit", &r0.var, range), &[0]), || {
+                    format!("{} programs must return a value in [{}, {}]", self.prog.prog_type.name(), range.0, range.1)
+                });
+            }
+        } else if r0.is_ptr() && self.opts.unprivileged {
+            return fail(Rule::PointerLeak, "R0 leaks addr as return value", &[0]);
+        }
+        Ok(Next::Done)
+    }
+
+    fn alu(&mut self, st: &mut State, op: AluOp, w32: bool, d: usize, src: Operand) -> R<()> {
+        let (s, s_reg) = match src {
+            Operand::Reg(r) => (self.read_reg(st, r.idx())?, Some(r.idx())),
+            Operand::Imm(i) => (RegState::konst(if w32 { i as u32 as u64 } else { i as i64 as u64 }), None),
+        };
+        if op == AluOp::Mov {
+            self.write_check(d)?;
+            let out = if w32 {
+                if s.ty == RegType::Scalar {
+                    RegState::scalar(s.var.zext32())
+                } else {
+                    if self.opts.unprivileged {
+                        return fail(Rule::PointerLeak, format!("R{} partial copy of pointer", s_reg.unwrap_or(0)), &[]);
+                    }
+                    RegState::scalar(Scalar::unknown().zext32())
+                }
+            } else {
+                let mut v = s;
+                if let Some(sr) = s_reg {
+                    if v.ty == RegType::Scalar && !v.var.is_const() && v.id == 0 {
+                        v.id = self.new_id();
+                        st.reg_mut(sr).id = v.id;
+                    }
+                }
+                v
+            };
+            *st.reg_mut(d) = out;
+            return Ok(());
+        }
+        let dv = self.read_reg(st, d)?;
+        self.write_check(d)?;
+        let out = match (dv.ty, s.ty) {
+            (RegType::Scalar, RegType::Scalar) => RegState::scalar(dv.var.alu(op, &s.var, w32)),
+            (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
+                if op == AluOp::Add || op == AluOp::Sub {
+                    if dv.ty == RegType::BtfId || op == AluOp::Add {
+                        RegState { var: Scalar::unknown(), ..if dv.ty == RegType::BtfId { dv } else { s } }
+                    } else {
+                        RegState::unknown()
+                    }
+                } else {
+                    RegState::unknown()
+                }
+            }
+            _ if dv.is_ptr() && s.is_ptr() => {
+                if op == AluOp::Sub && !w32 && !self.opts.unprivileged {
+                    RegState::unknown()
+                } else {
+                    return fail(Rule::PointerArithmetic, format!("R{d} pointer {} pointer prohibited", op_name(op)), &[d as u8]);
+                }
+            }
+            _ => {
+                // Exactly one side is a pointer.
+                let (ptr, off, ptr_reg) = if dv.is_ptr() { (dv, s, d) } else { (s, dv, s_reg.unwrap_or(d)) };
+                if w32 {
+                    return fail(Rule::PointerArithmetic, format!("R{d} 32-bit pointer arithmetic prohibited"), &[d as u8]);
+                }
+                if !dv.is_ptr() && op == AluOp::Sub {
+                    return fail(Rule::PointerArithmetic, format!("R{d} tried to subtract pointer from scalar"), &[d as u8]);
+                }
+                match op {
+                    AluOp::Add | AluOp::Sub => {}
+                    AluOp::And | AluOp::Or | AluOp::Xor => {
+                        return fail(Rule::PointerArithmetic, format!("R{d} bitwise operator {} on pointer prohibited", op_name(op)), &[d as u8]);
+                    }
+                    _ => {
+                        return fail(Rule::PointerArithmetic, format!("R{d} pointer arithmetic with {} operator prohibited", op_name(op)), &[d as u8]);
+                    }
+                }
+                self.ptr_arith(ptr, &off.var, op == AluOp::Sub, ptr_reg, d)?
+            }
+        };
+        *st.reg_mut(d) = out;
+        Ok(())
+    }
+
+    /// `adjust_ptr_min_max_vals` for `ptr +/- off`.
+    fn ptr_arith(&mut self, ptr: RegState, off: &Scalar, sub: bool, ptr_reg: usize, d: usize) -> R<RegState> {
+        let tstr = ptr.type_str();
+        if ptr.maybe_null {
+            return with_hint(
+                fail(Rule::NullDeref, format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited, null-check it first"), &[ptr_reg as u8]),
+                || "compare the pointer with NULL (if (!p) return ...) before using it".into(),
+            );
+        }
+        match ptr.ty {
+            RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {
+                return fail(Rule::PointerArithmetic, format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited"), &[ptr_reg as u8]);
+            }
+            _ => {}
+        }
+        let ptype = tstr.trim_end_matches("_or_null").to_string();
+        if let Some(c) = off.const_value() {
+            let c = c as i64;
+            if c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF {
+                return fail(Rule::PointerArithmetic, format!("math between {ptype} pointer and {c} is not allowed"), &[d as u8]);
+            }
+        } else {
+            if off.smin == i64::MIN {
+                return with_hint(
+                    fail(
+                        Rule::PointerArithmetic,
+                        format!("math between {ptype} pointer and register with unbounded min value is not allowed"),
+                        &[d as u8],
+                    ),
+                    || "bound the offset first, e.g. `if (idx >= N) return ...;` or use an unsigned 32-bit type".into(),
+                );
+            }
+            if off.smin >= MAX_VAR_OFF || off.smin <= -MAX_VAR_OFF {
+                return fail(Rule::PointerArithmetic, format!("value {} makes {ptype} pointer be out of bounds", off.smin), &[d as u8]);
+            }
+        }
+        let mut r = ptr;
+        r.id = if r.is_pkt() { r.id } else { r.id };
+        match off.const_value() {
+            Some(c) => {
+                let c = c as i64;
+                let new = if sub { r.off as i64 - c } else { r.off as i64 + c };
+                if new >= MAX_VAR_OFF || new <= -MAX_VAR_OFF {
+                    return fail(Rule::PointerArithmetic, format!("{ptype} pointer offset {new} is not allowed"), &[d as u8]);
+                }
+                r.off = new as i32;
+            }
+            None => {
+                r.var = if sub { r.var.alu64(AluOp::Sub, off) } else { r.var.alu64(AluOp::Add, off) };
+                if r.is_pkt() {
+                    r.id = self.new_id();
+                    r.range = 0;
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Reads (`store == None`, returns the value) or writes memory through `base`.
+    #[allow(clippy::too_many_arguments)]
+    fn mem_access(&mut self, st: &mut State, regno: usize, base: RegState, insn_off: i64, size: u32, store: Option<(RegState, Option<usize>)>, pc: usize) -> R<RegState> {
+        let rn = regno as u8;
+        let write = store.is_some();
+        let rw = if write { "write to" } else { "read from" };
+        if base.maybe_null {
+            let t = base.type_str();
+            return with_hint(fail(Rule::NullDeref, format!("R{regno} invalid mem access '{t}'"), &[rn]), || {
+                "this pointer may be NULL here: check it (if (!p) return ...;) before dereferencing it".into()
+            });
+        }
+        if let Some((v, Some(sr))) = store {
+            if v.is_ptr() && self.opts.unprivileged && base.ty != RegType::Stack {
+                return fail(Rule::PointerLeak, format!("R{sr} leaks addr into mem"), &[sr as u8]);
+            }
+        }
+        let off = base.off as i64 + insn_off;
+        match base.ty {
+            RegType::NotInit => fail(Rule::UninitRegister, format!("R{regno} !read_ok"), &[rn]),
+            RegType::Scalar | RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {
+                fail(Rule::InvalidMemAccess, format!("R{regno} invalid mem access '{}'", base.type_str()), &[rn])
+            }
+            RegType::Ctx => {
+                if !base.var.is_const() {
+                    return fail(Rule::ModifiedCtx, format!("variable ctx access var_off={} off={} size={}", base.var.var, insn_off, size), &[rn]);
+                }
+                if base.off != 0 {
+                    return with_hint(fail(Rule::ModifiedCtx, format!("dereference of modified ctx ptr R{regno} off={} disallowed", base.off), &[rn]), || {
+                        "read context fields at constant offsets from the original context pointer; do not add to it first".into()
+                    });
+                }
+                let Some(kind) = ctx::access(self.prog.prog_type, self.prog.expected_attach_type, off, size, write) else {
+                    return with_hint(fail(Rule::CtxAccess, format!("invalid bpf_context access off={off} size={size}"), &[rn]), || {
+                        format!("{} programs cannot {} {size} bytes at offset {off} of their context", self.prog.prog_type.name(), if write { "write" } else { "read" })
+                    });
+                };
+                if let Some((v, sr)) = store {
+                    if v.is_ptr() {
+                        return fail(Rule::PointerLeak, format!("R{} leaks addr into ctx", sr.unwrap_or(0)), &[]);
+                    }
+                    return Ok(RegState::NOT_INIT);
+                }
+                Ok(match kind {
+                    CtxValue::Scalar => RegState::scalar(scalar_of_size(size)),
+                    CtxValue::Packet => RegState::ptr(RegType::Packet),
+                    CtxValue::PacketMeta => RegState::ptr(RegType::PacketMeta),
+                    CtxValue::PacketEnd => RegState::ptr(RegType::PacketEnd),
+                    CtxValue::SockOrNull => RegState { maybe_null: true, id: self.new_id(), ..RegState::ptr(RegType::BtfId) },
+                    CtxValue::BtfArg => RegState::ptr(RegType::BtfId),
+                })
+            }
+            RegType::Stack => self.stack_access(st, regno, base, off, size, store, rw),
+            RegType::MapValue | RegType::MapKey => {
+                let map = &self.prog.maps[base.map as usize];
+                let is_key = base.ty == RegType::MapKey;
+                let mem = if is_key { map.key_size } else { map.value_size };
+                if write && map.frozen && !is_key {
+                    return fail(Rule::MapValueAccess, format!("write into map forbidden, value_size={mem} off={off} size={size}"), &[rn]);
+                }
+                let what = if is_key { format!("map key, key_size={mem}") } else { format!("map value, value_size={mem}") };
+                let rule = if is_key { Rule::MapKeyAccess } else { Rule::MapValueAccess };
+                self.region_check(regno, &base, off, size, mem as i64, rule, &what)?;
+                if let Some((v, _)) = store {
+                    let _ = v;
+                    return Ok(RegState::NOT_INIT);
+                }
+                Ok(RegState::scalar(scalar_of_size(size)))
+            }
+            RegType::Mem => {
+                let mem = base.aux as i64;
+                self.region_check(regno, &base, off, size, mem, Rule::MemAccess, &format!("memory, mem_size={mem}"))?;
+                Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
+            }
+            RegType::Packet | RegType::PacketMeta => {
+                if write && !matches!(self.prog.prog_type, ProgType::Xdp | ProgType::SchedCls | ProgType::SchedAct | ProgType::LwtXmit | ProgType::SkSkb | ProgType::SkMsg) {
+                    return fail(Rule::PacketAccess, format!("cannot write into packet"), &[rn]);
+                }
+                if base.var.smin < 0 {
+                    return fail(Rule::PacketAccess, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]);
+                }
+                if off < 0 || off + size as i64 > base.range as i64 {
+                    let msg = format!("invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={})\nR{regno} offset is outside of the packet", base.id, base.range);
+                    let need = off + size as i64;
+                    return with_hint(fail(Rule::PacketAccess, msg, &[rn]), || {
+                        if base.range == 0 {
+                            format!("no bounds check covers this pointer: add `if ((void *)p + {need} > data_end) return ...;` (p = this pointer without its constant offset) before the access")
+                        } else {
+                            format!("the bounds check before this access only covers {} bytes; the access needs {need}: compare `p + {need}` (or more) with data_end", base.range)
+                        }
+                    });
+                }
+                if base.var.umax.saturating_add(off as u64) > MAX_PACKET_OFF {
+                    return fail(Rule::PacketAccess, format!("R{regno} unbounded memory access, make sure to bounds check any such access"), &[rn]);
+                }
+                Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
+            }
+            RegType::BtfId => {
+                if write {
+                    return fail(Rule::InvalidMemAccess, format!("only read is supported"), &[rn]);
+                }
+                let _ = pc;
+                Ok(if size == 8 { RegState::ptr(RegType::BtfId) } else { RegState::scalar(scalar_of_size(size)) })
+            }
+        }
+    }
+
+    /// `check_mem_region_access` for map values, map keys and `PTR_TO_MEM`.
+    #[allow(clippy::too_many_arguments)]
+    fn region_check(&self, regno: usize, base: &RegState, off: i64, size: u32, mem: i64, rule: Rule, what: &str) -> R<()> {
+        let rn = regno as u8;
+        let var = &base.var;
+        let sz = size as i64;
+        let hint = || format!("valid offsets are 0..{}: bound the index before adding it to the pointer (e.g. `if (idx >= N) return ...;`)", mem);
+        if var.smin < 0 && (var.smin == i64::MIN || var.smin.checked_add(off).is_none_or(|v| v != v as i32 as i64 || v < 0)) {
+            return with_hint(
+                fail(rule, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]),
+                hint,
+            );
+        }
+        let lo = var.smin.saturating_add(off);
+        if lo < 0 || lo + sz > mem {
+            let extra = if var.is_const() { String::new() } else { format!("\nR{regno} min value is outside of the allowed memory range") };
+            return with_hint(fail(rule, format!("invalid access to {what} off={lo} size={size}{extra}"), &[rn]), hint);
+        }
+        if var.umax >= MAX_VAR_OFF as u64 {
+            return with_hint(fail(rule, format!("R{regno} unbounded memory access, make sure to bounds check any such access"), &[rn]), hint);
+        }
+        let hi = var.umax as i64 + off;
+        if hi + sz > mem {
+            let extra = if var.is_const() { String::new() } else { format!("\nR{regno} max value is outside of the allowed memory range") };
+            return with_hint(fail(rule, format!("invalid access to {what} off={hi} size={size}{extra}"), &[rn]), hint);
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stack_access(&mut self, st: &mut State, regno: usize, base: RegState, off: i64, size: u32, store: Option<(RegState, Option<usize>)>, rw: &str) -> R<RegState> {
+        let rn = regno as u8;
+        let frameno = base.aux as usize;
+        let sz = size as i64;
+        let (lo, hi) = if base.var.is_const() {
+            let o = off + base.var.var.value as i64;
+            (o, o)
+        } else {
+            (off.saturating_add(base.var.smin), off.saturating_add(base.var.smax))
+        };
+        if lo < -(MAX_STACK as i64) || hi + sz > 0 || lo > hi {
+            let msg = if base.var.is_const() {
+                format!("invalid {rw} stack R{regno} off={lo} size={size}")
+            } else {
+                format!("invalid variable-offset {rw} stack R{regno} var_off={} off={off} size={size}", base.var.var)
+            };
+            return with_hint(fail(Rule::StackAccess, msg, &[rn]), || "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into());
+        }
+        if base.var.is_const() && lo % sz != 0 {
+            return fail(Rule::Misaligned, format!("misaligned stack access off {}+{}+{} size {size}", base.var.var, base.off, off - base.off as i64), &[rn]);
+        }
+        let sub = st.frames.get(frameno).map_or(0, |f| f.subprog);
+        self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
+        let frame = &mut st.frames[frameno];
+        match store {
+            Some((v, _)) => {
+                if !base.var.is_const() {
+                    for o in lo..hi + sz {
+                        frame.set_byte(o, SlotType::Misc);
+                    }
+                    return Ok(RegState::NOT_INIT);
+                }
+                if size == 8 && lo % 8 == 0 && v.ty != RegType::NotInit && !(v.ty == RegType::Scalar && v.var.const_value() == Some(0) && false) {
+                    let slot = frame.slot_mut(((-lo - 1) / 8) as usize);
+                    slot.bytes = [SlotType::Spill; 8];
+                    slot.spilled = v;
+                    return Ok(RegState::NOT_INIT);
+                }
+                if v.is_ptr() {
+                    return fail(Rule::StackAccess, "invalid size of register spill", &[rn]);
+                }
+                // A partial write: the rest of a spilled slot becomes misc.
+                let first = ((-lo - 1) / 8) as usize;
+                let last = ((-(lo + sz - 1) - 1) / 8) as usize;
+                for s in last..=first {
+                    let slot = frame.slot_mut(s);
+                    if slot.bytes[0] == SlotType::Spill {
+                        slot.bytes = [SlotType::Misc; 8];
+                        slot.spilled = RegState::NOT_INIT;
+                    }
+                }
+                let t = if v.ty == RegType::Scalar && v.var.const_value() == Some(0) { SlotType::Zero } else { SlotType::Misc };
+                for o in lo..lo + sz {
+                    frame.set_byte(o, t);
+                }
+                Ok(RegState::NOT_INIT)
+            }
+            None => {
+                let (start, end) = (lo, hi + sz);
+                if base.var.is_const() && size == 8 && lo % 8 == 0 {
+                    let slot = frame.slot(((-lo - 1) / 8) as usize);
+                    if slot.bytes[0] == SlotType::Spill {
+                        return Ok(slot.spilled);
+                    }
+                }
+                let mut all_zero = true;
+                for o in start..end {
+                    match frame.byte(o) {
+                        SlotType::Invalid => {
+                            return with_hint(fail(Rule::StackUninitRead, format!("invalid read from stack off {}+{} size {size}", lo, o - lo), &[rn]), || {
+                                format!("stack byte {o} (relative to r10) was never written on this path: initialize the variable or buffer before reading it")
+                            });
+                        }
+                        SlotType::Spill => {
+                            let slot = frame.slot(((-o - 1) / 8) as usize);
+                            if slot.spilled.ty != RegType::Scalar {
+                                return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
+                            }
+                            if slot.spilled.var.const_value() != Some(0) {
+                                all_zero = false;
+                            }
+                        }
+                        SlotType::Zero => {}
+                        SlotType::Misc => all_zero = false,
+                    }
+                }
+                Ok(if all_zero { RegState::konst(0) } else { RegState::scalar(scalar_of_size(size)) })
+            }
+        }
+    }
+
+    /// Check `size` bytes of memory passed to a helper (`check_helper_mem_access`).
+    fn helper_mem(&mut self, st: &mut State, regno: usize, size_min: u64, size_max: u64, write: bool, uninit: bool, pc: usize) -> R<()> {
+        let reg = *st.reg(regno);
+        if size_max == 0 {
+            return Ok(());
+        }
+        let _ = size_min;
+        match reg.ty {
+            RegType::Stack => {
+                let frameno = reg.aux as usize;
+                let off = reg.off as i64;
+                let (lo, hi) = if reg.var.is_const() { (off + reg.var.var.value as i64, off + reg.var.var.value as i64) } else { (off + reg.var.smin, off + reg.var.smax) };
+                let end = hi + size_max as i64;
+                if lo < -(MAX_STACK as i64) || end > 0 {
+                    return fail(Rule::StackAccess, format!("invalid indirect access to stack R{regno} off={lo} size={size_max}"), &[regno as u8]);
+                }
+                let sub = st.frames[frameno].subprog;
+                self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
+                let frame = &mut st.frames[frameno];
+                for o in lo..end {
+                    if write && uninit {
+                        let s = ((-o - 1) / 8) as usize;
+                        if frame.slot(s).bytes[0] == SlotType::Spill {
+                            let slot = frame.slot_mut(s);
+                            slot.bytes = [SlotType::Misc; 8];
+                            slot.spilled = RegState::NOT_INIT;
+                        }
+                        frame.set_byte(o, SlotType::Misc);
+                    } else if frame.byte(o) == SlotType::Invalid {
+                        return with_hint(
+                            fail(Rule::StackUninitRead, format!("invalid indirect read from stack R{regno} off {lo}+{} size {size_max}", o - lo), &[regno as u8]),
+                            || "the helper reads this stack buffer: initialize all of it first (e.g. __builtin_memset or = {})".into(),
+                        );
+                    } else if write && frame.byte(o) == SlotType::Spill {
+                        let s = ((-o - 1) / 8) as usize;
+                        let slot = frame.slot_mut(s);
+                        slot.bytes = [SlotType::Misc; 8];
+                        slot.spilled = RegState::NOT_INIT;
+                    }
+                }
+                if write && !uninit {
+                    for o in lo..end {
+                        if frame.byte(o) == SlotType::Zero {
+                            frame.set_byte(o, SlotType::Misc);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            RegType::NotInit => fail(Rule::UninitRegister, format!("R{regno} !read_ok"), &[regno as u8]),
+            RegType::Scalar if reg.var.const_value() == Some(0) => fail(
+                Rule::HelperArg,
+                format!("R{regno} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"),
+                &[regno as u8],
+            ),
+            _ => {
+                let store = if write { Some((RegState::unknown(), None)) } else { None };
+                // Check the last byte of the largest access and the first byte.
+                let mut base = reg;
+                let _ = &mut base;
+                if matches!(reg.ty, RegType::Scalar | RegType::Ctx | RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func) || reg.maybe_null {
+                    return fail(
+                        Rule::HelperArg,
+                        format!("R{regno} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", reg.type_str()),
+                        &[regno as u8],
+                    );
+                }
+                if size_max > u32::MAX as u64 {
+                    return fail(Rule::HelperArg, format!("R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"), &[regno as u8]);
+                }
+                self.mem_access(st, regno, reg, 0, size_max as u32, store, pc).map(|_| ()).or_else(|e| {
+                    if size_max <= 8 {
+                        return Err(e);
+                    }
+                    // Accesses larger than 8 bytes: check the region as one span.
+                    match reg.ty {
+                        RegType::MapValue | RegType::MapKey | RegType::Mem | RegType::Packet | RegType::PacketMeta => Err(e),
+                        _ => Ok(()),
+                    }
+                })
+            }
+        }
+    }
+
+    fn helper_call(&mut self, p: &mut Path, id: i32) -> R<()> {
+        let pc = p.pc;
+        let Some(proto) = u32::try_from(id).ok().and_then(helper_by_id) else {
+            return with_hint(fail(Rule::UnknownHelper, format!("invalid func unknown#{id}"), &[]), || "this helper id does not exist in the kernel".into());
+        };
+        let proto: &HelperProto = proto;
+        let name = proto.name;
+        if name == "tail_call" && !p.st.refs.is_empty() {
+            return fail(Rule::UnreleasedReference, "tail_call would lead to reference leak", &[]);
+        }
+        let args = proto.declared_args();
+        let mut map: Option<u32> = None;
+        let mut alloc_size: Option<u64> = None;
+        let mut release: Option<(usize, u32)> = None;
+        let mut callback: Option<usize> = None;
+        for (i, a) in args.iter().enumerate() {
+            let regno = i + 1;
+            let reg = self.read_reg(&p.st, regno)?;
+            let rn = regno as u8;
+            let maybe_null_ok = a.flags.contains(TypeFlags::MAYBE_NULL);
+            if maybe_null_ok && reg.is_null_const() {
+                continue;
+            }
+            let type_err = |exp: &str| -> R<()> {
+                fail(Rule::HelperArg, format!("R{regno} type={} expected={exp}", reg.type_str()), &[rn])
+            };
+            match a.kind {
+                ArgKind::DontCare | ArgKind::Anything => {
+                    if a.kind == ArgKind::Anything && reg.is_ptr() && self.opts.unprivileged {
+                        return fail(Rule::PointerLeak, format!("R{regno} leaks addr into helper function"), &[rn]);
+                    }
+                }
+                ArgKind::ConstMapPtr => {
+                    if reg.ty != RegType::ConstMapPtr {
+                        return type_err("map_ptr");
+                    }
+                    map = Some(reg.map);
+                    self.check_map_compat(reg.map, name, id)?;
+                }
+                ArgKind::PtrToMapKey | ArgKind::PtrToMapValue => {
+                    let Some(m) = map else {
+                        return fail(Rule::HelperArg, format!("invalid map_ptr to access map->{}", if a.kind == ArgKind::PtrToMapKey { "key" } else { "value" }), &[rn]);
+                    };
+                    if !matches!(reg.ty, RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapKey | RegType::MapValue | RegType::Mem) || reg.maybe_null {
+                        return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
+                    }
+                    let mi = &self.prog.maps[m as usize];
+                    let size = if a.kind == ArgKind::PtrToMapKey { mi.key_size } else { mi.value_size } as u64;
+                    let uninit = a.flags.contains(TypeFlags::UNINIT);
+                    self.helper_mem(&mut p.st, regno, size, size, uninit, uninit, pc)?;
+                }
+                ArgKind::PtrToMem | ArgKind::PtrToFixedSizeMem(_) => {
+                    if let ArgKind::PtrToFixedSizeMem(n) = a.kind {
+                        let uninit = a.flags.contains(TypeFlags::UNINIT);
+                        self.helper_mem(&mut p.st, regno, n as u64, n as u64, uninit || a.flags.contains(TypeFlags::WRITE), uninit, pc)?;
+                    } else if !(reg.is_ptr() || reg.is_null_const()) {
+                        return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
+                    }
+                    // The size comes with the next argument.
+                }
+                ArgKind::ConstSize | ArgKind::ConstSizeOrZero => {
+                    if reg.ty != RegType::Scalar {
+                        return type_err("scalar");
+                    }
+                    let v = reg.var;
+                    if v.smin < 0 {
+                        return with_hint(fail(Rule::HelperArg, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]), || {
+                            "the size passed to the helper may be negative: bound it (e.g. `if (len > sizeof(buf)) len = sizeof(buf);` with an unsigned type)".into()
+                        });
+                    }
+                    if v.umin == 0 && a.kind == ArgKind::ConstSize {
+                        return fail(Rule::HelperArg, format!("R{regno} invalid zero-sized read: u64=[{},{}]", v.umin, v.umax), &[rn]);
+                    }
+                    if v.umax >= MAX_VAR_OFF as u64 {
+                        return with_hint(fail(Rule::HelperArg, format!("R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"), &[rn]), || {
+                            "bound the size with `if (len > N)` or `len &= N-1` before the call".into()
+                        });
+                    }
+                    let prev = &args[i - 1];
+                    let mem_reg = *p.st.reg(regno - 1);
+                    if mem_reg.is_null_const() && v.umax == 0 {
+                        continue;
+                    }
+                    if mem_reg.is_null_const() {
+                        return fail(Rule::HelperArg, format!("R{} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", regno - 1), &[regno as u8 - 1]);
+                    }
+                    let uninit = prev.flags.contains(TypeFlags::UNINIT);
+                    let write = uninit || prev.flags.contains(TypeFlags::WRITE);
+                    self.helper_mem(&mut p.st, regno - 1, v.umin, v.umax, write, uninit, pc)?;
+                }
+                ArgKind::ConstAllocSizeOrZero => {
+                    let Some(c) = reg.var.const_value().filter(|_| reg.ty == RegType::Scalar) else {
+                        return fail(Rule::HelperArg, format!("R{regno} is not a known constant'"), &[rn]);
+                    };
+                    alloc_size = Some(c);
+                }
+                ArgKind::PtrToCtx => {
+                    if reg.ty != RegType::Ctx {
+                        return type_err("ctx");
+                    }
+                    if reg.off != 0 || !reg.var.is_const() {
+                        return fail(Rule::ModifiedCtx, format!("dereference of modified ctx ptr R{regno} off={} disallowed", reg.off), &[rn]);
+                    }
+                }
+                ArgKind::PtrToStack => {
+                    if reg.ty != RegType::Stack {
+                        return type_err("fp");
+                    }
+                }
+                ArgKind::PtrToFunc => {
+                    if reg.ty != RegType::Func {
+                        return type_err("func");
+                    }
+                    callback = Some(reg.aux as usize);
+                }
+                ArgKind::PtrToRingbufMem | ArgKind::PtrToAllocMem => {
+                    if reg.ty != RegType::Mem || !reg.ringbuf || reg.maybe_null {
+                        return type_err("ringbuf_mem");
+                    }
+                    if reg.off != 0 || !reg.var.is_const() {
+                        return fail(Rule::HelperArg, format!("R{regno} must have zero offset when passed to release func"), &[rn]);
+                    }
+                }
+                ArgKind::PtrToSockCommon | ArgKind::PtrToSocket | ArgKind::PtrToBtfId | ArgKind::PtrToBtfIdSockCommon | ArgKind::PtrToPercpuBtfId => {
+                    if !reg.is_ptr() || (reg.maybe_null && !maybe_null_ok) {
+                        return type_err("ptr_");
+                    }
+                }
+                _ => {
+                    // Spin locks, timers, kptrs, dynptrs, constant strings: need BTF; accepted when a pointer.
+                    if !reg.is_ptr() {
+                        return type_err("ptr_");
+                    }
+                }
+            }
+            if a.flags.contains(TypeFlags::RELEASE) {
+                if reg.ref_obj_id == 0 {
+                    return fail(Rule::HelperArg, format!("R{regno} must be referenced when passed to release function"), &[rn]);
+                }
+                release = Some((regno, reg.ref_obj_id));
+            }
+        }
+        if let Some((_, rid)) = release {
+            p.st.refs.retain(|r| r.id != rid);
+            p.st.for_each_reg(|r| {
+                if r.ref_obj_id == rid {
+                    *r = RegState::unknown();
+                }
+            });
+        }
+        let changes_pkt = PKT_CHANGING.contains(&name);
+        // Callbacks (bpf_loop, bpf_for_each_map_elem): verified as a call with the
+        // callback's arguments; the helper's result is an unknown scalar.
+        if let Some(target) = callback {
+            let cb_args: Vec<RegState> = match name {
+                "loop" => vec![RegState::unknown(), *p.st.reg(3)],
+                "for_each_map_elem" => {
+                    let m = map.unwrap_or(0);
+                    vec![
+                        RegState { map: m, ..RegState::ptr(RegType::ConstMapPtr) },
+                        RegState { map: m, ..RegState::ptr(RegType::MapKey) },
+                        RegState { map: m, ..RegState::ptr(RegType::MapValue) },
+                        *p.st.reg(3),
+                    ]
+                }
+                _ => return fail(Rule::Unsupported, format!("callbacks of helper {name}#{id} are not supported by bpfbox yet"), &[]),
+            };
+            self.push_frame(&mut p.st, pc, target, true)?;
+            for (i, a) in cb_args.into_iter().enumerate() {
+                p.st.cur_mut().regs[i + 1] = a;
+            }
+            // Continue in the callback; its exit returns to pc + 1.
+            self.redirect = Some(target);
+            return Ok(());
+        }
+        // R0.
+        let ret = proto.ret;
+        let maybe_null = ret.maybe_null();
+        let mut r0 = match ret.kind {
+            RetKind::Integer => RegState::unknown(),
+            RetKind::Void => RegState::NOT_INIT,
+            RetKind::PtrToMapValue => {
+                let m = map.unwrap_or(0);
+                let mi = &self.prog.maps[m as usize];
+                if (mi.map_type == 12 || mi.map_type == 13) && mi.inner.is_some() {
+                    // Map-in-map lookups yield the inner map.
+                    RegState { map: m, ..RegState::ptr(RegType::ConstMapPtr) }
+                } else {
+                    RegState { map: m, ..RegState::ptr(RegType::MapValue) }
+                }
+            }
+            RetKind::PtrToRingbufMem => RegState { aux: alloc_size.unwrap_or(0) as u32, ringbuf: true, ..RegState::ptr(RegType::Mem) },
+            _ => RegState::ptr(RegType::BtfId),
+        };
+        if r0.ty != RegType::NotInit && r0.is_ptr() {
+            if maybe_null {
+                r0.maybe_null = true;
+                r0.id = self.new_id();
+            }
+            if ACQUIRE.contains(&name) {
+                let rid = self.new_id();
+                r0.ref_obj_id = rid;
+                p.st.refs.push(Reference { id: rid, insn: pc });
+            }
+        }
+        self.clobber_caller_saved(&mut p.st);
+        *p.st.reg_mut(0) = r0;
+        if changes_pkt {
+            p.st.for_each_reg(|r| {
+                if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                    *r = RegState::unknown();
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// `check_map_func_compatibility` for the common map types.
+    fn check_map_compat(&self, m: u32, func: &str, id: i32) -> R<()> {
+        let t = self.prog.maps[m as usize].map_type;
+        let ok = match t {
+            3 => func == "tail_call",
+            4 => matches!(func, "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output"),
+            27 => matches!(func, "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" | "ringbuf_reserve_dynptr"),
+            7 => func == "get_stackid",
+            _ => true,
+        };
+        let rev = match func {
+            "tail_call" => t == 3,
+            "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" => t == 27,
+            "perf_event_output" | "perf_event_read" => t == 4,
+            "get_stackid" => t == 7,
+            "redirect_map" => matches!(t, 14 | 25 | 16 | 17),
+            _ => true,
+        };
+        if ok && rev {
+            Ok(())
+        } else {
+            fail(Rule::HelperArg, format!("cannot pass map_type {t} into func bpf_{func}#{id}"), &[1])
+        }
+    }
+
+    fn cond_jump(&mut self, p: &mut Path, cond: Cond, w32: bool, d: usize, src: Operand, off: i16) -> R<Next> {
+        let pc = p.pc;
+        let target = (pc as i64 + 1 + off as i64) as usize;
+        let dv = self.read_reg(&p.st, d)?;
+        let (sv, s_reg) = match src {
+            Operand::Reg(r) => (self.read_reg(&p.st, r.idx())?, Some(r.idx())),
+            Operand::Imm(i) => (RegState::konst(if w32 { i as u32 as u64 } else { i as i64 as u64 }), None),
+        };
+        let mut taken = p.st.clone();
+        let mut fall = std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![] });
+        // Which branches are possible, and the states after each.
+        let (t_ok, f_ok) = if dv.ty == RegType::Scalar && sv.ty == RegType::Scalar {
+            match dv.var.branch_taken(cond, &sv.var, w32) {
+                Some(true) => (true, false),
+                Some(false) => (false, true),
+                None => {
+                    let t = dv.var.refine(cond, false, &sv.var, w32);
+                    let f = dv.var.refine(cond, true, &sv.var, w32);
+                    if let Some((a, b)) = t {
+                        set_scalar(&mut taken, d, a);
+                        if let Some(sr) = s_reg {
+                            set_scalar(&mut taken, sr, b);
+                        }
+                    }
+                    if let Some((a, b)) = f {
+                        set_scalar(&mut fall, d, a);
+                        if let Some(sr) = s_reg {
+                            set_scalar(&mut fall, sr, b);
+                        }
+                    }
+                    (t.is_some(), f.is_some())
+                }
+            }
+        } else if matches!(cond, Cond::Eq | Cond::Ne) && (dv.is_ptr() && sv.is_null_const() || sv.is_ptr() && dv.is_null_const()) && !w32 {
+            let ptr = if dv.is_ptr() { dv } else { sv };
+            let (eq_st, ne_st) = if cond == Cond::Eq { (&mut taken, &mut fall) } else { (&mut fall, &mut taken) };
+            if ptr.maybe_null && ptr.id != 0 {
+                mark_null(eq_st, ptr.id, true);
+                mark_null(ne_st, ptr.id, false);
+                (true, true)
+            } else {
+                // A pointer that cannot be NULL.
+                (cond == Cond::Ne, cond == Cond::Eq)
+            }
+        } else if dv.is_ptr() && sv.is_ptr() && !w32 {
+            if self.opts.unprivileged {
+                return fail(Rule::PointerComparison, format!("R{d} pointer comparison prohibited"), &[d as u8]);
+            }
+            self.pkt_compare(&mut taken, &mut fall, cond, &dv, &sv);
+            (true, true)
+        } else {
+            if self.opts.unprivileged && (dv.is_ptr() || sv.is_ptr()) {
+                return fail(Rule::PointerComparison, format!("R{d} pointer comparison prohibited"), &[d as u8]);
+            }
+            (true, true)
+        };
+        let mut path = std::mem::take(&mut p.path);
+        match (t_ok, f_ok) {
+            (true, true) => {
+                let mut tp = path.clone();
+                tp.push(BranchDecision { pc, taken: true });
+                path.push(BranchDecision { pc, taken: false });
+                p.st = fall;
+                p.path = path;
+                Ok(Next::Branch(Box::new(Path { pc: target, st: taken, node: p.node, path: tp }), pc + 1))
+            }
+            (true, false) => {
+                path.push(BranchDecision { pc, taken: true });
+                p.st = taken;
+                p.path = path;
+                Ok(Next::Goto(target))
+            }
+            (false, true) => {
+                path.push(BranchDecision { pc, taken: false });
+                p.st = fall;
+                p.path = path;
+                Ok(Next::Goto(pc + 1))
+            }
+            (false, false) => {
+                p.st = fall;
+                p.path = path;
+                Ok(Next::Done)
+            }
+        }
+    }
+
+    /// `try_match_pkt_pointers`: packet range learnt from comparisons with `data_end`.
+    fn pkt_compare(&mut self, taken: &mut State, fall: &mut State, cond: Cond, dv: &RegState, sv: &RegState) {
+        // Normalise to `pkt OP end`.
+        let (pkt, op) = if dv.is_pkt() && (sv.ty == RegType::PacketEnd || (dv.ty == RegType::PacketMeta && sv.ty == RegType::Packet)) {
+            (dv, cond)
+        } else if sv.is_pkt() && (dv.ty == RegType::PacketEnd || (sv.ty == RegType::PacketMeta && dv.ty == RegType::Packet)) {
+            let flipped = match cond {
+                Cond::Gt => Cond::Lt,
+                Cond::Lt => Cond::Gt,
+                Cond::Ge => Cond::Le,
+                Cond::Le => Cond::Ge,
+                c => c,
+            };
+            (sv, flipped)
+        } else {
+            return;
+        };
+        // (state where pkt <= end or pkt < end, right_open)
+        let (good, right_open): (&mut State, bool) = match op {
+            Cond::Gt => (fall, false),  // !(pkt > end): pkt <= end
+            Cond::Le => (taken, false), // pkt <= end
+            Cond::Lt => (taken, true),  // pkt < end
+            Cond::Ge => (fall, true),   // !(pkt >= end): pkt < end
+            _ => return,
+        };
+        if pkt.off < 0 || (pkt.off == 0 && right_open) {
+            return;
+        }
+        if pkt.var.umax > MAX_PACKET_OFF || pkt.var.umax + pkt.off as u64 > MAX_PACKET_OFF {
+            return;
+        }
+        let new_range = pkt.off + i32::from(right_open);
+        let (ty, id) = (pkt.ty, pkt.id);
+        good.for_each_reg(|r| {
+            if r.ty == ty && r.id == id && r.var == pkt.var {
+                r.range = r.range.max(new_range);
+            }
+        });
+    }
+
+    /// `check_max_stack_depth`: the stack of every call chain, each frame rounded up to 32 bytes.
+    fn check_stack_depth(&self) -> Result<(), Box<Diagnostic>> {
+        fn walk(v: &Verifier<'_>, sub: usize, depth: u32, frames: usize, seen: &mut Vec<usize>) -> Option<(u32, usize)> {
+            let own = v.stack_depth[sub].max(1).div_ceil(32) * 32;
+            let total = depth + own;
+            if total > MAX_STACK as u32 {
+                return Some((total, frames));
+            }
+            for &(pc, callee) in &v.cfg.calls {
+                if v.cfg.subprog_of(pc) == sub && !seen.contains(&callee) {
+                    seen.push(callee);
+                    if let Some(r) = walk(v, callee, total, frames + 1, seen) {
+                        return Some(r);
+                    }
+                    seen.pop();
+                }
+            }
+            None
+        }
+        if let Some((total, frames)) = walk(self, 0, 0, 1, &mut vec![0]) {
+            return Err(Box::new(Diagnostic {
+                pc: 0,
+                kind: Rule::StackSize,
+                message: format!("combined stack size of {frames} calls is {total}. Too large"),
+                regs: vec![],
+                path: vec![],
+                hint: Some("the stacks of all functions on a call chain share 512 bytes: move large buffers into a per-CPU array map".into()),
+            }));
+        }
+        Ok(())
+    }
+}
+
+fn op_name(op: AluOp) -> &'static str {
+    match op {
+        AluOp::Add => "+=",
+        AluOp::Sub => "-=",
+        AluOp::Mul => "*=",
+        AluOp::Div | AluOp::SDiv => "/=",
+        AluOp::Mod | AluOp::SMod => "%=",
+        AluOp::Or => "|=",
+        AluOp::And => "&=",
+        AluOp::Xor => "^=",
+        AluOp::Lsh => "<<=",
+        AluOp::Rsh => ">>=",
+        AluOp::Arsh => "s>>=",
+        AluOp::Mov => "=",
+    }
+}
+
+fn invalid_scalar_msg(ctx: &str, v: &Scalar, range: (i32, i32)) -> String {
+    let mut s = format!("{ctx} the register R0 has");
+    let mut unknown = true;
+    if v.smin > i64::MIN {
+        let _ = write!(s, " smin={}", v.smin);
+        unknown = false;
+    }
+    if v.smax < i64::MAX {
+        let _ = write!(s, " smax={}", v.smax);
+        unknown = false;
+    }
+    if unknown {
+        s.push_str(" unknown scalar value");
+    }
+    let _ = write!(s, " should have been in [{}, {}]", range.0, range.1);
+    s
+}
+
+/// Set a refined scalar and propagate it to the registers linked by id.
+fn set_scalar(st: &mut State, r: usize, v: Scalar) {
+    let reg = *st.reg(r);
+    if reg.ty != RegType::Scalar {
+        return;
+    }
+    let id = reg.id;
+    st.reg_mut(r).var = v;
+    if id != 0 {
+        st.for_each_reg(|x| {
+            if x.ty == RegType::Scalar && x.id == id {
+                x.var = v;
+            }
+        });
+    }
+}
+
+/// `mark_ptr_or_null_regs`.
+fn mark_null(st: &mut State, id: u32, is_null: bool) {
+    let mut released = None;
+    st.for_each_reg(|r| {
+        if r.maybe_null && r.id == id {
+            if is_null {
+                if r.ref_obj_id != 0 {
+                    released = Some(r.ref_obj_id);
+                }
+                *r = RegState::konst(0);
+            } else {
+                r.maybe_null = false;
+            }
+        }
+    });
+    if let Some(rid) = released {
+        st.refs.retain(|x| x.id != rid);
+    }
+}
+
+fn fmt_regs(f: &Frame) -> String {
+    let mut s = String::new();
+    for (i, r) in f.regs.iter().enumerate() {
+        if r.ty != RegType::NotInit {
+            let _ = write!(s, "R{i}={r} ");
+        }
+    }
+    for (i, slot) in f.stack.iter().enumerate() {
+        let off = -((i as i64 + 1) * 8);
+        if slot.bytes[0] == SlotType::Spill {
+            let _ = write!(s, "fp{off}={} ", slot.spilled);
+        } else if slot.bytes.iter().any(|b| *b != SlotType::Invalid) {
+            let t: String = slot.bytes.iter().map(|b| match b {
+                SlotType::Invalid => '?',
+                SlotType::Misc => 'm',
+                SlotType::Zero => '0',
+                SlotType::Spill => 'r',
+            }).collect();
+            let _ = write!(s, "fp{off}={t} ");
+        }
+    }
+    s.trim_end().to_string()
+}
+
+fn fmt_state(st: &State) -> String {
+    st.frames.last().map(fmt_regs).unwrap_or_default()
+}
+
+/// Whether `old` (already verified from here) covers every behaviour of `cur`.
+fn states_subsume(old: &State, cur: &State, live: u16) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+        return false;
+    }
+    let mut ids = IdMap::default();
+    for (o, c) in old.refs.iter().zip(&cur.refs) {
+        if !ids.check(o.id, c.id) {
+            return false;
+        }
+    }
+    let nf = old.frames.len();
+    for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+        if fo.callsite != fc.callsite || fo.callback != fc.callback {
+            return false;
+        }
+        for r in 0..11 {
+            if fi == nf - 1 && live & (1 << r) == 0 {
+                continue;
+            }
+            if !regsafe(&fo.regs[r], &fc.regs[r], &mut ids) {
+                return false;
+            }
+        }
+        for i in 0..fo.stack.len() {
+            let so = fo.slot(i);
+            let sc = fc.slot(i);
+            if so.bytes[0] == SlotType::Spill {
+                if sc.bytes[0] != SlotType::Spill {
+                    // A spilled unknown scalar is as good as misc bytes.
+                    let misc_ok = so.spilled.ty == RegType::Scalar && so.spilled.var.is_unknown() && sc.bytes.iter().all(|b| *b != SlotType::Invalid);
+                    if !misc_ok {
+                        return false;
+                    }
+                    continue;
+                }
+                if !regsafe(&so.spilled, &sc.spilled, &mut ids) {
+                    return false;
+                }
+                continue;
+            }
+            for b in 0..8 {
+                let ok = match so.bytes[b] {
+                    SlotType::Invalid => true,
+                    SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
+                    SlotType::Zero => sc.bytes[b] == SlotType::Zero || (sc.bytes[0] == SlotType::Spill && sc.spilled.is_null_const()),
+                    SlotType::Spill => false,
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+#[derive(Default)]
+struct IdMap(Vec<(u32, u32)>);
+
+impl IdMap {
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        for &(o, c) in &self.0 {
+            if o == old {
+                return c == cur;
+            }
+            if c == cur {
+                return false;
+            }
+        }
+        self.0.push((old, cur));
+        true
+    }
+}
+
+fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
+    match o.ty {
+        RegType::NotInit => true,
+        RegType::Scalar => c.ty == RegType::Scalar && o.var.contains(&c.var) && (o.id == 0 || ids.check(o.id, c.id)),
+        _ => {
+            o.ty == c.ty
+                && o.maybe_null == c.maybe_null
+                && o.off == c.off
+                && o.map == c.map
+                && o.aux == c.aux
+                && o.ringbuf == c.ringbuf
+                && o.var.contains(&c.var)
+                && o.range <= c.range
+                && ids.check(o.id, c.id)
+                && ids.check(o.ref_obj_id, c.ref_obj_id)
+        }
+    }
+}
+
+/// Exact equality on live registers (infinite-loop detection).
+fn states_equal(old: &State, cur: &State, live: u16) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs != cur.refs {
+        return false;
+    }
+    let nf = old.frames.len();
+    for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+        for r in 0..11 {
+            if fi == nf - 1 && live & (1 << r) == 0 {
+                continue;
+            }
+            if fo.regs[r] != fc.regs[r] {
+                return false;
+            }
+        }
+        let n = fo.stack.len().max(fc.stack.len());
+        for i in 0..n {
+            if fo.slot(i) != fc.slot(i) {
+                return false;
+            }
+        }
+    }
+    true
+}

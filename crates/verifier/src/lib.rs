@@ -1,0 +1,174 @@
+//! bpfbox-verifier: a static verifier for eBPF programs that aims at the Linux
+//! kernel's verdicts (6.18, privileged by default) and explains rejections as data.
+//!
+//! Stages, as in the kernel and PREVAIL:
+//! 1. [`cfg`]: structural checks (jump targets, subprograms, unreachable code,
+//!    the last instruction, back-edges when unprivileged) and register liveness.
+//! 2. Abstract domains: [`tnum`] (tristate numbers), [`bounds`] (signed and
+//!    unsigned 64/32-bit ranges with `reg_bounds_sync`), [`state`] (register
+//!    types, stack bytes, frames, references), [`ctx`] (context fields per program type).
+//! 3. Path-sensitive abstract interpretation (`check`): every instruction is checked
+//!    against the state before it; states are pruned at jump targets when an
+//!    already verified state subsumes them.
+//!
+//! **Architecture Invariant:** the verifier never executes code and never probes the
+//! kernel: map definitions, the program type and helper prototypes are inputs.
+
+pub mod bounds;
+pub mod cfg;
+mod check;
+pub mod ctx;
+pub mod state;
+pub mod tnum;
+
+use bpfbox_abi::prog_types::ProgType;
+use bpfbox_isa::Insn;
+use serde::Serialize;
+
+/// A map as the program sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MapInfo {
+    pub name: String,
+    /// `enum bpf_map_type` number.
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// Read-only for programs (`BPF_F_RDONLY_PROG`, `.rodata`).
+    pub frozen: bool,
+    /// The inner map of a map-in-map.
+    pub inner: Option<Box<MapInfo>>,
+}
+
+/// One program to verify.
+#[derive(Debug, Clone)]
+pub struct ProgramInput {
+    pub name: String,
+    /// Slot-indexed instructions (`Insn::LoadImm64Tail` in the second slot of `lddw`).
+    /// Maps are referenced by `Imm64::MapIdx`/`MapIdxValue` (or `MapFd`/`MapValue`
+    /// with the fd taken as an index into `maps`).
+    pub insns: Vec<Insn>,
+    pub prog_type: ProgType,
+    /// `enum bpf_attach_type` number, when the program has one.
+    pub expected_attach_type: Option<u32>,
+    pub maps: Vec<MapInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Keep a state-by-state trace (like the kernel's log level 2).
+    pub log: bool,
+    /// Unprivileged rules (no back-edges, no pointer comparisons or leaks).
+    pub unprivileged: bool,
+    /// The complexity limit (`BPF_COMPLEXITY_LIMIT_INSNS`).
+    pub insn_limit: u64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000 }
+    }
+}
+
+/// The rule a diagnostic is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    Structure,
+    JumpOutOfRange,
+    JumpIntoLddw,
+    FallThrough,
+    Unreachable,
+    BackEdge,
+    Recursion,
+    CallDepth,
+    StackSize,
+    UninitRegister,
+    ReadOnlyRegister,
+    PointerArithmetic,
+    PointerComparison,
+    PointerLeak,
+    ModifiedCtx,
+    CtxAccess,
+    StackAccess,
+    StackUninitRead,
+    MapValueAccess,
+    MapKeyAccess,
+    PacketAccess,
+    MemAccess,
+    NullDeref,
+    InvalidMemAccess,
+    Misaligned,
+    UnknownHelper,
+    HelperArg,
+    UnreleasedReference,
+    ReturnValue,
+    TooComplex,
+    InfiniteLoop,
+    InvalidMap,
+    LdAbs,
+    Unsupported,
+}
+
+/// One decision on the path to a diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BranchDecision {
+    /// The conditional jump.
+    pub pc: usize,
+    pub taken: bool,
+}
+
+/// Why a program is rejected, at one instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub pc: usize,
+    pub kind: Rule,
+    /// The kernel-style message (possibly several lines).
+    pub message: String,
+    /// The registers involved and their abstract values.
+    pub regs: Vec<(u8, String)>,
+    /// The conditional jumps on the path that reaches `pc`, oldest first.
+    pub path: Vec<BranchDecision>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Accepted,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Stats {
+    /// Instructions processed on all paths (the kernel's "processed N insns").
+    pub processed_insns: u64,
+    /// Most states stored at one time.
+    pub peak_states: usize,
+    /// States stored for pruning in total.
+    pub total_states: usize,
+    pub duration_ns: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl Report {
+    pub fn accepted(&self) -> bool {
+        self.verdict == Verdict::Accepted
+    }
+}
+
+/// Verify one program.
+pub fn verify(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
+    let start = std::time::Instant::now();
+    let mut report = check::run(prog, opts);
+    report.stats.duration_ns = start.elapsed().as_nanos() as u64;
+    report
+}
