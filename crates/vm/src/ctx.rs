@@ -23,6 +23,9 @@
 //!   tracing (u64 arguments, at most 12): read-only context bytes from `ctx_in`,
 //!   zero-padded (zeros if none). The kernel has no test run for kprobe, tracepoint
 //!   and perf_event; bpfbox runs them on these synthetic contexts.
+//!   tracing (fentry/fexit/tp_btf/iter), lsm and struct_ops programs read kernel
+//!   pointers directly: a load outside every region reads `probe_memory` or 0, as
+//!   the kernel's PROBE_MEM loads read 0 when they fault.
 //! - syscall: `ctx_in` is user memory the program may write (`ctx_out`); no
 //!   `ctx_in` means a NULL context.
 //! - Other types: `ctx_in` as a writable raw context if given, else the packet as
@@ -85,6 +88,11 @@ pub(crate) fn prog_type_name(t: u32) -> String {
     n.to_string()
 }
 
+/// Program types whose loads through kernel (BTF) pointers are PROBE_MEM loads.
+pub(crate) fn probe_mem_loads(t: u32) -> bool {
+    matches!(t, TRACING | LSM | 27)
+}
+
 fn is_skb(t: u32) -> bool {
     matches!(t, SOCKET_FILTER | SCHED_CLS | SCHED_ACT | CGROUP_SKB | LWT_IN | LWT_OUT | LWT_XMIT)
 }
@@ -103,7 +111,7 @@ pub(crate) fn helper_allowed(t: u32, name: &str) -> bool {
         "skb_load_bytes" => is_skb(t),
         "skb_store_bytes" | "skb_pull_data" => tc || matches!(t, LWT_XMIT),
         "l3_csum_replace" | "l4_csum_replace" | "skb_change_tail" | "skb_change_head" | "set_hash" | "csum_update"
-        | "skb_change_type" | "get_hash_recalc" | "get_cgroup_classid" | "get_route_realm" => tc,
+        | "skb_change_type" | "get_hash_recalc" | "get_cgroup_classid" | "get_route_realm" | "skb_adjust_room" => tc,
         "redirect" => tc || t == XDP || t == LWT_XMIT,
         "get_func_ip" | "get_attach_cookie" => !is_skb(t) && t != XDP,
         _ => true,

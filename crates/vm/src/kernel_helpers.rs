@@ -1103,6 +1103,103 @@ fn redirect_map(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     ret(XDP_REDIRECT)
 }
 
+// ---- stacks, cgroups, user memory ----
+
+/// `BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK | BPF_F_FAST_STACK_CMP | BPF_F_REUSE_STACKID`
+/// (and `BPF_F_USER_BUILD_ID` for `get_stack`).
+const STACK_FLAGS: u64 = 0xff | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11;
+
+/// `bpf_get_stackid`: there is no kernel or user stack to walk in user space: `-EFAULT`.
+fn get_stackid(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let m = map_arg(c, a[1])?;
+    if m.kind() != bpfbox_abi::map_types::MapType::StackTrace {
+        return Err(fail_at(c, format!("get_stackid needs a stack_trace map, not {}", m.kind())));
+    }
+    if a[2] & !STACK_FLAGS != 0 {
+        return err(Errno::EINVAL);
+    }
+    err(Errno::EFAULT)
+}
+
+/// `bpf_get_stack`: no stack to walk: the buffer is zeroed, `-EFAULT`.
+fn get_stack(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let size = a[2] as u32 as usize;
+    if a[3] & !STACK_FLAGS != 0 {
+        return err(Errno::EINVAL);
+    }
+    c.write(a[1], &vec![0; size])?;
+    err(Errno::EFAULT)
+}
+
+/// `bpf_current_task_under_cgroup`: the slot holds a cgroup id (standing for the
+/// kernel's cgroup fd); the task is under it when it is the task's cgroup id.
+fn current_task_under_cgroup(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let m = map_arg(c, a[0])?;
+    let Some(slot) = m.cgroup_at(a[1] as u32) else {
+        return Err(fail_at(c, format!("current_task_under_cgroup needs a cgroup_array, not {}", m.kind())));
+    };
+    match slot {
+        Err(e) => err(e),
+        Ok(None) => err(Errno::EAGAIN),
+        Ok(Some(id)) => ret((id as u64 == st(c)?.shared.opts.task.cgroup_id) as u64),
+    }
+}
+
+/// `bpf_copy_from_user`: user memory is what `probe_read_user` can read.
+fn copy_from_user(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    probe_read(c, [a[0], a[1], a[2], 0, 0])
+}
+
+/// `BPF_F_ADJ_ROOM_*` flags the kernel accepts (encap/decap kinds, L2 length).
+const ADJ_ROOM_FLAGS: u64 = 0xff << 56 | 0x3ff;
+
+/// `bpf_skb_adjust_room`: insert (zeroed) or remove room after the MAC header
+/// (`BPF_ADJ_ROOM_MAC`) or after the base network header (`BPF_ADJ_ROOM_NET`: 20
+/// bytes for IPv4, 40 for IPv6), for IPv4/IPv6 packets.
+fn skb_adjust_room(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (diff, mode, flags) = (a[1] as i32 as i64, a[2] as u32, a[3]);
+    let r = with_skb(c, a[0], |k, mem| {
+        if flags & !ADJ_ROOM_FLAGS != 0 {
+            return Errno::EINVAL.ret();
+        }
+        let abs = diff.unsigned_abs() as usize;
+        if abs > 0xfff {
+            return Errno::EFAULT.ret();
+        }
+        let base = match k.protocol {
+            0x0008 => 20,
+            0xdd86 => 40,
+            _ => return Errno::ENOTSUPP.ret(),
+        };
+        let off = k.network_off
+            + match mode {
+                0 => base,
+                1 => 0,
+                _ => return Errno::ENOTSUPP.ret(),
+            };
+        let shrink = diff < 0;
+        let len_cur = k.len.saturating_sub(k.network_off);
+        if (shrink && (abs >= len_cur || len_cur - abs < base))
+            || (!shrink && k.len + abs > crate::ctx::SKB_MAX_ALLOC)
+            || off > k.len
+        {
+            return Errno::ENOTSUPP.ret();
+        }
+        if shrink {
+            k.data_mut().copy_within(0..off, abs);
+            k.head += abs;
+            k.len -= abs;
+        } else {
+            k.push_head(abs);
+            k.data_mut().copy_within(abs..abs + off, 0);
+            k.data_mut()[off..off + abs].fill(0);
+        }
+        set_skb_packet(k, mem);
+        0
+    })?;
+    ret(r)
+}
+
 // ---- the table ----
 
 const HELPERS: &[(&str, HelperFn)] = &[
@@ -1173,6 +1270,11 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("get_route_realm", zero),
     ("redirect", redirect),
     ("redirect_map", redirect_map),
+    ("get_stackid", get_stackid),
+    ("get_stack", get_stack),
+    ("current_task_under_cgroup", current_task_under_cgroup),
+    ("copy_from_user", copy_from_user),
+    ("skb_adjust_room", skb_adjust_room),
 ];
 
 /// The helpers a [`crate::Runtime`] gives its programs, by kernel number.

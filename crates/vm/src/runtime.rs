@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 pub const MAP_HANDLE_TAG: u64 = 0xbe00_0000_0000_0000;
 const HANDLE_MASK: u64 = 0xffff_ffff_0000_0000;
 
+/// The helper id of libbpf's poisoned calls (failed CO-RE relocations).
+const POISONED_CALL: i32 = 0xbad2310;
+
 /// The kernel's limit of tail calls in one run (`MAX_TAIL_CALL_CNT`).
 pub const MAX_TAIL_CALL_CNT: u32 = 33;
 
@@ -554,6 +557,10 @@ impl Runtime {
         let mut direct: Vec<(Arc<Map>, u64, usize)> = Vec::new();
         for (pc, insn) in program.insns().iter().enumerate() {
             match *insn {
+                // What libbpf leaves for a failed CO-RE relocation (`call 0xbad2310`) and
+                // an unresolved weak kfunc (id 0) are refused by the kernel only when
+                // reachable; here they fail when executed.
+                Insn::Call(CallTarget::Helper(POISONED_CALL)) | Insn::Call(CallTarget::Kfunc { btf_id: 0, .. }) => {}
                 Insn::Call(CallTarget::Helper(id)) => {
                     let Some(e) = u32::try_from(id).ok().and_then(|i| self.shared.helpers.get(i)) else {
                         return Err(match u32::try_from(id).ok().and_then(bpfbox_abi::helper_by_id) {
@@ -817,7 +824,27 @@ impl RunEnv for RunState {
     }
 
     fn virtual_access(&mut self, access: VirtualAccess) -> Option<Result<u64, VmError>> {
-        self.ctx.access(access)
+        if let Some(r) = self.ctx.access(access) {
+            return Some(r);
+        }
+        // Tracing programs (fentry/fexit/tp_btf/lsm/iter, struct_ops) dereference
+        // kernel pointers directly; the kernel turns those loads into PROBE_MEM
+        // loads that read 0 when they fault. Here they read `probe_memory` or 0.
+        if crate::ctx::probe_mem_loads(self.prog_type) {
+            if let crate::AccessKind::Load { .. } = access.kind {
+                let n = access.size as usize;
+                for (base, bytes) in &self.shared.opts.probe_memory {
+                    let off = access.addr.wrapping_sub(*base);
+                    if off < bytes.len() as u64 && bytes.len() as u64 - off >= n as u64 {
+                        let mut w = [0u8; 8];
+                        w[..n].copy_from_slice(&bytes[off as usize..off as usize + n]);
+                        return Some(Ok(u64::from_le_bytes(w)));
+                    }
+                }
+                return Some(Ok(0));
+            }
+        }
+        None
     }
 }
 

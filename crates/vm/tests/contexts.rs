@@ -576,3 +576,48 @@ fn tracing_contexts() {
     let o = run(&rt, raw, &[1, 2, 3]);
     assert_eq!((o.retval, o.data_out), (3, vec![9, 2, 3]));
 }
+
+#[test]
+fn skb_adjust_room() {
+    let rt = rt();
+    let pkt = udp_packet(b"abc");
+    let r = |diff: i32, mode: u32, flags: u64| {
+        run(&rt, load(&rt, SCHED_CLS, &format!("r2 = {diff}\n r3 = {mode}\n r4 = {flags:#x} ll\n call 50\n exit"), &[]), &pkt)
+    };
+    let o = r(8, 1, 0);
+    let mut want = pkt[..14].to_vec();
+    want.extend_from_slice(&[0; 8]);
+    want.extend_from_slice(&pkt[14..]);
+    assert_eq!((o.retval, o.data_out), (0, want), "MAC mode: room after the Ethernet header");
+    let o = r(8, 0, 0);
+    let mut want = pkt[..34].to_vec();
+    want.extend_from_slice(&[0; 8]);
+    want.extend_from_slice(&pkt[34..]);
+    assert_eq!((o.retval, o.data_out), (0, want), "NET mode: room after the 20-byte IPv4 header");
+    let o = r(-8, 0, 0);
+    let mut want = pkt[..34].to_vec();
+    want.extend_from_slice(&pkt[42..]);
+    assert_eq!((o.retval, o.data_out), (0, want), "NET mode shrink removes the UDP header");
+    assert_eq!(r(-12, 0, 0).retval, neg(524), "shrinking below the IPv4 header");
+    assert_eq!(r(8, 2, 0).retval, neg(524), "unknown mode");
+    assert_eq!(r(0x1000, 1, 0).retval, neg(14));
+    assert_eq!(r(8, 1, 1 << 20).retval, neg(22), "unknown flag");
+    let mut arp = pkt.clone();
+    arp[12..14].copy_from_slice(&[0x08, 0x06]);
+    let p = load(&rt, SCHED_CLS, "r2 = 8\n r3 = 1\n r4 = 0\n call 50\n exit", &[]);
+    assert_eq!(run(&rt, p, &arp).retval, neg(524), "not IP");
+}
+
+#[test]
+fn tracing_programs_read_kernel_pointers_like_probe_mem() {
+    let rt = rt_with(|o| o.probe_memory = vec![(0xffff_8880_0000_2000, 4242u32.to_le_bytes().to_vec())]);
+    let src = "r2 = *(u64 *)(r1 + 0)\n r0 = *(u32 *)(r2 + 0)\n exit";
+    let fentry = load(&rt, 26, src, &[]);
+    let args: Vec<u8> = 0xffff_8880_0000_2000u64.to_le_bytes().to_vec();
+    assert_eq!(ctx_run(&rt, fentry, &args).retval, 4242, "a pointer argument into probe memory");
+    assert_eq!(run(&rt, fentry, &[]).retval, 0, "a NULL argument: the load reads 0 instead of faulting");
+    let w = load(&rt, 26, "r2 = 0x1000 ll\n r0 = 1\n *(u32 *)(r2 + 0) = r0\n exit", &[]);
+    assert!(matches!(err_of(&rt, w, TestRunInput::default()), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }), "stores still fault");
+    let kp = load(&rt, KPROBE, "r2 = 0x1000 ll\n r0 = *(u32 *)(r2 + 0)\n exit", &[]);
+    assert!(matches!(err_of(&rt, kp, TestRunInput::default()), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }), "kprobes use probe_read");
+}

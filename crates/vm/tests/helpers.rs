@@ -876,3 +876,40 @@ fn concurrent_runs_share_maps() {
     }
     assert_eq!(rt.map(m).lookup(&0u32.to_le_bytes()).unwrap(), 2000u64.to_le_bytes());
 }
+
+#[test]
+fn stacks_cgroups_and_user_copies() {
+    let rt = rt_with(|o| o.task.cgroup_id = 77);
+    let st = map(&rt, "stacks", 7, 4, 8 * 127, 16);
+    assert_eq!(r0(&rt, "ld_pseudo r2, 0x5, 0x0\n r3 = 0\n call 27\n exit", &[st]), neg(EFAULT), "no stacks in user space");
+    assert_eq!(r0(&rt, "ld_pseudo r2, 0x5, 0x0\n r3 = 0x10000\n call 27\n exit", &[st]), neg(EINVAL));
+    assert_eq!(rt.map(st).lookup(&0u32.to_le_bytes()), Err(Errno::ENOENT));
+    let gs = "r1 = -1\n *(u64 *)(r10 - 8) = r1\n r2 = r10\n r2 += -8\n r3 = 8\n r4 = 0\n call 67\n r0 <<= 32\n r1 = *(u64 *)(r10 - 8)\n r0 |= r1\n exit";
+    assert_eq!(r0(&rt, gs, &[]), neg(EFAULT) << 32, "buffer zeroed");
+    let cg = map(&rt, "cgroup_map", 8, 4, 4, 2);
+    let under = |i: u32| format!("ld_pseudo r1, 0x5, 0x0\n r2 = {i}\n call 37\n exit");
+    assert_eq!(r0(&rt, &under(0), &[cg]), neg(EAGAIN), "empty slot");
+    assert_eq!(r0(&rt, &under(5), &[cg]), neg(E2BIG));
+    rt.map(cg).update(&0u32.to_le_bytes(), &77u32.to_le_bytes(), 0).unwrap();
+    rt.map(cg).update(&1u32.to_le_bytes(), &78u32.to_le_bytes(), 0).unwrap();
+    assert_eq!(r0(&rt, &under(0), &[cg]), 1);
+    assert_eq!(r0(&rt, &under(1), &[cg]), 0);
+    assert_eq!(rt.map(cg).lookup(&0u32.to_le_bytes()), Err(Errno::EOPNOTSUPP));
+    let cfu = |src: &str| {
+        format!("{}\n r1 = r10\n r1 += -16\n r2 = 8\n r3 = {src}\n call 148\n r0 <<= 32\n r1 = *(u32 *)(r10 - 16)\n r0 |= r1\n exit", stack_bytes(8, b"user"))
+    };
+    assert_eq!(r0(&rt, &cfu("r10\n r3 += -8"), &[]), u32::from_le_bytes(*b"user") as u64);
+    assert_eq!(r0(&rt, &cfu("0x1000 ll"), &[]), neg(EFAULT) << 32);
+}
+
+#[test]
+fn poisoned_relocations_load_and_fail_only_when_run() {
+    let rt = rt();
+    let p = load(&rt, 0, "r0 = 1\n if r0 != 0 goto +1\n call 0xbad2310\n exit", &[]);
+    assert_eq!(run(&rt, p, &[]).retval, 1, "dead poisoned call: fine");
+    let p = load(&rt, 0, "r0 = 0\n if r0 != 0 goto +1\n call 0xbad2310\n exit", &[]);
+    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::UnknownHelper { pc: 2, .. }, .. }));
+    let kf = vec![Insn::Call(CallTarget::Kfunc { btf_id: 0, off: 0 }), Insn::Exit];
+    let p = rt.load_program("weak", 0, kf, &[]).expect("an unresolved weak kfunc loads");
+    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::Kfunc { pc: 0, .. }, .. }));
+}

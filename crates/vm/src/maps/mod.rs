@@ -122,6 +122,9 @@ pub(crate) enum Imp {
     ProgArray(slots::ProgSlots),
     ArrayOfMaps(slots::MapSlots),
     HashOfMaps(slots::MapHash),
+    CgroupArray(slots::ValSlots),
+    /// `stack_trace`: bpfbox has no kernel stacks, so it stays empty.
+    StackTrace,
 }
 
 /// One map: its attributes and its contents. See the module documentation.
@@ -328,6 +331,20 @@ impl Map {
                     Imp::HashOfMaps(slots::MapHash::new(max))
                 }
             }
+            MapType::CgroupArray => {
+                if max == 0 || ks != 4 || vs != 4 {
+                    return Err(bad(Errno::EINVAL, "cgroup_array needs key_size 4, value_size 4, max_entries > 0"));
+                }
+                check_flags(f, NUMA_NODE | ACCESS)?;
+                Imp::CgroupArray(slots::ValSlots::new(max))
+            }
+            MapType::StackTrace => {
+                if max == 0 || ks != 4 || vs < 8 || vs % 8 != 0 || vs / 8 > 127 {
+                    return Err(bad(Errno::EINVAL, "stack_trace needs key_size 4, value_size a multiple of 8 (<= 127 frames)"));
+                }
+                check_flags(f, NUMA_NODE | ACCESS | STACK_BUILD_ID)?;
+                Imp::StackTrace
+            }
             _ => return Err(bad(Errno::EOPNOTSUPP, "bpfbox does not implement this map type")),
         };
         Ok(Map {
@@ -516,7 +533,7 @@ impl Map {
     /// [`Map::lookup`] with `flags` (`BPF_F_LOCK`).
     pub fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, Errno> {
         let n = match &self.imp {
-            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) => 4,
+            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) | Imp::CgroupArray(_) => 4,
             _ => self.user_value_len(),
         };
         let mut v = vec![0; n];
@@ -539,7 +556,7 @@ impl Map {
             return Err(Errno::EINVAL);
         }
         let want = match &self.imp {
-            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) => 4,
+            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) | Imp::CgroupArray(_) => 4,
             _ => self.user_value_len(),
         };
         if out.len() != want {
@@ -607,6 +624,8 @@ impl Map {
                         Ok(())
                     }
                     Imp::PerfEventArray(_) => Err(Errno::EOPNOTSUPP),
+                    Imp::CgroupArray(_) => Err(Errno::EOPNOTSUPP),
+                    Imp::StackTrace => Err(Errno::ENOENT),
                     Imp::Queue(_) | Imp::Bloom(_) | Imp::Ringbuf(_) => Err(Errno::EINVAL),
                 }
             }
@@ -668,6 +687,13 @@ impl Map {
             }
             Imp::Ringbuf(_) => Err(Errno::EOPNOTSUPP),
             Imp::PerfEventArray(p) => p.set_connected(Self::index(key), true).map(|_| ()),
+            Imp::CgroupArray(c) => {
+                if flag == BPF_NOEXIST {
+                    return Err(Errno::EEXIST);
+                }
+                c.set(Self::index(key), Some(u32::from_le_bytes([value[0], value[1], value[2], value[3]]))).map(|_| ())
+            }
+            Imp::StackTrace => Err(Errno::EINVAL),
             Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) => Err(Errno::EINVAL),
         }
     }
@@ -728,6 +754,11 @@ impl Map {
                 None => Err(Errno::ENOENT),
             },
             Imp::HashOfMaps(h) => h.delete(key),
+            Imp::CgroupArray(c) => match c.set(Self::index(key), None)? {
+                Some(_) => Ok(()),
+                None => Err(Errno::ENOENT),
+            },
+            Imp::StackTrace => Err(Errno::ENOENT),
         }
     }
 
@@ -794,9 +825,13 @@ impl Map {
             Ok(i.to_le_bytes().to_vec())
         };
         match &self.imp {
-            Imp::Array(_) | Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::PerfEventArray(_) | Imp::DevArray(_) => {
-                next_index(self.info.max_entries)
-            }
+            Imp::Array(_)
+            | Imp::ProgArray(_)
+            | Imp::ArrayOfMaps(_)
+            | Imp::PerfEventArray(_)
+            | Imp::DevArray(_)
+            | Imp::CgroupArray(_) => next_index(self.info.max_entries),
+            Imp::StackTrace => Err(Errno::ENOENT),
             Imp::Hash(t) => t.next_key(key),
             Imp::Lpm(t) => t.next_key(key),
             Imp::HashOfMaps(h) => {
@@ -841,6 +876,10 @@ impl Map {
                 .map(|(i, m)| (i.to_le_bytes().to_vec(), m.id.0.to_le_bytes().to_vec()))
                 .collect(),
             Imp::HashOfMaps(h) => h.entries().into_iter().map(|(k, m)| (k, m.id.0.to_le_bytes().to_vec())).collect(),
+            Imp::CgroupArray(c) => {
+                c.entries().into_iter().map(|(i, v)| (i.to_le_bytes().to_vec(), v.to_le_bytes().to_vec())).collect()
+            }
+            Imp::StackTrace => Vec::new(),
         }
     }
 
@@ -859,7 +898,8 @@ impl Map {
             Imp::ProgArray(s) => s.entries().len(),
             Imp::ArrayOfMaps(s) => s.entries().len(),
             Imp::HashOfMaps(h) => h.entries().len(),
-            Imp::Bloom(_) | Imp::Ringbuf(_) | Imp::PerfEventArray(_) => 0,
+            Imp::CgroupArray(c) => c.entries().len(),
+            Imp::Bloom(_) | Imp::Ringbuf(_) | Imp::PerfEventArray(_) | Imp::StackTrace => 0,
         }
     }
 
@@ -1093,6 +1133,14 @@ impl Map {
                 Ok(v)
             }
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The cgroup at `index` of a cgroup_array: `Err(E2BIG)` out of range, `Ok(None)` empty.
+    pub(crate) fn cgroup_at(&self, index: u32) -> Option<Result<Option<u32>, Errno>> {
+        match &self.imp {
+            Imp::CgroupArray(c) => Some(c.get(index)),
+            _ => None,
         }
     }
 

@@ -170,3 +170,32 @@ impl PerfArray {
         out
     }
 }
+
+/// `cgroup_array`: one optional cgroup (by id, standing for the kernel's cgroup fd)
+/// per index.
+#[derive(Debug)]
+pub(crate) struct ValSlots {
+    pub vals: RwLock<Vec<Option<u32>>>,
+}
+
+impl ValSlots {
+    pub fn new(n: u32) -> ValSlots {
+        ValSlots { vals: RwLock::new(vec![None; n as usize]) }
+    }
+
+    pub fn get(&self, i: u32) -> Result<Option<u32>, Errno> {
+        let v = self.vals.read().unwrap_or_else(|e| e.into_inner());
+        v.get(i as usize).copied().ok_or(Errno::E2BIG)
+    }
+
+    pub fn set(&self, i: u32, val: Option<u32>) -> Result<Option<u32>, Errno> {
+        let mut v = self.vals.write().unwrap_or_else(|e| e.into_inner());
+        let slot = v.get_mut(i as usize).ok_or(Errno::E2BIG)?;
+        Ok(std::mem::replace(slot, val))
+    }
+
+    pub fn entries(&self) -> Vec<(u32, u32)> {
+        let v = self.vals.read().unwrap_or_else(|e| e.into_inner());
+        v.iter().enumerate().filter_map(|(i, x)| x.map(|x| (i as u32, x))).collect()
+    }
+}

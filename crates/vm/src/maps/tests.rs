@@ -66,7 +66,9 @@ fn creation_is_checked_like_the_kernel() {
     h.map_extra = 1;
     assert_eq!(create_err(h), Errno::EINVAL, "map_extra only for bloom");
     assert_eq!(create_err(info(T::ArrayOfMaps, 4, 4, 1, 0)), Errno::EINVAL, "needs an inner template");
-    assert_eq!(create_err(info(T::StackTrace, 4, 8, 1, 0)), Errno::EOPNOTSUPP);
+    assert_eq!(create_err(info(T::Sockmap, 4, 4, 1, 0)), Errno::EOPNOTSUPP);
+    assert_eq!(create_err(info(T::StackTrace, 4, 12, 1, 0)), Errno::EINVAL, "stack traces are u64 frames");
+    assert_eq!(create_err(info(T::CgroupArray, 4, 8, 1, 0)), Errno::EINVAL);
     let p = mk(T::PerfEventArray, 4, 4, 0, 0);
     assert_eq!(p.max_entries(), 2, "libbpf sizes perf_event_array to the CPUs");
 }
