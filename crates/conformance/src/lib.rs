@@ -269,7 +269,11 @@ pub fn run_plugin(plugin: &Path, options: &[&str], bytecode: &[u8], mem: &[u8]) 
         .stderr(Stdio::piped())
         .spawn()?;
     if let Some(mut stdin) = child.stdin.take() {
-        writeln!(stdin, "{}", hex_bytes(bytecode))?;
+        // A plugin may refuse its arguments and exit before reading its input.
+        match writeln!(stdin, "{}", hex_bytes(bytecode)) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+            _ => {}
+        }
     }
     let out = child.wait_with_output()?;
     let stdout = String::from_utf8_lossy(&out.stdout).replace(['\r', '\n'], "");
