@@ -34,6 +34,23 @@ impl Bytes {
     }
 }
 
+/// `ptr::copy` without a libc call for the common small value sizes.
+///
+/// # Safety
+/// As for `ptr::copy`.
+#[inline(always)]
+unsafe fn copy_small(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        match n {
+            4 => std::ptr::write_unaligned(dst as *mut u32, std::ptr::read_unaligned(src as *const u32)),
+            8 => std::ptr::write_unaligned(dst as *mut u64, std::ptr::read_unaligned(src as *const u64)),
+            16 => std::ptr::write_unaligned(dst as *mut u128, std::ptr::read_unaligned(src as *const u128)),
+            _ => std::ptr::copy(src, dst, n),
+        }
+    }
+}
+
 /// Memory shared with programs: a base address and a length, with checked copies.
 pub(crate) trait Store {
     fn base(&self) -> *mut u8;
@@ -53,13 +70,13 @@ pub(crate) trait Store {
     fn read(&self, off: usize, out: &mut [u8]) {
         assert!(off + out.len() <= self.len(), "Store::read out of range");
         // SAFETY: in range of the allocation; see the module comment on races.
-        unsafe { std::ptr::copy(self.ptr(off), out.as_mut_ptr(), out.len()) }
+        unsafe { copy_small(self.ptr(off), out.as_mut_ptr(), out.len()) }
     }
 
     fn write(&self, off: usize, data: &[u8]) {
         assert!(off + data.len() <= self.len(), "Store::write out of range");
         // SAFETY: as for `read`.
-        unsafe { std::ptr::copy(data.as_ptr(), self.ptr(off), data.len()) }
+        unsafe { copy_small(data.as_ptr(), self.ptr(off), data.len()) }
     }
 
     fn to_vec(&self, off: usize, len: usize) -> Vec<u8> {
