@@ -58,6 +58,8 @@ struct Node {
 struct Explored {
     st: State,
     node: usize,
+    hit: u32,
+    miss: u32,
 }
 
 enum Next {
@@ -82,6 +84,9 @@ struct Verifier<'a> {
     stack_depth: Vec<u32>,
     /// Set by a helper call that continues in a callback.
     redirect: Option<usize>,
+    jumps: u64,
+    last_add_insns: u64,
+    last_add_jumps: u64,
 }
 
 pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
@@ -117,6 +122,9 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         log: log.take(),
         stack_depth: vec![0; nsub],
         redirect: None,
+        jumps: 0,
+        last_add_insns: 0,
+        last_add_jumps: 0,
     };
     let result = v.main();
     let result = result.and_then(|()| v.check_stack_depth());
@@ -267,27 +275,58 @@ impl Verifier<'_> {
     /// `is_state_visited`: `true` to prune this path.
     fn visit(&mut self, p: &mut Path) -> R<bool> {
         let live = self.cfg.live_in[p.pc];
-        for e in &self.explored[p.pc] {
+        let mut list = std::mem::take(&mut self.explored[p.pc]);
+        let mut result = Ok(None);
+        let mut i = 0;
+        while i < list.len() {
+            let e = &mut list[i];
             if self.nodes[e.node].branches > 0 {
                 // A state still being explored: this path loops back to it.
                 if states_equal(&e.st, &p.st, live) {
-                    return with_hint(fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]), || {
-                        "the loop repeats the same state: make sure its exit condition depends on something the loop changes".into()
-                    });
+                    result = Err(());
+                    break;
                 }
+            } else if states_subsume(&e.st, &p.st, live) {
+                e.hit += 1;
+                result = Ok(Some(()));
+                break;
+            }
+            e.miss += 1;
+            // The kernel's heuristic: drop states that keep missing.
+            if e.miss > e.hit * 3 + 3 {
+                list.swap_remove(i);
+                self.stored -= 1;
                 continue;
             }
-            if states_subsume(&e.st, &p.st, live) {
-                return Ok(false).map(|_: bool| true);
-            }
+            i += 1;
         }
-        let node = self.nodes.len();
-        self.nodes.push(Node { parent: Some(p.node), branches: 1 });
-        p.node = node;
-        self.explored[p.pc].push(Explored { st: p.st.clone(), node });
-        self.stored += 1;
-        self.total_states += 1;
-        self.peak_states = self.peak_states.max(self.stored);
+        match result {
+            Err(()) => {
+                self.explored[p.pc] = list;
+                return with_hint(fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]), || {
+                    "the loop comes back to the same state: make sure its exit condition depends on something the loop changes".into()
+                });
+            }
+            Ok(Some(())) => {
+                self.explored[p.pc] = list;
+                return Ok(true);
+            }
+            Ok(None) => {}
+        }
+        // Like the kernel, do not store a state at every prune point.
+        let add = self.processed - self.last_add_insns >= 100 || self.jumps - self.last_add_jumps >= 20 || self.insns.len() < 4096 && self.processed < 200_000;
+        if add {
+            self.last_add_insns = self.processed;
+            self.last_add_jumps = self.jumps;
+            let node = self.nodes.len();
+            self.nodes.push(Node { parent: Some(p.node), branches: 1 });
+            p.node = node;
+            list.push(Explored { st: p.st.clone(), node, hit: 0, miss: 0 });
+            self.stored += 1;
+            self.total_states += 1;
+            self.peak_states = self.peak_states.max(self.stored);
+        }
+        self.explored[p.pc] = list;
         Ok(false)
     }
 
@@ -462,7 +501,10 @@ impl Verifier<'_> {
                 Ok(next)
             }
             Insn::Ja { off, .. } => Ok(Next::Goto((pc as i64 + 1 + off as i64) as usize)),
-            Insn::Jump { cond, width, dst, src, off } => self.cond_jump(p, cond, width == Width::W32, dst.idx(), src, off),
+            Insn::Jump { cond, width, dst, src, off } => {
+                self.jumps += 1;
+                self.cond_jump(p, cond, width == Width::W32, dst.idx(), src, off)
+            }
             Insn::Call(CallTarget::Helper(id)) => {
                 self.helper_call(p, id)?;
                 Ok(match self.redirect.take() {
@@ -1200,6 +1242,7 @@ impl Verifier<'_> {
             if ACQUIRE.contains(&name) {
                 let rid = self.new_id();
                 r0.ref_obj_id = rid;
+                r0.id = rid;
                 p.st.refs.push(Reference { id: rid, insn: pc });
             }
         }
