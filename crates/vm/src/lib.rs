@@ -18,7 +18,20 @@
 //!   stack frames (512 bytes per frame, up to 8 frames). [`Vm::run`] and
 //!   [`Vm::run_with`] check every access (most recently hit region first);
 //!   [`Vm::run_unchecked`]/[`Vm::run_with_unchecked`] are `unsafe` and trust the program.
-//! - Helpers come from a [`HelperTable`]; see [`HelperCtx`] for what they can reach.
+//! - Helpers come from a [`HelperTable`]; see [`HelperCtx`] for what they can reach:
+//!   checked copies of program memory, regions they hand to the program
+//!   ([`MemView::add_region`]: map values, ring-buffer records), the packet region
+//!   they may move, and calls back into the program ([`HelperCtx::call_function`]).
+//!   Accesses outside every region go to the run's [`RunEnv`] before faulting: that
+//!   is how contexts whose fields the kernel rewrites (`__sk_buff`, `xdp_md`) work.
+//!
+//! On top of the interpreter, the user-space runtime that runs clang-built programs
+//! the way `BPF_PROG_TEST_RUN` does:
+//! - [`maps`]: every common map type with the kernel's semantics, shareable between
+//!   threads ([`Map`], [`Errno`]);
+//! - [`runtime`]: [`Runtime`] (create maps, load programs, `test_run`), kernel
+//!   helpers by number (`kernel_helpers.rs`), program contexts (`ctx.rs`),
+//!   `trace_printk` formatting (`printk.rs`), checksums (`csum.rs`).
 //!
 //! **Invariant (checked mode):** the interpreter never dereferences an address
 //! outside the regions of the run and the live stack frames.

@@ -913,3 +913,29 @@ fn poisoned_relocations_load_and_fail_only_when_run() {
     let p = rt.load_program("weak", 0, kf, &[]).expect("an unresolved weak kfunc loads");
     assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::Kfunc { pc: 0, .. }, .. }));
 }
+
+#[test]
+fn remaining_small_helpers() {
+    let rt = rt_with(|o| {
+        o.task.cgroup_id = 0x77;
+        o.consume_events = false;
+    });
+    assert_eq!(r0(&rt, "call 208\n exit", &[]), 1_000_000_000, "ktime_get_tai_ns");
+    assert_eq!(r0(&rt, "call 80\n exit", &[]), 0x77, "get_current_cgroup_id");
+    assert_eq!(r0(&rt, "call 158\n exit", &[]), r0(&rt, "call 35\n exit", &[]), "get_current_task_btf");
+    let pkt = udp_packet(b"");
+    let tc = |src: &str| run(&rt, load(&rt, SCHED_CLS, src, &[]), &pkt).retval;
+    assert_eq!(tc("r6 = r1\n r2 = 0x1234\n call 48\n r1 = r6\n call 34\n exit"), 0x1234, "set_hash then get_hash_recalc");
+    assert_ne!(tc("call 34\n exit"), 0, "a computed hash");
+    assert_eq!(tc("r2 = 0\n call 40\n exit"), neg(524), "csum_update: not CHECKSUM_COMPLETE");
+    assert_eq!(tc("call 17\n exit"), 0, "get_cgroup_classid");
+    assert_eq!(tc("call 24\n exit"), 0, "get_route_realm");
+    // Perf records kept for a reader when runs do not consume them.
+    let pe = map(&rt, "events", PERF_EVENT_ARRAY, 4, 4, 2);
+    let out = "r1 = 0x11\n *(u64 *)(r10 - 8) = r1\n ld_pseudo r2, 0x5, 0x0\n r3 = 1\n r4 = r10\n r4 += -8\n r5 = 1\n call 25\n exit";
+    let p = load(&rt, 0, out, &[pe]);
+    run(&rt, p, &[]);
+    run(&rt, p, &[]);
+    assert_eq!(rt.map(pe).perf_consume(), vec![(1, vec![0x11]), (1, vec![0x11])]);
+    assert!(rt.map(pe).perf_consume().is_empty());
+}
