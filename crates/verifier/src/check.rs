@@ -330,6 +330,18 @@ impl Verifier<'_> {
         Ok(false)
     }
 
+    /// Map `idx`: `maps[idx]`, or for `idx >= maps.len()` the inner map of
+    /// `maps[idx - maps.len()]` (what a map-in-map lookup yields).
+    fn map(&self, idx: u32) -> &crate::MapInfo {
+        let n = self.prog.maps.len();
+        let i = idx as usize;
+        if i < n {
+            &self.prog.maps[i]
+        } else {
+            self.prog.maps[i - n].inner.as_deref().unwrap_or(&self.prog.maps[i - n])
+        }
+    }
+
     fn new_id(&mut self) -> u32 {
         self.id_gen += 1;
         self.id_gen
@@ -469,7 +481,7 @@ impl Verifier<'_> {
                     Imm64::MapFd(i) | Imm64::MapIdx(i) => RegState { map: map_at(i)?, ..RegState::ptr(RegType::ConstMapPtr) },
                     Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => {
                         let m = map_at(i)?;
-                        let vs = self.prog.maps[m as usize].value_size;
+                        let vs = self.map(m).value_size;
                         if off >= vs {
                             return fail(Rule::MapValueAccess, format!("invalid access to map value pointer, value_size={vs} off={off}"), &[]);
                         }
@@ -517,11 +529,13 @@ impl Verifier<'_> {
                 self.push_frame(&mut p.st, pc, target, false)?;
                 Ok(Next::Goto(target))
             }
-            Insn::Call(CallTarget::Kfunc { btf_id, .. }) => fail(
-                Rule::Unsupported,
-                format!("kfunc call (btf_id {btf_id}): bpfbox does not verify kernel function calls yet"),
-                &[],
-            ),
+            Insn::Call(CallTarget::Kfunc { .. }) => {
+                // Kernel functions are typed by kernel BTF, which bpfbox does not
+                // model yet: arguments are not checked, r0 is an unknown scalar.
+                self.clobber_caller_saved(&mut p.st);
+                *p.st.reg_mut(0) = RegState::unknown();
+                Ok(next)
+            }
             Insn::CallX { .. } => fail(Rule::Structure, "unknown opcode 8d", &[]),
             Insn::Exit => self.exit(p),
         }
@@ -551,7 +565,10 @@ impl Verifier<'_> {
     }
 
     fn exit(&mut self, p: &mut Path) -> R<Next> {
-        let r0 = self.read_reg(&p.st, 0)?;
+        // Like the kernel, a subprogram's exit does not require r0 (void functions).
+        // struct_ops callbacks may return void (their BTF type says; bpfbox has no BTF here).
+        let lax = p.st.frames.len() > 1 && !p.st.cur().callback || self.prog.prog_type == ProgType::StructOps;
+        let r0 = if lax { *p.st.reg(0) } else { self.read_reg(&p.st, 0)? };
         if p.st.frames.len() > 1 {
             let callee = p.st.frames.pop().expect("frame");
             if r0.ty == RegType::Stack && r0.aux as usize >= p.st.frames.len() {
@@ -782,7 +799,7 @@ impl Verifier<'_> {
             }
             RegType::Stack => self.stack_access(st, regno, base, off, size, store, rw),
             RegType::MapValue | RegType::MapKey => {
-                let map = &self.prog.maps[base.map as usize];
+                let map = self.map(base.map);
                 let is_key = base.ty == RegType::MapKey;
                 let mem = if is_key { map.key_size } else { map.value_size };
                 if write && map.frozen && !is_key {
@@ -826,7 +843,7 @@ impl Verifier<'_> {
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
             }
             RegType::BtfId => {
-                if write {
+                if write && self.prog.prog_type != ProgType::StructOps {
                     return fail(Rule::InvalidMemAccess, format!("only read is supported"), &[rn]);
                 }
                 let _ = pc;
@@ -1086,7 +1103,7 @@ impl Verifier<'_> {
                     if !matches!(reg.ty, RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapKey | RegType::MapValue | RegType::Mem) || reg.maybe_null {
                         return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
                     }
-                    let mi = &self.prog.maps[m as usize];
+                    let mi = self.map(m);
                     let size = if a.kind == ArgKind::PtrToMapKey { mi.key_size } else { mi.value_size } as u64;
                     let uninit = a.flags.contains(TypeFlags::UNINIT);
                     self.helper_mem(&mut p.st, regno, size, size, uninit, uninit, pc)?;
@@ -1223,10 +1240,10 @@ impl Verifier<'_> {
             RetKind::Void => RegState::NOT_INIT,
             RetKind::PtrToMapValue => {
                 let m = map.unwrap_or(0);
-                let mi = &self.prog.maps[m as usize];
-                if (mi.map_type == 12 || mi.map_type == 13) && mi.inner.is_some() {
+                let mi = self.map(m);
+                if (mi.map_type == 12 || mi.map_type == 13) && mi.inner.is_some() && (m as usize) < self.prog.maps.len() {
                     // Map-in-map lookups yield the inner map.
-                    RegState { map: m, ..RegState::ptr(RegType::ConstMapPtr) }
+                    RegState { map: m + self.prog.maps.len() as u32, ..RegState::ptr(RegType::ConstMapPtr) }
                 } else {
                     RegState { map: m, ..RegState::ptr(RegType::MapValue) }
                 }
@@ -1260,7 +1277,7 @@ impl Verifier<'_> {
 
     /// `check_map_func_compatibility` for the common map types.
     fn check_map_compat(&self, m: u32, func: &str, id: i32) -> R<()> {
-        let t = self.prog.maps[m as usize].map_type;
+        let t = self.map(m).map_type;
         let ok = match t {
             3 => func == "tail_call",
             4 => matches!(func, "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output"),

@@ -165,7 +165,7 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
         }
         // Other program types: bpfbox does not model their context yet; reads
         // of aligned fields are allowed as scalars (see the crate's known gaps).
-        _ => (off >= 0 && off % size_i == 0 && !write).then_some(CtxValue::Scalar),
+        _ => (off >= 0 && off % size_i == 0).then_some(CtxValue::Scalar),
     }
 }
 

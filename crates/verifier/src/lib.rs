@@ -18,6 +18,7 @@ pub mod bounds;
 pub mod cfg;
 mod check;
 pub mod ctx;
+pub mod object;
 pub mod state;
 pub mod tnum;
 

@@ -1,0 +1,30 @@
+//! Verifier inputs from a loaded ELF object (`bpfbox_object::load`).
+
+use crate::{MapInfo, ProgramInput};
+use bpfbox_abi::prog_types::ProgType;
+use bpfbox_object::{LoadedObject, MapSpec, ProgramSpec};
+
+fn map_info(m: &MapSpec) -> MapInfo {
+    MapInfo {
+        name: m.name.clone(),
+        map_type: m.map_type,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        frozen: m.frozen,
+        inner: m.inner.as_deref().map(|i| Box::new(map_info(i))),
+    }
+}
+
+/// The verifier's view of program `prog` of `obj`; `None` when the program's type
+/// is unknown (the caller must name one).
+pub fn input_from_object(obj: &LoadedObject, prog: &ProgramSpec) -> Option<ProgramInput> {
+    let prog_type: ProgType = prog.prog_type?;
+    Some(ProgramInput {
+        name: prog.name.clone(),
+        insns: prog.insns.clone(),
+        prog_type,
+        expected_attach_type: prog.expected_attach_type.map(|a| a.number()),
+        maps: obj.maps.iter().map(map_info).collect(),
+    })
+}
