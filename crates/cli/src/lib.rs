@@ -152,15 +152,21 @@ impl RunReport {
 }
 
 /// Run a program on the interpreter (checked mode) with `mem` as r1/r2.
-pub fn run_program(file: &Path, input: Input, mut mem: Vec<u8>, max_insns: Option<u64>) -> Result<RunReport, CliError> {
+pub fn run_program(file: &Path, input: Input, mut mem: Vec<u8>, max_insns: Option<u64>, jit: bool) -> Result<RunReport, CliError> {
     bpfbox_isa::check_jumps(&input.insns).map_err(|e| CliError::input(file, e))?;
-    let mut opts = bpfbox_vm::VmOptions::default();
-    if let Some(m) = max_insns {
-        opts.max_insns = m;
+    let max_insns = max_insns.unwrap_or(bpfbox_vm::DEFAULT_MAX_INSNS);
+    let (start, res);
+    if jit {
+        let opts = bpfbox_jit::JitOptions { max_insns, ..Default::default() };
+        let prog = bpfbox_jit::JitProgram::compile(&input.insns, &opts).map_err(|e| CliError::input(file, e))?;
+        start = std::time::Instant::now();
+        res = prog.run(&mut mem);
+    } else {
+        let opts = bpfbox_vm::VmOptions { max_insns, ..Default::default() };
+        let vm = bpfbox_vm::Vm::new(input.insns, opts).map_err(|e| CliError::input(file, e))?;
+        start = std::time::Instant::now();
+        res = vm.run(&mut mem);
     }
-    let vm = bpfbox_vm::Vm::new(input.insns, opts).map_err(|e| CliError::input(file, e))?;
-    let start = std::time::Instant::now();
-    let res = vm.run(&mut mem);
     let duration_ns = start.elapsed().as_nanos() as u64;
     Ok(match res {
         Ok(o) => RunReport { retval: Some(o.r0), error: None, data_out: mem, insns_executed: o.insns_executed, duration_ns },

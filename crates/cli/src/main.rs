@@ -25,7 +25,10 @@ enum SyntaxArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum EngineArg {
+    /// The interpreter (checked mode).
     Interp,
+    /// The Cranelift JIT (checked mode).
+    Jit,
 }
 
 #[derive(Subcommand, Debug)]
@@ -204,7 +207,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             file,
             mem,
             syntax,
-            engine: EngineArg::Interp,
+            engine,
             max_insns,
             json,
             prog,
@@ -262,6 +265,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 emit(&text);
                 return Ok(code);
             }
+            if engine == EngineArg::Jit && (kernel || compare) {
+                return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
+            }
             if prog.is_some() || kernel || compare || pcap.is_some() || data.is_some() || data_hex.is_some() {
                 return Err(CliError::usage("--prog, --data, --data-hex, --pcap, --kernel and --compare apply to ELF objects"));
             }
@@ -270,7 +276,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 None => Vec::new(),
             };
             let input = Input::load(&file, |text| syntax_for(syntax, text))?;
-            let report = bpfbox::run_program(&file, input, mem, max_insns)?;
+            let report = bpfbox::run_program(&file, input, mem, max_insns, engine == EngineArg::Jit)?;
             if json {
                 outln!("{}", report.to_json());
             } else {

@@ -63,9 +63,11 @@ fn asm_then_disasm_then_run() {
     let (c, out, _) = bpfbox(&["disasm", bin.to_str().unwrap(), "--syntax", "ubpf"]);
     assert_eq!(c, 0);
     assert!(out.contains("mov %r0, 7"), "{out}");
-    let (c, out, _) = bpfbox(&["run", bin.to_str().unwrap(), "--json"]);
-    assert_eq!(c, 0);
-    assert!(out.contains("\"retval\":42"), "{out}");
+    for engine in ["interp", "jit"] {
+        let (c, out, _) = bpfbox(&["run", bin.to_str().unwrap(), "--json", "--engine", engine]);
+        assert_eq!(c, 0);
+        assert!(out.contains("\"retval\":42"), "{engine}: {out}");
+    }
 }
 
 #[test]
@@ -99,9 +101,11 @@ fn bad_input_gets_one_line_errors() {
 fn runtime_faults_exit_1_naming_pc_and_address() {
     // r1 = 0x1000; r0 = *(u64 *)(r1 + 0); exit  -> out-of-bounds read in checked mode.
     let p = tmp("oob.s", b"r1 = 0x1000\nr0 = *(u64 *)(r1 + 0x0)\nexit\n");
-    let (c, out, err) = bpfbox(&["run", p.to_str().unwrap()]);
-    assert_eq!(c, 1, "{out}{err}");
-    assert!(out.contains("0x1000") && (out.contains("pc 1") || out.contains("instruction 1")), "{out}");
+    for engine in ["interp", "jit"] {
+        let (c, out, err) = bpfbox(&["run", p.to_str().unwrap(), "--engine", engine]);
+        assert_eq!(c, 1, "{out}{err}");
+        assert!(out.contains("0x1000") && (out.contains("pc 1") || out.contains("instruction 1")), "{engine}: {out}");
+    }
     // A runaway loop stops at the budget.
     let p = tmp("loop.s", b"goto -1\nexit\n");
     let (c, out, _) = bpfbox(&["run", p.to_str().unwrap(), "--max-insns", "1000"]);

@@ -42,17 +42,25 @@ fn whole_suite_through_the_plugin_protocol() {
             return;
         }
     };
-    let mut failed = Vec::new();
-    for f in &files {
-        let t = TestFile::parse(&std::fs::read_to_string(f).expect("read")).expect("parse");
-        let code = t.bytecode().expect("bytecode");
-        let out = run_plugin(Path::new(PLUGIN), &["--engine interp"], &code, &t.mem).expect("plugin runs");
-        if let Verdict::Fail(why) = judge(&t, &out) {
-            failed.push(format!("{}: {why}", f.display()));
+    for engine in ["interp", "jit"] {
+        let mut failed = Vec::new();
+        let opt = format!("--engine {engine}");
+        for f in &files {
+            let t = TestFile::parse(&std::fs::read_to_string(f).expect("read")).expect("parse");
+            let code = t.bytecode().expect("bytecode");
+            let out = run_plugin(Path::new(PLUGIN), &[opt.as_str()], &code, &t.mem).expect("plugin runs");
+            if let Verdict::Fail(why) = judge(&t, &out) {
+                failed.push(format!("{}: {why}", f.display()));
+            }
         }
+        println!(
+            "conformance via plugin ({engine}): {} run, {} passed, {} failed",
+            files.len(),
+            files.len() - failed.len(),
+            failed.len()
+        );
+        assert!(failed.is_empty(), "{engine}: {}", failed.join("\n"));
     }
-    println!("conformance via plugin (interp): {} run, {} passed, {} failed", files.len(), files.len() - failed.len(), failed.len());
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 #[test]

@@ -226,6 +226,7 @@ pub fn judge(test: &TestFile, outcome: &Outcome) -> Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Interp,
+    Jit,
 }
 
 /// Run bytecode in-process the way the conformance plugin does: decode, then execute
@@ -247,6 +248,11 @@ fn run_inner(bytecode: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String>
             let opts = bpfbox_vm::VmOptions { helpers: bpfbox_vm::HelperTable::conformance(), ..Default::default() };
             let vm = bpfbox_vm::Vm::new(insns, opts).map_err(|e| e.to_string())?;
             vm.run(&mut mem).map(|o| o.r0).map_err(|e| e.to_string())
+        }
+        Engine::Jit => {
+            let opts = bpfbox_jit::JitOptions { helpers: bpfbox_vm::HelperTable::conformance(), ..Default::default() };
+            let jit = bpfbox_jit::JitProgram::compile(&insns, &opts).map_err(|e| e.to_string())?;
+            jit.run(&mut mem).map(|o| o.r0).map_err(|e| e.to_string())
         }
     }
 }

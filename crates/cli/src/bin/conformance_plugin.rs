@@ -52,7 +52,7 @@ fn real_main() -> Result<u64, (u8, String)> {
                 i += 1;
                 engine = match tokens.get(i).copied() {
                     Some("interp") => Engine::Interp,
-                    Some("jit") => return Err((2, "engine `jit` is not available in this build yet".into())),
+                    Some("jit") => Engine::Jit,
                     other => return Err((2, format!("unknown engine {other:?}; {USAGE}"))),
                 };
             }
