@@ -227,6 +227,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox::is_elf(&head) {
+                if engine == EngineArg::Jit {
+                    return Err(CliError::usage("--engine jit runs raw programs only for now; objects run on the interpreter"));
+                }
                 if mem.is_some() {
                     return Err(CliError::usage("--mem is for raw programs; give an object's packet with --data or --data-hex"));
                 }
