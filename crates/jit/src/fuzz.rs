@@ -37,7 +37,7 @@ pub struct Case {
 
 /// The helpers generated programs call:
 /// 1 `mix(r1..r5)`: a hash of r2..r5, also stored at `r1 + 56`;
-/// 2 `maybe_exit(x, v)`: ends the program with `v` when `x % 8 == 0`, else returns `x + 1`;
+/// 2 `maybe_exit(x, v)`: ends the program with `v` when `x % 64 == 63`, else returns `x + 1`;
 /// 3 `peek(p)`: the 8 bytes at `p` (checked);
 /// 5 the conformance `unwind`. Each call counts itself in the environment (`u64`).
 pub fn helpers() -> HelperTable {
@@ -55,7 +55,7 @@ pub fn helpers() -> HelperTable {
     }
     fn maybe_exit(ctx: &mut HelperCtx<'_>, a: [u64; 5]) -> Result<HelperOutcome, VmError> {
         count(ctx);
-        Ok(if a[1] % 8 == 0 { HelperOutcome::Exit(a[2]) } else { HelperOutcome::Return(a[1].wrapping_add(1)) })
+        Ok(if a[1] % 64 == 63 { HelperOutcome::Exit(a[2]) } else { HelperOutcome::Return(a[1].wrapping_add(1)) })
     }
     fn peek(ctx: &mut HelperCtx<'_>, a: [u64; 5]) -> Result<HelperOutcome, VmError> {
         count(ctx);
@@ -202,7 +202,7 @@ impl Gen<'_> {
     /// A base register and offset for an access of `size`, mostly in bounds.
     fn place(&mut self, size: Size) -> (Reg, i16) {
         let n = size.bytes() as i16;
-        let wild = self.b.chance(1, 24);
+        let wild = self.b.chance(1, 150);
         match self.b.below(3) {
             0 => {
                 let off = if wild { self.b.below(96) as i16 - 16 } else { self.b.below((PACKET as u32) - n as u32 + 1) as i16 };
@@ -328,12 +328,12 @@ impl Gen<'_> {
             }
             82..=87 => {
                 // Helper call; r2 may point at the stack for `peek` (then cleared).
-                let id = self.b.pick(&[1, 2, 3, 5, 1, 2, 3, 77]);
+                let id = if self.b.chance(1, 60) { 77 } else { self.b.pick(&[1, 2, 3, 5]) };
                 if self.b.chance(1, 2) {
                     let v = self.operand(s);
                     self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(2), src: v });
                 }
-                let stack_arg = id == 3 && self.b.chance(3, 4);
+                let stack_arg = id == 3 && self.b.chance(7, 8);
                 if stack_arg {
                     let off = -(self.b.below(64) as i32 * 8) - 8;
                     self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(2), src: Operand::Reg(Reg::R10) });
@@ -357,7 +357,7 @@ impl Gen<'_> {
             }
             94..=95 => {
                 let r = self.general(s);
-                let id = self.b.pick(&[1i32, 2, 5, 77]);
+                let id = if self.b.chance(1, 20) { 77 } else { self.b.pick(&[1i32, 2, 5]) };
                 self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: r, src: Operand::Imm(id) });
                 self.a.push(Insn::CallX { reg: r });
             }
@@ -390,6 +390,9 @@ fn structured(bytes: &[u8]) -> Case {
         if g.b.chance(1, 2) {
             g.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: Reg::R0, src: Operand::Imm(0) });
         }
+        // The stack-pointer register starts in the middle of this frame.
+        g.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(STACK_PTR), src: Operand::Reg(Reg::R10) });
+        g.a.push(Insn::Alu { op: AluOp::Add, width: Width::W64, dst: reg(STACK_PTR), src: Operand::Imm(-256) });
         let n = g.b.below(30) + 4;
         g.block(Scope { func: f, counters: 0, depth: 0 }, n);
         g.a.push(Insn::Exit);
@@ -431,6 +434,8 @@ pub fn generate(bytes: &[u8]) -> Option<Case> {
 }
 
 type Run = (Result<RunOutcome, VmError>, Vec<u8>, u64);
+/// One engine's run over the given arguments, regions and environment.
+type Runner<'a> = &'a dyn Fn([u64; 5], &[Region<'_>], &mut u64) -> Result<RunOutcome, VmError>;
 
 /// Errors with the address masked when it is not near the packet (stack addresses
 /// differ between engines).
@@ -464,7 +469,7 @@ pub fn check(case: &Case) -> Result<(), String> {
 
     let mut buf = case.packet.clone();
     let pkt = buf.as_ptr() as u64;
-    let mut go = |f: &dyn Fn([u64; 5], &[Region<'_>], &mut u64) -> Result<RunOutcome, VmError>| -> Run {
+    let mut go = |f: Runner<'_>| -> Run {
         buf.copy_from_slice(&case.packet);
         let r = Region::from_mut(RegionKind::Packet, &mut buf);
         let mut env = 0u64;

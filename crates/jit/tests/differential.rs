@@ -1,14 +1,14 @@
 //! Differential property tests: random programs on the interpreter and the JIT must
 //! agree on r0, instruction count or error, memory and helper effects
 //! (`bpfbox_jit::fuzz::check`). Each test stops generating after a few seconds
-//! (`BPFBOX_DIFF_SECS`, default 4) or after `BPFBOX_DIFF_CASES` cases; cargo-fuzz runs the same oracle for longer.
+//! (`BPFBOX_DIFF_SECS`, default 4); cargo-fuzz runs the same oracle for longer.
 
 #![allow(clippy::unwrap_used)]
 
 use bpfbox_isa::{encode_program, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Reg, Size, Width};
 use bpfbox_jit::fuzz::{check, generate};
 use proptest::prelude::*;
-use std::sync::atomic::{AtomicU64, Ordering};
+use proptest::test_runner::{TestCaseError, TestRunner};
 use std::time::{Duration, Instant};
 
 fn budget() -> Duration {
@@ -16,22 +16,21 @@ fn budget() -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-/// True while the test named by `start` is within its time budget.
-fn in_time(start: &std::sync::OnceLock<Instant>) -> bool {
-    start.get_or_init(Instant::now).elapsed() < budget()
+/// Generate and check cases of `strategy` until the time budget is spent (failures
+/// are shrunk by proptest); returns the number of cases.
+fn for_a_while<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) -> u64 {
+    let mut runner = TestRunner::new(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() });
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget() {
+        let tree = strategy.new_tree(&mut runner).unwrap();
+        if let Err(e) = runner.run_one(tree, &test) {
+            panic!("{e}");
+        }
+        n += 1;
+    }
+    n
 }
-
-/// Cases per test (`BPFBOX_DIFF_CASES`, default 1000); the time budget usually ends
-/// the generation first (the remaining cases are skipped cheaply).
-fn config() -> ProptestConfig {
-    let cases = std::env::var("BPFBOX_DIFF_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
-    ProptestConfig { cases, failure_persistence: None, max_shrink_time: 20_000, ..ProptestConfig::default() }
-}
-
-static STRUCTURED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-static STRUCTURED_N: AtomicU64 = AtomicU64::new(0);
-static RAW: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-static RAW_N: AtomicU64 = AtomicU64::new(0);
 
 fn reg() -> impl Strategy<Value = Reg> {
     (0u8..=10).prop_map(|n| Reg::new(n).unwrap())
@@ -90,43 +89,32 @@ fn with_tails(v: Vec<Insn>) -> Vec<Insn> {
     out
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    /// Structured programs: terminating, mostly in bounds, helpers, calls, loops.
-    #[test]
-    fn structured_programs_agree(bytes in prop::collection::vec(any::<u8>(), 0..1200)) {
-        if in_time(&STRUCTURED) {
-            STRUCTURED_N.fetch_add(1, Ordering::Relaxed);
-            let bytes = [&[0u8][..], &bytes].concat();
-            if let Some(case) = generate(&bytes) {
-                let r = check(&case);
-                prop_assert!(r.is_ok(), "{}\nprogram: {:?}", r.unwrap_err(), case.insns);
-            }
+/// Structured programs: terminating, mostly in bounds, helpers, calls, loops.
+#[test]
+fn structured_programs_agree() {
+    let n = for_a_while(prop::collection::vec(any::<u8>(), 0..1200), |bytes| {
+        let bytes = [&[0u8][..], &bytes].concat();
+        if let Some(case) = generate(&bytes) {
+            let r = check(&case);
+            prop_assert!(r.is_ok(), "{}\nprogram: {:?}", r.unwrap_err(), case.insns);
         }
-    }
-
-    /// Arbitrary decodable programs: jumps anywhere, falling off, faults, budgets.
-    #[test]
-    fn arbitrary_programs_agree(mem in prop::collection::vec(any::<u8>(), 64), body in prop::collection::vec(insn(), 1..40)) {
-        if in_time(&RAW) {
-            RAW_N.fetch_add(1, Ordering::Relaxed);
-            let code = encode_program(&with_tails(body));
-            let bytes = [&[1u8][..], &mem, &code].concat();
-            if let Some(case) = generate(&bytes) {
-                let r = check(&case);
-                prop_assert!(r.is_ok(), "{}\nprogram: {:?}", r.unwrap_err(), case.insns);
-            }
-        }
-    }
+        Ok(())
+    });
+    println!("differential: {n} structured programs agree");
 }
 
+/// Arbitrary decodable programs: jumps anywhere, falling off, faults, budgets.
 #[test]
-fn zz_report_counts() {
-    // Runs after the property tests only when tests run on one thread; informative.
-    println!(
-        "differential: {} structured, {} arbitrary cases checked",
-        STRUCTURED_N.load(Ordering::Relaxed),
-        RAW_N.load(Ordering::Relaxed)
-    );
+fn arbitrary_programs_agree() {
+    let strategy = (prop::collection::vec(any::<u8>(), 64), prop::collection::vec(insn(), 1..40));
+    let n = for_a_while(strategy, |(mem, body)| {
+        let code = encode_program(&with_tails(body));
+        let bytes = [&[1u8][..], &mem, &code].concat();
+        if let Some(case) = generate(&bytes) {
+            let r = check(&case);
+            prop_assert!(r.is_ok(), "{}\nprogram: {:?}", r.unwrap_err(), case.insns);
+        }
+        Ok(())
+    });
+    println!("differential: {n} arbitrary programs agree");
 }
