@@ -40,6 +40,10 @@ const MAX_VAR_OFF: i64 = 1 << 29;
 /// `MAX_PACKET_OFF`.
 const MAX_PACKET_OFF: u64 = 0xffff;
 const MAX_CALL_FRAMES: usize = 8;
+/// `BPF_COMPLEXITY_LIMIT_JMP_SEQ`: pending branches.
+const MAX_JMP_SEQ: usize = 8192;
+/// Branch decisions kept for a diagnostic's path.
+const MAX_PATH: usize = 256;
 
 /// One path being explored.
 #[derive(Clone)]
@@ -231,6 +235,15 @@ impl Verifier<'_> {
                             Next::Branch(other, t) => {
                                 self.nodes[p.node].branches += 1;
                                 work.push(*other);
+                                if work.len() > MAX_JMP_SEQ {
+                                    let f = Fail {
+                                        kind: Rule::TooComplex,
+                                        message: format!("The sequence of {} jumps is too complex.", work.len()),
+                                        regs: vec![],
+                                        hint: Some("too many branches are pending at once, usually a loop whose exit the verifier cannot prove: bound the loop with a constant".into()),
+                                    };
+                                    return Err(self.diag(&p, f));
+                                }
                                 p.pc = t;
                             }
                             Next::Done => {
@@ -914,10 +927,18 @@ impl Verifier<'_> {
                     }
                     return Ok(RegState::NOT_INIT);
                 }
-                if size == 8 && lo % 8 == 0 && v.ty != RegType::NotInit && !(v.ty == RegType::Scalar && v.var.const_value() == Some(0) && false) {
+                if lo % 8 == 0 && (size == 8 || v.ty == RegType::Scalar) {
+                    // A spill: whole registers, or scalars narrowed to the slot's first bytes.
                     let slot = frame.slot_mut(((-lo - 1) / 8) as usize);
-                    slot.bytes = [SlotType::Spill; 8];
-                    slot.spilled = v;
+                    for t in slot.bytes.iter_mut() {
+                        if *t == SlotType::Spill {
+                            *t = SlotType::Misc;
+                        }
+                    }
+                    for t in slot.bytes.iter_mut().take(size as usize) {
+                        *t = SlotType::Spill;
+                    }
+                    slot.spilled = if size == 8 { v } else { RegState::scalar(v.var.truncate(size)) };
                     return Ok(RegState::NOT_INIT);
                 }
                 if v.is_ptr() {
@@ -929,7 +950,11 @@ impl Verifier<'_> {
                 for s in last..=first {
                     let slot = frame.slot_mut(s);
                     if slot.bytes[0] == SlotType::Spill {
-                        slot.bytes = [SlotType::Misc; 8];
+                        for t in slot.bytes.iter_mut() {
+                            if *t == SlotType::Spill {
+                                *t = SlotType::Misc;
+                            }
+                        }
                         slot.spilled = RegState::NOT_INIT;
                     }
                 }
@@ -941,15 +966,26 @@ impl Verifier<'_> {
             }
             None => {
                 let (start, end) = (lo, hi + sz);
-                if base.var.is_const() && size == 8 && lo % 8 == 0 {
+                if base.var.is_const() && lo % 8 == 0 {
                     let slot = frame.slot(((-lo - 1) / 8) as usize);
-                    if slot.bytes[0] == SlotType::Spill {
-                        return Ok(slot.spilled);
+                    let spill_size = slot.bytes.iter().take_while(|t| **t == SlotType::Spill).count() as u32;
+                    if spill_size > 0 {
+                        if size == 8 && spill_size == 8 {
+                            return Ok(slot.spilled);
+                        }
+                        if slot.spilled.ty != RegType::Scalar {
+                            return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
+                        }
+                        if size <= spill_size {
+                            return Ok(RegState::scalar(slot.spilled.var.truncate(size)));
+                        }
                     }
                 }
                 let mut all_zero = true;
                 for o in start..end {
                     match frame.byte(o) {
+                        // Privileged programs may read uninitialized stack (allow_uninit_stack).
+                        SlotType::Invalid if !self.opts.unprivileged => all_zero = false,
                         SlotType::Invalid => {
                             return with_hint(fail(Rule::StackUninitRead, format!("invalid read from stack off {}+{} size {size}", lo, o - lo), &[rn]), || {
                                 format!("stack byte {o} (relative to r10) was never written on this path: initialize the variable or buffer before reading it")
@@ -1001,7 +1037,7 @@ impl Verifier<'_> {
                             slot.spilled = RegState::NOT_INIT;
                         }
                         frame.set_byte(o, SlotType::Misc);
-                    } else if frame.byte(o) == SlotType::Invalid {
+                    } else if frame.byte(o) == SlotType::Invalid && self.opts.unprivileged {
                         return with_hint(
                             fail(Rule::StackUninitRead, format!("invalid indirect read from stack R{regno} off {lo}+{} size {size_max}", o - lo), &[regno as u8]),
                             || "the helper reads this stack buffer: initialize all of it first (e.g. __builtin_memset or = {})".into(),
@@ -1234,7 +1270,16 @@ impl Verifier<'_> {
         }
         // R0.
         let ret = proto.ret;
-        let maybe_null = ret.maybe_null();
+        let mut maybe_null = ret.maybe_null();
+        // Kernel 6.x: an array lookup with a constant in-range key cannot fail.
+        if name == "map_lookup_elem" {
+            if let Some(m) = map {
+                let mi = self.map(m);
+                if matches!(mi.map_type, 2 | 6) && self.const_stack_key(&p.st, 2, mi.key_size).is_some_and(|k| k < mi.max_entries as u64) {
+                    maybe_null = false;
+                }
+            }
+        }
         let mut r0 = match ret.kind {
             RetKind::Integer => RegState::unknown(),
             RetKind::Void => RegState::NOT_INIT,
@@ -1273,6 +1318,31 @@ impl Verifier<'_> {
             });
         }
         Ok(())
+    }
+
+    /// The constant a stack pointer argument points at (a spilled scalar of at least `size` bytes).
+    fn const_stack_key(&self, st: &State, regno: usize, size: u32) -> Option<u64> {
+        let reg = st.reg(regno);
+        if reg.ty != RegType::Stack || !reg.var.is_const() {
+            return None;
+        }
+        let lo = reg.off as i64 + reg.var.var.value as i64;
+        let frame = st.frames.get(reg.aux as usize)?;
+        if lo >= 0 || lo + (size as i64) > 0 {
+            return None;
+        }
+        if (lo..lo + size as i64).all(|o| frame.byte(o) == SlotType::Zero) {
+            return Some(0);
+        }
+        if lo % 8 != 0 {
+            return None;
+        }
+        let slot = frame.slot(((-lo - 1) / 8) as usize);
+        let spill = slot.bytes.iter().take_while(|t| **t == SlotType::Spill).count() as u32;
+        if spill >= size && slot.spilled.ty == RegType::Scalar {
+            return slot.spilled.var.truncate(size).const_value();
+        }
+        None
     }
 
     /// `check_map_func_compatibility` for the common map types.
@@ -1357,6 +1427,9 @@ impl Verifier<'_> {
             (true, true)
         };
         let mut path = std::mem::take(&mut p.path);
+        if path.len() >= MAX_PATH {
+            path.drain(..path.len() - MAX_PATH / 2);
+        }
         match (t_ok, f_ok) {
             (true, true) => {
                 let mut tp = path.clone();

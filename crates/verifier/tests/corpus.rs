@@ -5,7 +5,8 @@
 //! before the first case apply to every case; a case's own `; map:` lines are
 //! added after them; maps are referenced as `ld_pseudo rN, 0x5, INDEX`).
 //! `; accept` expects acceptance; `; error: TEXT` on an instruction's line expects
-//! a rejection at that instruction whose message contains TEXT.
+//! a rejection at that instruction whose message contains TEXT. `; unprivileged`
+//! verifies the case with the unprivileged rules (e.g. uninitialized stack reads).
 
 use bpfbox_abi::map_types::MapType;
 use bpfbox_abi::prog_types::ProgType;
@@ -25,6 +26,8 @@ pub struct Case {
     pub line: usize,
     pub prog: ProgramInput,
     pub expect: Expect,
+    /// `; unprivileged`: verify with the unprivileged rules.
+    pub unprivileged: bool,
 }
 
 fn strip_comment(s: &str) -> &str {
@@ -71,6 +74,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         src: String,
         slots: usize,
         expect: Option<Expect>,
+        unpriv: bool,
     }
     let mut cur: Option<Cur> = None;
     let finish = |c: Cur, cases: &mut Vec<Case>, file: &str| {
@@ -88,6 +92,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 maps: c.maps,
             },
             expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
+            unprivileged: c.unpriv,
         });
     };
     for (i, line) in text.lines().enumerate() {
@@ -96,7 +101,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             if let Some(c) = cur.take() {
                 finish(c, &mut cases, &file);
             }
-            cur = Some(Cur { name: name.trim().to_string(), line: i + 1, ptype: common_type, maps: common_maps.clone(), src: String::new(), slots: 0, expect: None });
+            cur = Some(Cur { name: name.trim().to_string(), line: i + 1, ptype: common_type, maps: common_maps.clone(), src: String::new(), slots: 0, expect: None, unpriv: false });
             continue;
         }
         if let Some(p) = t.strip_prefix("; prog:") {
@@ -116,6 +121,10 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             continue;
         }
         let Some(c) = cur.as_mut() else { continue };
+        if t == "; unprivileged" {
+            c.unpriv = true;
+            continue;
+        }
         if t == "; accept" {
             c.expect = Some(Expect::Accept);
             continue;
@@ -160,7 +169,7 @@ fn corpus() {
     let mut failures = Vec::new();
     let (mut acc, mut rej) = (0, 0);
     for c in &cases {
-        let r = verify(&c.prog, &VerifyOptions::default());
+        let r = verify(&c.prog, &VerifyOptions { unprivileged: c.unprivileged, ..VerifyOptions::default() });
         let what = format!("{}:{} `{}`", c.file, c.line, c.name);
         match (&c.expect, r.diagnostics.first()) {
             (Expect::Accept, None) => acc += 1,

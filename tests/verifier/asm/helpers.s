@@ -73,6 +73,7 @@ r0 = 0
 exit
 
 === trace_printk of uninitialized buffer
+; unprivileged
 r1 = r10
 r1 += -8
 r2 = 8

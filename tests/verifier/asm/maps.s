@@ -16,11 +16,12 @@ r0 = 0
 exit
 
 === lookup without null check
+; map: hash key=4 value=16 entries=4
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10
 r2 += -4
-ld_pseudo r1, 0x5, 0x0
+ld_pseudo r1, 0x5, 0x1
 call 1
 r0 = *(u64 *)(r0 + 0)  ; error: R0 invalid mem access 'map_value_or_null'
 r0 = 0
@@ -56,11 +57,12 @@ r0 = 0
 exit
 
 === arithmetic on maybe-null pointer
+; map: hash key=4 value=16 entries=4
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10
 r2 += -4
-ld_pseudo r1, 0x5, 0x0
+ld_pseudo r1, 0x5, 0x1
 call 1
 r0 += 8  ; error: R0 pointer arithmetic on map_value_or_null prohibited, null-check it first
 r0 = 0
@@ -142,6 +144,7 @@ r0 = 0
 exit
 
 === key pointer uninitialized
+; unprivileged
 r2 = r10
 r2 += -4
 ld_pseudo r1, 0x5, 0x0
@@ -183,6 +186,7 @@ r0 = 0
 exit
 
 === update with a value too short
+; unprivileged
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 *(u64 *)(r10 - 16) = r1
@@ -239,5 +243,28 @@ call 7
 r0 s>>= 60
 r6 += r0
 r0 = *(u8 *)(r6 + 0)  ; error: R6 min value is negative, either use unsigned index or do a if (index >=0) check.
+r0 = 0
+exit
+
+=== array lookup with a constant in-range key cannot fail
+; accept
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+r0 = *(u64 *)(r0 + 0)
+r0 = 0
+exit
+
+=== array lookup with an out-of-range key may fail
+r1 = 4
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+r0 = *(u64 *)(r0 + 0)  ; error: R0 invalid mem access 'map_value_or_null'
 r0 = 0
 exit

@@ -9,10 +9,12 @@ r0 = *(u64 *)(r10 - 8)
 exit
 
 === read of uninitialized stack
+; unprivileged
 r0 = *(u64 *)(r10 - 8)  ; error: invalid read from stack off -8+0 size 8
 exit
 
 === partially initialized read
+; unprivileged
 r1 = 1
 *(u32 *)(r10 - 8) = r1
 r0 = *(u64 *)(r10 - 8)  ; error: invalid read from stack off -8+4 size 8
@@ -87,5 +89,11 @@ r2 = r10
 r2 += -8
 r2 += r0
 *(u8 *)(r2 + 0) = 1  ; error: invalid variable-offset write to stack R2
+r0 = 0
+exit
+
+=== privileged programs may read uninitialized stack
+; accept
+r0 = *(u64 *)(r10 - 8)
 r0 = 0
 exit
