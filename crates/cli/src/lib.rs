@@ -195,6 +195,7 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
 }
 pub mod kernel_cmds;
 pub mod run_obj;
+pub mod verify_cmd;
 
 /// The kernel's refusal as the CLI prints it (`full_log`: the whole verifier log).
 pub fn kernel_error_text(e: &bpfbox_kernel::KernelError, full_log: bool) -> String {

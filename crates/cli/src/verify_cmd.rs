@@ -1,0 +1,220 @@
+//! `bpfbox verify OBJ [--prog NAME] [--json] [--log]`: the static verifier's
+//! verdicts, rendered with the object's source lines.
+//!
+//! Exit codes: 0 when every selected program is accepted, 1 when one is rejected,
+//! 2 (an `Err`) on unusable input.
+
+use crate::CliError;
+use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
+use bpfbox_verifier::object::input_from_object;
+use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `bpfbox verify`.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyArgs {
+    pub file: PathBuf,
+    /// Only this program (default: all programs of the object).
+    pub prog: Option<String>,
+    pub json: bool,
+    /// Include the state-by-state trace.
+    pub log: bool,
+    /// Target BTF for CO-RE relocations (default: /sys/kernel/btf/vmlinux when readable).
+    pub btf: Option<PathBuf>,
+    /// (program, type name) overrides for sections without a known type.
+    pub types: Vec<(String, String)>,
+}
+
+fn load_object(a: &VerifyArgs) -> Result<LoadedObject, CliError> {
+    let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
+    let target_btf = match &a.btf {
+        Some(p) => {
+            let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
+            Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
+        }
+        None => std::fs::read(Path::new("/sys/kernel/btf/vmlinux")).ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new),
+    };
+    let mut prog_types = Vec::new();
+    for (name, t) in &a.types {
+        let pt = bpfbox_abi::prog_types::ProgType::from_name(t).ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
+        prog_types.push((name.clone(), pt));
+    }
+    let opts = LoadOptions { target_btf, prog_types, ..Default::default() };
+    load(&data, &opts).map_err(|e| CliError::input(&a.file, e))
+}
+
+/// The source line covering `pc` (the last line-info entry at or before it).
+fn source_of<'p>(p: &'p ProgramSpec, pc: usize) -> Option<&'p bpfbox_object::LineInfo> {
+    p.line_info.iter().filter(|l| l.insn_off <= pc).max_by_key(|l| l.insn_off)
+}
+
+fn short_file(f: &str) -> &str {
+    f.rsplit('/').next().unwrap_or(f)
+}
+
+fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
+    let mut lines = d.message.lines();
+    let _ = writeln!(out, "  error at insn {}: {}", d.pc, lines.next().unwrap_or(""));
+    for l in lines {
+        let _ = writeln!(out, "    {l}");
+    }
+    if let Some(li) = source_of(p, d.pc) {
+        let _ = writeln!(out, "  --> {}:{}:{}", short_file(&li.file), li.line, li.col);
+        if !li.text.trim().is_empty() {
+            let _ = writeln!(out, "      {}", li.text.trim());
+        }
+    }
+    if !d.path.is_empty() {
+        let _ = writeln!(out, "  on the path:");
+        // Branches in source terms; consecutive decisions on one line are merged.
+        let mut last: Option<(String, bool)> = None;
+        for b in &d.path {
+            let (loc, text) = match source_of(p, b.pc) {
+                Some(li) => (format!("{}:{}", short_file(&li.file), li.line), li.text.trim().to_string()),
+                None => (format!("insn {}", b.pc), String::new()),
+            };
+            let key = (loc.clone(), b.taken);
+            if last.as_ref() == Some(&key) {
+                continue;
+            }
+            last = Some(key);
+            let what = if b.taken { "jump taken" } else { "fell through" };
+            let _ = writeln!(out, "    {loc}: {what} (insn {})  {text}", b.pc);
+        }
+    }
+    if !d.regs.is_empty() {
+        let regs: Vec<String> = d.regs.iter().map(|(r, v)| format!("R{r}={v}")).collect();
+        let _ = writeln!(out, "  registers: {}", regs.join(" "));
+    }
+    if let Some(h) = &d.hint {
+        let _ = writeln!(out, "  hint: {h}");
+    }
+}
+
+fn diag_json(p: &ProgramSpec, d: &Diagnostic) -> serde_json::Value {
+    let mut v = serde_json::to_value(d).unwrap_or(serde_json::Value::Null);
+    if let (Some(obj), Some(li)) = (v.as_object_mut(), source_of(p, d.pc)) {
+        obj.insert("source".into(), json!({ "file": li.file, "line": li.line, "col": li.col, "text": li.text }));
+    }
+    v
+}
+
+/// Run `bpfbox verify`: (stdout text, exit code).
+pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
+    let obj = load_object(args)?;
+    let selected: Vec<&ProgramSpec> = match &args.prog {
+        Some(name) => vec![obj.program(name).ok_or_else(|| {
+            let names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
+            CliError::usage(format!("no program named `{name}` (the object has: {})", names.join(", ")))
+        })?],
+        None => obj.programs.iter().collect(),
+    };
+    if selected.is_empty() {
+        return Err(CliError::input(&args.file, "the object has no programs"));
+    }
+    let opts = VerifyOptions { log: args.log, ..VerifyOptions::default() };
+    let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
+    for p in selected {
+        let input = input_from_object(&obj, p).ok_or_else(|| {
+            CliError::input(&args.file, format!("program `{}` (section `{}`) has no known type: name one with --type {}=TYPE", p.name, p.section, p.name))
+        })?;
+        results.push((p, verify(&input, &opts)));
+    }
+    let rejected = results.iter().any(|(_, r)| !r.accepted());
+    let mut out = String::new();
+    if args.json {
+        let programs: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(p, r)| {
+                let mut v = json!({
+                    "name": p.name,
+                    "section": p.section,
+                    "verdict": r.verdict,
+                    "diagnostics": r.diagnostics.iter().map(|d| diag_json(p, d)).collect::<Vec<_>>(),
+                    "stats": r.stats,
+                });
+                if let (Some(log), Some(o)) = (&r.log, v.as_object_mut()) {
+                    o.insert("log".into(), json!(log));
+                }
+                v
+            })
+            .collect();
+        let doc = json!({ "file": args.file.display().to_string(), "programs": programs });
+        out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.push('\n');
+    } else {
+        for (p, r) in &results {
+            if let Some(log) = &r.log {
+                let _ = writeln!(out, "--- {} ({}) verifier log ---\n{log}--- end of log ---", p.name, p.section);
+            }
+            let s = &r.stats;
+            let verdict = if r.accepted() { "accepted" } else { "rejected" };
+            let _ = writeln!(
+                out,
+                "{} ({}): {verdict} — {} insns processed, {} states, {:.1} ms",
+                p.name,
+                p.section,
+                s.processed_insns,
+                s.total_states,
+                s.duration_ns as f64 / 1e6
+            );
+            for d in &r.diagnostics {
+                render_diag(&mut out, p, d);
+            }
+        }
+    }
+    Ok((out, u8::from(rejected)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn accepted_object_exits_zero() {
+        let a = VerifyArgs { file: root().join("tests/verifier/c/pkt_check_ok.o"), ..Default::default() };
+        let (out, code) = run(&a).expect("runs");
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("prog (xdp): accepted"), "{out}");
+    }
+
+    #[test]
+    fn rejection_renders_source_and_hint() {
+        let a = VerifyArgs { file: root().join("tests/verifier/c/pkt_short_check_bad.o"), ..Default::default() };
+        let (out, code) = run(&a).expect("runs");
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("invalid access to packet, off=12 size=2"), "{out}");
+        assert!(out.contains("pkt_short_check_bad.c:5"), "{out}");
+        assert!(out.contains("hint: the bounds check before this access only covers 12 bytes"), "{out}");
+        assert!(out.contains("on the path:"), "{out}");
+    }
+
+    #[test]
+    fn json_and_log() {
+        let a = VerifyArgs { file: root().join("tests/verifier/c/ringbuf_leak_bad.o"), json: true, log: true, ..Default::default() };
+        let (out, code) = run(&a).expect("runs");
+        assert_eq!(code, 1);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let d = &v["programs"][0]["diagnostics"][0];
+        assert_eq!(d["kind"], "unreleased_reference");
+        assert!(d["message"].as_str().is_some_and(|m| m.starts_with("Unreleased reference id=")));
+        assert!(d["source"]["line"].as_u64().is_some());
+        assert!(v["programs"][0]["stats"]["processed_insns"].as_u64().is_some_and(|n| n > 0));
+        assert!(v["programs"][0]["log"].as_str().is_some_and(|l| l.contains("call")));
+    }
+
+    #[test]
+    fn unusable_input_is_an_error() {
+        let a = VerifyArgs { file: root().join("Cargo.toml"), ..Default::default() };
+        assert_eq!(run(&a).err().map(|e| e.exit_code()), Some(2));
+        let a = VerifyArgs { file: root().join("tests/verifier/c/pkt_check_ok.o"), prog: Some("nope".into()), ..Default::default() };
+        assert_eq!(run(&a).err().map(|e| e.exit_code()), Some(2));
+    }
+}
