@@ -35,6 +35,26 @@ enum EngineArg {
 enum Cmd {
     #[command(flatten)]
     Kernel(bpfbox::kernel_cmds::KernelCmd),
+    /// Verify the programs of an ELF object as the kernel's verifier would, explaining
+    /// rejections in terms of the source.
+    Verify {
+        file: PathBuf,
+        /// Only this program (default: every program of the object).
+        #[arg(long)]
+        prog: Option<String>,
+        /// Machine-readable diagnostics and statistics.
+        #[arg(long)]
+        json: bool,
+        /// Print the state-by-state trace (comparable to the kernel's log level 2).
+        #[arg(long)]
+        log: bool,
+        /// BTF to resolve CO-RE relocations against (default: /sys/kernel/btf/vmlinux).
+        #[arg(long)]
+        btf: Option<PathBuf>,
+        /// Give a program a type: NAME=TYPE, for sections libbpf does not know.
+        #[arg(long = "type", value_name = "NAME=TYPE")]
+        types: Vec<String>,
+    },
     /// Assemble a text file into raw bytecode.
     Asm {
         file: PathBuf,
@@ -167,6 +187,20 @@ macro_rules! outln {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::kernel_cmds::run(k),
+        Cmd::Verify { file, prog, json, log, btf, types } => {
+            let types = types
+                .iter()
+                .map(|t| {
+                    t.split_once('=')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .ok_or_else(|| CliError::usage(format!("--type expects NAME=TYPE, got `{t}`")))
+                })
+                .collect::<Result<_, _>>()?;
+            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types };
+            let (text, code) = bpfbox::verify_cmd::run(&args)?;
+            emit(&text);
+            Ok(code)
+        }
         Cmd::Asm { file, output, syntax } => {
             let text = bpfbox::read_text(&file)?;
             let insns = bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;

@@ -431,8 +431,10 @@ pub fn differences(user: &Session, kernel: &Session) -> Vec<String> {
         let Some(km) = km else { continue };
         let mut ue = um.entries.clone();
         let mut ke = km.entries.clone();
-        // Ring buffers and perf arrays have no comparable contents.
-        if matches!(um.map_type, 4 | 27) {
+        // Not comparable: ring buffers hold no entries, and maps whose values are
+        // kernel object ids (prog arrays, perf event arrays, map-in-maps, device,
+        // socket, cpu and cgroup maps) hold ids that differ between the two by nature.
+        if matches!(um.map_type, 3 | 4 | 8 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 25 | 27) {
             continue;
         }
         if matches!(um.map_type, 5 | 6 | 10) {
