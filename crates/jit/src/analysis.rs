@@ -86,6 +86,19 @@ impl Prog<'_> {
         }
     }
 
+    /// Whether control from `pc` reaches `exit` (or a failing instruction) within a
+    /// few instructions without a conditional branch.
+    pub fn leads_to_exit(&self, mut pc: usize) -> bool {
+        for _ in 0..12 {
+            match self.flow(pc) {
+                Flow::Next(s) | Flow::Jump(s) => pc = s,
+                Flow::Stop => return true,
+                Flow::Branch(..) | Flow::Call(_) => return false,
+            }
+        }
+        false
+    }
+
     /// Registers read and written by the instruction at `pc`, given the live-in
     /// sets of functions (for local calls).
     fn use_def(&self, pc: usize, func_livein: &dyn Fn(usize) -> RegSet) -> (RegSet, RegSet) {

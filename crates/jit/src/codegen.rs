@@ -16,7 +16,7 @@
 //! frames, then the region that served the last slow-path access) and calls into
 //! the runtime (`runtime.rs`) when both miss.
 
-use crate::analysis::{FuncInfo, Prog, RegSet, ARGS, R0};
+use crate::analysis::{Flow, FuncInfo, Prog, RegSet, ARGS, R0};
 use crate::runtime::{self, JitCtx};
 use crate::JitError;
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Insn, Operand, PacketMode, Reg, Size, Width};
@@ -57,9 +57,19 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
     ISA.get_or_init(|| {
         let mut flags = settings::builder();
         let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("{k}={v}: {e}"));
-        set(&mut flags, "opt_level", "speed")?;
+        // Cranelift's mid-end (e-graph GVN/LICM) makes eBPF code slower, not faster,
+        // here: clang already optimized it, and hoisting raises register pressure in
+        // loops (parse and strcmp run 25-30% faster without it); it also costs a third
+        // of the compile time. BPFBOX_JIT_OPT=speed turns it back on.
+        let opt = std::env::var("BPFBOX_JIT_OPT").unwrap_or_else(|_| "none".into());
+        set(&mut flags, "opt_level", &opt)?;
+        if let Ok(ra) = std::env::var("BPFBOX_JIT_REGALLOC") {
+            set(&mut flags, "regalloc_algorithm", &ra)?;
+        }
         set(&mut flags, "is_pic", "false")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
+        // Nothing unwinds through generated code (the runtime's shims catch panics).
+        set(&mut flags, "unwind_info", "false")?;
         // The IR verifier is a debugging aid: on in debug builds (tests), off in release.
         set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
         let isa = cranelift_native::builder().map_err(|e| format!("host not supported: {e}"))?;
@@ -69,10 +79,20 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
     .map_err(JitError::Isa)
 }
 
+/// The main program: `(ctx, fp, r1, r2, r3, r4, r5) -> (r0, status)`.
+pub(crate) type EntryFn = unsafe extern "C" fn(*mut JitCtx, u64, u64, u64, u64, u64, u64) -> runtime::Ret2;
+
+/// `BPFBOX_JIT_DUMP=1` prints each function's IR and machine code to stderr (with
+/// `BPFBOX_JIT_DUMP_BIN=PATH`, also the code bytes to `PATH.f<n>`): a debugging aid.
+fn dump_enabled() -> bool {
+    static DUMP: OnceLock<bool> = OnceLock::new();
+    *DUMP.get_or_init(|| std::env::var_os("BPFBOX_JIT_DUMP").is_some())
+}
+
 /// What `compile` produced.
 pub(crate) struct Compiled {
     pub module: JITModule,
-    pub entry: unsafe extern "C" fn(*mut JitCtx),
+    pub entry: EntryFn,
     pub helpers: Vec<HelperEntry>,
     pub code_size: usize,
 }
@@ -93,10 +113,11 @@ enum Shim {
     CallxHelper,
     LdPacket,
     Fail,
+    Zero,
 }
 
 impl Shim {
-    const N: usize = 7;
+    const N: usize = 8;
     fn addr(self) -> usize {
         match self {
             Shim::Load => runtime::shim_load as *const () as usize,
@@ -106,6 +127,7 @@ impl Shim {
             Shim::CallxHelper => runtime::shim_callx_helper as *const () as usize,
             Shim::LdPacket => runtime::shim_ld_packet as *const () as usize,
             Shim::Fail => runtime::shim_fail as *const () as usize,
+            Shim::Zero => runtime::shim_zero as *const () as usize,
         }
     }
     /// (parameter count, returns two values)
@@ -116,6 +138,7 @@ impl Shim {
             Shim::Helper | Shim::CallxHelper => (9, true),
             Shim::LdPacket => (3, true),
             Shim::Fail => (4, false),
+            Shim::Zero => (2, false),
         }
     }
 }
@@ -140,8 +163,6 @@ pub(crate) fn compile(prog: &Prog<'_>, funcs: &[FuncInfo], helpers: &HelperTable
     for (i, _) in funcs.iter().enumerate() {
         ids.push(module.declare_function(&format!("f{i}"), Linkage::Local, &fsig).map_err(cg)?);
     }
-    let entry_sig = sig(cc, 1, 0);
-    let entry_id = module.declare_function("entry", Linkage::Local, &entry_sig).map_err(cg)?;
 
     // Helpers called by id, resolved now (like the interpreter's `CallHelper`).
     let mut used: Vec<HelperEntry> = Vec::new();
@@ -158,8 +179,16 @@ pub(crate) fn compile(prog: &Prog<'_>, funcs: &[FuncInfo], helpers: &HelperTable
         }
     }
 
-    let mut ctx = module.make_context();
-    let mut fctx = FunctionBuilderContext::new();
+    // Compile contexts are reused between programs (their allocations, mostly).
+    thread_local! {
+        static CONTEXTS: std::cell::RefCell<Option<(cranelift_codegen::Context, FunctionBuilderContext)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let (mut ctx, mut fctx) = CONTEXTS
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_else(|| (module.make_context(), FunctionBuilderContext::new()));
+    ctx.clear();
+    let dump = dump_enabled();
     let mut code_size = 0;
     for (i, f) in funcs.iter().enumerate() {
         ctx.func.signature = fsig.clone();
@@ -171,44 +200,56 @@ pub(crate) fn compile(prog: &Prog<'_>, funcs: &[FuncInfo], helpers: &HelperTable
             fx.b.seal_all_blocks();
             fx.b.finalize(tcfg);
         }
-        module.define_function(ids[i], &mut ctx).map_err(|e| JitError::Codegen(format!("function at {}: {e:?}", f.entry)))?;
+        if dump {
+            eprintln!("; function at slot {}\n{}", f.entry, ctx.func.display());
+            ctx.set_disasm(true);
+        }
+        let defined = module.define_function(ids[i], &mut ctx);
+        if let Err(e) = defined {
+            return Err(JitError::Codegen(format!("function at {}: {e:?}", f.entry)));
+        }
         code_size += ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        if let Some(v) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()).filter(|_| dump) {
+            eprintln!("; machine code\n{v}");
+            if let Some(path) = std::env::var_os("BPFBOX_JIT_DUMP_BIN") {
+                let code = ctx.compiled_code().map(|c| c.code_buffer().to_vec()).unwrap_or_default();
+                let _ = std::fs::write(format!("{}.f{i}", path.to_string_lossy()), code);
+            }
+        }
         module.clear_context(&mut ctx);
     }
-
-    // Entry trampoline: args from the context, call main, results back.
-    ctx.func.signature = entry_sig;
-    ctx.func.name = UserFuncName::user(0, entry_id.as_u32());
-    {
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let blk = b.create_block();
-        b.switch_to_block(blk);
-        b.append_block_params_for_function_params(blk);
-        let c = b.block_params(blk)[0];
-        let t = MemFlagsData::trusted();
-        let mut args = vec![c, b.ins().load(I64, t, c, offset_of!(JitCtx, stack_top) as i32)];
-        for k in 0..5 {
-            args.push(b.ins().load(I64, t, c, (offset_of!(JitCtx, args) + 8 * k) as i32));
-        }
-        let main = module.declare_func_in_func(ids[0], b.func);
-        let call = b.ins().call(main, &args);
-        let (r0, st) = (b.inst_results(call)[0], b.inst_results(call)[1]);
-        b.ins().store(t, r0, c, offset_of!(JitCtx, ret_r0) as i32);
-        b.ins().store(t, st, c, offset_of!(JitCtx, ret_status) as i32);
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        b.finalize(tcfg);
-    }
-    module.define_function(entry_id, &mut ctx).map_err(cg)?;
-    code_size += ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
-    module.clear_context(&mut ctx);
+    ctx.set_disasm(false);
+    CONTEXTS.with(|c| *c.borrow_mut() = Some((ctx, fctx)));
 
     module.finalize_definitions().map_err(cg)?;
-    let p = module.get_finalized_function(entry_id);
-    // SAFETY: `entry` was defined with the signature `fn(i64)` in the host's default
-    // calling convention, which is `extern "C"`.
-    let entry = unsafe { std::mem::transmute::<*const u8, unsafe extern "C" fn(*mut JitCtx)>(p) };
+    let p = module.get_finalized_function(ids[0]);
+    // SAFETY: function 0 (the main program) was defined as `fn(ctx, fp, r1..r5) ->
+    // (r0, status)` of seven and two I64s in the host's default calling convention, which
+    // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
+    // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
+    let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(p) };
     Ok(Compiled { module, entry, helpers: used, code_size })
+}
+
+/// Instruction counting in the block being emitted.
+#[derive(Clone, Copy)]
+struct BlockCount {
+    /// Count at block entry.
+    base: Value,
+    /// Count at block exit.
+    nb: Value,
+    /// `max - base`, when the block has instructions with effects.
+    lim: Option<Value>,
+    /// First slot of the block.
+    start: usize,
+    /// The block's budget-exhausted exit, once made.
+    fail: Option<Block>,
+}
+
+/// Instructions whose effects (memory, errors, program exit) are observable if the
+/// budget runs out after them: the budget is checked right before them.
+fn has_effects(insn: Option<&Insn>) -> bool {
+    matches!(insn, Some(Insn::Load { .. } | Insn::Store { .. } | Insn::Atomic { .. } | Insn::LoadPacket { .. }))
 }
 
 /// Translation state of one function.
@@ -234,6 +275,10 @@ struct Fx<'a, 'p> {
     err_ret: Block,
     prop_ret: Block,
     shims: [Option<SigRef>; Shim::N],
+    /// Counting state of the block being emitted.
+    bc: Option<BlockCount>,
+    /// Budget exits to fill at the end: (block, count at block entry, first slot).
+    pending_fails: Vec<(Block, Value, usize)>,
     frefs: Vec<Option<FuncRef>>,
 }
 
@@ -265,6 +310,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
+        b.seal_block(entry);
         let params = b.block_params(entry).to_vec();
         let (ctx, fp) = (params[0], params[1]);
         let mut blocks = vec![None; p.insns.len() + 1];
@@ -305,6 +351,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             err_ret,
             prop_ret,
             shims: [None; Shim::N],
+            bc: None,
+            pending_fails: Vec::new(),
             frefs: vec![None; funcs.len()],
         };
         // Registers at entry: r1..r5 arguments, r10 the frame, inherited ones from the
@@ -327,7 +375,19 @@ impl<'a, 'p> Fx<'a, 'p> {
         fx
     }
 
+    /// Switch to a block made inside one instruction's code: all its predecessors are
+    /// emitted by then, so it is sealed at once (fewer SSA block parameters to build
+    /// and remove than sealing everything at the end).
+    fn enter(&mut self, b: Block) {
+        self.b.switch_to_block(b);
+        self.b.seal_block(b);
+    }
+
     fn get(&mut self, r: Reg) -> Value {
+        if r == Reg::R10 && !self.p.r10_written {
+            // The frame pointer, unchanged: no SSA variable to track.
+            return self.fp;
+        }
         self.b.use_var(self.regs[r.idx()])
     }
 
@@ -388,42 +448,64 @@ impl<'a, 'p> Fx<'a, 'p> {
     }
 
     fn build(&mut self) {
+        // Leader blocks are sealed once every block that jumps or falls into them is
+        // emitted (the entry block also has the jump from the function's entry).
+        let f = self.f;
+        let mut preds = vec![0u32; self.p.insns.len() + 1];
+        preds[f.entry] += 1;
+        for blk in &f.blocks {
+            for s in self.succs(blk.pcs[blk.pcs.len() - 1]) {
+                preds[s] += 1;
+            }
+        }
         let first = self.block_of(self.f.entry);
         self.b.ins().jump(first, &[]);
-        let f = self.f;
+        self.done_pred(&mut preds, f.entry);
         for blk in &f.blocks {
             let start = self.block_of(blk.pcs[0]);
             self.b.switch_to_block(start);
-            let base = if self.cfg.count {
+            let len = blk.pcs.len();
+            self.bc = if self.cfg.count {
                 let base = self.b.use_var(self.cnt);
-                let len = blk.pcs.len() as i64;
-                let nb = self.b.ins().iadd_imm_s(base, len);
-                let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, nb, self.max);
-                let body = self.b.create_block();
-                let precise = self.b.create_block();
-                self.b.set_cold_block(precise);
-                self.b.ins().brif(over, precise, &[], body, &[]);
-                self.b.switch_to_block(precise);
-                self.precise(&blk.pcs, base);
-                self.b.switch_to_block(body);
+                let nb = self.b.ins().iadd_imm_s(base, len as i64);
                 self.b.def_var(self.cnt, nb);
-                Some(base)
+                // `lim` = instructions left in the budget at block entry, needed where
+                // an instruction before the end of the block has observable effects.
+                let effects = blk.pcs.iter().any(|&pc| has_effects(self.p.insn(pc)));
+                let lim = effects.then(|| self.b.ins().isub(self.max, base));
+                Some(BlockCount { base, nb, lim, start: blk.pcs[0], fail: None })
             } else {
                 None
             };
             let mut open = true;
             for (idx, &pc) in blk.pcs.iter().enumerate() {
-                open = self.emit(pc, idx, base);
+                let insn = self.p.insn(pc);
+                if idx + 1 == len && !matches!(self.p.flow(pc), Flow::Next(_)) {
+                    // The budget runs out before the block's last instruction runs.
+                    self.end_check();
+                } else if has_effects(insn) {
+                    self.effect_check(idx);
+                }
+                open = self.emit(pc, idx);
             }
             if open {
                 // Fell through into the next block.
-                let last = blk.pcs[blk.pcs.len() - 1];
+                self.end_check();
+                let last = blk.pcs[len - 1];
                 let next = last + self.p.insn(last).map_or(1, |i| i.slots());
                 let nb = self.block_of(next);
                 self.b.ins().jump(nb, &[]);
             }
+            for s in self.succs(blk.pcs[len - 1]) {
+                self.done_pred(&mut preds, s);
+            }
         }
-        // Shared exits.
+        // Budget exits, then the shared exits.
+        for (fb, base, start) in std::mem::take(&mut self.pending_fails) {
+            self.b.switch_to_block(fb);
+            let k = self.b.ins().isub(self.max, base);
+            self.fail(FAIL_BUDGET, start, k);
+        }
         self.b.switch_to_block(self.err_ret);
         let (z, e) = (self.iconst(0), self.iconst(ST_ERROR));
         self.b.ins().return_(&[z, e]);
@@ -433,35 +515,69 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().return_(&[v, st]);
     }
 
-    /// The budget runs out inside this block: run its instructions one by one until it
-    /// does (all but the last, which is the one that cannot run), then fail.
-    fn precise(&mut self, pcs: &[usize], base: Value) {
-        let rem = self.b.ins().isub(self.max, base);
-        let max = self.max;
-        let last = pcs.len() - 1;
-        for (idx, &pc) in pcs[..last].iter().enumerate() {
-            let out = self.b.create_block();
-            let go = self.b.create_block();
-            let hit = self.b.ins().icmp_imm_s(IntCC::Equal, rem, idx as i64);
-            self.b.ins().brif(hit, out, &[], go, &[]);
-            self.b.switch_to_block(out);
-            self.fail(FAIL_BUDGET, pc, max);
-            self.b.switch_to_block(go);
-            let open = self.emit(pc, idx, Some(base));
-            debug_assert!(open, "only the last instruction of a block ends it");
+    /// Leader slots control goes to from `last`, the last slot of a block.
+    fn succs(&self, last: usize) -> Vec<usize> {
+        match self.p.flow(last) {
+            Flow::Next(s) | Flow::Jump(s) | Flow::Call(s) => vec![s],
+            Flow::Branch(t, s) => vec![t, s],
+            Flow::Stop => vec![],
         }
-        // rem < len: the last instruction is where the budget runs out.
-        self.fail(FAIL_BUDGET, pcs[last], max);
     }
 
-    /// Count after instruction `idx` of the block whose count at entry is `base`.
-    fn count_at(&mut self, base: Option<Value>, idx: usize) -> Option<Value> {
-        base.map(|b| self.b.ins().iadd_imm_s(b, idx as i64 + 1))
+    /// One more predecessor of leader `pc` is emitted; seal it after the last one.
+    fn done_pred(&mut self, preds: &mut [u32], pc: usize) {
+        preds[pc] -= 1;
+        if preds[pc] == 0 {
+            let b = self.block_of(pc);
+            self.b.seal_block(b);
+        }
+    }
+
+    /// The budget-exhausted exit of the current block (made on first use, filled at
+    /// the end of the function): the interpreter stops at instruction `max - base`.
+    fn budget_fail(&mut self) -> Block {
+        let Some(bc) = self.bc else { unreachable!("counting is on") };
+        if let Some(b) = bc.fail {
+            return b;
+        }
+        let fb = self.b.create_block();
+        self.b.set_cold_block(fb);
+        self.pending_fails.push((fb, bc.base, bc.start));
+        if let Some(c) = self.bc.as_mut() {
+            c.fail = Some(fb);
+        }
+        fb
+    }
+
+    /// Before instruction `idx` with effects: has the budget run out at or before it?
+    fn effect_check(&mut self, idx: usize) {
+        let Some(BlockCount { lim: Some(lim), .. }) = self.bc else { return };
+        let out = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, lim, idx as i64);
+        let fb = self.budget_fail();
+        let go = self.b.create_block();
+        self.b.ins().brif(out, fb, &[], go, &[]);
+        self.enter(go);
+    }
+
+    /// Before leaving the block: does the whole block fit in the budget?
+    fn end_check(&mut self) {
+        let Some(bc) = self.bc else { return };
+        let out = self.b.ins().icmp(IntCC::UnsignedGreaterThan, bc.nb, self.max);
+        let fb = self.budget_fail();
+        let go = self.b.create_block();
+        self.b.ins().brif(out, fb, &[], go, &[]);
+        self.enter(go);
+    }
+
+    /// Count after instruction `idx` of the current block.
+    fn count_at(&mut self, idx: usize) -> Option<Value> {
+        let bc = self.bc?;
+        Some(self.b.ins().iadd_imm_s(bc.base, idx as i64 + 1))
     }
 
     /// Emit slot `pc` (instruction `idx` of its block). Returns false when the
     /// instruction ended the block (the current Cranelift block is terminated).
-    fn emit(&mut self, pc: usize, idx: usize, base: Option<Value>) -> bool {
+    fn emit(&mut self, pc: usize, idx: usize) -> bool {
         let Some(&insn) = self.p.insn(pc) else {
             self.fail_const(FAIL_FELL_OFF, pc, 0);
             return false;
@@ -518,19 +634,17 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             Insn::Load { size, dst, src, off, sign_extend } => {
                 let base_v = self.get(src);
-                let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
                 let signed = sign_extend && size != Size::DW;
-                let v = self.load(pc, addr, size, signed, src, off);
+                let v = self.load(pc, base_v, size, signed, src, off);
                 self.set(dst, v);
             }
             Insn::Store { size, dst, off, src } => {
                 let base_v = self.get(dst);
-                let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
                 let v = match src {
                     Operand::Reg(s) => self.get(s),
                     Operand::Imm(i) => self.iconst(i as i64),
                 };
-                self.store(pc, addr, size, v, dst, off);
+                self.store(pc, base_v, size, v, dst, off);
             }
             Insn::Atomic { size, op, fetch, dst, off, src } => self.atomic(pc, size, op, fetch, dst, off, src),
             Insn::LoadImm64 { dst, .. } => match self.p.lddw[pc] {
@@ -566,13 +680,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.b.set_cold_block(exit);
                 let cont = self.b.create_block();
                 self.b.ins().brif(bad, exit, &[], cont, &[]);
-                self.b.switch_to_block(exit);
-                if let Some(c) = self.count_at(base, idx) {
+                self.enter(exit);
+                if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
                 let (z, st) = (self.iconst(0), self.iconst(ST_EXIT));
                 self.b.ins().return_(&[z, st]);
-                self.b.switch_to_block(cont);
+                self.enter(cont);
                 self.set(Reg::R0, v);
             }
             Insn::Ja { off, .. } => {
@@ -582,13 +696,32 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             Insn::Jump { cond, width, dst, src, off } => {
                 let c = self.cond(cond, width, dst, src);
-                let tb = self.block_of((pc as i64 + 1 + off as i64) as usize);
+                let tb_pc = (pc as i64 + 1 + off as i64) as usize;
+                let tb = self.block_of(tb_pc);
                 let fb = self.block_of(pc + 1);
-                self.b.ins().brif(c, tb, &[], fb, &[]);
+                // Branch layout (Ball-Larus "return" heuristic): a successor that runs
+                // straight into `exit` is the unlikely one. Its edge goes through a cold
+                // block of its own, so register moves for it never sit in the hot path.
+                let (t_exit, f_exit) = (self.p.leads_to_exit(tb_pc), self.p.leads_to_exit(pc + 1));
+                if t_exit && !f_exit {
+                    let tramp = self.b.create_block();
+                    self.b.set_cold_block(tramp);
+                    self.b.ins().brif(c, tramp, &[], fb, &[]);
+                    self.enter(tramp);
+                    self.b.ins().jump(tb, &[]);
+                } else if f_exit && !t_exit {
+                    let tramp = self.b.create_block();
+                    self.b.set_cold_block(tramp);
+                    self.b.ins().brif(c, tb, &[], tramp, &[]);
+                    self.enter(tramp);
+                    self.b.ins().jump(fb, &[]);
+                } else {
+                    self.b.ins().brif(c, tb, &[], fb, &[]);
+                }
                 return false;
             }
             Insn::Exit => {
-                if let Some(c) = self.count_at(base, idx) {
+                if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
                 for r in 1..=5 {
@@ -607,7 +740,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.fail_const(FAIL_UNKNOWN_HELPER, pc, id as u32 as i64);
                     return false;
                 };
-                if let Some(c) = self.count_at(base, idx) {
+                if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
                 let s = self.iconst(slot as i64);
@@ -621,7 +754,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 return false;
             }
             Insn::Call(CallTarget::Local(rel)) => {
-                if let Some(c) = self.count_at(base, idx) {
+                if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
                 let target = (pc as i64 + 1 + rel as i64) as usize;
@@ -636,7 +769,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 return false;
             }
             Insn::CallX { reg } => {
-                if let Some(c) = self.count_at(base, idx) {
+                if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
                 self.callx(reg, pc);
@@ -818,7 +951,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let in_stack = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off, lim);
         let chk2 = self.b.create_block();
         self.b.ins().brif(in_stack, fast, &[], chk2, &[]);
-        self.b.switch_to_block(chk2);
+        self.enter(chk2);
         let (so, lo) = if write {
             (offset_of!(JitCtx, wcache_start), offset_of!(JitCtx, wcache_lim8))
         } else {
@@ -832,68 +965,73 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().brif(ok, fast, &[], slow, &[]);
     }
 
-    fn raw_load(&mut self, addr: Value, size: Size, signed: bool) -> Value {
+    /// `*(addr + off)`; the offset goes into the instruction's addressing mode.
+    fn raw_load(&mut self, addr: Value, off: i32, size: Size, signed: bool) -> Value {
         let ins = self.b.ins();
         match (size, signed) {
-            (Size::B, false) => ins.uload8(I64, pm(), addr, 0),
-            (Size::H, false) => ins.uload16(I64, pm(), addr, 0),
-            (Size::W, false) => ins.uload32(pm(), addr, 0),
-            (Size::B, true) => ins.sload8(I64, pm(), addr, 0),
-            (Size::H, true) => ins.sload16(I64, pm(), addr, 0),
-            (Size::W, true) => ins.sload32(pm(), addr, 0),
-            (Size::DW, _) => ins.load(I64, pm(), addr, 0),
+            (Size::B, false) => ins.uload8(I64, pm(), addr, off),
+            (Size::H, false) => ins.uload16(I64, pm(), addr, off),
+            (Size::W, false) => ins.uload32(pm(), addr, off),
+            (Size::B, true) => ins.sload8(I64, pm(), addr, off),
+            (Size::H, true) => ins.sload16(I64, pm(), addr, off),
+            (Size::W, true) => ins.sload32(pm(), addr, off),
+            (Size::DW, _) => ins.load(I64, pm(), addr, off),
         }
     }
 
-    fn raw_store(&mut self, addr: Value, size: Size, v: Value) {
+    fn raw_store(&mut self, addr: Value, off: i32, size: Size, v: Value) {
         let ins = self.b.ins();
         match size {
-            Size::B => ins.istore8(pm(), v, addr, 0),
-            Size::H => ins.istore16(pm(), v, addr, 0),
-            Size::W => ins.istore32(pm(), v, addr, 0),
-            Size::DW => ins.store(pm(), v, addr, 0),
+            Size::B => ins.istore8(pm(), v, addr, off),
+            Size::H => ins.istore16(pm(), v, addr, off),
+            Size::W => ins.istore32(pm(), v, addr, off),
+            Size::DW => ins.store(pm(), v, addr, off),
         };
     }
 
-    fn load(&mut self, pc: usize, addr: Value, size: Size, signed: bool, base: Reg, off: i16) -> Value {
+    /// Load from `base_v + off` (`base` is the register holding `base_v`).
+    fn load(&mut self, pc: usize, base_v: Value, size: Size, signed: bool, base: Reg, off: i16) -> Value {
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
-            return self.raw_load(addr, size, signed);
+            return self.raw_load(base_v, off as i32, size, signed);
         }
+        let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         let v = self.b.append_block_param(join, I64);
         self.guard(addr, size, false, fast, slow);
-        self.b.switch_to_block(fast);
-        let x = self.raw_load(addr, size, signed);
+        self.enter(fast);
+        let x = self.raw_load(addr, 0, size, signed);
         self.b.ins().jump(join, &[BlockArg::Value(x)]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(signed as i64), self.iconst(pc as i64), self.fp];
         let Some((x, st)) = self.shim(Shim::Load, &args) else { unreachable!() };
         self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
-        self.b.switch_to_block(join);
+        self.enter(join);
         v
     }
 
-    fn store(&mut self, pc: usize, addr: Value, size: Size, v: Value, base: Reg, off: i16) {
+    /// Store to `base_v + off`.
+    fn store(&mut self, pc: usize, base_v: Value, size: Size, v: Value, base: Reg, off: i16) {
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
-            self.raw_store(addr, size, v);
+            self.raw_store(base_v, off as i32, size, v);
             return;
         }
+        let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         self.guard(addr, size, true, fast, slow);
-        self.b.switch_to_block(fast);
-        self.raw_store(addr, size, v);
+        self.enter(fast);
+        self.raw_store(addr, 0, size, v);
         self.b.ins().jump(join, &[]);
-        self.b.switch_to_block(slow);
+        self.enter(slow);
         let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
         let Some((_, st)) = self.shim(Shim::Store, &args) else { unreachable!() };
         self.b.ins().brif(st, self.err_ret, &[], join, &[]);
-        self.b.switch_to_block(join);
+        self.enter(join);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -909,13 +1047,13 @@ impl<'a, 'p> Fx<'a, 'p> {
             let join = self.b.create_block();
             let p = self.b.append_block_param(join, I64);
             self.guard(addr, size, true, fast, slow);
-            self.b.switch_to_block(fast);
+            self.enter(fast);
             self.b.ins().jump(join, &[BlockArg::Value(addr)]);
-            self.b.switch_to_block(slow);
+            self.enter(slow);
             let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(pc as i64), self.fp];
             let Some((x, st)) = self.shim(Shim::Atomic, &args) else { unreachable!() };
             self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
-            self.b.switch_to_block(join);
+            self.enter(join);
             p
         };
         let ty = if size == Size::DW { I64 } else { I32 };
@@ -934,7 +1072,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let mis = self.b.ins().band_imm_s(ptr, size.bytes() as i64 - 1);
         self.b.ins().brif(mis, plain, &[], aligned, &[]);
 
-        self.b.switch_to_block(aligned);
+        self.enter(aligned);
         let o = match op {
             AtomicOp::CmpXchg => self.b.ins().atomic_cas(t(), ptr, expected, s),
             _ => {
@@ -950,7 +1088,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         };
         self.b.ins().jump(join, &[BlockArg::Value(o)]);
 
-        self.b.switch_to_block(plain);
+        self.enter(plain);
         let o = self.b.ins().load(ty, pm(), ptr, 0);
         let new = match op {
             AtomicOp::Add => self.b.ins().iadd(o, s),
@@ -966,7 +1104,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().store(pm(), new, ptr, 0);
         self.b.ins().jump(join, &[BlockArg::Value(o)]);
 
-        self.b.switch_to_block(join);
+        self.enter(join);
         let old64 = if ty == I32 { self.b.ins().uextend(I64, old) } else { old };
         match op {
             AtomicOp::CmpXchg => self.set(Reg::R0, old64),
@@ -985,7 +1123,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let Some((v, st)) = self.shim(which, &args) else { unreachable!() };
         let cont = self.b.create_block();
         self.b.ins().brif(st, self.prop_ret, &[BlockArg::Value(v), BlockArg::Value(st)], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
         self.set(Reg::R0, v);
         self.reload_cnt();
     }
@@ -1012,9 +1150,22 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.set_cold_block(deep);
         let go = self.b.create_block();
         self.b.ins().brif(too_deep, deep, &[], go, &[]);
-        self.b.switch_to_block(deep);
+        self.enter(deep);
         self.fail_const(FAIL_DEPTH, pc, MAX_CALL_FRAMES as i64);
-        self.b.switch_to_block(go);
+        self.enter(go);
+        // First time at this depth in the run: zero the new frame.
+        let new_lo = self.b.ins().iadd_imm_s(self.fp, -2 * STACK_SIZE as i64);
+        let zeroed = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, zeroed_lo) as i32);
+        let fresh = self.b.ins().icmp(IntCC::UnsignedLessThan, new_lo, zeroed);
+        let zero = self.b.create_block();
+        self.b.set_cold_block(zero);
+        let go = self.b.create_block();
+        self.b.ins().brif(fresh, zero, &[], go, &[]);
+        self.enter(zero);
+        let ctx = self.ctx;
+        self.shim(Shim::Zero, &[ctx, new_lo]);
+        self.b.ins().jump(go, &[]);
+        self.enter(go);
         for r in [0usize, 6, 7, 8, 9] {
             if livein & (1 << r) != 0 {
                 let v = self.b.use_var(self.regs[r]);
@@ -1031,7 +1182,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let (v, st) = (self.b.inst_results(call)[0], self.b.inst_results(call)[1]);
         let cont = self.b.create_block();
         self.b.ins().brif(st, self.prop_ret, &[BlockArg::Value(v), BlockArg::Value(st)], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.enter(cont);
         self.set(Reg::R0, v);
         for r in 1..=5usize {
             if retout & live_after & (1 << r) != 0 {
@@ -1052,11 +1203,11 @@ impl<'a, 'p> Fx<'a, 'p> {
         let is_func = self.b.ins().icmp_imm_s(IntCC::Equal, hi, FUNC_ADDR_TAG as i64);
         self.b.ins().brif(is_func, func, &[], helper, &[]);
 
-        self.b.switch_to_block(helper);
+        self.enter(helper);
         self.helper_call(Shim::CallxHelper, v, pc);
         self.b.ins().jump(join, &[]);
 
-        self.b.switch_to_block(func);
+        self.enter(func);
         // Whatever the target, pass every register it may inherit, and read back r1..r5
         // (with callx in the program every function returns them).
         for r in [0usize, 6, 7, 8, 9] {
@@ -1074,14 +1225,14 @@ impl<'a, 'p> Fx<'a, 'p> {
             cases.push((fi, blk));
         }
         sw.emit(&mut self.b, target, bad);
-        self.b.switch_to_block(bad);
+        self.enter(bad);
         self.fail(FAIL_BAD_CALL, pc, v);
         for (fi, blk) in cases {
-            self.b.switch_to_block(blk);
+            self.enter(blk);
             self.local_call(fi, pc, ARGS | R0);
             self.b.ins().jump(join, &[]);
         }
-        self.b.switch_to_block(join);
+        self.enter(join);
     }
 }
 

@@ -107,7 +107,7 @@ pub enum JitError {
 /// The executable memory of a program; freed on drop.
 struct Code {
     module: Option<cranelift_jit::JITModule>,
-    entry: unsafe extern "C" fn(*mut runtime::JitCtx),
+    entry: codegen::EntryFn,
     size: usize,
 }
 
@@ -215,7 +215,7 @@ impl JitProgram {
         self.code.size
     }
 
-    /// Address of the entry trampoline (to inspect the code pages' protection).
+    /// Address of the main function's code (to inspect the code pages' protection).
     pub fn code_address(&self) -> usize {
         self.code.entry as usize
     }
@@ -313,8 +313,11 @@ impl JitProgram {
         env: &mut dyn RunEnv,
         max_insns: Option<u64>,
     ) -> Result<RunOutcome, VmError> {
-        let mut stack = StackArea([0; MAX_CALL_FRAMES * STACK_SIZE]);
-        let base = stack.0.as_mut_ptr();
+        // Frame 0 is zeroed now, deeper frames when first entered (`JitCtx::zeroed_lo`).
+        let mut stack = std::mem::MaybeUninit::<StackArea>::uninit();
+        let base = stack.as_mut_ptr() as *mut u8;
+        // SAFETY: the top frame of the area we own.
+        unsafe { base.add((MAX_CALL_FRAMES - 1) * STACK_SIZE).write_bytes(0, STACK_SIZE) };
         let top = base.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let max = max_insns.unwrap_or(self.inner.vm.options().max_insns);
         let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
@@ -322,8 +325,10 @@ impl JitProgram {
         if let Some(r) = regions.first() {
             ctx.remember(bpfbox_vm::jit_support::RegionBounds { start: r.start(), len: r.len(), writable: r.writable() });
         }
-        // SAFETY: `entry` is this program's trampoline; `ctx` and `rt` outlive the call.
-        unsafe { (self.code.entry)(&mut ctx) };
+        let [a1, a2, a3, a4, a5] = args;
+        // SAFETY: `entry` is this program's main function; `ctx` and `rt` outlive the call.
+        let out = unsafe { (self.code.entry)(&mut ctx, top, a1, a2, a3, a4, a5) };
+        (ctx.ret_r0, ctx.ret_status) = (out.a, out.b);
         if let Some(p) = rt.panic.take() {
             std::panic::resume_unwind(p);
         }

@@ -38,6 +38,9 @@ pub(crate) struct JitCtx {
     /// Same, for writes (always a writable region).
     pub wcache_start: u64,
     pub wcache_lim8: u64,
+    /// Lowest stack address zeroed so far: frames are zeroed when first entered
+    /// (the interpreter starts every run with a zeroed stack).
+    pub zeroed_lo: u64,
     /// Registers crossing a bpf-to-bpf call other than r1..r5 in and r0 out.
     pub xregs: [u64; 11],
     /// r1..r5 of the main program.
@@ -86,6 +89,7 @@ impl JitCtx {
             rcache_lim8: 0,
             wcache_start: 0,
             wcache_lim8: 0,
+            zeroed_lo: stack_top - STACK_SIZE as u64,
             xregs: [0; 11],
             args,
             ret_r0: 0,
@@ -128,6 +132,21 @@ impl JitCtx {
         if self.wcache_start != frame0 && !still(self.wcache_start, self.wcache_lim8, true) {
             (self.wcache_start, self.wcache_lim8) = (frame0, STACK_SIZE as u64 - 8);
         }
+    }
+
+    /// Zero the stack from `lo` up to what is zeroed already.
+    fn zero_down_to(&mut self, lo: u64) {
+        if lo < self.zeroed_lo {
+            // SAFETY: `lo..zeroed_lo` lies in the run's stack area (generated code and
+            // `zero_all` never pass an address below its bottom).
+            unsafe { ptr::write_bytes(ptr::with_exposed_provenance_mut::<u8>(lo as usize), 0, (self.zeroed_lo - lo) as usize) };
+            self.zeroed_lo = lo;
+        }
+    }
+
+    /// Zero every frame (before helpers run: their callbacks may go deeper).
+    fn zero_all(&mut self) {
+        self.zero_down_to(self.stack_top - STACK_AREA);
     }
 
     fn depth(&self, fp: u64) -> usize {
@@ -279,6 +298,7 @@ pub(crate) unsafe extern "C" fn shim_atomic(ctx: *mut JitCtx, addr: u64, size: u
 
 fn call_helper(c: &mut JitCtx, rt: &mut Rt<'_>, e: &HelperEntry, pc: u64, fp: u64, args: [u64; 5]) -> Result<Ret2, VmError> {
     let depth = c.depth(fp);
+    c.zero_all();
     let inner = rt.inner;
     let (max, checked) = (c.max, inner.checked);
     let mem = mem_of(&mut rt.mem, rt.stack, rt.regions);
@@ -337,6 +357,13 @@ pub(crate) unsafe extern "C" fn shim_callx_helper(
     }
 }
 
+/// A call enters a frame not used before in this run: zero it (`lo` is its bottom).
+pub(crate) unsafe extern "C" fn shim_zero(ctx: *mut JitCtx, lo: u64) {
+    // SAFETY: called by generated code with its context; `lo` is the bottom of a
+    // frame in the stack area (the call-depth check ran first).
+    unsafe { (*ctx).zero_down_to(lo) }
+}
+
 /// Legacy packet load: big-endian `size` bytes at `off` of the packet; `b = 1` when
 /// out of the packet (the program then ends with r0 = 0).
 pub(crate) unsafe extern "C" fn shim_ld_packet(ctx: *mut JitCtx, off: i64, size: u64) -> Ret2 {
@@ -361,30 +388,41 @@ pub(crate) unsafe extern "C" fn shim_ld_packet(ctx: *mut JitCtx, off: i64, size:
     }
 }
 
-/// A run-time error known at compile time but for `arg`.
+/// A run-time error known at compile time but for `arg`. For the budget: `pc` is
+/// the first slot of the block and `arg` the instructions of it that fit.
 pub(crate) unsafe extern "C" fn shim_fail(ctx: *mut JitCtx, code: i64, pc: u64, arg: u64) {
-    let pc = pc as usize;
-    let e = match code {
-        FAIL_BUDGET => VmError::BudgetExceeded { pc, executed: arg },
-        FAIL_DEPTH => VmError::CallDepthExceeded { pc, max: arg as usize },
-        FAIL_BAD_CALL => VmError::BadCallTarget { pc, target: arg },
-        FAIL_FELL_OFF => VmError::FellOffEnd { pc },
-        FAIL_LDDW_TAIL => VmError::IntoLddwTail { pc },
-        FAIL_UNRESOLVED => {
-            let imm = match arg {
-                1 => Imm64::MapFd(0),
-                2 => Imm64::MapValue { fd: 0, off: 0 },
-                3 => Imm64::BtfId { id: 0, btf_fd: 0 },
-                4 => Imm64::Func(0),
-                5 => Imm64::MapIdx(0),
-                _ => Imm64::MapIdxValue { idx: 0, off: 0 },
-            };
-            VmError::Unresolved { pc, what: pseudo_name(imm) }
-        }
-        FAIL_KFUNC => VmError::Kfunc { pc, btf_id: arg as i32 },
-        FAIL_UNKNOWN_HELPER => VmError::UnknownHelper { pc, id: arg },
-        _ => VmError::Helper { pc, id: 0, reason: format!("internal JIT error code {code}") },
-    };
     // SAFETY: called by generated code with its context.
-    unsafe { shim(ctx, |_, _| Err(e)) };
+    unsafe {
+        shim(ctx, |c, rt| {
+            let pc = pc as usize;
+            Err(match code {
+                FAIL_BUDGET => {
+                    let insns = rt.inner.vm.program().insns();
+                    let mut at = pc;
+                    for _ in 0..arg {
+                        at += insns.get(at).map_or(1, |i| i.slots());
+                    }
+                    VmError::BudgetExceeded { pc: at, executed: c.max }
+                }
+                FAIL_DEPTH => VmError::CallDepthExceeded { pc, max: arg as usize },
+                FAIL_BAD_CALL => VmError::BadCallTarget { pc, target: arg },
+                FAIL_FELL_OFF => VmError::FellOffEnd { pc },
+                FAIL_LDDW_TAIL => VmError::IntoLddwTail { pc },
+                FAIL_UNRESOLVED => {
+                    let imm = match arg {
+                        1 => Imm64::MapFd(0),
+                        2 => Imm64::MapValue { fd: 0, off: 0 },
+                        3 => Imm64::BtfId { id: 0, btf_fd: 0 },
+                        4 => Imm64::Func(0),
+                        5 => Imm64::MapIdx(0),
+                        _ => Imm64::MapIdxValue { idx: 0, off: 0 },
+                    };
+                    VmError::Unresolved { pc, what: pseudo_name(imm) }
+                }
+                FAIL_KFUNC => VmError::Kfunc { pc, btf_id: arg as i32 },
+                FAIL_UNKNOWN_HELPER => VmError::UnknownHelper { pc, id: arg },
+                _ => VmError::Helper { pc, id: 0, reason: format!("internal JIT error code {code}") },
+            })
+        })
+    };
 }
