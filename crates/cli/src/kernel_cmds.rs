@@ -6,7 +6,8 @@
 use crate::CliError;
 use bpfbox_kernel::attach::{self, Direction, PerfEventSpec, Target, UprobeLocation, XdpMode};
 use bpfbox_kernel::events::{self, Event, EventStream};
-use bpfbox_kernel::inspect::{self, MapInfo, ProgInfo};
+use bpfbox_kernel::inspect::{self, MapBtf, MapInfo, ProgInfo};
+use bpfbox_object::btf::{Btf, Kind};
 use bpfbox_kernel::{KernelError, KernelObject, OpenOptions};
 use clap::{Subcommand, ValueEnum};
 use serde_json::{json, Value};
@@ -557,18 +558,81 @@ fn map_human(m: &MapInfo) -> String {
     s
 }
 
-/// Entries in bpftool's layouts. `values_per_cpu` splits per-CPU values.
-fn entries_json(shape: &bpfbox_kernel::MapShape, entries: &[(Vec<u8>, Vec<u8>)]) -> Value {
+/// A map's key and value types from its BTF, for decoding entries as bpftool does.
+struct MapDecoder {
+    btf: Btf,
+    /// Type ids whose size matches the map's key/value size (`None`: print as hex).
+    key: Option<u32>,
+    value: Option<u32>,
+}
+
+impl MapDecoder {
+    /// `None` when the map has no BTF or it cannot be parsed or does not fit the map.
+    fn new(mb: Option<&MapBtf>, shape: &bpfbox_kernel::MapShape) -> Option<MapDecoder> {
+        let mb = mb?;
+        let btf = Btf::parse_raw(&mb.raw).ok()?;
+        let fits = |id: u32, size: u32| (id != 0 && btf.resolve_size(id).ok() == Some(u64::from(size))).then_some(id);
+        let key = fits(mb.key_type_id, shape.key_size);
+        let value = fits(mb.value_type_id, shape.value_size);
+        if key.is_none() && value.is_none() {
+            return None;
+        }
+        Some(MapDecoder { btf, key, value })
+    }
+
+    /// The map's decoder, fetched from the kernel; hex (None) when anything fails.
+    fn by_id(id: u32, shape: &bpfbox_kernel::MapShape) -> Option<MapDecoder> {
+        MapDecoder::new(inspect::map_btf(id).ok().flatten().as_ref(), shape)
+    }
+
+    fn key(&self, k: &[u8]) -> Option<Value> {
+        self.key.map(|id| self.btf.format_value(id, k))
+    }
+
+    fn value(&self, v: &[u8]) -> Option<Value> {
+        self.value.map(|id| self.btf.format_value(id, v))
+    }
+}
+
+/// One CPU's value out of a per-CPU slot.
+fn cpu_value<'a>(shape: &bpfbox_kernel::MapShape, c: &'a [u8]) -> &'a [u8] {
+    &c[..(shape.value_size as usize).min(c.len())]
+}
+
+/// Entries in bpftool's layouts. `values_per_cpu` splits per-CPU values. With BTF,
+/// each entry also has bpftool's `formatted` object (the decoded key and value(s)).
+fn entries_json(shape: &bpfbox_kernel::MapShape, entries: &[(Vec<u8>, Vec<u8>)], dec: Option<&MapDecoder>) -> Value {
     let per = per_cpu_size(shape);
     Value::Array(
         entries
             .iter()
-            .map(|(k, v)| match per {
-                Some(n) => json!({
-                    "key": hex_json(k),
-                    "values": v.chunks(n).enumerate().map(|(cpu, c)| json!({"cpu": cpu, "value": hex_json(&c[..(shape.value_size as usize).min(c.len())])})).collect::<Vec<_>>(),
-                }),
-                None => json!({"key": hex_json(k), "value": hex_json(v)}),
+            .map(|(k, v)| {
+                let mut e = match per {
+                    Some(n) => json!({
+                        "key": hex_json(k),
+                        "values": v.chunks(n).enumerate().map(|(cpu, c)| json!({"cpu": cpu, "value": hex_json(cpu_value(shape, c))})).collect::<Vec<_>>(),
+                    }),
+                    None => json!({"key": hex_json(k), "value": hex_json(v)}),
+                };
+                if let Some(d) = dec {
+                    let mut f = serde_json::Map::new();
+                    if let Some(key) = d.key(k) {
+                        f.insert("key".into(), key);
+                    }
+                    if d.value.is_some() {
+                        match per {
+                            Some(n) => {
+                                let vals = v.chunks(n).enumerate().map(|(cpu, c)| json!({"cpu": cpu, "value": d.value(cpu_value(shape, c))})).collect::<Vec<_>>();
+                                f.insert("values".into(), Value::Array(vals));
+                            }
+                            None => {
+                                f.insert("value".into(), d.value(v).unwrap_or(Value::Null));
+                            }
+                        }
+                    }
+                    e["formatted"] = Value::Object(f);
+                }
+                e
             })
             .collect(),
     )
@@ -582,18 +646,25 @@ fn per_cpu_size(shape: &bpfbox_kernel::MapShape) -> Option<usize> {
     }
 }
 
-fn entries_human(shape: &bpfbox_kernel::MapShape, entries: &[(Vec<u8>, Vec<u8>)]) -> String {
+/// Entries as text: BTF-decoded keys and values as JSON where the map has BTF, hex
+/// otherwise.
+fn entries_human(shape: &bpfbox_kernel::MapShape, entries: &[(Vec<u8>, Vec<u8>)], dec: Option<&MapDecoder>) -> String {
     let mut s = String::new();
     let per = per_cpu_size(shape);
+    let key_text = |k: &[u8]| dec.and_then(|d| d.key(k)).map(|v| v.to_string());
+    let value_text = |v: &[u8]| dec.and_then(|d| d.value(v)).map_or_else(|| hex_spaced(v), |v| v.to_string());
     for (k, v) in entries {
         match per {
             Some(n) => {
-                s += &format!("key:\n{}\n", hex_spaced(k));
+                match key_text(k) {
+                    Some(t) => s += &format!("key: {t}\n"),
+                    None => s += &format!("key:\n{}\n", hex_spaced(k)),
+                }
                 for (cpu, c) in v.chunks(n).enumerate() {
-                    s += &format!("value (CPU {cpu:02}): {}\n", hex_spaced(&c[..(shape.value_size as usize).min(c.len())]));
+                    s += &format!("value (CPU {cpu:02}): {}\n", value_text(cpu_value(shape, c)));
                 }
             }
-            None => s += &format!("key: {}  value: {}\n", hex_spaced(k), hex_spaced(v)),
+            None => s += &format!("key: {}  value: {}\n", key_text(k).unwrap_or_else(|| hex_spaced(k)), value_text(v)),
         }
     }
     let n = entries.len();
@@ -670,10 +741,11 @@ fn map_cmd(cmd: MapCmd) -> Result<u8, CliError> {
                 Ok(x) => x,
                 Err(e) => return Ok(report(&e, false)),
             };
+            let dec = MapDecoder::by_id(id, &shape);
             if json {
-                outln!("{}", entries_json(&shape, &entries));
+                outln!("{}", entries_json(&shape, &entries, dec.as_ref()));
             } else {
-                emit(&entries_human(&shape, &entries));
+                emit(&entries_human(&shape, &entries, dec.as_ref()));
             }
             Ok(0)
         }
@@ -686,11 +758,12 @@ fn map_cmd(cmd: MapCmd) -> Result<u8, CliError> {
                         Err(e) => return Ok(report(&e, false)),
                     };
                     let one = [(key, v)];
+                    let dec = MapDecoder::by_id(id, &shape);
                     if json {
-                        let arr = entries_json(&shape, &one);
+                        let arr = entries_json(&shape, &one, dec.as_ref());
                         outln!("{}", arr.get(0).cloned().unwrap_or(Value::Null));
                     } else {
-                        let s = entries_human(&shape, &one);
+                        let s = entries_human(&shape, &one, dec.as_ref());
                         emit(s.lines().filter(|l| !l.starts_with("Found ")).map(|l| format!("{l}\n")).collect::<String>().as_str());
                     }
                     Ok(0)
@@ -910,19 +983,84 @@ fn parse_target(words: &[String], o: &AttachOpts, section: Option<&str>) -> Resu
     })
 }
 
-fn event_json(e: &Event) -> Value {
-    match e {
+/// Decodes ring-buffer and perf-buffer records with the object file's BTF: a record
+/// is decoded when exactly one struct with a conventional event name (`event`,
+/// `event_t`, `data_t`, `*_event`, `*_event_t`, `*_data_t`) has the record's size
+/// (perf records may carry up to 7 bytes of padding). Otherwise records stay hex.
+struct EventDecoder {
+    btf: Option<Btf>,
+    /// (record length, perf?) → the struct chosen (None: none or ambiguous).
+    cache: std::collections::HashMap<(usize, bool), Option<u32>>,
+}
+
+/// 2: the usual names (`event`, `event_t`, `data_t`); 1: `*_event`, `*_event_t`,
+/// `*_data_t`; 0: anything else.
+fn event_name_rank(name: &str) -> u8 {
+    if matches!(name, "event" | "event_t" | "data_t") {
+        2
+    } else if name.ends_with("_event") || name.ends_with("_event_t") || name.ends_with("_data_t") {
+        1
+    } else {
+        0
+    }
+}
+
+/// The one conventionally named struct of `btf` that a `len`-byte record holds
+/// (usual names first, then suffixes); `None` when there is none or several.
+fn event_struct(btf: &Btf, len: usize, perf: bool) -> Option<u32> {
+    let fits = |size: usize| if perf { size <= len && len - size < 8 } else { size == len };
+    let cands: Vec<(u32, u8)> = btf
+        .types()
+        .filter(|(_, t)| t.kind == Kind::Struct && t.size() > 0 && fits(t.size() as usize))
+        .map(|(id, t)| (id, event_name_rank(btf.name(t.name_off))))
+        .filter(|&(_, r)| r > 0)
+        .collect();
+    for rank in [2, 1] {
+        match cands.iter().filter(|c| c.1 == rank).collect::<Vec<_>>().as_slice() {
+            [one] => return Some(one.0),
+            [] => continue,
+            _ => return None,
+        }
+    }
+    None
+}
+
+impl EventDecoder {
+    fn new(obj: &Path) -> EventDecoder {
+        let btf = std::fs::read(obj).ok().and_then(|b| Btf::parse(&b).ok());
+        EventDecoder { btf, cache: Default::default() }
+    }
+
+    fn decode(&mut self, e: &Event) -> Option<Value> {
+        let btf = self.btf.as_ref()?;
+        let (data, perf) = match e {
+            Event::Ring { data, .. } => (data, false),
+            Event::Perf { data, .. } => (data, true),
+            _ => return None,
+        };
+        let id = (*self.cache.entry((data.len(), perf)).or_insert_with(|| event_struct(btf, data.len(), perf)))?;
+        Some(btf.format_value(id, data))
+    }
+}
+
+fn event_json(e: &Event, decoded: Option<Value>) -> Value {
+    let mut v = match e {
         Event::Ring { map, data } => json!({"event": "ringbuf", "map": map, "data": hex_plain(data)}),
         Event::Perf { map, cpu, data } => json!({"event": "perf", "map": map, "cpu": cpu, "data": hex_plain(data)}),
         Event::Lost { map, cpu, count } => json!({"event": "lost", "map": map, "cpu": cpu, "count": count}),
         Event::Trace { line } => json!({"event": "trace", "line": line, "message": events::trace_message(line)}),
+    };
+    if let Some(d) = decoded {
+        v["formatted"] = d;
     }
+    v
 }
 
-fn event_human(e: &Event) -> String {
+fn event_human(e: &Event, decoded: Option<Value>) -> String {
+    let body = |data: &[u8]| decoded.as_ref().map_or_else(|| hex_spaced(data), |d| d.to_string());
     match e {
-        Event::Ring { map, data } => format!("ringbuf {map}: {}", hex_spaced(data)),
-        Event::Perf { map, cpu, data } => format!("perf {map} cpu {cpu}: {}", hex_spaced(data)),
+        Event::Ring { map, data } => format!("ringbuf {map}: {}", body(data)),
+        Event::Perf { map, cpu, data } => format!("perf {map} cpu {cpu}: {}", body(data)),
         Event::Lost { map, cpu, count } => format!("perf {map} cpu {cpu}: lost {count} samples"),
         Event::Trace { line } => format!("trace: {}", line.trim()),
     }
@@ -933,10 +1071,12 @@ fn dump_maps(o: &KernelObject, json: bool) -> Result<(), KernelError> {
     for d in &dumps {
         let shape = bpfbox_kernel::MapShape { name: d.name.clone(), map_type: d.map_type, key_size: d.key_size, value_size: d.value_size, max_entries: d.max_entries };
         let ty = bpfbox_kernel::types::map_type_name(d.map_type);
+        let dec = MapDecoder::new(d.btf.as_ref(), &shape);
+        let dec = dec.as_ref();
         if json {
             outln!(
                 "{}",
-                json!({"event": "map", "name": d.name, "type": ty, "bytes_key": d.key_size, "bytes_value": d.value_size, "max_entries": d.max_entries, "entries": entries_json(&shape, &d.entries)})
+                json!({"event": "map", "name": d.name, "type": ty, "bytes_key": d.key_size, "bytes_value": d.value_size, "max_entries": d.max_entries, "entries": entries_json(&shape, &d.entries, dec)})
             );
         } else {
             emit(&format!(
@@ -945,7 +1085,7 @@ fn dump_maps(o: &KernelObject, json: bool) -> Result<(), KernelError> {
                 d.key_size,
                 d.value_size,
                 d.max_entries,
-                entries_human(&shape, &d.entries)
+                entries_human(&shape, &d.entries, dec)
             ));
         }
     }
@@ -1018,6 +1158,7 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
     if !o.json && !stream.sources().is_empty() {
         outln!("streaming {} (Ctrl-C to stop)", stream.sources().join(", "));
     }
+    let mut decoder = EventDecoder::new(obj);
     let start = Instant::now();
     let limit = o.duration.map(Duration::from_secs_f64);
     let mut code = 0;
@@ -1033,10 +1174,11 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
             Ok(evs) => {
                 let mut s = String::new();
                 for e in &evs {
+                    let decoded = decoder.decode(e);
                     if o.json {
-                        s += &format!("{}\n", event_json(e));
+                        s += &format!("{}\n", event_json(e, decoded));
                     } else {
-                        s += &format!("{}\n", event_human(e));
+                        s += &format!("{}\n", event_human(e, decoded));
                     }
                 }
                 if !s.is_empty() {
@@ -1109,5 +1251,34 @@ mod tests {
         assert_eq!(id_and_key(&w("id 5 01020304")).ok(), Some((5, vec![1, 2, 3, 4])));
         assert!(id_and_key(&w("x 01")).is_err());
         assert!(id_and_key(&w("5 key zz")).is_err());
+    }
+
+    #[test]
+    fn ring_events_decoded_with_the_objects_btf() {
+        // killsnoop: struct event { u32 pid, tpid; int sig, ret; char comm[16]; } = 32 bytes.
+        let obj = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/realworld/killsnoop.bpf.o");
+        let mut dec = EventDecoder::new(&obj);
+        let mut data = Vec::new();
+        for x in [7i32, 8, 9, -3] {
+            data.extend(x.to_le_bytes());
+        }
+        data.extend(b"kill\0\0\0\0\0\0\0\0\0\0\0\0");
+        let ring = Event::Ring { map: "events".into(), data: data.clone() };
+        let got = dec.decode(&ring).unwrap();
+        assert_eq!(got, json!({"pid": 7, "tpid": 8, "sig": 9, "ret": -3, "comm": "kill"}));
+        let j = event_json(&ring, Some(got.clone()));
+        assert_eq!(j["data"], hex_plain(&data));
+        assert_eq!(j["formatted"], got);
+        assert_eq!(event_human(&ring, Some(got)), r#"ringbuf events: {"comm":"kill","pid":7,"ret":-3,"sig":9,"tpid":8}"#);
+        // Perf records may carry padding; other sizes stay hex.
+        let mut padded = data.clone();
+        padded.extend([0u8; 4]);
+        assert!(dec.decode(&Event::Perf { map: "p".into(), cpu: 0, data: padded }).is_some());
+        assert!(dec.decode(&Event::Ring { map: "events".into(), data: data[..31].to_vec() }).is_none());
+        assert!(event_human(&Event::Ring { map: "m".into(), data: vec![1, 2] }, None).ends_with("01 02"));
+        // An object whose event struct is not in its BTF (only used through a local
+        // pointer): hex.
+        let obj = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ringbuf_events.bpf.o");
+        assert!(EventDecoder::new(&obj).decode(&Event::Ring { map: "events".into(), data: vec![0; 40] }).is_none());
     }
 }

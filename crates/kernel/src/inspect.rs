@@ -389,3 +389,67 @@ pub fn pinned(path: &Path) -> Result<(OwnedFd, PinnedObject), KernelError> {
     let m = map_info_fd(fd.as_fd())?;
     Ok((fd, PinnedObject::Map(m)))
 }
+
+/// A map's BTF as the kernel holds it: the raw BTF of the object that created the
+/// map (self-contained for objects loaded by libbpf) and the key and value type ids
+/// in it (0 when the map names no type for the key or value, e.g. `.data` keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapBtf {
+    pub raw: Vec<u8>,
+    pub key_type_id: u32,
+    pub value_type_id: u32,
+}
+
+/// An fd for the BTF object with this id.
+pub fn btf_fd_by_id(id: u32) -> Result<OwnedFd, KernelError> {
+    // SAFETY: plain syscall wrapper.
+    fd_from(unsafe { libbpf_sys::bpf_btf_get_fd_by_id(id) }, "BTF object", id)
+}
+
+fn raw_btf_info(fd: BorrowedFd<'_>, info: &mut libbpf_sys::bpf_btf_info) -> Result<(), KernelError> {
+    let mut len = std::mem::size_of::<libbpf_sys::bpf_btf_info>() as u32;
+    // SAFETY: `info` is writable and its `btf` pointer (if set) points to `btf_size` bytes.
+    let rc = unsafe { libbpf_sys::bpf_btf_get_info_by_fd(fd.as_raw_fd(), info, &mut len) };
+    if rc != 0 {
+        return Err(KernelError::syscall("BPF_OBJ_GET_INFO_BY_FD", "BTF object", Errno(-rc)));
+    }
+    Ok(())
+}
+
+/// The raw data (header, types, strings) of the BTF object behind `fd`: the size
+/// first, then the bytes (BPF_OBJ_GET_INFO_BY_FD twice, as bpftool does).
+pub fn btf_raw_fd(fd: BorrowedFd<'_>) -> Result<Vec<u8>, KernelError> {
+    let mut info = libbpf_sys::bpf_btf_info::default();
+    raw_btf_info(fd, &mut info)?;
+    let mut buf = vec![0u8; info.btf_size as usize];
+    if buf.is_empty() {
+        return Ok(buf);
+    }
+    let mut again = libbpf_sys::bpf_btf_info { btf: buf.as_mut_ptr() as u64, btf_size: buf.len() as u32, ..Default::default() };
+    raw_btf_info(fd, &mut again)?;
+    buf.truncate(again.btf_size.min(buf.len() as u32) as usize);
+    Ok(buf)
+}
+
+/// The raw data of BTF object `id`.
+pub fn btf_raw(id: u32) -> Result<Vec<u8>, KernelError> {
+    let fd = btf_fd_by_id(id)?;
+    btf_raw_fd(fd.as_fd())
+}
+
+/// The BTF of the map behind `fd`; `None` when the map has none (no `btf_id`, or
+/// neither a key nor a value type).
+pub fn map_btf_fd(fd: BorrowedFd<'_>) -> Result<Option<MapBtf>, KernelError> {
+    let info = maps::map_info(fd)?;
+    if info.btf_id == 0 || (info.btf_key_type_id == 0 && info.btf_value_type_id == 0) {
+        return Ok(None);
+    }
+    let raw = btf_raw(info.btf_id)?;
+    Ok(Some(MapBtf { raw, key_type_id: info.btf_key_type_id, value_type_id: info.btf_value_type_id }))
+}
+
+/// The BTF of map `id` (see [`map_btf_fd`]).
+pub fn map_btf(id: u32) -> Result<Option<MapBtf>, KernelError> {
+    let fd = map_fd_by_id(id)?;
+    map_btf_fd(fd.as_fd())
+}

@@ -69,6 +69,8 @@ pub struct MapDump {
     /// (key, value) pairs in the kernel's iteration order; for per-CPU maps the value
     /// is every possible CPU's value, each rounded up to 8 bytes, concatenated.
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The map's BTF (key and value types), when the kernel has it.
+    pub btf: Option<crate::inspect::MapBtf>,
 }
 
 /// A loaded program, as `bpfbox load` reports it.
@@ -328,6 +330,8 @@ impl KernelObject {
             }
             let shape = self.shape(&m)?;
             let entries = maps::entries(m.as_fd(), &shape)?;
+            // BTF only decorates the dump: a map whose BTF cannot be read prints as hex.
+            let btf = crate::inspect::map_btf_fd(m.as_fd()).ok().flatten();
             out.push(MapDump {
                 name: shape.name,
                 map_type: shape.map_type,
@@ -335,6 +339,7 @@ impl KernelObject {
                 value_size: shape.value_size,
                 max_entries: shape.max_entries,
                 entries,
+                btf,
             });
         }
         Ok(out)
