@@ -14,6 +14,7 @@
 pub mod attach;
 mod error;
 pub mod events;
+mod handle;
 pub mod inspect;
 mod maps;
 mod object;
@@ -21,6 +22,7 @@ pub mod sys;
 pub mod types;
 
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
+pub use handle::MapHandle;
 pub use maps::{Entries, MapShape};
 pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
 

@@ -775,7 +775,8 @@ impl Map {
                 self.read_all(&e.value, 0, &mut out);
                 Ok(out)
             }
-            _ => Err(Errno::EOPNOTSUPP),
+            // bpf(2) answers the kernel-internal ENOTSUPP (524) for every other type.
+            _ => Err(Errno::ENOTSUPP),
         }
     }
 

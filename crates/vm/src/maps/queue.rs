@@ -20,9 +20,10 @@ impl QueueMap {
         self.q.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `flags`: `BPF_ANY` or `BPF_EXIST` (when full, drop the oldest element).
+    /// `flags`: `BPF_ANY` or `BPF_EXIST` (when full, drop the oldest element);
+    /// `BPF_NOEXIST` is EINVAL, as in the kernel's `queue_stack_map_push_elem`.
     pub fn push(&self, value: &[u8], flags: u64) -> Result<(), Errno> {
-        if flags > super::BPF_EXIST {
+        if flags & super::BPF_NOEXIST != 0 || flags > super::BPF_EXIST {
             return Err(Errno::EINVAL);
         }
         let mut q = self.lock();
