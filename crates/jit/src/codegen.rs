@@ -82,6 +82,68 @@ fn host_isa() -> Result<OwnedTargetIsa, JitError> {
 /// The main program: `(ctx, fp, r1, r2, r3, r4, r5) -> (r0, status)`.
 pub(crate) type EntryFn = unsafe extern "C" fn(*mut JitCtx, u64, u64, u64, u64, u64, u64) -> runtime::Ret2;
 
+/// Entry points of the slow-path adapters: functions in the `preserve_all` calling
+/// convention that call a runtime shim and leave its two results in the run context
+/// (`JitCtx::slow_v`, `JitCtx::slow_st`). Calling them clobbers no register, so the
+/// eBPF registers live across a checked access stay where they are: without them
+/// every guarded access would force the register allocator to save and restore all
+/// caller-saved registers around its (cold) slow path.
+struct Adapters {
+    load: usize,
+    store: usize,
+    atomic: usize,
+}
+
+/// The adapters, compiled once per process into code that lives as long as it.
+fn adapters() -> Option<&'static Adapters> {
+    static ADAPTERS: OnceLock<Option<Adapters>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| build_adapters().ok()).as_ref()
+}
+
+fn build_adapters() -> Result<Adapters, JitError> {
+    let isa = host_isa()?;
+    let cc = isa.default_call_conv();
+    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+    let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
+    let psig = sig(CallConv::PreserveAll, 6, 0);
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut ids = Vec::new();
+    for (i, (shim, nargs)) in [(Shim::Load, 6), (Shim::Store, 6), (Shim::Atomic, 5)].into_iter().enumerate() {
+        let id = module.declare_function(&format!("slow{i}"), Linkage::Local, &psig).map_err(cg)?;
+        ctx.func.signature = psig.clone();
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let blk = b.create_block();
+            b.append_block_params_for_function_params(blk);
+            b.switch_to_block(blk);
+            b.seal_block(blk);
+            let params = b.block_params(blk).to_vec();
+            let sr = b.import_signature(sig(cc, nargs, 2));
+            let callee = b.ins().iconst(I64, shim.addr() as i64);
+            let call = b.ins().call_indirect(sr, callee, &params[..nargs]);
+            let (v, st) = (b.inst_results(call)[0], b.inst_results(call)[1]);
+            b.ins().store(t(), v, params[0], offset_of!(JitCtx, slow_v) as i32);
+            b.ins().store(t(), st, params[0], offset_of!(JitCtx, slow_st) as i32);
+            b.ins().return_(&[]);
+            b.finalize(module.target_config());
+        }
+        module.define_function(id, &mut ctx).map_err(cg)?;
+        module.clear_context(&mut ctx);
+        ids.push(id);
+    }
+    module.finalize_definitions().map_err(cg)?;
+    let a = Adapters {
+        load: module.get_finalized_function(ids[0]) as usize,
+        store: module.get_finalized_function(ids[1]) as usize,
+        atomic: module.get_finalized_function(ids[2]) as usize,
+    };
+    // The adapters serve every program for the rest of the process.
+    std::mem::forget(module);
+    Ok(a)
+}
+
 /// `BPFBOX_JIT_DUMP=1` prints each function's IR and machine code to stderr (with
 /// `BPFBOX_JIT_DUMP_BIN=PATH`, also the code bytes to `PATH.f<n>`): a debugging aid.
 fn dump_enabled() -> bool {
@@ -275,6 +337,7 @@ struct Fx<'a, 'p> {
     err_ret: Block,
     prop_ret: Block,
     shims: [Option<SigRef>; Shim::N],
+    preserve_sig: Option<SigRef>,
     /// Counting state of the block being emitted.
     bc: Option<BlockCount>,
     /// Budget exits to fill at the end: (block, count at block entry, first slot).
@@ -351,6 +414,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             err_ret,
             prop_ret,
             shims: [None; Shim::N],
+            preserve_sig: None,
             bc: None,
             pending_fails: Vec::new(),
             frefs: vec![None; funcs.len()],
@@ -405,6 +469,35 @@ impl<'a, 'p> Fx<'a, 'p> {
             // Analysis makes every branch target and call return a leader.
             None => unreachable!("slot {pc} is not a block leader"),
         }
+    }
+
+    /// A slow-path call for a checked access: through the `preserve_all` adapter when
+    /// there is one, else straight to the shim. Returns (value, status).
+    fn slow_call(&mut self, s: Shim, args: &[Value]) -> (Value, Value) {
+        let Some(a) = adapters() else {
+            let Some(r) = self.shim(s, args) else { unreachable!("slow shims return two values") };
+            return r;
+        };
+        let target = match s {
+            Shim::Load => a.load,
+            Shim::Store => a.store,
+            _ => a.atomic,
+        };
+        let sr = match self.preserve_sig {
+            Some(r) => r,
+            None => {
+                let r = self.b.import_signature(sig(CallConv::PreserveAll, 6, 0));
+                self.preserve_sig = Some(r);
+                r
+            }
+        };
+        let mut full = [self.ctx; 6];
+        full[..args.len()].copy_from_slice(args);
+        let callee = self.iconst(target as i64);
+        self.b.ins().call_indirect(sr, callee, &full);
+        let v = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, slow_v) as i32);
+        let st = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, slow_st) as i32);
+        (v, st)
     }
 
     fn shim(&mut self, s: Shim, args: &[Value]) -> Option<(Value, Value)> {
@@ -945,13 +1038,12 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Branch to `fast` if `addr..addr+size` is inside the live stack or the cached
     /// region (`write`: the cached writable region), else to `slow`.
     fn guard(&mut self, addr: Value, size: Size, write: bool, fast: Block, slow: Block) {
+        // Both range checks without a branch between them: one block and one
+        // (predictable) branch per access.
         let n = size.bytes() as i64;
         let off = self.b.ins().isub(addr, self.stack_lo);
         let lim = self.b.ins().iadd_imm_s(self.live_len, -n);
         let in_stack = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off, lim);
-        let chk2 = self.b.create_block();
-        self.b.ins().brif(in_stack, fast, &[], chk2, &[]);
-        self.enter(chk2);
         let (so, lo) = if write {
             (offset_of!(JitCtx, wcache_start), offset_of!(JitCtx, wcache_lim8))
         } else {
@@ -961,7 +1053,8 @@ impl<'a, 'p> Fx<'a, 'p> {
         let cl = self.b.ins().load(I64, t(), self.ctx, lo as i32);
         let off = self.b.ins().isub(addr, cs);
         let lim = self.b.ins().iadd_imm_s(cl, 8 - n);
-        let ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off, lim);
+        let in_cache = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off, lim);
+        let ok = self.b.ins().bor(in_stack, in_cache);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
     }
 
@@ -1006,7 +1099,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().jump(join, &[BlockArg::Value(x)]);
         self.enter(slow);
         let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(signed as i64), self.iconst(pc as i64), self.fp];
-        let Some((x, st)) = self.shim(Shim::Load, &args) else { unreachable!() };
+        let (x, st) = self.slow_call(Shim::Load, &args);
         self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
         self.enter(join);
         v
@@ -1029,7 +1122,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.ins().jump(join, &[]);
         self.enter(slow);
         let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
-        let Some((_, st)) = self.shim(Shim::Store, &args) else { unreachable!() };
+        let (_, st) = self.slow_call(Shim::Store, &args);
         self.b.ins().brif(st, self.err_ret, &[], join, &[]);
         self.enter(join);
     }
@@ -1051,7 +1144,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.b.ins().jump(join, &[BlockArg::Value(addr)]);
             self.enter(slow);
             let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(pc as i64), self.fp];
-            let Some((x, st)) = self.shim(Shim::Atomic, &args) else { unreachable!() };
+            let (x, st) = self.slow_call(Shim::Atomic, &args);
             self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
             self.enter(join);
             p

@@ -47,6 +47,9 @@ pub(crate) struct JitCtx {
     pub args: [u64; 5],
     pub ret_r0: u64,
     pub ret_status: u64,
+    /// Results of a slow-path adapter call (value, status).
+    pub slow_v: u64,
+    pub slow_st: u64,
     /// The [`Rt`] of this run.
     pub rt: *mut (),
 }
@@ -94,6 +97,8 @@ impl JitCtx {
             args,
             ret_r0: 0,
             ret_status: ST_ERROR as u64,
+            slow_v: 0,
+            slow_st: 0,
             rt,
         };
         c.reset_caches();
