@@ -8,11 +8,18 @@
 //! A last row runs a program that looks up a hash element and increments it
 //! (`test_run` included), for scale.
 //!
+//! The kernel column runs the same operations on kernel maps of the same shape
+//! (BPF_MAP_CREATE through `bpfbox_kernel::MapHandle`) with one bpf() syscall each
+//! (BPF_MAP_LOOKUP_ELEM / BPF_MAP_UPDATE_ELEM on a held fd). Without bpf() (not root)
+//! the reason is printed and the column shows `-`.
+//!
 //! Criterion measures every pair; then the binary times each again with a plain
-//! loop and prints `operation | bpfbox ns/op | HashMap<Vec<u8>,Vec<u8>> ns/op |
-//! HashMap<u32,u64> ns/op | ratios`. `BPFBOX_BENCH_QUICK=1` prints only the table.
+//! loop and prints `operation | bpfbox ns/op | kernel syscall ns/op |
+//! HashMap<Vec<u8>,Vec<u8>> ns/op | HashMap<u32,u64> ns/op | ratios`.
+//! `BPFBOX_BENCH_QUICK=1` prints only the table.
 
 use bpfbox_isa::{assemble, Syntax};
+use bpfbox_kernel::MapHandle;
 use bpfbox_vm::{Map, MapDef, Runtime, RuntimeOptions, TestRunInput};
 use criterion::Criterion;
 use std::collections::HashMap;
@@ -31,6 +38,20 @@ struct Setup {
     keys: Vec<u32>,
     prog: bpfbox_vm::ProgId,
     packet: Vec<u8>,
+    /// The kernel's hash and array maps, or why there are none.
+    kernel: Result<(MapHandle, MapHandle), String>,
+}
+
+fn kernel_maps() -> Result<(MapHandle, MapHandle), String> {
+    bpfbox_kernel::availability()?;
+    let create = |name: &str, t: u32| MapHandle::create(name, t, 4, 8, N, 0).map_err(|e| e.to_string());
+    let (h, a) = (create("bench_hash", 1)?, create("bench_array", 2)?);
+    for i in 0..N {
+        let (k, v) = (i.to_le_bytes(), (i as u64 * 3).to_le_bytes());
+        h.update(&k, &v, 0).map_err(|e| format!("fill kernel hash: {e}"))?;
+        a.update(&k, &v, 0).map_err(|e| format!("fill kernel array: {e}"))?;
+    }
+    Ok((h, a))
 }
 
 fn setup() -> Setup {
@@ -79,7 +100,7 @@ fn setup() -> Setup {
     let insns = assemble(src, Syntax::Llvm).expect("program");
     let prog = rt.load_program("lookup_inc", 6, insns, &[h]).expect("load");
     let packet = vec![0u8; 64];
-    Setup { rt, hash, array, vecmap, intmap, keys, prog, packet }
+    Setup { rt, hash, array, vecmap, intmap, keys, prog, packet, kernel: kernel_maps() }
 }
 
 /// The operations, each as one closure per engine (`None`: not applicable).
@@ -88,6 +109,7 @@ type Op<'a> = Box<dyn FnMut() + 'a>;
 struct Row<'a> {
     name: &'static str,
     bpfbox: Op<'a>,
+    kernel: Option<Op<'a>>,
     vec: Option<Op<'a>>,
     int: Option<Op<'a>>,
 }
@@ -99,15 +121,23 @@ fn rows(s: &Setup) -> Vec<Row<'_>> {
     };
     let mut rows = Vec::new();
     {
-        let (mut i, mut j, mut l) = (0, 0, 0);
+        let (mut i, mut j, mut l, mut m) = (0, 0, 0, 0);
         let mut out = [0u8; 8];
         let mut out2 = [0u8; 8];
+        let mut out3 = [0u8; 8];
         rows.push(Row {
             name: "hash lookup",
             bpfbox: Box::new(move || {
                 let k = next(&mut i).to_le_bytes();
                 s.hash.lookup_into(black_box(&k), &mut out).expect("present");
                 black_box(&out);
+            }),
+            kernel: s.kernel.as_ref().ok().map(|(h, _)| -> Op<'_> {
+                Box::new(move || {
+                    let k = next(&mut m).to_le_bytes();
+                    h.lookup_into(black_box(&k), &mut out3).expect("present");
+                    black_box(&out3);
+                })
             }),
             vec: Some(Box::new(move || {
                 let k = next(&mut j).to_le_bytes();
@@ -126,12 +156,18 @@ fn rows(s: &Setup) -> Vec<Row<'_>> {
         let mut i = 0;
         let mut vm = s.vecmap.clone();
         let mut im = s.intmap.clone();
-        let (mut j, mut l) = (0, 0);
+        let (mut j, mut l, mut m) = (0, 0, 0);
         rows.push(Row {
             name: "hash update (existing key)",
             bpfbox: Box::new(move || {
                 let k = next(&mut i);
                 s.hash.update(black_box(&k.to_le_bytes()), &(k as u64).to_le_bytes(), 0).expect("update");
+            }),
+            kernel: s.kernel.as_ref().ok().map(|(h, _)| -> Op<'_> {
+                Box::new(move || {
+                    let k = next(&mut m);
+                    h.update(black_box(&k.to_le_bytes()), &(k as u64).to_le_bytes(), 0).expect("update");
+                })
             }),
             vec: Some(Box::new(move || {
                 let k = next(&mut j);
@@ -144,14 +180,22 @@ fn rows(s: &Setup) -> Vec<Row<'_>> {
         });
     }
     {
-        let (mut i, mut l) = (0, 0);
+        let (mut i, mut l, mut m) = (0, 0, 0);
         let mut out = [0u8; 8];
+        let mut out3 = [0u8; 8];
         rows.push(Row {
             name: "array lookup",
             bpfbox: Box::new(move || {
                 let k = next(&mut i).to_le_bytes();
                 s.array.lookup_into(black_box(&k), &mut out).expect("present");
                 black_box(&out);
+            }),
+            kernel: s.kernel.as_ref().ok().map(|(_, a)| -> Op<'_> {
+                Box::new(move || {
+                    let k = next(&mut m).to_le_bytes();
+                    a.lookup_into(black_box(&k), &mut out3).expect("present");
+                    black_box(&out3);
+                })
             }),
             vec: None,
             int: Some(Box::new(move || {
@@ -161,13 +205,19 @@ fn rows(s: &Setup) -> Vec<Row<'_>> {
         });
     }
     {
-        let (mut i, mut l) = (0, 0);
+        let (mut i, mut l, mut m) = (0, 0, 0);
         let mut im = s.intmap.clone();
         rows.push(Row {
             name: "array update",
             bpfbox: Box::new(move || {
                 let k = next(&mut i);
                 s.array.update(black_box(&k.to_le_bytes()), &(k as u64).to_le_bytes(), 0).expect("update");
+            }),
+            kernel: s.kernel.as_ref().ok().map(|(_, a)| -> Op<'_> {
+                Box::new(move || {
+                    let k = next(&mut m);
+                    a.update(black_box(&k.to_le_bytes()), &(k as u64).to_le_bytes(), 0).expect("update");
+                })
             }),
             vec: None,
             int: Some(Box::new(move || {
@@ -183,6 +233,7 @@ fn rows(s: &Setup) -> Vec<Row<'_>> {
             bpfbox: Box::new(move || {
                 black_box(s.rt.test_run(s.prog, &input).expect("run"));
             }),
+            kernel: None,
             vec: None,
             int: None,
         });
@@ -221,6 +272,9 @@ fn main() {
         for mut row in rows(&s) {
             let mut g = crit.benchmark_group(row.name.replace(' ', "_"));
             g.bench_function("bpfbox", |b| b.iter(&mut row.bpfbox));
+            if let Some(f) = row.kernel.as_mut() {
+                g.bench_function("kernel_syscall", |b| b.iter(&mut *f));
+            }
             if let Some(f) = row.vec.as_mut() {
                 g.bench_function("hashmap_vec", |b| b.iter(&mut *f));
             }
@@ -235,14 +289,28 @@ fn main() {
         return;
     }
     println!();
-    println!("| operation | bpfbox ns/op | HashMap<Vec<u8>,Vec<u8>> ns/op | HashMap<u32,u64> ns/op | bpfbox / Vec map | bpfbox / u32 map |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    if let Err(why) = &s.kernel {
+        println!("kernel column skipped: {why}");
+    }
+    println!("| operation | bpfbox ns/op | kernel syscall ns/op | HashMap<Vec<u8>,Vec<u8>> ns/op | HashMap<u32,u64> ns/op | bpfbox / kernel | bpfbox / Vec map | bpfbox / u32 map |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let cell = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.1}"));
     let ratio = |a: f64, b: Option<f64>| b.map_or("-".to_string(), |b| format!("{:.2}x", a / b));
     for mut row in rows(&s) {
         let ours = time_per_op(&mut row.bpfbox);
+        let kern = row.kernel.as_mut().map(|f| time_per_op(f));
         let vec = row.vec.as_mut().map(|f| time_per_op(f));
         let int = row.int.as_mut().map(|f| time_per_op(f));
-        println!("| {} | {:.1} | {} | {} | {} | {} |", row.name, ours, cell(vec), cell(int), ratio(ours, vec), ratio(ours, int));
+        println!(
+            "| {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            row.name,
+            ours,
+            cell(kern),
+            cell(vec),
+            cell(int),
+            ratio(ours, kern),
+            ratio(ours, vec),
+            ratio(ours, int)
+        );
     }
 }
