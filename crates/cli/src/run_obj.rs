@@ -281,7 +281,8 @@ fn run_user(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Optio
     let mut prog_ids = BTreeMap::new();
     for p in &obj.programs {
         let pt = p.prog_type.map(|t| t.number()).unwrap_or(0);
-        match rt.load_program(&p.name, pt, p.insns.clone(), &ids) {
+        let eat = p.expected_attach_type.map(|t| t.number());
+        match rt.load_program_with(&p.name, pt, eat, p.insns.clone(), &ids) {
             Ok(id) => {
                 prog_ids.insert(p.name.clone(), id);
             }
@@ -345,6 +346,9 @@ fn run_user(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Optio
     }
     let mut maps = Vec::new();
     for (mi, m) in obj.maps.iter().enumerate() {
+        if !keep_map(a, m.max_entries) {
+            continue;
+        }
         let map = rt.map(ids[mi]);
         maps.push(MapContents { name: m.name.clone(), map_type: m.map_type, value_size: m.value_size, entries: map.entries() });
     }
@@ -390,12 +394,22 @@ fn run_kernel(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Opt
         });
     }
     let maps = k
-        .map_dump()
+        .map_dump_where(|_, max| keep_map(a, max))
         .map_err(|e| CliError::input(&a.file, e))?
         .into_iter()
         .map(|d| MapContents { name: d.name, map_type: d.map_type, value_size: d.value_size, entries: d.entries })
         .collect();
     Ok(Session { prog_type, records, maps })
+}
+
+/// Maps larger than this are not compared by `--compare` (dumping them through the
+/// syscall one entry at a time takes minutes); the report says which were left out.
+pub const COMPARE_MAX_ENTRIES: u32 = 1 << 16;
+
+/// Whether a map's contents are collected: always with `--dump-maps`; with `--compare`
+/// when it is small enough to compare; otherwise never.
+fn keep_map(a: &RunObjArgs, max_entries: u32) -> bool {
+    a.dump_maps || (a.backend == Backend::Compare && max_entries <= COMPARE_MAX_ENTRIES)
 }
 
 /// Differences between a user-space and a kernel session, one line each.
@@ -624,6 +638,20 @@ pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
         session_human(&session, a, &obj)
     };
     let mut code = 0;
+    let skipped: Vec<String> = if a.backend == Backend::Compare {
+        obj.maps.iter().filter(|m| !keep_map(a, m.max_entries)).map(|m| format!("{} ({} entries)", m.name, m.max_entries)).collect()
+    } else {
+        Vec::new()
+    };
+    if a.json && diffs.is_some() && !skipped.is_empty() {
+        // Re-render with the list of maps left out of the comparison.
+        let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        v["not_compared"] = json!(skipped);
+        text = format!("{v}\n");
+    }
+    if !a.json && !skipped.is_empty() {
+        text.push_str(&format!("compare: maps too large to compare, left out: {}\n", skipped.join(", ")));
+    }
     if let Some(d) = diffs {
         if !a.json {
             if d.is_empty() {

@@ -323,12 +323,21 @@ impl KernelObject {
 
     /// The contents of every map of the object, `.data`, `.rodata` and `.bss` included.
     pub fn map_dump(&self) -> Result<Vec<MapDump>, KernelError> {
+        self.map_dump_where(|_, _| true)
+    }
+
+    /// Like [`KernelObject::map_dump`], for the maps `keep(name, max_entries)` selects
+    /// (dumping a huge array through the syscall one entry at a time takes long).
+    pub fn map_dump_where(&self, keep: impl Fn(&str, u32) -> bool) -> Result<Vec<MapDump>, KernelError> {
         let mut out = Vec::new();
         for m in self.obj.maps() {
             if m.as_fd().as_raw_fd() < 0 {
                 continue;
             }
             let shape = self.shape(&m)?;
+            if !keep(&shape.name, shape.max_entries) {
+                continue;
+            }
             let entries = maps::entries(m.as_fd(), &shape)?;
             // BTF only decorates the dump: a map whose BTF cannot be read prints as hex.
             let btf = crate::inspect::map_btf_fd(m.as_fd()).ok().flatten();

@@ -336,6 +336,8 @@ impl<T> Table<T> {
 
 /// A loaded program.
 pub(crate) struct Prog {
+    /// Kernel `enum bpf_attach_type` number the program was loaded for.
+    pub expected_attach_type: Option<u32>,
     pub id: ProgId,
     pub name: String,
     pub prog_type: u32,
@@ -549,6 +551,20 @@ impl Runtime {
         insns: Vec<Insn>,
         maps: &[MapId],
     ) -> Result<ProgId, RuntimeError> {
+        self.load_program_with(name, prog_type, None, insns, maps)
+    }
+
+    /// [`Runtime::load_program`] with the program's expected attach type (kernel
+    /// `enum bpf_attach_type` number), which changes what a test run accepts (the
+    /// kernel refuses to test-run XDP programs for devmap/cpumap entries).
+    pub fn load_program_with(
+        &self,
+        name: &str,
+        prog_type: ProgTypeNum,
+        expected_attach_type: Option<u32>,
+        insns: Vec<Insn>,
+        maps: &[MapId],
+    ) -> Result<ProgId, RuntimeError> {
         let prog = || name.to_string();
         let maps: Vec<Arc<Map>> =
             maps.iter().map(|id| self.try_map(*id).ok_or(RuntimeError::UnknownMap(*id))).collect::<Result<_, _>>()?;
@@ -623,7 +639,14 @@ impl Runtime {
         };
         let vm = Vm::from_program(program, opts);
         let r = self.shared.progs.push(|i| {
-            Ok::<_, RuntimeError>(Arc::new(Prog { id: ProgId(i), name: name.to_string(), prog_type, vm, direct }))
+            Ok::<_, RuntimeError>(Arc::new(Prog {
+                id: ProgId(i),
+                name: name.to_string(),
+                prog_type,
+                expected_attach_type,
+                vm,
+                direct,
+            }))
         });
         match r {
             Some(Ok(i)) => Ok(ProgId(i)),
@@ -645,6 +668,14 @@ impl Runtime {
         };
         if input.cpu >= self.shared.opts.nr_cpus {
             return Err(bad(Errno::EINVAL, "cpu is not below nr_cpus"));
+        }
+        let (xdp, devmap, cpumap) = (
+            bpfbox_abi::prog_types::ProgType::Xdp.number(),
+            bpfbox_abi::prog_types::AttachType::XdpDevmap.number(),
+            bpfbox_abi::prog_types::AttachType::XdpCpumap.number(),
+        );
+        if p.prog_type == xdp && matches!(p.expected_attach_type, Some(t) if t == devmap || t == cpumap) {
+            return Err(bad(Errno::EINVAL, "XDP programs for devmap/cpumap entries cannot be test-run"));
         }
         let ctx = Ctx::new(p.prog_type, input).map_err(|(errno, reason)| bad(errno, &reason))?;
         let mut st = RunState::new(self.shared.clone(), input.cpu, p.prog_type, ctx);
