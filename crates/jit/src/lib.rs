@@ -37,8 +37,12 @@
 //! no page is ever writable and executable at once. The pages are unmapped when the
 //! [`JitProgram`] is dropped.
 //!
-//! Tail calls: the interpreter has none yet (helper 12 is whatever the helper table
-//! says), so neither has the JIT.
+//! Tail calls are a helper in bpfbox (`bpf_tail_call` records the next program and
+//! returns [`bpfbox_vm::HelperOutcome::Exit`]; `bpfbox_vm::Runtime` then starts it),
+//! so the JIT runs them as any helper; what is missing is a way for the Runtime to
+//! run its programs on this engine instead of its `Vm`.
+//!
+//! `BPFBOX_JIT_DUMP=1` prints the Cranelift IR and machine code of every function.
 
 mod analysis;
 mod codegen;
