@@ -1162,11 +1162,19 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
     let start = Instant::now();
     let limit = o.duration.map(Duration::from_secs_f64);
     let mut code = 0;
+    // After Ctrl-C or the duration, drain what the buffers still hold (a few short
+    // polls) so no submitted event is lost.
+    let mut draining = 0;
     loop {
-        if bpfbox_kernel::sys::interrupted() || limit.is_some_and(|l| start.elapsed() >= l) {
-            break;
+        let stopping = bpfbox_kernel::sys::interrupted() || limit.is_some_and(|l| start.elapsed() >= l);
+        if stopping {
+            draining += 1;
+            if draining > 3 {
+                break;
+            }
         }
         let slice = match limit {
+            _ if stopping => Duration::from_millis(20),
             Some(l) => l.saturating_sub(start.elapsed()).min(Duration::from_millis(100)),
             None => Duration::from_millis(100),
         };
