@@ -570,7 +570,12 @@ fn main() {
     let quick = std::env::var_os("BPFBOX_BENCH_QUICK").is_some_and(|v| v != "0");
     let filter: Option<&String> = args.iter().skip(1).find(|a| !a.starts_with('-') && Some(*a) != json.as_ref());
     if !quick {
-        let mut crit = Criterion::default().warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+        // Criterion's reports go under the target dir, not the package dir it runs in.
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
+        let mut crit = Criterion::default()
+            .output_directory(&out)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1));
         if json.is_none() {
             crit = crit.configure_from_args();
         }
