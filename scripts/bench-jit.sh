@@ -32,7 +32,7 @@ if [[ -n "$json" ]]; then
     export BPFBOX_BENCH_JSON="$json"
 fi
 # The JIT's own target dir keeps the Cranelift build out of everyone else's way.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/jit}"
+export CARGO_TARGET_DIR="$(realpath -m "${CARGO_TARGET_DIR:-target/jit}")"
 log="$CARGO_TARGET_DIR/bench-jit.log"
 mkdir -p "$CARGO_TARGET_DIR"
 cargo bench -p bpfbox-jit --bench jit 2>&1 | tee "$log" | grep -aE '^[a-z_]+/[a-z_]+ +time:|^ +time:|agree|skipped' || true
