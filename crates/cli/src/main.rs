@@ -261,8 +261,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox::is_elf(&head) {
-                if engine == EngineArg::Jit {
-                    return Err(CliError::usage("--engine jit runs raw programs only for now; objects run on the interpreter"));
+                if engine == EngineArg::Jit && (kernel || compare) {
+                    return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
                 }
                 if mem.is_some() {
                     return Err(CliError::usage("--mem is for raw programs; give an object's packet with --data or --data-hex"));
@@ -297,6 +297,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     },
                     json,
                     log,
+                    jit: engine == EngineArg::Jit,
                 };
                 let (text, code) = bpfbox::run_obj::run(&args)?;
                 emit(&text);

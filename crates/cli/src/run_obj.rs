@@ -38,6 +38,8 @@ pub struct RunObjArgs {
     pub backend: Backend,
     pub json: bool,
     pub log: bool,
+    /// Run on the checked JIT instead of the interpreter.
+    pub jit: bool,
 }
 
 /// One test run, as rendered.
@@ -272,7 +274,11 @@ fn run_user(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Optio
     use bpfbox_vm::{Runtime, RuntimeOptions, TestRunInput};
     let file = &a.file;
     let prog = select_prog(a, obj)?;
-    let rt = Runtime::new(RuntimeOptions::default());
+    let mut opts = RuntimeOptions::default();
+    if a.jit {
+        opts.engine = Some(std::sync::Arc::new(bpfbox_jit::JitEngine));
+    }
+    let rt = Runtime::new(opts);
     let mut ids = Vec::new();
     for m in &obj.maps {
         ids.push(rt.create_map(&map_def(m)).map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?);

@@ -180,3 +180,65 @@ fn compare_with_the_kernel_on_the_standard_packets() {
     }
     println!("compare: {compared} programs agree with the kernel on {} packets each", 10);
 }
+
+/// `v` without its `duration_ns` fields (timings differ between runs).
+fn without_durations(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("duration_ns");
+            m.values_mut().for_each(without_durations);
+        }
+        Value::Array(a) => a.iter_mut().for_each(without_durations),
+        _ => {}
+    }
+}
+
+/// The JSON of `run` with `--engine jit` and with `--engine interp`, durations removed.
+fn jit_and_interp(args: &[&str]) -> (Value, Value) {
+    let run = |engine: &str| {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--engine", engine]);
+        let mut v = json(&a);
+        without_durations(&mut v);
+        v
+    };
+    (run("jit"), run("interp"))
+}
+
+#[test]
+fn objects_run_the_same_on_the_jit_as_on_the_interpreter() {
+    let pcap = root("examples/traffic.pcap");
+    let init = format!("blocklist={}", root("examples/blocklist.json"));
+    let fw = root("examples/xdp_firewall.bpf.o");
+    let (jit, interp) = jit_and_interp(&["run", &fw, "--pcap", &pcap, "--map-init", &init, "--dump-maps", "--json"]);
+    for key in ["packets", "summary", "maps"] {
+        assert!(!interp[key].is_null(), "{key}: {interp}");
+        assert_eq!(jit[key], interp[key], "xdp_firewall {key}");
+    }
+    assert_eq!(jit, interp);
+
+    let tc = root("examples/tc_rewrite.bpf.o");
+    let (jit, interp) = jit_and_interp(&["run", &tc, "--pcap", &pcap, "--dump-maps", "--json"]);
+    assert!(!interp["packets"].is_null(), "{interp}");
+    assert_eq!(jit, interp, "tc_rewrite");
+
+    let mut ctx = vec![0u8; 64];
+    ctx[8..16].copy_from_slice(&257u64.to_le_bytes());
+    ctx[32..40].copy_from_slice(&0x241u64.to_le_bytes());
+    let path = std::env::temp_dir().join(format!("bpfbox-tp-ctx-jit-{}", std::process::id()));
+    std::fs::write(&path, &ctx).unwrap();
+    let rb = root("examples/ringbuf_events.bpf.o");
+    let (mut jit, mut interp) = jit_and_interp(&["run", &rb, "--ctx", path.to_str().unwrap(), "--dump-maps", "--json"]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(jit["events"].as_array().map(Vec::len), Some(1), "{jit}");
+    // Each run has its own process: mask the pid/tgid (event bytes 0..8, printk's `by PID`).
+    for v in [&mut jit, &mut interp] {
+        let data = v["events"][0]["data"].as_str().unwrap().to_string();
+        v["events"][0]["data"] = Value::from(format!("{}{}", "_".repeat(16), &data[16..]));
+        let line = v["printk"][0].as_str().unwrap().to_string();
+        let masked: Vec<&str> =
+            line.split(' ').scan("", |prev, w| Some(if std::mem::replace(prev, w) == "by" { "PID" } else { w })).collect();
+        v["printk"][0] = Value::from(masked.join(" "));
+    }
+    assert_eq!(jit, interp, "ringbuf_events");
+}

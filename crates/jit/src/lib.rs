@@ -356,3 +356,39 @@ fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
     let region = Region::from_mut(RegionKind::Packet, mem);
     ([region.start(), len, 0, 0, 0], Some(region))
 }
+
+/// The checked JIT as a [`bpfbox_vm::Engine`]: plug it into
+/// [`bpfbox_vm::RuntimeOptions::engine`] to run a [`bpfbox_vm::Runtime`]'s programs
+/// compiled. Always checked: runtime programs are not verified.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JitEngine;
+
+impl bpfbox_vm::Engine for JitEngine {
+    fn compile(
+        &self,
+        program: &bpfbox_vm::Program,
+        opts: &VmOptions,
+    ) -> Result<Box<dyn bpfbox_vm::CompiledProgram>, String> {
+        let jit_opts = JitOptions {
+            checked: true,
+            helpers: opts.helpers.clone(),
+            max_insns: opts.max_insns,
+            count_insns: true,
+            resolver: opts.resolver.clone(),
+        };
+        let p = JitProgram::compile(program.insns(), &jit_opts).map_err(|e| e.to_string())?;
+        Ok(Box::new(p))
+    }
+}
+
+impl bpfbox_vm::CompiledProgram for JitProgram {
+    fn run_env(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        JitProgram::run_env(self, args, regions, env, max_insns)
+    }
+}

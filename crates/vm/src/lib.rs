@@ -58,7 +58,7 @@ pub use kernel_helpers::implemented as implemented_helpers;
 pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
 pub use program::Program;
 pub use runtime::{
-    Clock, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError, RuntimeOptions, TestRunInput,
+    Clock, CompiledProgram, Engine, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError, RuntimeOptions, TestRunInput,
     TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,
 };
 

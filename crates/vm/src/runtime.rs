@@ -19,7 +19,7 @@ use crate::ctx::{self, Ctx};
 use crate::kernel_helpers;
 use crate::maps::{CreateError, Entry, Errno, Map, MapId, MapInfo, ProgId};
 use crate::memory::{Region, RegionKind};
-use crate::{HelperTable, Program, RunEnv, VirtualAccess, Vm, VmError, VmOptions, DEFAULT_MAX_INSNS};
+use crate::{HelperTable, Program, RunEnv, RunOutcome, VirtualAccess, Vm, VmError, VmOptions, DEFAULT_MAX_INSNS};
 use bpfbox_isa::{CallTarget, Imm64, Insn};
 use std::any::Any;
 use std::collections::HashMap;
@@ -102,6 +102,27 @@ impl FakeTask {
     }
 }
 
+/// An execution engine other than the interpreter (a JIT) for the programs a
+/// [`Runtime`] loads: see [`RuntimeOptions::engine`]. Runtime programs are not
+/// verified, so an engine must check every memory access as the interpreter does.
+pub trait Engine: Send + Sync + fmt::Debug {
+    /// Compile `program` (already validated, its pseudo `lddw`s resolved by
+    /// `opts.resolver`), to run with `opts.helpers` and budget `opts.max_insns`.
+    fn compile(&self, program: &Program, opts: &VmOptions) -> Result<Box<dyn CompiledProgram>, String>;
+}
+
+/// A program an [`Engine`] compiled.
+pub trait CompiledProgram: Send + Sync {
+    /// Run as [`Vm::run_env`] does, with the same results and errors.
+    fn run_env(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError>;
+}
+
 /// How a [`Runtime`] behaves.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -127,6 +148,8 @@ pub struct RuntimeOptions {
     /// Memory that `probe_read*` can read besides the run's regions, as
     /// (address, bytes): fake kernel or user memory for tracing programs.
     pub probe_memory: Vec<(u64, Vec<u8>)>,
+    /// Engine that runs loaded programs; `None` (the default): the interpreter.
+    pub engine: Option<Arc<dyn Engine>>,
 }
 
 /// The host's possible CPUs (`/sys/devices/system/cpu/possible`), else the available parallelism.
@@ -161,6 +184,7 @@ impl Default for RuntimeOptions {
             attach_cookie: 0,
             func_ip: 0,
             probe_memory: Vec::new(),
+            engine: None,
         }
     }
 }
@@ -275,6 +299,8 @@ pub enum RuntimeError {
     Map { what: String, errno: Errno },
     #[error("program `{prog}`: {error}")]
     Program { prog: String, error: VmError },
+    #[error("program `{prog}`: compilation failed: {reason}")]
+    Compile { prog: String, reason: String },
     #[error("program `{prog}`, pc {pc}: calls helper bpf_{name} (#{id}), which bpfbox does not implement")]
     MissingHelper { prog: String, pc: usize, id: u32, name: &'static str },
     #[error("program `{prog}`, pc {pc}: calls unknown helper #{id}")]
@@ -342,6 +368,8 @@ pub(crate) struct Prog {
     pub name: String,
     pub prog_type: u32,
     pub vm: Vm,
+    /// The program as [`RuntimeOptions::engine`] compiled it (runs use it instead of `vm`).
+    pub compiled: Option<Box<dyn CompiledProgram>>,
     /// Map values the program addresses directly (global data): (map, address, length).
     pub direct: Vec<(Arc<Map>, u64, usize)>,
 }
@@ -637,6 +665,12 @@ impl Runtime {
             helpers: self.shared.helpers.clone(),
             resolver: Some(resolver),
         };
+        let compiled = match &self.shared.opts.engine {
+            Some(engine) => Some(
+                engine.compile(&program, &opts).map_err(|reason| RuntimeError::Compile { prog: prog(), reason })?,
+            ),
+            None => None,
+        };
         let vm = Vm::from_program(program, opts);
         let r = self.shared.progs.push(|i| {
             Ok::<_, RuntimeError>(Arc::new(Prog {
@@ -645,6 +679,7 @@ impl Runtime {
                 prog_type,
                 expected_attach_type,
                 vm,
+                compiled,
                 direct,
             }))
         });
@@ -737,7 +772,10 @@ impl Runtime {
                 });
             }
             let args = [r1, st.ctx.r2(), 0, 0, 0];
-            let out = cur.vm.run_env(args, &regions, st, Some(budget));
+            let out = match &cur.compiled {
+                Some(c) => c.run_env(args, &regions, st, Some(budget)),
+                None => cur.vm.run_env(args, &regions, st, Some(budget)),
+            };
             match out {
                 Ok(o) => {
                     total += o.insns_executed;
