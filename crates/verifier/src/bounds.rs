@@ -404,7 +404,7 @@ impl Scalar {
                 };
                 self.sext32().alu64(AluOp::Arsh, &Scalar::konst(s))
             }
-            AluOp::Lsh | AluOp::Rsh if !b.const_value().is_some_and(|s| s < 32) => Scalar::unknown(),
+            AluOp::Lsh | AluOp::Rsh if b.const_value().is_none_or(|s| s >= 32) => Scalar::unknown(),
             AluOp::Sub => {
                 // Two's complement: a - b == a + (2^32 - b) modulo 2^32.
                 let mut r = a.alu64(AluOp::Sub, &b);

@@ -73,7 +73,7 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
         };
         let t = pc as i64 + 1 + rel;
         if t < 0 || t >= len as i64 {
-            return Err(err(pc, Rule::JumpOutOfRange, format!("call to invalid destination")));
+            return Err(err(pc, Rule::JumpOutOfRange, "call to invalid destination".to_string()));
         }
         if insns[t as usize] == Insn::LoadImm64Tail {
             return Err(err(pc, Rule::JumpIntoLddw, format!("jump into the middle of ldimm64 insn {}", t - 1)));
@@ -256,15 +256,15 @@ mod tests {
     #[test]
     fn structural_errors() {
         assert_eq!(check("r0 = 0\nexit").map(|c| c.subprogs).ok(), Some(vec![0]));
-        let e = check("r0 = 0").err().expect("error");
+        let e = check("r0 = 0").expect_err("error");
         assert_eq!(e.message, "last insn is not an exit or jmp");
-        let e = check("goto +5\nexit").err().expect("error");
+        let e = check("goto +5\nexit").expect_err("error");
         assert_eq!(e.message, "jump out of range from insn 0 to 6");
-        let e = check("r0 = 0\nexit\nr0 = 1\nexit").err().expect("error");
+        let e = check("r0 = 0\nexit\nr0 = 1\nexit").expect_err("error");
         assert_eq!(e.message, "unreachable insn 2");
-        let e = check("goto +1\nr0 = 0 ll\nexit").err().expect("error");
+        let e = check("goto +1\nr0 = 0 ll\nexit").expect_err("error");
         assert_eq!(e.message, "jump into the middle of ldimm64 insn 1");
-        let e = build(&assemble("r0 = 0\nl: r0 += 1\nif r0 < 3 goto l\nexit").expect("asm"), true).err().expect("err");
+        let e = build(&assemble("r0 = 0\nl: r0 += 1\nif r0 < 3 goto l\nexit").expect("asm"), true).expect_err("err");
         assert_eq!(e.message, "back-edge from insn 2 to 1");
     }
 

@@ -506,7 +506,7 @@ impl Verifier<'_> {
                 *p.st.reg_mut(d) = v;
                 Ok(Next::Goto(pc + 2))
             }
-            Insn::LoadImm64Tail => fail(Rule::Structure, format!("invalid BPF_LD_IMM insn"), &[]),
+            Insn::LoadImm64Tail => fail(Rule::Structure, "invalid BPF_LD_IMM insn".to_string(), &[]),
             Insn::LoadPacket { size, mode, .. } => {
                 if !ctx::may_access_skb(self.prog.prog_type) {
                     return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] instructions not allowed for this program type", &[]);
@@ -834,7 +834,7 @@ impl Verifier<'_> {
             }
             RegType::Packet | RegType::PacketMeta => {
                 if write && !matches!(self.prog.prog_type, ProgType::Xdp | ProgType::SchedCls | ProgType::SchedAct | ProgType::LwtXmit | ProgType::SkSkb | ProgType::SkMsg) {
-                    return fail(Rule::PacketAccess, format!("cannot write into packet"), &[rn]);
+                    return fail(Rule::PacketAccess, "cannot write into packet".to_string(), &[rn]);
                 }
                 if base.var.smin < 0 {
                     return fail(Rule::PacketAccess, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]);
@@ -857,7 +857,7 @@ impl Verifier<'_> {
             }
             RegType::BtfId => {
                 if write && self.prog.prog_type != ProgType::StructOps {
-                    return fail(Rule::InvalidMemAccess, format!("only read is supported"), &[rn]);
+                    return fail(Rule::InvalidMemAccess, "only read is supported".to_string(), &[rn]);
                 }
                 let _ = pc;
                 Ok(if size == 8 { RegState::ptr(RegType::BtfId) } else { RegState::scalar(scalar_of_size(size)) })

@@ -49,7 +49,7 @@ fn in_field(off: i64, start: i64, len: i64) -> bool {
 /// `bpf_skb_is_valid_access`.
 fn skb_common(off: i64, size: i64, write: bool) -> Option<CtxValue> {
     use skb::*;
-    if off < 0 || off >= SIZE || off % size != 0 {
+    if !(0..SIZE).contains(&off) || off % size != 0 {
         return None;
     }
     if in_field(off, CB, CB_END - CB) {
@@ -96,7 +96,7 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
     let size_i = size as i64;
     match prog_type {
         ProgType::Xdp => {
-            if write || off < 0 || off >= 24 || off % size_i != 0 || size != 4 {
+            if write || !(0..24).contains(&off) || off % size_i != 0 || size != 4 {
                 return None;
             }
             // egress_ifindex: only for devmap programs (BPF_XDP_DEVMAP = 38).
@@ -145,11 +145,11 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
         }
         ProgType::Kprobe => {
             // struct pt_regs: 168 bytes.
-            (!write && off >= 0 && off < 168 && off % size_i == 0 && off + size_i <= 168).then_some(CtxValue::Scalar)
+            (!write && (0..168).contains(&off) && off % size_i == 0 && off + size_i <= 168).then_some(CtxValue::Scalar)
         }
-        ProgType::Tracepoint => (!write && off >= 8 && off < 8192 && off % size_i == 0).then_some(CtxValue::Scalar),
+        ProgType::Tracepoint => (!write && (8..8192).contains(&off) && off % size_i == 0).then_some(CtxValue::Scalar),
         ProgType::PerfEvent => {
-            if write || off < 0 || off >= 184 || off % size_i != 0 {
+            if write || !(0..184).contains(&off) || off % size_i != 0 {
                 return None;
             }
             if off >= 168 {
@@ -158,10 +158,10 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
             (size == 8).then_some(CtxValue::Scalar)
         }
         ProgType::RawTracepoint | ProgType::RawTracepointWritable => {
-            (!write && off >= 0 && off < 96 && off % size_i == 0).then_some(CtxValue::BtfArg)
+            (!write && (0..96).contains(&off) && off % size_i == 0).then_some(CtxValue::BtfArg)
         }
         ProgType::Tracing | ProgType::Lsm | ProgType::StructOps | ProgType::Ext => {
-            (!write && off >= 0 && off < 96 && off % 8 == 0).then_some(CtxValue::BtfArg)
+            (!write && (0..96).contains(&off) && off % 8 == 0).then_some(CtxValue::BtfArg)
         }
         // Other program types: bpfbox does not model their context yet; reads
         // of aligned fields are allowed as scalars (see the crate's known gaps).
