@@ -13,9 +13,9 @@
 //!
 //! This crate has no behaviour: the VM, the verifier and the kernel crate read it.
 
-mod table;
 pub mod map_types;
 pub mod prog_types;
+mod table;
 
 pub use table::HELPERS;
 

@@ -609,7 +609,13 @@ mod tests {
         check("fentry/do_unlinkat", T::Tracing, Some(A::TraceFentry), Some("do_unlinkat"), false);
         check("fexit/do_unlinkat", T::Tracing, Some(A::TraceFexit), Some("do_unlinkat"), false);
         check("fentry.s/do_unlinkat", T::Tracing, Some(A::TraceFentry), Some("do_unlinkat"), true);
-        check("fmod_ret/bpf_modify_return_test", T::Tracing, Some(A::ModifyReturn), Some("bpf_modify_return_test"), false);
+        check(
+            "fmod_ret/bpf_modify_return_test",
+            T::Tracing,
+            Some(A::ModifyReturn),
+            Some("bpf_modify_return_test"),
+            false,
+        );
         check("freplace/handle_kprobe", T::Ext, None, Some("handle_kprobe"), false);
         check("lsm/file_open", T::Lsm, Some(A::LsmMac), Some("file_open"), false);
         check("lsm.s/bprm_committed_creds", T::Lsm, Some(A::LsmMac), Some("bprm_committed_creds"), true);
@@ -695,10 +701,7 @@ mod tests {
         assert_eq!((d.prog_type, d.expected_attach_type), (T::Xdp, Some(A::Xdp)));
         assert_eq!(from_section_legacy("socket1").map(|d| d.prog_type), Some(T::SocketFilter));
         assert_eq!(from_section_legacy("classifier_ingress").map(|d| d.prog_type), Some(T::SchedCls));
-        assert_eq!(
-            from_section_legacy("xdp_devmap/redirect").and_then(|d| d.expected_attach_type),
-            Some(A::XdpDevmap)
-        );
+        assert_eq!(from_section_legacy("xdp_devmap/redirect").and_then(|d| d.expected_attach_type), Some(A::XdpDevmap));
         assert_eq!(from_section_legacy("tc_foo"), None, "`tc` was never sloppy");
         assert_eq!(from_section_legacy("kprobe_x"), None);
     }

@@ -7,8 +7,8 @@ use crate::CliError;
 use bpfbox_kernel::attach::{self, Direction, PerfEventSpec, Target, UprobeLocation, XdpMode};
 use bpfbox_kernel::events::{self, Event, EventStream};
 use bpfbox_kernel::inspect::{self, MapBtf, MapInfo, ProgInfo};
-use bpfbox_object::btf::{Btf, Kind};
 use bpfbox_kernel::{KernelError, KernelObject, OpenOptions};
+use bpfbox_object::btf::{Btf, Kind};
 use clap::{Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -246,13 +246,18 @@ pub fn error_text(e: &KernelError, full_log: bool) -> String {
             let s = e.to_string();
             let total = l.verifier_log.lines().filter(|x| !x.trim().is_empty()).count();
             if total > bpfbox_kernel::LOG_TAIL_LINES {
-                format!("{s}\n  (last {} of {total} verifier log lines; --log shows all)", bpfbox_kernel::LOG_TAIL_LINES)
+                format!(
+                    "{s}\n  (last {} of {total} verifier log lines; --log shows all)",
+                    bpfbox_kernel::LOG_TAIL_LINES
+                )
             } else {
                 s
             }
         }
         KernelError::NoInterface { .. } => format!("{e} (see `ip link`)"),
-        KernelError::Attach { errno, .. } if errno.name() == "EPERM" => format!("{e} (the kernel refused this hook: is it enabled in this kernel?)"),
+        KernelError::Attach { errno, .. } if errno.name() == "EPERM" => {
+            format!("{e} (the kernel refused this hook: is it enabled in this kernel?)")
+        }
         _ => e.to_string(),
     }
 }
@@ -294,7 +299,9 @@ pub fn run(cmd: KernelCmd) -> Result<u8, CliError> {
 fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {
     let mut prog_types = Vec::new();
     for t in &open.types {
-        let (p, ty) = t.split_once('=').ok_or_else(|| CliError::usage(format!("--type {t}: expected PROG=TYPE (e.g. my_prog=xdp)")))?;
+        let (p, ty) = t
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--type {t}: expected PROG=TYPE (e.g. my_prog=xdp)")))?;
         if p.is_empty() || ty.is_empty() {
             return Err(CliError::usage(format!("--type {t}: expected PROG=TYPE (e.g. my_prog=xdp)")));
         }
@@ -308,7 +315,8 @@ fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {
 
 /// `ID`, `id ID` or `pinned PATH` → a program or map id.
 fn parse_ref(words: &[String], kind: &str) -> Result<u32, CliError> {
-    let bad = || CliError::usage(format!("expected a {kind} as ID, `id ID` or `pinned PATH`, got `{}`", words.join(" ")));
+    let bad =
+        || CliError::usage(format!("expected a {kind} as ID, `id ID` or `pinned PATH`, got `{}`", words.join(" ")));
     match words {
         [id] => parse_id(id).ok_or_else(bad),
         [k, id] if k == "id" => parse_id(id).ok_or_else(bad),
@@ -505,11 +513,23 @@ fn xlated_lines(bytes: &[u8]) -> Vec<XlatedLine> {
                     Insn::Call(CallTarget::Helper(imm)) => syms.helper_name(imm).map(str::to_string),
                     _ => None,
                 };
-                out.push(XlatedLine { pc, code: raw.code, text: bpfbox_isa::llvm::disasm_insn(&insn), comment, raw: raw_hex });
+                out.push(XlatedLine {
+                    pc,
+                    code: raw.code,
+                    text: bpfbox_isa::llvm::disasm_insn(&insn),
+                    comment,
+                    raw: raw_hex,
+                });
                 pc += insn.slots();
             }
             Err(e) => {
-                out.push(XlatedLine { pc, code: raw.code, text: format!(".8byte 0x{raw_hex}"), comment: Some(format!("kernel-internal instruction ({e})")), raw: raw_hex });
+                out.push(XlatedLine {
+                    pc,
+                    code: raw.code,
+                    text: format!(".8byte 0x{raw_hex}"),
+                    comment: Some(format!("kernel-internal instruction ({e})")),
+                    raw: raw_hex,
+                });
                 pc += 1;
             }
         }
@@ -545,7 +565,10 @@ fn map_human(m: &MapInfo) -> String {
     if !m.name.is_empty() {
         s += &format!("name {}  ", m.name);
     }
-    s += &format!("flags 0x{:x}\n\tkey {}B  value {}B  max_entries {}", m.flags, m.bytes_key, m.bytes_value, m.max_entries);
+    s += &format!(
+        "flags 0x{:x}\n\tkey {}B  value {}B  max_entries {}",
+        m.flags, m.bytes_key, m.bytes_value, m.max_entries
+    );
     if let Some(b) = m.bytes_memlock {
         s += &format!("  memlock {b}B");
     }
@@ -684,7 +707,8 @@ fn take_bytes<'a>(words: &'a [String], stop: &[&str]) -> Result<(Vec<u8>, &'a [S
         text.push(' ');
         i += 1;
     }
-    let bytes = crate::parse_hex(&text).map_err(|e| CliError::usage(format!("{e} (keys and values are hex bytes, e.g. `key 01 00 00 00`)")))?;
+    let bytes = crate::parse_hex(&text)
+        .map_err(|e| CliError::usage(format!("{e} (keys and values are hex bytes, e.g. `key 01 00 00 00`)")))?;
     Ok((bytes, &words[i..]))
 }
 
@@ -764,7 +788,13 @@ fn map_cmd(cmd: MapCmd) -> Result<u8, CliError> {
                         outln!("{}", arr.get(0).cloned().unwrap_or(Value::Null));
                     } else {
                         let s = entries_human(&shape, &one, dec.as_ref());
-                        emit(s.lines().filter(|l| !l.starts_with("Found ")).map(|l| format!("{l}\n")).collect::<String>().as_str());
+                        emit(
+                            s.lines()
+                                .filter(|l| !l.starts_with("Found "))
+                                .map(|l| format!("{l}\n"))
+                                .collect::<String>()
+                                .as_str(),
+                        );
                     }
                     Ok(0)
                 }
@@ -895,7 +925,10 @@ fn parse_target(words: &[String], o: &AttachOpts, section: Option<&str>) -> Resu
         }
         Ok(())
     };
-    let direction = |s: &str, syntax: &str| Direction::parse(s).ok_or_else(|| CliError::usage(format!("target: `{s}` is not ingress or egress (`{syntax}`)")));
+    let direction = |s: &str, syntax: &str| {
+        Direction::parse(s)
+            .ok_or_else(|| CliError::usage(format!("target: `{s}` is not ingress or egress (`{syntax}`)")))
+    };
     if o.mode.is_some() && kind != "xdp" {
         return Err(CliError::usage("--mode applies to xdp targets only"));
     }
@@ -1069,7 +1102,13 @@ fn event_human(e: &Event, decoded: Option<Value>) -> String {
 fn dump_maps(o: &KernelObject, json: bool) -> Result<(), KernelError> {
     let dumps = o.map_dump()?;
     for d in &dumps {
-        let shape = bpfbox_kernel::MapShape { name: d.name.clone(), map_type: d.map_type, key_size: d.key_size, value_size: d.value_size, max_entries: d.max_entries };
+        let shape = bpfbox_kernel::MapShape {
+            name: d.name.clone(),
+            map_type: d.map_type,
+            key_size: d.key_size,
+            value_size: d.value_size,
+            max_entries: d.max_entries,
+        };
         let ty = bpfbox_kernel::types::map_type_name(d.map_type);
         let dec = MapDecoder::new(d.btf.as_ref(), &shape);
         let dec = dec.as_ref();
@@ -1092,11 +1131,19 @@ fn dump_maps(o: &KernelObject, json: bool) -> Result<(), KernelError> {
     Ok(())
 }
 
-fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &AttachOpts, open: &OpenArgs) -> Result<u8, CliError> {
+fn attach_cmd(
+    obj: &Path,
+    prog: Option<&str>,
+    target_words: &[String],
+    o: &AttachOpts,
+    open: &OpenArgs,
+) -> Result<u8, CliError> {
     // Usage errors first, before touching the kernel (section-derived names come later).
     parse_target(target_words, o, None)?;
     if o.pin.is_some() && target_words.first().is_some_and(|k| k == "tc") {
-        return Err(CliError::usage("--pin: a tc (clsact) attachment is a netlink filter, not a bpf link, and cannot be pinned"));
+        return Err(CliError::usage(
+            "--pin: a tc (clsact) attachment is a netlink filter, not a bpf link, and cannot be pinned",
+        ));
     }
     if let Some(d) = o.duration {
         if !(d.is_finite() && d >= 0.0) {
@@ -1111,7 +1158,13 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
     let prog: &str = match (prog, names.as_slice()) {
         (Some(p), _) => p,
         (None, [only]) => only,
-        (None, _) => return Err(CliError::usage(format!("{}: the object has several programs ({}): choose one with --prog", obj.display(), names.join(", ")))),
+        (None, _) => {
+            return Err(CliError::usage(format!(
+                "{}: the object has several programs ({}): choose one with --prog",
+                obj.display(),
+                names.join(", ")
+            )))
+        }
     };
     let section = match obj_loaded.section_of(prog) {
         Ok(s) => s,
@@ -1145,7 +1198,11 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
             json!({"event": "attached", "prog": prog, "prog_id": att.prog_id(), "target": target.describe(), "link_ids": link_ids, "pinned": pinned.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()})
         );
     } else {
-        let links = if link_ids.is_empty() { String::new() } else { format!(", link id {}", link_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")) };
+        let links = if link_ids.is_empty() {
+            String::new()
+        } else {
+            format!(", link id {}", link_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+        };
         outln!("attached {prog} (prog id {}) to {}{links}", att.prog_id(), target.describe());
         for p in &pinned {
             outln!("pinned {}", p.display());
@@ -1205,7 +1262,10 @@ fn attach_cmd(obj: &Path, prog: Option<&str>, target_words: &[String], o: &Attac
         code = report(&e, false);
     }
     if o.json {
-        outln!("{}", json!({"event": if pinned.is_empty() { "detached" } else { "left pinned" }, "prog": prog, "elapsed_ms": start.elapsed().as_millis() as u64}));
+        outln!(
+            "{}",
+            json!({"event": if pinned.is_empty() { "detached" } else { "left pinned" }, "prog": prog, "elapsed_ms": start.elapsed().as_millis() as u64})
+        );
     } else if pinned.is_empty() {
         outln!("detached {prog} from {}", target.describe());
     } else if let Some(dir) = &o.pin {
@@ -1229,7 +1289,15 @@ fn detach_cmd(path: &Path, json: bool) -> Result<u8, CliError> {
     match attach::detach_pinned(path) {
         Ok(removed) => {
             if json {
-                outln!("{}", Value::Array(removed.iter().map(|r| json!({"path": r.path.display().to_string(), "kind": r.kind, "id": r.id})).collect()));
+                outln!(
+                    "{}",
+                    Value::Array(
+                        removed
+                            .iter()
+                            .map(|r| json!({"path": r.path.display().to_string(), "kind": r.kind, "id": r.id}))
+                            .collect()
+                    )
+                );
             } else {
                 for r in &removed {
                     let verb = if r.kind == "link" { "detached" } else { "unpinned" };
@@ -1277,7 +1345,10 @@ mod tests {
         let j = event_json(&ring, Some(got.clone()));
         assert_eq!(j["data"], hex_plain(&data));
         assert_eq!(j["formatted"], got);
-        assert_eq!(event_human(&ring, Some(got)), r#"ringbuf events: {"comm":"kill","pid":7,"ret":-3,"sig":9,"tpid":8}"#);
+        assert_eq!(
+            event_human(&ring, Some(got)),
+            r#"ringbuf events: {"comm":"kill","pid":7,"ret":-3,"sig":9,"tpid":8}"#
+        );
         // Perf records may carry padding; other sizes stay hex.
         let mut padded = data.clone();
         padded.extend([0u8; 4]);

@@ -12,8 +12,14 @@ use std::path::{Path, PathBuf};
 pub enum CliError {
     Usage(String),
     /// Unusable input file: what and where.
-    Input { file: PathBuf, msg: String },
-    Io { file: PathBuf, err: std::io::Error },
+    Input {
+        file: PathBuf,
+        msg: String,
+    },
+    Io {
+        file: PathBuf,
+        err: std::io::Error,
+    },
     /// The program faulted at run time (a negative verdict: exit 1).
     Fault(String),
     /// The kernel refused the program (a negative verdict: exit 1).
@@ -52,7 +58,9 @@ impl fmt::Display for CliError {
 /// Read a text file; a non-UTF-8 file is an input error.
 pub fn read_text(file: &Path) -> Result<String, CliError> {
     let data = std::fs::read(file).map_err(|e| CliError::io(file, e))?;
-    String::from_utf8(data).map_err(|e| CliError::input(file, format!("not a text file (invalid UTF-8 at byte {})", e.utf8_error().valid_up_to())))
+    String::from_utf8(data).map_err(|e| {
+        CliError::input(file, format!("not a text file (invalid UTF-8 at byte {})", e.utf8_error().valid_up_to()))
+    })
 }
 
 pub fn is_elf(data: &[u8]) -> bool {
@@ -152,7 +160,13 @@ impl RunReport {
 }
 
 /// Run a program on the interpreter (checked mode) with `mem` as r1/r2.
-pub fn run_program(file: &Path, input: Input, mut mem: Vec<u8>, max_insns: Option<u64>, jit: bool) -> Result<RunReport, CliError> {
+pub fn run_program(
+    file: &Path,
+    input: Input,
+    mut mem: Vec<u8>,
+    max_insns: Option<u64>,
+    jit: bool,
+) -> Result<RunReport, CliError> {
     bpfbox_isa::check_jumps(&input.insns).map_err(|e| CliError::input(file, e))?;
     let max_insns = max_insns.unwrap_or(bpfbox_vm::DEFAULT_MAX_INSNS);
     let (start, res);
@@ -169,7 +183,9 @@ pub fn run_program(file: &Path, input: Input, mut mem: Vec<u8>, max_insns: Optio
     }
     let duration_ns = start.elapsed().as_nanos() as u64;
     Ok(match res {
-        Ok(o) => RunReport { retval: Some(o.r0), error: None, data_out: mem, insns_executed: o.insns_executed, duration_ns },
+        Ok(o) => {
+            RunReport { retval: Some(o.r0), error: None, data_out: mem, insns_executed: o.insns_executed, duration_ns }
+        }
         Err(e) => RunReport { retval: None, error: Some(e.to_string()), data_out: mem, insns_executed: 0, duration_ns },
     })
 }

@@ -203,7 +203,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Cmd::Asm { file, output, syntax } => {
             let text = bpfbox::read_text(&file)?;
-            let insns = bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;
+            let insns =
+                bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;
             let bytes = bpfbox_isa::encode_program(&insns);
             match output {
                 Some(out) => std::fs::write(&out, &bytes).map_err(|e| CliError::io(&out, e))?,
@@ -265,7 +266,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
                 }
                 if mem.is_some() {
-                    return Err(CliError::usage("--mem is for raw programs; give an object's packet with --data or --data-hex"));
+                    return Err(CliError::usage(
+                        "--mem is for raw programs; give an object's packet with --data or --data-hex",
+                    ));
                 }
                 let split = |s: &String, flag: &str| -> Result<(String, String), CliError> {
                     s.split_once('=')
@@ -307,7 +310,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
             }
             if prog.is_some() || kernel || compare || pcap.is_some() || data.is_some() || data_hex.is_some() {
-                return Err(CliError::usage("--prog, --data, --data-hex, --pcap, --kernel and --compare apply to ELF objects"));
+                return Err(CliError::usage(
+                    "--prog, --data, --data-hex, --pcap, --kernel and --compare apply to ELF objects",
+                ));
             }
             let mem = match mem {
                 Some(h) => bpfbox::parse_hex(&h).map_err(|e| CliError::usage(format!("--mem: {e}")))?,

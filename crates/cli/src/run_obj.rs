@@ -169,9 +169,15 @@ fn write_pcap(p: &Path, packets: &[&[u8]]) -> Result<(), CliError> {
 /// are hex strings (bytes in order), numbers (little-endian integers of the map's
 /// size), or arrays of byte values (numbers or hex strings, as `bpftool map dump -j`
 /// prints them). Percpu maps take one value for all CPUs or an array `"values"`.
-pub fn parse_map_init(file: &Path, text: &str, key_size: u32, value_size: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CliError> {
+pub fn parse_map_init(
+    file: &Path,
+    text: &str,
+    key_size: u32,
+    value_size: u32,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CliError> {
     let v: Value = serde_json::from_str(text).map_err(|e| CliError::input(file, format!("invalid JSON: {e}")))?;
-    let arr = v.as_array().ok_or_else(|| CliError::input(file, "expected a JSON array of {\"key\": .., \"value\": ..}"))?;
+    let arr =
+        v.as_array().ok_or_else(|| CliError::input(file, "expected a JSON array of {\"key\": .., \"value\": ..}"))?;
     let mut out = Vec::new();
     for (i, e) in arr.iter().enumerate() {
         let key = e.get("key").ok_or_else(|| CliError::input(file, format!("entry {i}: no \"key\"")))?;
@@ -196,7 +202,9 @@ fn json_bytes(v: &Value, size: u32) -> Result<Vec<u8>, String> {
         Value::Array(items) => items
             .iter()
             .map(|b| match b {
-                Value::Number(n) => n.as_u64().filter(|x| *x <= 255).map(|x| x as u8).ok_or("byte out of range".to_string()),
+                Value::Number(n) => {
+                    n.as_u64().filter(|x| *x <= 255).map(|x| x as u8).ok_or("byte out of range".to_string())
+                }
                 Value::String(s) => u8::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|e| e.to_string()),
                 _ => Err("bytes must be numbers or hex strings".to_string()),
             })
@@ -270,7 +278,12 @@ pub struct Session {
     pub maps: Vec<MapContents>,
 }
 
-fn run_user(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Option<Vec<u8>>) -> Result<Session, CliError> {
+fn run_user(
+    a: &RunObjArgs,
+    obj: &LoadedObject,
+    packets: &[Vec<u8>],
+    ctx: &Option<Vec<u8>>,
+) -> Result<Session, CliError> {
     use bpfbox_vm::{Runtime, RuntimeOptions, TestRunInput};
     let file = &a.file;
     let prog = select_prog(a, obj)?;
@@ -356,22 +369,38 @@ fn run_user(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Optio
             continue;
         }
         let map = rt.map(ids[mi]);
-        maps.push(MapContents { name: m.name.clone(), map_type: m.map_type, value_size: m.value_size, entries: map.entries() });
+        maps.push(MapContents {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            value_size: m.value_size,
+            entries: map.entries(),
+        });
     }
     Ok(Session { prog_type, records, maps })
 }
 
-fn run_kernel(a: &RunObjArgs, obj: &LoadedObject, packets: &[Vec<u8>], ctx: &Option<Vec<u8>>) -> Result<Session, CliError> {
+fn run_kernel(
+    a: &RunObjArgs,
+    obj: &LoadedObject,
+    packets: &[Vec<u8>],
+    ctx: &Option<Vec<u8>>,
+) -> Result<Session, CliError> {
     use bpfbox_kernel::{KernelObject, OpenOptions, TestRunInput};
-    bpfbox_kernel::availability().map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
+    bpfbox_kernel::availability()
+        .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
     let opts = OpenOptions { prog_types: a.types.clone(), btf_custom_path: a.btf.clone() };
     let k = KernelObject::load(&a.file, &opts).map_err(|e| CliError::Rejected(crate::kernel_error_text(&e, a.log)))?;
     for (name, path) in &a.map_init {
-        let m = obj.maps.iter().find(|m| &m.name == name).ok_or_else(|| CliError::usage(format!("--map-init: no map named `{name}`")))?;
+        let m = obj
+            .maps
+            .iter()
+            .find(|m| &m.name == name)
+            .ok_or_else(|| CliError::usage(format!("--map-init: no map named `{name}`")))?;
         let text = crate::read_text(path)?;
         let percpu = matches!(m.map_type, 5 | 6 | 10);
-        let vsize = if percpu { m.value_size.div_ceil(8) * 8 * bpfbox_kernel::possible_cpus() as u32 } else { m.value_size };
+        let vsize =
+            if percpu { m.value_size.div_ceil(8) * 8 * bpfbox_kernel::possible_cpus() as u32 } else { m.value_size };
         for (key, v) in parse_map_init(path, &text, m.key_size, vsize)? {
             k.map_update(name, &key, &v, 0).map_err(|e| CliError::input(path, e))?;
         }
@@ -434,10 +463,20 @@ pub fn differences(user: &Session, kernel: &Session) -> Vec<String> {
             continue;
         }
         if u.retval as u32 != k.retval as u32 {
-            d.push(format!("packet {n}: retval bpfbox {:#x} ({}), kernel {:#x} ({})", u.retval, u.action.unwrap_or("-"), k.retval, k.action.unwrap_or("-")));
+            d.push(format!(
+                "packet {n}: retval bpfbox {:#x} ({}), kernel {:#x} ({})",
+                u.retval,
+                u.action.unwrap_or("-"),
+                k.retval,
+                k.action.unwrap_or("-")
+            ));
         }
         if u.data_out != k.data_out {
-            d.push(format!("packet {n}: data_out differs\n  bpfbox: {}\n  kernel: {}", hex(&u.data_out), hex(&k.data_out)));
+            d.push(format!(
+                "packet {n}: data_out differs\n  bpfbox: {}\n  kernel: {}",
+                hex(&u.data_out),
+                hex(&k.data_out)
+            ));
         }
         if let (Some(uc), Some(kc)) = (&u.ctx_out, &k.ctx_out) {
             if uc != kc {
@@ -447,7 +486,9 @@ pub fn differences(user: &Session, kernel: &Session) -> Vec<String> {
     }
     for um in &user.maps {
         // The kernel names global-data maps `<obj prefix>.data`; match on the suffix too.
-        let km = kernel.maps.iter().find(|k| k.name == um.name || (um.name.contains('.') && k.name.ends_with(&um.name[um.name.find('.').unwrap_or(0)..])));
+        let km = kernel.maps.iter().find(|k| {
+            k.name == um.name || (um.name.contains('.') && k.name.ends_with(&um.name[um.name.find('.').unwrap_or(0)..]))
+        });
         let Some(km) = km else { continue };
         let mut ue = um.entries.clone();
         let mut ke = km.entries.clone();
@@ -467,7 +508,12 @@ pub fn differences(user: &Session, kernel: &Session) -> Vec<String> {
         ue.sort();
         ke.sort();
         if ue != ke {
-            d.push(format!("map `{}`: contents differ\n  bpfbox: {}\n  kernel: {}", um.name, entries_text(&ue), entries_text(&ke)));
+            d.push(format!(
+                "map `{}`: contents differ\n  bpfbox: {}\n  kernel: {}",
+                um.name,
+                entries_text(&ue),
+                entries_text(&ke)
+            ));
         }
     }
     d
@@ -600,10 +646,20 @@ fn session_human(s: &Session, a: &RunObjArgs, obj: &LoadedObject) -> String {
     if a.dump_maps {
         if let Value::Array(maps) = maps_json(&s.maps, obj) {
             for m in maps {
-                out.push_str(&format!("map {} ({}):\n", m["name"].as_str().unwrap_or(""), m["type"].as_str().unwrap_or("")));
+                out.push_str(&format!(
+                    "map {} ({}):\n",
+                    m["name"].as_str().unwrap_or(""),
+                    m["type"].as_str().unwrap_or("")
+                ));
                 for e in m["entries"].as_array().into_iter().flatten() {
-                    let k = e.get("formatted_key").map(|v| v.to_string()).unwrap_or_else(|| e["key"].as_str().unwrap_or("").to_string());
-                    let v = e.get("formatted_value").map(|v| v.to_string()).unwrap_or_else(|| e["value"].as_str().unwrap_or("").to_string());
+                    let k = e
+                        .get("formatted_key")
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| e["key"].as_str().unwrap_or("").to_string());
+                    let v = e
+                        .get("formatted_value")
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| e["value"].as_str().unwrap_or("").to_string());
                     out.push_str(&format!("  {k}: {v}\n"));
                 }
             }
@@ -631,7 +687,12 @@ pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
         }
     };
     if let Some(p) = &a.out_pcap {
-        let kept: Vec<&[u8]> = session.records.iter().filter(|r| r.error.is_none() && !is_drop(r.action)).map(|r| r.data_out.as_slice()).collect();
+        let kept: Vec<&[u8]> = session
+            .records
+            .iter()
+            .filter(|r| r.error.is_none() && !is_drop(r.action))
+            .map(|r| r.data_out.as_slice())
+            .collect();
         write_pcap(p, &kept)?;
     }
     let mut text = if a.json {
@@ -645,7 +706,11 @@ pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
     };
     let mut code = 0;
     let skipped: Vec<String> = if a.backend == Backend::Compare {
-        obj.maps.iter().filter(|m| !keep_map(a, m.max_entries)).map(|m| format!("{} ({} entries)", m.name, m.max_entries)).collect()
+        obj.maps
+            .iter()
+            .filter(|m| !keep_map(a, m.max_entries))
+            .map(|m| format!("{} ({} entries)", m.name, m.max_entries))
+            .collect()
     } else {
         Vec::new()
     };

@@ -35,11 +35,15 @@ fn load_object(a: &VerifyArgs) -> Result<LoadedObject, CliError> {
             let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
             Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
         }
-        None => std::fs::read(Path::new("/sys/kernel/btf/vmlinux")).ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new),
+        None => std::fs::read(Path::new("/sys/kernel/btf/vmlinux"))
+            .ok()
+            .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
+            .map(Arc::new),
     };
     let mut prog_types = Vec::new();
     for (name, t) in &a.types {
-        let pt = bpfbox_abi::prog_types::ProgType::from_name(t).ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
+        let pt = bpfbox_abi::prog_types::ProgType::from_name(t)
+            .ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
         prog_types.push((name.clone(), pt));
     }
     let opts = LoadOptions { target_btf, prog_types, ..Default::default() };
@@ -119,7 +123,13 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
     for p in selected {
         let input = input_from_object(&obj, p).ok_or_else(|| {
-            CliError::input(&args.file, format!("program `{}` (section `{}`) has no known type: name one with --type {}=TYPE", p.name, p.section, p.name))
+            CliError::input(
+                &args.file,
+                format!(
+                    "program `{}` (section `{}`) has no known type: name one with --type {}=TYPE",
+                    p.name, p.section, p.name
+                ),
+            )
         })?;
         results.push((p, verify(&input, &opts)));
     }
@@ -198,7 +208,12 @@ mod tests {
 
     #[test]
     fn json_and_log() {
-        let a = VerifyArgs { file: root().join("tests/verifier/c/ringbuf_leak_bad.o"), json: true, log: true, ..Default::default() };
+        let a = VerifyArgs {
+            file: root().join("tests/verifier/c/ringbuf_leak_bad.o"),
+            json: true,
+            log: true,
+            ..Default::default()
+        };
         let (out, code) = run(&a).expect("runs");
         assert_eq!(code, 1);
         let v: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -214,7 +229,11 @@ mod tests {
     fn unusable_input_is_an_error() {
         let a = VerifyArgs { file: root().join("Cargo.toml"), ..Default::default() };
         assert_eq!(run(&a).err().map(|e| e.exit_code()), Some(2));
-        let a = VerifyArgs { file: root().join("tests/verifier/c/pkt_check_ok.o"), prog: Some("nope".into()), ..Default::default() };
+        let a = VerifyArgs {
+            file: root().join("tests/verifier/c/pkt_check_ok.o"),
+            prog: Some("nope".into()),
+            ..Default::default()
+        };
         assert_eq!(run(&a).err().map(|e| e.exit_code()), Some(2));
     }
 }

@@ -42,7 +42,8 @@ fn runs_the_examples() {
     let (c, out, err) = bpfbox(&["run", &example("examples/asm/primes.s")]);
     assert_eq!(c, 0, "{err}");
     assert!(out.contains("retval: 0xa8 (168)"), "{out}");
-    let (c, out, _) = bpfbox(&["run", &example("examples/asm/checksum.ubpf"), "--mem", "45 00 00 3c 1c 46 40 00", "--json"]);
+    let (c, out, _) =
+        bpfbox(&["run", &example("examples/asm/checksum.ubpf"), "--mem", "45 00 00 3c 1c 46 40 00", "--json"]);
     assert_eq!(c, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["retval"], 0x4500 + 0x003c + 0x1c46 + 0x4000);
@@ -79,7 +80,8 @@ fn bad_input_gets_one_line_errors() {
     assert_one_line_error(&["disasm", trunc.to_str().unwrap()], 2, "not a multiple of 8");
     let lddw = tmp("lddw.bin", &[0x18, 0, 0, 0, 1, 0, 0, 0]);
     assert_one_line_error(&["disasm", lddw.to_str().unwrap()], 2, "instruction 0: lddw is truncated");
-    let random = tmp("random.bin", &[0xde, 0xad, 0xbe, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3]);
+    let random =
+        tmp("random.bin", &[0xde, 0xad, 0xbe, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 1, 2, 3]);
     assert_one_line_error(&["run", random.to_str().unwrap()], 2, "instruction 0");
     let mnem = tmp("mnem.s", b"r0 = 1\nfrobnicate r0\nexit\n");
     assert_one_line_error(&["asm", mnem.to_str().unwrap()], 2, "line 2");

@@ -17,10 +17,27 @@ fn count_for_pid(entries: &[(Vec<u8>, Vec<u8>)], pid: u32) -> u64 {
 
 fn xdp_counts_udp(mode: &str) {
     let net = NetnsPair::new(&format!("xdp{}", &mode[..1]));
-    let a = Attached::start(&[&kobj("net_count.bpf.o"), "--prog", "bbx_xdp_udp", "xdp", "bbxb", "--mode", mode, "--netns", &net.b, "--dump-maps", "--duration", "30"]).unwrap();
+    let a = Attached::start(&[
+        &kobj("net_count.bpf.o"),
+        "--prog",
+        "bbx_xdp_udp",
+        "xdp",
+        "bbxb",
+        "--mode",
+        mode,
+        "--netns",
+        &net.b,
+        "--dump-maps",
+        "--duration",
+        "30",
+    ])
+    .unwrap();
     assert!(a.attached["link_ids"].as_array().is_some_and(|l| l.len() == 1), "{}", a.attached);
     let (_, out, _) = sh("ip", &["-n", &net.b, "link", "show", "bbxb"]);
-    assert!(out.contains(if mode == "generic" { "xdpgeneric" } else { "xdp qdisc" }) && out.contains("prog/xdp"), "{out}");
+    assert!(
+        out.contains(if mode == "generic" { "xdpgeneric" } else { "xdp qdisc" }) && out.contains("prog/xdp"),
+        "{out}"
+    );
     net.udp_a_to_b(9, 20);
     let (lines, code, err) = a.stop();
     assert_eq!(code, 0, "{err}");
@@ -50,7 +67,20 @@ fn tc_ingress_and_egress_count_and_remove_their_qdisc() {
     let _g = serial();
     let net = NetnsPair::new("tc");
     for (ns, dev, dir) in [(&net.b, "bbxb", "ingress"), (&net.a, "bbxa", "egress")] {
-        let a = Attached::start(&[&kobj("net_count.bpf.o"), "--prog", "bbx_tc_count", "tc", dev, dir, "--netns", ns, "--dump-maps", "--duration", "30"]).unwrap();
+        let a = Attached::start(&[
+            &kobj("net_count.bpf.o"),
+            "--prog",
+            "bbx_tc_count",
+            "tc",
+            dev,
+            dir,
+            "--netns",
+            ns,
+            "--dump-maps",
+            "--duration",
+            "30",
+        ])
+        .unwrap();
         assert!(net.qdiscs(ns, dev).contains("clsact"));
         let (_, filters, _) = sh("ip", &["netns", "exec", ns, "tc", "filter", "show", "dev", dev, dir]);
         assert!(filters.contains("bbx_tc_count"), "{filters}");
@@ -74,7 +104,10 @@ fn tracepoint_and_raw_tracepoint_count_syscalls_of_a_child_by_pid() {
     }
     let _g = serial();
     let bin = probe_target();
-    for (prog, target, map) in [("bbx_tp_sys_enter", vec!["tracepoint", "raw_syscalls:sys_enter"], "bbx_tp_counts"), ("bbx_rtp_sys_enter", vec!["raw_tracepoint"], "bbx_raw_counts")] {
+    for (prog, target, map) in [
+        ("bbx_tp_sys_enter", vec!["tracepoint", "raw_syscalls:sys_enter"], "bbx_tp_counts"),
+        ("bbx_rtp_sys_enter", vec!["raw_tracepoint"], "bbx_raw_counts"),
+    ] {
         let mut args = vec![kobj("trace_count.bpf.o"), "--prog".into(), prog.into()];
         args.extend(target.iter().map(|s| s.to_string()));
         args.extend(["--dump-maps".into(), "--duration".into(), "30".into()]);
@@ -103,7 +136,8 @@ fn uprobe_streams_ring_buffer_events_and_trace_lines_uretprobe_perf_events() {
     let _g = serial();
     let bin = probe_target();
     let target = format!("{}:bbx_probe_target", bin.display());
-    let a = Attached::start(&[&kobj("events.bpf.o"), "--prog", "bbx_uprobe", "uprobe", &target, "--duration", "30"]).unwrap();
+    let a = Attached::start(&[&kobj("events.bpf.o"), "--prog", "bbx_uprobe", "uprobe", &target, "--duration", "30"])
+        .unwrap();
     let child = Command::new(&bin).args(["call", "5"]).stdout(Stdio::null()).spawn().unwrap();
     let pid = child.id();
     assert!({ child }.wait_with_output().unwrap().status.success());
@@ -118,7 +152,11 @@ fn uprobe_streams_ring_buffer_events_and_trace_lines_uretprobe_perf_events() {
     let (rest, code, err) = a.stop();
     assert_eq!(code, 0, "{err}");
     lines.extend(rest);
-    let events: Vec<Vec<u8>> = lines.iter().filter(|l| l["event"] == "ringbuf" && l["map"] == "bbx_events").map(|l| unhex(l["data"].as_str().unwrap())).collect();
+    let events: Vec<Vec<u8>> = lines
+        .iter()
+        .filter(|l| l["event"] == "ringbuf" && l["map"] == "bbx_events")
+        .map(|l| unhex(l["data"].as_str().unwrap()))
+        .collect();
     assert_eq!(events.len(), 5, "{lines:?}");
     for (i, e) in events.iter().enumerate() {
         let k = i as u64 + 1;
@@ -136,14 +174,25 @@ fn uprobe_streams_ring_buffer_events_and_trace_lines_uretprobe_perf_events() {
         assert_eq!(&e[32..32 + want.len()], &want[..], "comm");
         assert_eq!(e[32 + want.len()], 0);
     }
-    let traces: Vec<&str> = lines.iter().filter(|l| l["event"] == "trace").map(|l| l["message"].as_str().unwrap()).collect();
+    let traces: Vec<&str> =
+        lines.iter().filter(|l| l["event"] == "trace").map(|l| l["message"].as_str().unwrap()).collect();
     for k in 1..=5 {
         let want = format!("bbx uprobe a={k} b={}", 7 * k);
         assert!(traces.iter().any(|t| *t == want), "no trace line `{want}` in {traces:?}");
     }
 
     // The uretprobe sends the return value (a * 1000 + b) through a perf buffer.
-    let a = Attached::start(&[&kobj("events.bpf.o"), "--prog", "bbx_uretprobe", "uprobe", &target, "--ret", "--duration", "30"]).unwrap();
+    let a = Attached::start(&[
+        &kobj("events.bpf.o"),
+        "--prog",
+        "bbx_uretprobe",
+        "uprobe",
+        &target,
+        "--ret",
+        "--duration",
+        "30",
+    ])
+    .unwrap();
     let child = Command::new(&bin).args(["call", "3"]).stdout(Stdio::null()).spawn().unwrap();
     let pid = child.id();
     assert!({ child }.wait_with_output().unwrap().status.success());
@@ -178,7 +227,19 @@ fn perf_event_samples_a_spinning_child() {
         return;
     }
     let _g = serial();
-    let a = Attached::start(&[&kobj("trace_count.bpf.o"), "--prog", "bbx_perf_tick", "perf_event", "software:cpu-clock", "--freq", "1000", "--dump-maps", "--duration", "30"]).unwrap();
+    let a = Attached::start(&[
+        &kobj("trace_count.bpf.o"),
+        "--prog",
+        "bbx_perf_tick",
+        "perf_event",
+        "software:cpu-clock",
+        "--freq",
+        "1000",
+        "--dump-maps",
+        "--duration",
+        "30",
+    ])
+    .unwrap();
     assert!(!a.attached["link_ids"].as_array().unwrap().is_empty());
     let child = Command::new(probe_target()).args(["spin", "300"]).stdout(Stdio::null()).spawn().unwrap();
     let pid = child.id();
@@ -189,7 +250,16 @@ fn perf_event_samples_a_spinning_child() {
     // 300 ms at 1000 Hz: about 300 samples; be generous with a busy machine.
     assert!(n >= 30, "cpu-clock samples of the spinning child: {n}");
     // Hardware events may not exist in a VM: a clear error, not a crash.
-    let (code, _, err) = bpfbox(&["attach", &kobj("trace_count.bpf.o"), "--prog", "bbx_perf_tick", "perf_event", "hardware:cycles", "--duration", "0"]);
+    let (code, _, err) = bpfbox(&[
+        "attach",
+        &kobj("trace_count.bpf.o"),
+        "--prog",
+        "bbx_perf_tick",
+        "perf_event",
+        "hardware:cycles",
+        "--duration",
+        "0",
+    ]);
     assert!(code == 0 || (code == 1 && err.contains("perf_event_open")), "{code}: {err}");
     assert_no_leaks();
 }
@@ -208,13 +278,34 @@ fn cgroup_skb_and_cgroup_sock_see_a_child_in_a_test_cgroup() {
         return;
     };
     let path = cg.path.display().to_string();
-    let a = Attached::start(&[&kobj("net_count.bpf.o"), "--prog", "bbx_cg_skb", "cgroup_skb", &path, "egress", "--dump-maps", "--duration", "30"]).unwrap();
+    let a = Attached::start(&[
+        &kobj("net_count.bpf.o"),
+        "--prog",
+        "bbx_cg_skb",
+        "cgroup_skb",
+        &path,
+        "egress",
+        "--dump-maps",
+        "--duration",
+        "30",
+    ])
+    .unwrap();
     cg.run(&["udp", "127.0.0.1", "9", "6"]);
     let (lines, code, err) = a.stop();
     assert_eq!(code, 0, "{err}");
     assert!(slot(&map_entries(&lines, "bbx_net_hits"), 2) >= 6);
 
-    let a = Attached::start(&[&kobj("net_count.bpf.o"), "--prog", "bbx_sock_create", "cgroup_sock", &path, "--dump-maps", "--duration", "30"]).unwrap();
+    let a = Attached::start(&[
+        &kobj("net_count.bpf.o"),
+        "--prog",
+        "bbx_sock_create",
+        "cgroup_sock",
+        &path,
+        "--dump-maps",
+        "--duration",
+        "30",
+    ])
+    .unwrap();
     cg.run(&["sockets", "7"]);
     let (lines, code, err) = a.stop();
     assert_eq!(code, 0, "{err}");
@@ -231,7 +322,21 @@ fn pinned_attachments_outlive_bpfbox_until_detach() {
     let _g = serial();
     let net = NetnsPair::new("pin");
     let dir = format!("/sys/fs/bpf/{}", unique("pin"));
-    let (code, out, err) = bpfbox(&["attach", &kobj("net_count.bpf.o"), "--prog", "bbx_xdp_udp", "xdp", "bbxb", "--netns", &net.b, "--pin", &dir, "--duration", "0", "--json"]);
+    let (code, out, err) = bpfbox(&[
+        "attach",
+        &kobj("net_count.bpf.o"),
+        "--prog",
+        "bbx_xdp_udp",
+        "xdp",
+        "bbxb",
+        "--netns",
+        &net.b,
+        "--pin",
+        &dir,
+        "--duration",
+        "0",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     let link_id = first["link_ids"][0].as_u64().unwrap() as u32;
@@ -245,7 +350,13 @@ fn pinned_attachments_outlive_bpfbox_until_detach() {
     let (code, dump, err) = bpfbox(&["map", "dump", "pinned", &format!("{dir}/maps/bbx_net_hits"), "--json"]);
     assert_eq!(code, 0, "{err}");
     let dump: Value = serde_json::from_str(&dump).unwrap();
-    let udp = dump.as_array().unwrap().iter().find(|e| bytes(&e["key"]) == [0, 0, 0, 0]).map(|e| u64_at(&bytes(&e["value"]), 0)).unwrap();
+    let udp = dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| bytes(&e["key"]) == [0, 0, 0, 0])
+        .map(|e| u64_at(&bytes(&e["value"]), 0))
+        .unwrap();
     assert!(udp >= 5, "{udp}");
     let (code, out, err) = bpfbox(&["detach", &dir]);
     assert_eq!(code, 0, "{err}");
@@ -273,21 +384,60 @@ fn errors_a_new_user_meets() {
     }
     let _g = serial();
     let net = kobj("net_count.bpf.o");
-    one_line_error(&["attach", &net, "--prog", "bbx_xdp_udp", "xdp", "no-such-if0"], 2, "no network interface named `no-such-if0`");
-    one_line_error(&["attach", &net, "--prog", "bbx_cg_skb", "cgroup_skb", "/no/such/cgroup", "egress"], 2, "/no/such/cgroup: not a cgroup v2 directory");
-    one_line_error(&["attach", &net, "--prog", "bbx_cg_skb", "cgroup_skb", "/tmp", "egress"], 2, "not a cgroup v2 directory");
-    one_line_error(&["attach", &net, "--prog", "bbx_tc_count", "xdp", "lo"], 2, "has type sched_cls, which cannot attach to a xdp target");
+    one_line_error(
+        &["attach", &net, "--prog", "bbx_xdp_udp", "xdp", "no-such-if0"],
+        2,
+        "no network interface named `no-such-if0`",
+    );
+    one_line_error(
+        &["attach", &net, "--prog", "bbx_cg_skb", "cgroup_skb", "/no/such/cgroup", "egress"],
+        2,
+        "/no/such/cgroup: not a cgroup v2 directory",
+    );
+    one_line_error(
+        &["attach", &net, "--prog", "bbx_cg_skb", "cgroup_skb", "/tmp", "egress"],
+        2,
+        "not a cgroup v2 directory",
+    );
+    one_line_error(
+        &["attach", &net, "--prog", "bbx_tc_count", "xdp", "lo"],
+        2,
+        "has type sched_cls, which cannot attach to a xdp target",
+    );
     one_line_error(&["attach", &net, "--prog", "nope", "xdp", "lo"], 2, "no program named `nope`");
     one_line_error(&["attach", &net, "--prog", "bbx_xdp_udp", "warp", "lo"], 2, "unknown target kind `warp`");
     one_line_error(&["attach", &net, "--prog", "bbx_xdp_udp", "tc", "lo", "sideways"], 2, "not ingress or egress");
-    one_line_error(&["attach", &kobj("events.bpf.o"), "--prog", "bbx_uprobe", "uprobe", "/no/such/binary:main"], 2, "no such file");
-    one_line_error(&["attach", &kobj("events.bpf.o"), "--prog", "bbx_uprobe", "uprobe", &format!("{}:no_such_symbol", probe_target().display())], 2, "no symbol `no_such_symbol`");
-    one_line_error(&["attach", &kobj("trace_count.bpf.o"), "--prog", "bbx_tp_sys_enter", "tracepoint", "nosuch:event"], 2, "no tracepoint nosuch:event");
+    one_line_error(
+        &["attach", &kobj("events.bpf.o"), "--prog", "bbx_uprobe", "uprobe", "/no/such/binary:main"],
+        2,
+        "no such file",
+    );
+    one_line_error(
+        &[
+            "attach",
+            &kobj("events.bpf.o"),
+            "--prog",
+            "bbx_uprobe",
+            "uprobe",
+            &format!("{}:no_such_symbol", probe_target().display()),
+        ],
+        2,
+        "no symbol `no_such_symbol`",
+    );
+    one_line_error(
+        &["attach", &kobj("trace_count.bpf.o"), "--prog", "bbx_tp_sys_enter", "tracepoint", "nosuch:event"],
+        2,
+        "no tracepoint nosuch:event",
+    );
     one_line_error(&["load", "/no/such.o"], 2, "/no/such.o");
     one_line_error(&["load", &kobj("net_count.bpf.c")], 2, "not a loadable BPF object");
     one_line_error(&["load", &net, "--type", "bbx_xdp_udp"], 2, "expected PROG=TYPE");
     // The verifier: exit 1, the errno, program, section and the end of the log.
-    let err = one_line_error(&["load", &kobj("bad_verifier.bpf.o")], 1, "the kernel verifier rejected program `bbx_bad_xdp` (section `xdp`, type xdp): EACCES");
+    let err = one_line_error(
+        &["load", &kobj("bad_verifier.bpf.o")],
+        1,
+        "the kernel verifier rejected program `bbx_bad_xdp` (section `xdp`, type xdp): EACCES",
+    );
     assert!(err.contains("invalid access to packet"), "{err}");
     let (_, _, full) = bpfbox(&["load", &kobj("bad_verifier.bpf.o"), "--log"]);
     assert!(full.contains("verifier log:\n0: R1=ctx() R10=fp0"), "{full}");

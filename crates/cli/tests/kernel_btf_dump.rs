@@ -57,8 +57,12 @@ impl Drop for Pinned {
         }
         use bpfbox_kernel::inspect;
         assert!(!Path::new(&self.dir).exists(), "{} left behind", self.dir);
-        eventually("the test's programs still loaded", || inspect::prog_ids().unwrap().iter().all(|i| !self.prog_ids.contains(i)));
-        eventually("the test's maps still present", || inspect::map_ids().unwrap().iter().all(|i| !self.map_ids.contains(i)));
+        eventually("the test's programs still loaded", || {
+            inspect::prog_ids().unwrap().iter().all(|i| !self.prog_ids.contains(i))
+        });
+        eventually("the test's maps still present", || {
+            inspect::map_ids().unwrap().iter().all(|i| !self.map_ids.contains(i))
+        });
         assert_no_leaks();
     }
 }
@@ -72,7 +76,10 @@ fn hash_and_array_entries_are_decoded_with_btf() {
     let p = Pinned::load(&example("xdp_firewall.bpf.o"), "btfd");
     let blocklist = p.map("blocklist");
     // 10.0.0.1 in network byte order, 7 packets dropped.
-    ok(&["map", "update", "pinned", &blocklist, "key", "0a", "00", "00", "01", "value", "07", "00", "00", "00", "00", "00", "00", "00"]);
+    ok(&[
+        "map", "update", "pinned", &blocklist, "key", "0a", "00", "00", "01", "value", "07", "00", "00", "00", "00",
+        "00", "00", "00",
+    ]);
     let key = u32::from_le_bytes([10, 0, 0, 1]) as u64;
     let dump = json_of(&["map", "dump", "pinned", &blocklist, "--json"]);
     let entries = dump.as_array().unwrap();
@@ -91,7 +98,26 @@ fn hash_and_array_entries_are_decoded_with_btf() {
     assert_eq!(human.trim(), format!("key: {key}  value: 7"));
 
     // The array map: every index decoded as a number.
-    ok(&["map", "update", "pinned", &p.map("stats"), "key", "02", "00", "00", "00", "value", "2a", "00", "00", "00", "00", "00", "00", "00"]);
+    ok(&[
+        "map",
+        "update",
+        "pinned",
+        &p.map("stats"),
+        "key",
+        "02",
+        "00",
+        "00",
+        "00",
+        "value",
+        "2a",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+        "00",
+    ]);
     let stats = json_of(&["map", "dump", "pinned", &p.map("stats"), "--json"]);
     let stats = stats.as_array().unwrap();
     assert!(stats.len() >= 3);
@@ -117,11 +143,19 @@ fn percpu_struct_values_are_decoded_per_cpu() {
         value.extend((cpu + 1).to_le_bytes());
         value.extend((100 * (cpu + 1)).to_le_bytes());
     }
-    let mut args: Vec<String> = ["map", "update", "pinned", &map, "key", "06", "00", "00", "00", "value"].iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<String> = ["map", "update", "pinned", &map, "key", "06", "00", "00", "00", "value"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     args.extend(hex(&value));
     ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let dump = json_of(&["map", "dump", "pinned", &map, "--json"]);
-    let e = dump.as_array().unwrap().iter().find(|e| e["formatted"]["key"] == 6).unwrap_or_else(|| panic!("no key 6 in {dump}"));
+    let e = dump
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["formatted"]["key"] == 6)
+        .unwrap_or_else(|| panic!("no key 6 in {dump}"));
     let values = e["formatted"]["values"].as_array().unwrap();
     assert_eq!(values.len(), ncpu);
     for (cpu, v) in values.iter().enumerate() {

@@ -38,7 +38,13 @@ impl Pinned {
         self.loaded["programs"].as_array().unwrap().iter().map(|p| p["id"].as_u64().unwrap()).collect()
     }
     fn map_id(&self, name: &str) -> u64 {
-        self.loaded["maps"].as_array().unwrap().iter().find(|m| m["name"] == name).and_then(|m| m["id"].as_u64()).unwrap()
+        self.loaded["maps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["id"].as_u64())
+            .unwrap()
     }
 }
 
@@ -61,7 +67,21 @@ fn prog_and_map_listings_agree_with_bpftool() {
     let mut checked = 0;
     for id in maps.prog_ids().into_iter().chain(tc.prog_ids()) {
         let (a, b) = (by_id(&ours, id), by_id(&theirs, id));
-        for field in ["id", "name", "type", "tag", "gpl_compatible", "loaded_at", "uid", "bytes_xlated", "jited", "bytes_jited", "bytes_memlock", "map_ids", "btf_id"] {
+        for field in [
+            "id",
+            "name",
+            "type",
+            "tag",
+            "gpl_compatible",
+            "loaded_at",
+            "uid",
+            "bytes_xlated",
+            "jited",
+            "bytes_jited",
+            "bytes_memlock",
+            "map_ids",
+            "btf_id",
+        ] {
             assert_eq!(a[field], b[field], "prog {id} field {field}: bpfbox {a} / bpftool {b}");
         }
         assert_eq!(json(&["prog", "show", &id.to_string(), "--json"]), a);
@@ -74,7 +94,8 @@ fn prog_and_map_listings_agree_with_bpftool() {
         assert_eq!(ours.as_array().unwrap().len(), n_theirs, "prog {id}: instruction count");
         let (code, human, err) = bpfbox(&["prog", "dump", "jited", &id.to_string()]);
         assert_eq!(code, 0, "{err}");
-        let jited_bytes: usize = human.lines().map(|l| l.split(":  ").nth(1).unwrap_or("").split_whitespace().count()).sum();
+        let jited_bytes: usize =
+            human.lines().map(|l| l.split(":  ").nth(1).unwrap_or("").split_whitespace().count()).sum();
         assert_eq!(jited_bytes as u64, a["bytes_jited"].as_u64().unwrap());
     }
     assert_eq!(checked, 3);
@@ -91,7 +112,18 @@ fn prog_and_map_listings_agree_with_bpftool() {
     for name in ["totals", "proto_count"] {
         let id = maps.map_id(name);
         let (a, b) = (by_id(&ours, id), by_id(&theirs, id));
-        for field in ["id", "type", "name", "flags", "bytes_key", "bytes_value", "max_entries", "bytes_memlock", "frozen", "btf_id"] {
+        for field in [
+            "id",
+            "type",
+            "name",
+            "flags",
+            "bytes_key",
+            "bytes_value",
+            "max_entries",
+            "bytes_memlock",
+            "frozen",
+            "btf_id",
+        ] {
             assert_eq!(a[field], b[field], "map {id} field {field}: bpfbox {a} / bpftool {b}");
         }
     }
@@ -112,15 +144,28 @@ fn map_lookup_update_delete_round_trip() {
     let _g = serial();
     let p = Pinned::load(&prog_obj("maps.bpf.o"), "rt");
     let id = p.map_id("proto_count").to_string();
-    let (code, _, err) = bpfbox(&["map", "update", &id, "key", "11", "00", "00", "00", "value", "hex", "2a", "00", "00", "00", "00", "00", "00", "00"]);
+    let (code, _, err) = bpfbox(&[
+        "map", "update", &id, "key", "11", "00", "00", "00", "value", "hex", "2a", "00", "00", "00", "00", "00", "00",
+        "00",
+    ]);
     assert_eq!(code, 0, "{err}");
     // bpftool sees what we wrote.
     // (The map has BTF, so bpftool adds the decoded key and value: u32 and u64.)
     let seen = bpftool(&["map", "lookup", "id", &id, "key", "hex", "11", "00", "00", "00", "-j"]);
-    assert_eq!(seen["value"], serde_json::json!(["0x2a", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00"]), "{seen}");
+    assert_eq!(
+        seen["value"],
+        serde_json::json!(["0x2a", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00"]),
+        "{seen}"
+    );
     assert_eq!(seen["formatted"], serde_json::json!({"key": 17, "value": 42}), "{seen}");
     // And we see what bpftool writes.
-    must("bpftool", &["map", "update", "id", &id, "key", "hex", "06", "00", "00", "00", "value", "hex", "07", "00", "00", "00", "00", "00", "00", "00"]);
+    must(
+        "bpftool",
+        &[
+            "map", "update", "id", &id, "key", "hex", "06", "00", "00", "00", "value", "hex", "07", "00", "00", "00",
+            "00", "00", "00", "00",
+        ],
+    );
     let v = json(&["map", "lookup", &id, "06000000", "--json"]);
     assert_eq!(bytes(&v["value"]), vec![7, 0, 0, 0, 0, 0, 0, 0]);
     let (_, human, _) = bpfbox(&["map", "lookup", &id, "key", "06", "00", "00", "00"]);
@@ -132,7 +177,10 @@ fn map_lookup_update_delete_round_trip() {
     assert_eq!(dump, theirs);
     assert_eq!(dump.as_array().unwrap().len(), 2);
     // noexist on an existing key: the kernel says EEXIST, exit 1.
-    let (code, _, err) = bpfbox(&["map", "update", &id, "key", "06", "00", "00", "00", "value", "00", "00", "00", "00", "00", "00", "00", "00", "noexist"]);
+    let (code, _, err) = bpfbox(&[
+        "map", "update", &id, "key", "06", "00", "00", "00", "value", "00", "00", "00", "00", "00", "00", "00", "00",
+        "noexist",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("EEXIST"), "{err}");
     let (code, _, err) = bpfbox(&["map", "delete", &id, "key", "06", "00", "00", "00"]);

@@ -212,7 +212,8 @@ fn script_hash(d: &mut Diff, p: &Pair) {
     // differently, so each side is compared with its own first key.
     let absent = u32k(99);
     let firsts = [p.kernel.next_key(None).map_err(|e| e.0), p.ours.get_next_key(None).map_err(|e| e.0)];
-    let afters = [p.kernel.next_key(Some(&absent)).map_err(|e| e.0), p.ours.get_next_key(Some(&absent)).map_err(|e| e.0)];
+    let afters =
+        [p.kernel.next_key(Some(&absent)).map_err(|e| e.0), p.ours.get_next_key(Some(&absent)).map_err(|e| e.0)];
     d.ops += 1;
     if afters[0] != firsts[0] || afters[1] != firsts[1] {
         d.failures.push(format!(
@@ -312,7 +313,15 @@ fn script_lpm(d: &mut Diff, p: &Pair) {
     d.update(p, &lpm(24, [10, 1, 2, 0]), &value(p, 4), EXIST);
     d.update(p, &lpm(33, [10, 1, 2, 0]), &value(p, 4), ANY);
     d.update(p, &lpm(24, [10, 1, 2, 0]), &value(p, 4), 4);
-    for (len, a) in [(32, [10, 1, 2, 3]), (32, [10, 1, 9, 9]), (32, [10, 9, 9, 9]), (32, [11, 0, 0, 0]), (16, [10, 1, 2, 3]), (8, [10, 1, 2, 3]), (4, [10, 0, 0, 0])] {
+    for (len, a) in [
+        (32, [10, 1, 2, 3]),
+        (32, [10, 1, 9, 9]),
+        (32, [10, 9, 9, 9]),
+        (32, [11, 0, 0, 0]),
+        (16, [10, 1, 2, 3]),
+        (8, [10, 1, 2, 3]),
+        (4, [10, 0, 0, 0]),
+    ] {
         d.lookup(p, &lpm(len, a));
     }
     d.update(p, &lpm(0, [0, 0, 0, 0]), &value(p, 5), ANY);
@@ -386,7 +395,8 @@ fn maps_agree_with_the_kernel() {
     }
     let path = object_path();
     let bytes = std::fs::read(&path).expect("map_types.bpf.o (scripts/build-progs.sh)");
-    let loaded = bpfbox_object::load(&bytes, &bpfbox_object::LoadOptions::default()).expect("bpfbox loads map_types.bpf.o");
+    let loaded =
+        bpfbox_object::load(&bytes, &bpfbox_object::LoadOptions::default()).expect("bpfbox loads map_types.bpf.o");
     let kobj = KernelObject::load(&path, &OpenOptions::default()).expect("the kernel loads map_types.bpf.o");
     let ids: Vec<(String, u32)> = kobj.maps().into_iter().map(|m| (m.name, m.id)).collect();
     let rt = Runtime::new(RuntimeOptions::deterministic(bpfbox_kernel::possible_cpus() as u32));
@@ -394,7 +404,11 @@ fn maps_agree_with_the_kernel() {
     let mut d = Diff { ops: 0, failures: Vec::new() };
     let mut names = Vec::new();
     for spec in loaded.maps.iter().filter(|m| m.name.starts_with("t_")) {
-        let id = ids.iter().find(|(n, _)| *n == spec.name).unwrap_or_else(|| panic!("the kernel has no map {}", spec.name)).1;
+        let id = ids
+            .iter()
+            .find(|(n, _)| *n == spec.name)
+            .unwrap_or_else(|| panic!("the kernel has no map {}", spec.name))
+            .1;
         let kernel = MapHandle::from_id(id).expect("open kernel map");
         let def = MapDef {
             name: spec.name.clone(),

@@ -52,7 +52,13 @@ fn realworld_programs_run_in_user_space() {
         let stem = obj.file_name().unwrap().to_string_lossy().trim_end_matches(".bpf.o").to_string();
         for (prog, ty) in programs(obj) {
             let packet = matches!(ty, Some(1 | 3 | 4 | 6 | 8)); // socket_filter, sched_cls, sched_act, xdp, cgroup_skb
-            let mut args = vec!["run".to_string(), obj.to_string_lossy().into_owned(), "--prog".into(), prog.clone(), "--json".into()];
+            let mut args = vec![
+                "run".to_string(),
+                obj.to_string_lossy().into_owned(),
+                "--prog".into(),
+                prog.clone(),
+                "--json".into(),
+            ];
             if packet {
                 args.extend(["--pcap".into(), pcap.clone()]);
                 if kernel {

@@ -14,7 +14,11 @@ fn root(p: &str) -> String {
 
 fn bpfbox(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(BPFBOX).args(args).output().expect("bpfbox runs");
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn json(args: &[&str]) -> Value {
@@ -29,10 +33,14 @@ fn firewall_drops_blocklisted_sources_on_the_pcap() {
     let pcap = root("examples/traffic.pcap");
     let init = format!("blocklist={}", root("examples/blocklist.json"));
     let v = json(&["run", &fw, "--pcap", &pcap, "--map-init", &init, "--dump-maps", "--json"]);
-    let actions: Vec<&str> = v["packets"].as_array().unwrap().iter().map(|p| p["action"].as_str().unwrap_or("error")).collect();
+    let actions: Vec<&str> =
+        v["packets"].as_array().unwrap().iter().map(|p| p["action"].as_str().unwrap_or("error")).collect();
     assert_eq!(
         actions,
-        ["XDP_PASS", "XDP_PASS", "XDP_DROP", "XDP_PASS", "XDP_PASS", "XDP_PASS", "XDP_PASS", "error", "XDP_DROP", "XDP_PASS"]
+        [
+            "XDP_PASS", "XDP_PASS", "XDP_DROP", "XDP_PASS", "XDP_PASS", "XDP_PASS", "XDP_PASS", "error", "XDP_DROP",
+            "XDP_PASS"
+        ]
     );
     assert_eq!(v["summary"]["XDP_PASS"], 7);
     assert_eq!(v["summary"]["XDP_DROP"], 2);
@@ -55,7 +63,15 @@ fn firewall_drops_blocklisted_sources_on_the_pcap() {
 
 #[test]
 fn single_packet_json_has_the_stable_fields() {
-    let v = json(&["run", &root("examples/tc_rewrite.bpf.o"), "--data-hex", "02000000000202000000000108004500", "--json", "--repeat", "3"]);
+    let v = json(&[
+        "run",
+        &root("examples/tc_rewrite.bpf.o"),
+        "--data-hex",
+        "02000000000202000000000108004500",
+        "--json",
+        "--repeat",
+        "3",
+    ]);
     for f in ["retval", "action", "data_out", "ctx_out", "duration_ns", "printk", "events"] {
         assert!(v.get(f).is_some(), "missing {f}: {v}");
     }
@@ -236,8 +252,10 @@ fn objects_run_the_same_on_the_jit_as_on_the_interpreter() {
         let data = v["events"][0]["data"].as_str().unwrap().to_string();
         v["events"][0]["data"] = Value::from(format!("{}{}", "_".repeat(16), &data[16..]));
         let line = v["printk"][0].as_str().unwrap().to_string();
-        let masked: Vec<&str> =
-            line.split(' ').scan("", |prev, w| Some(if std::mem::replace(prev, w) == "by" { "PID" } else { w })).collect();
+        let masked: Vec<&str> = line
+            .split(' ')
+            .scan("", |prev, w| Some(if std::mem::replace(prev, w) == "by" { "PID" } else { w }))
+            .collect();
         v["printk"][0] = Value::from(masked.join(" "));
     }
     assert_eq!(jit, interp, "ringbuf_events");

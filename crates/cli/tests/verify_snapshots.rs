@@ -50,7 +50,8 @@ fn verify_human_snapshots() {
             std::fs::write(&snap, &out).expect("write snapshot");
             continue;
         }
-        let want = std::fs::read_to_string(&snap).unwrap_or_else(|e| panic!("{}: {e} (run with BPFBOX_BLESS=1)", snap.display()));
+        let want = std::fs::read_to_string(&snap)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with BPFBOX_BLESS=1)", snap.display()));
         if want != out {
             failures.push(format!("{case}: snapshot differs\n--- expected\n{want}--- got\n{out}"));
         }

@@ -43,7 +43,12 @@ fn conformance_suite_passes_on_interpreter() {
             failures.push(format!("{}: {why}", name(f)));
         }
     }
-    println!("conformance (interp): {} run, {} passed, {} failed", files.len(), files.len() - failures.len(), failures.len());
+    println!(
+        "conformance (interp): {} run, {} passed, {} failed",
+        files.len(),
+        files.len() - failures.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
 }
 

@@ -69,8 +69,10 @@ pub fn gen_program(rng: &mut Rng) -> Vec<u8> {
     let n = 1 + rng.below(12) as usize;
     let mut out = Vec::new();
     for _ in 0..n {
-        let code = if rng.below(16) == 0 { rng.next_u64() as u8 } else { CODES[rng.below(CODES.len() as u64) as usize] };
-        let regs = if rng.below(8) == 0 { rng.next_u64() as u8 } else { (rng.below(11) as u8) | ((rng.below(11) as u8) << 4) };
+        let code =
+            if rng.below(16) == 0 { rng.next_u64() as u8 } else { CODES[rng.below(CODES.len() as u64) as usize] };
+        let regs =
+            if rng.below(8) == 0 { rng.next_u64() as u8 } else { (rng.below(11) as u8) | ((rng.below(11) as u8) << 4) };
         let (off, imm): (i16, i32) = match rng.below(6) {
             0 => (0, 0),
             1 => (rng.below(3) as i16 - 1, rng.below(3) as i32 - 1),

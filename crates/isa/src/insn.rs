@@ -217,32 +217,85 @@ pub enum PacketMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Insn {
     /// `dst = dst op src` (mov: `dst = src`).
-    Alu { op: AluOp, width: Width, dst: Reg, src: Operand },
+    Alu {
+        op: AluOp,
+        width: Width,
+        dst: Reg,
+        src: Operand,
+    },
     /// `dst = -dst`.
-    Neg { width: Width, dst: Reg },
+    Neg {
+        width: Width,
+        dst: Reg,
+    },
     /// `dst = (s<bits>) src`; `bits` is 8, 16 or (64-bit only) 32.
-    MovSx { width: Width, dst: Reg, src: Reg, bits: u8 },
+    MovSx {
+        width: Width,
+        dst: Reg,
+        src: Reg,
+        bits: u8,
+    },
     /// Byte order conversion of the low `bits` (16, 32, 64) of `dst`.
-    Endian { kind: Endian, bits: u8, dst: Reg },
+    Endian {
+        kind: Endian,
+        bits: u8,
+        dst: Reg,
+    },
     /// `dst = *(size *)(src + off)`, sign-extended if `sign_extend`.
-    Load { size: Size, dst: Reg, src: Reg, off: i16, sign_extend: bool },
+    Load {
+        size: Size,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+        sign_extend: bool,
+    },
     /// `*(size *)(dst + off) = src`.
-    Store { size: Size, dst: Reg, off: i16, src: Operand },
+    Store {
+        size: Size,
+        dst: Reg,
+        off: i16,
+        src: Operand,
+    },
     /// Atomic operation on `*(size *)(dst + off)`; `size` is W or DW.
-    Atomic { size: Size, op: AtomicOp, fetch: bool, dst: Reg, off: i16, src: Reg },
+    Atomic {
+        size: Size,
+        op: AtomicOp,
+        fetch: bool,
+        dst: Reg,
+        off: i16,
+        src: Reg,
+    },
     /// `lddw`: occupies two instruction slots.
-    LoadImm64 { dst: Reg, imm: Imm64 },
+    LoadImm64 {
+        dst: Reg,
+        imm: Imm64,
+    },
     /// The second slot of an `lddw`; never executed, never printed.
     LoadImm64Tail,
     /// Legacy packet load into r0 (big-endian), only `B`, `H`, `W`.
-    LoadPacket { size: Size, mode: PacketMode, imm: i32 },
+    LoadPacket {
+        size: Size,
+        mode: PacketMode,
+        imm: i32,
+    },
     /// `goto +off` (`ja`); `wide` is the v4 `gotol` (`BPF_JMP32 | BPF_JA`, offset in imm).
-    Ja { off: i32, wide: bool },
+    Ja {
+        off: i32,
+        wide: bool,
+    },
     /// `if dst cond src goto +off`.
-    Jump { cond: Cond, width: Width, dst: Reg, src: Operand, off: i16 },
+    Jump {
+        cond: Cond,
+        width: Width,
+        dst: Reg,
+        src: Operand,
+        off: i16,
+    },
     Call(CallTarget),
     /// `callx dst`: call through a register.
-    CallX { reg: Reg },
+    CallX {
+        reg: Reg,
+    },
     Exit,
 }
 
@@ -658,13 +711,9 @@ pub fn encode(insn: &Insn) -> Vec<RawInsn> {
             }
         }
         Insn::Neg { width, dst } => one(mk(wcls(width, raw::BPF_ALU64, raw::BPF_ALU) | raw::BPF_NEG, dst.0, 0, 0, 0)),
-        Insn::MovSx { width, dst, src, bits } => one(mk(
-            wcls(width, raw::BPF_ALU64, raw::BPF_ALU) | raw::BPF_MOV | raw::BPF_X,
-            dst.0,
-            src.0,
-            bits as i16,
-            0,
-        )),
+        Insn::MovSx { width, dst, src, bits } => {
+            one(mk(wcls(width, raw::BPF_ALU64, raw::BPF_ALU) | raw::BPF_MOV | raw::BPF_X, dst.0, src.0, bits as i16, 0))
+        }
         Insn::Endian { kind, bits, dst } => {
             let code = match kind {
                 Endian::Le => raw::BPF_ALU | raw::BPF_END | raw::BPF_K,

@@ -285,8 +285,8 @@ impl Tok<'_> {
 
 /// Punctuation, longest first. The `s`-prefixed ones are signed operators.
 const PUNCT: &[&str] = &[
-    "s>>=", "s/=", "s%=", "s>=", "s<=", "<<=", ">>=", "s>", "s<", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "==", "!=",
-    ">=", "<=", ">", "<", "=", "+", "-", "*", "(", ")", "[", "]", ",", "&", ":",
+    "s>>=", "s/=", "s%=", "s>=", "s<=", "<<=", ">>=", "s>", "s<", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "==",
+    "!=", ">=", "<=", ">", "<", "=", "+", "-", "*", "(", ")", "[", "]", ",", "&", ":",
 ];
 
 fn is_ident_start(c: u8) -> bool {
@@ -957,7 +957,11 @@ impl<'t, 'a> Parser<'t, 'a> {
         }
         let (src, off) = self.mem()?;
         if dst.w && (signed || size == Size::DW) {
-            return self.err(format!("`{}` cannot hold a {} load", dst.name(), if signed { "sign-extending" } else { "64-bit" }));
+            return self.err(format!(
+                "`{}` cannot hold a {} load",
+                dst.name(),
+                if signed { "sign-extending" } else { "64-bit" }
+            ));
         }
         Ok(Parsed::plain(Insn::Load { size, dst: dst.reg, src, off, sign_extend: signed }))
     }
@@ -990,7 +994,11 @@ impl<'t, 'a> Parser<'t, 'a> {
         }
         let same_reg = |p: &Self, r: R| -> Result<(), AsmError> {
             if r.reg != dst.reg {
-                return p.err(format!("the result register `{}` must also be the operand, found `{}`", dst.name(), r.name()));
+                return p.err(format!(
+                    "the result register `{}` must also be the operand, found `{}`",
+                    dst.name(),
+                    r.name()
+                ));
             }
             Ok(())
         };
@@ -1122,8 +1130,21 @@ fn objdump_symbol_header(s: &str) -> Option<&str> {
 /// Assembler directives that emit nothing and are skipped (as in `clang -S`
 /// and `llvm-mc` output). Sections are not tracked: all code is one program.
 const IGNORED_DIRECTIVES: &[&str] = &[
-    ".text", ".section", ".globl", ".global", ".local", ".weak", ".hidden", ".p2align", ".align", ".type", ".size",
-    ".file", ".loc", ".addrsig", ".addrsig_sym",
+    ".text",
+    ".section",
+    ".globl",
+    ".global",
+    ".local",
+    ".weak",
+    ".hidden",
+    ".p2align",
+    ".align",
+    ".type",
+    ".size",
+    ".file",
+    ".loc",
+    ".addrsig",
+    ".addrsig_sym",
 ];
 
 /// `.text` / `.p2align 3` -> the directive name; `None` for labels like `.LBB0_1:`.
@@ -1209,7 +1230,8 @@ pub fn assemble(text: &str) -> Result<Vec<Insn>, AsmError> {
                     None => return Err(AsmError::new(line, format!("unknown label `{l}`"))),
                 },
             };
-            let range_err = |bits: u32| AsmError::new(line, format!("jump offset {} out of range ({bits} bits)", rel(r)));
+            let range_err =
+                |bits: u32| AsmError::new(line, format!("jump offset {} out of range ({bits} bits)", rel(r)));
             // Written offsets may use the unsigned bit pattern (`+0xffff`), as for
             // other fields; offsets computed from labels must fit as signed values.
             let off16 = |v: i128| if from_label { i16::try_from(v).ok() } else { off16(v) };
@@ -1222,7 +1244,9 @@ pub fn assemble(text: &str) -> Result<Vec<Insn>, AsmError> {
                 Insn::Jump { cond, width, dst, src, .. } => {
                     Insn::Jump { cond, width, dst, src, off: off16(r).ok_or_else(|| range_err(16))? }
                 }
-                Insn::Call(CallTarget::Local(_)) => Insn::Call(CallTarget::Local(imm32(r).ok_or_else(|| range_err(32))?)),
+                Insn::Call(CallTarget::Local(_)) => {
+                    Insn::Call(CallTarget::Local(imm32(r).ok_or_else(|| range_err(32))?))
+                }
                 other => other,
             };
         }

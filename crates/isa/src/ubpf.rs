@@ -106,7 +106,9 @@ fn operand(o: Operand) -> String {
 /// Print one instruction in uBPF syntax (`LoadImm64Tail` prints as an empty string).
 pub fn disasm_insn(insn: &Insn) -> String {
     match *insn {
-        Insn::Alu { op, width, dst, src } => format!("{}{} %r{}, {}", alu_name(op), w32(width), dst.num(), operand(src)),
+        Insn::Alu { op, width, dst, src } => {
+            format!("{}{} %r{}, {}", alu_name(op), w32(width), dst.num(), operand(src))
+        }
         Insn::Neg { width, dst } => format!("neg{} %r{}", w32(width), dst.num()),
         Insn::MovSx { width, dst, src, bits } => {
             format!("movsx{}{} %r{}, %r{}", bits, if width == Width::W32 { 32 } else { 64 }, dst.num(), src.num())
@@ -125,7 +127,9 @@ pub fn disasm_insn(insn: &Insn) -> String {
         Insn::Store { size, dst, off, src: Operand::Reg(s) } => {
             format!("stx{} {}, %r{}", size_suffix(size), mem(dst, off), s.num())
         }
-        Insn::Store { size, dst, off, src: Operand::Imm(i) } => format!("st{} {}, {}", size_suffix(size), mem(dst, off), i),
+        Insn::Store { size, dst, off, src: Operand::Imm(i) } => {
+            format!("st{} {}, {}", size_suffix(size), mem(dst, off), i)
+        }
         Insn::Atomic { size, op, fetch, dst, off, src } => {
             let f = if fetch && !matches!(op, AtomicOp::Xchg | AtomicOp::CmpXchg) { "fetch " } else { "" };
             let w = if size == Size::W { "32" } else { "" };
@@ -192,7 +196,9 @@ impl Parser {
     fn reg(&self, s: &str) -> Result<Reg, AsmError> {
         let n = s
             .strip_prefix("%r")
-            .and_then(|n| if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() { n.parse::<u32>().ok() } else { None })
+            .and_then(
+                |n| if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() { n.parse::<u32>().ok() } else { None },
+            )
             .ok_or_else(|| self.err(format!("invalid register `{s}` (expected %r0..%r10)")))?;
         if n > 10 {
             return Err(self.err(format!("invalid register `{s}` (expected %r0..%r10)")));
@@ -237,7 +243,9 @@ impl Parser {
 
     fn count(&self, mnemonic: &str, ops: &[String], n: usize) -> Result<(), AsmError> {
         if ops.len() != n {
-            return Err(self.err(format!("invalid number of operands for `{mnemonic}`: expected {n}, found {}", ops.len())));
+            return Err(
+                self.err(format!("invalid number of operands for `{mnemonic}`: expected {n}, found {}", ops.len()))
+            );
         }
         Ok(())
     }
@@ -383,17 +391,18 @@ fn parse_insn(
     pc: usize,
     fixups: &mut Vec<(usize, usize, Fixup)>,
 ) -> Result<Insn, AsmError> {
-    let jump_target = |s: &str, fixups: &mut Vec<(usize, usize, Fixup)>, mk: fn(String) -> Fixup| -> Result<i64, AsmError> {
-        if is_rel(s) {
-            let v = parse_int(s).ok_or_else(|| p.err(format!("invalid jump offset `{s}`")))?;
-            i64::try_from(v).map_err(|_| p.err(format!("jump offset `{s}` out of range")))
-        } else if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-            fixups.push((pc, p.line, mk(s.to_string())));
-            Ok(0)
-        } else {
-            Err(p.err(format!("invalid jump target `{s}`")))
-        }
-    };
+    let jump_target =
+        |s: &str, fixups: &mut Vec<(usize, usize, Fixup)>, mk: fn(String) -> Fixup| -> Result<i64, AsmError> {
+            if is_rel(s) {
+                let v = parse_int(s).ok_or_else(|| p.err(format!("invalid jump offset `{s}`")))?;
+                i64::try_from(v).map_err(|_| p.err(format!("jump offset `{s}` out of range")))
+            } else if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                fixups.push((pc, p.line, mk(s.to_string())));
+                Ok(0)
+            } else {
+                Err(p.err(format!("invalid jump target `{s}`")))
+            }
+        };
     match m {
         "exit" => {
             p.count(m, ops, 0)?;
@@ -422,7 +431,9 @@ fn parse_insn(
                 ["helper", n] => Ok(Insn::Call(CallTarget::Helper(p.imm(n)?))),
                 ["local", t] => {
                     let off = jump_target(t, fixups, Fixup::Call)?;
-                    Ok(Insn::Call(CallTarget::Local(i32::try_from(off).map_err(|_| p.err("call offset out of range"))?)))
+                    Ok(Insn::Call(CallTarget::Local(
+                        i32::try_from(off).map_err(|_| p.err("call offset out of range"))?,
+                    )))
                 }
                 ["runtime", n] => Ok(Insn::Call(CallTarget::Kfunc { btf_id: p.imm(n)?, off: 0 })),
                 ["runtime", n, o] => Ok(Insn::Call(CallTarget::Kfunc { btf_id: p.imm(n)?, off: p.off(o)? })),
@@ -488,7 +499,8 @@ fn parse_insn(
     }
 }
 
-type JumpTargetFn<'a> = dyn Fn(&str, &mut Vec<(usize, usize, Fixup)>, fn(String) -> Fixup) -> Result<i64, AsmError> + 'a;
+type JumpTargetFn<'a> =
+    dyn Fn(&str, &mut Vec<(usize, usize, Fixup)>, fn(String) -> Fixup) -> Result<i64, AsmError> + 'a;
 
 fn parse_regular(
     p: &Parser,

@@ -38,7 +38,8 @@ fn size() -> impl Strategy<Value = Size> {
 
 fn imm64() -> impl Strategy<Value = Imm64> {
     prop_oneof![
-        prop_oneof![any::<u64>(), Just(0u64), Just(u64::MAX), Just(1u64 << 63), 0u64..0x1_0000_0000].prop_map(Imm64::Value),
+        prop_oneof![any::<u64>(), Just(0u64), Just(u64::MAX), Just(1u64 << 63), 0u64..0x1_0000_0000]
+            .prop_map(Imm64::Value),
         imm().prop_map(Imm64::MapFd),
         (imm(), any::<u32>()).prop_map(|(fd, off)| Imm64::MapValue { fd, off }),
         (imm(), imm()).prop_map(|(id, btf_fd)| Imm64::BtfId { id, btf_fd }),
@@ -174,11 +175,70 @@ proptest! {
 /// Text made of the pieces the grammar uses, so that the parser gets deep.
 fn garbage_line() -> impl Strategy<Value = String> {
     let piece = prop::sample::select(vec![
-        "r1", "w2", "r11", "r99999999999", "w", "=", "+=", "s>>=", "s<", "s", "*", "(", ")", "u32", "s8", "u64", "s64",
-        "+", "-", "0x", "0x10", "-0x8000", "4294967296", "99999999999999999999999999999999999999999", "ll", "goto", "gotol",
-        "if", "call", "callx", "pc", "kfunc", "exit", "lock", "ld_pseudo", ",", "skb", "[", "]", "atomic_fetch_add",
-        "xchg_64", "cmpxchg32_32", "bswap16", "le64", "be", ":", "LBB0_1", "<", ">", "<f+0x8>", "\t", " ", ";", "#",
-        "//", "é", "\u{0}", "12:", "07", "ff", "<unknown>", "0000000000000000", "(s8)", "==",
+        "r1",
+        "w2",
+        "r11",
+        "r99999999999",
+        "w",
+        "=",
+        "+=",
+        "s>>=",
+        "s<",
+        "s",
+        "*",
+        "(",
+        ")",
+        "u32",
+        "s8",
+        "u64",
+        "s64",
+        "+",
+        "-",
+        "0x",
+        "0x10",
+        "-0x8000",
+        "4294967296",
+        "99999999999999999999999999999999999999999",
+        "ll",
+        "goto",
+        "gotol",
+        "if",
+        "call",
+        "callx",
+        "pc",
+        "kfunc",
+        "exit",
+        "lock",
+        "ld_pseudo",
+        ",",
+        "skb",
+        "[",
+        "]",
+        "atomic_fetch_add",
+        "xchg_64",
+        "cmpxchg32_32",
+        "bswap16",
+        "le64",
+        "be",
+        ":",
+        "LBB0_1",
+        "<",
+        ">",
+        "<f+0x8>",
+        "\t",
+        " ",
+        ";",
+        "#",
+        "//",
+        "é",
+        "\u{0}",
+        "12:",
+        "07",
+        "ff",
+        "<unknown>",
+        "0000000000000000",
+        "(s8)",
+        "==",
     ]);
     prop::collection::vec(piece, 0..14).prop_map(|v| v.join(" "))
 }
@@ -245,7 +305,7 @@ fn objdump_lines(out: &str) -> Vec<(usize, String)> {
 #[test]
 fn objdump_insn_matches_llvm_objdump() {
     use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, TestRng, TestRunner, RngAlgorithm};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     if !have("llvm-mc-19") || !have("llvm-objdump-19") {
         println!("SKIP: llvm-mc-19 / llvm-objdump-19 not found");
         assert!(std::env::var("CI").as_deref() != Ok("true"), "llvm tools are required when CI=true");
@@ -279,12 +339,14 @@ fn objdump_insn_matches_llvm_objdump() {
         .expect("llvm-mc-19");
     assert!(st.success());
     let dump = |extra: &[&str]| {
-        let o = std::process::Command::new("llvm-objdump-19").arg("-d").args(extra).arg(&o_path).output().expect("objdump");
+        let o =
+            std::process::Command::new("llvm-objdump-19").arg("-d").args(extra).arg(&o_path).output().expect("objdump");
         objdump_lines(&String::from_utf8_lossy(&o.stdout))
     };
     let default = dump(&[]);
     let v4: std::collections::HashMap<usize, String> = dump(&["--mcpu=v4"]).into_iter().collect();
-    let v4_full = std::process::Command::new("llvm-objdump-19").args(["-d", "--mcpu=v4"]).arg(&o_path).output().expect("objdump");
+    let v4_full =
+        std::process::Command::new("llvm-objdump-19").args(["-d", "--mcpu=v4"]).arg(&o_path).output().expect("objdump");
     let v4_full = String::from_utf8_lossy(&v4_full.stdout).into_owned();
     // llvm-mc's own printer, decimal immediates.
     let hex_in: Vec<String> = bytes.iter().map(|b| format!("{b:#04x}")).collect();

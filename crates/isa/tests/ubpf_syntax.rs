@@ -48,7 +48,10 @@ fn labels_and_implicit_exit() {
     // `exit` names the first exit when no label of that name exists.
     assert_eq!(hex("jeq %r1, 0, exit\nmov %r0, 1\nexit"), "1501010000000000b7000000010000009500000000000000");
     assert_eq!(hex("ja32 L\nL:\nexit"), "06000000000000009500000000000000");
-    assert_eq!(hex("call local f\nexit\nf:\nexit"), "85100000010000009500000000000000" .to_string() + "9500000000000000");
+    assert_eq!(
+        hex("call local f\nexit\nf:\nexit"),
+        "85100000010000009500000000000000".to_string() + "9500000000000000"
+    );
 }
 
 #[test]

@@ -134,9 +134,16 @@ fn input(name: &str) -> Vec<u8> {
                     }
                 }
             }
-            let keys: Vec<u32> = (0..128)
-                .map(|i| if i % 3 == 2 { (r.next() as u32) | 1 } else { present[r.below(present.len() as u64) as usize] })
-                .collect();
+            let keys: Vec<u32> =
+                (0..128)
+                    .map(|i| {
+                        if i % 3 == 2 {
+                            (r.next() as u32) | 1
+                        } else {
+                            present[r.below(present.len() as u64) as usize]
+                        }
+                    })
+                    .collect();
             table.iter().chain(&keys).flat_map(|v| v.to_le_bytes()).collect()
         }
         "lpm" => {
@@ -177,7 +184,11 @@ fn input(name: &str) -> Vec<u8> {
                     }
                 })
                 .collect();
-            nodes.iter().flat_map(|n| n.iter().flat_map(|v| v.to_le_bytes())).chain(addrs.iter().flat_map(|a| a.to_le_bytes())).collect()
+            nodes
+                .iter()
+                .flat_map(|n| n.iter().flat_map(|v| v.to_le_bytes()))
+                .chain(addrs.iter().flat_map(|a| a.to_le_bytes()))
+                .collect()
         }
         "strcmp" => {
             let needle: Vec<u8> = (0..64).map(|_| r.next() as u8).collect();
@@ -309,7 +320,10 @@ mod kernel {
                 Err(e) => {
                     let text = String::from_utf8_lossy(&log);
                     let tail: Vec<&str> = text.trim_end_matches('\0').lines().rev().take(4).collect();
-                    Err(format!("BPF_PROG_LOAD: {e}; verifier: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | ")))
+                    Err(format!(
+                        "BPF_PROG_LOAD: {e}; verifier: {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                    ))
                 }
             }
         }
@@ -347,7 +361,8 @@ fn cases() -> Vec<Case> {
         .iter()
         .map(|&name| {
             let path = bench_dir().join(format!("{name}.bpf.o"));
-            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-jit.sh)", path.display()));
+            let data =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/bench-jit.sh)", path.display()));
             let obj = bpfbox_object::Object::parse(&data).unwrap();
             let sec = |s: &str| obj.section(s).unwrap_or_else(|| panic!("{name}: no section {s}")).bytes.clone();
             let bytes = sec("bpfbox");
@@ -383,7 +398,8 @@ impl<'a> Engines<'a> {
         let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
         let jit = JitProgram::compile(&case.insns, &unchecked).unwrap();
         let jit_checked = JitProgram::compile(&case.insns, &JitOptions::default()).unwrap();
-        let interp = Vm::new(case.insns.clone(), VmOptions { helpers: HelperTable::empty(), ..Default::default() }).unwrap();
+        let interp =
+            Vm::new(case.insns.clone(), VmOptions { helpers: HelperTable::empty(), ..Default::default() }).unwrap();
         let rbpf = rbpf::EbpfVmMbuff::new(Some(&case.bytes)).unwrap();
         let rbpf_jit = rbpf::EbpfVmMbuff::new(Some(&case.bytes))
             .and_then(|mut v| v.jit_compile().map(|_| v))

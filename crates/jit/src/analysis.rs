@@ -292,10 +292,7 @@ fn build_blocks(prog: &Prog<'_>, entry: usize) -> FuncInfo {
 
 /// Resolve every `lddw` slot: constants, function addresses, and pseudo values
 /// through the resolver.
-pub(crate) fn resolve_lddw(
-    insns: &[Insn],
-    resolver: Option<&bpfbox_vm::Resolver>,
-) -> Vec<Option<u64>> {
+pub(crate) fn resolve_lddw(insns: &[Insn], resolver: Option<&bpfbox_vm::Resolver>) -> Vec<Option<u64>> {
     insns
         .iter()
         .enumerate()

@@ -213,7 +213,12 @@ fn sig(cc: CallConv, params: usize, returns: usize) -> Signature {
 }
 
 /// Translate `prog` (analyzed into `funcs`) into native code.
-pub(crate) fn compile(prog: &Prog<'_>, funcs: &[FuncInfo], helpers: &HelperTable, cfg: Cfg) -> Result<Compiled, JitError> {
+pub(crate) fn compile(
+    prog: &Prog<'_>,
+    funcs: &[FuncInfo],
+    helpers: &HelperTable,
+    cfg: Cfg,
+) -> Result<Compiled, JitError> {
     let isa = host_isa()?;
     let cc = isa.default_call_conv();
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
@@ -1098,7 +1103,14 @@ impl<'a, 'p> Fx<'a, 'p> {
         let x = self.raw_load(addr, 0, size, signed);
         self.b.ins().jump(join, &[BlockArg::Value(x)]);
         self.enter(slow);
-        let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(signed as i64), self.iconst(pc as i64), self.fp];
+        let args = [
+            self.ctx,
+            addr,
+            self.iconst(size.bytes() as i64),
+            self.iconst(signed as i64),
+            self.iconst(pc as i64),
+            self.fp,
+        ];
         let (x, st) = self.slow_call(Shim::Load, &args);
         self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
         self.enter(join);
@@ -1345,4 +1357,3 @@ fn pseudo_src(imm: bpfbox_isa::Imm64) -> i64 {
         MapIdxValue { .. } => 6,
     }
 }
-

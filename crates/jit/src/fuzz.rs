@@ -205,11 +205,16 @@ impl Gen<'_> {
         let wild = self.b.chance(1, 150);
         match self.b.below(3) {
             0 => {
-                let off = if wild { self.b.below(96) as i16 - 16 } else { self.b.below((PACKET as u32) - n as u32 + 1) as i16 };
+                let off = if wild {
+                    self.b.below(96) as i16 - 16
+                } else {
+                    self.b.below((PACKET as u32) - n as u32 + 1) as i16
+                };
                 (Reg::R1, off)
             }
             1 => {
-                let off = if wild { -(self.b.below(530) as i16) + 8 } else { -(self.b.below(512 - n as u32 + 1) as i16) - n };
+                let off =
+                    if wild { -(self.b.below(530) as i16) + 8 } else { -(self.b.below(512 - n as u32 + 1) as i16) - n };
                 (Reg::R10, off)
             }
             _ => {
@@ -279,7 +284,14 @@ impl Gen<'_> {
                 if !self.b.chance(1, 8) {
                     off &= !(size.bytes() as i16 - 1); // aligned (the frames and packet are)
                 }
-                let op = self.b.pick(&[AtomicOp::Add, AtomicOp::Or, AtomicOp::And, AtomicOp::Xor, AtomicOp::Xchg, AtomicOp::CmpXchg]);
+                let op = self.b.pick(&[
+                    AtomicOp::Add,
+                    AtomicOp::Or,
+                    AtomicOp::And,
+                    AtomicOp::Xor,
+                    AtomicOp::Xchg,
+                    AtomicOp::CmpXchg,
+                ]);
                 let fetch = matches!(op, AtomicOp::Xchg | AtomicOp::CmpXchg) || self.b.chance(1, 2);
                 let src = self.general(s);
                 self.a.push(Insn::Atomic { size, op, fetch, dst: base, off, src });
@@ -287,8 +299,18 @@ impl Gen<'_> {
             64..=67 => {
                 // Point the stack-pointer register into this frame.
                 let k = self.b.below(57) as i32 * 8 + 64;
-                self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(STACK_PTR), src: Operand::Reg(Reg::R10) });
-                self.a.push(Insn::Alu { op: AluOp::Add, width: Width::W64, dst: reg(STACK_PTR), src: Operand::Imm(-k) });
+                self.a.push(Insn::Alu {
+                    op: AluOp::Mov,
+                    width: Width::W64,
+                    dst: reg(STACK_PTR),
+                    src: Operand::Reg(Reg::R10),
+                });
+                self.a.push(Insn::Alu {
+                    op: AluOp::Add,
+                    width: Width::W64,
+                    dst: reg(STACK_PTR),
+                    src: Operand::Imm(-k),
+                });
             }
             68..=77 if s.depth < 4 => {
                 // if (cond) skip { ... } [else { ... }]
@@ -324,7 +346,8 @@ impl Gen<'_> {
                 self.block(inner, n);
                 self.a.push(Insn::Alu { op: AluOp::Sub, width: Width::W64, dst: reg(c), src: Operand::Imm(1) });
                 let dst = reg(c);
-                self.a.push_to(Insn::Jump { cond: Cond::Ne, width: Width::W64, dst, src: Operand::Imm(0), off: 0 }, top);
+                self.a
+                    .push_to(Insn::Jump { cond: Cond::Ne, width: Width::W64, dst, src: Operand::Imm(0), off: 0 }, top);
             }
             82..=87 => {
                 // Helper call; r2 may point at the stack for `peek` (then cleared).
@@ -336,7 +359,12 @@ impl Gen<'_> {
                 let stack_arg = id == 3 && self.b.chance(7, 8);
                 if stack_arg {
                     let off = -(self.b.below(64) as i32 * 8) - 8;
-                    self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(2), src: Operand::Reg(Reg::R10) });
+                    self.a.push(Insn::Alu {
+                        op: AluOp::Mov,
+                        width: Width::W64,
+                        dst: reg(2),
+                        src: Operand::Reg(Reg::R10),
+                    });
                     self.a.push(Insn::Alu { op: AluOp::Add, width: Width::W64, dst: reg(2), src: Operand::Imm(off) });
                 }
                 self.a.push(Insn::Call(CallTarget::Helper(id)));

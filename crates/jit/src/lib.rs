@@ -327,7 +327,11 @@ impl JitProgram {
         let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
         let mut ctx = runtime::JitCtx::new(top, max, args, &mut rt as *mut runtime::Rt<'_> as *mut ());
         if let Some(r) = regions.first() {
-            ctx.remember(bpfbox_vm::jit_support::RegionBounds { start: r.start(), len: r.len(), writable: r.writable() });
+            ctx.remember(bpfbox_vm::jit_support::RegionBounds {
+                start: r.start(),
+                len: r.len(),
+                writable: r.writable(),
+            });
         }
         let [a1, a2, a3, a4, a5] = args;
         // SAFETY: `entry` is this program's main function; `ctx` and `rt` outlive the call.

@@ -15,7 +15,9 @@ use crate::codegen::{
 use crate::Inner;
 use bpfbox_isa::Imm64;
 use bpfbox_vm::jit_support::{pseudo_name, JitMem, RegionBounds};
-use bpfbox_vm::{AccessKind, HelperEntry, HelperOutcome, Region, RunEnv, VirtualAccess, VmError, MAX_CALL_FRAMES, STACK_SIZE};
+use bpfbox_vm::{
+    AccessKind, HelperEntry, HelperOutcome, Region, RunEnv, VirtualAccess, VmError, MAX_CALL_FRAMES, STACK_SIZE,
+};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -144,7 +146,9 @@ impl JitCtx {
         if lo < self.zeroed_lo {
             // SAFETY: `lo..zeroed_lo` lies in the run's stack area (generated code and
             // `zero_all` never pass an address below its bottom).
-            unsafe { ptr::write_bytes(ptr::with_exposed_provenance_mut::<u8>(lo as usize), 0, (self.zeroed_lo - lo) as usize) };
+            unsafe {
+                ptr::write_bytes(ptr::with_exposed_provenance_mut::<u8>(lo as usize), 0, (self.zeroed_lo - lo) as usize)
+            };
             self.zeroed_lo = lo;
         }
     }
@@ -211,7 +215,14 @@ fn sign_extend(v: u64, size: u64) -> u64 {
 
 /// Checked load that missed the inline checks: regions, then the environment's
 /// virtual memory (as the interpreter's `slow_load`).
-pub(crate) unsafe extern "C" fn shim_load(ctx: *mut JitCtx, addr: u64, size: u64, signed: u64, pc: u64, fp: u64) -> Ret2 {
+pub(crate) unsafe extern "C" fn shim_load(
+    ctx: *mut JitCtx,
+    addr: u64,
+    size: u64,
+    signed: u64,
+    pc: u64,
+    fp: u64,
+) -> Ret2 {
     // SAFETY: called by generated code with its context.
     unsafe {
         shim(ctx, |c, rt| {
@@ -228,7 +239,8 @@ pub(crate) unsafe extern "C" fn shim_load(ctx: *mut JitCtx, addr: u64, size: u64
                     read_raw(p, size)
                 }
                 Err(e @ VmError::OutOfBounds { .. }) => {
-                    let a = VirtualAccess { pc, addr, size: size as u8, kind: AccessKind::Load { signed: signed != 0 } };
+                    let a =
+                        VirtualAccess { pc, addr, size: size as u8, kind: AccessKind::Load { signed: signed != 0 } };
                     rt.env.virtual_access(a).unwrap_or(Err(e))?
                 }
                 Err(e) => return Err(e),
@@ -301,7 +313,14 @@ pub(crate) unsafe extern "C" fn shim_atomic(ctx: *mut JitCtx, addr: u64, size: u
     }
 }
 
-fn call_helper(c: &mut JitCtx, rt: &mut Rt<'_>, e: &HelperEntry, pc: u64, fp: u64, args: [u64; 5]) -> Result<Ret2, VmError> {
+fn call_helper(
+    c: &mut JitCtx,
+    rt: &mut Rt<'_>,
+    e: &HelperEntry,
+    pc: u64,
+    fp: u64,
+    args: [u64; 5],
+) -> Result<Ret2, VmError> {
     let depth = c.depth(fp);
     c.zero_all();
     let inner = rt.inner;

@@ -128,12 +128,14 @@ fn helper_callbacks_and_added_regions() {
     assert_eq!(a.as_ref().map(|o| o.r0), Ok(60 + 4 * 5 + 3 + 9));
     assert_eq!(jit.run(&mut []), a);
     // Unchecked: the same.
-    let un = JitProgram::compile(&prog(src), &JitOptions { checked: false, helpers: table(), ..Default::default() }).unwrap();
+    let un = JitProgram::compile(&prog(src), &JitOptions { checked: false, helpers: table(), ..Default::default() })
+        .unwrap();
     // SAFETY: the checked run above succeeded; the program is deterministic.
     assert_eq!(unsafe { un.run_unchecked(&mut []) }, a);
     // The callback's budget is the run's.
     let vm = Vm::new(prog(src), VmOptions { helpers: table(), max_insns: 20, ..Default::default() }).unwrap();
-    let jit = JitProgram::compile(&prog(src), &JitOptions { helpers: table(), max_insns: 20, ..Default::default() }).unwrap();
+    let jit =
+        JitProgram::compile(&prog(src), &JitOptions { helpers: table(), max_insns: 20, ..Default::default() }).unwrap();
     let a = vm.run(&mut []);
     assert!(matches!(a, Err(VmError::BudgetExceeded { .. })), "{a:?}");
     assert_eq!(jit.run(&mut []), a);
@@ -158,7 +160,8 @@ fn helper_panics_reach_the_caller() {
 #[test]
 #[should_panic(expected = "compiled unchecked")]
 fn safe_runs_of_unchecked_code_are_refused() {
-    let p = JitProgram::compile(&prog("mov %r0, 1\nexit"), &JitOptions { checked: false, ..Default::default() }).unwrap();
+    let p =
+        JitProgram::compile(&prog("mov %r0, 1\nexit"), &JitOptions { checked: false, ..Default::default() }).unwrap();
     let _ = p.run(&mut []);
 }
 
@@ -198,7 +201,10 @@ fn errors_and_counts_match_the_interpreter() {
         let a = vm.run(&mut []);
         let b = jit.run(&mut []);
         match (&a, &b) {
-            (Err(VmError::OutOfBounds { pc, size, write, .. }), Err(VmError::OutOfBounds { pc: p, size: s, write: w, .. })) => {
+            (
+                Err(VmError::OutOfBounds { pc, size, write, .. }),
+                Err(VmError::OutOfBounds { pc: p, size: s, write: w, .. }),
+            ) => {
                 assert_eq!((pc, size, write), (p, s, w), "{src}")
             }
             _ => assert_eq!(a, b, "{src} (max {max})"),

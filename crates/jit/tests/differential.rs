@@ -5,7 +5,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_isa::{encode_program, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Reg, Size, Width};
+use bpfbox_isa::{
+    encode_program, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Reg, Size, Width,
+};
 use bpfbox_jit::fuzz::{check, generate};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};

@@ -18,9 +18,8 @@ const GLOBAL: usize = 4096;
 
 fn files(dir: &str, ext: &[&str]) -> Vec<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(&d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     v.retain(|p| p.extension().is_some_and(|e| ext.iter().any(|x| e == *x)));
     v.sort();
     v
@@ -29,7 +28,9 @@ fn files(dir: &str, ext: &[&str]) -> Vec<PathBuf> {
 /// (name, instructions, number of maps)
 fn programs() -> Vec<(String, Vec<Insn>, usize)> {
     let mut out = Vec::new();
-    for f in files("tests/progs", &["o"]).into_iter().chain(files("examples", &["o"])).chain(files("tests/bench", &["o"])) {
+    for f in
+        files("tests/progs", &["o"]).into_iter().chain(files("examples", &["o"])).chain(files("tests/bench", &["o"]))
+    {
         let bytes = std::fs::read(&f).unwrap();
         let Ok(obj) = load(&bytes, &LoadOptions::default()) else { continue };
         for p in &obj.programs {
@@ -49,7 +50,9 @@ fn programs() -> Vec<(String, Vec<Insn>, usize)> {
 fn outcome(r: &Result<RunOutcome, VmError>, known: &[(u64, u64)]) -> String {
     match r {
         // Addresses outside the given memory (stack) differ between engines.
-        Err(VmError::OutOfBounds { pc, addr, size, write }) if known.iter().all(|&(s, l)| addr.wrapping_sub(s) >= l) => {
+        Err(VmError::OutOfBounds { pc, addr, size, write })
+            if known.iter().all(|&(s, l)| addr.wrapping_sub(s) >= l) =>
+        {
             format!("OutOfBounds {{ pc: {pc}, size: {size}, write: {write} }}")
         }
         other => format!("{other:?}"),
@@ -90,7 +93,8 @@ fn repository_programs_agree_on_both_engines() {
             let c = Region::from_mut(RegionKind::Ctx, &mut ctx);
             let g = Region::from_mut(RegionKind::Other, &mut globals);
             let args = [c.start(), 0, 0, 0, 0];
-            let r = if engine == 0 { vm.run_with(args, &[c, g], &mut ()) } else { jit.run_with(args, &[c, g], &mut ()) };
+            let r =
+                if engine == 0 { vm.run_with(args, &[c, g], &mut ()) } else { jit.run_with(args, &[c, g], &mut ()) };
             results.push((outcome(&r, &known), ctx.clone(), globals.clone()));
         }
         ran += 1;

@@ -30,7 +30,8 @@ fn wx(perms: &str) -> bool {
 #[test]
 #[cfg(target_os = "linux")]
 fn code_is_never_writable_and_executable() {
-    let src = "mov %r0, 0\nmov %r1, 100\nL: add %r0, %r1\nsub %r1, 1\njne %r1, 0, L\ncall local f\nexit\nf: mov %r0, 7\nexit";
+    let src =
+        "mov %r0, 0\nmov %r1, 100\nL: add %r0, %r1\nsub %r1, 1\njne %r1, 0, L\ncall local f\nexit\nf: mov %r0, 7\nexit";
     let insns = assemble(src, Syntax::Ubpf).unwrap();
 
     // A watcher scans the mappings while programs are compiled and dropped.

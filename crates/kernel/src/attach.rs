@@ -68,9 +68,9 @@ impl PerfEventSpec {
     /// `software:cpu-clock`, `software:task-clock`, `hardware:cycles`,
     /// `hardware:instructions`, ... (perf's names).
     pub fn parse(s: &str) -> Result<PerfEventSpec, KernelError> {
-        let (kind, name) = s
-            .split_once(':')
-            .ok_or_else(|| KernelError::BadTarget(format!("perf event `{s}`: expected software:NAME or hardware:NAME")))?;
+        let (kind, name) = s.split_once(':').ok_or_else(|| {
+            KernelError::BadTarget(format!("perf event `{s}`: expected software:NAME or hardware:NAME"))
+        })?;
         let sw = [
             ("cpu-clock", 0),
             ("task-clock", 1),
@@ -104,7 +104,9 @@ impl PerfEventSpec {
         let (type_, table): (u32, &[(&str, u64)]) = match kind {
             "software" | "sw" => (libbpf_sys::PERF_TYPE_SOFTWARE, &sw),
             "hardware" | "hw" => (libbpf_sys::PERF_TYPE_HARDWARE, &hw),
-            _ => return Err(KernelError::BadTarget(format!("perf event `{s}`: the kind must be software or hardware"))),
+            _ => {
+                return Err(KernelError::BadTarget(format!("perf event `{s}`: the kind must be software or hardware")))
+            }
         };
         let config = table.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).ok_or_else(|| {
             let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
@@ -117,17 +119,41 @@ impl PerfEventSpec {
 /// Where to attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Xdp { iface: String, mode: XdpMode },
+    Xdp {
+        iface: String,
+        mode: XdpMode,
+    },
     /// A clsact qdisc filter (created with libbpf's tc hook API).
-    Tc { iface: String, direction: Direction },
-    Tracepoint { category: String, name: String },
-    RawTracepoint { name: String },
-    Uprobe { binary: PathBuf, location: UprobeLocation, ret: bool, pid: Option<i32> },
+    Tc {
+        iface: String,
+        direction: Direction,
+    },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
+    RawTracepoint {
+        name: String,
+    },
+    Uprobe {
+        binary: PathBuf,
+        location: UprobeLocation,
+        ret: bool,
+        pid: Option<i32>,
+    },
     /// One perf event per online CPU, sampling at `freq` Hz.
-    PerfEvent { event: PerfEventSpec, freq: u64 },
-    CgroupSkb { cgroup: PathBuf, direction: Direction },
+    PerfEvent {
+        event: PerfEventSpec,
+        freq: u64,
+    },
+    CgroupSkb {
+        cgroup: PathBuf,
+        direction: Direction,
+    },
     /// `cgroup/sock_create`.
-    CgroupSock { cgroup: PathBuf },
+    CgroupSock {
+        cgroup: PathBuf,
+    },
 }
 
 impl Target {
@@ -234,7 +260,11 @@ pub struct Attachment {
 
 impl std::fmt::Debug for Attachment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attachment").field("prog", &self.prog).field("target", &self.target).field("link_ids", &self.link_ids()).finish()
+        f.debug_struct("Attachment")
+            .field("prog", &self.prog)
+            .field("target", &self.target)
+            .field("link_ids", &self.link_ids())
+            .finish()
     }
 }
 
@@ -307,12 +337,20 @@ impl Attachment {
                 Hook::Fd(fd) => drop(fd),
                 Hook::Tc { mut hook, created_qdisc, ifindex } => {
                     if let Err(e) = hook.detach() {
-                        first_err.get_or_insert(KernelError::syscall("tc filter delete", format!("ifindex {ifindex}"), sys::errno_of(&e)));
+                        first_err.get_or_insert(KernelError::syscall(
+                            "tc filter delete",
+                            format!("ifindex {ifindex}"),
+                            sys::errno_of(&e),
+                        ));
                     }
                     if created_qdisc {
                         if let Err(errno) = destroy_clsact(ifindex) {
                             if errno.0 != libc::ENOENT && errno.0 != libc::EINVAL {
-                                first_err.get_or_insert(KernelError::syscall("clsact qdisc delete", format!("ifindex {ifindex}"), errno));
+                                first_err.get_or_insert(KernelError::syscall(
+                                    "clsact qdisc delete",
+                                    format!("ifindex {ifindex}"),
+                                    errno,
+                                ));
                             }
                         }
                     }
@@ -382,16 +420,25 @@ pub fn prepare_pin_dir(dir: &Path) -> Result<(), KernelError> {
     sys::ensure_bpffs()?;
     std::fs::create_dir_all(dir).map_err(|e| KernelError::Io { path: dir.to_path_buf(), source: e })?;
     if !sys::is_on_bpffs(dir) {
-        return Err(KernelError::Pin { path: dir.to_path_buf(), errno: Errno(libc::EXDEV), detail: format!("not on a bpf file system (use a directory under {})", sys::BPFFS) });
+        return Err(KernelError::Pin {
+            path: dir.to_path_buf(),
+            errno: Errno(libc::EXDEV),
+            detail: format!("not on a bpf file system (use a directory under {})", sys::BPFFS),
+        });
     }
     Ok(())
 }
 
-fn check_type<'o>(obj: &'o KernelObject, prog: &str, target: &Target) -> Result<(libbpf_rs::ProgramMut<'o>, u32), KernelError> {
+fn check_type<'o>(
+    obj: &'o KernelObject,
+    prog: &str,
+    target: &Target,
+) -> Result<(libbpf_rs::ProgramMut<'o>, u32), KernelError> {
     let p = obj.program_mut(prog)?;
     let ty = p.prog_type();
     if !target.fitting_types().contains(&ty) {
-        let needs: Vec<String> = target.fitting_types().iter().map(|t| crate::types::prog_type_name(*t as u32)).collect();
+        let needs: Vec<String> =
+            target.fitting_types().iter().map(|t| crate::types::prog_type_name(*t as u32)).collect();
         return Err(KernelError::Incompatible {
             prog: prog.to_string(),
             prog_type: crate::types::prog_type_name(ty as u32),
@@ -404,14 +451,16 @@ fn check_type<'o>(obj: &'o KernelObject, prog: &str, target: &Target) -> Result<
 }
 
 fn open_cgroup(path: &Path) -> Result<std::fs::File, KernelError> {
-    let meta = std::fs::metadata(path).map_err(|e| KernelError::BadCgroup { path: path.to_path_buf(), reason: e.to_string() })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| KernelError::BadCgroup { path: path.to_path_buf(), reason: e.to_string() })?;
     if !meta.is_dir() {
         return Err(KernelError::BadCgroup { path: path.to_path_buf(), reason: "not a directory".into() });
     }
     if sys::fs_magic(path) != Some(sys::CGROUP2_SUPER_MAGIC) {
         return Err(KernelError::BadCgroup {
             path: path.to_path_buf(),
-            reason: "not on a cgroup2 file system (cgroup v2 is usually at /sys/fs/cgroup or /sys/fs/cgroup/unified)".into(),
+            reason: "not on a cgroup2 file system (cgroup v2 is usually at /sys/fs/cgroup or /sys/fs/cgroup/unified)"
+                .into(),
         });
     }
     std::fs::File::open(path).map_err(|e| KernelError::BadCgroup { path: path.to_path_buf(), reason: e.to_string() })
@@ -420,12 +469,24 @@ fn open_cgroup(path: &Path) -> Result<std::fs::File, KernelError> {
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 
 fn perf_event_open(spec: &PerfEventSpec, freq: u64, cpu: u32) -> Result<OwnedFd, Errno> {
-    let mut attr = libbpf_sys::perf_event_attr { type_: spec.type_, size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32, config: spec.config, ..Default::default() };
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_: spec.type_,
+        size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
+        config: spec.config,
+        ..Default::default()
+    };
     attr.__bindgen_anon_1.sample_freq = freq;
     attr.set_freq(1);
     // SAFETY: a valid perf_event_attr; pid -1 (all tasks) on one cpu.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr as *const libbpf_sys::perf_event_attr, -1i32, cpu as i32, -1i32, PERF_FLAG_FD_CLOEXEC)
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const libbpf_sys::perf_event_attr,
+            -1i32,
+            cpu as i32,
+            -1i32,
+            PERF_FLAG_FD_CLOEXEC,
+        )
     };
     if fd < 0 {
         return Err(Errno::last());
@@ -441,7 +502,12 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
     let (p, prog_id) = check_type(obj, prog, target)?;
     let _ = sys::take_libbpf_log();
     let desc = target.describe();
-    let fail = |errno: Errno| KernelError::Attach { prog: prog.to_string(), target: desc.clone(), errno, detail: sys::libbpf_last_line(&sys::take_libbpf_log()) };
+    let fail = |errno: Errno| KernelError::Attach {
+        prog: prog.to_string(),
+        target: desc.clone(),
+        errno,
+        detail: sys::libbpf_last_line(&sys::take_libbpf_log()),
+    };
     let lfail = |e: libbpf_rs::Error| fail(sys::errno_of(&e));
     let mut hooks = Vec::new();
     let mut keep_netns = None;
@@ -457,9 +523,15 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 XdpMode::Generic => libbpf_sys::XDP_FLAGS_SKB_MODE,
                 XdpMode::Driver => libbpf_sys::XDP_FLAGS_DRV_MODE,
             };
-            let opts = libbpf_sys::bpf_link_create_opts { sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _, flags, ..Default::default() };
+            let opts = libbpf_sys::bpf_link_create_opts {
+                sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+                flags,
+                ..Default::default()
+            };
             // SAFETY: valid prog fd and options.
-            let fd = unsafe { libbpf_sys::bpf_link_create(p.as_fd().as_raw_fd(), ifindex as i32, libbpf_sys::BPF_XDP, &opts) };
+            let fd = unsafe {
+                libbpf_sys::bpf_link_create(p.as_fd().as_raw_fd(), ifindex as i32, libbpf_sys::BPF_XDP, &opts)
+            };
             if fd < 0 {
                 return Err(fail(Errno(-fd)));
             }
@@ -478,7 +550,12 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 Direction::Egress => libbpf_rs::TC_EGRESS,
             };
             // Create the clsact qdisc ourselves to know whether it was there before.
-            let mut raw = libbpf_sys::bpf_tc_hook { sz: std::mem::size_of::<libbpf_sys::bpf_tc_hook>() as _, ifindex, attach_point: point, ..Default::default() };
+            let mut raw = libbpf_sys::bpf_tc_hook {
+                sz: std::mem::size_of::<libbpf_sys::bpf_tc_hook>() as _,
+                ifindex,
+                attach_point: point,
+                ..Default::default()
+            };
             // SAFETY: a valid tc hook description.
             let rc = unsafe { libbpf_sys::bpf_tc_hook_create(&mut raw) };
             let created_qdisc = match rc {
@@ -486,7 +563,12 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 rc if -rc == libc::EEXIST => false,
                 rc => return Err(fail(Errno(-rc))),
             };
-            let mut hook = libbpf_rs::TcHookBuilder::new(p.as_fd()).ifindex(ifindex).replace(false).handle(0).priority(0).hook(point);
+            let mut hook = libbpf_rs::TcHookBuilder::new(p.as_fd())
+                .ifindex(ifindex)
+                .replace(false)
+                .handle(0)
+                .priority(0)
+                .hook(point);
             match hook.attach() {
                 Ok(h) => hook = h,
                 Err(e) => {
@@ -503,9 +585,13 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
             sys::ensure_tracefs()?;
             let events = Path::new(sys::TRACEFS).join("events").join(category).join(name);
             if !events.exists() && Path::new(sys::TRACEFS).join("events").exists() {
-                return Err(KernelError::BadTarget(format!("no tracepoint {category}:{name} (see {}/available_events)", sys::TRACEFS)));
+                return Err(KernelError::BadTarget(format!(
+                    "no tracepoint {category}:{name} (see {}/available_events)",
+                    sys::TRACEFS
+                )));
             }
-            let l = p.attach_tracepoint(libbpf_rs::TracepointCategory::Custom(category.clone()), name).map_err(lfail)?;
+            let l =
+                p.attach_tracepoint(libbpf_rs::TracepointCategory::Custom(category.clone()), name).map_err(lfail)?;
             hooks.push(Hook::Libbpf(l));
         }
         Target::RawTracepoint { name } => {
@@ -514,13 +600,17 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
         }
         Target::Uprobe { binary, location, ret, pid } => {
             if !binary.is_file() {
-                return Err(KernelError::BadTarget(format!("{}: no such file (a uprobe needs an ELF binary or library)", binary.display())));
+                return Err(KernelError::BadTarget(format!(
+                    "{}: no such file (a uprobe needs an ELF binary or library)",
+                    binary.display()
+                )));
             }
             let pid = pid.unwrap_or(-1);
             let l = match location {
                 UprobeLocation::Offset(off) => p.attach_uprobe(*ret, pid, binary, *off as usize),
                 UprobeLocation::Symbol(sym) => {
-                    let opts = libbpf_rs::UprobeOpts { retprobe: *ret, func_name: Some(sym.clone()), ..Default::default() };
+                    let opts =
+                        libbpf_rs::UprobeOpts { retprobe: *ret, func_name: Some(sym.clone()), ..Default::default() };
                     p.attach_uprobe_with_opts(pid, binary, 0, opts)
                 }
             };
@@ -530,7 +620,10 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 let detail = sys::libbpf_last_line(&log);
                 if errno.0 == libc::ENOENT {
                     if let UprobeLocation::Symbol(sym) = location {
-                        return KernelError::BadTarget(format!("{}: no symbol `{sym}` (libbpf: {detail})", binary.display()));
+                        return KernelError::BadTarget(format!(
+                            "{}: no symbol `{sym}` (libbpf: {detail})",
+                            binary.display()
+                        ));
                     }
                 }
                 KernelError::Attach { prog: prog.to_string(), target: desc.clone(), errno, detail }
@@ -546,7 +639,14 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                     prog: prog.to_string(),
                     target: desc.clone(),
                     errno,
-                    detail: format!("perf_event_open on cpu {cpu}{}", if errno.0 == libc::ENOENT || errno.0 == libc::EOPNOTSUPP { ": this event is not supported here (no such PMU in a VM?)" } else { "" }),
+                    detail: format!(
+                        "perf_event_open on cpu {cpu}{}",
+                        if errno.0 == libc::ENOENT || errno.0 == libc::EOPNOTSUPP {
+                            ": this event is not supported here (no such PMU in a VM?)"
+                        } else {
+                            ""
+                        }
+                    ),
                 })?;
                 // libbpf takes over the perf event fd and closes it on detach.
                 let raw = std::os::fd::IntoRawFd::into_raw_fd(pfd);
@@ -570,19 +670,29 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
         }
         Target::CgroupSock { cgroup } => {
             let f = open_cgroup(cgroup)?;
-            hooks.push(Hook::Fd(cgroup_link(p.as_fd(), f.as_fd(), libbpf_sys::BPF_CGROUP_INET_SOCK_CREATE).map_err(fail)?));
+            hooks.push(Hook::Fd(
+                cgroup_link(p.as_fd(), f.as_fd(), libbpf_sys::BPF_CGROUP_INET_SOCK_CREATE).map_err(fail)?,
+            ));
         }
     }
     // The program fd stays valid; the libbpf handle was only borrowed.
     let _ = p.as_libbpf_object();
-    Ok(Attachment { hooks, prog: prog.to_string(), prog_id, target: target.clone(), netns: keep_netns, pinned: Vec::new() })
+    Ok(Attachment {
+        hooks,
+        prog: prog.to_string(),
+        prog_id,
+        target: target.clone(),
+        netns: keep_netns,
+        pinned: Vec::new(),
+    })
 }
 
 /// A cgroup link with an explicit attach type (the section's expected attach type may
 /// say ingress while the user asks for egress).
 fn cgroup_link(prog: BorrowedFd<'_>, cgroup: BorrowedFd<'_>, attach_type: u32) -> Result<OwnedFd, Errno> {
     // SAFETY: valid fds, no options.
-    let fd = unsafe { libbpf_sys::bpf_link_create(prog.as_raw_fd(), cgroup.as_raw_fd(), attach_type, std::ptr::null()) };
+    let fd =
+        unsafe { libbpf_sys::bpf_link_create(prog.as_raw_fd(), cgroup.as_raw_fd(), attach_type, std::ptr::null()) };
     if fd < 0 {
         return Err(Errno(-fd));
     }
@@ -604,7 +714,11 @@ pub struct Removed {
 pub fn detach_pinned(path: &Path) -> Result<Vec<Removed>, KernelError> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| KernelError::Io { path: path.to_path_buf(), source: e })?;
     if !sys::is_on_bpffs(path) {
-        return Err(KernelError::Pin { path: path.to_path_buf(), errno: Errno(libc::EXDEV), detail: "not on a bpf file system".into() });
+        return Err(KernelError::Pin {
+            path: path.to_path_buf(),
+            errno: Errno(libc::EXDEV),
+            detail: "not on a bpf file system".into(),
+        });
     }
     let mut out = Vec::new();
     if meta.is_dir() {
@@ -627,7 +741,11 @@ pub fn detach_pinned(path: &Path) -> Result<Vec<Removed>, KernelError> {
             let rc = unsafe { libbpf_sys::bpf_link_detach(fd.as_raw_fd()) };
             // Links that cannot be detached explicitly (EOPNOTSUPP) go when the pin goes.
             if rc != 0 && -rc != libc::EOPNOTSUPP && -rc != libc::EINVAL {
-                return Err(KernelError::Pin { path: path.to_path_buf(), errno: Errno(-rc), detail: "BPF_LINK_DETACH".into() });
+                return Err(KernelError::Pin {
+                    path: path.to_path_buf(),
+                    errno: Errno(-rc),
+                    detail: "BPF_LINK_DETACH".into(),
+                });
             }
             ("link", l.id)
         }
@@ -690,7 +808,10 @@ mod tests {
 
     #[test]
     fn sections_give_targets() {
-        assert_eq!(tracepoint_from_section("tracepoint/syscalls/sys_enter_execve"), Some(("syscalls".into(), "sys_enter_execve".into())));
+        assert_eq!(
+            tracepoint_from_section("tracepoint/syscalls/sys_enter_execve"),
+            Some(("syscalls".into(), "sys_enter_execve".into()))
+        );
         assert_eq!(tracepoint_from_section("tp/sched/sched_switch"), Some(("sched".into(), "sched_switch".into())));
         assert_eq!(tracepoint_from_section("xdp"), None);
         assert_eq!(raw_tracepoint_from_section("raw_tp/sys_enter"), Some("sys_enter".into()));

@@ -136,7 +136,10 @@ impl LoadError {
     pub fn libbpf_summary(&self) -> Option<&str> {
         let lines: Vec<&str> = self.libbpf_log.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         // The first warning is usually the cause; later ones repeat it ("failed to load object").
-        lines.iter().copied().find(|l| !l.contains("failed to load object") && !l.contains("BPF program load failed"))
+        lines
+            .iter()
+            .copied()
+            .find(|l| !l.contains("failed to load object") && !l.contains("BPF program load failed"))
             .or_else(|| lines.first().copied())
     }
 }

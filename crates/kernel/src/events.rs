@@ -69,7 +69,9 @@ impl<'o> EventStream<'o> {
                         q.borrow_mut().push(Event::Ring { map: n.clone(), data: data.to_vec() });
                         0
                     })
-                    .map_err(|e| KernelError::syscall("ring_buffer__add", format!("map `{name}`"), sys::errno_of(&e)))?;
+                    .map_err(|e| {
+                        KernelError::syscall("ring_buffer__add", format!("map `{name}`"), sys::errno_of(&e))
+                    })?;
                     have_ring = true;
                     sources.push(format!("ringbuf {name}"));
                 }
@@ -79,10 +81,16 @@ impl<'o> EventStream<'o> {
                     let n = name.clone();
                     let n2 = name.clone();
                     let pb = libbpf_rs::PerfBufferBuilder::new(m)
-                        .sample_cb(move |cpu: i32, data: &[u8]| q.borrow_mut().push(Event::Perf { map: n.clone(), cpu, data: data.to_vec() }))
-                        .lost_cb(move |cpu: i32, count: u64| q2.borrow_mut().push(Event::Lost { map: n2.clone(), cpu, count }))
+                        .sample_cb(move |cpu: i32, data: &[u8]| {
+                            q.borrow_mut().push(Event::Perf { map: n.clone(), cpu, data: data.to_vec() })
+                        })
+                        .lost_cb(move |cpu: i32, count: u64| {
+                            q2.borrow_mut().push(Event::Lost { map: n2.clone(), cpu, count })
+                        })
                         .build()
-                        .map_err(|e| KernelError::syscall("perf_buffer__new", format!("map `{name}`"), sys::errno_of(&e)))?;
+                        .map_err(|e| {
+                            KernelError::syscall("perf_buffer__new", format!("map `{name}`"), sys::errno_of(&e))
+                        })?;
                     perfs.push(pb);
                     sources.push(format!("perf buffer {name}"));
                 }
@@ -144,7 +152,12 @@ impl<'o> EventStream<'o> {
                         pending.extend_from_slice(&buf[..n]);
                         got = true;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => break,
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::Interrupted =>
+                    {
+                        break
+                    }
                     Err(e) => return Err(KernelError::Io { path: "trace_pipe".into(), source: e }),
                 }
             }

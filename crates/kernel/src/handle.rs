@@ -40,15 +40,24 @@ impl MapHandle {
     }
 
     /// Create a map with BPF_MAP_CREATE (`flags`: `map_flags`, e.g. `BPF_F_NO_PREALLOC`).
-    pub fn create(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32, flags: u32) -> Result<MapHandle, KernelError> {
+    pub fn create(
+        name: &str,
+        map_type: u32,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        flags: u32,
+    ) -> Result<MapHandle, KernelError> {
         let opts = libbpf_sys::bpf_map_create_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
             map_flags: flags,
             ..Default::default()
         };
-        let cname = std::ffi::CString::new(name).map_err(|_| KernelError::BadTarget(format!("{name}: map name contains NUL")))?;
+        let cname = std::ffi::CString::new(name)
+            .map_err(|_| KernelError::BadTarget(format!("{name}: map name contains NUL")))?;
         // SAFETY: valid C string and options struct.
-        let r = unsafe { libbpf_sys::bpf_map_create(map_type, cname.as_ptr(), key_size, value_size, max_entries, &opts) };
+        let r =
+            unsafe { libbpf_sys::bpf_map_create(map_type, cname.as_ptr(), key_size, value_size, max_entries, &opts) };
         if r < 0 {
             return Err(KernelError::syscall("BPF_MAP_CREATE", format!("map `{name}`"), Errno(-r)));
         }
@@ -94,7 +103,9 @@ impl MapHandle {
     pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
         assert!(key.len() == self.shape.key_size as usize && value.len() == self.value_buf_size());
         // SAFETY: sizes asserted above.
-        rc(unsafe { libbpf_sys::bpf_map_update_elem(self.fd.as_raw_fd(), ptr_or_null(key), value.as_ptr().cast(), flags) })
+        rc(unsafe {
+            libbpf_sys::bpf_map_update_elem(self.fd.as_raw_fd(), ptr_or_null(key), value.as_ptr().cast(), flags)
+        })
     }
 
     /// BPF_MAP_DELETE_ELEM.
@@ -109,7 +120,9 @@ impl MapHandle {
         assert!(key.len() == self.shape.key_size as usize);
         let mut v = vec![0u8; self.value_buf_size()];
         // SAFETY: size asserted above; `v` holds the map's value buffer size.
-        rc(unsafe { libbpf_sys::bpf_map_lookup_and_delete_elem(self.fd.as_raw_fd(), ptr_or_null(key), v.as_mut_ptr().cast()) })?;
+        rc(unsafe {
+            libbpf_sys::bpf_map_lookup_and_delete_elem(self.fd.as_raw_fd(), ptr_or_null(key), v.as_mut_ptr().cast())
+        })?;
         Ok(v)
     }
 

@@ -186,7 +186,8 @@ pub fn prog_info_fd(fd: BorrowedFd<'_>) -> Result<ProgInfo, KernelError> {
     let mut map_ids = vec![0u32; info.nr_map_ids as usize];
     if !map_ids.is_empty() {
         let nr = info.nr_map_ids;
-        let mut again = libbpf_sys::bpf_prog_info { nr_map_ids: nr, map_ids: map_ids.as_mut_ptr() as u64, ..Default::default() };
+        let mut again =
+            libbpf_sys::bpf_prog_info { nr_map_ids: nr, map_ids: map_ids.as_mut_ptr() as u64, ..Default::default() };
         raw_prog_info(fd, &mut again)?;
         map_ids.truncate(again.nr_map_ids.min(nr) as usize);
     }
@@ -241,7 +242,11 @@ pub fn prog_xlated(id: u32) -> Result<Vec<u8>, KernelError> {
     if buf.is_empty() {
         return Ok(buf);
     }
-    let mut again = libbpf_sys::bpf_prog_info { xlated_prog_len: buf.len() as u32, xlated_prog_insns: buf.as_mut_ptr() as u64, ..Default::default() };
+    let mut again = libbpf_sys::bpf_prog_info {
+        xlated_prog_len: buf.len() as u32,
+        xlated_prog_insns: buf.as_mut_ptr() as u64,
+        ..Default::default()
+    };
     raw_prog_info(fd.as_fd(), &mut again)?;
     buf.truncate(again.xlated_prog_len.min(buf.len() as u32) as usize);
     Ok(buf)
@@ -256,7 +261,11 @@ pub fn prog_jited(id: u32) -> Result<Vec<u8>, KernelError> {
     if buf.is_empty() {
         return Ok(buf);
     }
-    let mut again = libbpf_sys::bpf_prog_info { jited_prog_len: buf.len() as u32, jited_prog_insns: buf.as_mut_ptr() as u64, ..Default::default() };
+    let mut again = libbpf_sys::bpf_prog_info {
+        jited_prog_len: buf.len() as u32,
+        jited_prog_insns: buf.as_mut_ptr() as u64,
+        ..Default::default()
+    };
     raw_prog_info(fd.as_fd(), &mut again)?;
     buf.truncate(again.jited_prog_len.min(buf.len() as u32) as usize);
     Ok(buf)
@@ -340,7 +349,12 @@ pub fn link_info_fd(fd: BorrowedFd<'_>) -> Result<LinkInfo, KernelError> {
     if rc != 0 {
         return Err(KernelError::syscall("BPF_OBJ_GET_INFO_BY_FD", "link", Errno(-rc)));
     }
-    Ok(LinkInfo { id: info.id, link_type: info.type_, type_name: types::link_type_name(info.type_), prog_id: info.prog_id })
+    Ok(LinkInfo {
+        id: info.id,
+        link_type: info.type_,
+        type_name: types::link_type_name(info.type_),
+        prog_id: info.prog_id,
+    })
 }
 
 /// Every bpf link.
@@ -425,7 +439,8 @@ pub fn btf_raw_fd(fd: BorrowedFd<'_>) -> Result<Vec<u8>, KernelError> {
     if buf.is_empty() {
         return Ok(buf);
     }
-    let mut again = libbpf_sys::bpf_btf_info { btf: buf.as_mut_ptr() as u64, btf_size: buf.len() as u32, ..Default::default() };
+    let mut again =
+        libbpf_sys::bpf_btf_info { btf: buf.as_mut_ptr() as u64, btf_size: buf.len() as u32, ..Default::default() };
     raw_btf_info(fd, &mut again)?;
     buf.truncate(again.btf_size.min(buf.len() as u32) as usize);
     Ok(buf)

@@ -58,7 +58,14 @@ fn probe() -> Result<(), String> {
     let name = c"bpfbox_probe";
     // SAFETY: valid instruction array, NUL-terminated strings, no options.
     let fd = unsafe {
-        libbpf_sys::bpf_prog_load(libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, name.as_ptr(), license.as_ptr(), insns.as_ptr(), insns.len() as _, std::ptr::null_mut())
+        libbpf_sys::bpf_prog_load(
+            libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            name.as_ptr(),
+            license.as_ptr(),
+            insns.as_ptr(),
+            insns.len() as _,
+            std::ptr::null_mut(),
+        )
     };
     let _ = sys::take_libbpf_log();
     if fd >= 0 {
@@ -71,7 +78,9 @@ fn probe() -> Result<(), String> {
     let euid = unsafe { libc::geteuid() };
     Err(match errno.0 {
         libc::ENOSYS => "the kernel has no bpf() syscall (ENOSYS)".to_string(),
-        libc::EPERM | libc::EACCES if euid != 0 => format!("bpf() needs root (or CAP_BPF): running as uid {euid}, got {}", errno.name()),
+        libc::EPERM | libc::EACCES if euid != 0 => {
+            format!("bpf() needs root (or CAP_BPF): running as uid {euid}, got {}", errno.name())
+        }
         _ => format!("bpf() is not usable: loading a trivial socket filter failed with {errno}"),
     })
 }

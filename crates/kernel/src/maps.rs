@@ -82,7 +82,8 @@ pub(crate) fn lookup(fd: BorrowedFd<'_>, shape: &MapShape, key: &[u8]) -> Result
     check_key(shape, key)?;
     let mut value = vec![0u8; shape.value_buf_size()?];
     // SAFETY: key has key_size bytes, value the size the kernel writes for this map.
-    let rc = unsafe { libbpf_rs::libbpf_sys::bpf_map_lookup_elem(fd.as_raw_fd(), key_ptr(key), value.as_mut_ptr().cast()) };
+    let rc =
+        unsafe { libbpf_rs::libbpf_sys::bpf_map_lookup_elem(fd.as_raw_fd(), key_ptr(key), value.as_mut_ptr().cast()) };
     if rc != 0 {
         let errno = Errno(-rc);
         if errno.0 == libc::ENOENT {
@@ -94,7 +95,13 @@ pub(crate) fn lookup(fd: BorrowedFd<'_>, shape: &MapShape, key: &[u8]) -> Result
 }
 
 /// Update (or insert) `key` with `value` (all CPUs' values concatenated for per-CPU maps).
-pub(crate) fn update(fd: BorrowedFd<'_>, shape: &MapShape, key: &[u8], value: &[u8], flags: u64) -> Result<(), KernelError> {
+pub(crate) fn update(
+    fd: BorrowedFd<'_>,
+    shape: &MapShape,
+    key: &[u8],
+    value: &[u8],
+    flags: u64,
+) -> Result<(), KernelError> {
     check_key(shape, key)?;
     let want = shape.value_buf_size()?;
     if value.len() != want {
@@ -102,7 +109,9 @@ pub(crate) fn update(fd: BorrowedFd<'_>, shape: &MapShape, key: &[u8], value: &[
         return Err(KernelError::Size { what, expected: want, got: value.len() });
     }
     // SAFETY: sizes checked above.
-    let rc = unsafe { libbpf_rs::libbpf_sys::bpf_map_update_elem(fd.as_raw_fd(), key_ptr(key), value.as_ptr().cast(), flags) };
+    let rc = unsafe {
+        libbpf_rs::libbpf_sys::bpf_map_update_elem(fd.as_raw_fd(), key_ptr(key), value.as_ptr().cast(), flags)
+    };
     if rc != 0 {
         return Err(KernelError::syscall("BPF_MAP_UPDATE_ELEM", format!("map `{}`", shape.name), Errno(-rc)));
     }
@@ -146,7 +155,8 @@ pub(crate) fn entries(fd: BorrowedFd<'_>, shape: &MapShape) -> Result<Entries, K
     while out.len() < limit {
         let prev_ptr = prev.as_ref().map_or(std::ptr::null(), |k| k.as_ptr().cast());
         // SAFETY: `next` holds key_size bytes; `prev` is a previous key or NULL.
-        let rc = unsafe { libbpf_rs::libbpf_sys::bpf_map_get_next_key(fd.as_raw_fd(), prev_ptr, next.as_mut_ptr().cast()) };
+        let rc =
+            unsafe { libbpf_rs::libbpf_sys::bpf_map_get_next_key(fd.as_raw_fd(), prev_ptr, next.as_mut_ptr().cast()) };
         if rc != 0 {
             let errno = Errno(-rc);
             if errno.0 == libc::ENOENT {
@@ -161,7 +171,9 @@ pub(crate) fn entries(fd: BorrowedFd<'_>, shape: &MapShape) -> Result<Entries, K
             Ok(Some(v)) => out.push((next.clone(), v)),
             // Deleted since we saw its key, or a map whose values cannot be read.
             Ok(None) => {}
-            Err(KernelError::Syscall { errno, .. }) if errno.0 == libc::EOPNOTSUPP || errno.0 == 524 || errno.0 == libc::EPERM => {
+            Err(KernelError::Syscall { errno, .. })
+                if errno.0 == libc::EOPNOTSUPP || errno.0 == 524 || errno.0 == libc::EPERM =>
+            {
                 return Ok(Vec::new())
             }
             Err(e) => return Err(e),

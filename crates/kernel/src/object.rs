@@ -166,9 +166,11 @@ impl KernelObject {
         let mut builder = libbpf_rs::ObjectBuilder::default();
         if let Some(btf) = &opts.btf_custom_path {
             std::fs::File::open(btf).map_err(|e| KernelError::Io { path: btf.clone(), source: e })?;
-            builder
-                .btf_custom_path(btf)
-                .map_err(|e| KernelError::Open { path: path.to_path_buf(), errno: sys::errno_of(&e), detail: "bad BTF path".into() })?;
+            builder.btf_custom_path(btf).map_err(|e| KernelError::Open {
+                path: path.to_path_buf(),
+                errno: sys::errno_of(&e),
+                detail: "bad BTF path".into(),
+            })?;
         }
         let mut open = builder.open_file(path).map_err(|e| KernelError::Open {
             path: path.to_path_buf(),
@@ -177,7 +179,8 @@ impl KernelObject {
         })?;
 
         for (prog, ty) in &opts.prog_types {
-            let (prog_type, attach) = types::prog_type_by_name(ty).ok_or_else(|| KernelError::UnknownProgType { name: ty.clone() })?;
+            let (prog_type, attach) =
+                types::prog_type_by_name(ty).ok_or_else(|| KernelError::UnknownProgType { name: ty.clone() })?;
             let names: Vec<String> = open.progs().map(|p| p.name().to_string_lossy().into_owned()).collect();
             let mut found = false;
             for mut p in open.progs_mut() {
@@ -196,7 +199,13 @@ impl KernelObject {
         // Remember every program's section and type for the error report.
         let progs: Vec<(String, String, String)> = open
             .progs()
-            .map(|p| (p.name().to_string_lossy().into_owned(), p.section().to_string_lossy().into_owned(), types::prog_type_name(p.prog_type() as u32)))
+            .map(|p| {
+                (
+                    p.name().to_string_lossy().into_owned(),
+                    p.section().to_string_lossy().into_owned(),
+                    types::prog_type_name(p.prog_type() as u32),
+                )
+            })
             .collect();
         let _ = sys::take_libbpf_log();
         match open.load() {

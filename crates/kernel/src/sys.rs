@@ -116,7 +116,11 @@ fn mount_fs(fstype: &str, target: &Path) -> Result<(), KernelError> {
     // SAFETY: valid C strings; no data argument.
     let rc = unsafe { libc::mount(src.as_ptr(), tgt.as_ptr(), src.as_ptr(), 0, std::ptr::null()) };
     if rc != 0 {
-        return Err(KernelError::Pin { path: target.to_path_buf(), errno: Errno::last(), detail: format!("mounting {fstype}") });
+        return Err(KernelError::Pin {
+            path: target.to_path_buf(),
+            errno: Errno::last(),
+            detail: format!("mounting {fstype}"),
+        });
     }
     Ok(())
 }
@@ -171,9 +175,12 @@ pub fn ifindex(name: &str, netns: Option<&str>) -> Result<u32, KernelError> {
 /// Returns the namespace the thread was in, to go back with `setns_fd`.
 pub fn enter_netns(name: &str) -> Result<OwnedFd, KernelError> {
     let path = if name.contains('/') { std::path::PathBuf::from(name) } else { Path::new("/run/netns").join(name) };
-    let target = std::fs::File::open(&path).map_err(|e| KernelError::BadTarget(format!("network namespace `{name}`: {}: {e}", path.display())))?;
-    let cur = std::fs::File::open("/proc/thread-self/ns/net").map_err(|e| KernelError::Io { path: "/proc/thread-self/ns/net".into(), source: e })?;
-    setns_fd(target.as_raw_fd()).map_err(|errno| KernelError::syscall("setns", format!("network namespace `{name}`"), errno))?;
+    let target = std::fs::File::open(&path)
+        .map_err(|e| KernelError::BadTarget(format!("network namespace `{name}`: {}: {e}", path.display())))?;
+    let cur = std::fs::File::open("/proc/thread-self/ns/net")
+        .map_err(|e| KernelError::Io { path: "/proc/thread-self/ns/net".into(), source: e })?;
+    setns_fd(target.as_raw_fd())
+        .map_err(|errno| KernelError::syscall("setns", format!("network namespace `{name}`"), errno))?;
     // SAFETY: `cur` owns its fd; we move it into the OwnedFd.
     Ok(unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(cur)) })
 }
@@ -189,7 +196,8 @@ pub fn setns_fd(fd: i32) -> Result<(), Errno> {
 
 /// The number of possible CPUs (the kernel's percpu value count).
 pub fn possible_cpus() -> Result<usize, KernelError> {
-    libbpf_rs::num_possible_cpus().map_err(|e| KernelError::syscall("reading /sys/devices/system/cpu/possible", "this machine", errno_of(&e)))
+    libbpf_rs::num_possible_cpus()
+        .map_err(|e| KernelError::syscall("reading /sys/devices/system/cpu/possible", "this machine", errno_of(&e)))
 }
 
 /// Online CPU numbers (for per-CPU perf events).

@@ -83,7 +83,9 @@ fn every_example_loads_or_is_rejected_with_a_log_and_test_runs() {
             assert!(!insns.is_empty() && insns.len() % 8 == 0);
             if !matches!(p.prog_type.as_str(), "xdp" | "sched_cls" | "socket_filter" | "cgroup_skb") {
                 // Tracing programs: BPF_PROG_TEST_RUN is refused, with an errno.
-                let e = o.test_run(&p.name, &TestRunInput { data_in: vec![0; 64], ..Default::default() }).expect_err("tracing test run");
+                let e = o
+                    .test_run(&p.name, &TestRunInput { data_in: vec![0; 64], ..Default::default() })
+                    .expect_err("tracing test run");
                 assert!(e.errno().is_some(), "{e}");
                 continue;
             }
@@ -92,7 +94,9 @@ fn every_example_loads_or_is_rejected_with_a_log_and_test_runs() {
                 ran += 1;
                 match p.prog_type.as_str() {
                     "xdp" => assert!(out.retval <= 4, "{name}/{label}: xdp verdict {}", out.retval),
-                    "sched_cls" => assert!(out.retval <= 8 || out.retval == u32::MAX, "{name}/{label}: tc verdict {}", out.retval),
+                    "sched_cls" => {
+                        assert!(out.retval <= 8 || out.retval == u32::MAX, "{name}/{label}: tc verdict {}", out.retval)
+                    }
                     "cgroup_skb" => assert!(out.retval <= 3, "{name}/{label}: cgroup_skb verdict {}", out.retval),
                     _ => assert!(out.retval as usize <= pkt.len().max(0xffff), "{name}/{label}"),
                 }
@@ -108,7 +112,10 @@ fn every_example_loads_or_is_rejected_with_a_log_and_test_runs() {
     }
     assert!(ran >= 30, "only {ran} test runs");
     // mem_sum uses the conformance calling convention (r2 = length), which the kernel refuses.
-    assert!(report.get("mem_sum.bpf.o").is_some_and(|r| r.contains("EACCES") && r.contains("R2 !read_ok")), "{report:?}");
+    assert!(
+        report.get("mem_sum.bpf.o").is_some_and(|r| r.contains("EACCES") && r.contains("R2 !read_ok")),
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -159,7 +166,11 @@ fn verdicts_match_the_programs_intent() {
         .test_run("tc_mark", &TestRunInput { data_in: pk[4].1.clone(), ctx_in: Some(ctx), repeat: 3 })
         .expect("tc_mark with ctx");
     let ctx_out = out.ctx_out.expect("ctx_out");
-    assert_eq!(u32::from_le_bytes([ctx_out[8], ctx_out[9], ctx_out[10], ctx_out[11]]), 1, "mark = 1 for a packet > 1000 bytes");
+    assert_eq!(
+        u32::from_le_bytes([ctx_out[8], ctx_out[9], ctx_out[10], ctx_out[11]]),
+        1,
+        "mark = 1 for a packet > 1000 bytes"
+    );
 }
 
 #[test]
@@ -180,7 +191,12 @@ fn maps_count_packets_and_round_trip() {
     let mut got: Vec<(u32, u64)> = counts
         .entries
         .iter()
-        .map(|(k, v)| (u32::from_le_bytes(k[..4].try_into().unwrap_or_default()), u64::from_le_bytes(v[..8].try_into().unwrap_or_default())))
+        .map(|(k, v)| {
+            (
+                u32::from_le_bytes(k[..4].try_into().unwrap_or_default()),
+                u64::from_le_bytes(v[..8].try_into().unwrap_or_default()),
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(got, vec![(6, 1), (17, 3)]);
@@ -203,7 +219,10 @@ fn maps_count_packets_and_round_trip() {
     let e = inspect::map_delete(id, &99u32.to_le_bytes()).expect_err("delete twice");
     assert_eq!(e.errno().map(|e| e.name()), Some("ENOENT".to_string()));
     // Wrong sizes are refused before the kernel sees them.
-    assert!(matches!(o.map_update("proto_count", &[1, 2], &[0; 8], 0), Err(KernelError::Size { expected: 4, got: 2, .. })));
+    assert!(matches!(
+        o.map_update("proto_count", &[1, 2], &[0; 8], 0),
+        Err(KernelError::Size { expected: 4, got: 2, .. })
+    ));
     assert!(matches!(o.map_update("nope", &[0; 4], &[0; 8], 0), Err(KernelError::NoSuchMap { .. })));
     // .bss is a map too.
     let c = load("cgroup_skb.bpf.o");
@@ -211,7 +230,11 @@ fn maps_count_packets_and_round_trip() {
     assert_eq!(run(&c, "cg_ingress", pkt).retval, 1);
     let bss = c.map_dump().expect("dump").into_iter().find(|m| m.name == ".bss").expect(".bss");
     assert_eq!(bss.entries.len(), 1);
-    assert_eq!(bss.entries[0].1, (pkt.len() as u64 - 14).to_le_bytes().to_vec(), "skb->len at cgroup level excludes L2");
+    assert_eq!(
+        bss.entries[0].1,
+        (pkt.len() as u64 - 14).to_le_bytes().to_vec(),
+        "skb->len at cgroup level excludes L2"
+    );
 }
 
 #[test]
@@ -221,11 +244,23 @@ fn prog_types_can_be_given_for_unknown_sections() {
     }
     // The socket-filter example loaded as a tc classifier instead.
     let path = progs_dir().join("socket_filter.bpf.o");
-    let o = KernelObject::load(&path, &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], btf_custom_path: None }).expect("load");
+    let o = KernelObject::load(
+        &path,
+        &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], btf_custom_path: None },
+    )
+    .expect("load");
     assert_eq!(o.programs()[0].prog_type, "sched_cls");
-    let e = KernelObject::load(&path, &OpenOptions { prog_types: vec![("sock_http".into(), "no_such_type".into())], btf_custom_path: None }).expect_err("bad type");
+    let e = KernelObject::load(
+        &path,
+        &OpenOptions { prog_types: vec![("sock_http".into(), "no_such_type".into())], btf_custom_path: None },
+    )
+    .expect_err("bad type");
     assert!(matches!(e, KernelError::UnknownProgType { .. }), "{e}");
-    let e = KernelObject::load(&path, &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], btf_custom_path: None }).expect_err("bad prog");
+    let e = KernelObject::load(
+        &path,
+        &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], btf_custom_path: None },
+    )
+    .expect_err("bad prog");
     assert!(matches!(e, KernelError::NoSuchProgram { .. }), "{e}");
     let e = KernelObject::load(std::path::Path::new("/nonexistent.o"), &OpenOptions::default()).expect_err("missing");
     assert!(matches!(e, KernelError::Io { .. }), "{e}");

@@ -505,7 +505,13 @@ impl Btf {
                     t.size() as u64
                 }
                 Kind::Ptr => 8,
-                Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::Var | Kind::DeclTag | Kind::TypeTag => {
+                Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::Var
+                | Kind::DeclTag
+                | Kind::TypeTag => {
                     id = t.type_id();
                     continue;
                 }
@@ -814,7 +820,9 @@ fn int_value(v: u64, bits: u32, encoding: u8) -> Value {
 fn c_string(b: &[u8]) -> Option<String> {
     let nul = b.iter().position(|&c| c == 0)?;
     let (s, rest) = b.split_at(nul);
-    if s.iter().all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\t' | b'\r')) && rest.iter().all(|&c| c == 0) {
+    if s.iter().all(|&c| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\t' | b'\r'))
+        && rest.iter().all(|&c| c == 0)
+    {
         Some(String::from_utf8_lossy(s).into_owned())
     } else {
         None

@@ -133,7 +133,8 @@ impl<'d> Elf<'d> {
         }
 
         let mut symbols = Vec::new();
-        let symtab = table.symbols(e, data, elf::SHT_SYMTAB).map_err(|err| ObjectError::malformed("symbol table", err))?;
+        let symtab =
+            table.symbols(e, data, elf::SHT_SYMTAB).map_err(|err| ObjectError::malformed("symbol table", err))?;
         for (si, sym) in symtab.enumerate() {
             let name = symtab
                 .symbol_name(e, sym)

@@ -14,7 +14,9 @@ pub enum ObjectError {
     NotBpf { machine: u16 },
     #[error("malformed ELF {what}: {detail}")]
     Malformed { what: String, detail: String },
-    #[error("section {index} `{name}`: data at offset {offset:#x}, size {size:#x} is outside the file ({file_len} bytes)")]
+    #[error(
+        "section {index} `{name}`: data at offset {offset:#x}, size {size:#x} is outside the file ({file_len} bytes)"
+    )]
     SectionOutOfBounds { index: usize, name: String, offset: u64, size: u64, file_len: u64 },
     #[error("code section {index} `{name}`: size {size} is not a multiple of 8 (the instruction size)")]
     BadSectionSize { index: usize, name: String, size: u64 },

@@ -16,11 +16,11 @@
 
 pub mod btf;
 pub mod btf_ext;
-pub mod relo_core;
 mod elf_file;
 mod error;
 mod loader;
 mod objdump;
+pub mod relo_core;
 
 pub use btf::{Btf, BtfError};
 pub use error::ObjectError;
@@ -231,7 +231,13 @@ impl Object {
         let bounds = |index: usize, name: &str, sh: &elf::SectionHeader64<LE>| -> Result<(), ObjectError> {
             let (offset, size) = (sh.sh_offset(e), sh.sh_size(e));
             if sh.sh_type(e) != elf::SHT_NOBITS && offset.checked_add(size).is_none_or(|end| end > len) {
-                return Err(ObjectError::SectionOutOfBounds { index, name: name.to_string(), offset, size, file_len: len });
+                return Err(ObjectError::SectionOutOfBounds {
+                    index,
+                    name: name.to_string(),
+                    offset,
+                    size,
+                    file_len: len,
+                });
             }
             Ok(())
         };
@@ -254,7 +260,8 @@ impl Object {
             if size % 8 != 0 {
                 return Err(ObjectError::BadSectionSize { index, name, size });
             }
-            let bytes = sh.data(e, data).map_err(|err| ObjectError::malformed(format!("section {index} `{name}`"), err))?;
+            let bytes =
+                sh.data(e, data).map_err(|err| ObjectError::malformed(format!("section {index} `{name}`"), err))?;
             code.push(CodeSection { index, name, bytes: bytes.to_vec(), symbols: Vec::new(), relocations: Vec::new() });
         }
         let code_index: Vec<usize> = code.iter().map(|c| c.index).collect();
@@ -356,7 +363,9 @@ impl Object {
                         Ok(Some(SectionIndex(t))) => {
                             let name = match sections.section(SectionIndex(t)) {
                                 Ok(tsh) => section_name(t, tsh)?,
-                                Err(err) => return Err(ObjectError::malformed(format!("section of symbol {sym_idx}"), err)),
+                                Err(err) => {
+                                    return Err(ObjectError::malformed(format!("section of symbol {sym_idx}"), err))
+                                }
                             };
                             // Relocations against a section symbol are named after the section.
                             if r.symbol_name.is_empty() && r.symbol_kind == elf::STT_SECTION {

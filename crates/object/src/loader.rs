@@ -20,9 +20,9 @@
 
 use crate::btf::{Btf, BtfError, Kind, VAR_GLOBAL_ALLOCATED, VAR_STATIC};
 use crate::btf_ext::{BtfExt, CoreRelo, CoreReloKind};
-use crate::relo_core::{self as core, Relocator};
 use crate::elf_file::{Elf, Symbol};
 use crate::error::ObjectError;
+use crate::relo_core::{self as core, Relocator};
 use bpfbox_abi::prog_types::{self, AttachType, ProgType};
 use bpfbox_isa::{decode_program, CallTarget, DecodeError, Imm64, Insn};
 use object::elf as E;
@@ -280,7 +280,9 @@ pub enum LoadError {
     ZeroKeySize { section: String, map: String, map_type: u32 },
     #[error("section `{section}`: unknown map section layout: {reason}")]
     MapLayout { section: String, reason: String },
-    #[error("section `{section}`: {count} CO-RE relocations need a target BTF (/sys/kernel/btf/vmlinux or a BTF file)")]
+    #[error(
+        "section `{section}`: {count} CO-RE relocations need a target BTF (/sys/kernel/btf/vmlinux or a BTF file)"
+    )]
     NoTargetBtf { section: String, count: usize },
     #[error("section `{section}`, program `{program}`: {reason}")]
     Program { section: String, program: String, reason: String },
@@ -557,7 +559,9 @@ impl<'e, 'd> Loader<'e, 'd> {
     fn collect_funcs(&mut self) -> Result<(), LoadError> {
         for sec in self.elf.sections.iter().filter(|s| s.is_code() && s.size > 0) {
             if sec.size % 8 != 0 {
-                return Err(ObjectError::BadSectionSize { index: sec.index, name: sec.name.clone(), size: sec.size }.into());
+                return Err(
+                    ObjectError::BadSectionSize { index: sec.index, name: sec.name.clone(), size: sec.size }.into()
+                );
             }
             let mut syms: Vec<&Symbol> =
                 self.elf.symbols.iter().filter(|s| s.section == Some(sec.index) && s.kind == E::STT_FUNC).collect();
@@ -592,7 +596,9 @@ impl<'e, 'd> Loader<'e, 'd> {
                     .elf
                     .symbols
                     .iter()
-                    .find(|s| s.section == Some(sec.index) && s.value == 0 && s.kind == E::STT_NOTYPE && !s.name.is_empty())
+                    .find(|s| {
+                        s.section == Some(sec.index) && s.value == 0 && s.kind == E::STT_NOTYPE && !s.name.is_empty()
+                    })
                     .map_or_else(|| sec.name.clone(), |s| s.name.clone());
                 ranges.push((name, 0, sec.size));
             }
@@ -621,7 +627,9 @@ impl<'e, 'd> Loader<'e, 'd> {
                 .elf
                 .symbols
                 .iter()
-                .filter(|s| s.section == self.text && s.section.is_some() && s.kind == E::STT_FUNC && s.bind != E::STB_LOCAL)
+                .filter(|s| {
+                    s.section == self.text && s.section.is_some() && s.kind == E::STT_FUNC && s.bind != E::STB_LOCAL
+                })
                 .map(|s| s.name.clone())
                 .collect();
             for f in &mut self.funcs {
@@ -659,7 +667,9 @@ impl<'e, 'd> Loader<'e, 'd> {
         }
         let def_sz = (sec.size / n) as usize;
         if def_sz < 16 {
-            return Err(layout(format!("{def_sz}-byte map definitions (at least type, key_size, value_size and max_entries: 16 bytes)")));
+            return Err(layout(format!(
+                "{def_sz}-byte map definitions (at least type, key_size, value_size and max_entries: 16 bytes)"
+            )));
         }
         for s in syms {
             let off = s.value as usize;
@@ -699,7 +709,10 @@ impl<'e, 'd> Loader<'e, 'd> {
         let Some(sec) = self.elf.section_by_name(".maps") else { return Ok(()) };
         let section = sec.name.clone();
         let Some(btf) = self.btf.as_ref() else {
-            return Err(LoadError::MapLayout { section, reason: "BTF-defined maps need the object's .BTF section".into() });
+            return Err(LoadError::MapLayout {
+                section,
+                reason: "BTF-defined maps need the object's .BTF section".into(),
+            });
         };
         let Some(ds) = btf.datasec(".maps").and_then(|id| btf.type_by_id(id)) else {
             return Err(LoadError::MapLayout { section, reason: "no DATASEC `.maps` in the object's BTF".into() });
@@ -707,7 +720,10 @@ impl<'e, 'd> Loader<'e, 'd> {
         let mut out = Vec::new();
         for v in ds.secinfos() {
             let Some(var) = btf.type_by_id(v.type_id).filter(|t| t.kind == Kind::Var) else {
-                return Err(LoadError::MapLayout { section, reason: format!("DATASEC member [{}] is not a VAR", v.type_id) });
+                return Err(LoadError::MapLayout {
+                    section,
+                    reason: format!("DATASEC member [{}] is not a VAR", v.type_id),
+                });
             };
             let name = btf.name(var.name_off).to_string();
             let bad = |reason: String| LoadError::BadMap { section: section.clone(), map: name.clone(), reason };
@@ -724,7 +740,10 @@ impl<'e, 'd> Loader<'e, 'd> {
                 return Err(bad(format!("definition is a {}, not a struct", def.kind.name())));
             }
             let m = parse_btf_map_def(btf, &name, def_id, false).map_err(bad)?;
-            out.push((m, MapOrigin::Btf { sec: sec.index, offset: v.offset as u64, size: v.size as u64, def_type: def_id }));
+            out.push((
+                m,
+                MapOrigin::Btf { sec: sec.index, offset: v.offset as u64, size: v.size as u64, def_type: def_id },
+            ));
         }
         for (m, o) in out {
             if let Some(inner) = &m.inner {
@@ -759,13 +778,15 @@ impl<'e, 'd> Loader<'e, 'd> {
                 continue;
             }
             let value_type_id = self.btf.as_ref().and_then(|b| b.datasec(n));
-            let mmapable = value_type_id.and_then(|id| self.btf.as_ref().and_then(|b| b.type_by_id(id))).is_some_and(|t| {
-                t.secinfos().iter().any(|v| {
-                    self.btf.as_ref().and_then(|b| b.type_by_id(v.type_id)).is_some_and(|vt| {
-                        vt.kind == Kind::Var && vt.linkage() != VAR_STATIC
+            let mmapable =
+                value_type_id.and_then(|id| self.btf.as_ref().and_then(|b| b.type_by_id(id))).is_some_and(|t| {
+                    t.secinfos().iter().any(|v| {
+                        self.btf
+                            .as_ref()
+                            .and_then(|b| b.type_by_id(v.type_id))
+                            .is_some_and(|vt| vt.kind == Kind::Var && vt.linkage() != VAR_STATIC)
                     })
-                })
-            });
+                });
             let mut m = MapSpec::empty(&internal_map_name(&self.obj_name, n));
             m.map_type = map_type::ARRAY;
             m.key_size = 4;
@@ -931,7 +952,9 @@ impl<'e, 'd> Loader<'e, 'd> {
                 let local = slot - self.funcs[fi].start;
                 let insn = self.funcs[fi].insns[local];
                 if insn == Insn::LoadImm64Tail {
-                    return Err(bad("relocation into the middle of an instruction (the second slot of an lddw)".into()));
+                    return Err(
+                        bad("relocation into the middle of an instruction (the second slot of an lddw)".into()),
+                    );
                 }
                 if sym.is_extern() {
                     let Some(xi) = self.externs.iter().position(|x| x.name == sym.name) else {
@@ -944,13 +967,21 @@ impl<'e, 'd> Loader<'e, 'd> {
                         Insn::LoadImm64 { .. } => {
                             self.funcs[fi].data_relos.push((local, DataRelo::Extern(xi)));
                         }
-                        other => return Err(bad(format!("relocation on `{}`, which is neither lddw nor call", describe(&other)))),
+                        other => {
+                            return Err(bad(format!(
+                                "relocation on `{}`, which is neither lddw nor call",
+                                describe(&other)
+                            )))
+                        }
                     }
                     continue;
                 }
                 if let Insn::Call(t) = insn {
                     if !matches!(t, CallTarget::Local(_)) {
-                        return Err(bad(format!("relocation on `{}`, which is not a bpf-to-bpf call", describe(&insn))));
+                        return Err(bad(format!(
+                            "relocation on `{}`, which is not a bpf-to-bpf call",
+                            describe(&insn)
+                        )));
                     }
                     if sym.section.is_none() || sym.section != self.text {
                         return Err(bad(format!(
@@ -979,7 +1010,10 @@ impl<'e, 'd> Loader<'e, 'd> {
                         || (sym.bind == E::STB_GLOBAL && sym.kind == E::STT_FUNC))
                 {
                     if sym.value % 8 != 0 || low_imm % 8 != 0 {
-                        return Err(bad(format!("function address {:#x}+{low_imm} is not an instruction boundary", sym.value)));
+                        return Err(bad(format!(
+                            "function address {:#x}+{low_imm} is not an instruction boundary",
+                            sym.value
+                        )));
                     }
                     self.funcs[fi].code_relos.insert(local, CodeRelo::SubprogAddr { sym_off: sym.value });
                     continue;
@@ -1045,7 +1079,9 @@ impl<'e, 'd> Loader<'e, 'd> {
             let func = &mut self.funcs[fi];
             let (outcome, local_desc, target_desc) = match relocator.resolve(&r) {
                 Ok(res) => match core::patch(&mut func.insns, local, &res.res) {
-                    Ok(false) => (CoreOutcome::Patched { orig: res.res.orig_val, new: res.res.new_val }, res.local, res.target),
+                    Ok(false) => {
+                        (CoreOutcome::Patched { orig: res.res.orig_val, new: res.res.new_val }, res.local, res.target)
+                    }
                     Ok(true) => (CoreOutcome::Poisoned, res.local, res.target),
                     Err(e) => {
                         core::poison(&mut func.insns, local);
@@ -1138,7 +1174,8 @@ impl<'e, 'd> Loader<'e, 'd> {
         while let Some(top) = stack.last_mut() {
             let (fi, base, cursor) = *top;
             let func = &self.funcs[fi];
-            let Some(local) = (cursor..func.insns.len()).find(|&i| is_code_site(&func.insns[i], func.code_relos.get(&i)))
+            let Some(local) =
+                (cursor..func.insns.len()).find(|&i| is_code_site(&func.insns[i], func.code_relos.get(&i)))
             else {
                 stack.pop();
                 continue;
@@ -1151,7 +1188,9 @@ impl<'e, 'd> Loader<'e, 'd> {
                     (text, *sym_off as i64 / 8 + imm as i64 + 1, true)
                 }
                 (Some(CodeRelo::SubprogAddr { sym_off }), Insn::LoadImm64 { imm, .. }) => {
-                    let Some(text) = self.text else { return Err(err("address of .text, which does not exist".into())) };
+                    let Some(text) = self.text else {
+                        return Err(err("address of .text, which does not exist".into()));
+                    };
                     let low = match imm {
                         Imm64::Value(v) => v as u32 as i32 as i64,
                         _ => 0,
@@ -1309,7 +1348,11 @@ impl<'e, 'd> Loader<'e, 'd> {
                         if map.map_type == map_type::HASH_OF_MAPS && map.key_size != 4 {
                             return Err(bad(format!("hash-of-maps `{}` must have a 4-byte key", map.name)));
                         }
-                        let t = self.maps.iter().position(|m| m.name == sym.name).ok_or_else(|| bad(format!("`{}` is not a map", sym.name)))?;
+                        let t = self
+                            .maps
+                            .iter()
+                            .position(|m| m.name == sym.name)
+                            .ok_or_else(|| bad(format!("`{}` is not a map", sym.name)))?;
                         InitSlot::Map(t)
                     }
                     map_type::PROG_ARRAY => {
@@ -1411,20 +1454,27 @@ fn parse_btf_map_def(btf: &Btf, name: &str, def_id: u32, is_inner: bool) -> Resu
             "map_extra" => m.map_extra = map_field_int(btf, mem.type_id, field)? as u64,
             "key_size" | "value_size" => {
                 let v = map_field_int(btf, mem.type_id, field)?;
-                let (cur, what) = if field == "key_size" { (&mut m.key_size, "key") } else { (&mut m.value_size, "value") };
+                let (cur, what) =
+                    if field == "key_size" { (&mut m.key_size, "key") } else { (&mut m.value_size, "value") };
                 if *cur != 0 && *cur != v {
                     return Err(format!("conflicting {what} size {} != {v}", *cur));
                 }
                 *cur = v;
             }
             "key" | "value" => {
-                let Some((_, t)) = btf.skip_mods_and_typedefs(mem.type_id) else { return Err(format!("`{field}`: bad type")) };
+                let Some((_, t)) = btf.skip_mods_and_typedefs(mem.type_id) else {
+                    return Err(format!("`{field}`: bad type"));
+                };
                 if t.kind != Kind::Ptr {
                     return Err(format!("`{field}`: expected a pointer (`__type`), found {}", t.kind.name()));
                 }
                 let target = t.type_id();
                 let size = btf.resolve_size(target).map_err(|e| format!("`{field}` type: {e}"))? as u32;
-                let (cur, tid) = if field == "key" { (&mut m.key_size, &mut m.key_type_id) } else { (&mut m.value_size, &mut m.value_type_id) };
+                let (cur, tid) = if field == "key" {
+                    (&mut m.key_size, &mut m.key_type_id)
+                } else {
+                    (&mut m.value_size, &mut m.value_type_id)
+                };
                 if *cur != 0 && *cur != size {
                     return Err(format!("conflicting {field} size {} != {size}", *cur));
                 }
@@ -1447,7 +1497,8 @@ fn parse_btf_map_def(btf: &Btf, name: &str, def_id: u32, is_inner: bool) -> Resu
                 }
                 m.value_size = 4;
                 let arr = btf.type_by_id(mem.type_id).and_then(|t| t.array()).ok_or("`values` must be an array")?;
-                let Some((_, p)) = btf.skip_mods_and_typedefs(arr.elem_type).filter(|(_, p)| p.kind == Kind::Ptr) else {
+                let Some((_, p)) = btf.skip_mods_and_typedefs(arr.elem_type).filter(|(_, p)| p.kind == Kind::Ptr)
+                else {
                     return Err("`values` must be an array of pointers".into());
                 };
                 let Some((inner_id, inner)) = btf.skip_mods_and_typedefs(p.type_id()) else {

@@ -27,7 +27,9 @@ use std::fmt::Write as _;
 /// The symbol objdump names a region after: code symbols first, then the
 /// alphabetically last name. `syms` all have the same address.
 fn pick_header<'a>(syms: &[&'a Symbol]) -> Option<&'a Symbol> {
-    let best = |code: bool| syms.iter().filter(|s| s.kind.is_code() == code).max_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let best = |code: bool| {
+        syms.iter().filter(|s| s.kind.is_code() == code).max_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()))
+    };
     best(true).or_else(|| best(false)).copied()
 }
 

@@ -24,7 +24,8 @@ const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 /// Objects libbpf 1.x itself refuses (legacy `maps` sections), and programs it
 /// cannot prepare. libbpf-dev on Debian 12 is 1.1: `tc/ingress` etc. are unknown to
 /// it, but the handler this test registers types them.
-const LIBBPF_REFUSES: &[&str] = &["xdp_stats_legacy.bpf.o", "legacy_zero_key.bpf.o", "odd_legacy_maps.bpf.o", "zero_key.bpf.o"];
+const LIBBPF_REFUSES: &[&str] =
+    &["xdp_stats_legacy.bpf.o", "legacy_zero_key.bpf.o", "odd_legacy_maps.bpf.o", "zero_key.bpf.o"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -71,7 +72,13 @@ fn libbpf_insns(harness: &Path, obj: &Path, prog: &ProgramSpec) -> Result<Libbpf
             }
             Some(&"insn") => {
                 let n = |i: usize| f[i].parse::<i64>().unwrap();
-                p.insns.push(RawInsn { code: n(1) as u8, dst: n(2) as u8, src: n(3) as u8, off: n(4) as i16, imm: n(5) as i32 });
+                p.insns.push(RawInsn {
+                    code: n(1) as u8,
+                    dst: n(2) as u8,
+                    src: n(3) as u8,
+                    off: n(4) as i16,
+                    imm: n(5) as i32,
+                });
             }
             _ => {}
         }
@@ -149,7 +156,8 @@ fn relocated_instructions_match_libbpf() {
         if LIBBPF_REFUSES.contains(&file.as_str()) {
             continue;
         }
-        let opts = LoadOptions { target_btf: Some(target.clone()), object_name: Some(file.clone()), ..Default::default() };
+        let opts =
+            LoadOptions { target_btf: Some(target.clone()), object_name: Some(file.clone()), ..Default::default() };
         let obj = load(&std::fs::read(path).unwrap(), &opts).unwrap();
         for p in &obj.programs {
             let lb = match libbpf_insns(&harness, path, p) {

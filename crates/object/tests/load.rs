@@ -64,18 +64,34 @@ fn test_programs_load() {
     let cases: &[(&str, &[Prog<'_>], &[Map<'_>])] = &[
         (
             "atomics_loops.v3.bpf.o",
-            &[("atomics_loops", "tracepoint/sched/sched_switch", Some(ProgType::Tracepoint), None, Some("sched/sched_switch"))],
+            &[(
+                "atomics_loops",
+                "tracepoint/sched/sched_switch",
+                Some(ProgType::Tracepoint),
+                None,
+                Some("sched/sched_switch"),
+            )],
             &[("atomics_.bss", 2, 4, 40, 1)],
         ),
         (
             "cgroup_skb.bpf.o",
             &[
                 ("cg_egress", "cgroup_skb/egress", Some(ProgType::CgroupSkb), Some(AttachType::CgroupInetEgress), None),
-                ("cg_ingress", "cgroup_skb/ingress", Some(ProgType::CgroupSkb), Some(AttachType::CgroupInetIngress), None),
+                (
+                    "cg_ingress",
+                    "cgroup_skb/ingress",
+                    Some(ProgType::CgroupSkb),
+                    Some(AttachType::CgroupInetIngress),
+                    None,
+                ),
             ],
             &[("cgroup_s.bss", 2, 4, 8, 1)],
         ),
-        ("isa_v4.v4.bpf.o", &[("isa_v4", "socket", Some(ProgType::SocketFilter), None, None)], &[("isa_v4.bss", 2, 4, 72, 1)]),
+        (
+            "isa_v4.v4.bpf.o",
+            &[("isa_v4", "socket", Some(ProgType::SocketFilter), None, None)],
+            &[("isa_v4.bss", 2, 4, 72, 1)],
+        ),
         (
             "kprobe.bpf.o",
             &[("kprobe_unlinkat", "kprobe/do_unlinkat", Some(ProgType::Kprobe), None, Some("do_unlinkat"))],
@@ -149,9 +165,9 @@ fn test_programs_load() {
         seen += 1;
     }
     // Every object in tests/progs is covered.
-    let all = std::fs::read_dir(root().join("tests/progs")).unwrap().filter(|e| {
-        e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bpf.o"))
-    });
+    let all = std::fs::read_dir(root().join("tests/progs"))
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".bpf.o")));
     assert_eq!(all.count(), seen);
 }
 
@@ -281,7 +297,10 @@ fn keyless_maps_and_unknown_layouts_are_refused() {
 #[test]
 fn core_objects_need_a_target() {
     let e = load(&read("tests/realworld/core_kinds.bpf.o"), &LoadOptions::default()).unwrap_err();
-    assert!(matches!(&e, LoadError::NoTargetBtf { section, count } if section == "raw_tp/sys_enter" && *count > 20), "{e}");
+    assert!(
+        matches!(&e, LoadError::NoTargetBtf { section, count } if section == "raw_tp/sys_enter" && *count > 20),
+        "{e}"
+    );
 }
 
 // --- malformed ELF -------------------------------------------------------------
@@ -397,10 +416,7 @@ fn truncated_at_every_length() {
             }
         }
     }
-    assert!(matches!(
-        load(b"\x7fEL", &LoadOptions::default()),
-        Err(LoadError::Elf(ObjectError::NotElf { .. }))
-    ));
+    assert!(matches!(load(b"\x7fEL", &LoadOptions::default()), Err(LoadError::Elf(ObjectError::NotElf { .. }))));
     assert!(matches!(
         load(&read("tests/progs/maps.bpf.o")[..40], &LoadOptions::default()),
         Err(LoadError::Elf(ObjectError::Truncated { .. }))
@@ -420,10 +436,11 @@ impl Rng {
 #[test]
 fn corrupted_bytes_never_panic() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    let objs: Vec<Vec<u8>> = ["tests/progs/maps.bpf.o", "tests/progs/subprogs.bpf.o", "tests/realworld/katran_balancer.bpf.o"]
-        .iter()
-        .map(|r| read(r))
-        .collect();
+    let objs: Vec<Vec<u8>> =
+        ["tests/progs/maps.bpf.o", "tests/progs/subprogs.bpf.o", "tests/realworld/katran_balancer.bpf.o"]
+            .iter()
+            .map(|r| read(r))
+            .collect();
     let target = std::sync::Arc::new(
         bpfbox_object::Btf::parse(&read("tests/progs/maps.bpf.o")).expect("an object's BTF parses as a target"),
     );
@@ -467,7 +484,10 @@ fn init_slots_name_maps_and_programs() {
     let mim = obj.map("lru_mapping").unwrap();
     assert_eq!(mim.map_type, 12);
     let inner = mim.inner.as_ref().unwrap();
-    assert_eq!((inner.name.as_str(), inner.map_type, inner.max_entries, inner.map_flags), ("lru_mapping.inner", 9, 1000, 2));
+    assert_eq!(
+        (inner.name.as_str(), inner.map_type, inner.max_entries, inner.map_flags),
+        ("lru_mapping.inner", 9, 1000, 2)
+    );
     let names: Vec<(u32, &str)> = mim
         .init_slots
         .iter()

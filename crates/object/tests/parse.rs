@@ -46,13 +46,19 @@ fn sections_symbols_relocations() {
         .collect();
     let relocated: Vec<u64> = xdp.relocations.iter().map(|r| r.offset).collect();
     assert_eq!(calls, relocated);
-    assert!(xdp.relocations.iter().all(|r| r.target == RelocTarget::Section { index: text.index, name: ".text".into() }));
+    assert!(xdp
+        .relocations
+        .iter()
+        .all(|r| r.target == RelocTarget::Section { index: text.index, name: ".text".into() }));
 
     // Map references point into `.maps` by symbol name.
     let obj = Object::parse(&prog("maps.bpf.o")).expect("parses");
     let maps: Vec<&str> = obj.sections[0].relocations.iter().map(|r| r.symbol_name.as_str()).collect();
     assert_eq!(maps, ["totals", "proto_count", "proto_count"]);
-    assert!(obj.sections[0].relocations.iter().all(|r| matches!(&r.target, RelocTarget::Section { name, .. } if name == ".maps")));
+    assert!(obj.sections[0]
+        .relocations
+        .iter()
+        .all(|r| matches!(&r.target, RelocTarget::Section { name, .. } if name == ".maps")));
 
     // kfuncs are undefined externs.
     let obj = Object::parse(&prog("kprobe.bpf.o")).expect("parses");
@@ -127,7 +133,9 @@ fn errors_say_what_and_where() {
     let at = shdr(&b, xdp_index) + 24; // sh_offset
     put_u64(&mut b, at, good.len() as u64 - 8);
     match Object::parse(&b) {
-        Err(ObjectError::SectionOutOfBounds { index, name, .. }) => assert_eq!((index, name.as_str()), (xdp_index, "xdp")),
+        Err(ObjectError::SectionOutOfBounds { index, name, .. }) => {
+            assert_eq!((index, name.as_str()), (xdp_index, "xdp"))
+        }
         other => panic!("{other:?}"),
     }
 
@@ -149,7 +157,8 @@ fn errors_say_what_and_where() {
         .find(|&i| {
             let h = shdr(&b, i);
             u32::from_le_bytes(b[h + 4..h + 8].try_into().expect("4")) == 9 // SHT_REL
-                && u32::from_le_bytes(b[h + 44..h + 48].try_into().expect("4")) == target // sh_info
+                && u32::from_le_bytes(b[h + 44..h + 48].try_into().expect("4")) == target
+            // sh_info
         })
         .expect("relocation section for xdp");
     let rel_off = read_u64(&b, shdr(&b, rel) + 24) as usize;

@@ -55,7 +55,8 @@ fn load_all(target: &Arc<Btf>) -> Vec<(String, LoadedObject)> {
         .iter()
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let opts = LoadOptions { target_btf: Some(target.clone()), object_name: Some(name.clone()), ..Default::default() };
+            let opts =
+                LoadOptions { target_btf: Some(target.clone()), object_name: Some(name.clone()), ..Default::default() };
             let obj = load(&std::fs::read(p).unwrap(), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
             (name, obj)
         })
@@ -71,7 +72,18 @@ const EXPECTED: &[(&str, usize, &[&str])] = &[
     (
         "katran_balancer.bpf.o",
         2,
-        &["lru_cpu0", "lru_cpu1", "lru_mapping", "root_array", "vip_map", "fallback_cache", "ch_rings", "reals", "stats", "ctl_array"],
+        &[
+            "lru_cpu0",
+            "lru_cpu1",
+            "lru_mapping",
+            "root_array",
+            "vip_map",
+            "fallback_cache",
+            "ch_rings",
+            "reals",
+            "stats",
+            "ctl_array",
+        ],
     ),
     ("katran_hc.bpf.o", 1, &["hc_stats_map", "hc_reals_map", "hc_ctrl_map", "hc_pckt_macs"]),
     ("killsnoop.bpf.o", 2, &["values", "rb", "killsnoo.rodata", "killsno.kconfig"]),
@@ -87,7 +99,11 @@ const EXPECTED: &[(&str, usize, &[&str])] = &[
     ("tc_classifier.bpf.o", 5, &["nat_table", "counters"]),
     ("tcp_ca.bpf.o", 4, &["tcp_ca.bss"]),
     ("tcpconnect.bpf.o", 4, &["sockets", "ipv4_count", "ipv6_count", "events", "tcpconne.rodata", "tcpconne.bss"]),
-    ("usdt_probe.bpf.o", 2, &["__bpf_usdt_specs", "__bpf_usdt_ip_to_spec_id", "usdt_pro.bss", "usdt_pro.rodata", "usdt_pr.kconfig"]),
+    (
+        "usdt_probe.bpf.o",
+        2,
+        &["__bpf_usdt_specs", "__bpf_usdt_ip_to_spec_id", "usdt_pro.bss", "usdt_pro.rodata", "usdt_pr.kconfig"],
+    ),
     ("vfsstat.bpf.o", 12, &["vfsstat.bss"]),
     ("xdp_parser.bpf.o", 1, &["xdp_stats_map"]),
     ("xdp_redirect.bpf.o", 4, &["redirect_params", "tx_port", "xdp_stats_map"]),

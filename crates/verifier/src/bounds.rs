@@ -432,9 +432,27 @@ impl Scalar {
                 AluOp::Sub => a.wrapping_sub(b),
                 AluOp::Mul => a.wrapping_mul(b),
                 AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 },
-                AluOp::Mod => if b == 0 { a } else { a % b },
-                AluOp::SMod => if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 },
+                AluOp::SDiv => {
+                    if b == 0 {
+                        0
+                    } else {
+                        (a as i32).wrapping_div(b as i32) as u32
+                    }
+                }
+                AluOp::Mod => {
+                    if b == 0 {
+                        a
+                    } else {
+                        a % b
+                    }
+                }
+                AluOp::SMod => {
+                    if b == 0 {
+                        a
+                    } else {
+                        (a as i32).wrapping_rem(b as i32) as u32
+                    }
+                }
                 AluOp::Or => a | b,
                 AluOp::And => a & b,
                 AluOp::Xor => a ^ b,
@@ -450,9 +468,27 @@ impl Scalar {
                 AluOp::Sub => a.wrapping_sub(b),
                 AluOp::Mul => a.wrapping_mul(b),
                 AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 },
-                AluOp::Mod => if b == 0 { a } else { a % b },
-                AluOp::SMod => if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 },
+                AluOp::SDiv => {
+                    if b == 0 {
+                        0
+                    } else {
+                        (a as i64).wrapping_div(b as i64) as u64
+                    }
+                }
+                AluOp::Mod => {
+                    if b == 0 {
+                        a
+                    } else {
+                        a % b
+                    }
+                }
+                AluOp::SMod => {
+                    if b == 0 {
+                        a
+                    } else {
+                        (a as i64).wrapping_rem(b as i64) as u64
+                    }
+                }
                 AluOp::Or => a | b,
                 AluOp::And => a & b,
                 AluOp::Xor => a ^ b,
@@ -468,7 +504,10 @@ impl Scalar {
     /// a known divisor makes the result known), the rest as [`Scalar::alu64`]/[`Scalar::alu32`].
     pub fn alu(&self, op: AluOp, src: &Scalar, w32: bool) -> Scalar {
         let (ca, cb) = if w32 {
-            (self.is_const32().then_some(self.var.value as u32 as u64), src.is_const32().then_some(src.var.value as u32 as u64))
+            (
+                self.is_const32().then_some(self.var.value as u32 as u64),
+                src.is_const32().then_some(src.var.value as u32 as u64),
+            )
         } else {
             (self.const_value(), src.const_value())
         };
@@ -779,7 +818,9 @@ mod tests {
     fn samples() -> Vec<(Scalar, Vec<u64>)> {
         // Abstract values with a set of concrete members each.
         let mut out = Vec::new();
-        for (lo, hi) in [(0u64, 0u64), (1, 10), (0, 255), (250, 260), (u64::MAX - 3, u64::MAX), (0xffff_fff0, 0x1_0000_0010)] {
+        for (lo, hi) in
+            [(0u64, 0u64), (1, 10), (0, 255), (250, 260), (u64::MAX - 3, u64::MAX), (0xffff_fff0, 0x1_0000_0010)]
+        {
             let members = (lo..=hi).step_by(((hi - lo) / 16 + 1) as usize).chain([hi]).collect();
             out.push((Scalar::urange(lo, hi), members));
         }
@@ -809,7 +850,17 @@ mod tests {
 
     #[test]
     fn alu_is_sound_on_samples() {
-        let ops = [AluOp::Add, AluOp::Sub, AluOp::Mul, AluOp::And, AluOp::Or, AluOp::Xor, AluOp::Lsh, AluOp::Rsh, AluOp::Arsh];
+        let ops = [
+            AluOp::Add,
+            AluOp::Sub,
+            AluOp::Mul,
+            AluOp::And,
+            AluOp::Or,
+            AluOp::Xor,
+            AluOp::Lsh,
+            AluOp::Rsh,
+            AluOp::Arsh,
+        ];
         let shifts = [Scalar::konst(0), Scalar::konst(3), Scalar::konst(31)];
         for (a, am) in samples() {
             for (b, bm) in samples().into_iter().chain(shifts.iter().map(|s| (*s, vec![s.var.value]))) {
@@ -823,7 +874,11 @@ mod tests {
                                 }
                                 let c = Scalar::fold(op, x, y, w32);
                                 assert!(
-                                    r.var.has(c) && r.umin <= c && c <= r.umax && r.smin <= c as i64 && c as i64 <= r.smax,
+                                    r.var.has(c)
+                                        && r.umin <= c
+                                        && c <= r.umax
+                                        && r.smin <= c as i64
+                                        && c as i64 <= r.smax,
                                     "{op:?} w32={w32} {a} {b} -> {r} misses {x:#x} op {y:#x} = {c:#x}"
                                 );
                             }

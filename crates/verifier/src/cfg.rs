@@ -96,7 +96,11 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                         return Err(err(pc, Rule::JumpOutOfRange, format!("jump out of range from insn {pc} to {t}")));
                     }
                     if insns[t as usize] == Insn::LoadImm64Tail {
-                        return Err(err(pc, Rule::JumpIntoLddw, format!("jump into the middle of ldimm64 insn {}", t - 1)));
+                        return Err(err(
+                            pc,
+                            Rule::JumpIntoLddw,
+                            format!("jump into the middle of ldimm64 insn {}", t - 1),
+                        ));
                     }
                 }
             }
@@ -131,7 +135,10 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                     stack.push((t, succ_all(t)));
                 }
                 1 => {
-                    let is_call = matches!(insns[pc], Insn::Call(CallTarget::Local(_)) | Insn::LoadImm64 { imm: Imm64::Func(_), .. });
+                    let is_call = matches!(
+                        insns[pc],
+                        Insn::Call(CallTarget::Local(_)) | Insn::LoadImm64 { imm: Imm64::Func(_), .. }
+                    );
                     if is_call && cfg_sub(pc) == cfg_sub(t) {
                         return Err(err(pc, Rule::Recursion, format!("recursive call from insn {pc} to {t}")));
                     }
@@ -191,7 +198,13 @@ fn uses_defs(insn: &Insn) -> (u16, u16) {
         Insn::Atomic { dst, src, fetch, op: aop, .. } => {
             let cmp = *aop == bpfbox_isa::AtomicOp::CmpXchg;
             let u = b(*dst) | b(*src) | if cmp { 1 } else { 0 };
-            let d = if cmp { 1 } else if *fetch || *aop == bpfbox_isa::AtomicOp::Xchg { b(*src) } else { 0 };
+            let d = if cmp {
+                1
+            } else if *fetch || *aop == bpfbox_isa::AtomicOp::Xchg {
+                b(*src)
+            } else {
+                0
+            };
             (u, d)
         }
         Insn::LoadImm64 { dst, .. } => (0, b(*dst)),

@@ -5,7 +5,7 @@
 use crate::bounds::Scalar;
 use crate::cfg::{self, Cfg};
 use crate::ctx::{self, CtxValue};
-use crate::state::{Frame, RegState, RegType, Reference, SlotType, State, MAX_STACK};
+use crate::state::{Frame, Reference, RegState, RegType, SlotType, State, MAX_STACK};
 use crate::{BranchDecision, Diagnostic, ProgramInput, Report, Rule, Stats, Verdict, VerifyOptions};
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
@@ -103,7 +103,14 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             }
             return Report {
                 verdict: Verdict::Rejected,
-                diagnostics: vec![Diagnostic { pc: e.pc, kind: e.kind, message: e.message, regs: vec![], path: vec![], hint: None }],
+                diagnostics: vec![Diagnostic {
+                    pc: e.pc,
+                    kind: e.kind,
+                    message: e.message,
+                    regs: vec![],
+                    path: vec![],
+                    hint: None,
+                }],
                 stats: Stats::default(),
                 log,
             };
@@ -132,12 +139,21 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     };
     let result = v.main();
     let result = result.and_then(|()| v.check_stack_depth());
-    let stats = Stats { processed_insns: v.processed, peak_states: v.peak_states, total_states: v.total_states, duration_ns: 0 };
+    let stats = Stats {
+        processed_insns: v.processed,
+        peak_states: v.peak_states,
+        total_states: v.total_states,
+        duration_ns: 0,
+    };
     let mut log = v.log.take();
     match result {
         Ok(()) => {
             if let Some(l) = log.as_mut() {
-                let _ = writeln!(l, "processed {} insns, peak_states {} total_states {}", stats.processed_insns, stats.peak_states, stats.total_states);
+                let _ = writeln!(
+                    l,
+                    "processed {} insns, peak_states {} total_states {}",
+                    stats.processed_insns, stats.peak_states, stats.total_states
+                );
             }
             Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log }
         }
@@ -228,7 +244,12 @@ impl Verifier<'_> {
                 match self.step(&mut p) {
                     Ok(next) => {
                         if let Some(l) = self.log.as_mut() {
-                            let _ = writeln!(l, "{pc}: {} ; {}", bpfbox_isa::llvm::disasm_insn(&self.insns[pc]), fmt_regs(p.st.cur()));
+                            let _ = writeln!(
+                                l,
+                                "{pc}: {} ; {}",
+                                bpfbox_isa::llvm::disasm_insn(&self.insns[pc]),
+                                fmt_regs(p.st.cur())
+                            );
                         }
                         match next {
                             Next::Goto(t) => p.pc = t,
@@ -316,9 +337,12 @@ impl Verifier<'_> {
         match result {
             Err(()) => {
                 self.explored[p.pc] = list;
-                return with_hint(fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]), || {
-                    "the loop comes back to the same state: make sure its exit condition depends on something the loop changes".into()
-                });
+                return with_hint(
+                    fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]),
+                    || {
+                        "the loop comes back to the same state: make sure its exit condition depends on something the loop changes".into()
+                    },
+                );
             }
             Ok(Some(())) => {
                 self.explored[p.pc] = list;
@@ -327,7 +351,9 @@ impl Verifier<'_> {
             Ok(None) => {}
         }
         // Like the kernel, do not store a state at every prune point.
-        let add = self.processed - self.last_add_insns >= 100 || self.jumps - self.last_add_jumps >= 20 || self.insns.len() < 4096 && self.processed < 200_000;
+        let add = self.processed - self.last_add_insns >= 100
+            || self.jumps - self.last_add_jumps >= 20
+            || self.insns.len() < 4096 && self.processed < 200_000;
         if add {
             self.last_add_insns = self.processed;
             self.last_add_jumps = self.jumps;
@@ -460,11 +486,17 @@ impl Verifier<'_> {
                 if op == AtomicOp::CmpXchg {
                     self.read_reg(&p.st, 0)?;
                 }
-                if !matches!(base.ty, RegType::Stack | RegType::MapValue | RegType::Mem | RegType::BtfId) || base.maybe_null {
+                if !matches!(base.ty, RegType::Stack | RegType::MapValue | RegType::Mem | RegType::BtfId)
+                    || base.maybe_null
+                {
                     if base.ty == RegType::Scalar || base.maybe_null {
                         self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), None, pc)?;
                     }
-                    return fail(Rule::InvalidMemAccess, format!("BPF_ATOMIC stores into R{d} {} is not allowed", base.type_str()), &[d as u8]);
+                    return fail(
+                        Rule::InvalidMemAccess,
+                        format!("BPF_ATOMIC stores into R{d} {} is not allowed", base.type_str()),
+                        &[d as u8],
+                    );
                 }
                 if sv.is_ptr() {
                     return fail(Rule::PointerLeak, format!("R{} leaks addr into mem", src.idx()), &[src.idx() as u8]);
@@ -491,16 +523,24 @@ impl Verifier<'_> {
                 };
                 let v = match imm {
                     Imm64::Value(v) => RegState::konst(v),
-                    Imm64::MapFd(i) | Imm64::MapIdx(i) => RegState { map: map_at(i)?, ..RegState::ptr(RegType::ConstMapPtr) },
+                    Imm64::MapFd(i) | Imm64::MapIdx(i) => {
+                        RegState { map: map_at(i)?, ..RegState::ptr(RegType::ConstMapPtr) }
+                    }
                     Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => {
                         let m = map_at(i)?;
                         let vs = self.map(m).value_size;
                         if off >= vs {
-                            return fail(Rule::MapValueAccess, format!("invalid access to map value pointer, value_size={vs} off={off}"), &[]);
+                            return fail(
+                                Rule::MapValueAccess,
+                                format!("invalid access to map value pointer, value_size={vs} off={off}"),
+                                &[],
+                            );
                         }
                         RegState { map: m, off: off as i32, ..RegState::ptr(RegType::MapValue) }
                     }
-                    Imm64::Func(rel) => RegState { aux: (pc as i64 + 1 + rel as i64) as u32, ..RegState::ptr(RegType::Func) },
+                    Imm64::Func(rel) => {
+                        RegState { aux: (pc as i64 + 1 + rel as i64) as u32, ..RegState::ptr(RegType::Func) }
+                    }
                     Imm64::BtfId { .. } => RegState::ptr(RegType::BtfId),
                 };
                 *p.st.reg_mut(d) = v;
@@ -562,7 +602,11 @@ impl Verifier<'_> {
 
     fn push_frame(&mut self, st: &mut State, callsite: usize, target: usize, callback: bool) -> R<()> {
         if st.frames.len() >= MAX_CALL_FRAMES {
-            return fail(Rule::CallDepth, format!("the call stack of {} frames is too deep !", st.frames.len() + 1), &[]);
+            return fail(
+                Rule::CallDepth,
+                format!("the call stack of {} frames is too deep !", st.frames.len() + 1),
+                &[],
+            );
         }
         let sub = self.cfg.subprog_of(target);
         let frameno = st.frames.len() as u32;
@@ -590,7 +634,11 @@ impl Verifier<'_> {
             let callsite = callee.callsite.unwrap_or(0);
             let ret = if callee.callback {
                 if r0.ty != RegType::Scalar {
-                    return fail(Rule::ReturnValue, format!("At callback return the register R0 is not a known value ({})", r0.type_str()), &[0]);
+                    return fail(
+                        Rule::ReturnValue,
+                        format!("At callback return the register R0 is not a known value ({})", r0.type_str()),
+                        &[0],
+                    );
                 }
                 if r0.var.smin < 0 || r0.var.smax > 1 {
                     return fail(Rule::ReturnValue, invalid_scalar_msg("At callback return", &r0.var, (0, 1)), &[0]);
@@ -605,18 +653,33 @@ impl Verifier<'_> {
         }
         if let Some(r) = p.st.refs.first() {
             let (id, insn) = (r.id, r.insn);
-            return with_hint(fail(Rule::UnreleasedReference, format!("Unreleased reference id={id} alloc_insn={insn}"), &[]), || {
-                format!("the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit")
-            });
+            return with_hint(
+                fail(Rule::UnreleasedReference, format!("Unreleased reference id={id} alloc_insn={insn}"), &[]),
+                || {
+                    format!("the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit")
+                },
+            );
         }
         if let Some(range) = ctx::return_range(self.prog.prog_type, self.prog.expected_attach_type) {
             if r0.ty != RegType::Scalar {
-                return fail(Rule::ReturnValue, format!("At program exit the register R0 is not a known value ({})", r0.type_str()), &[0]);
+                return fail(
+                    Rule::ReturnValue,
+                    format!("At program exit the register R0 is not a known value ({})", r0.type_str()),
+                    &[0],
+                );
             }
             if r0.var.smin < range.0 as i64 || r0.var.smax > range.1 as i64 {
-                return with_hint(fail(Rule::ReturnValue, invalid_scalar_msg("At program exit", &r0.var, range), &[0]), || {
-                    format!("{} programs must return a value in [{}, {}]", self.prog.prog_type.name(), range.0, range.1)
-                });
+                return with_hint(
+                    fail(Rule::ReturnValue, invalid_scalar_msg("At program exit", &r0.var, range), &[0]),
+                    || {
+                        format!(
+                            "{} programs must return a value in [{}, {}]",
+                            self.prog.prog_type.name(),
+                            range.0,
+                            range.1
+                        )
+                    },
+                );
             }
         } else if r0.is_ptr() && self.opts.unprivileged {
             return fail(Rule::PointerLeak, "R0 leaks addr as return value", &[0]);
@@ -636,7 +699,11 @@ impl Verifier<'_> {
                     RegState::scalar(s.var.zext32())
                 } else {
                     if self.opts.unprivileged {
-                        return fail(Rule::PointerLeak, format!("R{} partial copy of pointer", s_reg.unwrap_or(0)), &[]);
+                        return fail(
+                            Rule::PointerLeak,
+                            format!("R{} partial copy of pointer", s_reg.unwrap_or(0)),
+                            &[],
+                        );
                     }
                     RegState::scalar(Scalar::unknown().zext32())
                 }
@@ -672,25 +739,45 @@ impl Verifier<'_> {
                 if op == AluOp::Sub && !w32 && !self.opts.unprivileged {
                     RegState::unknown()
                 } else {
-                    return fail(Rule::PointerArithmetic, format!("R{d} pointer {} pointer prohibited", op_name(op)), &[d as u8]);
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("R{d} pointer {} pointer prohibited", op_name(op)),
+                        &[d as u8],
+                    );
                 }
             }
             _ => {
                 // Exactly one side is a pointer.
                 let (ptr, off, ptr_reg) = if dv.is_ptr() { (dv, s, d) } else { (s, dv, s_reg.unwrap_or(d)) };
                 if w32 {
-                    return fail(Rule::PointerArithmetic, format!("R{d} 32-bit pointer arithmetic prohibited"), &[d as u8]);
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("R{d} 32-bit pointer arithmetic prohibited"),
+                        &[d as u8],
+                    );
                 }
                 if !dv.is_ptr() && op == AluOp::Sub {
-                    return fail(Rule::PointerArithmetic, format!("R{d} tried to subtract pointer from scalar"), &[d as u8]);
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("R{d} tried to subtract pointer from scalar"),
+                        &[d as u8],
+                    );
                 }
                 match op {
                     AluOp::Add | AluOp::Sub => {}
                     AluOp::And | AluOp::Or | AluOp::Xor => {
-                        return fail(Rule::PointerArithmetic, format!("R{d} bitwise operator {} on pointer prohibited", op_name(op)), &[d as u8]);
+                        return fail(
+                            Rule::PointerArithmetic,
+                            format!("R{d} bitwise operator {} on pointer prohibited", op_name(op)),
+                            &[d as u8],
+                        );
                     }
                     _ => {
-                        return fail(Rule::PointerArithmetic, format!("R{d} pointer arithmetic with {} operator prohibited", op_name(op)), &[d as u8]);
+                        return fail(
+                            Rule::PointerArithmetic,
+                            format!("R{d} pointer arithmetic with {} operator prohibited", op_name(op)),
+                            &[d as u8],
+                        );
                     }
                 }
                 self.ptr_arith(ptr, &off.var, op == AluOp::Sub, ptr_reg, d)?
@@ -705,13 +792,21 @@ impl Verifier<'_> {
         let tstr = ptr.type_str();
         if ptr.maybe_null {
             return with_hint(
-                fail(Rule::NullDeref, format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited, null-check it first"), &[ptr_reg as u8]),
+                fail(
+                    Rule::NullDeref,
+                    format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited, null-check it first"),
+                    &[ptr_reg as u8],
+                ),
                 || "compare the pointer with NULL (if (!p) return ...) before using it".into(),
             );
         }
         match ptr.ty {
             RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {
-                return fail(Rule::PointerArithmetic, format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited"), &[ptr_reg as u8]);
+                return fail(
+                    Rule::PointerArithmetic,
+                    format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited"),
+                    &[ptr_reg as u8],
+                );
             }
             _ => {}
         }
@@ -719,7 +814,11 @@ impl Verifier<'_> {
         if let Some(c) = off.const_value() {
             let c = c as i64;
             if c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF {
-                return fail(Rule::PointerArithmetic, format!("math between {ptype} pointer and {c} is not allowed"), &[d as u8]);
+                return fail(
+                    Rule::PointerArithmetic,
+                    format!("math between {ptype} pointer and {c} is not allowed"),
+                    &[d as u8],
+                );
             }
         } else {
             if off.smin == i64::MIN {
@@ -733,7 +832,11 @@ impl Verifier<'_> {
                 );
             }
             if off.smin >= MAX_VAR_OFF || off.smin <= -MAX_VAR_OFF {
-                return fail(Rule::PointerArithmetic, format!("value {} makes {ptype} pointer be out of bounds", off.smin), &[d as u8]);
+                return fail(
+                    Rule::PointerArithmetic,
+                    format!("value {} makes {ptype} pointer be out of bounds", off.smin),
+                    &[d as u8],
+                );
             }
         }
         let mut r = ptr;
@@ -743,7 +846,11 @@ impl Verifier<'_> {
                 let c = c as i64;
                 let new = if sub { r.off as i64 - c } else { r.off as i64 + c };
                 if new >= MAX_VAR_OFF || new <= -MAX_VAR_OFF {
-                    return fail(Rule::PointerArithmetic, format!("{ptype} pointer offset {new} is not allowed"), &[d as u8]);
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("{ptype} pointer offset {new} is not allowed"),
+                        &[d as u8],
+                    );
                 }
                 r.off = new as i32;
             }
@@ -760,7 +867,16 @@ impl Verifier<'_> {
 
     /// Reads (`store == None`, returns the value) or writes memory through `base`.
     #[allow(clippy::too_many_arguments)]
-    fn mem_access(&mut self, st: &mut State, regno: usize, base: RegState, insn_off: i64, size: u32, store: Option<(RegState, Option<usize>)>, pc: usize) -> R<RegState> {
+    fn mem_access(
+        &mut self,
+        st: &mut State,
+        regno: usize,
+        base: RegState,
+        insn_off: i64,
+        size: u32,
+        store: Option<(RegState, Option<usize>)>,
+        pc: usize,
+    ) -> R<RegState> {
         let rn = regno as u8;
         let write = store.is_some();
         let rw = if write { "write to" } else { "read from" };
@@ -783,17 +899,36 @@ impl Verifier<'_> {
             }
             RegType::Ctx => {
                 if !base.var.is_const() {
-                    return fail(Rule::ModifiedCtx, format!("variable ctx access var_off={} off={} size={}", base.var.var, insn_off, size), &[rn]);
+                    return fail(
+                        Rule::ModifiedCtx,
+                        format!("variable ctx access var_off={} off={} size={}", base.var.var, insn_off, size),
+                        &[rn],
+                    );
                 }
                 if base.off != 0 {
-                    return with_hint(fail(Rule::ModifiedCtx, format!("dereference of modified ctx ptr R{regno} off={} disallowed", base.off), &[rn]), || {
-                        "read context fields at constant offsets from the original context pointer; do not add to it first".into()
-                    });
+                    return with_hint(
+                        fail(
+                            Rule::ModifiedCtx,
+                            format!("dereference of modified ctx ptr R{regno} off={} disallowed", base.off),
+                            &[rn],
+                        ),
+                        || {
+                            "read context fields at constant offsets from the original context pointer; do not add to it first".into()
+                        },
+                    );
                 }
-                let Some(kind) = ctx::access(self.prog.prog_type, self.prog.expected_attach_type, off, size, write) else {
-                    return with_hint(fail(Rule::CtxAccess, format!("invalid bpf_context access off={off} size={size}"), &[rn]), || {
-                        format!("{} programs cannot {} {size} bytes at offset {off} of their context", self.prog.prog_type.name(), if write { "write" } else { "read" })
-                    });
+                let Some(kind) = ctx::access(self.prog.prog_type, self.prog.expected_attach_type, off, size, write)
+                else {
+                    return with_hint(
+                        fail(Rule::CtxAccess, format!("invalid bpf_context access off={off} size={size}"), &[rn]),
+                        || {
+                            format!(
+                                "{} programs cannot {} {size} bytes at offset {off} of their context",
+                                self.prog.prog_type.name(),
+                                if write { "write" } else { "read" }
+                            )
+                        },
+                    );
                 };
                 if let Some((v, sr)) = store {
                     if v.is_ptr() {
@@ -806,7 +941,9 @@ impl Verifier<'_> {
                     CtxValue::Packet => RegState::ptr(RegType::Packet),
                     CtxValue::PacketMeta => RegState::ptr(RegType::PacketMeta),
                     CtxValue::PacketEnd => RegState::ptr(RegType::PacketEnd),
-                    CtxValue::SockOrNull => RegState { maybe_null: true, id: self.new_id(), ..RegState::ptr(RegType::BtfId) },
+                    CtxValue::SockOrNull => {
+                        RegState { maybe_null: true, id: self.new_id(), ..RegState::ptr(RegType::BtfId) }
+                    }
                     CtxValue::BtfArg => RegState::ptr(RegType::BtfId),
                 })
             }
@@ -816,9 +953,14 @@ impl Verifier<'_> {
                 let is_key = base.ty == RegType::MapKey;
                 let mem = if is_key { map.key_size } else { map.value_size };
                 if write && map.frozen && !is_key {
-                    return fail(Rule::MapValueAccess, format!("write into map forbidden, value_size={mem} off={off} size={size}"), &[rn]);
+                    return fail(
+                        Rule::MapValueAccess,
+                        format!("write into map forbidden, value_size={mem} off={off} size={size}"),
+                        &[rn],
+                    );
                 }
-                let what = if is_key { format!("map key, key_size={mem}") } else { format!("map value, value_size={mem}") };
+                let what =
+                    if is_key { format!("map key, key_size={mem}") } else { format!("map value, value_size={mem}") };
                 let rule = if is_key { Rule::MapKeyAccess } else { Rule::MapValueAccess };
                 self.region_check(regno, &base, off, size, mem as i64, rule, &what)?;
                 if let Some((v, _)) = store {
@@ -833,11 +975,27 @@ impl Verifier<'_> {
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
             }
             RegType::Packet | RegType::PacketMeta => {
-                if write && !matches!(self.prog.prog_type, ProgType::Xdp | ProgType::SchedCls | ProgType::SchedAct | ProgType::LwtXmit | ProgType::SkSkb | ProgType::SkMsg) {
+                if write
+                    && !matches!(
+                        self.prog.prog_type,
+                        ProgType::Xdp
+                            | ProgType::SchedCls
+                            | ProgType::SchedAct
+                            | ProgType::LwtXmit
+                            | ProgType::SkSkb
+                            | ProgType::SkMsg
+                    )
+                {
                     return fail(Rule::PacketAccess, "cannot write into packet".to_string(), &[rn]);
                 }
                 if base.var.smin < 0 {
-                    return fail(Rule::PacketAccess, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]);
+                    return fail(
+                        Rule::PacketAccess,
+                        format!(
+                            "R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."
+                        ),
+                        &[rn],
+                    );
                 }
                 if off < 0 || off + size as i64 > base.range as i64 {
                     let msg = format!("invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={})\nR{regno} offset is outside of the packet", base.id, base.range);
@@ -851,7 +1009,11 @@ impl Verifier<'_> {
                     });
                 }
                 if base.var.umax.saturating_add(off as u64) > MAX_PACKET_OFF {
-                    return fail(Rule::PacketAccess, format!("R{regno} unbounded memory access, make sure to bounds check any such access"), &[rn]);
+                    return fail(
+                        Rule::PacketAccess,
+                        format!("R{regno} unbounded memory access, make sure to bounds check any such access"),
+                        &[rn],
+                    );
                 }
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
             }
@@ -867,35 +1029,76 @@ impl Verifier<'_> {
 
     /// `check_mem_region_access` for map values, map keys and `PTR_TO_MEM`.
     #[allow(clippy::too_many_arguments)]
-    fn region_check(&self, regno: usize, base: &RegState, off: i64, size: u32, mem: i64, rule: Rule, what: &str) -> R<()> {
+    fn region_check(
+        &self,
+        regno: usize,
+        base: &RegState,
+        off: i64,
+        size: u32,
+        mem: i64,
+        rule: Rule,
+        what: &str,
+    ) -> R<()> {
         let rn = regno as u8;
         let var = &base.var;
         let sz = size as i64;
-        let hint = || format!("valid offsets are 0..{}: bound the index before adding it to the pointer (e.g. `if (idx >= N) return ...;`)", mem);
-        if var.smin < 0 && (var.smin == i64::MIN || var.smin.checked_add(off).is_none_or(|v| v != v as i32 as i64 || v < 0)) {
+        let hint = || {
+            format!("valid offsets are 0..{}: bound the index before adding it to the pointer (e.g. `if (idx >= N) return ...;`)", mem)
+        };
+        if var.smin < 0
+            && (var.smin == i64::MIN || var.smin.checked_add(off).is_none_or(|v| v != v as i32 as i64 || v < 0))
+        {
             return with_hint(
-                fail(rule, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]),
+                fail(
+                    rule,
+                    format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."),
+                    &[rn],
+                ),
                 hint,
             );
         }
         let lo = var.smin.saturating_add(off);
         if lo < 0 || lo + sz > mem {
-            let extra = if var.is_const() { String::new() } else { format!("\nR{regno} min value is outside of the allowed memory range") };
+            let extra = if var.is_const() {
+                String::new()
+            } else {
+                format!("\nR{regno} min value is outside of the allowed memory range")
+            };
             return with_hint(fail(rule, format!("invalid access to {what} off={lo} size={size}{extra}"), &[rn]), hint);
         }
         if var.umax >= MAX_VAR_OFF as u64 {
-            return with_hint(fail(rule, format!("R{regno} unbounded memory access, make sure to bounds check any such access"), &[rn]), hint);
+            return with_hint(
+                fail(
+                    rule,
+                    format!("R{regno} unbounded memory access, make sure to bounds check any such access"),
+                    &[rn],
+                ),
+                hint,
+            );
         }
         let hi = var.umax as i64 + off;
         if hi + sz > mem {
-            let extra = if var.is_const() { String::new() } else { format!("\nR{regno} max value is outside of the allowed memory range") };
+            let extra = if var.is_const() {
+                String::new()
+            } else {
+                format!("\nR{regno} max value is outside of the allowed memory range")
+            };
             return with_hint(fail(rule, format!("invalid access to {what} off={hi} size={size}{extra}"), &[rn]), hint);
         }
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn stack_access(&mut self, st: &mut State, regno: usize, base: RegState, off: i64, size: u32, store: Option<(RegState, Option<usize>)>, rw: &str) -> R<RegState> {
+    fn stack_access(
+        &mut self,
+        st: &mut State,
+        regno: usize,
+        base: RegState,
+        off: i64,
+        size: u32,
+        store: Option<(RegState, Option<usize>)>,
+        rw: &str,
+    ) -> R<RegState> {
         let rn = regno as u8;
         let frameno = base.aux as usize;
         let sz = size as i64;
@@ -911,10 +1114,21 @@ impl Verifier<'_> {
             } else {
                 format!("invalid variable-offset {rw} stack R{regno} var_off={} off={off} size={size}", base.var.var)
             };
-            return with_hint(fail(Rule::StackAccess, msg, &[rn]), || "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into());
+            return with_hint(fail(Rule::StackAccess, msg, &[rn]), || {
+                "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into()
+            });
         }
         if base.var.is_const() && lo % sz != 0 {
-            return fail(Rule::Misaligned, format!("misaligned stack access off {}+{}+{} size {size}", base.var.var, base.off, off - base.off as i64), &[rn]);
+            return fail(
+                Rule::Misaligned,
+                format!(
+                    "misaligned stack access off {}+{}+{} size {size}",
+                    base.var.var,
+                    base.off,
+                    off - base.off as i64
+                ),
+                &[rn],
+            );
         }
         let sub = st.frames.get(frameno).map_or(0, |f| f.subprog);
         self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
@@ -958,7 +1172,11 @@ impl Verifier<'_> {
                         slot.spilled = RegState::NOT_INIT;
                     }
                 }
-                let t = if v.ty == RegType::Scalar && v.var.const_value() == Some(0) { SlotType::Zero } else { SlotType::Misc };
+                let t = if v.ty == RegType::Scalar && v.var.const_value() == Some(0) {
+                    SlotType::Zero
+                } else {
+                    SlotType::Misc
+                };
                 for o in lo..lo + sz {
                     frame.set_byte(o, t);
                 }
@@ -987,9 +1205,16 @@ impl Verifier<'_> {
                         // Privileged programs may read uninitialized stack (allow_uninit_stack).
                         SlotType::Invalid if !self.opts.unprivileged => all_zero = false,
                         SlotType::Invalid => {
-                            return with_hint(fail(Rule::StackUninitRead, format!("invalid read from stack off {}+{} size {size}", lo, o - lo), &[rn]), || {
-                                format!("stack byte {o} (relative to r10) was never written on this path: initialize the variable or buffer before reading it")
-                            });
+                            return with_hint(
+                                fail(
+                                    Rule::StackUninitRead,
+                                    format!("invalid read from stack off {}+{} size {size}", lo, o - lo),
+                                    &[rn],
+                                ),
+                                || {
+                                    format!("stack byte {o} (relative to r10) was never written on this path: initialize the variable or buffer before reading it")
+                                },
+                            );
                         }
                         SlotType::Spill => {
                             let slot = frame.slot(((-o - 1) / 8) as usize);
@@ -1010,7 +1235,16 @@ impl Verifier<'_> {
     }
 
     /// Check `size` bytes of memory passed to a helper (`check_helper_mem_access`).
-    fn helper_mem(&mut self, st: &mut State, regno: usize, size_min: u64, size_max: u64, write: bool, uninit: bool, pc: usize) -> R<()> {
+    fn helper_mem(
+        &mut self,
+        st: &mut State,
+        regno: usize,
+        size_min: u64,
+        size_max: u64,
+        write: bool,
+        uninit: bool,
+        pc: usize,
+    ) -> R<()> {
         let reg = *st.reg(regno);
         if size_max == 0 {
             return Ok(());
@@ -1096,7 +1330,9 @@ impl Verifier<'_> {
     fn helper_call(&mut self, p: &mut Path, id: i32) -> R<()> {
         let pc = p.pc;
         let Some(proto) = u32::try_from(id).ok().and_then(helper_by_id) else {
-            return with_hint(fail(Rule::UnknownHelper, format!("invalid func unknown#{id}"), &[]), || "this helper id does not exist in the kernel".into());
+            return with_hint(fail(Rule::UnknownHelper, format!("invalid func unknown#{id}"), &[]), || {
+                "this helper id does not exist in the kernel".into()
+            });
         };
         let proto: &HelperProto = proto;
         let name = proto.name;
@@ -1134,9 +1370,25 @@ impl Verifier<'_> {
                 }
                 ArgKind::PtrToMapKey | ArgKind::PtrToMapValue => {
                     let Some(m) = map else {
-                        return fail(Rule::HelperArg, format!("invalid map_ptr to access map->{}", if a.kind == ArgKind::PtrToMapKey { "key" } else { "value" }), &[rn]);
+                        return fail(
+                            Rule::HelperArg,
+                            format!(
+                                "invalid map_ptr to access map->{}",
+                                if a.kind == ArgKind::PtrToMapKey { "key" } else { "value" }
+                            ),
+                            &[rn],
+                        );
                     };
-                    if !matches!(reg.ty, RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapKey | RegType::MapValue | RegType::Mem) || reg.maybe_null {
+                    if !matches!(
+                        reg.ty,
+                        RegType::Stack
+                            | RegType::Packet
+                            | RegType::PacketMeta
+                            | RegType::MapKey
+                            | RegType::MapValue
+                            | RegType::Mem
+                    ) || reg.maybe_null
+                    {
                         return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
                     }
                     let mi = self.map(m);
@@ -1147,7 +1399,15 @@ impl Verifier<'_> {
                 ArgKind::PtrToMem | ArgKind::PtrToFixedSizeMem(_) => {
                     if let ArgKind::PtrToFixedSizeMem(n) = a.kind {
                         let uninit = a.flags.contains(TypeFlags::UNINIT);
-                        self.helper_mem(&mut p.st, regno, n as u64, n as u64, uninit || a.flags.contains(TypeFlags::WRITE), uninit, pc)?;
+                        self.helper_mem(
+                            &mut p.st,
+                            regno,
+                            n as u64,
+                            n as u64,
+                            uninit || a.flags.contains(TypeFlags::WRITE),
+                            uninit,
+                            pc,
+                        )?;
                     } else if !(reg.is_ptr() || reg.is_null_const()) {
                         return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
                     }
@@ -1164,12 +1424,21 @@ impl Verifier<'_> {
                         });
                     }
                     if v.umin == 0 && a.kind == ArgKind::ConstSize {
-                        return fail(Rule::HelperArg, format!("R{regno} invalid zero-sized read: u64=[{},{}]", v.umin, v.umax), &[rn]);
+                        return fail(
+                            Rule::HelperArg,
+                            format!("R{regno} invalid zero-sized read: u64=[{},{}]", v.umin, v.umax),
+                            &[rn],
+                        );
                     }
                     if v.umax >= MAX_VAR_OFF as u64 {
-                        return with_hint(fail(Rule::HelperArg, format!("R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"), &[rn]), || {
-                            "bound the size with `if (len > N)` or `len &= N-1` before the call".into()
-                        });
+                        return with_hint(
+                            fail(
+                                Rule::HelperArg,
+                                format!("R{regno} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
+                                &[rn],
+                            ),
+                            || "bound the size with `if (len > N)` or `len &= N-1` before the call".into(),
+                        );
                     }
                     let prev = &args[i - 1];
                     let mem_reg = *p.st.reg(regno - 1);
@@ -1194,7 +1463,11 @@ impl Verifier<'_> {
                         return type_err("ctx");
                     }
                     if reg.off != 0 || !reg.var.is_const() {
-                        return fail(Rule::ModifiedCtx, format!("dereference of modified ctx ptr R{regno} off={} disallowed", reg.off), &[rn]);
+                        return fail(
+                            Rule::ModifiedCtx,
+                            format!("dereference of modified ctx ptr R{regno} off={} disallowed", reg.off),
+                            &[rn],
+                        );
                     }
                 }
                 ArgKind::PtrToStack => {
@@ -1213,10 +1486,18 @@ impl Verifier<'_> {
                         return type_err("ringbuf_mem");
                     }
                     if reg.off != 0 || !reg.var.is_const() {
-                        return fail(Rule::HelperArg, format!("R{regno} must have zero offset when passed to release func"), &[rn]);
+                        return fail(
+                            Rule::HelperArg,
+                            format!("R{regno} must have zero offset when passed to release func"),
+                            &[rn],
+                        );
                     }
                 }
-                ArgKind::PtrToSockCommon | ArgKind::PtrToSocket | ArgKind::PtrToBtfId | ArgKind::PtrToBtfIdSockCommon | ArgKind::PtrToPercpuBtfId => {
+                ArgKind::PtrToSockCommon
+                | ArgKind::PtrToSocket
+                | ArgKind::PtrToBtfId
+                | ArgKind::PtrToBtfIdSockCommon
+                | ArgKind::PtrToPercpuBtfId => {
                     if !reg.is_ptr() || (reg.maybe_null && !maybe_null_ok) {
                         return type_err("ptr_");
                     }
@@ -1230,7 +1511,11 @@ impl Verifier<'_> {
             }
             if a.flags.contains(TypeFlags::RELEASE) {
                 if reg.ref_obj_id == 0 {
-                    return fail(Rule::HelperArg, format!("R{regno} must be referenced when passed to release function"), &[rn]);
+                    return fail(
+                        Rule::HelperArg,
+                        format!("R{regno} must be referenced when passed to release function"),
+                        &[rn],
+                    );
                 }
                 release = Some((regno, reg.ref_obj_id));
             }
@@ -1258,7 +1543,13 @@ impl Verifier<'_> {
                         *p.st.reg(3),
                     ]
                 }
-                _ => return fail(Rule::Unsupported, format!("callbacks of helper {name}#{id} are not supported by bpfbox yet"), &[]),
+                _ => {
+                    return fail(
+                        Rule::Unsupported,
+                        format!("callbacks of helper {name}#{id} are not supported by bpfbox yet"),
+                        &[],
+                    )
+                }
             };
             self.push_frame(&mut p.st, pc, target, true)?;
             for (i, a) in cb_args.into_iter().enumerate() {
@@ -1275,7 +1566,9 @@ impl Verifier<'_> {
         if name == "map_lookup_elem" {
             if let Some(m) = map {
                 let mi = self.map(m);
-                if matches!(mi.map_type, 2 | 6) && self.const_stack_key(&p.st, 2, mi.key_size).is_some_and(|k| k < mi.max_entries as u64) {
+                if matches!(mi.map_type, 2 | 6)
+                    && self.const_stack_key(&p.st, 2, mi.key_size).is_some_and(|k| k < mi.max_entries as u64)
+                {
                     maybe_null = false;
                 }
             }
@@ -1286,14 +1579,17 @@ impl Verifier<'_> {
             RetKind::PtrToMapValue => {
                 let m = map.unwrap_or(0);
                 let mi = self.map(m);
-                if (mi.map_type == 12 || mi.map_type == 13) && mi.inner.is_some() && (m as usize) < self.prog.maps.len() {
+                if (mi.map_type == 12 || mi.map_type == 13) && mi.inner.is_some() && (m as usize) < self.prog.maps.len()
+                {
                     // Map-in-map lookups yield the inner map.
                     RegState { map: m + self.prog.maps.len() as u32, ..RegState::ptr(RegType::ConstMapPtr) }
                 } else {
                     RegState { map: m, ..RegState::ptr(RegType::MapValue) }
                 }
             }
-            RetKind::PtrToRingbufMem => RegState { aux: alloc_size.unwrap_or(0) as u32, ringbuf: true, ..RegState::ptr(RegType::Mem) },
+            RetKind::PtrToRingbufMem => {
+                RegState { aux: alloc_size.unwrap_or(0) as u32, ringbuf: true, ..RegState::ptr(RegType::Mem) }
+            }
             _ => RegState::ptr(RegType::BtfId),
         };
         if r0.ty != RegType::NotInit && r0.is_ptr() {
@@ -1350,7 +1646,10 @@ impl Verifier<'_> {
         let t = self.map(m).map_type;
         let ok = match t {
             3 => func == "tail_call",
-            4 => matches!(func, "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output"),
+            4 => matches!(
+                func,
+                "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output"
+            ),
             27 => matches!(func, "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" | "ringbuf_reserve_dynptr"),
             7 => func == "get_stackid",
             _ => true,
@@ -1403,7 +1702,10 @@ impl Verifier<'_> {
                     (t.is_some(), f.is_some())
                 }
             }
-        } else if matches!(cond, Cond::Eq | Cond::Ne) && (dv.is_ptr() && sv.is_null_const() || sv.is_ptr() && dv.is_null_const()) && !w32 {
+        } else if matches!(cond, Cond::Eq | Cond::Ne)
+            && (dv.is_ptr() && sv.is_null_const() || sv.is_ptr() && dv.is_null_const())
+            && !w32
+        {
             let ptr = if dv.is_ptr() { dv } else { sv };
             let (eq_st, ne_st) = if cond == Cond::Eq { (&mut taken, &mut fall) } else { (&mut fall, &mut taken) };
             if ptr.maybe_null && ptr.id != 0 {
@@ -1462,9 +1764,13 @@ impl Verifier<'_> {
     /// `try_match_pkt_pointers`: packet range learnt from comparisons with `data_end`.
     fn pkt_compare(&mut self, taken: &mut State, fall: &mut State, cond: Cond, dv: &RegState, sv: &RegState) {
         // Normalise to `pkt OP end`.
-        let (pkt, op) = if dv.is_pkt() && (sv.ty == RegType::PacketEnd || (dv.ty == RegType::PacketMeta && sv.ty == RegType::Packet)) {
+        let (pkt, op) = if dv.is_pkt()
+            && (sv.ty == RegType::PacketEnd || (dv.ty == RegType::PacketMeta && sv.ty == RegType::Packet))
+        {
             (dv, cond)
-        } else if sv.is_pkt() && (dv.ty == RegType::PacketEnd || (sv.ty == RegType::PacketMeta && dv.ty == RegType::Packet)) {
+        } else if sv.is_pkt()
+            && (dv.ty == RegType::PacketEnd || (sv.ty == RegType::PacketMeta && dv.ty == RegType::Packet))
+        {
             let flipped = match cond {
                 Cond::Gt => Cond::Lt,
                 Cond::Lt => Cond::Gt,
@@ -1501,7 +1807,13 @@ impl Verifier<'_> {
 
     /// `check_max_stack_depth`: the stack of every call chain, each frame rounded up to 32 bytes.
     fn check_stack_depth(&self) -> Result<(), Box<Diagnostic>> {
-        fn walk(v: &Verifier<'_>, sub: usize, depth: u32, frames: usize, seen: &mut Vec<usize>) -> Option<(u32, usize)> {
+        fn walk(
+            v: &Verifier<'_>,
+            sub: usize,
+            depth: u32,
+            frames: usize,
+            seen: &mut Vec<usize>,
+        ) -> Option<(u32, usize)> {
             let own = v.stack_depth[sub].max(1).div_ceil(32) * 32;
             let total = depth + own;
             if total > MAX_STACK as u32 {
@@ -1616,12 +1928,16 @@ fn fmt_regs(f: &Frame) -> String {
         if slot.bytes[0] == SlotType::Spill {
             let _ = write!(s, "fp{off}={} ", slot.spilled);
         } else if slot.bytes.iter().any(|b| *b != SlotType::Invalid) {
-            let t: String = slot.bytes.iter().map(|b| match b {
-                SlotType::Invalid => '?',
-                SlotType::Misc => 'm',
-                SlotType::Zero => '0',
-                SlotType::Spill => 'r',
-            }).collect();
+            let t: String = slot
+                .bytes
+                .iter()
+                .map(|b| match b {
+                    SlotType::Invalid => '?',
+                    SlotType::Misc => 'm',
+                    SlotType::Zero => '0',
+                    SlotType::Spill => 'r',
+                })
+                .collect();
             let _ = write!(s, "fp{off}={t} ");
         }
     }
@@ -1662,7 +1978,9 @@ fn states_subsume(old: &State, cur: &State, live: u16) -> bool {
             if so.bytes[0] == SlotType::Spill {
                 if sc.bytes[0] != SlotType::Spill {
                     // A spilled unknown scalar is as good as misc bytes.
-                    let misc_ok = so.spilled.ty == RegType::Scalar && so.spilled.var.is_unknown() && sc.bytes.iter().all(|b| *b != SlotType::Invalid);
+                    let misc_ok = so.spilled.ty == RegType::Scalar
+                        && so.spilled.var.is_unknown()
+                        && sc.bytes.iter().all(|b| *b != SlotType::Invalid);
                     if !misc_ok {
                         return false;
                     }
@@ -1677,7 +1995,9 @@ fn states_subsume(old: &State, cur: &State, live: u16) -> bool {
                 let ok = match so.bytes[b] {
                     SlotType::Invalid => true,
                     SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
-                    SlotType::Zero => sc.bytes[b] == SlotType::Zero || (sc.bytes[0] == SlotType::Spill && sc.spilled.is_null_const()),
+                    SlotType::Zero => {
+                        sc.bytes[b] == SlotType::Zero || (sc.bytes[0] == SlotType::Spill && sc.spilled.is_null_const())
+                    }
                     SlotType::Spill => false,
                 };
                 if !ok {

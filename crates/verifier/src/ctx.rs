@@ -114,7 +114,15 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
             if write
                 && !writable(
                     off,
-                    &[(MARK, 4), (TC_INDEX, 4), (PRIORITY, 4), (TC_CLASSID, 4), (CB, CB_END - CB), (TSTAMP, 8), (QUEUE_MAPPING, 4)],
+                    &[
+                        (MARK, 4),
+                        (TC_INDEX, 4),
+                        (PRIORITY, 4),
+                        (TC_CLASSID, 4),
+                        (CB, CB_END - CB),
+                        (TSTAMP, 8),
+                        (QUEUE_MAPPING, 4),
+                    ],
                 )
             {
                 return None;
@@ -125,7 +133,16 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
             skb_common(off, size_i, write)
         }
         ProgType::SocketFilter => {
-            let banned = [(TC_CLASSID, 4), (DATA, 4), (DATA_META, 4), (DATA_END, 4), (FAMILY, LOCAL_PORT_END - FAMILY), (TSTAMP, 8), (WIRE_LEN, 4), (HWTSTAMP, 8)];
+            let banned = [
+                (TC_CLASSID, 4),
+                (DATA, 4),
+                (DATA_META, 4),
+                (DATA_END, 4),
+                (FAMILY, LOCAL_PORT_END - FAMILY),
+                (TSTAMP, 8),
+                (WIRE_LEN, 4),
+                (HWTSTAMP, 8),
+            ];
             if writable(off, &banned) {
                 return None;
             }

@@ -61,7 +61,10 @@ impl Tnum {
     pub fn arshift(self, s: u32, bits: u32) -> Tnum {
         if bits == 32 {
             let s = s.min(31);
-            Tnum { value: ((self.value as u32 as i32) >> s) as u32 as u64, mask: ((self.mask as u32 as i32) >> s) as u32 as u64 }
+            Tnum {
+                value: ((self.value as u32 as i32) >> s) as u32 as u64,
+                mask: ((self.mask as u32 as i32) >> s) as u32 as u64,
+            }
         } else {
             let s = s.min(63);
             Tnum { value: ((self.value as i64) >> s) as u64, mask: ((self.mask as i64) >> s) as u64 }

@@ -101,7 +101,16 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             if let Some(c) = cur.take() {
                 finish(c, &mut cases, &file);
             }
-            cur = Some(Cur { name: name.trim().to_string(), line: i + 1, ptype: common_type, maps: common_maps.clone(), src: String::new(), slots: 0, expect: None, unpriv: false });
+            cur = Some(Cur {
+                name: name.trim().to_string(),
+                line: i + 1,
+                ptype: common_type,
+                maps: common_maps.clone(),
+                src: String::new(),
+                slots: 0,
+                expect: None,
+                unpriv: false,
+            });
             continue;
         }
         if let Some(p) = t.strip_prefix("; prog:") {
@@ -173,15 +182,20 @@ fn corpus() {
         let what = format!("{}:{} `{}`", c.file, c.line, c.name);
         match (&c.expect, r.diagnostics.first()) {
             (Expect::Accept, None) => acc += 1,
-            (Expect::Accept, Some(d)) => failures.push(format!("{what}: expected accept, got pc {}: {}", d.pc, d.message)),
+            (Expect::Accept, Some(d)) => {
+                failures.push(format!("{what}: expected accept, got pc {}: {}", d.pc, d.message))
+            }
             (Expect::Error { pc, text }, Some(d)) => {
                 if d.message.contains(text.as_str()) && d.pc == *pc {
                     rej += 1;
                 } else {
-                    failures.push(format!("{what}: expected pc {pc}: {text}\n      got      pc {}: {}", d.pc, d.message));
+                    failures
+                        .push(format!("{what}: expected pc {pc}: {text}\n      got      pc {}: {}", d.pc, d.message));
                 }
             }
-            (Expect::Error { pc, text }, None) => failures.push(format!("{what}: expected pc {pc}: {text}, got accept")),
+            (Expect::Error { pc, text }, None) => {
+                failures.push(format!("{what}: expected pc {pc}: {text}, got accept"))
+            }
         }
     }
     eprintln!("verifier corpus: {} cases, {acc} accepted and {rej} rejected as expected", cases.len());

@@ -30,7 +30,10 @@ fn objects(dir: &str) -> Vec<PathBuf> {
 /// bpfbox: `Ok(())` when every program is accepted, else the first rejection.
 fn bpfbox_verdict(path: &Path) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new);
+    let btf = std::fs::read("/sys/kernel/btf/vmlinux")
+        .ok()
+        .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
+        .map(Arc::new);
     let obj = load(&data, &LoadOptions { target_btf: btf, ..Default::default() }).map_err(|e| format!("load: {e}"))?;
     for p in &obj.programs {
         let Some(input) = input_from_object(&obj, p) else { return Err(format!("{}: unknown program type", p.name)) };
@@ -46,7 +49,9 @@ fn kernel_verdict(path: &Path) -> Result<(), String> {
     match bpfbox_kernel::KernelObject::load(path, &bpfbox_kernel::OpenOptions::default()) {
         Ok(_) => Ok(()),
         Err(e) => {
-            let last = e.verifier_log().and_then(|l| l.lines().rev().find(|x| !x.trim().is_empty() && !x.starts_with("processed")).map(str::to_string));
+            let last = e.verifier_log().and_then(|l| {
+                l.lines().rev().find(|x| !x.trim().is_empty() && !x.starts_with("processed")).map(str::to_string)
+            });
             Err(last.unwrap_or_else(|| e.to_string()))
         }
     }
@@ -102,12 +107,21 @@ fn c_cases_agree_with_the_kernel() {
     }
     for f in &files {
         let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        assert_eq!(kernel_verdict(f).is_ok(), name.ends_with("_ok.o"), "{name}: the kernel disagrees with the file name");
+        assert_eq!(
+            kernel_verdict(f).is_ok(),
+            name.ends_with("_ok.o"),
+            "{name}: the kernel disagrees with the file name"
+        );
     }
     let (agree, diffs) = compare(&files);
     eprintln!("C cases: bpfbox and the kernel agree on {agree} of {}", files.len());
-    let unexpected: Vec<&String> = diffs.iter().filter(|d| !EXPECTED_DISAGREEMENTS.iter().any(|(n, _)| d.starts_with(n))).collect();
-    assert!(unexpected.is_empty(), "disagreements:\n  {}", unexpected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  "));
+    let unexpected: Vec<&String> =
+        diffs.iter().filter(|d| !EXPECTED_DISAGREEMENTS.iter().any(|(n, _)| d.starts_with(n))).collect();
+    assert!(
+        unexpected.is_empty(),
+        "disagreements:\n  {}",
+        unexpected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n  ")
+    );
 }
 
 /// Reports (does not fail on) agreement on the repository's other programs;

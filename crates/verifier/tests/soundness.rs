@@ -53,7 +53,11 @@ fn alu(r: &mut Rng, s: &mut String) {
 
 /// `- off` below the frame pointer (a negative `off` is above it).
 fn fp(off: i64) -> String {
-    if off >= 0 { format!("- {off}") } else { format!("+ {}", -off) }
+    if off >= 0 {
+        format!("- {off}")
+    } else {
+        format!("+ {}", -off)
+    }
 }
 
 fn gadget(r: &mut Rng, s: &mut String) {
@@ -81,7 +85,8 @@ fn gadget(r: &mut Rng, s: &mut String) {
             let checked = r.below(40) as i64;
             let off = if r.chance(70) { r.below((checked.max(sz) - sz + 1) as u64) as i64 } else { r.below(40) as i64 };
             let _ = writeln!(s, "r1 = r2\nr1 += {checked}");
-            let cond = *r.pick(&["if r1 > r3 goto +1", "if r1 > r3 goto +1", "if r3 < r1 goto +1", "if r1 >= r3 goto +1"]);
+            let cond =
+                *r.pick(&["if r1 > r3 goto +1", "if r1 > r3 goto +1", "if r3 < r1 goto +1", "if r1 >= r3 goto +1"]);
             let guarded = r.chance(90);
             if guarded {
                 let _ = writeln!(s, "{cond}");
@@ -147,7 +152,8 @@ fn accepted_programs_never_fault() {
     let mut rt = Runtime::new(RuntimeOptions::deterministic(1));
     while Instant::now() < deadline {
         let src = program(&mut r);
-        let insns = bpfbox_isa::llvm::assemble(&src).unwrap_or_else(|e| panic!("generator produced bad asm: {e}\n{src}"));
+        let insns =
+            bpfbox_isa::llvm::assemble(&src).unwrap_or_else(|e| panic!("generator produced bad asm: {e}\n{src}"));
         generated += 1;
         let input = ProgramInput {
             name: "fuzz".into(),
@@ -164,7 +170,8 @@ fn accepted_programs_never_fault() {
         if accepted % 1000 == 0 {
             rt = Runtime::new(RuntimeOptions::deterministic(1));
         }
-        let id = rt.load_program("fuzz", ProgType::Xdp.number(), insns, &[]).unwrap_or_else(|e| panic!("load: {e}\n{src}"));
+        let id =
+            rt.load_program("fuzz", ProgType::Xdp.number(), insns, &[]).unwrap_or_else(|e| panic!("load: {e}\n{src}"));
         for _ in 0..4 {
             let len = 14 + r.below(50) as usize;
             let data_in: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();

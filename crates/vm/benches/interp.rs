@@ -129,7 +129,9 @@ fn run_criterion(cases: &[Case]) {
 
 fn summary(cases: &[Case]) {
     println!();
-    println!("| program | bpfbox ns/run | bpfbox unchecked ns/run | rbpf ns/run | speedup (checked) | speedup (unchecked) |");
+    println!(
+        "| program | bpfbox ns/run | bpfbox unchecked ns/run | rbpf ns/run | speedup (checked) | speedup (unchecked) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for c in cases {
         let e = Engines::new(c);

@@ -410,7 +410,10 @@ impl Ctx {
         if data.len() > max {
             return bad(
                 Errno::EOPNOTSUPP,
-                format!("{} bytes need a multi-buffer XDP frame (at most {max} fit in one); bpfbox has none", data.len()),
+                format!(
+                    "{} bytes need a multi-buffer XDP frame (at most {max} fit in one); bpfbox has none",
+                    data.len()
+                ),
             );
         }
         let mut buf = vec![0u8; XDP_FRAME].into_boxed_slice();
@@ -486,7 +489,8 @@ impl Ctx {
                 family = 10;
                 if net.len() >= 40 {
                     for i in 0..4 {
-                        lip6[i] = u32::from_ne_bytes([net[8 + 4 * i], net[9 + 4 * i], net[10 + 4 * i], net[11 + 4 * i]]);
+                        lip6[i] =
+                            u32::from_ne_bytes([net[8 + 4 * i], net[9 + 4 * i], net[10 + 4 * i], net[11 + 4 * i]]);
                         rip6[i] =
                             u32::from_ne_bytes([net[24 + 4 * i], net[25 + 4 * i], net[26 + 4 * i], net[27 + 4 * i]]);
                     }
@@ -495,7 +499,8 @@ impl Ctx {
             _ => {}
         }
         let l2 = kind == SkbKind::Tc;
-        let (head, len) = if l2 { (SKB_HEADROOM, data.len()) } else { (SKB_HEADROOM + ETH_HLEN, data.len() - ETH_HLEN) };
+        let (head, len) =
+            if l2 { (SKB_HEADROOM, data.len()) } else { (SKB_HEADROOM + ETH_HLEN, data.len() - ETH_HLEN) };
         let wire_len = u32_at(&c, 160);
         if wire_len != 0 && (wire_len < len as u32 || wire_len > 65536) {
             return bad(Errno::EINVAL, "__sk_buff in ctx_in: wire_len must be 0 or between len and 65536");
@@ -638,14 +643,7 @@ impl Ctx {
 }
 
 fn ctx_err(a: &VirtualAccess, off: u32, field: &'static str, reason: &'static str) -> VmError {
-    VmError::CtxAccess {
-        pc: a.pc,
-        off,
-        size: a.size,
-        write: !matches!(a.kind, AccessKind::Load { .. }),
-        field,
-        reason,
-    }
+    VmError::CtxAccess { pc: a.pc, off, size: a.size, write: !matches!(a.kind, AccessKind::Load { .. }), field, reason }
 }
 
 fn xdp_access(x: &Xdp, off: u32, a: VirtualAccess) -> Result<u64, VmError> {

@@ -337,13 +337,31 @@ impl HelperCtx<'_> {
         let flow = if self.checked {
             // SAFETY: the checked instantiation translates every access.
             unsafe {
-                crate::interp::run_loop::<true>(self.vm, self.mem, self.env, self.executed, self.max, target, depth, args)
+                crate::interp::run_loop::<true>(
+                    self.vm,
+                    self.mem,
+                    self.env,
+                    self.executed,
+                    self.max,
+                    target,
+                    depth,
+                    args,
+                )
             }
         } else {
             // SAFETY: this run is unchecked, so its caller promised (Vm::run_with_unchecked)
             // that every access of the program, callbacks included, is in bounds.
             unsafe {
-                crate::interp::run_loop::<false>(self.vm, self.mem, self.env, self.executed, self.max, target, depth, args)
+                crate::interp::run_loop::<false>(
+                    self.vm,
+                    self.mem,
+                    self.env,
+                    self.executed,
+                    self.max,
+                    target,
+                    depth,
+                    args,
+                )
             }
         };
         self.mem.set_depth(self.depth);

@@ -109,7 +109,14 @@ unsafe fn read_raw(p: *const u8, size: u64) -> u64 {
 /// environment's virtual memory. Returns the raw bits (zero-extended).
 #[cold]
 #[inline(never)]
-fn slow_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, signed: bool, pc: usize) -> Result<u64, VmError> {
+fn slow_load(
+    mem: &mut Mem,
+    env: &mut dyn RunEnv,
+    addr: u64,
+    size: u64,
+    signed: bool,
+    pc: usize,
+) -> Result<u64, VmError> {
     match mem.translate_slow(addr, size, false, pc) {
         // SAFETY: `translate_slow` proved the bytes lie in a readable region.
         Ok(p) => Ok(unsafe { read_raw(p, size) }),
@@ -395,13 +402,17 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::Sub64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_sub(b)),
             Op::Mul64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_mul(b)),
             Op::Div64I(d, i) => alu64i!(d, i, |a, b| a.checked_div(b).unwrap_or(0)),
-            Op::SDiv64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }),
+            Op::SDiv64I(d, i) => {
+                alu64i!(d, i, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 })
+            }
             Op::Or64I(d, i) => alu64i!(d, i, |a, b| a | b),
             Op::And64I(d, i) => alu64i!(d, i, |a, b| a & b),
             Op::Lsh64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_shl(b as u32)),
             Op::Rsh64I(d, i) => alu64i!(d, i, |a, b| a.wrapping_shr(b as u32)),
             Op::Mod64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { a } else { a % b }),
-            Op::SMod64I(d, i) => alu64i!(d, i, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }),
+            Op::SMod64I(d, i) => {
+                alu64i!(d, i, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 })
+            }
             Op::Xor64I(d, i) => alu64i!(d, i, |a, b| a ^ b),
             Op::Mov64I(d, i) => reg[r(d)] = i as i64 as u64,
             Op::Arsh64I(d, i) => alu64i!(d, i, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
@@ -410,13 +421,17 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::Sub64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_sub(b)),
             Op::Mul64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_mul(b)),
             Op::Div64R(d, s) => alu64r!(d, s, |a, b| a.checked_div(b).unwrap_or(0)),
-            Op::SDiv64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }),
+            Op::SDiv64R(d, s) => {
+                alu64r!(d, s, |a, b| if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 })
+            }
             Op::Or64R(d, s) => alu64r!(d, s, |a, b| a | b),
             Op::And64R(d, s) => alu64r!(d, s, |a, b| a & b),
             Op::Lsh64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_shl(b as u32)),
             Op::Rsh64R(d, s) => alu64r!(d, s, |a, b| a.wrapping_shr(b as u32)),
             Op::Mod64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { a } else { a % b }),
-            Op::SMod64R(d, s) => alu64r!(d, s, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }),
+            Op::SMod64R(d, s) => {
+                alu64r!(d, s, |a, b| if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 })
+            }
             Op::Xor64R(d, s) => alu64r!(d, s, |a, b| a ^ b),
             Op::Mov64R(d, s) => reg[r(d)] = reg[r(s)],
             Op::Arsh64R(d, s) => alu64r!(d, s, |a, b| (a as i64).wrapping_shr(b as u32) as u64),
@@ -425,13 +440,17 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::Sub32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_sub(b)),
             Op::Mul32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_mul(b)),
             Op::Div32I(d, i) => alu32i!(d, i, |a, b| a.checked_div(b).unwrap_or(0)),
-            Op::SDiv32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 }),
+            Op::SDiv32I(d, i) => {
+                alu32i!(d, i, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 })
+            }
             Op::Or32I(d, i) => alu32i!(d, i, |a, b| a | b),
             Op::And32I(d, i) => alu32i!(d, i, |a, b| a & b),
             Op::Lsh32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_shl(b)),
             Op::Rsh32I(d, i) => alu32i!(d, i, |a, b| a.wrapping_shr(b)),
             Op::Mod32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { a } else { a % b }),
-            Op::SMod32I(d, i) => alu32i!(d, i, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 }),
+            Op::SMod32I(d, i) => {
+                alu32i!(d, i, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 })
+            }
             Op::Xor32I(d, i) => alu32i!(d, i, |a, b| a ^ b),
             Op::Mov32I(d, i) => reg[r(d)] = i as u32 as u64,
             Op::Arsh32I(d, i) => alu32i!(d, i, |a, b| (a as i32).wrapping_shr(b) as u32),
@@ -440,13 +459,17 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::Sub32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_sub(b)),
             Op::Mul32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_mul(b)),
             Op::Div32R(d, s) => alu32r!(d, s, |a, b| a.checked_div(b).unwrap_or(0)),
-            Op::SDiv32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 }),
+            Op::SDiv32R(d, s) => {
+                alu32r!(d, s, |a, b| if b == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 })
+            }
             Op::Or32R(d, s) => alu32r!(d, s, |a, b| a | b),
             Op::And32R(d, s) => alu32r!(d, s, |a, b| a & b),
             Op::Lsh32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_shl(b)),
             Op::Rsh32R(d, s) => alu32r!(d, s, |a, b| a.wrapping_shr(b)),
             Op::Mod32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { a } else { a % b }),
-            Op::SMod32R(d, s) => alu32r!(d, s, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 }),
+            Op::SMod32R(d, s) => {
+                alu32r!(d, s, |a, b| if b == 0 { a } else { (a as i32).wrapping_rem(b as i32) as u32 })
+            }
             Op::Xor32R(d, s) => alu32r!(d, s, |a, b| a ^ b),
             Op::Mov32R(d, s) => reg[r(d)] = reg[r(s)] as u32 as u64,
             Op::Arsh32R(d, s) => alu32r!(d, s, |a, b| (a as i32).wrapping_shr(b) as u32),
@@ -480,8 +503,12 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::StHI(d, o, i) => st!(u16, ea!(d, o), i as u16, cur),
             Op::StWI(d, o, i) => st!(u32, ea!(d, o), i as u32, cur),
             Op::StDWI(d, o, i) => st!(u64, ea!(d, o), i as i64 as u64, cur),
-            Op::Atomic32 { kind, fetch, dst, src, off } => atomic!(u32, std::sync::atomic::AtomicU32, kind, fetch, dst, src, off, cur),
-            Op::Atomic64 { kind, fetch, dst, src, off } => atomic!(u64, std::sync::atomic::AtomicU64, kind, fetch, dst, src, off, cur),
+            Op::Atomic32 { kind, fetch, dst, src, off } => {
+                atomic!(u32, std::sync::atomic::AtomicU32, kind, fetch, dst, src, off, cur)
+            }
+            Op::Atomic64 { kind, fetch, dst, src, off } => {
+                atomic!(u64, std::sync::atomic::AtomicU64, kind, fetch, dst, src, off, cur)
+            }
 
             Op::Lddw(d, lo, hi) => {
                 reg[r(d)] = lo as u64 | (hi as u64) << 32;
@@ -561,7 +588,15 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
 
             Op::CallHelper(idx) => {
                 *executed_total = executed;
-                let c = CallEnv { vm, mem: &mut *mem, env: &mut *env, executed: &mut *executed_total, max, depth, checked: CHECKED };
+                let c = CallEnv {
+                    vm,
+                    mem: &mut *mem,
+                    env: &mut *env,
+                    executed: &mut *executed_total,
+                    max,
+                    depth,
+                    checked: CHECKED,
+                };
                 let stop = call_helper(&helpers[idx as usize], c, &mut reg, cur)?;
                 executed = *executed_total;
                 if let Some(v) = stop {
@@ -584,7 +619,15 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
                         return Err(VmError::UnknownHelper { pc: cur, id: v });
                     };
                     *executed_total = executed;
-                    let c = CallEnv { vm, mem: &mut *mem, env: &mut *env, executed: &mut *executed_total, max, depth, checked: CHECKED };
+                    let c = CallEnv {
+                        vm,
+                        mem: &mut *mem,
+                        env: &mut *env,
+                        executed: &mut *executed_total,
+                        max,
+                        depth,
+                        checked: CHECKED,
+                    };
                     let stop = call_helper(e, c, &mut reg, cur)?;
                     executed = *executed_total;
                     if let Some(v) = stop {

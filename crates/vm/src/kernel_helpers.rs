@@ -31,14 +31,16 @@ fn fail_at(c: &HelperCtx<'_>, why: impl Into<String>) -> VmError {
 
 fn st<'a>(c: &'a mut HelperCtx<'_>) -> Result<&'a mut RunState, VmError> {
     let (pc, id) = (c.pc(), c.helper_id());
-    c.env::<RunState>()
-        .ok_or_else(|| VmError::Helper { pc, id, reason: "kernel helpers need a bpfbox Runtime".into() })
+    c.env::<RunState>().ok_or_else(|| VmError::Helper { pc, id, reason: "kernel helpers need a bpfbox Runtime".into() })
 }
 
 fn split<'a>(c: &'a mut HelperCtx<'_>) -> Result<(&'a mut RunState, MemView<'a>), VmError> {
     let (pc, id) = (c.pc(), c.helper_id());
-    c.env_and_mem::<RunState>()
-        .ok_or_else(|| VmError::Helper { pc, id, reason: "kernel helpers need a bpfbox Runtime".into() })
+    c.env_and_mem::<RunState>().ok_or_else(|| VmError::Helper {
+        pc,
+        id,
+        reason: "kernel helpers need a bpfbox Runtime".into(),
+    })
 }
 
 /// The map a handle argument names.
@@ -70,7 +72,12 @@ fn hand_out(mem: &mut MemView<'_>, addr: u64, len: usize, writable: bool, kind: 
     // the map or by the run's pins), ring buffer records (until submitted or
     // discarded, when the region is removed), key buffers owned by the run state.
     unsafe {
-        mem.add_region(Region::from_raw_parts(kind, std::ptr::with_exposed_provenance_mut(addr as usize), len as u64, writable))
+        mem.add_region(Region::from_raw_parts(
+            kind,
+            std::ptr::with_exposed_provenance_mut(addr as usize),
+            len as u64,
+            writable,
+        ))
     }
 }
 
@@ -284,7 +291,8 @@ fn jiffies64(c: &mut HelperCtx<'_>, _: [u64; 5]) -> R {
 fn get_prandom_u32(c: &mut HelperCtx<'_>, _: [u64; 5]) -> R {
     let s = st(c)?;
     // splitmix64 over a shared counter.
-    let mut z = s.shared.prandom.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z =
+        s.shared.prandom.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     ret((z ^ (z >> 31)) as u32 as u64)
@@ -521,7 +529,9 @@ fn ringbuf_output(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     let rb = m.ringbuf().ok_or_else(|| fail_at(c, "not a ring buffer"))?;
     let Some((addr, _)) = rb.reserve(data.len() as u64) else { return err(Errno::EAGAIN) };
     // SAFETY: the record was just reserved: its data is `data.len()` bytes at `addr`.
-    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), std::ptr::with_exposed_provenance_mut(addr as usize), data.len()) };
+    unsafe {
+        std::ptr::copy_nonoverlapping(data.as_ptr(), std::ptr::with_exposed_provenance_mut(addr as usize), data.len())
+    };
     let _ = rb.finish(addr, true);
     record_event(st(c)?, &m, None, data);
     ret(0)
@@ -772,7 +782,11 @@ fn strncmp(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
 
 // ---- XDP ----
 
-fn with_xdp<T>(c: &mut HelperCtx<'_>, ctx: u64, f: impl FnOnce(&mut crate::ctx::Xdp, &mut MemView<'_>) -> T) -> Result<T, VmError> {
+fn with_xdp<T>(
+    c: &mut HelperCtx<'_>,
+    ctx: u64,
+    f: impl FnOnce(&mut crate::ctx::Xdp, &mut MemView<'_>) -> T,
+) -> Result<T, VmError> {
     ensure_ctx(c, ctx)?;
     let (s, mut mem) = split(c)?;
     match &mut s.ctx {
@@ -886,7 +900,11 @@ fn xdp_store_bytes(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
 
 // ---- skb ----
 
-fn with_skb<T>(c: &mut HelperCtx<'_>, ctx: u64, f: impl FnOnce(&mut crate::ctx::Skb, &mut MemView<'_>) -> T) -> Result<T, VmError> {
+fn with_skb<T>(
+    c: &mut HelperCtx<'_>,
+    ctx: u64,
+    f: impl FnOnce(&mut crate::ctx::Skb, &mut MemView<'_>) -> T,
+) -> Result<T, VmError> {
     ensure_ctx(c, ctx)?;
     let (s, mut mem) = split(c)?;
     match &mut s.ctx {

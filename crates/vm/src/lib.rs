@@ -51,15 +51,17 @@ mod program;
 pub mod runtime;
 
 pub use error::VmError;
-pub use helpers::{AccessKind, HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable, MemView, RunEnv, VirtualAccess};
-pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
-pub use ops::FUNC_ADDR_TAG;
+pub use helpers::{
+    AccessKind, HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable, MemView, RunEnv, VirtualAccess,
+};
 pub use kernel_helpers::implemented as implemented_helpers;
 pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
+pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
+pub use ops::FUNC_ADDR_TAG;
 pub use program::Program;
 pub use runtime::{
-    Clock, CompiledProgram, Engine, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError, RuntimeOptions, TestRunInput,
-    TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,
+    Clock, CompiledProgram, Engine, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError,
+    RuntimeOptions, TestRunInput, TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,
 };
 
 use bpfbox_isa::{Imm64, Insn};

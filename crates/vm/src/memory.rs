@@ -49,7 +49,14 @@ impl<'a> Region<'a> {
     /// A writable region over `mem`.
     pub fn from_mut(kind: RegionKind, mem: &'a mut [u8]) -> Region<'a> {
         let ptr = mem.as_mut_ptr();
-        Region { ptr, start: ptr.expose_provenance() as u64, len: mem.len() as u64, writable: true, kind, _borrow: PhantomData }
+        Region {
+            ptr,
+            start: ptr.expose_provenance() as u64,
+            len: mem.len() as u64,
+            writable: true,
+            kind,
+            _borrow: PhantomData,
+        }
     }
 
     /// A read-only region over `mem`. Checked mode rejects stores into it.
@@ -148,8 +155,7 @@ impl Mem {
                 fixed.push(RegionRt::from_region(r));
             }
         }
-        let mut m =
-            Mem { fixed, packet, dynamic: BTreeMap::new(), cache: stack_rt, stack_base: stack, stack_top: top };
+        let mut m = Mem { fixed, packet, dynamic: BTreeMap::new(), cache: stack_rt, stack_base: stack, stack_top: top };
         m.set_depth(0);
         m
     }

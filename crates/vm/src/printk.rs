@@ -243,8 +243,14 @@ mod tests {
     #[test]
     fn integers() {
         assert_eq!(f("%d %i %u", &[(-5i64) as u64, 7, u64::MAX]).as_deref(), Ok("-5 7 4294967295"));
-        assert_eq!(f("%ld %lu %llx %lX", &[(-5i64) as u64, u64::MAX, 255, 0xab]).as_deref(), Ok("-5 18446744073709551615 ff AB"));
-        assert_eq!(f("[%5d|%-5d|%05d|%+d|% d]", &[42, 42, (-42i64) as u64, 1, 2]).as_deref(), Ok("[   42|42   |-0042|+1| 2]"));
+        assert_eq!(
+            f("%ld %lu %llx %lX", &[(-5i64) as u64, u64::MAX, 255, 0xab]).as_deref(),
+            Ok("-5 18446744073709551615 ff AB")
+        );
+        assert_eq!(
+            f("[%5d|%-5d|%05d|%+d|% d]", &[42, 42, (-42i64) as u64, 1, 2]).as_deref(),
+            Ok("[   42|42   |-0042|+1| 2]")
+        );
         assert_eq!(f("%x", &[0x1_0000_00ff]).as_deref(), Ok("ff"), "int truncates");
         assert_eq!(f("100%%", &[]).as_deref(), Ok("100%"));
     }

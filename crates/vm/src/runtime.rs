@@ -77,15 +77,7 @@ impl FakeTask {
         let comm = std::fs::read_to_string("/proc/thread-self/comm")
             .map(|s| s.trim_end().to_string())
             .unwrap_or_else(|_| "bpfbox".into());
-        FakeTask {
-            pid,
-            tgid: std::process::id(),
-            uid,
-            gid,
-            comm,
-            cgroup_id: 1,
-            task_addr: 0xffff_8880_0bad_c000,
-        }
+        FakeTask { pid, tgid: std::process::id(), uid, gid, comm, cgroup_id: 1, task_addr: 0xffff_8880_0bad_c000 }
     }
 
     /// A fixed task for deterministic tests: pid/tgid 4242, uid/gid 1000, comm "bpfbox".
@@ -631,9 +623,10 @@ impl Runtime {
                         Imm64::MapIdxValue { idx, off } => (idx as i64, Some(off)),
                         _ => continue,
                     };
-                    let m = usize::try_from(index).ok().and_then(|i| maps.get(i)).ok_or_else(|| {
-                        RuntimeError::BadMapIndex { prog: prog(), pc, index, count: maps.len() }
-                    })?;
+                    let m = usize::try_from(index)
+                        .ok()
+                        .and_then(|i| maps.get(i))
+                        .ok_or_else(|| RuntimeError::BadMapIndex { prog: prog(), pc, index, count: maps.len() })?;
                     let v = match off {
                         None => map_handle(m.id()),
                         Some(off) => {
@@ -666,9 +659,9 @@ impl Runtime {
             resolver: Some(resolver),
         };
         let compiled = match &self.shared.opts.engine {
-            Some(engine) => Some(
-                engine.compile(&program, &opts).map_err(|reason| RuntimeError::Compile { prog: prog(), reason })?,
-            ),
+            Some(engine) => {
+                Some(engine.compile(&program, &opts).map_err(|reason| RuntimeError::Compile { prog: prog(), reason })?)
+            }
             None => None,
         };
         let vm = Vm::from_program(program, opts);
@@ -686,7 +679,9 @@ impl Runtime {
         match r {
             Some(Ok(i)) => Ok(ProgId(i)),
             Some(Err(e)) => Err(e),
-            None => Err(RuntimeError::BadInput { prog: prog(), errno: Errno::ENOSPC, reason: "too many programs".into() }),
+            None => {
+                Err(RuntimeError::BadInput { prog: prog(), errno: Errno::ENOSPC, reason: "too many programs".into() })
+            }
         }
     }
 
@@ -869,7 +864,9 @@ impl RunState {
             err.get_or_insert(VmError::Helper {
                 pc: 0,
                 id: bpfbox_abi::ids::RINGBUF_RESERVE,
-                reason: format!("the program ended without submitting or discarding the ring buffer record at {addr:#x}"),
+                reason: format!(
+                    "the program ended without submitting or discarding the ring buffer record at {addr:#x}"
+                ),
             });
         }
         self.pins.clear();

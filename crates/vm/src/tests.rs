@@ -199,7 +199,10 @@ fn out_of_bounds_names_pc_and_address() {
     assert!(matches!(err("ldxb %r0, [%r10-513]\nexit", &mut []), VmError::OutOfBounds { pc: 0, .. }));
     assert!(matches!(err("ldxb %r0, [%r10+0]\nexit", &mut []), VmError::OutOfBounds { pc: 0, .. }));
     // Address arithmetic wrapping around does not fool the check.
-    assert!(matches!(err("lddw %r1, 0xffffffffffffffff\nldxdw %r0, [%r1]\nexit", &mut []), VmError::OutOfBounds { pc: 2, .. }));
+    assert!(matches!(
+        err("lddw %r1, 0xffffffffffffffff\nldxdw %r0, [%r1]\nexit", &mut []),
+        VmError::OutOfBounds { pc: 2, .. }
+    ));
     // Unaligned in-bounds accesses are fine.
     let mut m = [1, 2, 3, 4, 5, 6, 7, 8, 9];
     assert_eq!(r0_mem("ldxdw %r0, [%r1+1]\nexit", &mut m), 0x0908_0706_0504_0302);
@@ -240,15 +243,22 @@ fn atomics() {
     assert_eq!(r0(&format!("{pre}lock and [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit")), 2);
     assert_eq!(r0(&format!("{pre}lock fetch and [%r10-8], %r1\nmov %r0, %r1\nexit")), 10);
     assert_eq!(r0(&format!("{pre}lock xor [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit")), 9);
-    assert_eq!(r0(&format!("{pre}lock fetch xor [%r10-8], %r1\nldxdw %r0, [%r10-8]\nlsh %r0, 8\nor %r0, %r1\nexit")), 0x90a);
+    assert_eq!(
+        r0(&format!("{pre}lock fetch xor [%r10-8], %r1\nldxdw %r0, [%r10-8]\nlsh %r0, 8\nor %r0, %r1\nexit")),
+        0x90a
+    );
     assert_eq!(r0(&format!("{pre}lock xchg [%r10-8], %r1\nldxdw %r0, [%r10-8]\nlsh %r0, 8\nor %r0, %r1\nexit")), 0x30a);
     // cmpxchg: success stores src and r0 = old; failure leaves memory, r0 = old.
     assert_eq!(
-        r0(&format!("{pre}mov %r0, 10\nlock cmpxchg [%r10-8], %r1\nldxdw %r2, [%r10-8]\nlsh %r0, 8\nor %r0, %r2\nexit")),
+        r0(&format!(
+            "{pre}mov %r0, 10\nlock cmpxchg [%r10-8], %r1\nldxdw %r2, [%r10-8]\nlsh %r0, 8\nor %r0, %r2\nexit"
+        )),
         0xa03
     );
     assert_eq!(
-        r0(&format!("{pre}mov %r0, 11\nlock cmpxchg [%r10-8], %r1\nldxdw %r2, [%r10-8]\nlsh %r0, 8\nor %r0, %r2\nexit")),
+        r0(&format!(
+            "{pre}mov %r0, 11\nlock cmpxchg [%r10-8], %r1\nldxdw %r2, [%r10-8]\nlsh %r0, 8\nor %r0, %r2\nexit"
+        )),
         0xa0a
     );
     // 32-bit: only the low word changes; fetched values are zero-extended.
@@ -261,9 +271,15 @@ fn atomics() {
         0x8000_0000,
         "cmpxchg32 compares the low word of r0 and zero-extends the old value"
     );
-    assert_eq!(r0(&format!("{pre32}lddw %r0, 0xffffffff80000000\nlock cmpxchg32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit")), 0x1111_1111_0000_0001);
+    assert_eq!(
+        r0(&format!("{pre32}lddw %r0, 0xffffffff80000000\nlock cmpxchg32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit")),
+        0x1111_1111_0000_0001
+    );
     // Atomics are bounds-checked as writes.
-    assert!(matches!(err("mov %r1, 1\nlock add [%r10+0], %r1\nexit", &mut []), VmError::OutOfBounds { pc: 1, write: true, .. }));
+    assert!(matches!(
+        err("mov %r1, 1\nlock add [%r10+0], %r1\nexit", &mut []),
+        VmError::OutOfBounds { pc: 1, write: true, .. }
+    ));
 }
 
 #[test]
@@ -312,7 +328,8 @@ fn lddw_and_pseudo_values() {
         Imm64::MapFd(fd) => Some(0x1000 + fd as u64 + pc as u64),
         _ => None,
     });
-    let v = vm_with("mov %r0, 0\nlddw %r0, map_fd(3)\nexit", VmOptions { resolver: Some(resolver), ..Default::default() });
+    let v =
+        vm_with("mov %r0, 0\nlddw %r0, map_fd(3)\nexit", VmOptions { resolver: Some(resolver), ..Default::default() });
     assert_eq!(v.run(&mut []).map(|o| o.r0), Ok(0x1004));
     // The second slot counts as part of one instruction.
     assert_eq!(vm("lddw %r0, 1\nexit").run(&mut []).map(|o| o.insns_executed), Ok(2));
@@ -419,13 +436,19 @@ fn callx() {
     assert_eq!(v.program().functions(), &[0, 5]);
     // The tagged value is no pointer.
     let e = err("lddw %r1, func(+1)\nldxb %r0, [%r1]\nexit", &mut []);
-    assert!(matches!(e, VmError::OutOfBounds { pc: 2, addr, .. } if addr & 0xffff_ffff_0000_0000 == FUNC_ADDR_TAG), "{e:?}");
+    assert!(
+        matches!(e, VmError::OutOfBounds { pc: 2, addr, .. } if addr & 0xffff_ffff_0000_0000 == FUNC_ADDR_TAG),
+        "{e:?}"
+    );
     // A tagged value that is not a function entry.
     let e = err(&format!("lddw %r1, {:#x}\ncallx %r1\nexit", FUNC_ADDR_TAG | 1), &mut []);
     assert!(matches!(e, VmError::BadCallTarget { pc: 2, .. }), "{e:?}");
     // Unknown ids.
     assert_eq!(err("mov %r1, 77\ncallx %r1\nexit", &mut []), VmError::UnknownHelper { pc: 1, id: 77 });
-    assert_eq!(err("lddw %r1, 0x100000005\ncallx %r1\nexit", &mut []), VmError::UnknownHelper { pc: 2, id: 0x1_0000_0005 });
+    assert_eq!(
+        err("lddw %r1, 0x100000005\ncallx %r1\nexit", &mut []),
+        VmError::UnknownHelper { pc: 2, id: 0x1_0000_0005 }
+    );
 }
 
 #[test]
@@ -473,7 +496,10 @@ fn helper_context_memory_and_env() {
     assert!(matches!(&e, VmError::Helper { pc: 6, id: 100, .. }), "{e:?}");
     // Helper memory access is checked too.
     let v = vm_with("mov %r1, 0\nmov %r2, 4\ncall 100\nexit", VmOptions { helpers, ..Default::default() });
-    assert_eq!(v.run_with([0; 5], &[], &mut Env::default()), Err(VmError::OutOfBounds { pc: 2, addr: 0, size: 4, write: false }));
+    assert_eq!(
+        v.run_with([0; 5], &[], &mut Env::default()),
+        Err(VmError::OutOfBounds { pc: 2, addr: 0, size: 4, write: false })
+    );
 }
 
 #[test]

@@ -65,12 +65,27 @@ fn xdp_md_fields_and_ctx_in() {
     assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 44, 0, 0, 0, 0]))), Errno::EINVAL, "data_end != size");
     assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 4, 0, 0, 0]))), Errno::EINVAL, "data_meta != 0");
     assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 0, 0, 1]))), Errno::EINVAL, "egress_ifindex");
-    assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[6, 45, 0, 0, 0, 0]))), Errno::EINVAL, "metadata not 4-aligned");
+    assert_eq!(
+        bad_input(err_of(&rt, p, input(pkt.clone(), &[6, 45, 0, 0, 0, 0]))),
+        Errno::EINVAL,
+        "metadata not 4-aligned"
+    );
     assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[36, 45, 0, 0, 0, 0]))), Errno::EINVAL, "metadata > 32");
-    assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 0, 1, 0]))), Errno::EINVAL, "queue without device");
-    assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 0, 0, 0, 0, 1]))), Errno::E2BIG, "tail not zero");
+    assert_eq!(
+        bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 0, 1, 0]))),
+        Errno::EINVAL,
+        "queue without device"
+    );
+    assert_eq!(
+        bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 0, 0, 0, 0, 1]))),
+        Errno::E2BIG,
+        "tail not zero"
+    );
     assert_eq!(bad_input(err_of(&rt, p, TestRunInput { data_in: vec![0; 13], ..Default::default() })), Errno::EINVAL);
-    assert_eq!(bad_input(err_of(&rt, p, TestRunInput { data_in: vec![0; 3521], ..Default::default() })), Errno::EOPNOTSUPP);
+    assert_eq!(
+        bad_input(err_of(&rt, p, TestRunInput { data_in: vec![0; 3521], ..Default::default() })),
+        Errno::EOPNOTSUPP
+    );
     assert_eq!(run(&rt, p, &[0; 3520]).retval & 0xffff, 3520);
 }
 
@@ -89,7 +104,10 @@ fn xdp_md_access_errors_name_the_field() {
     assert_eq!(e("r0 = *(s32 *)(r1 + 4)\n exit"), (0, "data_end", false));
     assert_eq!(e("r0 = 1\n lock *(u32 *)(r1 + 12) += r0\n exit"), (1, "ingress_ifindex", true));
     let p = load(&rt, XDP, "r0 = *(u32 *)(r1 + 24)\n exit", &[]);
-    assert!(matches!(err_of(&rt, p, TestRunInput { data_in: pkt, ..Default::default() }), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput { data_in: pkt, ..Default::default() }),
+        RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }
+    ));
     let msg = VmError::CtxAccess { pc: 3, off: 0, size: 4, write: true, field: "data", reason: "xdp_md is read-only" };
     assert_eq!(msg.to_string(), "pc 3: invalid write of 4 bytes at context offset 0 (data): xdp_md is read-only");
 }
@@ -131,7 +149,10 @@ fn xdp_adjust_head() {
     // Old packet pointers are no longer valid after a shrink.
     let stale = "r6 = r1\n r7 = *(u32 *)(r1 + 0)\n r2 = 20\n call 44\n r0 = *(u8 *)(r7 + 0)\n exit";
     let p = load(&rt, XDP, stale, &[]);
-    assert!(matches!(err_of(&rt, p, TestRunInput { data_in: pkt.clone(), ..Default::default() }), RuntimeError::Fault { error: VmError::OutOfBounds { pc: 4, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput { data_in: pkt.clone(), ..Default::default() }),
+        RuntimeError::Fault { error: VmError::OutOfBounds { pc: 4, .. }, .. }
+    ));
     // repeat runs on the same frame: the adjustments add up.
     let p = load(&rt, XDP, &adjust(44, 1, false), &[]);
     let o = run_input(&rt, p, TestRunInput { data_in: pkt.clone(), repeat: 3, ..Default::default() });
@@ -160,7 +181,8 @@ fn xdp_adjust_tail_and_meta() {
     assert_eq!(r(54, -6).retval, neg(13), "metadata length not a multiple of 4: -EACCES");
     assert_eq!(r(54, -36).retval, neg(13), "more than 32 bytes: -EACCES");
     assert_eq!(r(54, 4).retval, neg(22), "data_meta after data");
-    let write_meta = "r6 = r1\n r2 = -4\n call 54\n r2 = *(u32 *)(r6 + 8)\n r1 = 0x11223344\n *(u32 *)(r2 + 0) = r1\n r0 = 2\n exit";
+    let write_meta =
+        "r6 = r1\n r2 = -4\n call 54\n r2 = *(u32 *)(r6 + 8)\n r1 = 0x11223344\n *(u32 *)(r2 + 0) = r1\n r0 = 2\n exit";
     let o = run(&rt, load(&rt, XDP, write_meta, &[]), &pkt);
     assert_eq!(o.data_out[..4], [0x44, 0x33, 0x22, 0x11]);
     assert_eq!(o.data_out[4..], pkt);
@@ -306,7 +328,10 @@ fn skb_ctx_in_and_ctx_out() {
     assert_eq!(refused(&|c| c[166] = 1), Errno::EINVAL, "gso_segs above 65535");
     let mut long = vec![0u8; 200];
     long[195] = 1;
-    assert_eq!(bad_input(err_of(&rt, p, TestRunInput { data_in: pkt.clone(), ctx_in: Some(long), ..Default::default() })), Errno::E2BIG);
+    assert_eq!(
+        bad_input(err_of(&rt, p, TestRunInput { data_in: pkt.clone(), ctx_in: Some(long), ..Default::default() })),
+        Errno::E2BIG
+    );
     // Access rules.
     let e = |t: u32, src: &str| {
         let p = load(&rt, t, src, &[]);
@@ -357,7 +382,13 @@ fn socket_filter_and_cgroup_skb_start_at_the_network_header() {
     let local = u32::from_ne_bytes([10, 0, 0, 1]) as u64;
     assert_eq!(o.retval, 31 | 2 << 8 | 31 << 16 | local << 32, "len, AF_INET, data_end - data, local_ip4 (saddr)");
     let wr = load(&rt, CGROUP_SKB, "r2 = *(u32 *)(r1 + 76)\n r0 = 1\n *(u8 *)(r2 + 0) = r0\n exit", &[]);
-    assert!(matches!(err_of(&rt, wr, TestRunInput { data_in: pkt, ..Default::default() }), RuntimeError::Fault { error: VmError::ReadOnly { .. }, .. }), "cgroup_skb cannot write the packet");
+    assert!(
+        matches!(
+            err_of(&rt, wr, TestRunInput { data_in: pkt, ..Default::default() }),
+            RuntimeError::Fault { error: VmError::ReadOnly { .. }, .. }
+        ),
+        "cgroup_skb cannot write the packet"
+    );
 }
 
 /// Verify the IPv4 header checksum and the UDP checksum (with pseudo header) of a packet.
@@ -508,7 +539,11 @@ fn skb_store_bytes_and_checksum_helpers() {
     let o = run(&rt, load(&rt, SCHED_CLS, diff, &[]), &pkt);
     assert_eq!(o.retval, 0);
     assert!(checksums_ok(&o.data_out).0);
-    assert_eq!(r("r1 = r10\n r1 += -8\n r2 = 3\n r3 = r10\n r3 += -8\n r4 = 4\n r5 = 0\n call 28\n exit"), neg(22), "sizes multiple of 4");
+    assert_eq!(
+        r("r1 = r10\n r1 += -8\n r2 = 3\n r3 = r10\n r3 += -8\n r4 = 4\n r5 = 0\n call 28\n exit"),
+        neg(22),
+        "sizes multiple of 4"
+    );
 }
 
 #[test]
@@ -536,10 +571,17 @@ fn skb_length_changes_and_redirect() {
     assert_eq!(r("r2 = 46\n call 39\n exit").retval, neg(12), "skb_pull_data past the end: -ENOMEM");
     assert_eq!(r("r2 = 0x1234\n call 48\n r1 = r6\n exit").retval, 0);
     let o = r("r1 = 3\n r2 = 1\n call 23\n exit");
-    assert_eq!((o.retval, o.redirect.map(|r| (r.ifindex, r.flags))), (7, Some((3, 1))), "TC_ACT_REDIRECT, BPF_F_INGRESS");
+    assert_eq!(
+        (o.retval, o.redirect.map(|r| (r.ifindex, r.flags))),
+        (7, Some((3, 1))),
+        "TC_ACT_REDIRECT, BPF_F_INGRESS"
+    );
     assert_eq!(r("r1 = 3\n r2 = 2\n call 23\n exit").retval, 2, "unknown flag: TC_ACT_SHOT");
     // xdp helpers are refused at load time for tc, skb helpers for XDP.
-    assert!(matches!(rt.load_program("x", XDP, asm("call 26\n exit"), &[]), Err(RuntimeError::HelperNotAllowed { .. })));
+    assert!(matches!(
+        rt.load_program("x", XDP, asm("call 26\n exit"), &[]),
+        Err(RuntimeError::HelperNotAllowed { .. })
+    ));
 }
 
 #[test]
@@ -554,20 +596,40 @@ fn tracing_contexts() {
     let ip = load(&rt, KPROBE, "call 173\n exit", &[]);
     assert_eq!(ctx_run(&rt, ip, &regs).retval, 0xffff_ffff_8100_0000);
     let w = load(&rt, KPROBE, "r0 = 1\n *(u64 *)(r1 + 112) = r0\n exit", &[]);
-    assert!(matches!(err_of(&rt, w, TestRunInput { ctx_in: Some(regs.to_vec()), ..Default::default() }), RuntimeError::Fault { error: VmError::ReadOnly { pc: 1, .. }, .. }));
-    assert_eq!(bad_input(err_of(&rt, kp, TestRunInput { ctx_in: Some(vec![0; 169]), ..Default::default() })), Errno::EINVAL);
+    assert!(matches!(
+        err_of(&rt, w, TestRunInput { ctx_in: Some(regs.to_vec()), ..Default::default() }),
+        RuntimeError::Fault { error: VmError::ReadOnly { pc: 1, .. }, .. }
+    ));
+    assert_eq!(
+        bad_input(err_of(&rt, kp, TestRunInput { ctx_in: Some(vec![0; 169]), ..Default::default() })),
+        Errno::EINVAL
+    );
     assert_eq!(bad_input(err_of(&rt, kp, TestRunInput { data_in: vec![0; 20], ..Default::default() })), Errno::EINVAL);
     // raw_tracepoint: u64 arguments.
     let args: Vec<u8> = [1u64, 2, 3].iter().flat_map(|x| x.to_le_bytes()).collect();
-    let tp = load(&rt, RAW_TP, "r0 = *(u64 *)(r1 + 0)\n r2 = *(u64 *)(r1 + 8)\n r0 += r2\n r2 = *(u64 *)(r1 + 16)\n r0 += r2\n exit", &[]);
+    let tp = load(
+        &rt,
+        RAW_TP,
+        "r0 = *(u64 *)(r1 + 0)\n r2 = *(u64 *)(r1 + 8)\n r0 += r2\n r2 = *(u64 *)(r1 + 16)\n r0 += r2\n exit",
+        &[],
+    );
     assert_eq!(ctx_run(&rt, tp, &args).retval, 6);
-    assert_eq!(bad_input(err_of(&rt, tp, TestRunInput { ctx_in: Some(vec![0; 104]), ..Default::default() })), Errno::EINVAL, "at most 12 arguments");
+    assert_eq!(
+        bad_input(err_of(&rt, tp, TestRunInput { ctx_in: Some(vec![0; 104]), ..Default::default() })),
+        Errno::EINVAL,
+        "at most 12 arguments"
+    );
     // tracepoint: the record as given (zeros by default).
     let tr = load(&rt, TRACEPOINT, "r0 = *(u32 *)(r1 + 8)\n exit", &[]);
     assert_eq!(ctx_run(&rt, tr, &[0, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0]).retval, 42);
     assert_eq!(run(&rt, tr, &[]).retval, 0);
     // syscall: the context is writable user memory, copied out; none means NULL.
-    let sc = load(&rt, SYSCALL, "if r1 == 0 goto +4\n r0 = *(u64 *)(r1 + 0)\n r0 += 1\n *(u64 *)(r1 + 0) = r0\n exit\n r0 = 99\n exit", &[]);
+    let sc = load(
+        &rt,
+        SYSCALL,
+        "if r1 == 0 goto +4\n r0 = *(u64 *)(r1 + 0)\n r0 += 1\n *(u64 *)(r1 + 0) = r0\n exit\n r0 = 99\n exit",
+        &[],
+    );
     let o = ctx_run(&rt, sc, &41u64.to_le_bytes());
     assert_eq!((o.retval, o.ctx_out), (42, Some(42u64.to_le_bytes().to_vec())));
     assert_eq!(run(&rt, sc, &[]).retval, 99);
@@ -582,7 +644,11 @@ fn skb_adjust_room() {
     let rt = rt();
     let pkt = udp_packet(b"abc");
     let r = |diff: i32, mode: u32, flags: u64| {
-        run(&rt, load(&rt, SCHED_CLS, &format!("r2 = {diff}\n r3 = {mode}\n r4 = {flags:#x} ll\n call 50\n exit"), &[]), &pkt)
+        run(
+            &rt,
+            load(&rt, SCHED_CLS, &format!("r2 = {diff}\n r3 = {mode}\n r4 = {flags:#x} ll\n call 50\n exit"), &[]),
+            &pkt,
+        )
     };
     let o = r(8, 1, 0);
     let mut want = pkt[..14].to_vec();
@@ -617,7 +683,19 @@ fn tracing_programs_read_kernel_pointers_like_probe_mem() {
     assert_eq!(ctx_run(&rt, fentry, &args).retval, 4242, "a pointer argument into probe memory");
     assert_eq!(run(&rt, fentry, &[]).retval, 0, "a NULL argument: the load reads 0 instead of faulting");
     let w = load(&rt, 26, "r2 = 0x1000 ll\n r0 = 1\n *(u32 *)(r2 + 0) = r0\n exit", &[]);
-    assert!(matches!(err_of(&rt, w, TestRunInput::default()), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }), "stores still fault");
+    assert!(
+        matches!(
+            err_of(&rt, w, TestRunInput::default()),
+            RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }
+        ),
+        "stores still fault"
+    );
     let kp = load(&rt, KPROBE, "r2 = 0x1000 ll\n r0 = *(u32 *)(r2 + 0)\n exit", &[]);
-    assert!(matches!(err_of(&rt, kp, TestRunInput::default()), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }), "kprobes use probe_read");
+    assert!(
+        matches!(
+            err_of(&rt, kp, TestRunInput::default()),
+            RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }
+        ),
+        "kprobes use probe_read"
+    );
 }

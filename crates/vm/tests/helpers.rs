@@ -257,7 +257,14 @@ fn tail_call_target_gets_the_context() {
 #[test]
 fn map_in_map_lookups_return_the_inner_map() {
     let rt = rt();
-    let inner_def = MapDef { name: "inner".into(), map_type: ARRAY, key_size: 4, value_size: 8, max_entries: 4, ..Default::default() };
+    let inner_def = MapDef {
+        name: "inner".into(),
+        map_type: ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
     let outer = rt
         .create_map(&MapDef {
             name: "outer".into(),
@@ -271,7 +278,10 @@ fn map_in_map_lookups_return_the_inner_map() {
         .unwrap();
     let inner = rt.create_map(&inner_def).unwrap();
     let wrong = map(&rt, "wrong", ARRAY, 4, 8, 5);
-    assert!(matches!(rt.set_map_slot(outer, 0, wrong), Err(RuntimeError::Map { errno: Errno::EINVAL, .. })), "max_entries differ");
+    assert!(
+        matches!(rt.set_map_slot(outer, 0, wrong), Err(RuntimeError::Map { errno: Errno::EINVAL, .. })),
+        "max_entries differ"
+    );
     rt.set_map_slot(outer, 0, inner).unwrap();
     let src = "
         *(u32 *)(r10 - 4) = 0
@@ -313,7 +323,10 @@ fn map_in_map_lookups_return_the_inner_map() {
     assert_eq!(r0(&rt, src, &[hom]), 1);
     // A map handle is not memory.
     let p = load(&rt, 0, "ld_pseudo r1, 0x5, 0x0\n r0 = *(u64 *)(r1 + 0)\n exit", &[outer]);
-    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::OutOfBounds { .. }, .. }
+    ));
 }
 
 #[test]
@@ -364,7 +377,10 @@ fn ring_buffer_helpers() {
     let evs: Vec<_> = o.events.iter().map(|e| (e.map.as_str(), e.cpu, e.data.clone())).collect();
     assert_eq!(
         evs,
-        vec![("rb", None, [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11].repeat(2)), ("rb", None, vec![0xab, 0, 0, 0])]
+        vec![
+            ("rb", None, [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11].repeat(2)),
+            ("rb", None, vec![0xab, 0, 0, 0])
+        ]
     );
     assert!(rt.map(rb).ringbuf_consume().is_empty(), "consumed after the run");
     // Errors: too big a record, bad flags, and a record never submitted.
@@ -372,10 +388,14 @@ fn ring_buffer_helpers() {
     assert_eq!(r0(&rt, big, &[rb]), 0, "NULL");
     let flags = "ld_pseudo r1, 0x5, 0x0\n r2 = 8\n r3 = 1\n call 131\n exit";
     assert_eq!(r0(&rt, flags, &[rb]), 0, "NULL for flags");
-    let out_flags = "ld_pseudo r1, 0x5, 0x0\n r2 = r10\n r2 += -8\n r3 = 8\n r4 = 4\n *(u64 *)(r10 - 8) = r4\n call 130\n exit";
+    let out_flags =
+        "ld_pseudo r1, 0x5, 0x0\n r2 = r10\n r2 += -8\n r3 = 8\n r4 = 4\n *(u64 *)(r10 - 8) = r4\n call 130\n exit";
     assert_eq!(r0(&rt, out_flags, &[rb]), neg(EINVAL));
     let leak = load(&rt, 0, "ld_pseudo r1, 0x5, 0x0\n r2 = 8\n r3 = 0\n call 131\n r0 = 0\n exit", &[rb]);
-    assert!(matches!(err_of(&rt, leak, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, leak, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { .. }, .. }
+    ));
     // Submitting twice is refused.
     let twice = load(
         &rt,
@@ -383,7 +403,10 @@ fn ring_buffer_helpers() {
         "ld_pseudo r1, 0x5, 0x0\n r2 = 8\n r3 = 0\n call 131\n r6 = r0\n r1 = r6\n r2 = 0\n call 132\n r1 = r6\n r2 = 0\n call 132\n exit",
         &[rb],
     );
-    assert!(matches!(err_of(&rt, twice, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { pc: 11, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, twice, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { pc: 11, .. }, .. }
+    ));
 }
 
 #[test]
@@ -544,7 +567,9 @@ fn probe_reads() {
     assert_eq!(r0(&rt, &read(112, 8, "0x1000 ll"), &[]), 0, "fault: destination zeroed");
     assert_eq!(r0(&rt, &read(113, 8, "0xffff888000001000 ll"), &[]), u64::from_le_bytes(*b"kernel!\0"));
     // The return values.
-    let rv = |helper: u32, size: u32, src: &str| r0(&rt, &read(helper, size, src).replace("r0 = *(u64 *)(r10 - 32)", "r0 = r6"), &[]);
+    let rv = |helper: u32, size: u32, src: &str| {
+        r0(&rt, &read(helper, size, src).replace("r0 = *(u64 *)(r10 - 32)", "r0 = r6"), &[])
+    };
     assert_eq!(rv(4, 8, stack_src), 0);
     assert_eq!(rv(4, 8, "0x1000 ll"), neg(EFAULT));
     assert_eq!(rv(45, 16, stack_src), 6, "\"hello\" + NUL");
@@ -604,7 +629,8 @@ fn loop_and_for_each_callbacks() {
     let sum = "r3 = *(u64 *)(r2 + 0)\n r3 += r1\n *(u64 *)(r2 + 0) = r3\n r0 = 0\n exit";
     let p = load_insns(&rt, 0, with_callbacks(main, &[sum]), &[]);
     assert_eq!(run(&rt, p, &[]).retval, 45 << 32 | 10);
-    let stop3 = "r3 = *(u64 *)(r2 + 0)\n r3 += r1\n *(u64 *)(r2 + 0) = r3\n r0 = 0\n if r1 != 3 goto +1\n r0 = 1\n exit";
+    let stop3 =
+        "r3 = *(u64 *)(r2 + 0)\n r3 += r1\n *(u64 *)(r2 + 0) = r3\n r0 = 0\n if r1 != 3 goto +1\n r0 = 1\n exit";
     let p = load_insns(&rt, 0, with_callbacks(main, &[stop3]), &[]);
     assert_eq!(run(&rt, p, &[]).retval, 6 << 32 | 4, "stopped after index 3");
     let flags = with_callbacks(&main.replace("r4 = 0", "r4 = 1"), &[sum]);
@@ -623,7 +649,10 @@ fn loop_and_for_each_callbacks() {
         r0 = 0
         exit";
     let p = load_insns(&rt, 0, with_callbacks(recurse, &[recurse]), &[]);
-    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::CallDepthExceeded { .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::CallDepthExceeded { .. }, .. }
+    ));
 
     // for_each_map_elem over a hash: sums values, counts elements.
     let h = map(&rt, "h", HASH, 4, 8, 8);
@@ -660,14 +689,22 @@ fn loop_and_for_each_callbacks() {
     let wr = "r1 = 9\n *(u64 *)(r3 + 0) = r1\n r0 = 0\n r5 = *(u32 *)(r2 + 0)\n if r5 != 1 goto +1\n r0 = 1\n exit";
     let p = load_insns(&rt, 0, with_callbacks(fe, &[wr]), &[a]);
     assert_eq!(run(&rt, p, &[]).retval, 2);
-    let vals: Vec<u64> = rt.map(a).entries().iter().map(|(_, v)| u64::from_le_bytes(v[..8].try_into().unwrap())).collect();
+    let vals: Vec<u64> =
+        rt.map(a).entries().iter().map(|(_, v)| u64::from_le_bytes(v[..8].try_into().unwrap())).collect();
     assert_eq!(vals, vec![9, 9, 0, 0]);
 }
 
 #[test]
 fn spin_locks_serialize_threads() {
     let rt = std::sync::Arc::new(rt());
-    let def = MapDef { name: "locked".into(), map_type: HASH, key_size: 4, value_size: 16, max_entries: 1, ..Default::default() };
+    let def = MapDef {
+        name: "locked".into(),
+        map_type: HASH,
+        key_size: 4,
+        value_size: 16,
+        max_entries: 1,
+        ..Default::default()
+    };
     let m = rt.create_map_with(&def, Some(0)).unwrap();
     rt.map(m).update(&0u32.to_le_bytes(), &[0; 16], 0).unwrap();
     let src = "
@@ -705,13 +742,22 @@ fn spin_locks_serialize_threads() {
     assert_eq!(rt.map(m).lookup(&0u32.to_le_bytes()).unwrap()[8..], 2000u64.to_le_bytes());
     // Exiting with the lock held is an error (and the lock is released).
     let held = load(&rt, 0, &src.replace("call 94", "r0 = 0"), &[m]);
-    assert!(matches!(err_of(&rt, held, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, held, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { .. }, .. }
+    ));
     assert_eq!(run(&rt, p, &[]).retval, 0, "the lock was released");
     // Unlocking what is not held, locking a stack address.
     let bad = load(&rt, 0, "r1 = r10\n r1 += -8\n call 94\n exit", &[]);
-    assert!(matches!(err_of(&rt, bad, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { pc: 2, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, bad, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { pc: 2, .. }, .. }
+    ));
     let stack = load(&rt, 0, "r1 = r10\n r1 += -8\n call 93\n exit", &[]);
-    assert!(matches!(err_of(&rt, stack, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { pc: 2, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, stack, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { pc: 2, .. }, .. }
+    ));
 }
 
 #[test]
@@ -758,7 +804,14 @@ fn strtol_strtoul_strncmp() {
                 ..Default::default()
             })
             .unwrap();
-        r0(&rt, &format!("{}\n r1 = r10\n r1 += -8\n r2 = {n}\n ld_pseudo r3, 0x6, 0, 0\n call 182\n exit", stack_bytes(8, a)), &[rodata])
+        r0(
+            &rt,
+            &format!(
+                "{}\n r1 = r10\n r1 += -8\n r2 = {n}\n ld_pseudo r3, 0x6, 0, 0\n call 182\n exit",
+                stack_bytes(8, a)
+            ),
+            &[rodata],
+        )
     };
     assert_eq!(cmp(b"abd\0", 8), 0);
     assert_eq!(cmp(b"abc\0", 8), u64::MAX, "abc < abd");
@@ -775,7 +828,10 @@ fn loading_refuses_what_bpfbox_cannot_run() {
     }
     let e = rt.load_program("fib", XDP, asm("r0 = 0\n call 69\n exit"), &[]).unwrap_err().to_string();
     assert!(e.contains("bpf_fib_lookup") && e.contains("pc 1"), "{e}");
-    assert!(matches!(rt.load_program("x", 0, asm("call 9999\n exit"), &[]), Err(RuntimeError::UnknownHelper { id: 9999, .. })));
+    assert!(matches!(
+        rt.load_program("x", 0, asm("call 9999\n exit"), &[]),
+        Err(RuntimeError::UnknownHelper { id: 9999, .. })
+    ));
     let kf = vec![Insn::Call(CallTarget::Kfunc { btf_id: 1234, off: 0 }), Insn::Exit];
     assert!(matches!(rt.load_program("k", 0, kf, &[]), Err(RuntimeError::Kfunc { pc: 0, btf_id: 1234, .. })));
     match rt.load_program("tc", SCHED_CLS, asm("r2 = 4\n call 44\n exit"), &[]) {
@@ -845,12 +901,27 @@ fn global_data_direct_access() {
     assert_eq!(rt.map(data).lookup(&0u32.to_le_bytes()).unwrap(), [5, 0, 0, 0, 12, 0, 0, 0]);
     assert_eq!(rt.map(rodata).update(&0u32.to_le_bytes(), &[0; 4], 0), Err(Errno::EPERM), "frozen");
     let w = load(&rt, 0, "ld_pseudo r1, 0x6, 0x0, 0x0\n *(u32 *)(r1 + 0) = 1\n exit", &[rodata]);
-    assert!(matches!(err_of(&rt, w, TestRunInput::default()), RuntimeError::Fault { error: VmError::ReadOnly { pc: 2, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, w, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::ReadOnly { pc: 2, .. }, .. }
+    ));
     // A program may not update a BPF_F_RDONLY_PROG map through helpers either.
-    let u = load(&rt, 0, &format!("*(u32 *)(r10 - 4) = 0\n *(u64 *)(r10 - 16) = 0\n r4 = 0\n{UPDATE_1}\n exit"), &[rodata]);
-    assert!(matches!(err_of(&rt, u, TestRunInput::default()), RuntimeError::Fault { error: VmError::Helper { .. }, .. }));
+    let u =
+        load(&rt, 0, &format!("*(u32 *)(r10 - 4) = 0\n *(u64 *)(r10 - 16) = 0\n r4 = 0\n{UPDATE_1}\n exit"), &[rodata]);
+    assert!(matches!(
+        err_of(&rt, u, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Helper { .. }, .. }
+    ));
     // Global data that does not fit.
-    let too_big = MapDef { name: ".data".into(), map_type: ARRAY, key_size: 4, value_size: 2, max_entries: 1, initial_data: Some(vec![0; 3]), ..Default::default() };
+    let too_big = MapDef {
+        name: ".data".into(),
+        map_type: ARRAY,
+        key_size: 4,
+        value_size: 2,
+        max_entries: 1,
+        initial_data: Some(vec![0; 3]),
+        ..Default::default()
+    };
     assert!(matches!(rt.create_map(&too_big), Err(RuntimeError::Map { errno: Errno::EINVAL, .. })));
 }
 
@@ -866,7 +937,10 @@ fn concurrent_runs_share_maps() {
             let (rt, pkt) = (rt.clone(), pkt.clone());
             std::thread::spawn(move || {
                 for _ in 0..500 {
-                    assert_eq!(rt.test_run(p, &TestRunInput { data_in: pkt.clone(), ..Default::default() }).unwrap().retval, 2);
+                    assert_eq!(
+                        rt.test_run(p, &TestRunInput { data_in: pkt.clone(), ..Default::default() }).unwrap().retval,
+                        2
+                    );
                 }
             })
         })
@@ -881,7 +955,11 @@ fn concurrent_runs_share_maps() {
 fn stacks_cgroups_and_user_copies() {
     let rt = rt_with(|o| o.task.cgroup_id = 77);
     let st = map(&rt, "stacks", 7, 4, 8 * 127, 16);
-    assert_eq!(r0(&rt, "ld_pseudo r2, 0x5, 0x0\n r3 = 0\n call 27\n exit", &[st]), neg(EFAULT), "no stacks in user space");
+    assert_eq!(
+        r0(&rt, "ld_pseudo r2, 0x5, 0x0\n r3 = 0\n call 27\n exit", &[st]),
+        neg(EFAULT),
+        "no stacks in user space"
+    );
     assert_eq!(r0(&rt, "ld_pseudo r2, 0x5, 0x0\n r3 = 0x10000\n call 27\n exit", &[st]), neg(EINVAL));
     assert_eq!(rt.map(st).lookup(&0u32.to_le_bytes()), Err(Errno::ENOENT));
     let gs = "r1 = -1\n *(u64 *)(r10 - 8) = r1\n r2 = r10\n r2 += -8\n r3 = 8\n r4 = 0\n call 67\n r0 <<= 32\n r1 = *(u64 *)(r10 - 8)\n r0 |= r1\n exit";
@@ -908,10 +986,16 @@ fn poisoned_relocations_load_and_fail_only_when_run() {
     let p = load(&rt, 0, "r0 = 1\n if r0 != 0 goto +1\n call 0xbad2310\n exit", &[]);
     assert_eq!(run(&rt, p, &[]).retval, 1, "dead poisoned call: fine");
     let p = load(&rt, 0, "r0 = 0\n if r0 != 0 goto +1\n call 0xbad2310\n exit", &[]);
-    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::UnknownHelper { pc: 2, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::UnknownHelper { pc: 2, .. }, .. }
+    ));
     let kf = vec![Insn::Call(CallTarget::Kfunc { btf_id: 0, off: 0 }), Insn::Exit];
     let p = rt.load_program("weak", 0, kf, &[]).expect("an unresolved weak kfunc loads");
-    assert!(matches!(err_of(&rt, p, TestRunInput::default()), RuntimeError::Fault { error: VmError::Kfunc { pc: 0, .. }, .. }));
+    assert!(matches!(
+        err_of(&rt, p, TestRunInput::default()),
+        RuntimeError::Fault { error: VmError::Kfunc { pc: 0, .. }, .. }
+    ));
 }
 
 #[test]
@@ -925,7 +1009,11 @@ fn remaining_small_helpers() {
     assert_eq!(r0(&rt, "call 158\n exit", &[]), r0(&rt, "call 35\n exit", &[]), "get_current_task_btf");
     let pkt = udp_packet(b"");
     let tc = |src: &str| run(&rt, load(&rt, SCHED_CLS, src, &[]), &pkt).retval;
-    assert_eq!(tc("r6 = r1\n r2 = 0x1234\n call 48\n r1 = r6\n call 34\n exit"), 0x1234, "set_hash then get_hash_recalc");
+    assert_eq!(
+        tc("r6 = r1\n r2 = 0x1234\n call 48\n r1 = r6\n call 34\n exit"),
+        0x1234,
+        "set_hash then get_hash_recalc"
+    );
     assert_ne!(tc("call 34\n exit"), 0, "a computed hash");
     assert_eq!(tc("r2 = 0\n call 40\n exit"), neg(524), "csum_update: not CHECKSUM_COMPLETE");
     assert_eq!(tc("call 17\n exit"), 0, "get_cgroup_classid");

@@ -10,7 +10,8 @@ use bpfbox_conformance::{run_bytecode, Engine, Outcome};
 use std::io::Read;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: bpfbox-conformance-plugin [MEM_HEX] [--engine interp|jit] [--elf]  (program as hex on stdin)";
+const USAGE: &str =
+    "usage: bpfbox-conformance-plugin [MEM_HEX] [--engine interp|jit] [--elf]  (program as hex on stdin)";
 
 fn hex_to_bytes(what: &str, tokens: &[&str]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();

@@ -52,12 +52,20 @@ pub fn unique(what: &str) -> String {
 
 pub fn bpfbox(args: &[&str]) -> (i32, String, String) {
     let o = Command::new(BPFBOX).args(args).output().expect("bpfbox runs");
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 pub fn sh(cmd: &str, args: &[&str]) -> (i32, String, String) {
     let o = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 pub fn must(cmd: &str, args: &[&str]) -> String {
@@ -106,7 +114,10 @@ impl NetnsPair {
     /// Send `n` UDP datagrams from `a` to `b`:port.
     pub fn udp_a_to_b(&self, port: u16, n: u32) {
         let bin = probe_target();
-        must("ip", &["netns", "exec", &self.a, &bin.display().to_string(), "udp", ADDR_B, &port.to_string(), &n.to_string()]);
+        must(
+            "ip",
+            &["netns", "exec", &self.a, &bin.display().to_string(), "udp", ADDR_B, &port.to_string(), &n.to_string()],
+        );
     }
 
     /// The qdiscs of `dev` in namespace `ns`.
@@ -129,7 +140,10 @@ pub struct TestCgroup {
 
 impl TestCgroup {
     pub fn new(tag: &str) -> Option<TestCgroup> {
-        let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].into_iter().map(PathBuf::from).find(|p| p.join("cgroup.procs").exists() && is_cgroup2(p))?;
+        let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.join("cgroup.procs").exists() && is_cgroup2(p))?;
         let path = root.join(unique(tag));
         std::fs::create_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         Some(TestCgroup { path })
@@ -137,7 +151,12 @@ impl TestCgroup {
 
     /// Run `probe_target ARGS` inside this cgroup and wait for it.
     pub fn run(&self, args: &[&str]) -> String {
-        let script = format!("echo $$ > {}/cgroup.procs && exec {} {}", self.path.display(), probe_target().display(), args.join(" "));
+        let script = format!(
+            "echo $$ > {}/cgroup.procs && exec {} {}",
+            self.path.display(),
+            probe_target().display(),
+            args.join(" ")
+        );
         must("sh", &["-c", &script])
     }
 }
@@ -186,7 +205,11 @@ impl Attached {
             }
             Err(_) => {
                 let o = child.wait_with_output().map_err(|e| e.to_string())?;
-                Err(format!("bpfbox attach {args:?} exited {:?}: {}", o.status.code(), String::from_utf8_lossy(&o.stderr)))
+                Err(format!(
+                    "bpfbox attach {args:?} exited {:?}: {}",
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr)
+                ))
             }
         }
     }
@@ -211,12 +234,19 @@ impl Attached {
 
 /// The entries of map `name` from `attach --dump-maps --json` lines, as (key, value) bytes.
 pub fn map_entries(lines: &[Value], name: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let m = lines.iter().find(|l| l["event"] == "map" && l["name"] == name).unwrap_or_else(|| panic!("no map {name} in {lines:?}"));
+    let m = lines
+        .iter()
+        .find(|l| l["event"] == "map" && l["name"] == name)
+        .unwrap_or_else(|| panic!("no map {name} in {lines:?}"));
     m["entries"].as_array().unwrap().iter().map(|e| (bytes(&e["key"]), bytes(&e["value"]))).collect()
 }
 
 pub fn bytes(v: &Value) -> Vec<u8> {
-    v.as_array().unwrap().iter().map(|b| u8::from_str_radix(b.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| u8::from_str_radix(b.as_str().unwrap().trim_start_matches("0x"), 16).unwrap())
+        .collect()
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
@@ -251,8 +281,12 @@ pub fn eventually(what: &str, cond: impl Fn() -> bool) {
 /// pins under /sys/fs/bpf named bpfbox-test-<pid>*) remains in the kernel.
 pub fn assert_no_leaks() {
     use bpfbox_kernel::inspect;
-    eventually("programs named bbx_* still loaded", || inspect::prog_list().unwrap().iter().all(|p| !p.name.starts_with("bbx_")));
-    eventually("maps named bbx_* still present", || inspect::map_list().unwrap().iter().all(|m| !m.name.starts_with("bbx_")));
+    eventually("programs named bbx_* still loaded", || {
+        inspect::prog_list().unwrap().iter().all(|p| !p.name.starts_with("bbx_"))
+    });
+    eventually("maps named bbx_* still present", || {
+        inspect::map_list().unwrap().iter().all(|m| !m.name.starts_with("bbx_"))
+    });
     let progs: Vec<u32> = inspect::prog_list().unwrap().iter().map(|p| p.id).collect();
     for l in inspect::link_list().unwrap() {
         assert!(progs.contains(&l.prog_id) || l.prog_id == 0, "link {} to a vanished program", l.id);

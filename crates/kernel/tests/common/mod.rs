@@ -53,7 +53,8 @@ pub fn ipv4_packet(proto: u8, dport: u16, payload: &[u8]) -> Vec<u8> {
     let total = 20 + l4_len + payload.len();
     let mut p = Vec::new();
     p.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
-    let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 199, 0, 1, 10, 199, 0, 2];
+    let mut ip =
+        vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, proto, 0, 0, 10, 199, 0, 1, 10, 199, 0, 2];
     let c = csum(&ip);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
     p.extend_from_slice(&ip);
@@ -89,9 +90,13 @@ pub fn eventually(what: &str, gone: impl Fn() -> bool) {
 /// Assert that no program or map with these ids remains in the kernel.
 pub fn assert_released(prog_ids: &[u32], map_ids: &[u32]) {
     for &id in prog_ids {
-        eventually(&format!("program id {id}"), || matches!(bpfbox_kernel::inspect::prog_info(id), Err(bpfbox_kernel::KernelError::NoSuchId { .. })));
+        eventually(&format!("program id {id}"), || {
+            matches!(bpfbox_kernel::inspect::prog_info(id), Err(bpfbox_kernel::KernelError::NoSuchId { .. }))
+        });
     }
     for &id in map_ids {
-        eventually(&format!("map id {id}"), || matches!(bpfbox_kernel::inspect::map_info(id), Err(bpfbox_kernel::KernelError::NoSuchId { .. })));
+        eventually(&format!("map id {id}"), || {
+            matches!(bpfbox_kernel::inspect::map_info(id), Err(bpfbox_kernel::KernelError::NoSuchId { .. }))
+        });
     }
 }

@@ -565,8 +565,13 @@ mod tests {
                 if (i as u64 + round).is_multiple_of(5) {
                     t.delete(&i.to_le_bytes()).ok();
                 } else {
-                    t.update(&i.to_le_bytes(), 0, Existing::Replace, fill8(if round % 2 == 0 { i as u64 * 3 } else { 3000 + 3 * round }))
-                        .expect("update");
+                    t.update(
+                        &i.to_le_bytes(),
+                        0,
+                        Existing::Replace,
+                        fill8(if round % 2 == 0 { i as u64 * 3 } else { 3000 + 3 * round }),
+                    )
+                    .expect("update");
                 }
             }
         }

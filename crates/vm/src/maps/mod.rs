@@ -243,7 +243,10 @@ impl Map {
                     _ => vs == 4 || vs == 8,
                 };
                 if max == 0 || ks != 4 || !value_ok {
-                    return Err(bad(Errno::EINVAL, "device maps need key_size 4, value_size 4 (or 8), max_entries > 0"));
+                    return Err(bad(
+                        Errno::EINVAL,
+                        "device maps need key_size 4, value_size 4 (or 8), max_entries > 0",
+                    ));
                 }
                 check_flags(f, NUMA_NODE | ACCESS)?;
                 let t = HashTable::new(false, false, max, round8(vs));
@@ -265,7 +268,10 @@ impl Map {
             }
             MapType::Queue | MapType::Stack => {
                 if max == 0 || ks != 0 || vs == 0 {
-                    return Err(bad(Errno::EINVAL, "queue/stack maps need key_size 0, value_size > 0, max_entries > 0"));
+                    return Err(bad(
+                        Errno::EINVAL,
+                        "queue/stack maps need key_size 0, value_size > 0, max_entries > 0",
+                    ));
                 }
                 check_flags(f, NUMA_NODE | ACCESS)?;
                 if vs as u64 > KMALLOC_MAX {
@@ -322,7 +328,10 @@ impl Map {
                     _ => {}
                 }
                 if vs != 4 || max == 0 || (ty == MapType::ArrayOfMaps && ks != 4) || ks == 0 {
-                    return Err(bad(Errno::EINVAL, "map-in-map needs value_size 4, max_entries > 0 (and key_size 4 for arrays)"));
+                    return Err(bad(
+                        Errno::EINVAL,
+                        "map-in-map needs value_size 4, max_entries > 0 (and key_size 4 for arrays)",
+                    ));
                 }
                 check_flags(f, NUMA_NODE | ACCESS | NO_PREALLOC)?;
                 if ty == MapType::ArrayOfMaps {
@@ -340,23 +349,17 @@ impl Map {
             }
             MapType::StackTrace => {
                 if max == 0 || ks != 4 || vs < 8 || vs % 8 != 0 || vs / 8 > 127 {
-                    return Err(bad(Errno::EINVAL, "stack_trace needs key_size 4, value_size a multiple of 8 (<= 127 frames)"));
+                    return Err(bad(
+                        Errno::EINVAL,
+                        "stack_trace needs key_size 4, value_size a multiple of 8 (<= 127 frames)",
+                    ));
                 }
                 check_flags(f, NUMA_NODE | ACCESS | STACK_BUILD_ID)?;
                 Imp::StackTrace
             }
             _ => return Err(bad(Errno::EOPNOTSUPP, "bpfbox does not implement this map type")),
         };
-        Ok(Map {
-            id,
-            info,
-            ty,
-            nr_cpus,
-            frozen: AtomicBool::new(false),
-            spin_lock_off,
-            inner: inner.cloned(),
-            imp,
-        })
+        Ok(Map { id, info, ty, nr_cpus, frozen: AtomicBool::new(false), spin_lock_off, inner: inner.cloned(), imp })
     }
 
     // ---- attributes ----
@@ -533,7 +536,11 @@ impl Map {
     /// [`Map::lookup`] with `flags` (`BPF_F_LOCK`).
     pub fn lookup_flags(&self, key: &[u8], flags: u64) -> Result<Vec<u8>, Errno> {
         let n = match &self.imp {
-            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) | Imp::CgroupArray(_) => 4,
+            Imp::ProgArray(_)
+            | Imp::ArrayOfMaps(_)
+            | Imp::HashOfMaps(_)
+            | Imp::PerfEventArray(_)
+            | Imp::CgroupArray(_) => 4,
             _ => self.user_value_len(),
         };
         let mut v = vec![0; n];
@@ -556,7 +563,11 @@ impl Map {
             return Err(Errno::EINVAL);
         }
         let want = match &self.imp {
-            Imp::ProgArray(_) | Imp::ArrayOfMaps(_) | Imp::HashOfMaps(_) | Imp::PerfEventArray(_) | Imp::CgroupArray(_) => 4,
+            Imp::ProgArray(_)
+            | Imp::ArrayOfMaps(_)
+            | Imp::HashOfMaps(_)
+            | Imp::PerfEventArray(_)
+            | Imp::CgroupArray(_) => 4,
             _ => self.user_value_len(),
         };
         if out.len() != want {
@@ -864,7 +875,9 @@ impl Map {
             Imp::Array(b) => (0..self.info.max_entries)
                 .map(|i| (i.to_le_bytes().to_vec(), val(b, i as usize * self.slots() * self.stride())))
                 .collect(),
-            Imp::Hash(t) | Imp::DevArray(t) => t.snapshot().iter().map(|e| (e.key().to_vec(), val(&e.value, 0))).collect(),
+            Imp::Hash(t) | Imp::DevArray(t) => {
+                t.snapshot().iter().map(|e| (e.key().to_vec(), val(&e.value, 0))).collect()
+            }
             Imp::Lpm(t) => t.snapshot().iter().map(|e| (e.key().to_vec(), val(&e.value, 0))).collect(),
             Imp::Queue(q) => q.snapshot().into_iter().map(|v| (Vec::new(), v.into_vec())).collect(),
             Imp::Bloom(_) | Imp::Ringbuf(_) | Imp::PerfEventArray(_) => Vec::new(),
@@ -1027,7 +1040,11 @@ impl Map {
                     let f = Found::Mem {
                         ptr: e.value.ptr(if self.is_percpu() { off } else { 0 }),
                         len: self.info.value_size as usize,
-                        writable: self.prog_writable() && matches!(self.ty, MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash),
+                        writable: self.prog_writable()
+                            && matches!(
+                                self.ty,
+                                MapType::Hash | MapType::PercpuHash | MapType::LruHash | MapType::LruPercpuHash
+                            ),
                     };
                     pins.push(e);
                     Some(f)
