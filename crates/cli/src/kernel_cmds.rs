@@ -409,30 +409,39 @@ fn prog_human(p: &ProgInfo) -> String {
     s
 }
 
+/// Print `list` results (a JSON array) or, with `show`, the one item (a JSON object), as
+/// bpftool does; returns the exit code.
+fn print_items<T>(
+    items: Result<Vec<T>, KernelError>,
+    json: bool,
+    show: bool,
+    to_json: fn(&T) -> Value,
+    to_human: fn(&T) -> String,
+) -> u8 {
+    let items = match items {
+        Ok(i) => i,
+        Err(e) => return report(&e, false),
+    };
+    if json && show {
+        for i in &items {
+            outln!("{}", to_json(i));
+        }
+    } else if json {
+        outln!("{}", Value::Array(items.iter().map(to_json).collect()));
+    } else {
+        for i in &items {
+            outln!("{}", to_human(i));
+        }
+    }
+    0
+}
+
 fn prog_cmd(cmd: ProgCmd) -> Result<u8, CliError> {
     match cmd {
-        ProgCmd::List { json } => {
-            let list = match inspect::prog_list() {
-                Ok(l) => l,
-                Err(e) => return Ok(report(&e, false)),
-            };
-            if json {
-                outln!("{}", Value::Array(list.iter().map(prog_json).collect()));
-            } else {
-                for p in &list {
-                    outln!("{}", prog_human(p));
-                }
-            }
-            Ok(0)
-        }
+        ProgCmd::List { json } => Ok(print_items(inspect::prog_list(), json, false, prog_json, prog_human)),
         ProgCmd::Show { prog, json } => {
             let id = parse_ref(&prog, "program")?;
-            match inspect::prog_info(id) {
-                Ok(p) if json => outln!("{}", prog_json(&p)),
-                Ok(p) => outln!("{}", prog_human(&p)),
-                Err(e) => return Ok(report(&e, false)),
-            }
-            Ok(0)
+            Ok(print_items(inspect::prog_info(id).map(|p| vec![p]), json, true, prog_json, prog_human))
         }
         ProgCmd::Dump { what: DumpWhat::Xlated, prog, json } => {
             let id = parse_ref(&prog, "program")?;
@@ -736,28 +745,10 @@ fn split_ref(args: &[String]) -> Result<(u32, &[String]), CliError> {
 
 fn map_cmd(cmd: MapCmd) -> Result<u8, CliError> {
     match cmd {
-        MapCmd::List { json } => {
-            let list = match inspect::map_list() {
-                Ok(l) => l,
-                Err(e) => return Ok(report(&e, false)),
-            };
-            if json {
-                outln!("{}", Value::Array(list.iter().map(map_json).collect()));
-            } else {
-                for m in &list {
-                    outln!("{}", map_human(m));
-                }
-            }
-            Ok(0)
-        }
+        MapCmd::List { json } => Ok(print_items(inspect::map_list(), json, false, map_json, map_human)),
         MapCmd::Show { map, json } => {
             let id = parse_ref(&map, "map")?;
-            match inspect::map_info(id) {
-                Ok(m) if json => outln!("{}", map_json(&m)),
-                Ok(m) => outln!("{}", map_human(&m)),
-                Err(e) => return Ok(report(&e, false)),
-            }
-            Ok(0)
+            Ok(print_items(inspect::map_info(id).map(|m| vec![m]), json, true, map_json, map_human))
         }
         MapCmd::Dump { map, json } => {
             let id = parse_ref(&map, "map")?;
