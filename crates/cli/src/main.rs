@@ -122,6 +122,10 @@ enum Cmd {
         /// With --kernel: print the whole verifier log when the kernel refuses the program.
         #[arg(long)]
         log: bool,
+        /// Objects: skip bpfbox's verifier and run every access bounds-checked instead
+        /// (by default the object's programs are verified first and a rejection stops the run).
+        #[arg(long)]
+        no_verify: bool,
         #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
         syntax: SyntaxArg,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
@@ -259,6 +263,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             kernel,
             compare,
             log,
+            no_verify,
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox::is_elf(&head) {
@@ -301,6 +306,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     json,
                     log,
                     jit: engine == EngineArg::Jit,
+                    verify: !no_verify,
                 };
                 let (text, code) = bpfbox::run_obj::run(&args)?;
                 emit(&text);

@@ -40,6 +40,9 @@ pub struct RunObjArgs {
     pub log: bool,
     /// Run on the checked JIT instead of the interpreter.
     pub jit: bool,
+    /// Verify the object's programs with bpfbox's verifier before running them in
+    /// bpfbox (not for `--kernel`, where the kernel verifies); a rejection stops the run.
+    pub verify: bool,
 }
 
 /// One test run, as rendered.
@@ -671,6 +674,12 @@ fn session_human(s: &Session, a: &RunObjArgs, obj: &LoadedObject) -> String {
 /// Run `bpfbox run OBJ`; returns the text to print and the exit code.
 pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
     let (_data, obj) = load_object(a)?;
+    if a.verify && a.backend != Backend::Kernel {
+        let selected = select_prog(a, &obj)?;
+        if let Some(rejection) = crate::verify_cmd::verify_before_run(&obj, &a.file, selected, a.json)? {
+            return Ok((rejection, 1));
+        }
+    }
     let packets = inputs(a)?;
     let ctx = match &a.ctx {
         Some(p) => Some(std::fs::read(p).map_err(|e| CliError::io(p, e))?),

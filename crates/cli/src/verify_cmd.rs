@@ -179,6 +179,70 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     Ok((out, u8::from(rejected)))
 }
 
+/// `bpfbox run`'s verification step: verify every program of `obj` whose type is
+/// known (the kernel verifies a whole object at load too), the one to run included.
+/// `Ok(None)` when all are accepted; `Ok(Some(text))` renders the rejections (as
+/// `bpfbox verify` would, `--json` or not). A selected program without a known type
+/// is an error: it cannot be verified.
+pub fn verify_before_run(
+    obj: &LoadedObject,
+    file: &Path,
+    selected: &ProgramSpec,
+    json: bool,
+) -> Result<Option<String>, CliError> {
+    let opts = VerifyOptions::default();
+    let mut rejected: Vec<(&ProgramSpec, Report)> = Vec::new();
+    for p in &obj.programs {
+        let Some(input) = input_from_object(obj, p) else {
+            if p.name == selected.name {
+                return Err(CliError::input(
+                    file,
+                    format!(
+                        "program `{}` (section `{}`) has no known type, so it cannot be verified: \
+                         name one with --type {}=TYPE, or run unverified with --no-verify",
+                        p.name, p.section, p.name
+                    ),
+                ));
+            }
+            continue;
+        };
+        let r = verify(&input, &opts);
+        if !r.accepted() {
+            rejected.push((p, r));
+        }
+    }
+    if rejected.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::new();
+    if json {
+        let programs: Vec<serde_json::Value> = rejected
+            .iter()
+            .map(|(p, r)| {
+                json!({
+                    "name": p.name,
+                    "section": p.section,
+                    "verdict": r.verdict,
+                    "diagnostics": r.diagnostics.iter().map(|d| diag_json(p, d)).collect::<Vec<_>>(),
+                    "stats": r.stats,
+                })
+            })
+            .collect();
+        let doc = json!({ "file": file.display().to_string(), "verdict": "rejected", "programs": programs });
+        out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.push('\n');
+    } else {
+        for (p, r) in &rejected {
+            let _ = writeln!(out, "{} ({}): rejected by bpfbox's verifier, not run", p.name, p.section);
+            for d in &r.diagnostics {
+                render_diag(&mut out, p, d);
+            }
+        }
+        let _ = writeln!(out, "(run it anyway, every access checked, with --no-verify)");
+    }
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,3 +260,31 @@ fn objects_run_the_same_on_the_jit_as_on_the_interpreter() {
     }
     assert_eq!(jit, interp, "ringbuf_events");
 }
+
+/// `run` verifies first: a program the verifier rejects is not run (exit 1, the
+/// rendered diagnostic with its source line); `--no-verify` runs it checked, and a
+/// packet long enough makes that run succeed.
+#[test]
+fn run_verifies_first_and_no_verify_runs_checked() {
+    let obj = root("tests/verifier/c/pkt_nocheck_bad.o");
+    let pkt = "000000000000000000000000080045000014000000004006000000000000000000000000";
+    let (code, out, err) = bpfbox(&["run", &obj, "--data-hex", pkt]);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("rejected by bpfbox's verifier, not run"), "{out}");
+    assert!(out.contains("invalid access to packet"), "{out}");
+    assert!(out.contains("pkt_nocheck_bad.c:"), "source line missing: {out}");
+    assert!(out.contains("--no-verify"), "{out}");
+    let (code, out, _) = bpfbox(&["run", &obj, "--data-hex", pkt, "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "rejected", "{v}");
+    assert_eq!(v["programs"][0]["name"], "prog", "{v}");
+    // Unverified: runs, every access checked; byte 13 is 0x00 so XDP_DROP (1).
+    for engine in ["interp", "jit"] {
+        let v = json(&["run", &obj, "--data-hex", pkt, "--no-verify", "--engine", engine, "--json"]);
+        assert_eq!(v["retval"], 1, "{engine}: {v}");
+    }
+    // Unverified with a 4-byte packet: the read of byte 13 faults instead.
+    let (code, out, _) = bpfbox(&["run", &obj, "--data-hex", "00000000", "--no-verify"]);
+    assert_ne!(code, 0, "{out}");
+}
