@@ -13,6 +13,7 @@
 //!
 //! This crate has no behaviour: the VM, the verifier and the kernel crate read it.
 
+pub mod helper_access;
 pub mod map_types;
 pub mod prog_types;
 mod table;
