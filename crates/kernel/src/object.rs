@@ -25,6 +25,9 @@ pub struct OpenOptions {
 pub struct KernelObject {
     pub(crate) obj: libbpf_rs::Object,
     pub(crate) path: PathBuf,
+    /// (program name, verifier log) for loads with a log level
+    /// ([`KernelObject::load_with_log`]); empty otherwise.
+    logs: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for KernelObject {
@@ -157,9 +160,35 @@ fn internal_map_name(map: &libbpf_rs::Map<'_>) -> String {
     name
 }
 
+/// The verifier log buffer for one program at `log_level`: statistics fit in a few
+/// lines; the full logs get libbpf's own maximum (`BPF_LOG_BUF_SIZE`, 16 MiB).
+fn log_buf_size(log_level: u32) -> usize {
+    if log_level & (types::BPF_LOG_LEVEL1 | types::BPF_LOG_LEVEL2) != 0 {
+        (u32::MAX >> 8) as usize
+    } else {
+        64 << 10
+    }
+}
+
+/// The text the kernel wrote into a log buffer (NUL-terminated).
+fn log_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
 impl KernelObject {
     /// Open `path` with libbpf, apply `opts` and load every program and map.
     pub fn load(path: &Path, opts: &OpenOptions) -> Result<KernelObject, KernelError> {
+        Self::load_with_log(path, opts, 0)
+    }
+
+    /// Like [`KernelObject::load`], asking the kernel's verifier for a log at
+    /// `log_level` (a mask of [`types::BPF_LOG_LEVEL1`], [`types::BPF_LOG_LEVEL2`] and
+    /// [`types::BPF_LOG_STATS`]) for every program, kept for
+    /// [`KernelObject::verifier_log`] and [`KernelObject::verifier_stats`]. With
+    /// `log_level` 0 this is exactly `load`. When a load fails, the error carries the
+    /// failing program's log at this level (libbpf does not retry with level 1 then).
+    pub fn load_with_log(path: &Path, opts: &OpenOptions, log_level: u32) -> Result<KernelObject, KernelError> {
         sys::init_libbpf_log();
         let _ = sys::take_libbpf_log();
         std::fs::File::open(path).map_err(|e| KernelError::Io { path: path.to_path_buf(), source: e })?;
@@ -207,15 +236,49 @@ impl KernelObject {
                 )
             })
             .collect();
+        // One log buffer per program; libbpf writes through the raw pointers during
+        // `load`, so the buffers live (and do not move) until it returns.
+        let mut bufs: Vec<(String, Vec<u8>)> = Vec::new();
+        if log_level != 0 {
+            for mut p in open.progs_mut() {
+                let mut buf = vec![0u8; log_buf_size(log_level)];
+                p.set_log_level(log_level);
+                // SAFETY: the program pointer is live; `buf` outlives the load below and
+                // its heap storage does not move when the Vec is moved into `bufs`.
+                let rc = unsafe {
+                    libbpf_rs::libbpf_sys::bpf_program__set_log_buf(
+                        p.as_libbpf_object().as_ptr(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len() as _,
+                    )
+                };
+                if rc != 0 {
+                    return Err(KernelError::Open {
+                        path: path.to_path_buf(),
+                        errno: Errno(-rc),
+                        detail: "cannot set the verifier log buffer".into(),
+                    });
+                }
+                bufs.push((p.name().to_string_lossy().into_owned(), buf));
+            }
+        }
         let _ = sys::take_libbpf_log();
-        match open.load() {
+        let loaded = open.load();
+        let logs: Vec<(String, String)> = bufs.iter().map(|(n, b)| (n.clone(), log_text(b))).collect();
+        drop(bufs);
+        match loaded {
             Ok(obj) => {
                 let _ = sys::take_libbpf_log();
-                Ok(KernelObject { obj, path: path.to_path_buf() })
+                Ok(KernelObject { obj, path: path.to_path_buf(), logs })
             }
             Err(e) => {
                 let errno = sys::errno_of(&e);
-                let (prog, verifier_log, libbpf_log) = split_libbpf_log(&sys::take_libbpf_log());
+                let (prog, mut verifier_log, libbpf_log) = split_libbpf_log(&sys::take_libbpf_log());
+                if verifier_log.is_empty() {
+                    if let Some((_, log)) = logs.iter().find(|(n, _)| Some(n) == prog.as_ref()) {
+                        verifier_log = log.clone();
+                    }
+                }
                 let prog = prog.or_else(|| if progs.len() == 1 { Some(progs[0].0.clone()) } else { None });
                 let meta = prog.as_ref().and_then(|n| progs.iter().find(|p| &p.0 == n));
                 Err(KernelError::Load(Box::new(LoadError {
@@ -229,6 +292,20 @@ impl KernelObject {
                 })))
             }
         }
+    }
+
+    /// The kernel verifier's log for `prog`, when the object was loaded with
+    /// [`KernelObject::load_with_log`] and a nonzero log level.
+    pub fn verifier_log(&self, prog: &str) -> Option<&str> {
+        self.logs.iter().find(|(n, _)| n == prog).map(|(_, l)| l.as_str())
+    }
+
+    /// The kernel verifier's statistics for `prog` (processed instructions, states,
+    /// its own verification time), when the object was loaded with
+    /// [`KernelObject::load_with_log`] and a log level including
+    /// [`types::BPF_LOG_STATS`].
+    pub fn verifier_stats(&self, prog: &str) -> Option<types::VerifierStats> {
+        types::VerifierStats::parse(self.verifier_log(prog)?)
     }
 
     /// The object file this was loaded from.

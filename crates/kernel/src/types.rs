@@ -75,6 +75,61 @@ pub fn prog_type_by_name(name: &str) -> Option<(ProgramType, Option<ProgramAttac
     Some((ProgramType::from(pt), attach))
 }
 
+/// The kernel's verifier log level bit for the instruction-by-instruction log (`BPF_LOG_LEVEL1`).
+pub const BPF_LOG_LEVEL1: u32 = 1;
+/// The kernel's verifier log level bit for the verbose log with every state (`BPF_LOG_LEVEL2`).
+pub const BPF_LOG_LEVEL2: u32 = 2;
+/// The kernel's verifier log level bit for statistics only (`BPF_LOG_STATS`): the
+/// `processed N insns ...` and `verification time N usec` lines.
+pub const BPF_LOG_STATS: u32 = 4;
+
+/// What the kernel's verifier reports about one load at `BPF_LOG_STATS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifierStats {
+    /// Instructions processed on all paths (`processed N insns`).
+    pub processed_insns: u64,
+    /// `max_states_per_insn`.
+    pub max_states_per_insn: u64,
+    /// `total_states`: states stored for pruning in total.
+    pub total_states: u64,
+    /// `peak_states`: most states stored at one time.
+    pub peak_states: u64,
+    /// The kernel's own measurement of the verification (`verification time N usec`).
+    pub verification_time_us: u64,
+}
+
+impl VerifierStats {
+    /// The statistics in a verifier log, from its `processed N insns (limit ..)
+    /// max_states_per_insn N total_states N peak_states N ...` and `verification time N
+    /// usec` lines; `None` when either line is missing (the log level lacked
+    /// `BPF_LOG_STATS`, or the log was truncated).
+    pub fn parse(log: &str) -> Option<VerifierStats> {
+        let mut stats = VerifierStats::default();
+        let (mut seen_processed, mut seen_time) = (false, false);
+        for line in log.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("verification time ") {
+                stats.verification_time_us = rest.split_whitespace().next()?.parse().ok()?;
+                seen_time = true;
+            } else if let Some(rest) = line.strip_prefix("processed ") {
+                let mut words = rest.split_whitespace();
+                stats.processed_insns = words.next()?.parse().ok()?;
+                while let Some(w) = words.next() {
+                    let field = match w {
+                        "max_states_per_insn" => &mut stats.max_states_per_insn,
+                        "total_states" => &mut stats.total_states,
+                        "peak_states" => &mut stats.peak_states,
+                        _ => continue,
+                    };
+                    *field = words.next()?.parse().ok()?;
+                }
+                seen_processed = true;
+            }
+        }
+        (seen_processed && seen_time).then_some(stats)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +146,24 @@ mod tests {
         assert!(matches!(prog_type_by_name("socket"), Some((ProgramType::SocketFilter, _))));
         assert!(matches!(prog_type_by_name("cgroup_skb/ingress"), Some((ProgramType::CgroupSkb, Some(_)))));
         assert!(prog_type_by_name("nonsense").is_none());
+    }
+
+    #[test]
+    fn parses_verifier_stats() {
+        let log = "processed 27 insns (limit 1000000) max_states_per_insn 1 total_states 3 peak_states 3 mark_read 1\n\
+                   verification time 41 usec\nstack depth 8\n";
+        let s = VerifierStats::parse(log).expect("stats");
+        assert_eq!(
+            s,
+            VerifierStats {
+                processed_insns: 27,
+                max_states_per_insn: 1,
+                total_states: 3,
+                peak_states: 3,
+                verification_time_us: 41
+            }
+        );
+        assert_eq!(VerifierStats::parse("processed 27 insns (limit 1000000)\n"), None, "no time line");
+        assert_eq!(VerifierStats::parse("verification time x usec\nprocessed 1 insns\n"), None, "bad number");
     }
 }
