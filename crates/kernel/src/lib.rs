@@ -18,12 +18,14 @@ mod handle;
 pub mod inspect;
 mod maps;
 mod object;
+pub mod raw;
 pub mod sys;
 pub mod types;
 
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
 pub use handle::MapHandle;
 pub use maps::{Entries, MapShape};
+pub use raw::{load_raw, RawLoad, RawLoadError, RawMap};
 pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
 
 use std::sync::OnceLock;

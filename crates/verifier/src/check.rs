@@ -7,6 +7,7 @@ use crate::cfg::{self, Cfg};
 use crate::ctx::{self, CtxValue};
 use crate::state::{Frame, Reference, RegState, RegType, SlotType, State, MAX_STACK};
 use crate::{BranchDecision, Diagnostic, ProgramInput, Report, Rule, Stats, Verdict, VerifyOptions};
+use bpfbox_abi::map_types::MapType;
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
@@ -528,8 +529,12 @@ impl Verifier<'_> {
                     }
                     Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => {
                         let m = map_at(i)?;
-                        let vs = self.map(m).value_size;
-                        if off >= vs {
+                        let (vs, mt, entries) = (self.map(m).value_size, self.map(m).map_type, self.map(m).max_entries);
+                        // Only single-element arrays hand out a direct value address.
+                        if mt != MapType::Array as u32 {
+                            return fail(Rule::InvalidMap, "no direct value access support for this map type", &[]);
+                        }
+                        if off >= vs || entries != 1 {
                             return fail(
                                 Rule::MapValueAccess,
                                 format!("invalid access to map value pointer, value_size={vs} off={off}"),
@@ -629,7 +634,7 @@ impl Verifier<'_> {
         if p.st.frames.len() > 1 {
             let callee = p.st.frames.pop().expect("frame");
             if r0.ty == RegType::Stack && r0.aux as usize >= p.st.frames.len() {
-                return fail(Rule::PointerLeak, "cannot return stack pointer to the caller frame", &[0]);
+                return fail(Rule::PointerLeak, "cannot return stack pointer to the caller", &[0]);
             }
             let callsite = callee.callsite.unwrap_or(0);
             let ret = if callee.callback {
@@ -727,6 +732,18 @@ impl Verifier<'_> {
             (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
                 if op == AluOp::Add || op == AluOp::Sub {
                     if dv.ty == RegType::BtfId || op == AluOp::Add {
+        // A constant divisor of zero is refused (a register holding zero is not).
+        if let Operand::Imm(0) = src {
+            if matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod) {
+                return fail(Rule::Unsupported, "div by zero", &[]);
+            }
+        }
+        if let Operand::Imm(i) = src {
+            let size = if w32 { 32 } else { 64 };
+            if matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && !(0..size).contains(&i) {
+                return fail(Rule::Unsupported, format!("invalid shift {i}"), &[]);
+            }
+        }
                         RegState { var: Scalar::unknown(), ..if dv.ty == RegType::BtfId { dv } else { s } }
                     } else {
                         RegState::unknown()

@@ -202,8 +202,20 @@ exit
 
 === global data pointer
 ; accept
-ld_pseudo r1, 0x6, 0x0, 0x4
+; map: array key=4 value=8 entries=1
+ld_pseudo r1, 0x6, 0x1, 0x4
 r0 = *(u32 *)(r1 + 0)
+exit
+
+=== direct value address of a multi-element array
+ld_pseudo r1, 0x6, 0x0, 0x4  ; error: invalid access to map value pointer, value_size=16 off=4
+r0 = *(u32 *)(r1 + 0)
+exit
+
+=== direct value address of a hash map
+; map: hash key=4 value=16 entries=4
+ld_pseudo r1, 0x6, 0x1, 0x0  ; error: no direct value access support for this map type
+r0 = 0
 exit
 
 === read-only map write

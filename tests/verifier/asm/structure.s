@@ -136,7 +136,13 @@ r1 = 0
 r0 /= r1
 r0 %= r1
 r2 = 10
-r2 /= 0
+w2 /= w1
+r0 = 0
+exit
+
+=== division by a constant zero is refused
+r2 = 10
+r2 /= 0  ; error: div by zero
 r0 = 0
 exit
 
@@ -145,4 +151,4 @@ call f
 exit
 f: r0 = r10
 r0 += -8
-exit  ; error: cannot return stack pointer to the caller frame
+exit  ; error: cannot return stack pointer to the caller

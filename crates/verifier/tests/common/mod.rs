@@ -1,0 +1,174 @@
+//! The parser of `tests/verifier/asm/*.s`, shared by `corpus.rs` and `kernel_corpus.rs`
+//! (the file format is described at the top of `corpus.rs`).
+
+#![allow(dead_code)]
+
+use bpfbox_abi::map_types::MapType;
+use bpfbox_abi::prog_types::ProgType;
+use bpfbox_verifier::{MapInfo, ProgramInput};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub enum Expect {
+    Accept,
+    Error { pc: usize, text: String },
+}
+
+#[derive(Debug)]
+pub struct Case {
+    pub file: String,
+    pub name: String,
+    pub line: usize,
+    pub prog: ProgramInput,
+    pub expect: Expect,
+    /// `; unprivileged`: verify with the unprivileged rules.
+    pub unprivileged: bool,
+}
+
+fn strip_comment(s: &str) -> &str {
+    let mut end = s.len();
+    for pat in [";", "#", "//"] {
+        if let Some(i) = s.find(pat) {
+            end = end.min(i);
+        }
+    }
+    &s[..end]
+}
+
+fn parse_map(spec: &str) -> MapInfo {
+    let mut it = spec.split_whitespace();
+    let ty = it.next().expect("map type");
+    let mut m = MapInfo {
+        name: format!("m_{ty}"),
+        map_type: MapType::from_name(ty).unwrap_or_else(|| panic!("unknown map type {ty}")) as u32,
+        ..MapInfo::default()
+    };
+    for kv in it {
+        match kv.split_once('=') {
+            Some(("key", v)) => m.key_size = v.parse().expect("key"),
+            Some(("value", v)) => m.value_size = v.parse().expect("value"),
+            Some(("entries", v)) => m.max_entries = v.parse().expect("entries"),
+            None if kv == "frozen" => m.frozen = true,
+            _ => panic!("bad map field {kv}"),
+        }
+    }
+    m
+}
+
+pub fn parse_file(path: &Path) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).expect("read corpus file");
+    let file = path.file_name().expect("name").to_string_lossy().to_string();
+    let mut cases = Vec::new();
+    let mut common_type: Option<ProgType> = None;
+    let mut common_maps: Vec<MapInfo> = Vec::new();
+    struct Cur {
+        name: String,
+        line: usize,
+        ptype: Option<ProgType>,
+        maps: Vec<MapInfo>,
+        src: String,
+        slots: usize,
+        expect: Option<Expect>,
+        unpriv: bool,
+        attach: Option<u32>,
+    }
+    let mut cur: Option<Cur> = None;
+    let finish = |c: Cur, cases: &mut Vec<Case>, file: &str| {
+        let insns = bpfbox_isa::llvm::assemble(&c.src).unwrap_or_else(|e| panic!("{file}: case `{}`: {e}", c.name));
+        assert_eq!(insns.len(), c.slots, "{file}: case `{}`: slot counting", c.name);
+        cases.push(Case {
+            file: file.to_string(),
+            name: c.name.clone(),
+            line: c.line,
+            prog: ProgramInput {
+                name: c.name.clone(),
+                insns,
+                prog_type: c.ptype.unwrap_or_else(|| panic!("{file}: case `{}` has no `; prog:`", c.name)),
+                expected_attach_type: c.attach,
+                maps: c.maps,
+            },
+            expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
+            unprivileged: c.unpriv,
+        });
+    };
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("===") {
+            if let Some(c) = cur.take() {
+                finish(c, &mut cases, &file);
+            }
+            cur = Some(Cur {
+                name: name.trim().to_string(),
+                line: i + 1,
+                ptype: common_type,
+                maps: common_maps.clone(),
+                src: String::new(),
+                slots: 0,
+                expect: None,
+                unpriv: false,
+                attach: None,
+            });
+            continue;
+        }
+        if let Some(p) = t.strip_prefix("; prog:") {
+            let ty = ProgType::from_name(p.trim()).unwrap_or_else(|| panic!("unknown prog type {p}"));
+            match cur.as_mut() {
+                Some(c) => c.ptype = Some(ty),
+                None => common_type = Some(ty),
+            }
+            continue;
+        }
+        if let Some(m) = t.strip_prefix("; map:") {
+            let m = parse_map(m.trim());
+            match cur.as_mut() {
+                Some(c) => c.maps.push(m),
+                None => common_maps.push(m),
+            }
+            continue;
+        }
+        let Some(c) = cur.as_mut() else { continue };
+        if let Some(a) = t.strip_prefix("; attach:") {
+            c.attach =
+                Some(a.trim().parse().unwrap_or_else(|_| panic!("{file}:{}: `; attach:` takes a number", i + 1)));
+            continue;
+        }
+        if t == "; unprivileged" {
+            c.unpriv = true;
+            continue;
+        }
+        if t == "; accept" {
+            c.expect = Some(Expect::Accept);
+            continue;
+        }
+        let code = strip_comment(t).trim();
+        let is_insn = !code.is_empty() && !(code.ends_with(':') && !code.contains(' '));
+        if let Some(idx) = line.find("; error:") {
+            assert!(is_insn, "{file}:{}: `; error:` must sit on an instruction line", i + 1);
+            c.expect = Some(Expect::Error { pc: c.slots, text: line[idx + 8..].trim().to_string() });
+        }
+        if is_insn {
+            let body = code.rsplit(':').next().unwrap_or(code).trim();
+            c.slots += if body.ends_with(" ll") || body.starts_with("ld_pseudo") { 2 } else { 1 };
+        }
+        c.src.push_str(line);
+        c.src.push('\n');
+    }
+    if let Some(c) = cur.take() {
+        finish(c, &mut cases, &file);
+    }
+    cases
+}
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/verifier/asm")
+}
+
+pub fn all_cases() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "s"))
+        .collect();
+    files.sort();
+    files.iter().flat_map(|f| parse_file(f)).collect()
+}
