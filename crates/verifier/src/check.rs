@@ -1353,6 +1353,31 @@ impl Verifier<'_> {
         };
         let proto: &HelperProto = proto;
         let name = proto.name;
+        // The kernel's get_func_proto for this program type (a table generated from the kernel).
+        let (prog_type, hid) = (self.prog.prog_type, proto.id);
+        let access = bpfbox_abi::helper_access::helper_access(prog_type, self.prog.expected_attach_type, None, hid);
+        if let Some(msg) = access.and_then(|a| a.kernel_message(name, hid)) {
+            use bpfbox_abi::helper_access::{attach_types_allowing, prog_types_allowing, HelperAccess};
+            return with_hint(fail(Rule::UnknownHelper, msg, &[]), || {
+                let attach = attach_types_allowing(prog_type, hid);
+                let types: Vec<&str> = prog_types_allowing(hid).iter().map(|t| t.name()).collect();
+                let mut h = if access == Some(HelperAccess::MightSleep) {
+                    format!("bpf_{name} may sleep: only sleepable programs (uprobe.s, syscall, ...) may call it")
+                } else if !attach.is_empty() {
+                    let a: Vec<String> = attach.iter().map(|a| a.map_or("none".into(), |a| format!("{a:?}"))).collect();
+                    format!("{prog_type} programs may call bpf_{name} only with expected attach type {}", a.join(", "))
+                } else if types.is_empty() {
+                    format!("bpf_{name} is not available to the program types bpfbox knows the helpers of")
+                } else {
+                    let more = if types.len() > 4 { ", ..." } else { "" };
+                    format!("bpf_{name} is available to {}{more}", types[..types.len().min(4)].join(", "))
+                };
+                if prog_type == ProgType::Xdp && matches!(name, "skb_load_bytes" | "skb_store_bytes") {
+                    h.push_str("; in XDP use direct packet access or bpf_xdp_load_bytes/bpf_xdp_store_bytes");
+                }
+                h
+            });
+        }
         if name == "tail_call" && !p.st.refs.is_empty() {
             return fail(Rule::UnreleasedReference, "tail_call would lead to reference leak", &[]);
         }
