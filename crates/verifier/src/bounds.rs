@@ -398,6 +398,8 @@ impl Scalar {
     pub fn alu32(&self, op: AluOp, src: &Scalar) -> Scalar {
         let (a, b) = (self.zext32(), src.zext32());
         let r = match op {
+            // Untracked: the kernel marks the whole register unknown, not zero-extended.
+            AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => return Scalar::unknown(),
             AluOp::Arsh => {
                 let Some(s) = b.const_value().filter(|&s| s < 32) else {
                     return Scalar::unknown().zext32();

@@ -455,6 +455,19 @@ impl Verifier<'_> {
                 Ok(next)
             }
             Insn::Load { size, dst, src, off, sign_extend } => {
+                    (RegType::Scalar, None, _) => {
+                        // A swap moves the known and unknown bits alike (the kernel's tnum_bswap).
+                        let t = v.var.truncate(bytes).var;
+                        let swap = |x: u64| match bits {
+                            16 => (x as u16).swap_bytes() as u64,
+                            32 => (x as u32).swap_bytes() as u64,
+                            _ => x.swap_bytes(),
+                        };
+                        let mut r = Scalar::unknown();
+                        r.var = crate::tnum::Tnum { value: swap(t.value), mask: swap(t.mask) };
+                        r.sync();
+                        r
+                    }
                 let s = src.idx();
                 let base = self.read_reg(&p.st, s)?;
                 self.write_check(dst.idx())?;
@@ -726,12 +739,6 @@ impl Verifier<'_> {
             return Ok(());
         }
         let dv = self.read_reg(st, d)?;
-        self.write_check(d)?;
-        let out = match (dv.ty, s.ty) {
-            (RegType::Scalar, RegType::Scalar) => RegState::scalar(dv.var.alu(op, &s.var, w32)),
-            (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
-                if op == AluOp::Add || op == AluOp::Sub {
-                    if dv.ty == RegType::BtfId || op == AluOp::Add {
         // A constant divisor of zero is refused (a register holding zero is not).
         if let Operand::Imm(0) = src {
             if matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod) {
@@ -750,6 +757,41 @@ impl Verifier<'_> {
                     }
                 } else {
                     RegState::unknown()
+        self.write_check(d)?;
+        let out = match (dv.ty, s.ty) {
+            (RegType::Scalar, RegType::Scalar) => {
+                let mut out = RegState::scalar(dv.var.alu(op, &s.var, w32));
+                // Linked scalars: one 64-bit addition or subtraction of an s32 constant
+                // keeps the link to the copies, with the constant as the delta (`off`),
+                // so a bound learnt on either side reaches the other (BPF_ADD_CONST).
+                // A 32-bit one (BPF_ADD_CONST32) only from a value that fits 32 bits.
+                let linkable = matches!(op, AluOp::Add | AluOp::Sub)
+                    && !self.opts.unprivileged
+                    && (!w32 || (dv.var.umax <= u32::MAX as u64 && !dv.link32));
+                if linkable && dv.id != 0 && dv.off == 0 {
+                    let konst = if w32 {
+                        s.var.is_const32().then_some(s.var.var.value as u32 as i32 as i64 as u64)
+                    } else {
+                        s.var.const_value()
+                    };
+                    let delta = konst.and_then(|c| i32::try_from(c as i64).ok()).and_then(|c| {
+                        if op == AluOp::Sub {
+                            c.checked_neg()
+                        } else {
+                            Some(c)
+                        }
+                    });
+                    if let Some(c) = delta {
+                        out.id = dv.id;
+                        out.off = c;
+                        out.link32 = w32;
+                    }
+                }
+                out
+            }
+            (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
+                if op == AluOp::Add || op == AluOp::Sub {
+                    if dv.ty == RegType::BtfId || op == AluOp::Add {
                 }
             }
             _ if dv.is_ptr() && s.is_ptr() => {
@@ -1932,7 +1974,16 @@ fn set_scalar(st: &mut State, r: usize, v: Scalar) {
     if id != 0 {
         st.for_each_reg(|x| {
             if x.ty == RegType::Scalar && x.id == id {
-                x.var = v;
+                let k = |c: i64| Scalar::konst(c as u64);
+                x.var = if x.off == reg.off && x.link32 == reg.link32 {
+                    v
+                } else if reg.link32 && !x.link32 {
+                    // Back to the base (which fits 32 bits), then the 64-bit delta.
+                    let base = v.alu(AluOp::Add, &k(-(reg.off as i64)), true);
+                    base.alu(AluOp::Add, &k(x.off as i64), false)
+                } else {
+                    v.alu(AluOp::Add, &k(x.off as i64 - reg.off as i64), x.link32)
+                };
             }
         });
     }
@@ -2075,7 +2126,9 @@ impl IdMap {
 fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
     match o.ty {
         RegType::NotInit => true,
-        RegType::Scalar => c.ty == RegType::Scalar && o.var.contains(&c.var) && (o.id == 0 || ids.check(o.id, c.id)),
+        RegType::Scalar => {
+            c.ty == RegType::Scalar && o.var.contains(&c.var) && (o.id == 0 || (o.off == c.off && ids.check(o.id, c.id)))
+        }
         _ => {
             o.ty == c.ty
                 && o.maybe_null == c.maybe_null

@@ -48,6 +48,9 @@ pub struct RegState {
     pub aux: u32,
     /// `MEM_RINGBUF` for `Mem`.
     pub ringbuf: bool,
+    /// Scalars linked by `id` through a 32-bit addition (`BPF_ADD_CONST32`): the
+    /// delta `off` applies modulo 2^32.
+    pub link32: bool,
 }
 
 impl RegState {
@@ -62,6 +65,7 @@ impl RegState {
         map: 0,
         aux: 0,
         ringbuf: false,
+        link32: false,
     };
     pub fn scalar(s: Scalar) -> RegState {
         RegState { ty: RegType::Scalar, var: s, ..RegState::NOT_INIT }

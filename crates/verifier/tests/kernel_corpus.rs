@@ -5,6 +5,11 @@
 //! message text is counted and printed (informative: bpfbox aims at the kernel's
 //! messages, the verdict is what must agree).
 //!
+//! With `BPFBOX_KERNEL_CORPUS_DUMP=FILE`, the kernel's verdict on every case is
+//! written to FILE, one tab-separated line per case: file, case name, `accept` or
+//! `reject`, the pc of the last instruction the log shows before the error (or -1),
+//! and the error lines (joined by ` | `) — a help for writing the `; error:` annotations.
+//!
 //! `; unprivileged` cases are compared only when unprivileged bpf() is allowed
 //! (`kernel.unprivileged_bpf_disabled` = 0) — and even then this test runs as root,
 //! so they are listed as skipped with the reason.
@@ -74,6 +79,7 @@ fn asm_cases_agree_with_the_kernel() {
     let (mut rejects, mut text_found) = (0, 0);
     let mut unexpected = Vec::new();
     let mut text_missing = Vec::new();
+    let mut dump = String::new();
     for c in &cases {
         let what = format!("{}:{} `{}`", c.file, c.line, c.name);
         if c.unprivileged {
@@ -83,6 +89,13 @@ fn asm_cases_agree_with_the_kernel() {
         }
         loaded += 1;
         let kernel = kernel_verdict(c);
+        match &kernel {
+            Ok(()) => dump.push_str(&format!("{}\t{}\taccept\t-1\t\n", c.file, c.name)),
+            Err((e, log)) => {
+                let msg = if log.is_empty() { e.clone() } else { error_lines(log) };
+                dump.push_str(&format!("{}\t{}\treject\t{}\t{msg}\n", c.file, c.name, error_pc(log)));
+            }
+        }
         let expect_ok = matches!(c.expect, Expect::Accept);
         if let (Expect::Error { text, .. }, Err((_, log))) = (&c.expect, &kernel) {
             rejects += 1;
@@ -117,6 +130,9 @@ fn asm_cases_agree_with_the_kernel() {
     for m in &text_missing {
         eprintln!("  message differs: {m}");
     }
+    if let Ok(path) = std::env::var("BPFBOX_KERNEL_CORPUS_DUMP") {
+        std::fs::write(&path, dump).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
     assert!(
         unexpected.is_empty(),
         "{} disagreements with the kernel:\n  {}",
@@ -127,4 +143,29 @@ fn asm_cases_agree_with_the_kernel() {
 
 fn last_line(log: &str) -> &str {
     log.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with("processed")).unwrap_or("")
+}
+
+/// The log's lines after the last instruction line, joined by ` | `.
+fn error_lines(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("processed")).collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.split_once(": (").is_some_and(|(n, _)| n.parse::<u32>().is_ok()))
+        .map_or(0, |i| i + 1);
+    lines[start..].join(" | ")
+}
+
+/// The pc of the last instruction line (`N: (op) ...`) the log shows before its error
+/// line, or -1.
+fn error_pc(log: &str) -> i64 {
+    let lines: Vec<&str> = log.lines().collect();
+    let err = lines.iter().rposition(|l| !l.trim().is_empty() && !l.starts_with("processed")).unwrap_or(0);
+    lines[..err]
+        .iter()
+        .rev()
+        .find_map(|l| {
+            let (n, rest) = l.split_once(": (")?;
+            n.parse::<i64>().ok().filter(|_| rest.contains(')'))
+        })
+        .unwrap_or(-1)
 }
