@@ -5,6 +5,7 @@
 //! `bpfbox_vm::Runtime` (maps created, every program loaded for tail calls) → one
 //! test run per input packet → [`RunRecord`]s → rendering (human or JSON) at the end.
 
+use crate::verify_cmd::BeforeRun;
 use crate::CliError;
 use bpfbox_object::{LoadOptions, LoadedObject, MapSpec};
 use serde_json::{json, Value};
@@ -286,6 +287,7 @@ fn run_user(
     obj: &LoadedObject,
     packets: &[Vec<u8>],
     ctx: &Option<Vec<u8>>,
+    verified: Option<&BTreeMap<String, Vec<usize>>>,
 ) -> Result<Session, CliError> {
     use bpfbox_vm::{Runtime, RuntimeOptions, TestRunInput};
     let file = &a.file;
@@ -304,7 +306,16 @@ fn run_user(
     for p in &obj.programs {
         let pt = p.prog_type.map(|t| t.number()).unwrap_or(0);
         let eat = p.expected_attach_type.map(|t| t.number());
-        match rt.load_program_with(&p.name, pt, eat, p.insns.clone(), &ids) {
+        let loaded = match verified.and_then(|v| v.get(&p.name)) {
+            // SAFETY: bpfbox's verifier accepted exactly these instructions, type,
+            // attach type and maps (`verify_before_run` on this object), and
+            // `converted` is its list.
+            Some(converted) => unsafe {
+                rt.load_verified_program(&p.name, pt, eat, p.insns.clone(), &ids, converted)
+            },
+            None => rt.load_program_with(&p.name, pt, eat, p.insns.clone(), &ids),
+        };
+        match loaded {
             Ok(id) => {
                 prog_ids.insert(p.name.clone(), id);
             }
@@ -674,10 +685,13 @@ fn session_human(s: &Session, a: &RunObjArgs, obj: &LoadedObject) -> String {
 /// Run `bpfbox run OBJ`; returns the text to print and the exit code.
 pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
     let (_data, obj) = load_object(a)?;
+    // Per program: the verifier's converted accesses, when the object was verified.
+    let mut verified = None;
     if a.verify && a.backend != Backend::Kernel {
         let selected = select_prog(a, &obj)?;
-        if let Some(rejection) = crate::verify_cmd::verify_before_run(&obj, &a.file, selected, a.json)? {
-            return Ok((rejection, 1));
+        match crate::verify_cmd::verify_before_run(&obj, &a.file, selected, a.json)? {
+            BeforeRun::Accepted(v) => verified = Some(v),
+            BeforeRun::Rejected(text) => return Ok((text, 1)),
         }
     }
     let packets = inputs(a)?;
@@ -686,10 +700,10 @@ pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
         None => None,
     };
     let (session, diffs) = match a.backend {
-        Backend::User => (run_user(a, &obj, &packets, &ctx)?, None),
+        Backend::User => (run_user(a, &obj, &packets, &ctx, verified.as_ref())?, None),
         Backend::Kernel => (run_kernel(a, &obj, &packets, &ctx)?, None),
         Backend::Compare => {
-            let u = run_user(a, &obj, &packets, &ctx)?;
+            let u = run_user(a, &obj, &packets, &ctx, verified.as_ref())?;
             let k = run_kernel(a, &obj, &packets, &ctx)?;
             let d = differences(&u, &k);
             (u, Some(d))

@@ -9,6 +9,7 @@ use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
 use bpfbox_verifier::object::input_from_object;
 use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -179,19 +180,28 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     Ok((out, u8::from(rejected)))
 }
 
+/// What `bpfbox run`'s verification step found.
+#[derive(Debug)]
+pub enum BeforeRun {
+    /// Every program with a known type was accepted: per program name, the
+    /// verifier's converted accesses (`Report::converted_accesses`).
+    Accepted(BTreeMap<String, Vec<usize>>),
+    /// The rendered rejections (as `bpfbox verify` renders them, `--json` or not).
+    Rejected(String),
+}
+
 /// `bpfbox run`'s verification step: verify every program of `obj` whose type is
 /// known (the kernel verifies a whole object at load too), the one to run included.
-/// `Ok(None)` when all are accepted; `Ok(Some(text))` renders the rejections (as
-/// `bpfbox verify` would, `--json` or not). A selected program without a known type
-/// is an error: it cannot be verified.
+/// A selected program without a known type is an error: it cannot be verified.
 pub fn verify_before_run(
     obj: &LoadedObject,
     file: &Path,
     selected: &ProgramSpec,
     json: bool,
-) -> Result<Option<String>, CliError> {
+) -> Result<BeforeRun, CliError> {
     let opts = VerifyOptions::default();
     let mut rejected: Vec<(&ProgramSpec, Report)> = Vec::new();
+    let mut accepted = BTreeMap::new();
     for p in &obj.programs {
         let Some(input) = input_from_object(obj, p) else {
             if p.name == selected.name {
@@ -207,12 +217,14 @@ pub fn verify_before_run(
             continue;
         };
         let r = verify(&input, &opts);
-        if !r.accepted() {
+        if r.accepted() {
+            accepted.insert(p.name.clone(), r.converted_accesses);
+        } else {
             rejected.push((p, r));
         }
     }
     if rejected.is_empty() {
-        return Ok(None);
+        return Ok(BeforeRun::Accepted(accepted));
     }
     let mut out = String::new();
     if json {
@@ -240,7 +252,7 @@ pub fn verify_before_run(
         }
         let _ = writeln!(out, "(run it anyway, every access checked, with --no-verify)");
     }
-    Ok(Some(out))
+    Ok(BeforeRun::Rejected(out))
 }
 
 #[cfg(test)]

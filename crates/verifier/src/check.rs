@@ -92,6 +92,9 @@ struct Verifier<'a> {
     jumps: u64,
     last_add_insns: u64,
     last_add_jumps: u64,
+    /// Per instruction: a load/store/atomic through a ctx or kernel-object pointer
+    /// on some path (what the kernel rewrites: `Report::converted_accesses`).
+    converted: Vec<bool>,
 }
 
 pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
@@ -114,6 +117,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
                 }],
                 stats: Stats::default(),
                 log,
+                converted_accesses: vec![],
             };
         }
     };
@@ -137,6 +141,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         jumps: 0,
         last_add_insns: 0,
         last_add_jumps: 0,
+        converted: vec![false; n],
     };
     let result = v.main();
     let result = result.and_then(|()| v.check_stack_depth());
@@ -147,6 +152,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         duration_ns: 0,
     };
     let mut log = v.log.take();
+    let converted_accesses: Vec<usize> = v.converted.iter().enumerate().filter(|(_, c)| **c).map(|(pc, _)| pc).collect();
     match result {
         Ok(()) => {
             if let Some(l) = log.as_mut() {
@@ -156,14 +162,14 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
                     stats.processed_insns, stats.peak_states, stats.total_states
                 );
             }
-            Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log }
+            Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log, converted_accesses }
         }
         Err(d) => {
             if let Some(l) = log.as_mut() {
                 let _ = writeln!(l, "{}", d.message);
                 let _ = writeln!(l, "processed {} insns", stats.processed_insns);
             }
-            Report { verdict: Verdict::Rejected, diagnostics: vec![*d], stats, log }
+            Report { verdict: Verdict::Rejected, diagnostics: vec![*d], stats, log, converted_accesses }
         }
     }
 }
@@ -951,6 +957,19 @@ impl Verifier<'_> {
             }
         }
         let off = base.off as i64 + insn_off;
+        if !matches!(
+            base.ty,
+            RegType::Stack
+                | RegType::Packet
+                | RegType::PacketMeta
+                | RegType::MapValue
+                | RegType::MapKey
+                | RegType::Mem
+        ) {
+            if let Some(c) = self.converted.get_mut(pc) {
+                *c = true;
+            }
+        }
         match base.ty {
             RegType::NotInit => fail(Rule::UninitRegister, format!("R{regno} !read_ok"), &[rn]),
             RegType::Scalar | RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {

@@ -158,6 +158,13 @@ pub struct Report {
     pub stats: Stats,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Loads, stores and atomics that go through a ctx or kernel-object (BTF) pointer
+    /// on some path: the instructions the kernel rewrites (`convert_ctx_access`,
+    /// `PROBE_MEM`). Every other access of an accepted program reads or writes plain
+    /// memory (stack, packet, map value/key, ring-buffer record) inside its bounds,
+    /// so an engine may run those unchecked and only these through the run's context.
+    #[serde(skip)]
+    pub converted_accesses: Vec<usize>,
 }
 
 impl Report {

@@ -171,6 +171,44 @@ fn slow_atomic(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, pc: us
     }
 }
 
+/// A converted load (`Op::CvLd`): translated in every mode, `code` = size in bytes,
+/// | 0x80 to sign-extend.
+#[inline(always)]
+fn converted_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, code: u8, pc: usize) -> Result<u64, VmError> {
+    let size = u64::from(code & 0x0f);
+    let signed = code & 0x80 != 0;
+    let bits = match mem.fast(addr, size, false) {
+        // SAFETY: `fast` proved the bytes lie in a readable region.
+        Some(p) => unsafe { read_raw(p, size) },
+        None => slow_load(mem, env, addr, size, signed, pc)?,
+    };
+    Ok(match (signed, size) {
+        (true, 1) => bits as i8 as i64 as u64,
+        (true, 2) => bits as i16 as i64 as u64,
+        (true, 4) => bits as i32 as i64 as u64,
+        _ => bits,
+    })
+}
+
+/// A converted store (`Op::CvSt`/`Op::CvStI`): translated in every mode.
+#[inline(always)]
+fn converted_store(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u8, v: u64, pc: usize) -> Result<(), VmError> {
+    let size = u64::from(size);
+    match mem.fast(addr, size, true) {
+        // SAFETY: `fast` proved the bytes lie in a writable region.
+        Some(p) => unsafe {
+            match size {
+                1 => *p = v as u8,
+                2 => ptr::write_unaligned(p as *mut u16, v as u16),
+                4 => ptr::write_unaligned(p as *mut u32, v as u32),
+                _ => ptr::write_unaligned(p as *mut u64, v),
+            }
+            Ok(())
+        },
+        None => slow_store(mem, env, addr, size, v, pc),
+    }
+}
+
 /// Run `vm` from instruction 0 with r1..r5 = `args`.
 ///
 /// # Safety
@@ -503,6 +541,9 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::StHI(d, o, i) => st!(u16, ea!(d, o), i as u16, cur),
             Op::StWI(d, o, i) => st!(u32, ea!(d, o), i as u32, cur),
             Op::StDWI(d, o, i) => st!(u64, ea!(d, o), i as i64 as u64, cur),
+            Op::CvLd(d, s, o, code) => reg[r(d)] = converted_load(mem, env, ea!(s, o), code, cur)?,
+            Op::CvSt(d, s, o, size) => converted_store(mem, env, ea!(d, o), size, reg[r(s)], cur)?,
+            Op::CvStI(d, o, i, size) => converted_store(mem, env, ea!(d, o), size, i as i64 as u64, cur)?,
             Op::Atomic32 { kind, fetch, dst, src, off } => {
                 atomic!(u32, std::sync::atomic::AtomicU32, kind, fetch, dst, src, off, cur)
             }

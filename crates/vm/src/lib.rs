@@ -131,6 +131,19 @@ impl Vm {
         Vm { program, ops, helpers_used, opts }
     }
 
+    /// A VM for a program a verifier accepted, to run unchecked
+    /// ([`Vm::run_env_unchecked`]): the loads and stores at `converted` (the
+    /// verifier's [`converted accesses`](../bpfbox_verifier/struct.Report.html):
+    /// through ctx or kernel-object pointers) keep the checked translation and reach
+    /// the run's [`RunEnv::virtual_access`], as the kernel rewrites them; every other
+    /// access runs unchecked. `Err(pc)` when `converted` names an instruction that is
+    /// neither a load nor a store (an atomic on the context: run such programs checked).
+    pub fn from_verified(program: Program, opts: VmOptions, converted: &[usize]) -> Result<Vm, usize> {
+        let mut vm = Vm::from_program(program, opts);
+        ops::convert_accesses(&mut vm.ops, converted)?;
+        Ok(vm)
+    }
+
     pub fn program(&self) -> &Program {
         &self.program
     }
@@ -166,6 +179,25 @@ impl Vm {
         let max = max_insns.unwrap_or(self.opts.max_insns);
         // SAFETY: the checked instantiation translates every access through `regions`.
         unsafe { interp::execute::<true>(self, args, regions, env, max) }
+    }
+
+    /// [`Vm::run_env`] without bounds checks, except on converted accesses
+    /// ([`Vm::from_verified`]), which still reach `env`.
+    ///
+    /// # Safety
+    /// Every access but the converted ones must fall inside `regions` (a writable
+    /// one for stores and atomics) or the live stack frames: the program must have
+    /// been accepted by a sound verifier for a context of this shape.
+    pub unsafe fn run_env_unchecked(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        let max = max_insns.unwrap_or(self.opts.max_insns);
+        // SAFETY: forwarded to the caller.
+        unsafe { interp::execute::<false>(self, args, regions, env, max) }
     }
 
     /// [`Vm::run`] without bounds checks on loads, stores and atomics.

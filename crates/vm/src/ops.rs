@@ -53,6 +53,11 @@ pub(crate) enum Op {
     LdSB(u8, u8, i16), LdSH(u8, u8, i16), LdSW(u8, u8, i16),
     StB(u8, u8, i16), StH(u8, u8, i16), StW(u8, u8, i16), StDW(u8, u8, i16),
     StBI(u8, i16, i32), StHI(u8, i16, i32), StWI(u8, i16, i32), StDWI(u8, i16, i32),
+    /// Converted accesses (`Vm::from_verified`): always translated, and given to the
+    /// run's environment when outside every region, even in unchecked runs. Load:
+    /// (dst, src, off, size in bytes | 0x80 when sign-extending); store of a register:
+    /// (dst, src, off, size); store of an immediate: (dst, off, imm, size).
+    CvLd(u8, u8, i16, u8), CvSt(u8, u8, i16, u8), CvStI(u8, i16, i32, u8),
     Atomic32 { kind: AtomicKind, fetch: bool, dst: u8, src: u8, off: i16 },
     Atomic64 { kind: AtomicKind, fetch: bool, dst: u8, src: u8, off: i16 },
     /// `dst = lo | hi << 32`; skips the second slot.
@@ -223,6 +228,34 @@ fn pseudo_src(imm: Imm64) -> u8 {
 }
 
 /// What a pseudo `lddw` with this src field loads, for error messages.
+/// Turn the loads and stores at `pcs` into their converted forms (`Op::CvLd`...).
+/// `Err(pc)` when one of them is not a load or store (e.g. an atomic).
+pub(crate) fn convert_accesses(ops: &mut [Op], pcs: &[usize]) -> Result<(), usize> {
+    for &pc in pcs {
+        let op = ops.get_mut(pc).ok_or(pc)?;
+        *op = match *op {
+            Op::LdB(d, s, o) => Op::CvLd(d, s, o, 1),
+            Op::LdH(d, s, o) => Op::CvLd(d, s, o, 2),
+            Op::LdW(d, s, o) => Op::CvLd(d, s, o, 4),
+            Op::LdDW(d, s, o) => Op::CvLd(d, s, o, 8),
+            Op::LdSB(d, s, o) => Op::CvLd(d, s, o, 0x81),
+            Op::LdSH(d, s, o) => Op::CvLd(d, s, o, 0x82),
+            Op::LdSW(d, s, o) => Op::CvLd(d, s, o, 0x84),
+            Op::StB(d, s, o) => Op::CvSt(d, s, o, 1),
+            Op::StH(d, s, o) => Op::CvSt(d, s, o, 2),
+            Op::StW(d, s, o) => Op::CvSt(d, s, o, 4),
+            Op::StDW(d, s, o) => Op::CvSt(d, s, o, 8),
+            Op::StBI(d, o, i) => Op::CvStI(d, o, i, 1),
+            Op::StHI(d, o, i) => Op::CvStI(d, o, i, 2),
+            Op::StWI(d, o, i) => Op::CvStI(d, o, i, 4),
+            Op::StDWI(d, o, i) => Op::CvStI(d, o, i, 8),
+            Op::CvLd(..) | Op::CvSt(..) | Op::CvStI(..) => continue,
+            _ => return Err(pc),
+        };
+    }
+    Ok(())
+}
+
 pub(crate) fn pseudo_name(src: u8) -> &'static str {
     match src {
         0 => "constant",

@@ -101,6 +101,24 @@ pub trait Engine: Send + Sync + fmt::Debug {
     /// Compile `program` (already validated, its pseudo `lddw`s resolved by
     /// `opts.resolver`), to run with `opts.helpers` and budget `opts.max_insns`.
     fn compile(&self, program: &Program, opts: &VmOptions) -> Result<Box<dyn CompiledProgram>, String>;
+
+    /// Compile a program a sound verifier accepted to run without bounds checks,
+    /// except for the `converted` loads and stores (through ctx or kernel-object
+    /// pointers), which must still be translated and reach
+    /// [`RunEnv::virtual_access`] as in checked mode. `None` (the default): this
+    /// engine has no unchecked mode, and the runtime uses [`Engine::compile`].
+    ///
+    /// # Safety
+    /// The caller promises the verification: runs of the result are not checked.
+    unsafe fn compile_verified(
+        &self,
+        program: &Program,
+        opts: &VmOptions,
+        converted: &[usize],
+    ) -> Option<Result<Box<dyn CompiledProgram>, String>> {
+        let _ = (program, opts, converted);
+        None
+    }
 }
 
 /// A program an [`Engine`] compiled.
@@ -360,6 +378,9 @@ pub(crate) struct Prog {
     pub name: String,
     pub prog_type: u32,
     pub vm: Vm,
+    /// Loaded with [`Runtime::load_verified_program`]: `vm` (or `compiled`, when it
+    /// came from [`Engine::compile_verified`]) runs unchecked but for converted accesses.
+    pub verified: bool,
     /// The program as [`RuntimeOptions::engine`] compiled it (runs use it instead of `vm`).
     pub compiled: Option<Box<dyn CompiledProgram>>,
     /// Map values the program addresses directly (global data): (map, address, length).
@@ -585,6 +606,47 @@ impl Runtime {
         insns: Vec<Insn>,
         maps: &[MapId],
     ) -> Result<ProgId, RuntimeError> {
+        // SAFETY: no verification is claimed (`None`): runs stay checked.
+        unsafe { self.load(name, prog_type, expected_attach_type, insns, maps, None) }
+    }
+
+    /// [`Runtime::load_program_with`] for a program that bpfbox's verifier accepted
+    /// for this program type and these maps: its runs skip bounds checks on every
+    /// load and store but the `converted` ones (the verifier's
+    /// `Report::converted_accesses`: through ctx or kernel-object pointers), as the
+    /// kernel runs verified programs. On the engine when it has an unchecked mode
+    /// ([`Engine::compile_verified`]), else on the interpreter. A program with an
+    /// atomic among `converted` is loaded checked.
+    ///
+    /// # Safety
+    /// The program must have been accepted by a sound verifier with exactly these
+    /// instructions, program type, expected attach type and map definitions, and
+    /// `converted` must be that verification's list: otherwise its accesses can
+    /// reach any memory of the process.
+    pub unsafe fn load_verified_program(
+        &self,
+        name: &str,
+        prog_type: ProgTypeNum,
+        expected_attach_type: Option<u32>,
+        insns: Vec<Insn>,
+        maps: &[MapId],
+        converted: &[usize],
+    ) -> Result<ProgId, RuntimeError> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.load(name, prog_type, expected_attach_type, insns, maps, Some(converted)) }
+    }
+
+    /// # Safety
+    /// With `verified` given: the contract of [`Runtime::load_verified_program`].
+    unsafe fn load(
+        &self,
+        name: &str,
+        prog_type: ProgTypeNum,
+        expected_attach_type: Option<u32>,
+        insns: Vec<Insn>,
+        maps: &[MapId],
+        verified: Option<&[usize]>,
+    ) -> Result<ProgId, RuntimeError> {
         let prog = || name.to_string();
         let maps: Vec<Arc<Map>> =
             maps.iter().map(|id| self.try_map(*id).ok_or(RuntimeError::UnknownMap(*id))).collect::<Result<_, _>>()?;
@@ -658,13 +720,36 @@ impl Runtime {
             helpers: self.shared.helpers.clone(),
             resolver: Some(resolver),
         };
+        let compile_err = |reason| RuntimeError::Compile { prog: prog(), reason };
+        // Converted atomics (atomics on the context) are not supported unchecked.
+        let unchecked_vm = match verified {
+            Some(converted) => Vm::from_verified(program.clone(), opts.clone(), converted).ok(),
+            None => None,
+        };
+        let mut verified_compiled = false;
         let compiled = match &self.shared.opts.engine {
             Some(engine) => {
-                Some(engine.compile(&program, &opts).map_err(|reason| RuntimeError::Compile { prog: prog(), reason })?)
+                // SAFETY: `verified` carries the caller's promise (load_verified_program).
+                let fast = match (verified, &unchecked_vm) {
+                    (Some(converted), Some(_)) => unsafe { engine.compile_verified(&program, &opts, converted) },
+                    _ => None,
+                };
+                match fast {
+                    Some(r) => {
+                        verified_compiled = true;
+                        Some(r.map_err(compile_err)?)
+                    }
+                    None => Some(engine.compile(&program, &opts).map_err(compile_err)?),
+                }
             }
             None => None,
         };
-        let vm = Vm::from_program(program, opts);
+        let (vm, verified) = match unchecked_vm {
+            // With an engine, `verified` says whether the engine's code is unchecked;
+            // the interpreter's copy is then unused.
+            Some(vm) if compiled.is_none() || verified_compiled => (vm, true),
+            _ => (Vm::from_program(program, opts), false),
+        };
         let r = self.shared.progs.push(|i| {
             Ok::<_, RuntimeError>(Arc::new(Prog {
                 id: ProgId(i),
@@ -672,6 +757,7 @@ impl Runtime {
                 prog_type,
                 expected_attach_type,
                 vm,
+                verified,
                 compiled,
                 direct,
             }))
@@ -769,6 +855,10 @@ impl Runtime {
             let args = [r1, st.ctx.r2(), 0, 0, 0];
             let out = match &cur.compiled {
                 Some(c) => c.run_env(args, &regions, st, Some(budget)),
+                // SAFETY: `verified` programs were accepted by a sound verifier
+                // (the contract of `load_verified_program`); the converted accesses
+                // still go through `st` (the context).
+                None if cur.verified => unsafe { cur.vm.run_env_unchecked(args, &regions, st, Some(budget)) },
                 None => cur.vm.run_env(args, &regions, st, Some(budget)),
             };
             match out {
