@@ -221,6 +221,17 @@ fn json_bytes(v: &Value, size: u32) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// The running kernel's BTF, parsed once per process (library users and tests run
+/// many objects).
+pub(crate) fn vmlinux_btf() -> Option<Arc<bpfbox_object::btf::Btf>> {
+    static BTF: std::sync::OnceLock<Option<Arc<bpfbox_object::btf::Btf>>> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| {
+        let sys = Path::new("/sys/kernel/btf/vmlinux");
+        std::fs::read(sys).ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new)
+    })
+    .clone()
+}
+
 fn load_object(a: &RunObjArgs) -> Result<(Vec<u8>, LoadedObject), CliError> {
     let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
     let target_btf = match &a.btf {
@@ -228,10 +239,7 @@ fn load_object(a: &RunObjArgs) -> Result<(Vec<u8>, LoadedObject), CliError> {
             let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
             Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
         }
-        None => {
-            let sys = Path::new("/sys/kernel/btf/vmlinux");
-            std::fs::read(sys).ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new)
-        }
+        None => vmlinux_btf(),
     };
     let mut prog_types = Vec::new();
     for (name, t) in &a.types {

@@ -36,10 +36,7 @@ fn load_object(a: &VerifyArgs) -> Result<LoadedObject, CliError> {
             let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
             Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
         }
-        None => std::fs::read(Path::new("/sys/kernel/btf/vmlinux"))
-            .ok()
-            .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
-            .map(Arc::new),
+        None => crate::run_obj::vmlinux_btf(),
     };
     let mut prog_types = Vec::new();
     for (name, t) in &a.types {

@@ -288,3 +288,78 @@ fn run_verifies_first_and_no_verify_runs_checked() {
     let (code, out, _) = bpfbox(&["run", &obj, "--data-hex", "00000000", "--no-verify"]);
     assert_ne!(code, 0, "{out}");
 }
+
+/// A verified program runs unchecked but for its converted (ctx / kernel pointer)
+/// accesses; it must give exactly what the fully checked run (`--no-verify`) gives,
+/// on every program of the repository that the verifier accepts, on both engines.
+/// In-process (the library behind `bpfbox run`), so that pid and comm are equal.
+#[test]
+fn verified_runs_equal_checked_runs_on_every_repository_program() {
+    use bpfbox::run_obj::{run, Backend, RunObjArgs};
+    let pkt = "0200000000020200000000010800450000280001400040064e93c0000201c63364079c400050000003e8000000005002ffff232e0000";
+    let mut compared = 0;
+    for dir in ["examples", "tests/progs", "tests/realworld"] {
+        let mut files: Vec<_> = std::fs::read_dir(root(dir))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "o"))
+            .collect();
+        files.sort();
+        for f in files {
+            let fs = f.to_string_lossy().to_string();
+            let va = bpfbox::verify_cmd::VerifyArgs { file: f.clone(), json: true, ..Default::default() };
+            let Ok((out, 0)) = bpfbox::verify_cmd::run(&va) else {
+                continue; // unloadable or rejected: `run` refuses it
+            };
+            let v: Value = serde_json::from_str(&out).unwrap();
+            for p in v["programs"].as_array().unwrap() {
+                let name = p["name"].as_str().unwrap();
+                for jit in [false, true] {
+                    let mut a = RunObjArgs {
+                        file: f.clone(),
+                        prog: Some(name.to_string()),
+                        types: vec![],
+                        data: None,
+                        data_hex: Some(pkt.to_string()),
+                        pcap: None,
+                        ctx: None,
+                        repeat: 1,
+                        map_init: vec![],
+                        dump_maps: false,
+                        out_pcap: None,
+                        btf: None,
+                        backend: Backend::User,
+                        json: true,
+                        log: false,
+                        jit,
+                        verify: true,
+                    };
+                    let mut r1 = run(&a);
+                    if r1.as_ref().is_err_and(|e| e.to_string().contains("take no data_in")) {
+                        a.data_hex = None;
+                        r1 = run(&a);
+                    }
+                    a.verify = false;
+                    let r2 = run(&a);
+                    let ((o1, c1), (o2, c2)) = match (r1, r2) {
+                        (Ok(x), Ok(y)) => (x, y),
+                        (Err(x), Err(y)) => {
+                            assert_eq!(x.to_string(), y.to_string(), "{fs} {name}");
+                            continue;
+                        }
+                        (x, y) => panic!("{fs} {name} jit={jit}: {x:?} / {y:?}"),
+                    };
+                    assert_eq!(c1, c2, "{fs} {name} jit={jit}: exit codes differ\n{o1}\n{o2}");
+                    let (mut j1, mut j2): (Value, Value) =
+                        (serde_json::from_str(&o1).unwrap(), serde_json::from_str(&o2).unwrap());
+                    without_durations(&mut j1);
+                    without_durations(&mut j2);
+                    assert_eq!(j1, j2, "{fs} {name} jit={jit}: verified and checked runs differ");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    eprintln!("verified vs checked: {compared} program runs identical");
+    assert!(compared >= 80, "only {compared} programs compared");
+}
