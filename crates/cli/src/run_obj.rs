@@ -318,9 +318,7 @@ fn run_user(
             // SAFETY: bpfbox's verifier accepted exactly these instructions, type,
             // attach type and maps (`verify_before_run` on this object), and
             // `converted` is its list.
-            Some(converted) => unsafe {
-                rt.load_verified_program(&p.name, pt, eat, p.insns.clone(), &ids, converted)
-            },
+            Some(converted) => unsafe { rt.load_verified_program(&p.name, pt, eat, p.insns.clone(), &ids, converted) },
             None => rt.load_program_with(&p.name, pt, eat, p.insns.clone(), &ids),
         };
         match loaded {

@@ -296,7 +296,8 @@ fn run_verifies_first_and_no_verify_runs_checked() {
 #[test]
 fn verified_runs_equal_checked_runs_on_every_repository_program() {
     use bpfbox::run_obj::{run, Backend, RunObjArgs};
-    let pkt = "0200000000020200000000010800450000280001400040064e93c0000201c63364079c400050000003e8000000005002ffff232e0000";
+    let pkt =
+        "0200000000020200000000010800450000280001400040064e93c0000201c63364079c400050000003e8000000005002ffff232e0000";
     let mut compared = 0;
     for dir in ["examples", "tests/progs", "tests/realworld"] {
         let mut files: Vec<_> = std::fs::read_dir(root(dir))
