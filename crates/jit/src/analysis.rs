@@ -59,6 +59,9 @@ pub(crate) struct Prog<'a> {
     pub has_callx: bool,
     /// Some instruction writes r10 (so r10 is not known to be the frame pointer).
     pub r10_written: bool,
+    /// Per slot: a converted access ([`crate::JitOptions::converted`]), translated
+    /// through the slow path even in unchecked code.
+    pub converted: Vec<bool>,
 }
 
 impl Prog<'_> {

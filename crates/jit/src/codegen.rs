@@ -1089,6 +1089,25 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Load from `base_v + off` (`base` is the register holding `base_v`).
     fn load(&mut self, pc: usize, base_v: Value, size: Size, signed: bool, base: Reg, off: i16) -> Value {
+        if self.p.converted[pc] {
+            // Unchecked code, ctx or kernel-pointer access: always the runtime's
+            // translation (the region cache and frame bounds are not kept).
+            let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
+            let join = self.b.create_block();
+            let v = self.b.append_block_param(join, I64);
+            let args = [
+                self.ctx,
+                addr,
+                self.iconst(size.bytes() as i64),
+                self.iconst(signed as i64),
+                self.iconst(pc as i64),
+                self.fp,
+            ];
+            let (x, st) = self.slow_call(Shim::Load, &args);
+            self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
+            self.enter(join);
+            return v;
+        }
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
             return self.raw_load(base_v, off as i32, size, signed);
         }
@@ -1119,6 +1138,15 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Store to `base_v + off`.
     fn store(&mut self, pc: usize, base_v: Value, size: Size, v: Value, base: Reg, off: i16) {
+        if self.p.converted[pc] {
+            let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
+            let join = self.b.create_block();
+            let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
+            let (_, st) = self.slow_call(Shim::Store, &args);
+            self.b.ins().brif(st, self.err_ret, &[], join, &[]);
+            self.enter(join);
+            return;
+        }
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
             self.raw_store(base_v, off as i32, size, v);
             return;

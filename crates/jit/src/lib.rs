@@ -70,6 +70,11 @@ pub struct JitOptions {
     pub count_insns: bool,
     /// Resolves pseudo `lddw` immediates, as [`VmOptions::resolver`].
     pub resolver: Option<Resolver>,
+    /// Unchecked mode: loads and stores (by slot) that still go through the checked
+    /// translation and the run's [`RunEnv::virtual_access`] — a verifier's converted
+    /// accesses (through ctx or kernel-object pointers), as for
+    /// [`bpfbox_vm::Vm::from_verified`]. Atomics cannot be converted.
+    pub converted: Vec<usize>,
 }
 
 impl Default for JitOptions {
@@ -80,6 +85,7 @@ impl Default for JitOptions {
             max_insns: DEFAULT_MAX_INSNS,
             count_insns: true,
             resolver: None,
+            converted: Vec::new(),
         }
     }
 }
@@ -92,6 +98,7 @@ impl fmt::Debug for JitOptions {
             .field("max_insns", &self.max_insns)
             .field("count_insns", &self.count_insns)
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
+            .field("converted", &self.converted)
             .finish()
     }
 }
@@ -201,6 +208,16 @@ impl JitProgram {
             entries: program.functions(),
             has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
             r10_written: insns.iter().any(writes_r10),
+            converted: {
+                let mut c = vec![false; insns.len()];
+                for &pc in &opts.converted {
+                    match insns.get(pc) {
+                        Some(Insn::Load { .. } | Insn::Store { .. }) => c[pc] = true,
+                        _ => return Err(JitError::Codegen(format!("converted access at {pc} is not a load or store"))),
+                    }
+                }
+                c
+            },
         };
         let funcs = analysis::analyze(&prog);
         let cfg = codegen::Cfg { checked: opts.checked, count };
@@ -361,9 +378,11 @@ fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
     ([region.start(), len, 0, 0, 0], Some(region))
 }
 
-/// The checked JIT as a [`bpfbox_vm::Engine`]: plug it into
+/// The JIT as a [`bpfbox_vm::Engine`]: plug it into
 /// [`bpfbox_vm::RuntimeOptions::engine`] to run a [`bpfbox_vm::Runtime`]'s programs
-/// compiled. Always checked: runtime programs are not verified.
+/// compiled. Programs loaded with `load_program*` are compiled checked; programs
+/// loaded with `Runtime::load_verified_program` unchecked, but for the verifier's
+/// converted accesses (`Engine::compile_verified`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JitEngine;
 
@@ -379,9 +398,49 @@ impl bpfbox_vm::Engine for JitEngine {
             max_insns: opts.max_insns,
             count_insns: true,
             resolver: opts.resolver.clone(),
+            converted: Vec::new(),
         };
         let p = JitProgram::compile(program.insns(), &jit_opts).map_err(|e| e.to_string())?;
         Ok(Box::new(p))
+    }
+
+    unsafe fn compile_verified(
+        &self,
+        program: &bpfbox_vm::Program,
+        opts: &VmOptions,
+        converted: &[usize],
+    ) -> Option<Result<Box<dyn bpfbox_vm::CompiledProgram>, String>> {
+        let jit_opts = JitOptions {
+            checked: false,
+            helpers: opts.helpers.clone(),
+            max_insns: opts.max_insns,
+            count_insns: true,
+            resolver: opts.resolver.clone(),
+            converted: converted.to_vec(),
+        };
+        Some(
+            JitProgram::compile(program.insns(), &jit_opts)
+                .map(|p| Box::new(VerifiedJit(p)) as Box<dyn bpfbox_vm::CompiledProgram>)
+                .map_err(|e| e.to_string()),
+        )
+    }
+}
+
+/// A program compiled unchecked for [`bpfbox_vm::Engine::compile_verified`]: its
+/// runs rely on the verification the runtime's caller promised.
+struct VerifiedJit(JitProgram);
+
+impl bpfbox_vm::CompiledProgram for VerifiedJit {
+    fn run_env(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+    ) -> Result<RunOutcome, VmError> {
+        // SAFETY: built only by `compile_verified`, whose caller promised that a sound
+        // verifier accepted the program; its converted accesses are still translated.
+        unsafe { self.0.run_env_unchecked(args, regions, env, max_insns) }
     }
 }
 
