@@ -455,12 +455,6 @@ impl Verifier<'_> {
                         Scalar::konst(if kind == Endian::Le { t } else { swapped })
                     }
                     (RegType::Scalar, None, Endian::Le) => v.var.truncate(bytes),
-                    _ => scalar_of_size(bytes),
-                };
-                *p.st.reg_mut(d) = RegState::scalar(r);
-                Ok(next)
-            }
-            Insn::Load { size, dst, src, off, sign_extend } => {
                     (RegType::Scalar, None, _) => {
                         // A swap moves the known and unknown bits alike (the kernel's tnum_bswap).
                         let t = v.var.truncate(bytes).var;
@@ -474,6 +468,12 @@ impl Verifier<'_> {
                         r.sync();
                         r
                     }
+                    _ => scalar_of_size(bytes),
+                };
+                *p.st.reg_mut(d) = RegState::scalar(r);
+                Ok(next)
+            }
+            Insn::Load { size, dst, src, off, sign_extend } => {
                 let s = src.idx();
                 let base = self.read_reg(&p.st, s)?;
                 self.write_check(dst.idx())?;
@@ -648,7 +648,8 @@ impl Verifier<'_> {
     fn exit(&mut self, p: &mut Path) -> R<Next> {
         // Like the kernel, a subprogram's exit does not require r0 (void functions).
         // struct_ops callbacks may return void (their BTF type says; bpfbox has no BTF here).
-        let lax = p.st.frames.len() > 1 && !p.st.cur().callback || self.prog.prog_type == ProgType::StructOps;
+        // A callback's r0 is checked below ("R0 not a scalar value").
+        let lax = p.st.frames.len() > 1 || self.prog.prog_type == ProgType::StructOps;
         let r0 = if lax { *p.st.reg(0) } else { self.read_reg(&p.st, 0)? };
         if p.st.frames.len() > 1 {
             let callee = p.st.frames.pop().expect("frame");
@@ -658,11 +659,7 @@ impl Verifier<'_> {
             let callsite = callee.callsite.unwrap_or(0);
             let ret = if callee.callback {
                 if r0.ty != RegType::Scalar {
-                    return fail(
-                        Rule::ReturnValue,
-                        format!("At callback return the register R0 is not a known value ({})", r0.type_str()),
-                        &[0],
-                    );
+                    return fail(Rule::ReturnValue, "R0 not a scalar value", &[0]);
                 }
                 if r0.var.smin < 0 || r0.var.smax > 1 {
                     return fail(Rule::ReturnValue, invalid_scalar_msg("At callback return", &r0.var, (0, 1)), &[0]);
@@ -757,12 +754,6 @@ impl Verifier<'_> {
                 return fail(Rule::Unsupported, format!("invalid shift {i}"), &[]);
             }
         }
-                        RegState { var: Scalar::unknown(), ..if dv.ty == RegType::BtfId { dv } else { s } }
-                    } else {
-                        RegState::unknown()
-                    }
-                } else {
-                    RegState::unknown()
         self.write_check(d)?;
         let out = match (dv.ty, s.ty) {
             (RegType::Scalar, RegType::Scalar) => {
@@ -798,6 +789,12 @@ impl Verifier<'_> {
             (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
                 if op == AluOp::Add || op == AluOp::Sub {
                     if dv.ty == RegType::BtfId || op == AluOp::Add {
+                        RegState { var: Scalar::unknown(), ..if dv.ty == RegType::BtfId { dv } else { s } }
+                    } else {
+                        RegState::unknown()
+                    }
+                } else {
+                    RegState::unknown()
                 }
             }
             _ if dv.is_ptr() && s.is_ptr() => {
@@ -1030,6 +1027,9 @@ impl Verifier<'_> {
                 let map = self.map(base.map);
                 let is_key = base.ty == RegType::MapKey;
                 let mem = if is_key { map.key_size } else { map.value_size };
+                if write && is_key {
+                    return fail(Rule::MapKeyAccess, format!("write to change key R{regno} not allowed"), &[rn]);
+                }
                 if write && map.frozen && !is_key {
                     return fail(
                         Rule::MapValueAccess,
@@ -1186,6 +1186,19 @@ impl Verifier<'_> {
         } else {
             (off.saturating_add(base.var.smin), off.saturating_add(base.var.smax))
         };
+        // Alignment is checked before the bounds (check_ptr_alignment comes first).
+        if base.var.is_const() && lo % sz != 0 {
+            return fail(
+                Rule::Misaligned,
+                format!(
+                    "misaligned stack access off {}+{}+{} size {size}",
+                    base.var.var.value as i64,
+                    base.off,
+                    off - base.off as i64
+                ),
+                &[rn],
+            );
+        }
         if lo < -(MAX_STACK as i64) || hi + sz > 0 || lo > hi {
             let msg = if base.var.is_const() {
                 format!("invalid {rw} stack R{regno} off={lo} size={size}")
@@ -1195,18 +1208,6 @@ impl Verifier<'_> {
             return with_hint(fail(Rule::StackAccess, msg, &[rn]), || {
                 "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into()
             });
-        }
-        if base.var.is_const() && lo % sz != 0 {
-            return fail(
-                Rule::Misaligned,
-                format!(
-                    "misaligned stack access off {}+{}+{} size {size}",
-                    base.var.var,
-                    base.off,
-                    off - base.off as i64
-                ),
-                &[rn],
-            );
         }
         let sub = st.frames.get(frameno).map_or(0, |f| f.subprog);
         self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
@@ -1335,7 +1336,8 @@ impl Verifier<'_> {
                 let (lo, hi) = if reg.var.is_const() { (off + reg.var.var.value as i64, off + reg.var.var.value as i64) } else { (off + reg.var.smin, off + reg.var.smax) };
                 let end = hi + size_max as i64;
                 if lo < -(MAX_STACK as i64) || end > 0 {
-                    return fail(Rule::StackAccess, format!("invalid indirect access to stack R{regno} off={lo} size={size_max}"), &[regno as u8]);
+                    let rw = if write { "write to" } else { "read from" };
+                    return fail(Rule::StackAccess, format!("invalid {rw} stack R{regno} off={lo} size={size_max}"), &[regno as u8]);
                 }
                 let sub = st.frames[frameno].subprog;
                 self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
@@ -1440,7 +1442,9 @@ impl Verifier<'_> {
             });
         }
         if name == "tail_call" && !p.st.refs.is_empty() {
-            return fail(Rule::UnreleasedReference, "tail_call would lead to reference leak", &[]);
+            let (id, insn) = (p.st.refs[0].id, p.st.refs[0].insn);
+            let msg = format!("Unreleased reference id={id} alloc_insn={insn}\ntail_call would lead to reference leak");
+            return fail(Rule::UnreleasedReference, msg, &[]);
         }
         let args = proto.declared_args();
         let mut map: Option<u32> = None;
@@ -1591,7 +1595,9 @@ impl Verifier<'_> {
                     if reg.off != 0 || !reg.var.is_const() {
                         return fail(
                             Rule::HelperArg,
-                            format!("R{regno} must have zero offset when passed to release func"),
+                            format!(
+                                "R{regno} must have zero offset when passed to release func or trusted arg to kfunc"
+                            ),
                             &[rn],
                         );
                     }
@@ -1765,6 +1771,13 @@ impl Verifier<'_> {
             "redirect_map" => matches!(t, 14 | 25 | 16 | 17),
             _ => true,
         };
+        if func == "tail_call" && t != 3 {
+            return fail(Rule::HelperArg, "expected prog array map for tail call", &[2]);
+        }
+        // Map types with a for-each callback (hash, array and their per-CPU/LRU kinds).
+        if func == "for_each_map_elem" && !matches!(t, 1 | 2 | 5 | 6 | 9 | 10) {
+            return fail(Rule::HelperArg, "callback function not allowed for map", &[1]);
+        }
         if ok && rev {
             Ok(())
         } else {
@@ -1908,7 +1921,8 @@ impl Verifier<'_> {
         });
     }
 
-    /// `check_max_stack_depth`: the stack of every call chain, each frame rounded up to 32 bytes.
+    /// `check_max_stack_depth`: the stack of every call chain, each frame rounded up to 16 bytes
+    /// (`round_up_stack_depth` when the JIT is requested).
     fn check_stack_depth(&self) -> Result<(), Box<Diagnostic>> {
         fn walk(
             v: &Verifier<'_>,
@@ -1917,7 +1931,8 @@ impl Verifier<'_> {
             frames: usize,
             seen: &mut Vec<usize>,
         ) -> Option<(u32, usize)> {
-            let own = v.stack_depth[sub].max(1).div_ceil(32) * 32;
+            // With the JIT (always on here, as on most kernels) frames round up to 16 bytes.
+            let own = v.stack_depth[sub].div_ceil(16) * 16;
             let total = depth + own;
             if total > MAX_STACK as u32 {
                 return Some((total, frames));
@@ -2146,7 +2161,8 @@ fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
     match o.ty {
         RegType::NotInit => true,
         RegType::Scalar => {
-            c.ty == RegType::Scalar && o.var.contains(&c.var) && (o.id == 0 || (o.off == c.off && ids.check(o.id, c.id)))
+            let linked_ok = o.id == 0 || (o.off == c.off && ids.check(o.id, c.id));
+            c.ty == RegType::Scalar && o.var.contains(&c.var) && linked_ok
         }
         _ => {
             o.ty == c.ty

@@ -99,8 +99,8 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
             if write || !(0..24).contains(&off) || off % size_i != 0 || size != 4 {
                 return None;
             }
-            // egress_ifindex: only for devmap programs (BPF_XDP_DEVMAP = 38).
-            if off == 20 && expected_attach != Some(38) {
+            // egress_ifindex: only for devmap programs (BPF_XDP_DEVMAP = 33).
+            if off == 20 && expected_attach != Some(33) {
                 return None;
             }
             Some(match off {
@@ -177,6 +177,7 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
         ProgType::RawTracepoint | ProgType::RawTracepointWritable => {
             (!write && (0..96).contains(&off) && off % size_i == 0).then_some(CtxValue::BtfArg)
         }
+        ProgType::CgroupSock => cgroup_sock(expected_attach, off, size, write),
         ProgType::Tracing | ProgType::Lsm | ProgType::StructOps | ProgType::Ext => {
             (!write && (0..96).contains(&off) && off % 8 == 0).then_some(CtxValue::BtfArg)
         }
@@ -184,6 +185,49 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
         // of aligned fields are allowed as scalars (see the crate's known gaps).
         _ => (off >= 0 && off % size_i == 0).then_some(CtxValue::Scalar),
     }
+}
+
+/// `struct bpf_sock` as a `cgroup_sock` context (`sock_filter_is_valid_access` and
+/// `bpf_sock_is_valid_access`): 80 bytes; `bound_dev_if`, `mark` and `priority`
+/// (offsets 0, 16, 20) only at socket creation/release (attach types 2 and 34), and
+/// writable there; the source address and port only in post_bind (12 and 13).
+fn cgroup_sock(expected_attach: Option<u32>, off: i64, size: u32, write: bool) -> Option<CtxValue> {
+    const SRC_IP4: i64 = 24;
+    const SRC_IP6: i64 = 28;
+    const SRC_PORT: i64 = 44;
+    const DST_PORT: i64 = 48;
+    const DST_IP4: i64 = 52;
+    let create_or_release = matches!(expected_attach, Some(2 | 34));
+    let writable = match off {
+        0 | 16 | 20 => {
+            if !create_or_release {
+                return None;
+            }
+            true
+        }
+        SRC_IP4..=27 if expected_attach != Some(12) => return None,
+        SRC_IP6..=43 if expected_attach != Some(13) => return None,
+        SRC_PORT..=47 if !matches!(expected_attach, Some(12 | 13)) => return None,
+        _ => false,
+    };
+    if write && !writable {
+        return None;
+    }
+    let size_i = size as i64;
+    if !(0..80).contains(&off) || off % size_i != 0 {
+        return None;
+    }
+    // Fields that allow narrow loads: family, type, protocol (4, 8, 12), src_ip4,
+    // src_ip6, src_port, dst_ip4, dst_ip6, state, rx_queue_mapping; dst_port is 16 bits
+    // followed by padding.
+    let narrow_ok = matches!(off & !3, 4 | 8 | 12 | SRC_IP4..=SRC_PORT | DST_IP4..=76);
+    let ok = match off {
+        DST_PORT..=49 => size == 4 && off == DST_PORT || size <= 2 && off + size_i <= 50,
+        50..=51 => false,
+        _ if narrow_ok => size <= 4,
+        _ => size == 4,
+    };
+    ok.then_some(CtxValue::Scalar)
 }
 
 /// The range a program type's return value must lie in (`check_return_code`),
@@ -200,7 +244,12 @@ pub fn return_range(prog_type: ProgType, expected_attach: Option<u32>) -> Option
         | ProgType::CgroupSockopt
         | ProgType::SkLookup
         | ProgType::Netfilter => Some((0, 1)),
-        ProgType::CgroupSockAddr => Some((0, 1)),
+        // recvmsg, getpeername and getsockname must return 1; bind may return 0-3.
+        ProgType::CgroupSockAddr => match expected_attach {
+            Some(19 | 20 | 29..=32) => Some((1, 1)),
+            Some(8 | 9) => Some((0, 3)),
+            _ => Some((0, 1)),
+        },
         _ => None,
     }
 }

@@ -35,7 +35,7 @@ r1 = r10
 r1 += -8
 r2 = 16
 r3 = 0
-call 113  ; error: invalid indirect access to stack R1 off=-8 size=16
+call 113  ; error: invalid write to stack R1 off=-8 size=16
 r0 = 0
 exit
 
