@@ -6,9 +6,10 @@ use bpfbox::verify_cmd::{run, VerifyArgs};
 use std::path::{Path, PathBuf};
 
 /// (case, a fragment of the kernel-style message the snapshot must contain)
-const CASES: [(&str, &str); 10] = [
+const CASES: [(&str, &str); 11] = [
     ("stack_oob_read_bad", "stack"),
     ("helper_unknown_bad", "func"),
+    ("helper_wrong_type_bad", "program of this type cannot use helper bpf_skb_load_bytes#26"),
     ("stack_misaligned_bad", "misaligned"),
     ("ctx_modified_bad", "ctx"),
     ("loop_unbounded_bad", ""),
@@ -57,4 +58,27 @@ fn verify_human_snapshots() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every rejected C case of the corpus (`tests/verifier/c/*_bad.o`, all built with
+/// `-g`) renders with the source file, line and text of the failing instruction.
+#[test]
+fn every_rejection_renders_a_source_line() {
+    let dir = root().join("tests/verifier/c");
+    let mut n = 0;
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(&dir).expect("read dir").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let Some(case) = name.strip_suffix("_bad.o") else { continue };
+        let (out, code) =
+            run(&VerifyArgs { file: path.clone(), ..Default::default() }).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(code, 1, "{name} must be rejected:\n{out}");
+        let src = out.lines().skip_while(|l| !l.trim_start().starts_with(&format!("--> {case}_bad.c:"))).nth(1);
+        assert!(src.is_some_and(|l| !l.trim().is_empty()), "{name}: no source line and text in\n{out}");
+        n += 1;
+    }
+    eprintln!("{n} rejected C cases render with their source line");
+    assert!(n >= 15, "only {n} rejected C cases");
 }
