@@ -6,6 +6,8 @@
 
 use bpfbox_isa::{decode_program, encode_program, llvm, ubpf};
 
+pub mod soundness;
+
 /// Decoder: never panics; whatever it accepts re-encodes to the same bytes and
 /// survives a round trip through both text syntaxes.
 pub fn decode(bytes: &[u8]) {

@@ -88,3 +88,31 @@ fn loader_oracle_holds_for_bounded_time() {
     println!("load oracle: {n} mutated objects from {} seeds", seeds.len());
     assert!(n > 100);
 }
+
+/// Verifier soundness (`bpfbox_fuzzing::soundness`): accepted programs never fault
+/// checked, and run the same verified (unchecked). `BPFBOX_FUZZ_SEED` picks the seed.
+#[test]
+fn verifier_soundness_holds_for_bounded_time() {
+    use bpfbox_fuzzing::soundness;
+    use bpfbox_vm::runtime::{Runtime, RuntimeOptions};
+    let seed: u64 = std::env::var("BPFBOX_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_b9f_b0c5);
+    let mut r = Rng::new(seed);
+    let start = Instant::now();
+    let (mut generated, mut accepted, mut runs) = (0u64, 0u64, 0u64);
+    let mut rt = Runtime::new(RuntimeOptions::deterministic(1));
+    while start.elapsed() < budget() {
+        let o = soundness::check(&mut r, &rt);
+        generated += 1;
+        if o.accepted {
+            accepted += 1;
+            runs += o.runs;
+            if accepted % 500 == 0 {
+                rt = Runtime::new(RuntimeOptions::deterministic(1)); // programs accumulate in a runtime
+            }
+        }
+    }
+    println!(
+        "soundness: {generated} programs generated, {accepted} accepted, {runs} runs checked and verified, 0 faults"
+    );
+    assert!(accepted > 0, "no program accepted: the generator is off");
+}
