@@ -95,7 +95,7 @@ fn loader_oracle_holds_for_bounded_time() {
 fn verifier_soundness_holds_for_bounded_time() {
     use bpfbox_fuzzing::soundness;
     use bpfbox_vm::runtime::{Runtime, RuntimeOptions};
-    let seed: u64 = std::env::var("BPFBOX_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_b9f_b0c5);
+    let seed: u64 = std::env::var("BPFBOX_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_0b9f_b0c5);
     let mut r = Rng::new(seed);
     let start = Instant::now();
     let (mut generated, mut accepted, mut runs) = (0u64, 0u64, 0u64);
