@@ -174,8 +174,10 @@ pub fn access(prog_type: ProgType, expected_attach: Option<u32>, off: i64, size:
             }
             (size == 8).then_some(CtxValue::Scalar)
         }
+        // Raw tracepoint arguments are plain u64s (`raw_tp_prog_is_valid_access`):
+        // pointers among them are read with bpf_probe_read_kernel, not dereferenced.
         ProgType::RawTracepoint | ProgType::RawTracepointWritable => {
-            (!write && (0..96).contains(&off) && off % size_i == 0).then_some(CtxValue::BtfArg)
+            (!write && (0..96).contains(&off) && off % size_i == 0).then_some(CtxValue::Scalar)
         }
         ProgType::CgroupSock => cgroup_sock(expected_attach, off, size, write),
         ProgType::Tracing | ProgType::Lsm | ProgType::StructOps | ProgType::Ext => {
