@@ -105,7 +105,11 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                 }
             }
         }
-        let last = end - 1;
+        let mut last = end - 1;
+        if matches!(insns[last], Insn::LoadImm64Tail) && last > 0 {
+            // Reported at the lddw itself, the instruction the tail belongs to.
+            last -= 1;
+        }
         if !matches!(insns[last], Insn::Exit | Insn::Ja { .. }) {
             return Err(err(last, Rule::FallThrough, "last insn is not an exit or jmp".into()));
         }

@@ -825,6 +825,14 @@ impl Verifier<'_> {
                         &[d as u8],
                     );
                 }
+                // JITs may not cope with a frame pointer moved down by a subtraction.
+                if dv.ty == RegType::Stack && op == AluOp::Sub {
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("R{d} subtraction from stack pointer prohibited"),
+                        &[d as u8],
+                    );
+                }
                 match op {
                     AluOp::Add | AluOp::Sub => {}
                     AluOp::And | AluOp::Or | AluOp::Xor => {
@@ -950,7 +958,12 @@ impl Verifier<'_> {
         }
         if let Some((v, Some(sr))) = store {
             if v.is_ptr() && self.opts.unprivileged && base.ty != RegType::Stack {
-                return fail(Rule::PointerLeak, format!("R{sr} leaks addr into mem"), &[sr as u8]);
+                let into = match base.ty {
+                    RegType::MapValue => "map",
+                    RegType::Packet | RegType::PacketMeta => "packet",
+                    _ => "mem",
+                };
+                return fail(Rule::PointerLeak, format!("R{sr} leaks addr into {into}"), &[sr as u8]);
             }
         }
         let off = base.off as i64 + insn_off;
@@ -976,7 +989,7 @@ impl Verifier<'_> {
                 if !base.var.is_const() {
                     return fail(
                         Rule::ModifiedCtx,
-                        format!("variable ctx access var_off={} off={} size={}", base.var.var, insn_off, size),
+                        format!("variable ctx access var_off={} disallowed", base.var.var),
                         &[rn],
                     );
                 }
@@ -1818,11 +1831,9 @@ impl Verifier<'_> {
                     (t.is_some(), f.is_some())
                 }
             }
-        } else if matches!(cond, Cond::Eq | Cond::Ne)
-            && (dv.is_ptr() && sv.is_null_const() || sv.is_ptr() && dv.is_null_const())
-            && !w32
-        {
-            let ptr = if dv.is_ptr() { dv } else { sv };
+        } else if matches!(cond, Cond::Eq | Cond::Ne) && dv.is_ptr() && matches!(src, Operand::Imm(0)) && !w32 {
+            // Only a comparison with the immediate 0 is a null check (not a register holding 0).
+            let ptr = dv;
             let (eq_st, ne_st) = if cond == Cond::Eq { (&mut taken, &mut fall) } else { (&mut fall, &mut taken) };
             if ptr.maybe_null && ptr.id != 0 {
                 mark_null(eq_st, ptr.id, true);
@@ -1880,12 +1891,13 @@ impl Verifier<'_> {
     /// `try_match_pkt_pointers`: packet range learnt from comparisons with `data_end`.
     fn pkt_compare(&mut self, taken: &mut State, fall: &mut State, cond: Cond, dv: &RegState, sv: &RegState) {
         // Normalise to `pkt OP end`.
-        let (pkt, op) = if dv.is_pkt()
-            && (sv.ty == RegType::PacketEnd || (dv.ty == RegType::PacketMeta && sv.ty == RegType::Packet))
+        // data against data_end, or data_meta against data (not data_meta against data_end).
+        let (pkt, op) = if (dv.ty == RegType::Packet && sv.ty == RegType::PacketEnd)
+            || (dv.ty == RegType::PacketMeta && sv.ty == RegType::Packet)
         {
             (dv, cond)
-        } else if sv.is_pkt()
-            && (dv.ty == RegType::PacketEnd || (sv.ty == RegType::PacketMeta && dv.ty == RegType::Packet))
+        } else if (sv.ty == RegType::Packet && dv.ty == RegType::PacketEnd)
+            || (sv.ty == RegType::PacketMeta && dv.ty == RegType::Packet)
         {
             let flipped = match cond {
                 Cond::Gt => Cond::Lt,
