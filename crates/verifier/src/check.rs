@@ -95,6 +95,8 @@ struct Verifier<'a> {
     /// Per instruction: a load/store/atomic through a ctx or kernel-object pointer
     /// on some path (what the kernel rewrites: `Report::converted_accesses`).
     converted: Vec<bool>,
+    /// A tracing program's arguments, typed from the kernel's BTF.
+    tracing: Option<crate::btf_model::Args>,
 }
 
 pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
@@ -142,6 +144,12 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         last_add_insns: 0,
         last_add_jumps: 0,
         converted: vec![false; n],
+        tracing: match (&prog.kernel_btf, &prog.attach_target) {
+            (Some(btf), Some(target)) => {
+                crate::btf_model::tracing_args(&btf.0, prog.prog_type, prog.expected_attach_type, target)
+            }
+            _ => None,
+        },
     };
     let result = v.main();
     let result = result.and_then(|()| v.check_stack_depth());
@@ -787,7 +795,16 @@ impl Verifier<'_> {
                 out
             }
             (RegType::BtfId, _) | (_, RegType::BtfId) if !(dv.is_ptr() && s.is_ptr()) => {
-                if op == AluOp::Add || op == AluOp::Sub {
+                let (p, k) = if dv.ty == RegType::BtfId { (dv, s) } else { (s, dv) };
+                let c = k.var.const_value().map(|c| c as i64);
+                if let (Some(c), true) = (c, op == AluOp::Add || (op == AluOp::Sub && dv.ty == RegType::BtfId)) {
+                    // A constant moves the fixed offset (`btf_struct_walk` sees it).
+                    let c = if op == AluOp::Sub { c.wrapping_neg() } else { c };
+                    match i32::try_from(i64::from(p.off).wrapping_add(c)) {
+                        Ok(off) if p.var.is_const() => RegState { off, ..p },
+                        _ => RegState { var: Scalar::unknown(), ..p },
+                    }
+                } else if op == AluOp::Add || op == AluOp::Sub {
                     if dv.ty == RegType::BtfId || op == AluOp::Add {
                         RegState { var: Scalar::unknown(), ..if dv.ty == RegType::BtfId { dv } else { s } }
                     } else {
@@ -1032,7 +1049,23 @@ impl Verifier<'_> {
                     CtxValue::SockOrNull => {
                         RegState { maybe_null: true, id: self.new_id(), ..RegState::ptr(RegType::BtfId) }
                     }
-                    CtxValue::BtfArg => RegState::ptr(RegType::BtfId),
+                    CtxValue::BtfArg => match &self.tracing {
+                        Some(t) => match t.args.get((off / 8) as usize) {
+                            Some(crate::btf_model::Arg::Scalar) => RegState::scalar(scalar_of_size(size)),
+                            Some(&crate::btf_model::Arg::Ptr { type_id, maybe_null }) => {
+                                let id = if maybe_null { self.new_id() } else { 0 };
+                                RegState { aux: type_id, maybe_null, id, ..RegState::ptr(RegType::BtfId) }
+                            }
+                            None => {
+                                return fail(
+                                    Rule::CtxAccess,
+                                    format!("func '{}' doesn't have {}-th argument", t.func, off / 8),
+                                    &[rn],
+                                )
+                            }
+                        },
+                        None => RegState::ptr(RegType::BtfId),
+                    },
                 })
             }
             RegType::Stack => self.stack_access(st, regno, base, off, size, store, rw),
@@ -1112,7 +1145,17 @@ impl Verifier<'_> {
                 if write && self.prog.prog_type != ProgType::StructOps {
                     return fail(Rule::InvalidMemAccess, "only read is supported".to_string(), &[rn]);
                 }
-                let _ = pc;
+                // Typed (the kernel's BTF and a known struct): `btf_struct_walk`.
+                if let (Some(btf), Some(v)) = (&self.prog.kernel_btf, base.var.const_value()) {
+                    if base.aux != 0 {
+                        let at = off.wrapping_add(v as i64);
+                        return match crate::btf_model::struct_access(&btf.0, base.aux, at, size) {
+                            crate::btf_model::Walk::Ptr(id) => Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) }),
+                            crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
+                            crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
+                        };
+                    }
+                }
                 Ok(if size == 8 { RegState::ptr(RegType::BtfId) } else { RegState::scalar(scalar_of_size(size)) })
             }
         }
@@ -1528,7 +1571,8 @@ impl Verifier<'_> {
                             uninit,
                             pc,
                         )?;
-                    } else if !(reg.is_ptr() || reg.is_null_const()) {
+                    } else if !reg.is_ptr() {
+                        // NULL only where the prototype says PTR_MAYBE_NULL (handled above).
                         return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
                     }
                     // The size comes with the next argument.
@@ -1712,7 +1756,17 @@ impl Verifier<'_> {
             RetKind::PtrToRingbufMem => {
                 RegState { aux: alloc_size.unwrap_or(0) as u32, ringbuf: true, ..RegState::ptr(RegType::Mem) }
             }
-            _ => RegState::ptr(RegType::BtfId),
+            _ => {
+                // Typed where the helper's result type is fixed and known.
+                let typed = match name {
+                    "get_current_task_btf" | "task_pt_regs" => self.prog.kernel_btf.as_ref().and_then(|b| {
+                        let s = if name == "task_pt_regs" { "pt_regs" } else { "task_struct" };
+                        crate::btf_model::struct_id(&b.0, s)
+                    }),
+                    _ => None,
+                };
+                RegState { aux: typed.unwrap_or(0), ..RegState::ptr(RegType::BtfId) }
+            }
         };
         if r0.ty != RegType::NotInit && r0.is_ptr() {
             if maybe_null {
