@@ -232,7 +232,10 @@ pub(crate) fn vmlinux_btf() -> Option<Arc<bpfbox_object::btf::Btf>> {
     .clone()
 }
 
-fn load_object(a: &RunObjArgs) -> Result<(Vec<u8>, LoadedObject), CliError> {
+/// The object's bytes, the loaded object and the kernel BTF used for CO-RE.
+type Loaded = (Vec<u8>, LoadedObject, Option<Arc<bpfbox_object::btf::Btf>>);
+
+fn load_object(a: &RunObjArgs) -> Result<Loaded, CliError> {
     let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
     let target_btf = match &a.btf {
         Some(p) => {
@@ -248,9 +251,17 @@ fn load_object(a: &RunObjArgs) -> Result<(Vec<u8>, LoadedObject), CliError> {
         prog_types.push((name.clone(), pt));
     }
     let obj_name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let opts = LoadOptions { target_btf, prog_types, object_name: Some(obj_name), ..Default::default() };
+    // Against the running kernel (no --btf), `LINUX_KERNEL_VERSION` is its version, as libbpf sets it.
+    let kernel_version = if a.btf.is_none() { bpfbox_object::running_kernel_version().unwrap_or(0) } else { 0 };
+    let opts = LoadOptions {
+        target_btf: target_btf.clone(),
+        prog_types,
+        object_name: Some(obj_name),
+        kernel_version,
+        ..Default::default()
+    };
     let obj = bpfbox_object::load(&data, &opts).map_err(|e| CliError::input(&a.file, e))?;
-    Ok((data, obj))
+    Ok((data, obj, target_btf))
 }
 
 fn select_prog<'o>(a: &RunObjArgs, obj: &'o LoadedObject) -> Result<&'o bpfbox_object::ProgramSpec, CliError> {
@@ -690,12 +701,12 @@ fn session_human(s: &Session, a: &RunObjArgs, obj: &LoadedObject) -> String {
 
 /// Run `bpfbox run OBJ`; returns the text to print and the exit code.
 pub fn run(a: &RunObjArgs) -> Result<(String, u8), CliError> {
-    let (_data, obj) = load_object(a)?;
+    let (_data, obj, kernel_btf) = load_object(a)?;
     // Per program: the verifier's converted accesses, when the object was verified.
     let mut verified = None;
     if a.verify && a.backend != Backend::Kernel {
         let selected = select_prog(a, &obj)?;
-        match crate::verify_cmd::verify_before_run(&obj, &a.file, selected, a.json)? {
+        match crate::verify_cmd::verify_before_run(&obj, kernel_btf, &a.file, selected, a.json)? {
             BeforeRun::Accepted(v) => verified = Some(v),
             BeforeRun::Rejected(text) => return Ok((text, 1)),
         }

@@ -6,7 +6,8 @@
 
 use crate::CliError;
 use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
-use bpfbox_verifier::object::input_from_object;
+use bpfbox_object::btf::Btf;
+use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -29,7 +30,9 @@ pub struct VerifyArgs {
     pub types: Vec<(String, String)>,
 }
 
-fn load_object(a: &VerifyArgs) -> Result<LoadedObject, CliError> {
+/// The object, and the kernel BTF its CO-RE relocations were resolved against (the
+/// verifier types kernel pointers with it).
+fn load_object(a: &VerifyArgs) -> Result<(LoadedObject, Option<Arc<Btf>>), CliError> {
     let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
     let target_btf = match &a.btf {
         Some(p) => {
@@ -44,8 +47,11 @@ fn load_object(a: &VerifyArgs) -> Result<LoadedObject, CliError> {
             .ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
         prog_types.push((name.clone(), pt));
     }
-    let opts = LoadOptions { target_btf, prog_types, ..Default::default() };
-    load(&data, &opts).map_err(|e| CliError::input(&a.file, e))
+    // Against the running kernel (no --btf), `LINUX_KERNEL_VERSION` is its version, as libbpf sets it.
+    let kernel_version = if a.btf.is_none() { bpfbox_object::running_kernel_version().unwrap_or(0) } else { 0 };
+    let opts = LoadOptions { target_btf: target_btf.clone(), prog_types, kernel_version, ..Default::default() };
+    let obj = load(&data, &opts).map_err(|e| CliError::input(&a.file, e))?;
+    Ok((obj, target_btf))
 }
 
 /// The source line covering `pc` (the last line-info entry at or before it).
@@ -106,7 +112,7 @@ fn diag_json(p: &ProgramSpec, d: &Diagnostic) -> serde_json::Value {
 
 /// Run `bpfbox verify`: (stdout text, exit code).
 pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
-    let obj = load_object(args)?;
+    let (obj, kernel_btf) = load_object(args)?;
     let selected: Vec<&ProgramSpec> = match &args.prog {
         Some(name) => vec![obj.program(name).ok_or_else(|| {
             let names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
@@ -120,7 +126,7 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     let opts = VerifyOptions { log: args.log, ..VerifyOptions::default() };
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
     for p in selected {
-        let input = input_from_object(&obj, p).ok_or_else(|| {
+        let input = input_with_kernel_btf(&obj, p, kernel_btf.clone()).ok_or_else(|| {
             CliError::input(
                 &args.file,
                 format!(
@@ -192,6 +198,7 @@ pub enum BeforeRun {
 /// A selected program without a known type is an error: it cannot be verified.
 pub fn verify_before_run(
     obj: &LoadedObject,
+    kernel_btf: Option<Arc<Btf>>,
     file: &Path,
     selected: &ProgramSpec,
     json: bool,
@@ -200,7 +207,7 @@ pub fn verify_before_run(
     let mut rejected: Vec<(&ProgramSpec, Report)> = Vec::new();
     let mut accepted = BTreeMap::new();
     for p in &obj.programs {
-        let Some(input) = input_from_object(obj, p) else {
+        let Some(input) = input_with_kernel_btf(obj, p, kernel_btf.clone()) else {
             if p.name == selected.name {
                 return Err(CliError::input(
                     file,

@@ -152,6 +152,9 @@ pub fn check(r: &mut Rng, rt: &Runtime) -> Outcome {
         prog_type: ProgType::Xdp,
         expected_attach_type: None,
         maps: vec![],
+        attach_target: None,
+        sleepable: false,
+        kernel_btf: None,
     };
     let report = verify(&input, &VerifyOptions::default());
     if !report.accepted() {

@@ -10,6 +10,8 @@
 //! - `kernel JIT`: the `xdp` section loaded with `bpf(BPF_PROG_LOAD)` and timed with
 //!   `BPF_PROG_TEST_RUN` and `repeat` (needs root; skipped with the reason otherwise);
 //! - `bpfbox JIT`: unchecked, no instruction counting (what a verified program gets);
+//! - `JIT single-pass`: the same with Cranelift's single-pass register allocator
+//!   ([`bpfbox_jit::RegAlloc::SinglePass`]: faster compilation, slower code);
 //! - `JIT checked`: bounds-checked and counting (what `--no-verify` gets);
 //! - `bpfbox interp`: the interpreter, checked;
 //! - `rbpf JIT` / `rbpf interp`: rbpf 0.4 (its interpreter checks memory too).
@@ -17,13 +19,14 @@
 //! All engines must return the same value before anything is timed. Then criterion
 //! measures each pair (skipped with `BPFBOX_BENCH_QUICK=1`), and a plain timed loop
 //! fills the summary table: ns per run and ratios against native and the kernel.
-//! The compile time of each program and of a 1,000-instruction program follows.
+//! The compile time of each program and of a 1,000-instruction program follows
+//! (unchecked with each register allocator, and checked).
 //! `--json FILE` (or `BPFBOX_BENCH_JSON=FILE`) writes the table as JSON.
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_isa::{assemble, Insn, Syntax};
-use bpfbox_jit::{JitOptions, JitProgram};
+use bpfbox_isa::Insn;
+use bpfbox_jit::{JitOptions, JitProgram, RegAlloc};
 use bpfbox_vm::{HelperTable, Region, RegionKind, Vm, VmOptions};
 use criterion::Criterion;
 use std::ffi::{c_char, c_int, c_void, CString};
@@ -31,24 +34,13 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{thousand, Rng};
+
 const PROGRAMS: [&str; 6] = ["sieve", "checksum", "parse", "hash", "lpm", "strcmp"];
 
 fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bench")
-}
-
-/// xorshift64*: deterministic inputs.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 // ---------------------------------------------------------------- inputs
@@ -385,6 +377,7 @@ struct Engines<'a> {
     native: Option<NativeFn>,
     kernel: Result<kernel::Prog, String>,
     jit: JitProgram,
+    jit_fast: JitProgram,
     jit_checked: JitProgram,
     interp: Vm,
     rbpf: rbpf::EbpfVmMbuff<'a>,
@@ -397,6 +390,8 @@ impl<'a> Engines<'a> {
     fn new(case: &'a Case, native: Option<NativeFn>) -> Engines<'a> {
         let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
         let jit = JitProgram::compile(&case.insns, &unchecked).unwrap();
+        let fast = JitOptions { regalloc: RegAlloc::SinglePass, ..unchecked };
+        let jit_fast = JitProgram::compile(&case.insns, &fast).unwrap();
         let jit_checked = JitProgram::compile(&case.insns, &JitOptions::default()).unwrap();
         let interp =
             Vm::new(case.insns.clone(), VmOptions { helpers: HelperTable::empty(), ..Default::default() }).unwrap();
@@ -410,7 +405,8 @@ impl<'a> Engines<'a> {
             kernel::Prog::load(&case.xdp)
         };
         let mem = case.input.clone();
-        let mut e = Engines { case, native, kernel, jit, jit_checked, interp, rbpf, rbpf_jit, mem, ctx: vec![0; 16] };
+        let mut e =
+            Engines { case, native, kernel, jit, jit_fast, jit_checked, interp, rbpf, rbpf_jit, mem, ctx: vec![0; 16] };
         e.fix_ctx();
         e
     }
@@ -434,6 +430,12 @@ impl<'a> Engines<'a> {
         // SAFETY: the program only reads the context and stays inside the buffer (the
         // kernel verifier accepts it; all engines agree before anything is timed).
         unsafe { self.jit.run_with_unchecked(a, &r, &mut ()) }.unwrap().r0 as u32
+    }
+
+    fn jit_fast(&mut self) -> u32 {
+        let (a, r) = regions(&self.ctx, &mut self.mem);
+        // SAFETY: as for `jit`.
+        unsafe { self.jit_fast.run_with_unchecked(a, &r, &mut ()) }.unwrap().r0 as u32
     }
 
     fn jit_checked(&mut self) -> u32 {
@@ -500,34 +502,6 @@ fn kernel_time(e: &Engines<'_>) -> Result<f64, String> {
     Ok(best)
 }
 
-/// A 1,000-slot program of the usual mix (loads from a packet, ALU, stack spills,
-/// forward branches) for the compile-time measurement.
-fn thousand() -> Vec<Insn> {
-    let mut r = Rng(42);
-    let mut lines = vec!["ldxdw %r2, [%r1+0]".to_string(), "mov %r0, 0".to_string()];
-    while lines.len() < 999 {
-        let left = 999 - lines.len();
-        let x = 3 + r.below(7);
-        let y = 3 + r.below(7);
-        let l = match r.below(10) {
-            0 | 1 => format!("ldxw %r{x}, [%r2+{}]", r.below(1400)),
-            2 => format!("stxdw [%r10-{}], %r{x}", 8 * (1 + r.below(60))),
-            3 => format!("ldxdw %r{x}, [%r10-{}]", 8 * (1 + r.below(60))),
-            4 if left > 2 => format!("jgt %r{x}, %r{y}, +{}", r.below(left.min(20) as u64 - 1)),
-            5 => format!("mul %r{x}, {}", r.below(1000)),
-            6 => format!("lsh %r{x}, {}", r.below(63)),
-            7 => format!("xor %r{x}, %r{y}"),
-            8 => format!("add %r0, %r{x}"),
-            _ => format!("and32 %r{x}, {}", r.below(0xffff)),
-        };
-        lines.push(l);
-    }
-    lines.push("exit".into());
-    let insns = assemble(&lines.join("\n"), Syntax::Ubpf).unwrap();
-    assert_eq!(insns.len(), 1000);
-    insns
-}
-
 /// Median compile time in µs.
 fn compile_us(insns: &[Insn], opts: &JitOptions) -> f64 {
     let mut v: Vec<f64> = (0..31)
@@ -563,7 +537,12 @@ fn main() {
     for e in &mut engines {
         let want = e.interp();
         e.mem.copy_from_slice(&e.case.input);
-        let mut got = vec![("jit", e.jit()), ("jit checked", e.jit_checked()), ("rbpf", e.rbpf())];
+        let mut got = vec![
+            ("jit", e.jit()),
+            ("jit single-pass", e.jit_fast()),
+            ("jit checked", e.jit_checked()),
+            ("rbpf", e.rbpf()),
+        ];
         if let Some(v) = e.rbpf_jit() {
             got.push(("rbpf jit", v));
         }
@@ -598,6 +577,7 @@ fn main() {
         for e in &mut engines {
             let mut g = crit.benchmark_group(e.case.name);
             g.bench_function("bpfbox_jit", |b| b.iter(|| black_box(e.jit())));
+            g.bench_function("bpfbox_jit_single_pass", |b| b.iter(|| black_box(e.jit_fast())));
             g.bench_function("bpfbox_jit_checked", |b| b.iter(|| black_box(e.jit_checked())));
             g.bench_function("bpfbox_interp", |b| b.iter(|| black_box(e.interp())));
             if e.rbpf_jit.is_ok() {
@@ -629,25 +609,27 @@ fn summary(engines: &mut [Engines<'_>], json: Option<&str>) {
     println!();
     println!("ns per run (lower is better); ratios: bpfbox JIT time / other time");
     println!(
-        "| program  | insns | native | kernel JIT | bpfbox JIT | JIT checked | bpfbox interp | rbpf JIT | rbpf interp | JIT/native | JIT/kernel |"
+        "| program  | insns | native | kernel JIT | bpfbox JIT | JIT single-pass | JIT checked | bpfbox interp | rbpf JIT | rbpf interp | JIT/native | JIT/kernel |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for e in engines.iter_mut() {
         let native = e.native.is_some().then(|| time_per_run(|| _ = black_box(e.native())));
         let kernel = kernel_time(e).ok();
         let jit = time_per_run(|| _ = black_box(e.jit()));
+        let fast = time_per_run(|| _ = black_box(e.jit_fast()));
         let checked = time_per_run(|| _ = black_box(e.jit_checked()));
         let interp = time_per_run(|| _ = black_box(e.interp()));
         let rbpf_jit = e.rbpf_jit.is_ok().then(|| time_per_run(|| _ = black_box(e.rbpf_jit())));
         let rbpf = time_per_run(|| _ = black_box(e.rbpf()));
         let ratio = |o: Option<f64>| o.map(|o| format!("{:.2}", jit / o)).unwrap_or_else(|| "-".into());
         println!(
-            "| {:8} | {:5} | {:>6} | {:>10} | {:>10} | {:>11} | {:>13} | {:>8} | {:>11} | {:>10} | {:>10} |",
+            "| {:8} | {:5} | {:>6} | {:>10} | {:>10} | {:>15} | {:>11} | {:>13} | {:>8} | {:>11} | {:>10} | {:>10} |",
             e.case.name,
             e.case.insns.len(),
             fmt(native),
             fmt(kernel),
             fmt(Some(jit)),
+            fmt(Some(fast)),
             fmt(Some(checked)),
             fmt(Some(interp)),
             fmt(rbpf_jit),
@@ -657,23 +639,26 @@ fn summary(engines: &mut [Engines<'_>], json: Option<&str>) {
         );
         rows.push(serde_json::json!({
             "program": e.case.name, "insns": e.case.insns.len(),
-            "ns_per_run": { "native": native, "kernel_jit": kernel, "bpfbox_jit": jit, "bpfbox_jit_checked": checked,
+            "ns_per_run": { "native": native, "kernel_jit": kernel, "bpfbox_jit": jit, "bpfbox_jit_single_pass": fast, "bpfbox_jit_checked": checked,
                              "bpfbox_interp": interp, "rbpf_jit": rbpf_jit, "rbpf_interp": rbpf },
         }));
     }
 
     println!();
-    println!("compile time (median of 31, µs): bpfbox JIT unchecked / checked");
+    println!("compile time (median of 31, µs): bpfbox JIT unchecked (backtracking) / unchecked single-pass / checked");
     let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
+    let fast = JitOptions { regalloc: RegAlloc::SinglePass, ..unchecked.clone() };
     let checked = JitOptions::default();
     let mut compile = Vec::new();
     let big = thousand();
     let mut progs: Vec<(&str, &[Insn])> = engines.iter().map(|e| (e.case.name, &e.case.insns[..])).collect();
     progs.push(("synthetic-1000", &big));
     for (name, insns) in progs {
-        let (u, c) = (compile_us(insns, &unchecked), compile_us(insns, &checked));
-        println!("| {name:14} | {:5} insns | {u:8.0} µs | {c:8.0} µs |", insns.len());
-        compile.push(serde_json::json!({ "program": name, "insns": insns.len(), "unchecked_us": u, "checked_us": c }));
+        let (u, f, c) = (compile_us(insns, &unchecked), compile_us(insns, &fast), compile_us(insns, &checked));
+        println!("| {name:14} | {:5} insns | {u:8.0} µs | {f:8.0} µs | {c:8.0} µs |", insns.len());
+        compile.push(serde_json::json!({
+            "program": name, "insns": insns.len(), "unchecked_us": u, "unchecked_single_pass_us": f, "checked_us": c
+        }));
     }
     if let Some(path) = json {
         let doc = serde_json::json!({ "runs": rows, "compile": compile });

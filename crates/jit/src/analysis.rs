@@ -165,7 +165,15 @@ pub(crate) fn analyze(prog: &Prog<'_>) -> Vec<FuncInfo> {
     let mut funcs: Vec<FuncInfo> = prog.entries.iter().map(|&e| build_blocks(prog, e)).collect();
     let index = |pc: usize| prog.entries.binary_search(&pc).ok();
 
-    // Fixpoint over live-in / ret-out sets of all functions (both only grow).
+    // Fixpoint over live-in / ret-out sets of all functions (both only grow). A
+    // function's liveness depends only on its own ret-out set and, if it makes local
+    // calls, on the live-in sets: it is recomputed only when one of those changed.
+    let calls: Vec<bool> = funcs
+        .iter()
+        .map(|f| (0..n).any(|pc| f.reach[pc] && matches!(prog.insn(pc), Some(Insn::Call(CallTarget::Local(_))))))
+        .collect();
+    let mut seen: Option<Vec<RegSet>> = None;
+    let mut seen_retout: Vec<Option<RegSet>> = vec![None; funcs.len()];
     loop {
         let liveins: Vec<RegSet> = funcs.iter().map(|f| f.livein).collect();
         let mut retouts: Vec<RegSet> = funcs.iter().map(|f| f.retout).collect();
@@ -173,8 +181,13 @@ pub(crate) fn analyze(prog: &Prog<'_>) -> Vec<FuncInfo> {
             retouts.iter_mut().for_each(|r| *r = CALL_DEFS);
         }
         let livein_of = |t: usize| index(t).map_or(ALL, |i| liveins[i]);
+        let same_liveins = seen.as_ref() == Some(&liveins);
         let mut changed = false;
-        for f in funcs.iter_mut() {
+        for (fi, f) in funcs.iter_mut().enumerate() {
+            if (same_liveins || !calls[fi]) && seen_retout[fi] == Some(f.retout) {
+                continue;
+            }
+            seen_retout[fi] = Some(f.retout);
             let exit_use = R0 | f.retout;
             // Backward iteration to a fixpoint over the reachable slots.
             let mut live_in = vec![0 as RegSet; n + 1];
@@ -229,6 +242,7 @@ pub(crate) fn analyze(prog: &Prog<'_>) -> Vec<FuncInfo> {
                 changed = true;
             }
         }
+        seen = Some(liveins);
         if !changed {
             break;
         }

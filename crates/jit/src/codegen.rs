@@ -18,7 +18,7 @@
 
 use crate::analysis::{Flow, FuncInfo, Prog, RegSet, ARGS, R0};
 use crate::runtime::{self, JitCtx};
-use crate::JitError;
+use crate::{JitError, RegAlloc};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Insn, Operand, PacketMode, Reg, Size, Width};
 use bpfbox_vm::{HelperEntry, HelperTable, FUNC_ADDR_TAG, MAX_CALL_FRAMES, STACK_SIZE};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -51,32 +51,35 @@ pub(crate) const FAIL_UNKNOWN_HELPER: i64 = 7;
 const I64: Type = types::I64;
 const I32: Type = types::I32;
 
-/// The host ISA, built once per process.
-fn host_isa() -> Result<OwnedTargetIsa, JitError> {
-    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
-    ISA.get_or_init(|| {
-        let mut flags = settings::builder();
-        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("{k}={v}: {e}"));
-        // Cranelift's mid-end (e-graph GVN/LICM) makes eBPF code slower, not faster,
-        // here: clang already optimized it, and hoisting raises register pressure in
-        // loops (parse and strcmp run 25-30% faster without it); it also costs a third
-        // of the compile time. BPFBOX_JIT_OPT=speed turns it back on.
-        let opt = std::env::var("BPFBOX_JIT_OPT").unwrap_or_else(|_| "none".into());
-        set(&mut flags, "opt_level", &opt)?;
-        if let Ok(ra) = std::env::var("BPFBOX_JIT_REGALLOC") {
-            set(&mut flags, "regalloc_algorithm", &ra)?;
-        }
-        set(&mut flags, "is_pic", "false")?;
-        set(&mut flags, "use_colocated_libcalls", "false")?;
-        // Nothing unwinds through generated code (the runtime's shims catch panics).
-        set(&mut flags, "unwind_info", "false")?;
-        // The IR verifier is a debugging aid: on in debug builds (tests), off in release.
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
-        let isa = cranelift_native::builder().map_err(|e| format!("host not supported: {e}"))?;
-        isa.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
-    })
-    .clone()
-    .map_err(JitError::Isa)
+/// The host ISA for `regalloc`, built once per process.
+fn host_isa(regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
+    static ISA: [OnceLock<Result<OwnedTargetIsa, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let (slot, algorithm) = match regalloc {
+        RegAlloc::Backtracking => (0, "backtracking"),
+        RegAlloc::SinglePass => (1, "single_pass"),
+    };
+    ISA[slot]
+        .get_or_init(|| {
+            let mut flags = settings::builder();
+            let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("{k}={v}: {e}"));
+            // Cranelift's mid-end (e-graph GVN/LICM) makes eBPF code slower, not faster,
+            // here: clang already optimized it, and hoisting raises register pressure in
+            // loops (parse and strcmp run 25-30% faster without it); it also costs a third
+            // of the compile time. BPFBOX_JIT_OPT=speed turns it back on.
+            let opt = std::env::var("BPFBOX_JIT_OPT").unwrap_or_else(|_| "none".into());
+            set(&mut flags, "opt_level", &opt)?;
+            set(&mut flags, "regalloc_algorithm", algorithm)?;
+            set(&mut flags, "is_pic", "false")?;
+            set(&mut flags, "use_colocated_libcalls", "false")?;
+            // Nothing unwinds through generated code (the runtime's shims catch panics).
+            set(&mut flags, "unwind_info", "false")?;
+            // The IR verifier is a debugging aid: on in debug builds (tests), off in release.
+            set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+            let isa = cranelift_native::builder().map_err(|e| format!("host not supported: {e}"))?;
+            isa.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(JitError::Isa)
 }
 
 /// The main program: `(ctx, fp, r1, r2, r3, r4, r5) -> (r0, status)`.
@@ -101,7 +104,7 @@ fn adapters() -> Option<&'static Adapters> {
 }
 
 fn build_adapters() -> Result<Adapters, JitError> {
-    let isa = host_isa()?;
+    let isa = host_isa(RegAlloc::Backtracking)?;
     let cc = isa.default_call_conv();
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
@@ -164,6 +167,7 @@ pub(crate) struct Compiled {
 pub(crate) struct Cfg {
     pub checked: bool,
     pub count: bool,
+    pub regalloc: RegAlloc,
 }
 
 #[derive(Clone, Copy)]
@@ -219,7 +223,7 @@ pub(crate) fn compile(
     helpers: &HelperTable,
     cfg: Cfg,
 ) -> Result<Compiled, JitError> {
-    let isa = host_isa()?;
+    let isa = host_isa(cfg.regalloc)?;
     let cc = isa.default_call_conv();
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
@@ -890,21 +894,33 @@ impl<'a, 'p> Fx<'a, 'p> {
             Operand::Reg(_) => None,
         };
         let narrow = |fx: &mut Self, v: Value| if bits == 64 { v } else { fx.b.ins().ireduce(I32, v) };
+        if op == AluOp::Mov {
+            // Straight to the 64-bit value: an immediate is one constant.
+            let v = match src {
+                Operand::Imm(_) => self.iconst(imm.unwrap_or(0)),
+                Operand::Reg(s) if bits == 64 => self.get(s),
+                Operand::Reg(s) => {
+                    let v = self.get(s);
+                    let n = self.b.ins().ireduce(I32, v);
+                    self.b.ins().uextend(I64, n)
+                }
+            };
+            self.set(dst, v);
+            return;
+        }
+        // A shift by an immediate needs only the masked amount, not the operand.
+        let shift_imm = matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && imm.is_some();
         let b = match src {
             Operand::Reg(s) => {
                 let v = self.get(s);
                 narrow(self, v)
             }
+            Operand::Imm(_) if shift_imm => self.fp, // unused
             Operand::Imm(_) => self.b.ins().iconst(ty, imm.unwrap_or(0)),
         };
-        if op == AluOp::Mov {
-            let v = if bits == 64 { b } else { self.b.ins().uextend(I64, b) };
-            self.set(dst, v);
-            return;
-        }
         let a = self.get(dst);
         let a = narrow(self, a);
-        let zero = self.b.ins().iconst(ty, 0);
+        let zero = |fx: &mut Self| fx.b.ins().iconst(ty, 0);
         let v = match op {
             AluOp::Add => self.b.ins().iadd(a, b),
             AluOp::Sub => self.b.ins().isub(a, b),
@@ -927,7 +943,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 // Division by zero: div gives 0, mod leaves dst.
                 Some(0) => {
                     if op == AluOp::Div {
-                        zero
+                        zero(self)
                     } else {
                         a
                     }
@@ -940,7 +956,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                     let safe = self.b.ins().select(bz, one, b);
                     if op == AluOp::Div {
                         let q = self.b.ins().udiv(a, safe);
-                        self.b.ins().select(bz, zero, q)
+                        {
+                            let z = zero(self);
+                            self.b.ins().select(bz, z, q)
+                        }
                     } else {
                         let r = self.b.ins().urem(a, safe);
                         self.b.ins().select(bz, a, r)
@@ -953,7 +972,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 match imm {
                     Some(0) => {
                         if is_div {
-                            zero
+                            zero(self)
                         } else {
                             a
                         }
@@ -963,7 +982,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                         if is_div {
                             self.b.ins().ineg(a)
                         } else {
-                            zero
+                            zero(self)
                         }
                     }
                     Some(_) if is_div => self.b.ins().sdiv(a, b),
@@ -978,17 +997,21 @@ impl<'a, 'p> Fx<'a, 'p> {
                         if is_div {
                             let q = self.b.ins().sdiv(a, safe);
                             let na = self.b.ins().ineg(a);
-                            let q = self.b.ins().select(bz, zero, q);
+                            let q = {
+                                let z = zero(self);
+                                self.b.ins().select(bz, z, q)
+                            };
                             self.b.ins().select(bm, na, q)
                         } else {
                             let r = self.b.ins().srem(a, safe);
                             let r = self.b.ins().select(bz, a, r);
-                            self.b.ins().select(bm, zero, r)
+                            let z = zero(self);
+                            self.b.ins().select(bm, z, r)
                         }
                     }
                 }
             }
-            AluOp::Mov => b,
+            AluOp::Mov => unreachable!("handled above"),
         };
         let v = if bits == 64 { v } else { self.b.ins().uextend(I64, v) };
         self.set(dst, v);

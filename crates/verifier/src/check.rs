@@ -1059,7 +1059,11 @@ impl Verifier<'_> {
                             None => {
                                 return fail(
                                     Rule::CtxAccess,
-                                    format!("func '{}' doesn't have {}-th argument", t.func, off / 8),
+                                    format!(
+                                        "func '{}' doesn't have {}-th argument",
+                                        t.func,
+                                        off / 8 + t.first_number as i64
+                                    ),
                                     &[rn],
                                 )
                             }
@@ -1090,6 +1094,17 @@ impl Verifier<'_> {
                 if let Some((v, _)) = store {
                     let _ = v;
                     return Ok(RegState::NOT_INIT);
+                }
+                // A frozen read-only map at a constant offset: the kernel reads the value.
+                if let (false, Some(data), Some(var)) = (is_key, &map.frozen_data, base.var.const_value()) {
+                    let at = off.wrapping_add(var as i64);
+                    if let Some(b) = usize::try_from(at).ok().and_then(|a| data.get(a..a.checked_add(size as usize)?)) {
+                        if matches!(size, 1 | 2 | 4 | 8) {
+                            let mut w = [0u8; 8];
+                            w[..b.len()].copy_from_slice(b);
+                            return Ok(RegState::konst(u64::from_le_bytes(w)));
+                        }
+                    }
                 }
                 Ok(RegState::scalar(scalar_of_size(size)))
             }
@@ -1459,6 +1474,50 @@ impl Verifier<'_> {
                         _ => Ok(()),
                     }
                 })
+            }
+        }
+    }
+
+    /// `bpf_spin_lock`/`bpf_spin_unlock` (`process_spin_lock`), and no other helper
+    /// while a lock is held. bpfbox has no map BTF: where the lock lives in the value
+    /// is not checked, only that lock and unlock pair on the same constant offset of
+    /// the same map value.
+    fn spin_lock_call(&mut self, st: &mut State, id: i32, pc: usize) -> R<()> {
+        const SPIN_LOCK: i32 = 93;
+        const SPIN_UNLOCK: i32 = 94;
+        if id != SPIN_LOCK && id != SPIN_UNLOCK {
+            if st.lock.is_some() {
+                return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
+            }
+            return Ok(());
+        }
+        let r1 = self.read_reg(st, 1)?;
+        if r1.ty != RegType::MapValue || r1.maybe_null {
+            return fail(Rule::HelperArg, format!("R1 type={} expected=map_value", r1.type_str()), &[1]);
+        }
+        if !r1.var.is_const() {
+            return fail(
+                Rule::HelperArg,
+                "R1 doesn't have constant offset. bpf_spin_lock has to be at the constant offset",
+                &[1],
+            );
+        }
+        let lock = SpinLock { map: r1.map, off: r1.off as i64 + r1.var.var.value as i64, id: r1.id, insn: pc };
+        if id == SPIN_LOCK {
+            if st.lock.is_some() {
+                return fail(Rule::UnreleasedReference, "Locking two bpf_spin_locks are not allowed", &[]);
+            }
+            st.lock = Some(lock);
+            return Ok(());
+        }
+        match st.lock {
+            None => fail(Rule::UnreleasedReference, "bpf_spin_unlock without taking a lock", &[]),
+            Some(l) if (l.map, l.off, l.id) != (lock.map, lock.off, lock.id) => {
+                fail(Rule::UnreleasedReference, "bpf_spin_unlock of different lock", &[])
+            }
+            Some(_) => {
+                st.lock = None;
+                Ok(())
             }
         }
     }

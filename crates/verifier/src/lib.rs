@@ -15,6 +15,7 @@
 //! kernel: map definitions, the program type and helper prototypes are inputs.
 
 pub mod bounds;
+mod btf_model;
 pub mod cfg;
 mod check;
 pub mod ctx;
@@ -39,6 +40,10 @@ pub struct MapInfo {
     pub frozen: bool,
     /// The inner map of a map-in-map.
     pub inner: Option<Box<MapInfo>>,
+    /// The contents of a frozen read-only array (`.rodata`, `.kconfig`): as the
+    /// kernel does (`bpf_map_direct_read`), loads at constant offsets read these
+    /// bytes as known constants, so branches on configuration are decided.
+    pub frozen_data: Option<Vec<u8>>,
 }
 
 /// One program to verify.
@@ -53,6 +58,25 @@ pub struct ProgramInput {
     /// `enum bpf_attach_type` number, when the program has one.
     pub expected_attach_type: Option<u32>,
     pub maps: Vec<MapInfo>,
+    /// What a tracing program attaches to (`tp_btf/NAME`, `fentry/NAME`, `lsm/NAME`,
+    /// `iter/NAME`): its arguments are typed from `kernel_btf`.
+    pub attach_target: Option<String>,
+    /// A sleepable program (`.s` sections): may call the helpers that sleep.
+    pub sleepable: bool,
+    /// The kernel's BTF (`/sys/kernel/btf/vmlinux`): types tracing programs'
+    /// arguments and what kernel-object pointers point to. Without it, those
+    /// pointers are untyped and any read through them gives an unknown value.
+    pub kernel_btf: Option<KernelBtf>,
+}
+
+/// The kernel's BTF, shared between verifications.
+#[derive(Clone)]
+pub struct KernelBtf(pub std::sync::Arc<bpfbox_object::btf::Btf>);
+
+impl std::fmt::Debug for KernelBtf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KernelBtf({} types)", self.0.len())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

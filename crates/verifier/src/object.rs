@@ -13,11 +13,14 @@ fn map_info(m: &MapSpec) -> MapInfo {
         max_entries: m.max_entries,
         frozen: m.frozen,
         inner: m.inner.as_deref().map(|i| Box::new(map_info(i))),
+        frozen_data: if m.frozen && m.map_type == 2 { m.initial_data.clone() } else { None },
     }
 }
 
 /// The verifier's view of program `prog` of `obj`; `None` when the program's type
-/// is unknown (the caller must name one).
+/// is unknown (the caller must name one). Without kernel BTF (set
+/// `ProgramInput::kernel_btf`, or use [`input_with_kernel_btf`]) kernel pointers
+/// stay untyped.
 pub fn input_from_object(obj: &LoadedObject, prog: &ProgramSpec) -> Option<ProgramInput> {
     let prog_type: ProgType = prog.prog_type?;
     Some(ProgramInput {
@@ -26,5 +29,20 @@ pub fn input_from_object(obj: &LoadedObject, prog: &ProgramSpec) -> Option<Progr
         prog_type,
         expected_attach_type: prog.expected_attach_type.map(|a| a.number()),
         maps: obj.maps.iter().map(map_info).collect(),
+        attach_target: prog.attach_target.clone(),
+        sleepable: prog.sleepable,
+        kernel_btf: None,
     })
+}
+
+/// [`input_from_object`] with the kernel's BTF (typically the one the object's CO-RE
+/// relocations were resolved against).
+pub fn input_with_kernel_btf(
+    obj: &LoadedObject,
+    prog: &ProgramSpec,
+    kernel_btf: Option<std::sync::Arc<bpfbox_object::btf::Btf>>,
+) -> Option<ProgramInput> {
+    let mut input = input_from_object(obj, prog)?;
+    input.kernel_btf = kernel_btf.map(crate::KernelBtf);
+    Some(input)
 }

@@ -44,7 +44,8 @@ pub struct RegState {
     pub range: i32,
     /// Map index (map pointers and map values/keys).
     pub map: u32,
-    /// `PTR_TO_MEM` size; `PTR_TO_FUNC` target; stack pointer frame number.
+    /// `PTR_TO_MEM` size; `PTR_TO_FUNC` target; stack pointer frame number;
+    /// `PTR_TO_BTF_ID`: the kernel BTF id of the struct pointed to (0: untyped).
     pub aux: u32,
     /// `MEM_RINGBUF` for `Mem`.
     pub ringbuf: bool,

@@ -16,6 +16,7 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         max_entries: 4096,
         frozen: false,
         inner: None,
+        frozen_data: None,
     };
     ProgramInput {
         name: "prog".into(),
@@ -23,6 +24,9 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         prog_type,
         expected_attach_type: attach.map(AttachType::number),
         maps: vec![ringbuf],
+        attach_target: None,
+        sleepable: false,
+        kernel_btf: None,
     }
 }
 

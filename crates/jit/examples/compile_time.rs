@@ -1,0 +1,84 @@
+//! Compile time of the JIT, for working on it: the median time to compile each
+//! benchmark program (tests/bench) and the synthetic 1,000-instruction program of
+//! `benches/jit.rs`, unchecked with both register allocators and checked.
+//!
+//! ```text
+//! cargo run --release -p bpfbox-jit --example compile_time            # the table
+//! PASSES=1 cargo run --release -p bpfbox-jit --example compile_time   # + Cranelift's pass times
+//! SYNTHETIC=20 REGALLOC=single_pass ...compile_time                   # only compile the synthetic
+//!                                                                     # program 20 times (unchecked)
+//! ```
+//!
+//! `SYNTHETIC=N` is for profilers: on a shared machine wall-clock times are noisy,
+//! while `valgrind --tool=callgrind` instruction counts of `SYNTHETIC=10` minus
+//! `SYNTHETIC=0` are exact.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use bpfbox_isa::Insn;
+use bpfbox_jit::{JitOptions, JitProgram, RegAlloc};
+use std::path::Path;
+use std::time::Instant;
+
+/// Median compile time in µs over `n` compiles.
+fn median_us(insns: &[Insn], opts: &JitOptions, n: usize) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(JitProgram::compile(insns, opts).unwrap());
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn main() {
+    let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
+    let fast = JitOptions { regalloc: RegAlloc::SinglePass, ..unchecked.clone() };
+    let checked = JitOptions::default();
+    let synthetic = common::thousand();
+    if let Some(n) = env_usize("SYNTHETIC") {
+        let opts = if std::env::var("REGALLOC").is_ok_and(|v| v == "single_pass") { &fast } else { &unchecked };
+        for _ in 0..n {
+            std::hint::black_box(JitProgram::compile(&synthetic, opts).unwrap());
+        }
+        return;
+    }
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bench");
+    let mut progs: Vec<(String, Vec<Insn>)> = Vec::new();
+    for name in ["sieve", "checksum", "parse", "hash", "lpm", "strcmp"] {
+        let data = std::fs::read(dir.join(format!("{name}.bpf.o"))).unwrap();
+        let obj = bpfbox_object::Object::parse(&data).unwrap();
+        let insns = bpfbox_isa::decode_program(&obj.section("bpfbox").unwrap().bytes).unwrap();
+        progs.push((name.into(), insns));
+    }
+    progs.push(("synthetic-1000".into(), synthetic));
+    let n = env_usize("N").unwrap_or(31);
+    println!("median compile time (µs) of {n}: unchecked (backtracking) / unchecked single-pass / checked");
+    for (name, insns) in &progs {
+        let (u, f, c) = (median_us(insns, &unchecked, n), median_us(insns, &fast, n), median_us(insns, &checked, n));
+        println!("| {name:14} | {:5} insns | {u:8.0} | {f:8.0} | {c:8.0} |", insns.len());
+    }
+    if std::env::var_os("PASSES").is_some() {
+        let big = &progs[progs.len() - 1].1;
+        for (label, opts) in [("unchecked", &unchecked), ("unchecked single-pass", &fast), ("checked", &checked)] {
+            let _ = cranelift_codegen::timing::take_current();
+            for _ in 0..10 {
+                JitProgram::compile(big, opts).unwrap();
+            }
+            println!(
+                "\nCranelift passes, {label}, synthetic-1000, 10 compiles:\n{}",
+                cranelift_codegen::timing::take_current()
+            );
+        }
+    }
+}
