@@ -231,11 +231,23 @@ pub struct Reference {
     pub insn: usize,
 }
 
+/// A held `bpf_spin_lock` (the kernel's active lock): the map value it lives in
+/// (map index, constant offset, pointer id) and the instruction that took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpinLock {
+    pub map: u32,
+    pub off: i64,
+    pub id: u32,
+    pub insn: usize,
+}
+
 /// The whole abstract state on one path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct State {
     pub frames: Vec<Frame>,
     pub refs: Vec<Reference>,
+    /// The spin lock held on this path, if any.
+    pub lock: Option<SpinLock>,
 }
 
 impl State {
