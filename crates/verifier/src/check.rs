@@ -5,7 +5,7 @@
 use crate::bounds::Scalar;
 use crate::cfg::{self, Cfg};
 use crate::ctx::{self, CtxValue};
-use crate::state::{Frame, Reference, RegState, RegType, SlotType, State, MAX_STACK};
+use crate::state::{Frame, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
 use crate::{BranchDecision, Diagnostic, ProgramInput, Report, Rule, Stats, Verdict, VerifyOptions};
 use bpfbox_abi::map_types::MapType;
 use bpfbox_abi::prog_types::ProgType;
@@ -224,7 +224,7 @@ const ACQUIRE: &[&str] = &["ringbuf_reserve", "sk_lookup_tcp", "sk_lookup_udp", 
 
 impl Verifier<'_> {
     fn main(&mut self) -> Result<(), Box<Diagnostic>> {
-        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![] };
+        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None };
         init.frames[0].regs[1] = RegState::ptr(RegType::Ctx);
         let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
         while let Some(mut p) = work.pop() {
@@ -583,6 +583,9 @@ impl Verifier<'_> {
                 if !ctx::may_access_skb(self.prog.prog_type) {
                     return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] instructions not allowed for this program type", &[]);
                 }
+                if p.st.lock.is_some() {
+                    return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region", &[]);
+                }
                 if !p.st.refs.is_empty() {
                     return fail(Rule::LdAbs, "BPF_LD_[ABS|IND] cannot be mixed with socket references", &[]);
                 }
@@ -603,6 +606,7 @@ impl Verifier<'_> {
                 self.cond_jump(p, cond, width == Width::W32, dst.idx(), src, off)
             }
             Insn::Call(CallTarget::Helper(id)) => {
+                self.spin_lock_call(&mut p.st, id, pc)?;
                 self.helper_call(p, id)?;
                 Ok(match self.redirect.take() {
                     Some(t) => Next::Goto(t),
@@ -615,6 +619,9 @@ impl Verifier<'_> {
                 Ok(Next::Goto(target))
             }
             Insn::Call(CallTarget::Kfunc { .. }) => {
+                if p.st.lock.is_some() {
+                    return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
+                }
                 // Kernel functions are typed by kernel BTF, which bpfbox does not
                 // model yet: arguments are not checked, r0 is an unknown scalar.
                 self.clobber_caller_saved(&mut p.st);
@@ -679,6 +686,13 @@ impl Verifier<'_> {
             self.clobber_caller_saved(&mut p.st);
             *p.st.reg_mut(0) = ret;
             return Ok(Next::Goto(callsite + 1));
+        }
+        if p.st.lock.is_some() {
+            return fail(
+                Rule::UnreleasedReference,
+                "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
+                &[],
+            );
         }
         if let Some(r) = p.st.refs.first() {
             let (id, insn) = (r.id, r.insn);
@@ -1920,7 +1934,7 @@ impl Verifier<'_> {
             Operand::Imm(i) => (RegState::konst(if w32 { i as u32 as u64 } else { i as i64 as u64 }), None),
         };
         let mut taken = p.st.clone();
-        let mut fall = std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![] });
+        let mut fall = std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![], lock: None });
         // Which branches are possible, and the states after each.
         let (t_ok, f_ok) = if dv.ty == RegType::Scalar && sv.ty == RegType::Scalar {
             match dv.var.branch_taken(cond, &sv.var, w32) {
@@ -2206,6 +2220,11 @@ fn states_subsume(old: &State, cur: &State, live: u16) -> bool {
         return false;
     }
     let mut ids = IdMap::default();
+    match (old.lock, cur.lock) {
+        (None, None) => {}
+        (Some(o), Some(c)) if o.map == c.map && o.off == c.off && ids.check(o.id, c.id) => {}
+        _ => return false,
+    }
     for (o, c) in old.refs.iter().zip(&cur.refs) {
         if !ids.check(o.id, c.id) {
             return false;
@@ -2306,7 +2325,7 @@ fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
 
 /// Exact equality on live registers (infinite-loop detection).
 fn states_equal(old: &State, cur: &State, live: u16) -> bool {
-    if old.frames.len() != cur.frames.len() || old.refs != cur.refs {
+    if old.frames.len() != cur.frames.len() || old.refs != cur.refs || old.lock != cur.lock {
         return false;
     }
     let nf = old.frames.len();
