@@ -160,7 +160,8 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         duration_ns: 0,
     };
     let mut log = v.log.take();
-    let converted_accesses: Vec<usize> = v.converted.iter().enumerate().filter(|(_, c)| **c).map(|(pc, _)| pc).collect();
+    let converted_accesses: Vec<usize> =
+        v.converted.iter().enumerate().filter(|(_, c)| **c).map(|(pc, _)| pc).collect();
     match result {
         Ok(()) => {
             if let Some(l) = log.as_mut() {
@@ -1000,12 +1001,7 @@ impl Verifier<'_> {
         let off = base.off as i64 + insn_off;
         if !matches!(
             base.ty,
-            RegType::Stack
-                | RegType::Packet
-                | RegType::PacketMeta
-                | RegType::MapValue
-                | RegType::MapKey
-                | RegType::Mem
+            RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::MapKey | RegType::Mem
         ) {
             if let Some(c) = self.converted.get_mut(pc) {
                 *c = true;
@@ -1179,7 +1175,9 @@ impl Verifier<'_> {
                     if base.aux != 0 {
                         let at = off.wrapping_add(v as i64);
                         return match crate::btf_model::struct_access(&btf.0, base.aux, at, size) {
-                            crate::btf_model::Walk::Ptr(id) => Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) }),
+                            crate::btf_model::Walk::Ptr(id) => {
+                                Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) })
+                            }
                             crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
                             crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
                         };
