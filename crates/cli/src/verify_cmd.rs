@@ -5,8 +5,8 @@
 //! 2 (an `Err`) on unusable input.
 
 use crate::CliError;
-use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
 use bpfbox_object::btf::Btf;
+use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
 use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
 use serde_json::json;
@@ -102,6 +102,26 @@ fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
     }
 }
 
+/// The verifier's log with the source line of each instruction before it, where
+/// the line changes, as the kernel prints them (`; text @ file:line`).
+fn with_source_lines(p: &ProgramSpec, log: &str) -> String {
+    let mut out = String::with_capacity(log.len() * 2);
+    let mut last: Option<(String, u32)> = None;
+    for line in log.lines() {
+        let pc = line.split_once(": ").and_then(|(n, _)| n.parse::<usize>().ok());
+        if let Some(li) = pc.and_then(|pc| source_of(p, pc)) {
+            let key = (li.file.clone(), li.line);
+            if last.as_ref() != Some(&key) && !li.text.trim().is_empty() {
+                let _ = writeln!(out, "; {} @ {}:{}", li.text.trim(), short_file(&li.file), li.line);
+            }
+            last = Some(key);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 fn diag_json(p: &ProgramSpec, d: &Diagnostic) -> serde_json::Value {
     let mut v = serde_json::to_value(d).unwrap_or(serde_json::Value::Null);
     if let (Some(obj), Some(li)) = (v.as_object_mut(), source_of(p, d.pc)) {
@@ -162,6 +182,7 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     } else {
         for (p, r) in &results {
             if let Some(log) = &r.log {
+                let log = with_source_lines(p, log);
                 let _ = writeln!(out, "--- {} ({}) verifier log ---\n{log}--- end of log ---", p.name, p.section);
             }
             let s = &r.stats;
@@ -303,6 +324,18 @@ mod tests {
         assert!(d["source"]["line"].as_u64().is_some());
         assert!(v["programs"][0]["stats"]["processed_insns"].as_u64().is_some_and(|n| n > 0));
         assert!(v["programs"][0]["log"].as_str().is_some_and(|l| l.contains("call")));
+    }
+
+    #[test]
+    fn human_log_shows_source_lines_as_the_kernel_does() {
+        let a = VerifyArgs { file: root().join("tests/verifier/c/pkt_check_ok.o"), log: true, ..Default::default() };
+        let (out, code) = run(&a).expect("runs");
+        assert_eq!(code, 0, "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        // The source line comes right before the first instruction it covers.
+        let i = lines.iter().position(|l| l.starts_with("; if (data + 14 > end)")).expect(&out);
+        assert!(lines[i].ends_with("@ pkt_check_ok.c:4"), "{}", lines[i]);
+        assert!(lines[i + 1].starts_with("3: "), "{}", lines[i + 1]);
     }
 
     #[test]
