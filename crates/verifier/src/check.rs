@@ -527,10 +527,29 @@ impl Verifier<'_> {
                         &[d as u8],
                     );
                 }
-                if sv.is_ptr() {
+                if sv.is_ptr() && self.opts.unprivileged {
                     return fail(Rule::PointerLeak, format!("R{} leaks addr into mem", src.idx()), &[src.idx() as u8]);
                 }
                 let sz = size_bytes(size);
+                // Atomics are always checked for alignment (strict_alignment_once).
+                if matches!(base.ty, RegType::MapValue | RegType::Mem) {
+                    let fixed = base.off as i64 + off as i64;
+                    let aligned = base.var.var.mask & (sz as u64 - 1) == 0
+                        && (base.var.var.value as i64 + fixed) % sz as i64 == 0;
+                    if !aligned {
+                        let var = if base.var.is_const() {
+                            (base.var.var.value as i64).to_string()
+                        } else {
+                            base.var.var.to_string()
+                        };
+                        let desc = if base.ty == RegType::MapValue { "value " } else { "" };
+                        return fail(
+                            Rule::Misaligned,
+                            format!("misaligned {desc}access off {var}+{}+{off} size {sz}", base.off),
+                            &[d as u8],
+                        );
+                    }
+                }
                 self.mem_access(&mut p.st, d, base, off as i64, sz, None, pc)?;
                 self.mem_access(&mut p.st, d, base, off as i64, sz, Some((RegState::unknown(), None)), pc)?;
                 let out = RegState::scalar(scalar_of_size(sz));

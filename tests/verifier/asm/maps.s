@@ -227,7 +227,7 @@ r0 = 0
 exit
 
 === invalid map index
-ld_pseudo r1, 0x5, 0x7  ; error: fd 7 is not pointing to valid bpf_map
+ld_pseudo r1, 0x5, 0x7  ; error: is not pointing to valid bpf_map
 r0 = 0
 exit
 
