@@ -6,7 +6,8 @@
 //! cargo run --release -p bpfbox-jit --example compile_time            # the table
 //! PASSES=1 cargo run --release -p bpfbox-jit --example compile_time   # + Cranelift's pass times
 //! SYNTHETIC=20 REGALLOC=single_pass ...compile_time                   # only compile the synthetic
-//!                                                                     # program 20 times (unchecked)
+//!                                                                     # program 20 times (unchecked;
+//!                                                                     # CHECKED=1: checked)
 //! ```
 //!
 //! `SYNTHETIC=N` is for profilers: on a shared machine wall-clock times are noisy,
@@ -46,7 +47,13 @@ fn main() {
     let checked = JitOptions::default();
     let synthetic = common::thousand();
     if let Some(n) = env_usize("SYNTHETIC") {
-        let opts = if std::env::var("REGALLOC").is_ok_and(|v| v == "single_pass") { &fast } else { &unchecked };
+        let opts = if std::env::var("CHECKED").is_ok_and(|v| v == "1") {
+            &checked
+        } else if std::env::var("REGALLOC").is_ok_and(|v| v == "single_pass") {
+            &fast
+        } else {
+            &unchecked
+        };
         for _ in 0..n {
             std::hint::black_box(JitProgram::compile(&synthetic, opts).unwrap());
         }

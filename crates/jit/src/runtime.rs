@@ -52,6 +52,9 @@ pub(crate) struct JitCtx {
     /// Results of a slow-path adapter call (value, status).
     pub slow_v: u64,
     pub slow_st: u64,
+    /// Arguments of a slow-path adapter call after the context (the adapter takes
+    /// only the context in a register).
+    pub slow_args: [u64; 5],
     /// The [`Rt`] of this run.
     pub rt: *mut (),
 }
@@ -101,6 +104,7 @@ impl JitCtx {
             ret_status: ST_ERROR as u64,
             slow_v: 0,
             slow_st: 0,
+            slow_args: [0; 5],
             rt,
         };
         c.reset_caches();
