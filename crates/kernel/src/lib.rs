@@ -25,8 +25,8 @@ pub mod types;
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
 pub use handle::MapHandle;
 pub use maps::{Entries, MapShape};
-pub use raw::{load_raw, RawLoad, RawLoadError, RawMap};
 pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
+pub use raw::{load_raw, RawLoad, RawLoadError, RawMap};
 
 use std::sync::OnceLock;
 

@@ -233,7 +233,7 @@ fn prog_load(
 /// returned is that tail.
 pub fn load_raw(req: &RawLoad<'_>) -> Result<String, RawLoadError> {
     crate::sys::init_libbpf_log();
-    if req.insns.is_empty() || req.insns.len() % 8 != 0 {
+    if req.insns.is_empty() || !req.insns.len().is_multiple_of(8) {
         return Err(RawLoadError {
             errno: Errno(libc::EINVAL),
             stage: format!("instructions: {} bytes is not a non-zero multiple of 8", req.insns.len()),
@@ -301,5 +301,122 @@ pub fn load_raw(req: &RawLoad<'_>) -> Result<String, RawLoadError> {
         Ok(log)
     } else {
         Err(RawLoadError { errno: Errno(-fd), stage: "BPF_PROG_LOAD".to_string(), log })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+        let mut b = [0u8; 8];
+        b[0] = code;
+        b[1] = dst | (src << 4);
+        b[2..4].copy_from_slice(&off.to_ne_bytes());
+        b[4..8].copy_from_slice(&imm.to_ne_bytes());
+        b
+    }
+    fn prog(insns: &[[u8; 8]]) -> Vec<u8> {
+        insns.concat()
+    }
+    const MOV_IMM: u8 = 0xb7;
+    const EXIT: u8 = 0x95;
+    const CALL: u8 = 0x85;
+    const LDDW: u8 = 0x18;
+    const STX_W: u8 = 0x63;
+    const ST_W: u8 = 0x62;
+    const ADD_IMM: u8 = 0x07;
+    const MOV_REG: u8 = 0xbf;
+    const JEQ_IMM: u8 = 0x15;
+    const SOCKET_FILTER: u32 = 1;
+    const ARRAY: u32 = 2;
+
+    /// Without bpf() (not root, no kernel) the tests have nothing to check.
+    fn kernel() -> bool {
+        match crate::availability() {
+            Ok(()) => true,
+            Err(why) => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("kernel unavailable in CI: {why}");
+                }
+                eprintln!("SKIP: {why}");
+                false
+            }
+        }
+    }
+
+    fn load(insns: &[u8], maps: &[RawMap]) -> Result<String, RawLoadError> {
+        load_raw(&RawLoad { prog_type: SOCKET_FILTER, expected_attach_type: None, insns, maps })
+    }
+
+    #[test]
+    fn malformed_instruction_bytes_are_refused_before_loading() {
+        let e = load(&[0u8; 12], &[]).expect_err("12 bytes");
+        assert_eq!(e.errno, Errno(libc::EINVAL));
+        assert!(e.stage.contains("multiple of 8"), "{e}");
+    }
+
+    #[test]
+    fn accepted_and_rejected_programs() {
+        if !kernel() {
+            return;
+        }
+        let ok = load(&prog(&[insn(MOV_IMM, 0, 0, 0, 0), insn(EXIT, 0, 0, 0, 0)]), &[]).expect("r0 = 0; exit");
+        assert!(ok.contains("processed"), "log: {ok}");
+        let e = load(&prog(&[insn(EXIT, 0, 0, 0, 0)]), &[]).expect_err("exit without r0");
+        assert_eq!(e.errno, Errno(libc::EACCES));
+        assert!(e.log.contains("R0 !read_ok"), "log: {}", e.log);
+    }
+
+    /// A lookup in map `map_idx` of the fd array (`lddw` with `src` 5), then a store into the value.
+    fn lookup(map_idx: i32) -> Vec<u8> {
+        prog(&[
+            insn(ST_W, 10, 0, -4, 0),
+            insn(MOV_REG, 2, 10, 0, 0),
+            insn(ADD_IMM, 2, 0, 0, -4),
+            insn(LDDW, 1, 5, 0, map_idx),
+            insn(0, 0, 0, 0, 0),
+            insn(CALL, 0, 0, 0, 1),
+            insn(JEQ_IMM, 0, 0, 1, 0),
+            insn(STX_W, 0, 10, 0, 0),
+            insn(MOV_IMM, 0, 0, 0, 0),
+            insn(EXIT, 0, 0, 0, 0),
+        ])
+    }
+
+    #[test]
+    fn maps_come_from_the_fd_array() {
+        if !kernel() {
+            return;
+        }
+        let array = RawMap { map_type: ARRAY, key_size: 4, value_size: 8, max_entries: 1, ..Default::default() };
+        // The lookup's value is written with r10: privileged, a pointer may be stored.
+        load(&lookup(0), std::slice::from_ref(&array)).expect("lookup in map 0");
+        let e = load(&lookup(3), std::slice::from_ref(&array)).expect_err("map 3 does not exist");
+        assert!(e.log.contains("is not pointing to valid bpf_map"), "log: {}", e.log);
+        let frozen = RawMap { frozen: true, ..array };
+        let e = load(&lookup(0), &[frozen]).expect_err("write into a frozen map");
+        assert!(e.log.contains("write into map forbidden"), "log: {}", e.log);
+    }
+
+    #[test]
+    fn callbacks_get_func_info() {
+        if !kernel() {
+            return;
+        }
+        // bpf_loop(10, callback, NULL, 0) with `callback: r0 = 0; exit`.
+        let p = prog(&[
+            insn(MOV_IMM, 1, 0, 0, 10),
+            insn(LDDW, 2, 4, 0, 6),
+            insn(0, 0, 0, 0, 0),
+            insn(MOV_IMM, 3, 0, 0, 0),
+            insn(MOV_IMM, 4, 0, 0, 0),
+            insn(CALL, 0, 0, 0, 181),
+            insn(MOV_IMM, 0, 0, 0, 0),
+            insn(EXIT, 0, 0, 0, 0),
+            insn(MOV_IMM, 0, 0, 0, 0),
+            insn(EXIT, 0, 0, 0, 0),
+        ]);
+        load(&p, &[]).expect("bpf_loop with a callback");
     }
 }

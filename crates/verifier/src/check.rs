@@ -961,7 +961,6 @@ impl Verifier<'_> {
             }
         }
         let mut r = ptr;
-        r.id = if r.is_pkt() { r.id } else { r.id };
         match off.const_value() {
             Some(c) => {
                 let c = c as i64;
@@ -1416,6 +1415,7 @@ impl Verifier<'_> {
     }
 
     /// Check `size` bytes of memory passed to a helper (`check_helper_mem_access`).
+    #[allow(clippy::too_many_arguments)]
     fn helper_mem(
         &mut self,
         st: &mut State,

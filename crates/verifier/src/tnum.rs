@@ -10,6 +10,8 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+// `add`, `sub`, `neg` and `mul` are the kernel's tnum operations (named as in tnum.c), not `std::ops`.
+#[allow(clippy::should_implement_trait)]
 impl Tnum {
     pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };
 

@@ -144,7 +144,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             continue;
         }
         let code = strip_comment(t).trim();
-        let is_insn = !code.is_empty() && !(code.ends_with(':') && !code.contains(' '));
+        let is_insn = !code.is_empty() && (!code.ends_with(':') || code.contains(' '));
         if let Some(idx) = line.find("; error:") {
             assert!(is_insn, "{file}:{}: `; error:` must sit on an instruction line", i + 1);
             c.expect = Some(Expect::Error { pc: c.slots, text: line[idx + 8..].trim().to_string() });
