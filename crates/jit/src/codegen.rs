@@ -48,6 +48,13 @@ pub(crate) const FAIL_UNRESOLVED: i64 = 5;
 pub(crate) const FAIL_KFUNC: i64 = 6;
 pub(crate) const FAIL_UNKNOWN_HELPER: i64 = 7;
 
+/// Slots of `JitCtx::slow_args` for the budget check a slow-path adapter makes
+/// before the access: instructions left in the budget at block entry (`u64::MAX`:
+/// no check), the access's index in its block, the block's first slot.
+const SLOW_LIM: usize = 5;
+const SLOW_IDX: usize = 6;
+const SLOW_START: usize = 7;
+
 const I64: Type = types::I64;
 const I32: Type = types::I32;
 
@@ -125,10 +132,29 @@ fn build_adapters() -> Result<Adapters, JitError> {
             b.switch_to_block(blk);
             b.seal_block(blk);
             let jctx = b.block_params(blk)[0];
+            let slot = |k: usize| (offset_of!(JitCtx, slow_args) + 8 * k) as i32;
+            // The budget first: exhausted before this access means the budget error
+            // (as `Fx::effect_check` would report it), and no access.
+            let lim = b.ins().load(I64, t(), jctx, slot(SLOW_LIM));
+            let idx = b.ins().load(I64, t(), jctx, slot(SLOW_IDX));
+            let out = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lim, idx);
+            let (over, access) = (b.create_block(), b.create_block());
+            b.ins().brif(out, over, &[], access, &[]);
+            b.switch_to_block(over);
+            b.seal_block(over);
+            let start = b.ins().load(I64, t(), jctx, slot(SLOW_START));
+            let code = b.ins().iconst(I64, FAIL_BUDGET);
+            let fsig = b.import_signature(sig(cc, 4, 0));
+            let fail = b.ins().iconst(I64, Shim::Fail.addr() as i64);
+            b.ins().call_indirect(fsig, fail, &[jctx, code, start, lim]);
+            let st = b.ins().iconst(I64, ST_ERROR);
+            b.ins().store(t(), st, jctx, offset_of!(JitCtx, slow_st) as i32);
+            b.ins().return_(&[]);
+            b.switch_to_block(access);
+            b.seal_block(access);
             let mut params = vec![jctx];
             for k in 0..nargs - 1 {
-                let off = offset_of!(JitCtx, slow_args) + 8 * k;
-                params.push(b.ins().load(I64, t(), jctx, off as i32));
+                params.push(b.ins().load(I64, t(), jctx, slot(k)));
             }
             let sr = b.import_signature(sig(cc, nargs, 2));
             let callee = b.ins().iconst(I64, shim.addr() as i64);
@@ -359,6 +385,9 @@ struct Fx<'a, 'p> {
     /// Budget exits to fill at the end: (block, count at block entry, first slot).
     pending_fails: Vec<(Block, Value, usize)>,
     frefs: Vec<Option<FuncRef>>,
+    /// Index (in its block) of the load, store or atomic being emitted, whose budget
+    /// check is still to be made: folded into its access guard, or made on its own.
+    pending_effect: Option<usize>,
 }
 
 fn t() -> MemFlagsData {
@@ -434,6 +463,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             bc: None,
             pending_fails: Vec::new(),
             frefs: vec![None; funcs.len()],
+            pending_effect: None,
         };
         // Registers at entry: r1..r5 arguments, r10 the frame, inherited ones from the
         // context, the rest zero (never read before written).
@@ -489,8 +519,12 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// A slow-path call for a checked access: through the `preserve_all` adapter when
     /// there is one, else straight to the shim. Returns (value, status).
-    fn slow_call(&mut self, s: Shim, args: &[Value]) -> (Value, Value) {
+    /// `budget`: the access's budget check, made by the adapter before the access.
+    fn slow_call(&mut self, s: Shim, args: &[Value], budget: Option<(Value, usize)>) -> (Value, Value) {
         let Some(a) = adapters() else {
+            if let Some((lim, idx)) = budget {
+                self.effect_check_with(lim, idx);
+            }
             let Some(r) = self.shim(s, args) else { unreachable!("slow shims return two values") };
             return r;
         };
@@ -508,10 +542,18 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
         };
         debug_assert!(args[0] == self.ctx && args.len() <= 6);
+        let slot = |k: usize| (offset_of!(JitCtx, slow_args) + 8 * k) as i32;
         for (k, &a) in args.iter().skip(1).enumerate() {
-            let off = offset_of!(JitCtx, slow_args) + 8 * k;
-            self.b.ins().store(t(), a, self.ctx, off as i32);
+            self.b.ins().store(t(), a, self.ctx, slot(k));
         }
+        let (lim, idx, start) = match (budget, self.bc) {
+            (Some((lim, idx)), Some(bc)) => (lim, idx as i64, bc.start as i64),
+            _ => (self.iconst(-1), 0, 0),
+        };
+        let (idx, start) = (self.iconst(idx), self.iconst(start));
+        self.b.ins().store(t(), lim, self.ctx, slot(SLOW_LIM));
+        self.b.ins().store(t(), idx, self.ctx, slot(SLOW_IDX));
+        self.b.ins().store(t(), start, self.ctx, slot(SLOW_START));
         let callee = self.iconst(target as i64);
         self.b.ins().call_indirect(sr, callee, &[self.ctx]);
         let v = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, slow_v) as i32);
@@ -595,10 +637,14 @@ impl<'a, 'p> Fx<'a, 'p> {
                 if idx + 1 == len && !matches!(self.p.flow(pc), Flow::Next(_)) {
                     // The budget runs out before the block's last instruction runs.
                     self.end_check();
+                } else if matches!(insn, Some(Insn::Load { .. } | Insn::Store { .. } | Insn::Atomic { .. })) {
+                    // Checked accesses fold the budget check into their guard.
+                    self.pending_effect = Some(idx);
                 } else if has_effects(insn) {
                     self.effect_check(idx);
                 }
                 open = self.emit(pc, idx);
+                debug_assert!(self.pending_effect.is_none(), "budget check of slot {pc} not made");
             }
             if open {
                 // Fell through into the next block.
@@ -664,11 +710,30 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Before instruction `idx` with effects: has the budget run out at or before it?
     fn effect_check(&mut self, idx: usize) {
         let Some(BlockCount { lim: Some(lim), .. }) = self.bc else { return };
+        self.effect_check_with(lim, idx);
+    }
+
+    fn effect_check_with(&mut self, lim: Value, idx: usize) {
         let out = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, lim, idx as i64);
         let fb = self.budget_fail();
         let go = self.b.create_block();
         self.b.ins().brif(out, fb, &[], go, &[]);
         self.enter(go);
+    }
+
+    /// The budget check of the access being emitted, made on its own.
+    fn flush_effect(&mut self) {
+        if let Some(idx) = self.pending_effect.take() {
+            self.effect_check(idx);
+        }
+    }
+
+    /// The budget check of the access being emitted, for its guard and slow path:
+    /// (instructions left at block entry, index in the block), when one is needed.
+    fn take_budget(&mut self) -> Option<(Value, usize)> {
+        let idx = self.pending_effect.take()?;
+        let lim = self.bc?.lim?;
+        Some((lim, idx))
     }
 
     /// Before leaving the block: does the whole block fit in the budget?
@@ -1075,7 +1140,17 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Branch to `fast` if `addr..addr+size` is inside the live stack or the cached
     /// region (`write`: the cached writable region), else to `slow`.
-    fn guard(&mut self, addr: Value, size: Size, write: bool, fast: Block, slow: Block) {
+    /// With `budget`, also to `slow` when the budget runs out before this access (the
+    /// slow path's adapter reports that).
+    fn guard(
+        &mut self,
+        addr: Value,
+        size: Size,
+        write: bool,
+        budget: Option<(Value, usize)>,
+        fast: Block,
+        slow: Block,
+    ) {
         // Both range checks without a branch between them: one block and one
         // (predictable) branch per access.
         let n = size.bytes() as i64;
@@ -1092,7 +1167,11 @@ impl<'a, 'p> Fx<'a, 'p> {
         let off = self.b.ins().isub(addr, cs);
         let lim = self.b.ins().iadd_imm_s(cl, 8 - n);
         let in_cache = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off, lim);
-        let ok = self.b.ins().bor(in_stack, in_cache);
+        let mut ok = self.b.ins().bor(in_stack, in_cache);
+        if let Some((lim, idx)) = budget {
+            let in_budget = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, lim, idx as i64);
+            ok = self.b.ins().band(ok, in_budget);
+        }
         self.b.ins().brif(ok, fast, &[], slow, &[]);
     }
 
@@ -1125,6 +1204,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         if self.p.converted[pc] {
             // Unchecked code, ctx or kernel-pointer access: always the runtime's
             // translation (the region cache and frame bounds are not kept).
+            self.flush_effect();
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
             let join = self.b.create_block();
             let v = self.b.append_block_param(join, I64);
@@ -1136,21 +1216,23 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.iconst(pc as i64),
                 self.fp,
             ];
-            let (x, st) = self.slow_call(Shim::Load, &args);
+            let (x, st) = self.slow_call(Shim::Load, &args, None);
             self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
             self.enter(join);
             return v;
         }
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
+            self.flush_effect();
             return self.raw_load(base_v, off as i32, size, signed);
         }
+        let budget = self.take_budget();
         let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
         let v = self.b.append_block_param(join, I64);
-        self.guard(addr, size, false, fast, slow);
+        self.guard(addr, size, false, budget, fast, slow);
         self.enter(fast);
         let x = self.raw_load(addr, 0, size, signed);
         self.b.ins().jump(join, &[BlockArg::Value(x)]);
@@ -1163,7 +1245,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.iconst(pc as i64),
             self.fp,
         ];
-        let (x, st) = self.slow_call(Shim::Load, &args);
+        let (x, st) = self.slow_call(Shim::Load, &args, budget);
         self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
         self.enter(join);
         v
@@ -1172,30 +1254,33 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// Store to `base_v + off`.
     fn store(&mut self, pc: usize, base_v: Value, size: Size, v: Value, base: Reg, off: i16) {
         if self.p.converted[pc] {
+            self.flush_effect();
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
             let join = self.b.create_block();
             let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
-            let (_, st) = self.slow_call(Shim::Store, &args);
+            let (_, st) = self.slow_call(Shim::Store, &args, None);
             self.b.ins().brif(st, self.err_ret, &[], join, &[]);
             self.enter(join);
             return;
         }
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
+            self.flush_effect();
             self.raw_store(base_v, off as i32, size, v);
             return;
         }
+        let budget = self.take_budget();
         let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
         let join = self.b.create_block();
-        self.guard(addr, size, true, fast, slow);
+        self.guard(addr, size, true, budget, fast, slow);
         self.enter(fast);
         self.raw_store(addr, 0, size, v);
         self.b.ins().jump(join, &[]);
         self.enter(slow);
         let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
-        let (_, st) = self.slow_call(Shim::Store, &args);
+        let (_, st) = self.slow_call(Shim::Store, &args, budget);
         self.b.ins().brif(st, self.err_ret, &[], join, &[]);
         self.enter(join);
     }
@@ -1205,19 +1290,21 @@ impl<'a, 'p> Fx<'a, 'p> {
         let base_v = self.get(dst);
         let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
         let ptr = if !self.cfg.checked || self.static_frame_access(dst, off, size) {
+            self.flush_effect();
             addr
         } else {
+            let budget = self.take_budget();
             let fast = self.b.create_block();
             let slow = self.b.create_block();
             self.b.set_cold_block(slow);
             let join = self.b.create_block();
             let p = self.b.append_block_param(join, I64);
-            self.guard(addr, size, true, fast, slow);
+            self.guard(addr, size, true, budget, fast, slow);
             self.enter(fast);
             self.b.ins().jump(join, &[BlockArg::Value(addr)]);
             self.enter(slow);
             let args = [self.ctx, addr, self.iconst(size.bytes() as i64), self.iconst(pc as i64), self.fp];
-            let (x, st) = self.slow_call(Shim::Atomic, &args);
+            let (x, st) = self.slow_call(Shim::Atomic, &args, budget);
             self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
             self.enter(join);
             p

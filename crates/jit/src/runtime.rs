@@ -53,8 +53,10 @@ pub(crate) struct JitCtx {
     pub slow_v: u64,
     pub slow_st: u64,
     /// Arguments of a slow-path adapter call after the context (the adapter takes
-    /// only the context in a register).
-    pub slow_args: [u64; 5],
+    /// only the context in a register): the shim's arguments in 0..5, then the
+    /// budget check the adapter makes first (`codegen::SLOW_LIM`, `SLOW_IDX`,
+    /// `SLOW_START`).
+    pub slow_args: [u64; 8],
     /// The [`Rt`] of this run.
     pub rt: *mut (),
 }
@@ -104,7 +106,7 @@ impl JitCtx {
             ret_status: ST_ERROR as u64,
             slow_v: 0,
             slow_st: 0,
-            slow_args: [0; 5],
+            slow_args: [0; 8],
             rt,
         };
         c.reset_caches();

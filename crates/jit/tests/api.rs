@@ -224,3 +224,44 @@ fn errors_and_counts_match_the_interpreter() {
     // SAFETY: no memory accesses.
     assert_eq!(unsafe { p.run_unchecked(&mut []) }, Ok(RunOutcome { r0: 5, insns_executed: 0 }));
 }
+
+/// The budget running out at each instruction of blocks with checked accesses (the
+/// check is folded into the access's guard): same error, count and memory as the
+/// interpreter, with accesses that hit the fast path and ones that take the slow path.
+#[test]
+fn budget_at_every_checked_access_matches_the_interpreter() {
+    // r1 = packet (16 bytes). Loads and stores through r1 and a copy of r10 (both
+    // guarded), an atomic, an out-of-bounds load at the end.
+    let src = "mov %r6, %r10\n\
+               ldxw %r0, [%r1+0]\n\
+               stxw [%r1+4], %r0\n\
+               add %r0, 1\n\
+               stxdw [%r6-8], %r0\n\
+               ldxdw %r2, [%r6-8]\n\
+               stw [%r1+8], 7\n\
+               mov %r3, 1\n\
+               lock add [%r6-8], %r3\n\
+               add %r0, %r2\n\
+               ldxb %r4, [%r1+15]\n\
+               ldxb %r4, [%r1+16]\n\
+               exit";
+    let insns = prog(src);
+    for max in 1..=insns.len() as u64 + 1 {
+        let packet: Vec<u8> = (1..=16).collect();
+        let vm = Vm::new(insns.clone(), VmOptions { max_insns: max, ..Default::default() }).unwrap();
+        let jit = JitProgram::compile(&insns, &JitOptions { max_insns: max, ..Default::default() }).unwrap();
+        let (mut m1, mut m2) = (packet.clone(), packet.clone());
+        let a = vm.run(&mut m1);
+        let b = jit.run(&mut m2);
+        match (&a, &b) {
+            (Err(VmError::OutOfBounds { pc, .. }), Err(VmError::OutOfBounds { pc: p, .. })) => {
+                assert_eq!(pc, p, "max {max}")
+            }
+            _ => assert_eq!(a, b, "max {max}"),
+        }
+        assert_eq!(m1, m2, "memory after a run with max {max}");
+        if max <= 11 {
+            assert!(matches!(b, Err(VmError::BudgetExceeded { .. })), "max {max}: {b:?}");
+        }
+    }
+}
