@@ -2,7 +2,8 @@
 //! program references are created first and passed as `fd_array`, so `lddw` with
 //! `src = BPF_PSEUDO_MAP_IDX` (5) or `BPF_PSEUDO_MAP_IDX_VALUE` (6) and `imm = i`
 //! refers to the `i`-th map of [`RawLoad::maps`] (indices past the last map read
-//! `-1`). Programs with subprograms (bpf-to-bpf calls, callbacks) get a minimal BTF:
+//! `-1`); a map with `spin_lock_off` gets a BTF value type holding a `struct bpf_spin_lock`
+//! there. Programs with subprograms (bpf-to-bpf calls, callbacks) get a minimal BTF:
 //! one `int f<N>(void)` function per subprogram, static, as `func_info` — the kernel
 //! refuses callbacks (`BPF_PSEUDO_FUNC`) without it. Used to compare bpfbox's verifier
 //! with the kernel's on hand-written cases.
@@ -32,6 +33,9 @@ pub struct RawMap {
     /// Create it read-only for programs (`BPF_F_RDONLY_PROG`) and freeze it
     /// (`BPF_MAP_FREEZE`), as libbpf does for `.rodata`.
     pub frozen: bool,
+    /// Give the map a BTF value type with a `struct bpf_spin_lock` at this offset
+    /// (the key type is `int` when `key_size` is 4), so programs may lock it.
+    pub spin_lock_off: Option<u32>,
 }
 
 /// One raw program load.
@@ -81,13 +85,82 @@ impl Drop for Fds {
     }
 }
 
+/// A BTF blob from raw type records (`u32`s) and a string section.
+fn btf_blob(types: &[u32], strings: &[u8]) -> Vec<u8> {
+    let type_len = (types.len() * 4) as u32;
+    let mut btf = Vec::new();
+    btf.extend_from_slice(&0xeb9f_u16.to_ne_bytes());
+    btf.extend_from_slice(&[1, 0]);
+    for v in [24, 0, type_len, type_len, strings.len() as u32] {
+        btf.extend_from_slice(&v.to_ne_bytes());
+    }
+    for t in types {
+        btf.extend_from_slice(&t.to_ne_bytes());
+    }
+    btf.extend_from_slice(strings);
+    btf
+}
+
+/// `BPF_BTF_LOAD`; the fd.
+fn load_btf(btf: &[u8]) -> Result<i32, RawLoadError> {
+    let mut opts = libbpf_sys::bpf_btf_load_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _,
+        ..Default::default()
+    };
+    // SAFETY: the blob and the sized options outlive the call.
+    let fd = unsafe { libbpf_sys::bpf_btf_load(btf.as_ptr().cast(), btf.len() as _, &mut opts) };
+    if fd < 0 {
+        return Err(RawLoadError { errno: Errno(-fd), stage: "BPF_BTF_LOAD".to_string(), log: String::new() });
+    }
+    Ok(fd)
+}
+
+/// BTF for a map value of `value_size` bytes holding a `struct bpf_spin_lock` at
+/// `off`: [1] `int`, [2] `struct bpf_spin_lock { int val; }`, [3] `struct v { lock }`.
+fn spin_lock_btf(value_size: u32, off: u32) -> Vec<u8> {
+    const KIND_INT: u32 = 1;
+    const KIND_STRUCT: u32 = 4;
+    let strings = b"\0int\0bpf_spin_lock\0val\0v\0l\0";
+    let (int, lock, val, v, l) = (1, 5, 19, 23, 25);
+    let types = [
+        int,
+        KIND_INT << 24,
+        4,
+        (1 << 24) | 32,
+        lock,
+        (KIND_STRUCT << 24) | 1,
+        4,
+        val,
+        1,
+        0,
+        v,
+        (KIND_STRUCT << 24) | 1,
+        value_size,
+        l,
+        2,
+        off * 8,
+    ];
+    btf_blob(&types, strings)
+}
+
 fn create_map(i: usize, m: &RawMap) -> Result<i32, RawLoadError> {
     let fail = |errno: Errno, what: &str| RawLoadError { errno, stage: format!("map {i}: {what}"), log: String::new() };
     let flags = m.flags | if m.frozen { BPF_F_RDONLY_PROG } else { 0 };
-    let opts = libbpf_sys::bpf_map_create_opts {
+    let mut opts = libbpf_sys::bpf_map_create_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
         map_flags: flags,
         ..Default::default()
+    };
+    // The map keeps its own reference to the BTF: this fd is closed on return.
+    let _btf = match m.spin_lock_off {
+        Some(off) => {
+            let fd = load_btf(&spin_lock_btf(m.value_size, off))?;
+            opts.btf_fd = fd as u32;
+            opts.btf_key_type_id = if m.key_size == 4 { 1 } else { 0 };
+            opts.btf_value_type_id = 3;
+            Some(Fds(vec![fd]))
+        }
+        None => None,
     };
     let name = CString::new(format!("raw_m{i}")).unwrap_or_default();
     // SAFETY: a NUL-terminated name and a sized options struct that outlive the call.
@@ -145,33 +218,13 @@ fn func_btf(starts: &[u32]) -> (Vec<u8>, Vec<u32>) {
         types.extend_from_slice(&[name_off, KIND_FUNC << 24, 2]);
         func_info.extend_from_slice(&[start, 3 + i as u32]);
     }
-    let type_len = (types.len() * 4) as u32;
-    let mut btf = Vec::new();
-    btf.extend_from_slice(&0xeb9f_u16.to_ne_bytes());
-    btf.extend_from_slice(&[1, 0]);
-    for v in [24, 0, type_len, type_len, strings.len() as u32] {
-        btf.extend_from_slice(&v.to_ne_bytes());
-    }
-    for t in types {
-        btf.extend_from_slice(&t.to_ne_bytes());
-    }
-    btf.extend_from_slice(&strings);
-    (btf, func_info)
+    (btf_blob(&types, &strings), func_info)
 }
 
 /// Loads the BTF of [`func_btf`]; its fd and the `func_info` records.
 fn load_func_btf(starts: &[u32]) -> Result<(i32, Vec<u32>), RawLoadError> {
     let (btf, func_info) = func_btf(starts);
-    let mut opts = libbpf_sys::bpf_btf_load_opts {
-        sz: std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _,
-        ..Default::default()
-    };
-    // SAFETY: the blob and the sized options outlive the call.
-    let fd = unsafe { libbpf_sys::bpf_btf_load(btf.as_ptr().cast(), btf.len() as _, &mut opts) };
-    if fd < 0 {
-        return Err(RawLoadError { errno: Errno(-fd), stage: "BPF_BTF_LOAD".to_string(), log: String::new() });
-    }
-    Ok((fd, func_info))
+    Ok((load_btf(&btf)?, func_info))
 }
 
 /// The BTF fd and `func_info` records of a program with subprograms.

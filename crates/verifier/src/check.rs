@@ -1516,15 +1516,16 @@ impl Verifier<'_> {
     fn spin_lock_call(&mut self, st: &mut State, id: i32, pc: usize) -> R<()> {
         const SPIN_LOCK: i32 = 93;
         const SPIN_UNLOCK: i32 = 94;
+        // Every helper but the unlock, a second bpf_spin_lock included.
+        if st.lock.is_some() && id != SPIN_UNLOCK {
+            return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
+        }
         if id != SPIN_LOCK && id != SPIN_UNLOCK {
-            if st.lock.is_some() {
-                return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
-            }
             return Ok(());
         }
         let r1 = self.read_reg(st, 1)?;
         if r1.ty != RegType::MapValue || r1.maybe_null {
-            return fail(Rule::HelperArg, format!("R1 type={} expected=map_value", r1.type_str()), &[1]);
+            return fail(Rule::HelperArg, format!("R1 type={} expected=map_value, ptr_", r1.type_str()), &[1]);
         }
         if !r1.var.is_const() {
             return fail(
@@ -1535,9 +1536,6 @@ impl Verifier<'_> {
         }
         let lock = SpinLock { map: r1.map, off: r1.off as i64 + r1.var.var.value as i64, id: r1.id, insn: pc };
         if id == SPIN_LOCK {
-            if st.lock.is_some() {
-                return fail(Rule::UnreleasedReference, "Locking two bpf_spin_locks are not allowed", &[]);
-            }
             st.lock = Some(lock);
             return Ok(());
         }

@@ -7,7 +7,8 @@
 //! `; accept` expects acceptance; `; error: TEXT` on an instruction's line expects
 //! a rejection at that instruction whose message contains TEXT. `; unprivileged`
 //! verifies the case with the unprivileged rules (e.g. uninitialized stack reads).
-//! `; attach: N` sets the expected attach type (`enum bpf_attach_type` number).
+//! `; attach: N` sets the expected attach type (`enum bpf_attach_type` number). A map's
+//! `spinlock=N` gives it (in the kernel) a BTF value type with a `bpf_spin_lock` at N.
 //! `kernel_corpus.rs` loads every case into the kernel too.
 
 mod common;
