@@ -572,10 +572,13 @@ impl Verifier<'_> {
                 let v = match imm {
                     Imm64::Value(v) => RegState::konst(v),
                     Imm64::MapFd(i) | Imm64::MapIdx(i) => {
-                        RegState { map: map_at(i)?, ..RegState::ptr(RegType::ConstMapPtr) }
+                        let m = map_at(i)?;
+                        self.spin_lock_prog_compat(m)?;
+                        RegState { map: m, ..RegState::ptr(RegType::ConstMapPtr) }
                     }
                     Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => {
                         let m = map_at(i)?;
+                        self.spin_lock_prog_compat(m)?;
                         let (vs, mt, entries) = (self.map(m).value_size, self.map(m).map_type, self.map(m).max_entries);
                         // Only single-element arrays hand out a direct value address.
                         if mt != MapType::Array as u32 {
@@ -1119,6 +1122,18 @@ impl Verifier<'_> {
                     if is_key { format!("map key, key_size={mem}") } else { format!("map value, value_size={mem}") };
                 let rule = if is_key { Rule::MapKeyAccess } else { Rule::MapValueAccess };
                 self.region_check(regno, &base, off, size, mem as i64, rule, &what)?;
+                // The spin lock word is off limits to loads and stores (check_map_access).
+                if let (false, Some(lock)) = (is_key, map.spin_lock_off) {
+                    let lo = off.saturating_add(base.var.smin);
+                    let hi = off.saturating_add(base.var.umax.min(i64::MAX as u64) as i64).saturating_add(size as i64);
+                    if lo < lock as i64 + 4 && (lock as i64) < hi {
+                        return fail(
+                            Rule::MapValueAccess,
+                            "bpf_spin_lock cannot be accessed directly by load/store",
+                            &[rn],
+                        );
+                    }
+                }
                 if let Some((v, _)) = store {
                     let _ = v;
                     return Ok(RegState::NOT_INIT);
@@ -1509,6 +1524,24 @@ impl Verifier<'_> {
         }
     }
 
+    /// `check_map_prog_compatibility` for maps with a spin lock.
+    fn spin_lock_prog_compat(&self, m: u32) -> R<()> {
+        if self.map(m).spin_lock_off.is_none() {
+            return Ok(());
+        }
+        match self.prog.prog_type {
+            ProgType::SocketFilter => fail(Rule::InvalidMap, "socket filter progs cannot use bpf_spin_lock yet", &[]),
+            ProgType::Kprobe
+            | ProgType::Tracepoint
+            | ProgType::PerfEvent
+            | ProgType::RawTracepoint
+            | ProgType::RawTracepointWritable => {
+                fail(Rule::InvalidMap, "tracing progs cannot use bpf_spin_lock yet", &[])
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// `bpf_spin_lock`/`bpf_spin_unlock` (`process_spin_lock`), and no other helper
     /// while a lock is held. bpfbox has no map BTF: where the lock lives in the value
     /// is not checked, only that lock and unlock pair on the same constant offset of
@@ -1535,6 +1568,20 @@ impl Verifier<'_> {
             );
         }
         let lock = SpinLock { map: r1.map, off: r1.off as i64 + r1.var.var.value as i64, id: r1.id, insn: pc };
+        let mi = self.map(r1.map);
+        match mi.spin_lock_off {
+            None => {
+                return fail(Rule::HelperArg, format!("map '{}' has no valid bpf_spin_lock", mi.name), &[1]);
+            }
+            Some(at) if at as i64 != lock.off => {
+                return fail(
+                    Rule::HelperArg,
+                    format!("off {} doesn't point to 'struct bpf_spin_lock' that is at {at}", lock.off),
+                    &[1],
+                );
+            }
+            Some(_) => {}
+        }
         if id == SPIN_LOCK {
             st.lock = Some(lock);
             return Ok(());

@@ -40,6 +40,8 @@ pub struct MapInfo {
     pub frozen: bool,
     /// The inner map of a map-in-map.
     pub inner: Option<Box<MapInfo>>,
+    /// Where the value's `struct bpf_spin_lock` is (from the map's BTF), if it has one.
+    pub spin_lock_off: Option<u32>,
     /// The contents of a frozen read-only array (`.rodata`, `.kconfig`): as the
     /// kernel does (`bpf_map_direct_read`), loads at constant offsets read these
     /// bytes as known constants, so branches on configuration are decided.

@@ -4,7 +4,17 @@ use crate::{MapInfo, ProgramInput};
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_object::{LoadedObject, MapSpec, ProgramSpec};
 
-fn map_info(m: &MapSpec) -> MapInfo {
+/// The offset of a top-level `struct bpf_spin_lock` member of the map's value type.
+fn spin_lock_off(obj: &LoadedObject, m: &MapSpec) -> Option<u32> {
+    let btf = obj.btf.as_deref()?;
+    let (_, value) = btf.skip_mods_and_typedefs(m.value_type_id?)?;
+    value.members().iter().find_map(|mem| {
+        let (_, t) = btf.skip_mods_and_typedefs(mem.type_id)?;
+        (btf.name(t.name_off) == "bpf_spin_lock").then_some(mem.bit_offset / 8)
+    })
+}
+
+fn map_info(obj: &LoadedObject, m: &MapSpec) -> MapInfo {
     MapInfo {
         name: m.name.clone(),
         map_type: m.map_type,
@@ -12,7 +22,8 @@ fn map_info(m: &MapSpec) -> MapInfo {
         value_size: m.value_size,
         max_entries: m.max_entries,
         frozen: m.frozen,
-        inner: m.inner.as_deref().map(|i| Box::new(map_info(i))),
+        inner: m.inner.as_deref().map(|i| Box::new(map_info(obj, i))),
+        spin_lock_off: spin_lock_off(obj, m),
         frozen_data: if m.frozen && m.map_type == 2 { m.initial_data.clone() } else { None },
     }
 }
@@ -28,7 +39,7 @@ pub fn input_from_object(obj: &LoadedObject, prog: &ProgramSpec) -> Option<Progr
         insns: prog.insns.clone(),
         prog_type,
         expected_attach_type: prog.expected_attach_type.map(|a| a.number()),
-        maps: obj.maps.iter().map(map_info).collect(),
+        maps: obj.maps.iter().map(|m| map_info(obj, m)).collect(),
         attach_target: prog.attach_target.clone(),
         sleepable: prog.sleepable,
         kernel_btf: None,

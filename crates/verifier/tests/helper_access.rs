@@ -17,6 +17,7 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         frozen: false,
         inner: None,
         frozen_data: None,
+        spin_lock_off: None,
     };
     ProgramInput {
         name: "prog".into(),

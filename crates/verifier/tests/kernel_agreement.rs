@@ -13,11 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Objects where bpfbox and the kernel are known to disagree: (file name, reason).
-const EXPECTED_DISAGREEMENTS: &[(&str, &str)] = &[(
-    "spin_lock_direct_access_bad.o",
-    "the kernel finds the bpf_spin_lock field of a map value in the map's BTF and refuses loads and stores to it; \
-     bpfbox's MapInfo carries no BTF, so it does not know where the lock is",
-)];
+const EXPECTED_DISAGREEMENTS: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -20,22 +20,12 @@ use bpfbox_kernel::{load_raw, RawLoad, RawMap};
 use common::{all_cases, Case, Expect};
 
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
-const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[
-    (
-        "ptr_rules.s",
-        "map pointer dereferenced",
-        "privileged kernels let programs read struct bpf_map fields through a map pointer (btf_struct_access on \
+const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[(
+    "ptr_rules.s",
+    "map pointer dereferenced",
+    "privileged kernels let programs read struct bpf_map fields through a map pointer (btf_struct_access on \
          vmlinux BTF); bpfbox models no kernel structs and refuses the read",
-    ),
-    ("spinlock.s", "direct read of the lock word", NO_MAP_BTF),
-    ("spinlock.s", "lock at an offset with no lock", NO_MAP_BTF),
-    ("spinlock.s", "lock in a map without a spin lock", NO_MAP_BTF),
-];
-
-/// Why bpfbox accepts some spin-lock misuse the kernel refuses.
-const NO_MAP_BTF: &str = "the kernel knows where a map value's bpf_spin_lock is (or that it has none) from the \
-     map's BTF; bpfbox's MapInfo carries no BTF, so it checks lock/unlock pairing but not the lock's offset, \
-     its presence, or direct loads and stores of it";
+)];
 
 fn kernel_available() -> bool {
     match bpfbox_kernel::availability() {
@@ -57,15 +47,14 @@ fn kernel_verdict(c: &Case) -> Result<(), (String, String)> {
         .prog
         .maps
         .iter()
-        .zip(&c.spin_locks)
-        .map(|(m, lock)| RawMap {
+        .map(|m| RawMap {
             map_type: m.map_type,
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
             flags: 0,
             frozen: m.frozen,
-            spin_lock_off: *lock,
+            spin_lock_off: m.spin_lock_off,
         })
         .collect();
     let req = RawLoad {

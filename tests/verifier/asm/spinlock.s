@@ -1,5 +1,5 @@
 ; bpf_spin_lock / bpf_spin_unlock. The kernel finds the lock in the map's BTF (the
-; `spinlock=N` map field); bpfbox has no map BTF and checks the pairing only.
+; `spinlock=N` map field; bpfbox takes the offset from MapInfo::spin_lock_off).
 ; prog: sched_cls
 ; map: array key=4 value=8 entries=1 spinlock=0
 
@@ -243,7 +243,6 @@ f: r0 = 0
 exit
 
 === direct read of the lock word
-; accept
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10
@@ -252,12 +251,11 @@ ld_pseudo r1, 0x5, 0x0
 call 1
 if r0 == 0 goto out
 r6 = r0
-r0 = *(u32 *)(r6 + 0)
+r0 = *(u32 *)(r6 + 0)  ; error: bpf_spin_lock cannot be accessed directly by load/store
 out: r0 = 0
 exit
 
 === lock at an offset with no lock
-; accept
 r1 = 0
 *(u32 *)(r10 - 4) = r1
 r2 = r10
@@ -268,7 +266,7 @@ if r0 == 0 goto out
 r6 = r0
 r1 = r6
 r1 += 4
-call 93
+call 93  ; error: off 4 doesn't point to 'struct bpf_spin_lock' that is at 0
 r1 = r6
 r1 += 4
 call 94
@@ -276,7 +274,6 @@ out: r0 = 0
 exit
 
 === lock in a map without a spin lock
-; accept
 ; map: array key=4 value=8 entries=1
 r1 = 0
 *(u32 *)(r10 - 4) = r1
@@ -287,8 +284,89 @@ call 1
 if r0 == 0 goto out
 r6 = r0
 r1 = r6
-call 93
+call 93  ; error: bpf_spin_lock
 r1 = r6
 call 94
+out: r0 = 0
+exit
+
+=== socket filter with a spin-lock map
+; prog: socket_filter
+ld_pseudo r1, 0x5, 0x0  ; error: socket filter progs cannot use bpf_spin_lock yet
+r0 = 0
+exit
+
+=== kprobe with a spin-lock map
+; prog: kprobe
+ld_pseudo r1, 0x5, 0x0  ; error: tracing progs cannot use bpf_spin_lock yet
+r0 = 0
+exit
+
+=== store into the lock word
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r1 = 0
+*(u32 *)(r0 + 0) = r1  ; error: bpf_spin_lock cannot be accessed directly by load/store
+out: r0 = 0
+exit
+
+=== 8-byte read that covers the lock word
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r0 = *(u64 *)(r0 + 0)  ; error: bpf_spin_lock cannot be accessed directly by load/store
+out: r0 = 0
+exit
+
+=== read next to the lock word
+; accept
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r0 = *(u32 *)(r0 + 4)
+out: r0 = 0
+exit
+
+=== variable-offset read that may touch the lock
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r6 = r0
+call 7
+r0 &= 4
+r6 += r0
+r0 = *(u32 *)(r6 + 0)  ; error: bpf_spin_lock cannot be accessed directly by load/store
+out: r0 = 0
+exit
+
+=== helper reads the lock word
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r1 = r0
+r2 = 8
+r3 = 0
+call 113  ; error: bpf_spin_lock cannot be accessed directly by load/store
 out: r0 = 0
 exit

@@ -23,9 +23,6 @@ pub struct Case {
     pub expect: Expect,
     /// `; unprivileged`: verify with the unprivileged rules.
     pub unprivileged: bool,
-    /// Per map: the offset of a `struct bpf_spin_lock` in its value (`spinlock=N`),
-    /// which the kernel learns from map BTF (bpfbox's `MapInfo` has no BTF).
-    pub spin_locks: Vec<Option<u32>>,
 }
 
 fn strip_comment(s: &str) -> &str {
@@ -38,7 +35,7 @@ fn strip_comment(s: &str) -> &str {
     &s[..end]
 }
 
-fn parse_map(spec: &str) -> (MapInfo, Option<u32>) {
+fn parse_map(spec: &str) -> MapInfo {
     let mut it = spec.split_whitespace();
     let ty = it.next().expect("map type");
     let mut m = MapInfo {
@@ -46,18 +43,17 @@ fn parse_map(spec: &str) -> (MapInfo, Option<u32>) {
         map_type: MapType::from_name(ty).unwrap_or_else(|| panic!("unknown map type {ty}")) as u32,
         ..MapInfo::default()
     };
-    let mut lock = None;
     for kv in it {
         match kv.split_once('=') {
             Some(("key", v)) => m.key_size = v.parse().expect("key"),
             Some(("value", v)) => m.value_size = v.parse().expect("value"),
             Some(("entries", v)) => m.max_entries = v.parse().expect("entries"),
             None if kv == "frozen" => m.frozen = true,
-            Some(("spinlock", v)) => lock = Some(v.parse().expect("spinlock")),
+            Some(("spinlock", v)) => m.spin_lock_off = Some(v.parse().expect("spinlock")),
             _ => panic!("bad map field {kv}"),
         }
     }
-    (m, lock)
+    m
 }
 
 pub fn parse_file(path: &Path) -> Vec<Case> {
@@ -66,13 +62,11 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
     let mut cases = Vec::new();
     let mut common_type: Option<ProgType> = None;
     let mut common_maps: Vec<MapInfo> = Vec::new();
-    let mut common_locks: Vec<Option<u32>> = Vec::new();
     struct Cur {
         name: String,
         line: usize,
         ptype: Option<ProgType>,
         maps: Vec<MapInfo>,
-        locks: Vec<Option<u32>>,
         src: String,
         slots: usize,
         expect: Option<Expect>,
@@ -99,7 +93,6 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             },
             expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
             unprivileged: c.unpriv,
-            spin_locks: c.locks,
         });
     };
     for (i, line) in text.lines().enumerate() {
@@ -113,7 +106,6 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 line: i + 1,
                 ptype: common_type,
                 maps: common_maps.clone(),
-                locks: common_locks.clone(),
                 src: String::new(),
                 slots: 0,
                 expect: None,
@@ -131,16 +123,10 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             continue;
         }
         if let Some(m) = t.strip_prefix("; map:") {
-            let (m, lock) = parse_map(m.trim());
+            let m = parse_map(m.trim());
             match cur.as_mut() {
-                Some(c) => {
-                    c.maps.push(m);
-                    c.locks.push(lock);
-                }
-                None => {
-                    common_maps.push(m);
-                    common_locks.push(lock);
-                }
+                Some(c) => c.maps.push(m),
+                None => common_maps.push(m),
             }
             continue;
         }
