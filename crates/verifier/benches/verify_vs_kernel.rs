@@ -15,7 +15,7 @@ use bpfbox_kernel::types::{VerifierStats, BPF_LOG_STATS};
 use bpfbox_kernel::{KernelObject, OpenOptions};
 use bpfbox_object::btf::Btf;
 use bpfbox_object::{load, LoadOptions};
-use bpfbox_verifier::object::input_from_object;
+use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, VerifyOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -225,7 +225,9 @@ fn main() {
                 continue;
             }
         };
-        let obj = match load(&data, &LoadOptions { target_btf: btf.clone(), ..Default::default() }) {
+        // As libbpf loads it against the running kernel: its BTF and version.
+        let kernel_version = bpfbox_object::running_kernel_version().unwrap_or(0);
+        let obj = match load(&data, &LoadOptions { target_btf: btf.clone(), kernel_version, ..Default::default() }) {
             Ok(o) => o,
             Err(e) => {
                 skipped.push(format!("{rel}: bpfbox cannot load it: {e}"));
@@ -247,7 +249,7 @@ fn main() {
         };
         for p in &obj.programs {
             let name = format!("{rel}:{}", p.name);
-            let Some(input) = input_from_object(&obj, p) else {
+            let Some(input) = input_with_kernel_btf(&obj, p, btf.clone()) else {
                 skipped.push(format!("{name}: unknown program type (section {})", p.section));
                 continue;
             };
