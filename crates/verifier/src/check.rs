@@ -1663,8 +1663,8 @@ impl Verifier<'_> {
                     if reg.ty != RegType::ConstMapPtr {
                         return type_err("map_ptr");
                     }
+                    // Map/helper compatibility is checked after all arguments, as in the kernel.
                     map = Some(reg.map);
-                    self.check_map_compat(reg.map, name, id)?;
                 }
                 ArgKind::PtrToMapKey | ArgKind::PtrToMapValue => {
                     let Some(m) = map else {
@@ -1691,6 +1691,9 @@ impl Verifier<'_> {
                     }
                     let mi = self.map(m);
                     let size = if a.kind == ArgKind::PtrToMapKey { mi.key_size } else { mi.value_size } as u64;
+                    if size == 0 {
+                        return fail(Rule::HelperArg, "invalid zero-sized read", &[rn]);
+                    }
                     let uninit = a.flags.contains(TypeFlags::UNINIT);
                     self.helper_mem(&mut p.st, regno, size, size, uninit, uninit, pc)?;
                 }
@@ -1820,6 +1823,9 @@ impl Verifier<'_> {
                 }
                 release = Some((regno, reg.ref_obj_id));
             }
+        }
+        if let Some(m) = map {
+            self.check_map_compat(m, name, id)?;
         }
         if let Some((_, rid)) = release {
             p.st.refs.retain(|r| r.id != rid);

@@ -238,7 +238,7 @@ r1 = 0
 r2 = r10
 r2 += -4
 ld_pseudo r1, 0x5, 0x1
-call 1  ; error: cannot pass map_type 27 into func bpf_map_lookup_elem#1
+call 1  ; error: invalid zero-sized read
 r0 = 0
 exit
 
