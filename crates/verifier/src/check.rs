@@ -924,8 +924,11 @@ impl Verifier<'_> {
                 || "compare the pointer with NULL (if (!p) return ...) before using it".into(),
             );
         }
+        // A map pointer may only get + 0; a function pointer may move (passing it on
+        // later is refused).
+        let map_plus_zero = ptr.ty == RegType::ConstMapPtr && off.const_value() == Some(0) && !sub;
         match ptr.ty {
-            RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {
+            RegType::ConstMapPtr | RegType::PacketEnd if !map_plus_zero => {
                 return fail(
                     Rule::PointerArithmetic,
                     format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited"),
@@ -1780,6 +1783,18 @@ impl Verifier<'_> {
                 ArgKind::PtrToFunc => {
                     if reg.ty != RegType::Func {
                         return type_err("func");
+                    }
+                    if !reg.var.is_const() || reg.var.var.value != 0 {
+                        let var = reg.var.var;
+                        return fail(Rule::HelperArg, format!("variable func access var_off={var} disallowed"), &[rn]);
+                    }
+                    if reg.off != 0 {
+                        let off = reg.off;
+                        return fail(
+                            Rule::HelperArg,
+                            format!("dereference of modified func ptr R{regno} off={off} disallowed"),
+                            &[rn],
+                        );
                     }
                     callback = Some(reg.aux as usize);
                 }

@@ -338,3 +338,76 @@ r0 = 0
 exit
 r0 = 0
 exit
+
+=== function pointer dereferenced
+ld_pseudo r1, 0x4, 4
+r0 = *(u64 *)(r1 + 0)  ; error: R1 invalid mem access 'func'
+r0 = 0
+exit
+r0 = 0
+exit
+
+=== function pointer arithmetic
+; accept
+ld_pseudo r1, 0x4, 4
+r1 += 8
+r0 = 0
+exit
+r0 = 0
+exit
+
+=== function pointer spilled and passed to bpf_loop
+; accept
+ld_pseudo r1, 0x4, 9
+*(u64 *)(r10 - 8) = r1
+r1 = 10
+r2 = *(u64 *)(r10 - 8)
+r3 = 0
+r4 = 0
+call 181
+r0 = 0
+exit
+r0 = 0
+exit
+
+=== function pointer as a map key
+ld_pseudo r2, 0x4, 6
+ld_pseudo r1, 0x5, 0x0
+call 1  ; error: R2 type=func expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_
+r0 = 0
+exit
+r0 = 0
+exit
+
+=== callback that starts at main's last instruction
+r1 = 10
+ld_pseudo r2, 0x4, 5
+r3 = 0
+r4 = 0
+call 181
+r0 = 0  ; error: last insn is not an exit or jmp
+exit
+
+=== moved function pointer passed to bpf_loop
+r1 = 10
+ld_pseudo r2, 0x4, 7
+r2 += 8
+r3 = 0
+r4 = 0
+call 181  ; error: dereference of modified func ptr R2 off=8 disallowed
+r0 = 0
+exit
+r0 = 0
+exit
+
+=== map pointer plus zero
+; accept
+ld_pseudo r1, 0x5, 0x0
+r1 += 0
+r2 = r10
+r2 += -8
+r3 = 0
+*(u64 *)(r10 - 8) = r3
+call 1
+r0 = 0
+exit
