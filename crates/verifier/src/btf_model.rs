@@ -15,7 +15,10 @@ use bpfbox_object::btf::{Btf, Kind};
 pub(crate) enum Arg {
     Scalar,
     /// A pointer to the struct or union of kernel BTF type `type_id`.
-    Ptr { type_id: u32, maybe_null: bool },
+    Ptr {
+        type_id: u32,
+        maybe_null: bool,
+    },
 }
 
 /// The arguments of the function a tracing program attaches to.
@@ -202,8 +205,7 @@ mod tests {
 
     fn vmlinux() -> Option<&'static Btf> {
         static B: OnceLock<Option<Btf>> = OnceLock::new();
-        B.get_or_init(|| std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse(&b).ok()))
-            .as_ref()
+        B.get_or_init(|| std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse(&b).ok())).as_ref()
     }
 
     #[test]
