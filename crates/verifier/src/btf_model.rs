@@ -193,6 +193,27 @@ fn ptr_member(btf: &Btf, pointee: u32) -> Walk {
     }
 }
 
+/// The kernel struct behind a map of type `map_type` (`map_ops::map_btf_id`), which
+/// privileged programs may read through a map pointer.
+pub(crate) fn map_struct(btf: &Btf, map_type: u32) -> Option<u32> {
+    let name = match map_type {
+        2 | 3 | 4 | 6 | 8 | 12 => "bpf_array",
+        1 | 5 | 9 | 10 | 13 => "bpf_htab",
+        7 => "bpf_stack_map",
+        11 => "lpm_trie",
+        14 | 25 => "bpf_dtab",
+        15 => "bpf_stab",
+        16 => "bpf_cpu_map",
+        17 => "xsk_map",
+        18 => "bpf_shtab",
+        22 | 23 => "bpf_queue_stack",
+        27 => "bpf_ringbuf_map",
+        30 => "bpf_bloom_filter",
+        _ => return None,
+    };
+    struct_id(btf, name)
+}
+
 /// The BTF type id of `struct NAME` in `btf`.
 pub(crate) fn struct_id(btf: &Btf, name: &str) -> Option<u32> {
     btf.find_by_name_kind(name, Kind::Struct)

@@ -1033,7 +1033,53 @@ impl Verifier<'_> {
         }
         match base.ty {
             RegType::NotInit => fail(Rule::UninitRegister, format!("R{regno} !read_ok"), &[rn]),
-            RegType::Scalar | RegType::ConstMapPtr | RegType::PacketEnd | RegType::Func => {
+            RegType::ConstMapPtr => {
+                // `check_ptr_to_map_access`: privileged programs read the kernel's
+                // map struct (`struct bpf_array`...) through the map pointer, typed by
+                // the kernel's BTF (without it, bpfbox cannot and refuses).
+                let Some(kb) = self.prog.kernel_btf.as_ref() else {
+                    return fail(Rule::InvalidMemAccess, format!("R{regno} invalid mem access 'map_ptr'"), &[rn]);
+                };
+                let btf: &bpfbox_object::btf::Btf = &kb.0;
+                let map_type = self.map(base.map).map_type;
+                let Some(sid) = crate::btf_model::map_struct(btf, map_type) else {
+                    return fail(
+                        Rule::InvalidMemAccess,
+                        format!("map_ptr access not supported for map type {map_type}"),
+                        &[rn],
+                    );
+                };
+                if self.opts.unprivileged {
+                    return fail(
+                        Rule::InvalidMemAccess,
+                        format!(
+                            "'struct {}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN",
+                            btf.type_name(sid)
+                        ),
+                        &[rn],
+                    );
+                }
+                if off < 0 {
+                    return fail(
+                        Rule::InvalidMemAccess,
+                        format!("R{regno} is {} invalid negative access: off={off}", base.type_str()),
+                        &[rn],
+                    );
+                }
+                if write {
+                    return fail(
+                        Rule::InvalidMemAccess,
+                        format!("only read from {} is supported", btf.type_name(sid)),
+                        &[rn],
+                    );
+                }
+                match crate::btf_model::struct_access(btf, sid, off, size) {
+                    crate::btf_model::Walk::Ptr(id) => Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) }),
+                    crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
+                    crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
+                }
+            }
+            RegType::Scalar | RegType::PacketEnd | RegType::Func => {
                 fail(Rule::InvalidMemAccess, format!("R{regno} invalid mem access '{}'", base.type_str()), &[rn])
             }
             RegType::Ctx => {

@@ -20,12 +20,7 @@ use bpfbox_kernel::{load_raw, RawLoad, RawMap};
 use common::{all_cases, Case, Expect};
 
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
-const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[(
-    "ptr_rules.s",
-    "map pointer dereferenced",
-    "privileged kernels let programs read struct bpf_map fields through a map pointer (btf_struct_access on \
-         vmlinux BTF); bpfbox models no kernel structs and refuses the read",
-)];
+const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[];
 
 fn kernel_available() -> bool {
     match bpfbox_kernel::availability() {

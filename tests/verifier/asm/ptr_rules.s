@@ -159,8 +159,32 @@ r0 = 0
 exit
 
 === map pointer dereferenced
+; btf
+; accept
 ld_pseudo r1, 0x5, 0x0
-r0 = *(u64 *)(r1 + 0)  ; error: R1 invalid mem access 'map_ptr'
+r0 = *(u64 *)(r1 + 0)
+r0 = 0
+exit
+
+=== map pointer written
+; btf
+ld_pseudo r1, 0x5, 0x0
+r2 = 0
+*(u64 *)(r1 + 8) = r2  ; error: only read from bpf_array is supported
+r0 = 0
+exit
+
+=== map pointer read past the kernel struct
+; btf
+ld_pseudo r1, 0x5, 0x0
+r0 = *(u64 *)(r1 + 30000)  ; error: access beyond struct bpf_array at off 30000 size 8
+r0 = 0
+exit
+
+=== map pointer read at a negative offset
+; btf
+ld_pseudo r1, 0x5, 0x0
+r0 = *(u64 *)(r1 - 8)  ; error: invalid negative access: off=-8
 r0 = 0
 exit
 

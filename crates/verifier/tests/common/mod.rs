@@ -23,6 +23,35 @@ pub struct Case {
     pub expect: Expect,
     /// `; unprivileged`: verify with the unprivileged rules.
     pub unprivileged: bool,
+    /// `; btf`: the case is verified with the running kernel's BTF
+    /// (`/sys/kernel/btf/vmlinux`); without it the case cannot run (`prog.kernel_btf`
+    /// is then `None`).
+    pub needs_btf: bool,
+}
+
+/// The running kernel's BTF, parsed once.
+pub fn vmlinux_btf() -> Option<bpfbox_verifier::KernelBtf> {
+    static BTF: std::sync::OnceLock<Option<bpfbox_verifier::KernelBtf>> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| {
+        let b = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+        bpfbox_object::btf::Btf::parse(&b).ok().map(|b| bpfbox_verifier::KernelBtf(std::sync::Arc::new(b)))
+    })
+    .clone()
+}
+
+/// Whether `c` can run here; prints why not (and fails with `CI=true`).
+pub fn runnable(c: &Case) -> bool {
+    if c.needs_btf && c.prog.kernel_btf.is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "{}: `{}` needs /sys/kernel/btf/vmlinux, unreadable in CI",
+            c.file,
+            c.name
+        );
+        eprintln!("SKIP: {}: `{}` needs the kernel's BTF (/sys/kernel/btf/vmlinux)", c.file, c.name);
+        return false;
+    }
+    true
 }
 
 fn strip_comment(s: &str) -> &str {
@@ -72,6 +101,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         expect: Option<Expect>,
         unpriv: bool,
         attach: Option<u32>,
+        btf: bool,
     }
     let mut cur: Option<Cur> = None;
     let finish = |c: Cur, cases: &mut Vec<Case>, file: &str| {
@@ -89,10 +119,11 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 maps: c.maps,
                 attach_target: None,
                 sleepable: false,
-                kernel_btf: None,
+                kernel_btf: if c.btf { vmlinux_btf() } else { None },
             },
             expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
             unprivileged: c.unpriv,
+            needs_btf: c.btf,
         });
     };
     for (i, line) in text.lines().enumerate() {
@@ -111,6 +142,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 expect: None,
                 unpriv: false,
                 attach: None,
+                btf: false,
             });
             continue;
         }
@@ -138,6 +170,10 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         }
         if t == "; unprivileged" {
             c.unpriv = true;
+            continue;
+        }
+        if t == "; btf" {
+            c.btf = true;
             continue;
         }
         if t == "; accept" {
