@@ -54,6 +54,10 @@ enum Cmd {
         /// Give a program a type: NAME=TYPE, for sections libbpf does not know.
         #[arg(long = "type", value_name = "NAME=TYPE")]
         types: Vec<String>,
+        /// Verify as for a loader without CAP_BPF/CAP_PERFMON (no pointer leaks or
+        /// pointer comparisons, no uninitialised stack reads, ...).
+        #[arg(long)]
+        unprivileged: bool,
     },
     /// Assemble a text file into raw bytecode.
     Asm {
@@ -191,7 +195,7 @@ macro_rules! outln {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::kernel_cmds::run(k),
-        Cmd::Verify { file, prog, json, log, btf, types } => {
+        Cmd::Verify { file, prog, json, log, btf, types, unprivileged } => {
             let types = types
                 .iter()
                 .map(|t| {
@@ -200,7 +204,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                         .ok_or_else(|| CliError::usage(format!("--type expects NAME=TYPE, got `{t}`")))
                 })
                 .collect::<Result<_, _>>()?;
-            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types };
+            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types, unprivileged };
             let (text, code) = bpfbox::verify_cmd::run(&args)?;
             emit(&text);
             Ok(code)

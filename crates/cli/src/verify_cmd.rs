@@ -28,6 +28,8 @@ pub struct VerifyArgs {
     pub btf: Option<PathBuf>,
     /// (program, type name) overrides for sections without a known type.
     pub types: Vec<(String, String)>,
+    /// The unprivileged rules (`VerifyOptions::unprivileged`).
+    pub unprivileged: bool,
 }
 
 /// The object, and the kernel BTF its CO-RE relocations were resolved against (the
@@ -143,7 +145,7 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     if selected.is_empty() {
         return Err(CliError::input(&args.file, "the object has no programs"));
     }
-    let opts = VerifyOptions { log: args.log, ..VerifyOptions::default() };
+    let opts = VerifyOptions { log: args.log, unprivileged: args.unprivileged, ..VerifyOptions::default() };
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
     for p in selected {
         let input = input_with_kernel_btf(&obj, p, kernel_btf.clone()).ok_or_else(|| {
@@ -324,6 +326,16 @@ mod tests {
         assert!(d["source"]["line"].as_u64().is_some());
         assert!(v["programs"][0]["stats"]["processed_insns"].as_u64().is_some_and(|n| n > 0));
         assert!(v["programs"][0]["log"].as_str().is_some_and(|l| l.contains("call")));
+    }
+
+    #[test]
+    fn unprivileged_rules_on_request() {
+        let file = root().join("tests/verifier/c/stack_uninit_priv_ok.o");
+        let (out, code) = run(&VerifyArgs { file: file.clone(), ..Default::default() }).expect("runs");
+        assert_eq!(code, 0, "{out}");
+        let (out, code) = run(&VerifyArgs { file, unprivileged: true, ..Default::default() }).expect("runs");
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("invalid indirect read from stack"), "{out}");
     }
 
     #[test]
