@@ -21,12 +21,14 @@ mod object;
 pub mod raw;
 pub mod sys;
 pub mod types;
+pub mod unpriv;
 
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
 pub use handle::MapHandle;
 pub use maps::{Entries, MapShape};
 pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
 pub use raw::{load_raw, RawLoad, RawLoadError, RawMap};
+pub use unpriv::{load_raw_unprivileged, UnprivilegedBpfWindow};
 
 use std::sync::OnceLock;
 
