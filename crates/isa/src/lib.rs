@@ -15,6 +15,7 @@ pub use insn::{
 pub use raw::RawInsn;
 
 pub mod asm;
+pub mod kernel_fmt;
 pub mod llvm;
 pub mod ubpf;
 
