@@ -159,6 +159,152 @@ impl fmt::Display for RegState {
     }
 }
 
+/// What the kernel's log prints for a map pointer: the map's name (the kernel keeps
+/// `BPF_OBJ_NAME_LEN - 1` = 15 characters of it), key and value sizes.
+#[derive(Debug, Clone, Copy)]
+pub struct MapDesc<'a> {
+    pub name: &'a str,
+    pub key_size: u32,
+    pub value_size: u32,
+}
+
+/// A signed number as the kernel's log prints it (`verbose_snum`): decimal within
+/// the `s16` range, hexadecimal (two's complement) outside.
+pub fn kernel_snum(v: i64) -> String {
+    if (i16::MIN as i64..=i16::MAX as i64).contains(&v) {
+        v.to_string()
+    } else {
+        format!("{:#x}", v as u64)
+    }
+}
+
+/// An unsigned number as the kernel's log prints it (`verbose_unum`): decimal up to
+/// `u16::MAX`, hexadecimal above.
+pub fn kernel_unum(v: u64) -> String {
+    if v <= u16::MAX as u64 {
+        v.to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// The bounds of `s` that differ from the defaults, the kernel's way
+/// (`print_scalar_ranges`): one item per distinct value, naming every bound that has
+/// it (`smax=umax=smax32=umax32=255`), never mixing negative and positive signed ones.
+pub fn kernel_scalar_ranges(s: &Scalar) -> Vec<String> {
+    // (name, value as the kernel holds it in a u64, signed, omitted)
+    let s32 = |v: i32| if (i16::MIN as i32..=i16::MAX as i32).contains(&v) { v as i64 as u64 } else { v as u32 as u64 };
+    let mut m = [
+        ("smin", s.smin as u64, true, s.smin == i64::MIN),
+        ("smax", s.smax as u64, true, s.smax == i64::MAX),
+        ("umin", s.umin, false, s.umin == 0),
+        ("umax", s.umax, false, s.umax == u64::MAX),
+        ("smin32", s32(s.s32min), true, s.s32min == i32::MIN),
+        ("smax32", s32(s.s32max), true, s.s32max == i32::MAX),
+        ("umin32", s.u32min as u64, false, s.u32min == 0),
+        ("umax32", s.u32max as u64, false, s.u32max == u32::MAX),
+    ];
+    let mut out = Vec::new();
+    for i in 0..m.len() {
+        let (name, val, signed, omit) = m[i];
+        if omit {
+            continue;
+        }
+        let neg = signed && (val as i64) < 0;
+        let mut item = format!("{name}=");
+        let mut j = i + 2;
+        while j < m.len() {
+            let (n2, v2, signed2, omit2) = m[j];
+            if !omit2 && v2 == val && (signed2 && (v2 as i64) < 0) == neg {
+                m[j].3 = true;
+                item.push_str(n2);
+                item.push('=');
+            }
+            j += 2;
+        }
+        item.push_str(&if signed { kernel_snum(val as i64) } else { kernel_unum(val) });
+        out.push(item);
+    }
+    out
+}
+
+impl RegState {
+    /// The register as the kernel's verifier log prints it (`print_reg_state`):
+    /// `1`, `fp-8`, `pkt(off=14,r=14)`,
+    /// `scalar(id=1,smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff))`.
+    /// `frameno` is the frame the register belongs to (stack pointers into another
+    /// frame print it, `fp[0]-8`); `map` describes the map of a map pointer.
+    /// Precision marks (`P`) are not printed: bpfbox does not track precision.
+    pub fn kernel_fmt(&self, frameno: u32, map: Option<MapDesc<'_>>) -> String {
+        let cst = self.var.const_value();
+        match self.ty {
+            RegType::NotInit => return "?".into(),
+            RegType::Scalar => {
+                if let Some(v) = cst {
+                    return kernel_snum(v as i64);
+                }
+            }
+            _ => {}
+        }
+        let mut out = self.type_str();
+        if self.ty == RegType::Stack {
+            if self.aux != frameno {
+                out.push_str(&format!("[{}]", self.aux));
+            }
+            if let Some(v) = cst {
+                out.push_str(&kernel_snum((v as i64).wrapping_add(self.off as i64)));
+                return out;
+            }
+        }
+        let mut parts = Vec::new();
+        if self.id != 0 {
+            if self.ty == RegType::Scalar && self.off != 0 {
+                parts.push(format!("id={}{:+}", self.id, self.off));
+            } else {
+                parts.push(format!("id={}", self.id));
+            }
+        }
+        if self.ref_obj_id != 0 {
+            parts.push(format!("ref_obj_id={}", self.ref_obj_id));
+        }
+        if matches!(self.ty, RegType::MapValue | RegType::MapKey | RegType::ConstMapPtr) {
+            match map {
+                Some(m) => {
+                    let name: String = m.name.chars().take(15).collect();
+                    if !name.is_empty() {
+                        parts.push(format!("map={name}"));
+                    }
+                    parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
+                }
+                None => parts.push(format!("map={}", self.map)),
+            }
+        }
+        if self.ty != RegType::Scalar && self.off != 0 {
+            parts.push(format!("off={}", kernel_snum(self.off as i64)));
+        }
+        if self.is_pkt() {
+            parts.push(format!("r={}", kernel_unum(self.range as i64 as u64)));
+        }
+        if self.ty == RegType::Mem {
+            parts.push(format!("sz={}", kernel_unum(self.aux as u64)));
+        }
+        match cst {
+            Some(0) => {}
+            Some(v) => parts.push(format!("imm={}", kernel_snum(v as i64))),
+            None => {
+                parts.extend(kernel_scalar_ranges(&self.var));
+                if !self.var.var.is_unknown() {
+                    parts.push(format!("var_off={}", self.var.var));
+                }
+            }
+        }
+        out.push('(');
+        out.push_str(&parts.join(","));
+        out.push(')');
+        out
+    }
+}
+
 /// What one stack byte holds (`STACK_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SlotType {
@@ -221,6 +367,12 @@ impl Frame {
     pub fn set_byte(&mut self, off: i64, t: SlotType) {
         let pos = (-off - 1) as usize;
         self.slot_mut(pos / 8).bytes[7 - pos % 8] = t;
+    }
+    /// The kernel's `allocated_stack`: bytes below r10 down to the deepest slot ever
+    /// written (8-byte granularity). Unprivileged reads below it are out of bounds.
+    pub fn allocated_stack(&self) -> i64 {
+        let used = self.stack.iter().rposition(|s| s.bytes.iter().any(|t| *t != SlotType::Invalid));
+        used.map_or(0, |i| (i as i64 + 1) * 8)
     }
 }
 
@@ -304,5 +456,58 @@ mod tests {
         assert_eq!(RegState::konst(3).to_string(), "3");
         let p = RegState { range: 14, ..RegState::ptr(RegType::Packet) };
         assert_eq!(p.to_string(), "pkt(r=14)");
+    }
+
+    /// Renderings taken from the kernel's (6.18) verifier logs.
+    #[test]
+    fn kernel_format() {
+        let none = |r: RegState| r.kernel_fmt(0, None);
+        assert_eq!(none(RegState::ptr(RegType::Ctx)), "ctx()");
+        assert_eq!(none(RegState::ptr(RegType::PacketEnd)), "pkt_end()");
+        assert_eq!(none(Frame::new(0, None, 0).regs[10]), "fp0");
+        let fp4 = RegState { off: -4, ..Frame::new(0, None, 0).regs[10] };
+        assert_eq!(none(fp4), "fp-4");
+        assert_eq!(fp4.kernel_fmt(1, None), "fp[0]-4");
+        assert_eq!(none(RegState::konst(1)), "1");
+        assert_eq!(none(RegState::konst(-9i64 as u64)), "-9");
+        assert_eq!(none(RegState::konst(0xdead)), "0xdead");
+        assert_eq!(none(RegState::konst(0x8000_0000)), "0x80000000");
+        assert_eq!(none(RegState::unknown()), "scalar()");
+        assert_eq!(none(RegState { id: 1, ..RegState::unknown() }), "scalar(id=1)");
+        let byte = RegState::scalar(Scalar::urange(0, 255));
+        assert_eq!(none(byte), "scalar(smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff))");
+        let u32s = RegState::scalar(Scalar::urange(0, u32::MAX as u64));
+        assert_eq!(none(u32s), "scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff))");
+        let pkt = RegState { off: 14, range: 14, ..RegState::ptr(RegType::Packet) };
+        assert_eq!(none(pkt), "pkt(off=14,r=14)");
+        let mv = RegState { off: 8, ..RegState::ptr(RegType::MapValue) };
+        let arr = MapDesc { name: "atomics_.bss", key_size: 4, value_size: 40 };
+        assert_eq!(mv.kernel_fmt(0, Some(arr)), "map_value(map=atomics_.bss,ks=4,vs=40,off=8)");
+        let nul = RegState { id: 2, maybe_null: true, ..RegState::ptr(RegType::MapValue) };
+        let h = MapDesc { name: "h", key_size: 8, value_size: 8 };
+        assert_eq!(nul.kernel_fmt(0, Some(h)), "map_value_or_null(id=2,map=h,ks=8,vs=8)");
+        let var = RegState { var: Scalar::urange(0, 60), ..RegState::ptr(RegType::MapValue) };
+        let mut var = var;
+        var.var.var = crate::tnum::Tnum { value: 0, mask: 0x3c };
+        let arr64 = MapDesc { name: "arr", key_size: 4, value_size: 64 };
+        assert_eq!(
+            var.kernel_fmt(0, Some(arr64)),
+            "map_value(map=arr,ks=4,vs=64,smin=smin32=0,smax=umax=smax32=umax32=60,var_off=(0x0; 0x3c))"
+        );
+        let shifted = Scalar {
+            var: crate::tnum::Tnum { value: 0, mask: 0xffff_ffff_0000_0000 },
+            smin: i64::MIN,
+            smax: 0x7fff_ffff_0000_0000,
+            umin: 0,
+            umax: 0xffff_ffff_0000_0000,
+            s32min: 0,
+            s32max: 0,
+            u32min: 0,
+            u32max: 0,
+        };
+        assert_eq!(
+            none(RegState::scalar(shifted)),
+            "scalar(smax=0x7fffffff00000000,umax=0xffffffff00000000,smin32=0,smax32=umax32=0,var_off=(0x0; 0xffffffff00000000))"
+        );
     }
 }
