@@ -64,11 +64,7 @@ impl UnprivilegedBpfWindow {
                 std::fs::write(UNPRIVILEGED_BPF_DISABLED, "0\n")
                     .map_err(|e| format!("setting kernel.unprivileged_bpf_disabled to 0: {e}"))?;
             }
-            v => {
-                return Err(format!(
-                    "kernel.unprivileged_bpf_disabled = {v}: unprivileged bpf() is off until reboot"
-                ))
-            }
+            v => return Err(format!("kernel.unprivileged_bpf_disabled = {v}: unprivileged bpf() is off until reboot")),
         }
         *w = (1, (current != 0).then_some(current));
         Ok(UnprivilegedBpfWindow { original: current })

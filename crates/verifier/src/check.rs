@@ -1364,14 +1364,27 @@ impl Verifier<'_> {
                 &[rn],
             );
         }
-        if lo < -(MAX_STACK as i64) || hi + sz > 0 || lo > hi {
+        // Unprivileged reads stay within the stack written so far (check_stack_slot_within_bounds).
+        let min_off = match st.frames.get(frameno) {
+            Some(f) if store.is_none() && self.opts.unprivileged => -f.allocated_stack(),
+            _ => -(MAX_STACK as i64),
+        };
+        if lo < min_off || hi + sz > 0 || lo > hi {
             let msg = if base.var.is_const() {
                 format!("invalid {rw} stack R{regno} off={lo} size={size}")
             } else {
                 format!("invalid variable-offset {rw} stack R{regno} var_off={} off={off} size={size}", base.var.var)
             };
+            let below_written = lo >= -(MAX_STACK as i64) && hi + sz <= 0;
             return with_hint(fail(Rule::StackAccess, msg, &[rn]), || {
-                "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into()
+                if below_written && min_off == 0 {
+                    "unprivileged programs may only read stack they wrote first: nothing was written on this path"
+                        .into()
+                } else if below_written {
+                    format!("unprivileged programs may only read stack they wrote first (down to r10{min_off} here)")
+                } else {
+                    "the stack is 512 bytes below r10: offsets must be in [-512, -size]".into()
+                }
             });
         }
         let sub = st.frames.get(frameno).map_or(0, |f| f.subprog);
@@ -1501,7 +1514,11 @@ impl Verifier<'_> {
                 let off = reg.off as i64;
                 let (lo, hi) = if reg.var.is_const() { (off + reg.var.var.value as i64, off + reg.var.var.value as i64) } else { (off + reg.var.smin, off + reg.var.smax) };
                 let end = hi + size_max as i64;
-                if lo < -(MAX_STACK as i64) || end > 0 {
+                let min_off = match st.frames.get(frameno) {
+                    Some(f) if !write && self.opts.unprivileged => -f.allocated_stack(),
+                    _ => -(MAX_STACK as i64),
+                };
+                if lo < min_off || end > 0 {
                     let rw = if write { "write to" } else { "read from" };
                     return fail(Rule::StackAccess, format!("invalid {rw} stack R{regno} off={lo} size={size_max}"), &[regno as u8]);
                 }
@@ -1519,7 +1536,7 @@ impl Verifier<'_> {
                         frame.set_byte(o, SlotType::Misc);
                     } else if frame.byte(o) == SlotType::Invalid && self.opts.unprivileged {
                         return with_hint(
-                            fail(Rule::StackUninitRead, format!("invalid indirect read from stack R{regno} off {lo}+{} size {size_max}", o - lo), &[regno as u8]),
+                            fail(Rule::StackUninitRead, format!("invalid read from stack R{regno} off {lo}+{} size {size_max}", o - lo), &[regno as u8]),
                             || "the helper reads this stack buffer: initialize all of it first (e.g. __builtin_memset or = {})".into(),
                         );
                     } else if write && frame.byte(o) == SlotType::Spill {

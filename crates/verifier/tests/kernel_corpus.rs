@@ -10,13 +10,17 @@
 //! `reject`, the pc of the last instruction the log shows before the error (or -1),
 //! and the error lines (joined by ` | `) — a help for writing the `; error:` annotations.
 //!
-//! `; unprivileged` cases are compared only when unprivileged bpf() is allowed
-//! (`kernel.unprivileged_bpf_disabled` = 0) — and even then this test runs as root,
-//! so they are listed as skipped with the reason.
+//! `; unprivileged` cases are loaded by an unprivileged caller
+//! (`bpfbox_kernel::load_raw_unprivileged`: a thread dropped to uid/gid 65534 without
+//! capabilities). That needs root and `kernel.unprivileged_bpf_disabled` at 0 or 2: the
+//! test sets it to 0 for the few milliseconds of those loads
+//! (`bpfbox_kernel::UnprivilegedBpfWindow`) and restores it, printing the value before
+//! and after. Otherwise (not root, the sysctl at 1) they are skipped with the reason.
 
 mod common;
 
-use bpfbox_kernel::{load_raw, RawLoad, RawMap};
+use bpfbox_kernel::unpriv::unprivileged_bpf_disabled;
+use bpfbox_kernel::{load_raw, load_raw_unprivileged, RawLoad, RawLoadError, RawMap, UnprivilegedBpfWindow};
 use common::{all_cases, Case, Expect};
 
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
@@ -35,8 +39,14 @@ fn kernel_available() -> bool {
     }
 }
 
-/// The kernel's verdict: `Ok(())` or the last meaningful line of its log.
-fn kernel_verdict(c: &Case) -> Result<(), (String, String)> {
+/// The kernel's verdict: `Ok(())`, or the error and the whole log.
+type Verdict = Result<(), (String, String)>;
+
+/// Loads `c` with `load` (privileged or not); the outer `Err` comes from `load`.
+fn kernel_verdict<E>(
+    c: &Case,
+    load: impl FnOnce(&RawLoad<'_>) -> Result<Result<String, RawLoadError>, E>,
+) -> Result<Verdict, E> {
     let bytes = bpfbox_isa::encode_program(&c.prog.insns);
     let maps: Vec<RawMap> = c
         .prog
@@ -58,10 +68,31 @@ fn kernel_verdict(c: &Case) -> Result<(), (String, String)> {
         insns: &bytes,
         maps: &maps,
     };
-    match load_raw(&req) {
+    Ok(match load(&req)? {
         Ok(_) => Ok(()),
         Err(e) => Err((e.to_string(), e.log)),
+    })
+}
+
+/// The unprivileged cases' verdicts, loaded with `kernel.unprivileged_bpf_disabled`
+/// at 0 only for the time of these loads; `Err(why)` when they cannot run here.
+fn unprivileged_verdicts(cases: &[&Case]) -> Result<Vec<Verdict>, String> {
+    if cases.is_empty() {
+        return Ok(Vec::new());
     }
+    let before = unprivileged_bpf_disabled()?;
+    let window = UnprivilegedBpfWindow::open()?;
+    let during = unprivileged_bpf_disabled()?;
+    let verdicts: Result<Vec<Verdict>, String> =
+        cases.iter().map(|c| kernel_verdict(c, load_raw_unprivileged)).collect();
+    drop(window);
+    let after = unprivileged_bpf_disabled()?;
+    eprintln!(
+        "kernel.unprivileged_bpf_disabled: {before} before, {during} during the {} unprivileged loads, {after} after",
+        cases.len()
+    );
+    assert_eq!(after, before, "kernel.unprivileged_bpf_disabled was not restored");
+    verdicts
 }
 
 #[test]
@@ -69,27 +100,34 @@ fn asm_cases_agree_with_the_kernel() {
     if !kernel_available() {
         return;
     }
-    let unpriv_reason = match std::fs::read_to_string("/proc/sys/kernel/unprivileged_bpf_disabled") {
-        Ok(s) if s.trim() == "0" => "this test runs privileged (dropping capabilities is not implemented)".to_string(),
-        Ok(s) => format!("kernel.unprivileged_bpf_disabled = {}: unprivileged bpf() is refused", s.trim()),
-        Err(e) => format!("kernel.unprivileged_bpf_disabled unreadable: {e}"),
-    };
     let cases = all_cases();
+    let unpriv_cases: Vec<&Case> = cases.iter().filter(|c| c.unprivileged).collect();
+    let mut unpriv = match unprivileged_verdicts(&unpriv_cases) {
+        Ok(v) => Some(v.into_iter()),
+        Err(why) => {
+            eprintln!("SKIP: the {} unprivileged cases: {why}", unpriv_cases.len());
+            None
+        }
+    };
     let listed = |c: &Case| EXPECTED_DISAGREEMENTS.iter().find(|(f, n, _)| *f == c.file && *n == c.name);
-    let (mut loaded, mut agree, mut listed_n, mut skipped) = (0, 0, 0, 0);
+    let (mut loaded, mut agree, mut listed_n, mut skipped, mut unpriv_loaded) = (0, 0, 0, 0, 0);
     let (mut rejects, mut text_found) = (0, 0);
     let mut unexpected = Vec::new();
     let mut text_missing = Vec::new();
     let mut dump = String::new();
     for c in &cases {
         let what = format!("{}:{} `{}`", c.file, c.line, c.name);
-        if c.unprivileged {
+        let kernel = if !c.unprivileged {
+            let Ok(v) = kernel_verdict(c, |r| Ok::<_, std::convert::Infallible>(load_raw(r)));
+            v
+        } else if let Some(v) = unpriv.as_mut().and_then(|v| v.next()) {
+            unpriv_loaded += 1;
+            v
+        } else {
             skipped += 1;
-            eprintln!("  skipped {what}: {unpriv_reason}");
             continue;
-        }
+        };
         loaded += 1;
-        let kernel = kernel_verdict(c);
         match &kernel {
             Ok(()) => dump.push_str(&format!("{}\t{}\taccept\t-1\t\n", c.file, c.name)),
             Err((e, log)) => {
@@ -125,7 +163,8 @@ fn asm_cases_agree_with_the_kernel() {
         }
     }
     eprintln!(
-        "asm cases: {loaded} loaded into the kernel, {agree} agree, {listed_n} listed, {skipped} skipped (unprivileged)"
+        "asm cases: {loaded} loaded into the kernel ({unpriv_loaded} of them unprivileged), {agree} agree, \
+         {listed_n} listed, {skipped} skipped (unprivileged)"
     );
     eprintln!("rejections: the kernel's log holds the expected text in {text_found} of {rejects}");
     for m in &text_missing {

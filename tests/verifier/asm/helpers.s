@@ -72,12 +72,15 @@ call 113  ; error: R2 min value is negative
 r0 = 0
 exit
 
-=== trace_printk of uninitialized buffer
+=== ringbuf_output of uninitialized buffer
 ; unprivileged
-r1 = r10
-r1 += -8
-r2 = 8
-call 6  ; error: invalid indirect read from stack R1 off -8+0 size 8
+; prog: socket_filter
+ld_pseudo r1, 0x5, 0x0
+r2 = r10
+r2 += -8
+r3 = 8
+r4 = 0
+call 130  ; error: invalid read from stack R2 off=-8 size=8
 r0 = 0
 exit
 

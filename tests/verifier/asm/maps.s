@@ -148,7 +148,7 @@ exit
 r2 = r10
 r2 += -4
 ld_pseudo r1, 0x5, 0x0
-call 1  ; error: invalid indirect read from stack R2 off -4+0 size 4
+call 1  ; error: invalid read from stack R2 off=-4 size=4
 r0 = 0
 exit
 
@@ -196,7 +196,7 @@ r3 = r10
 r3 += -16
 r4 = 0
 ld_pseudo r1, 0x5, 0x0
-call 2  ; error: invalid indirect read from stack R3 off -16+8 size 16
+call 2  ; error: invalid read from stack R3 off -16+8 size 16
 r0 = 0
 exit
 

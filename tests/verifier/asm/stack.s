@@ -10,7 +10,7 @@ exit
 
 === read of uninitialized stack
 ; unprivileged
-r0 = *(u64 *)(r10 - 8)  ; error: invalid read from stack off -8+0 size 8
+r0 = *(u64 *)(r10 - 8)  ; error: invalid read from stack R10 off=-8 size=8
 exit
 
 === partially initialized read
