@@ -5,11 +5,12 @@
 use crate::bounds::Scalar;
 use crate::cfg::{self, Cfg};
 use crate::ctx::{self, CtxValue};
-use crate::state::{Frame, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
+use crate::state::{Frame, MapDesc, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
 use crate::{BranchDecision, Diagnostic, ProgramInput, Report, Rule, Stats, Verdict, VerifyOptions};
 use bpfbox_abi::map_types::MapType;
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
+use bpfbox_isa::kernel_fmt::kernel_insn_named;
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
 use std::fmt::Write as _;
 
@@ -160,23 +161,21 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         duration_ns: 0,
     };
     let mut log = v.log.take();
+    let stack_depth = v.stack_depth.clone();
+    let max_states = v.explored.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
     let converted_accesses: Vec<usize> =
         v.converted.iter().enumerate().filter(|(_, c)| **c).map(|(pc, _)| pc).collect();
     match result {
         Ok(()) => {
             if let Some(l) = log.as_mut() {
-                let _ = writeln!(
-                    l,
-                    "processed {} insns, peak_states {} total_states {}",
-                    stats.processed_insns, stats.peak_states, stats.total_states
-                );
+                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states));
             }
             Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log, converted_accesses }
         }
         Err(d) => {
             if let Some(l) = log.as_mut() {
                 let _ = writeln!(l, "{}", d.message);
-                let _ = writeln!(l, "processed {} insns", stats.processed_insns);
+                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states));
             }
             Report { verdict: Verdict::Rejected, diagnostics: vec![*d], stats, log, converted_accesses }
         }
@@ -227,17 +226,30 @@ impl Verifier<'_> {
     fn main(&mut self) -> Result<(), Box<Diagnostic>> {
         let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None };
         init.frames[0].regs[1] = RegState::ptr(RegType::Ctx);
-        let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
-        while let Some(mut p) = work.pop() {
-            if let Some(l) = self.log.as_mut() {
-                let _ = writeln!(l, "from {} to {}: {}", p.path.last().map_or(0, |d| d.pc), p.pc, fmt_state(&p.st));
+        if let Some(l) = self.log.as_mut() {
+            for (i, start) in self.cfg.subprogs.iter().enumerate() {
+                let _ = writeln!(l, "func#{i} @{start}");
             }
+        }
+        let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
+        // The log as the kernel writes it (level 2): what to print before the next
+        // instruction (`do_print_state`), and the registers the last one touched.
+        let mut header = LogHeader::Init;
+        while let Some(mut p) = work.pop() {
+            let mut pending: Option<Pending> = None;
             loop {
                 if self.cfg.prune_point[p.pc] {
                     match self.visit(&mut p) {
                         Ok(true) => {
                             if let Some(l) = self.log.as_mut() {
-                                let _ = writeln!(l, "{}: safe", p.pc);
+                                match header {
+                                    LogHeader::From(from, _) => {
+                                        let _ = writeln!(l, "\nfrom {from} to {}: safe", p.pc);
+                                    }
+                                    _ => {
+                                        let _ = writeln!(l, "{}: safe", p.pc);
+                                    }
+                                }
                             }
                             self.finish(p.node);
                             break;
@@ -246,6 +258,27 @@ impl Verifier<'_> {
                         Err(f) => return Err(self.diag(&p, *f)),
                     }
                 }
+                if let Some(l) = self.log.as_mut() {
+                    let all = || fmt_state(self.prog, &p.st);
+                    match header {
+                        LogHeader::Init => {
+                            let _ = writeln!(l, "{}:{}", p.pc, all());
+                        }
+                        LogHeader::From(from, again) => {
+                            let _ = writeln!(l, "\nfrom {from} to {}:{}", p.pc, all());
+                            if again {
+                                let _ = writeln!(l, "{}:{}", p.pc, all());
+                            }
+                        }
+                        LogHeader::None => {
+                            if let Some(pend) = pending.take() {
+                                pend.write(l, p.pc);
+                            }
+                        }
+                    }
+                }
+                header = LogHeader::None;
+                pending = None;
                 self.processed += 1;
                 if self.processed > self.opts.insn_limit {
                     let f = Fail {
@@ -257,15 +290,18 @@ impl Verifier<'_> {
                     return Err(self.diag(&p, f));
                 }
                 let pc = p.pc;
+                let before = self.log.is_some().then(|| LogBefore::new(&self.insns[pc], &p.st));
+                if let Some(l) = self.log.as_mut() {
+                    let _ = writeln!(l, "{pc}: {}", kernel_insn_named(&self.insns[pc], &LogNames));
+                }
                 match self.step(&mut p) {
                     Ok(next) => {
-                        if let Some(l) = self.log.as_mut() {
-                            let _ = writeln!(
-                                l,
-                                "{pc}: {} ; {}",
-                                bpfbox_isa::llvm::disasm_insn(&self.insns[pc]),
-                                fmt_regs(p.st.cur())
-                            );
+                        if let (Some(l), Some(before)) = (self.log.as_mut(), before) {
+                            let (pend, hdr) = log_after(self.prog, l, &self.insns[pc], pc, &before, &p, &next);
+                            pending = pend;
+                            if let Some(h) = hdr {
+                                header = h;
+                            }
                         }
                         match next {
                             Next::Goto(t) => p.pc = t,
@@ -291,6 +327,11 @@ impl Verifier<'_> {
                     }
                     Err(f) => return Err(self.diag(&p, *f)),
                 }
+            }
+            // The next path comes off the stack: the kernel prints where it branched
+            // from and its whole state, twice (all registers are marked touched).
+            if let Some(next) = work.last() {
+                header = LogHeader::From(next.path.last().map_or(0, |d| d.pc), true);
             }
         }
         Ok(())
@@ -2328,36 +2369,264 @@ fn mark_null(st: &mut State, id: u32, is_null: bool) {
     }
 }
 
-fn fmt_regs(f: &Frame) -> String {
+/// The end of the kernel's log: `stack depth 8` (per subprogram) and
+/// `processed N insns (limit 1000000) max_states_per_insn M total_states T peak_states P mark_read 0`.
+fn log_summary(stats: &Stats, stack_depth: &[u32], max_states: usize) -> String {
+    let depth: Vec<String> = stack_depth.iter().map(|d| (d.div_ceil(8) * 8).to_string()).collect();
+    format!(
+        "stack depth {}\nprocessed {} insns (limit 1000000) max_states_per_insn {max_states} total_states {} peak_states {} mark_read 0",
+        depth.join("+"),
+        stats.processed_insns,
+        stats.total_states,
+        stats.peak_states
+    )
+}
+
+/// What the log prints before the next instruction of a path.
+#[derive(Clone, Copy)]
+enum LogHeader {
+    /// The first instruction: the whole initial state (`0: R1=ctx() R10=fp0`).
+    Init,
+    /// `from X to Y: <state>` (a path popped, or a return from a subprogram);
+    /// `true`: the state again as `Y: <state>`.
+    From(usize, bool),
+    None,
+}
+
+/// Helper names for the log (`call bpf_map_lookup_elem#1`).
+struct LogNames;
+
+impl bpfbox_isa::kernel_fmt::CallNames for LogNames {
+    fn helper(&self, id: i32) -> Option<String> {
+        u32::try_from(id).ok().and_then(helper_by_id).map(|h| h.name.to_string())
+    }
+}
+
+/// The registers (bit n: rn) and stack slots (indices of `Frame::stack`) an
+/// instruction touched: what the kernel marks "scratched" and prints after it.
+#[derive(Default)]
+struct Scratch {
+    regs: u16,
+    slots: Vec<usize>,
+    /// Print `;` even when nothing printable was touched (calls).
+    always: bool,
+}
+
+/// What the log needs from the state before an instruction.
+struct LogBefore {
+    frames: usize,
+    /// The callee's frame, for `exit` from a subprogram or callback.
+    callee: Option<Frame>,
+    /// The pointer a load, store or atomic goes through.
+    base: Option<RegState>,
+}
+
+impl LogBefore {
+    fn new(insn: &Insn, st: &State) -> LogBefore {
+        let base = match *insn {
+            Insn::Load { src, .. } => Some(*st.reg(src.idx())),
+            Insn::Store { dst, .. } | Insn::Atomic { dst, .. } => Some(*st.reg(dst.idx())),
+            _ => None,
+        };
+        let callee = (matches!(insn, Insn::Exit) && st.frames.len() > 1).then(|| st.cur().clone());
+        LogBefore { frames: st.frames.len(), callee, base }
+    }
+}
+
+/// The registers and slots `insn` touches, the way the kernel's `check_reg_arg` and
+/// stack accesses mark them.
+fn scratched(insn: &Insn, before: &LogBefore, frameno: u32) -> Scratch {
+    let mut s = Scratch::default();
+    let mut reg = |r: bpfbox_isa::Reg| s.regs |= 1 << r.idx();
+    let mut size = 0;
+    let mut off = 0i64;
+    match *insn {
+        Insn::Alu { dst, src, .. } | Insn::Jump { dst, src, .. } => {
+            reg(dst);
+            if let Operand::Reg(r) = src {
+                reg(r);
+            }
+        }
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LoadImm64 { dst, .. } => reg(dst),
+        Insn::MovSx { dst, src, .. } => {
+            reg(dst);
+            reg(src);
+        }
+        Insn::Load { size: sz, dst, src, off: o, .. } => {
+            reg(dst);
+            reg(src);
+            (size, off) = (sz.bytes() as i64, o as i64);
+        }
+        Insn::Store { size: sz, dst, off: o, src } => {
+            reg(dst);
+            if let Operand::Reg(r) = src {
+                reg(r);
+            }
+            (size, off) = (sz.bytes() as i64, o as i64);
+        }
+        Insn::Atomic { size: sz, op, dst, off: o, src, .. } => {
+            reg(dst);
+            reg(src);
+            if op == AtomicOp::CmpXchg {
+                reg(bpfbox_isa::Reg::R0);
+            }
+            (size, off) = (sz.bytes() as i64, o as i64);
+        }
+        Insn::LoadPacket { mode, .. } => {
+            reg(bpfbox_isa::Reg::R6);
+            if let PacketMode::Ind(r) = mode {
+                reg(r);
+            }
+            s.regs |= 0x3f;
+        }
+        Insn::Call(_) | Insn::CallX { .. } => {
+            s.regs |= 0x3f;
+            s.always = true;
+        }
+        Insn::Ja { .. } | Insn::Exit | Insn::LoadImm64Tail => {}
+    }
+    if let Some(b) = before.base.filter(|b| b.ty == RegType::Stack && b.aux == frameno && size > 0) {
+        if let Some(v) = b.var.const_value() {
+            let lo = (v as i64).wrapping_add(b.off as i64).wrapping_add(off);
+            for a in lo..lo + size {
+                if (-(MAX_STACK as i64)..0).contains(&a) {
+                    let slot = ((-a - 1) / 8) as usize;
+                    if !s.slots.contains(&slot) {
+                        s.slots.push(slot);
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+/// The state line the kernel prints after an instruction, to finish later: at the
+/// next instruction of the path, and only if the path goes on.
+struct Pending {
+    /// The touched registers, formatted (`" R0=1 R1=ctx()"`).
+    text: String,
+    /// The log's length right after the instruction's line.
+    end: usize,
+    /// The instruction line's length with its newline (`prev_insn_print_pos`).
+    insn_len: usize,
+}
+
+impl Pending {
+    /// On the instruction's line, at the kernel's column (`print_insn_state`), when
+    /// nothing came after it; else on a line of its own, `pc:` first.
+    fn write(self, l: &mut String, pc: usize) {
+        if l.len() == self.end && l.ends_with('\n') {
+            l.pop();
+            let pos = self.insn_len;
+            let pad = (pos + 4).max(40).div_ceil(8) * 8 - pos - 1;
+            let _ = writeln!(l, "{:pad$};{}", "", self.text);
+        } else {
+            let _ = writeln!(l, "{pc}:{}", self.text);
+        }
+    }
+}
+
+/// Logs what follows instruction `pc` (already printed): calls into and returns from
+/// subprograms as the kernel prints them; returns the touched registers to print
+/// before the next instruction and, for a return, the header of the next line.
+fn log_after(
+    prog: &ProgramInput,
+    l: &mut String,
+    insn: &Insn,
+    pc: usize,
+    before: &LogBefore,
+    p: &Path,
+    next: &Next,
+) -> (Option<Pending>, Option<LogHeader>) {
+    let line_len = format!("{pc}: {}", kernel_insn_named(insn, &LogNames)).len() + 1;
+    let st = &p.st;
+    let n = st.frames.len();
+    if n > before.frames && n >= 2 {
+        let _ = writeln!(l, "caller:\n{}", fmt_regs(prog, st, n - 2, None));
+        let _ = writeln!(l, "callee:\n{}", fmt_regs(prog, st, n - 1, None));
+        let p = Pending { text: fmt_regs(prog, st, n - 1, None), end: 0, insn_len: line_len };
+        return (Some(p), None);
+    }
+    if n < before.frames {
+        if let Some(callee) = &before.callee {
+            let cs = State { frames: vec![callee.clone()], refs: st.refs.clone(), lock: None };
+            let mut text = fmt_regs(prog, &cs, 0, None);
+            if n > 0 {
+                text = format!(" frame{n}:{text}");
+            }
+            let _ = writeln!(l, "returning from callee:\n{text}");
+            let _ = writeln!(l, "to caller at {}:\n{}", p.pc, fmt_regs(prog, st, n - 1, None));
+        }
+        return (None, Some(LogHeader::From(pc, false)));
+    }
+    if matches!(next, Next::Done) {
+        return (None, None);
+    }
+    let frameno = (n.saturating_sub(1)) as u32;
+    let sc = scratched(insn, before, frameno);
+    if sc.regs == 0 && sc.slots.is_empty() && !sc.always {
+        return (None, None);
+    }
+    let text = fmt_regs(prog, st, n.saturating_sub(1), Some(&sc));
+    (Some(Pending { text, end: l.len(), insn_len: line_len }), None)
+}
+
+/// Frame `fi` of `st` as the kernel's `print_verifier_state` prints it: every
+/// register and stack slot (`only: None`) or those touched, then the references held.
+fn fmt_regs(prog: &ProgramInput, st: &State, fi: usize, only: Option<&Scratch>) -> String {
+    let Some(f) = st.frames.get(fi) else { return String::new() };
     let mut s = String::new();
+    if fi > 0 {
+        let _ = write!(s, " frame{fi}:");
+    }
+    let map = |r: &RegState| {
+        let m = prog.maps.get(r.map as usize)?;
+        Some(MapDesc { name: &m.name, key_size: m.key_size, value_size: m.value_size })
+    };
+    let fmt = |r: &RegState| r.kernel_fmt(fi as u32, if r.ty == RegType::Scalar { None } else { map(r) });
     for (i, r) in f.regs.iter().enumerate() {
-        if r.ty != RegType::NotInit {
-            let _ = write!(s, "R{i}={r} ");
+        if r.ty != RegType::NotInit && only.is_none_or(|o| o.regs & (1 << i) != 0) {
+            let _ = write!(s, " R{i}={}", fmt(r));
         }
     }
     for (i, slot) in f.stack.iter().enumerate() {
+        if only.is_some_and(|o| !o.slots.contains(&i)) || slot.bytes.iter().all(|b| *b == SlotType::Invalid) {
+            continue;
+        }
+        // The kernel lists a slot's bytes from fp-1 down (bpfbox keeps them from fp-8 up).
+        let types: String = slot
+            .bytes
+            .iter()
+            .rev()
+            .map(|b| match b {
+                SlotType::Invalid => '?',
+                SlotType::Misc => 'm',
+                SlotType::Zero => '0',
+                SlotType::Spill => 'r',
+            })
+            .collect();
         let off = -((i as i64 + 1) * 8);
         if slot.bytes[0] == SlotType::Spill {
-            let _ = write!(s, "fp{off}={} ", slot.spilled);
-        } else if slot.bytes.iter().any(|b| *b != SlotType::Invalid) {
-            let t: String = slot
-                .bytes
-                .iter()
-                .map(|b| match b {
-                    SlotType::Invalid => '?',
-                    SlotType::Misc => 'm',
-                    SlotType::Zero => '0',
-                    SlotType::Spill => 'r',
-                })
-                .collect();
-            let _ = write!(s, "fp{off}={t} ");
+            let prefix: String = types.chars().take_while(|c| *c != 'r').collect();
+            let _ = write!(s, " fp{off}={prefix}{}", fmt(&slot.spilled));
+        } else {
+            let _ = write!(s, " fp{off}={types}");
         }
     }
-    s.trim_end().to_string()
+    if !st.refs.is_empty() {
+        let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
+        let _ = write!(s, " refs={}", ids.join(","));
+    }
+    if f.callback {
+        s.push_str(" cb");
+    }
+    s
 }
 
-fn fmt_state(st: &State) -> String {
-    st.frames.last().map(fmt_regs).unwrap_or_default()
+/// The whole current frame (`print_verifier_state` with `print_all`).
+fn fmt_state(prog: &ProgramInput, st: &State) -> String {
+    fmt_regs(prog, st, st.frames.len().saturating_sub(1), None)
 }
 
 /// Whether `old` (already verified from here) covers every behaviour of `cur`.
