@@ -105,12 +105,13 @@ fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
 }
 
 /// The verifier's log with the source line of each instruction before it, where
-/// the line changes, as the kernel prints them (`; text @ file:line`).
+/// the line changes, as the kernel prints them (`; text @ file:line`). Only
+/// instruction lines (`12: (bf) r1 = r6`) count, not state lines (`12: R1=...`).
 fn with_source_lines(p: &ProgramSpec, log: &str) -> String {
     let mut out = String::with_capacity(log.len() * 2);
     let mut last: Option<(String, u32)> = None;
     for line in log.lines() {
-        let pc = line.split_once(": ").and_then(|(n, _)| n.parse::<usize>().ok());
+        let pc = line.split_once(": (").and_then(|(n, _)| n.parse::<usize>().ok());
         if let Some(li) = pc.and_then(|pc| source_of(p, pc)) {
             let key = (li.file.clone(), li.line);
             if last.as_ref() != Some(&key) && !li.text.trim().is_empty() {

@@ -2549,14 +2549,11 @@ fn log_after(
         return (Some(p), None);
     }
     if n < before.frames {
+        let to = if let Next::Goto(t) = next { *t } else { p.pc };
         if let Some(callee) = &before.callee {
-            let cs = State { frames: vec![callee.clone()], refs: st.refs.clone(), lock: None };
-            let mut text = fmt_regs(prog, &cs, 0, None);
-            if n > 0 {
-                text = format!(" frame{n}:{text}");
-            }
+            let text = fmt_frame(prog, callee, n, &st.refs, None);
             let _ = writeln!(l, "returning from callee:\n{text}");
-            let _ = writeln!(l, "to caller at {}:\n{}", p.pc, fmt_regs(prog, st, n - 1, None));
+            let _ = writeln!(l, "to caller at {to}:\n{}", fmt_regs(prog, st, n - 1, None));
         }
         return (None, Some(LogHeader::From(pc, false)));
     }
@@ -2575,7 +2572,15 @@ fn log_after(
 /// Frame `fi` of `st` as the kernel's `print_verifier_state` prints it: every
 /// register and stack slot (`only: None`) or those touched, then the references held.
 fn fmt_regs(prog: &ProgramInput, st: &State, fi: usize, only: Option<&Scratch>) -> String {
-    let Some(f) = st.frames.get(fi) else { return String::new() };
+    match st.frames.get(fi) {
+        Some(f) => fmt_frame(prog, f, fi, &st.refs, only),
+        None => String::new(),
+    }
+}
+
+/// Frame `f` (frame number `fi`) as the kernel's `print_verifier_state` prints it,
+/// with the references `refs` held.
+fn fmt_frame(prog: &ProgramInput, f: &Frame, fi: usize, refs: &[Reference], only: Option<&Scratch>) -> String {
     let mut s = String::new();
     if fi > 0 {
         let _ = write!(s, " frame{fi}:");
@@ -2614,8 +2619,8 @@ fn fmt_regs(prog: &ProgramInput, st: &State, fi: usize, only: Option<&Scratch>) 
             let _ = write!(s, " fp{off}={types}");
         }
     }
-    if !st.refs.is_empty() {
-        let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
+    if !refs.is_empty() {
+        let ids: Vec<String> = refs.iter().map(|r| r.id.to_string()).collect();
         let _ = write!(s, " refs={}", ids.join(","));
     }
     if f.callback {
