@@ -117,45 +117,11 @@ impl RegState {
 }
 
 impl fmt::Display for RegState {
-    /// Close to the kernel's `print_verifier_state` form.
+    /// The kernel's `print_reg_state` form ([`RegState::kernel_fmt`]), in the
+    /// register's own frame; map pointers name the map by its index (`map=0`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ty {
-            RegType::NotInit => return write!(f, "?"),
-            RegType::Scalar => {
-                if self.id != 0 && !self.var.is_const() {
-                    let s = self.var.to_string();
-                    let inner = s.trim_start_matches("scalar(").trim_end_matches(')');
-                    let sep = if inner.is_empty() { "" } else { "," };
-                    return write!(f, "scalar(id={}{sep}{inner})", self.id);
-                }
-                return write!(f, "{}", self.var);
-            }
-            _ => {}
-        }
-        let mut parts = Vec::new();
-        if self.id != 0 {
-            parts.push(format!("id={}", self.id));
-        }
-        if self.ref_obj_id != 0 {
-            parts.push(format!("ref_obj_id={}", self.ref_obj_id));
-        }
-        if self.off != 0 || self.ty == RegType::Stack {
-            parts.push(format!("off={}", self.off));
-        }
-        if self.is_pkt() {
-            parts.push(format!("r={}", self.range));
-        }
-        if matches!(self.ty, RegType::MapValue | RegType::MapKey | RegType::ConstMapPtr) {
-            parts.push(format!("map={}", self.map));
-        }
-        if self.ty == RegType::Mem {
-            parts.push(format!("sz={}", self.aux));
-        }
-        if !self.var.is_const() {
-            let s = self.var.to_string();
-            parts.push(s.trim_start_matches("scalar(").trim_end_matches(')').to_string());
-        }
-        write!(f, "{}({})", self.type_str(), parts.join(","))
+        let frameno = if self.ty == RegType::Stack { self.aux } else { 0 };
+        f.write_str(&self.kernel_fmt(frameno, None))
     }
 }
 
