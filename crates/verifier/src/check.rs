@@ -46,6 +46,14 @@ const MAX_CALL_FRAMES: usize = 8;
 const MAX_JMP_SEQ: usize = 8192;
 /// Branch decisions kept for a diagnostic's path.
 const MAX_PATH: usize = 256;
+/// Helpers socket filters and `cgroup_skb` programs may call only with CAP_BPF or
+/// CAP_PERFMON (measured on Linux 6.18: allowed to root, "cannot use helper" for uid
+/// 65534).
+const UNPRIV_REFUSED_HELPERS: &[u32] = &[
+    6, 16, 17, 22, 35, 37, 55, 80, 93, 94, 109, 112, 113, 114, 115, 117, 118, 123, 136, 137, 138, 139, 140, 141, 148,
+    149, 153, 154, 156, 157, 158, 164, 165, 169, 170, 171, 172, 175, 176, 177, 178, 180, 181, 191, 194, 196, 197, 198,
+    199, 200, 201, 202, 203, 209, 210, 211,
+];
 
 /// One path being explored.
 #[derive(Clone)]
@@ -1029,7 +1037,38 @@ impl Verifier<'_> {
                 }
             }
         }
+        if self.opts.unprivileged {
+            self.unpriv_ptr_bounds(&r, d)?;
+        }
         Ok(r)
+    }
+
+    /// `sanitize_check_bounds`: without CAP_BPF, stack pointers must stay constant and
+    /// inside the stack, map value pointers inside the value.
+    fn unpriv_ptr_bounds(&self, r: &RegState, d: usize) -> R<()> {
+        let (lo, hi) = (r.off as i64 + r.var.smin, r.off as i64 + r.var.smax);
+        match r.ty {
+            RegType::Stack if !r.var.is_const() => fail(
+                Rule::PointerArithmetic,
+                format!(
+                    "R{d} variable stack access prohibited for !root, var_off={} off={}",
+                    r.var.var,
+                    r.off as i64 + r.var.var.value as i64
+                ),
+                &[d as u8],
+            ),
+            RegType::Stack if lo >= 0 || lo < -(MAX_STACK as i64) => fail(
+                Rule::PointerArithmetic,
+                format!("R{d} stack pointer arithmetic goes out of range, prohibited for !root; off={lo}"),
+                &[d as u8],
+            ),
+            RegType::MapValue if lo < 0 || hi >= self.map(r.map).value_size as i64 => fail(
+                Rule::PointerArithmetic,
+                format!("R{d} pointer arithmetic of map value goes out of range, prohibited for !root"),
+                &[d as u8],
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Reads (`store == None`, returns the value) or writes memory through `base`.
@@ -1058,6 +1097,7 @@ impl Verifier<'_> {
                 let into = match base.ty {
                     RegType::MapValue => "map",
                     RegType::Packet | RegType::PacketMeta => "packet",
+                    RegType::Ctx => "ctx",
                     _ => "mem",
                 };
                 return fail(Rule::PointerLeak, format!("R{sr} leaks addr into {into}"), &[sr as u8]);
@@ -1143,8 +1183,14 @@ impl Verifier<'_> {
                         },
                     );
                 }
-                let Some(kind) = ctx::access(self.prog.prog_type, self.prog.expected_attach_type, off, size, write)
-                else {
+                // cg_skb_is_valid_access: data, data_end (76..84) and writes to tstamp
+                // (152..160) need CAP_BPF.
+                let overlaps = |a: i64, b: i64| off < b && off + size as i64 > a;
+                let cap_bpf_only = self.opts.unprivileged
+                    && self.prog.prog_type == ProgType::CgroupSkb
+                    && (overlaps(76, 84) || (write && overlaps(152, 160)));
+                let access = ctx::access(self.prog.prog_type, self.prog.expected_attach_type, off, size, write);
+                let Some(kind) = access.filter(|_| !cap_bpf_only) else {
                     return with_hint(
                         fail(Rule::CtxAccess, format!("invalid bpf_context access off={off} size={size}"), &[rn]),
                         || {
@@ -1433,6 +1479,16 @@ impl Verifier<'_> {
         let frame = &mut st.frames[frameno];
         match store {
             Some((v, _)) => {
+                // check_stack_write_fixed_off: unprivileged partial writes over a spilled pointer.
+                let first = frame.slot(((-lo - 1) / 8) as usize);
+                if self.opts.unprivileged
+                    && base.var.is_const()
+                    && size != 8
+                    && first.bytes[0] == SlotType::Spill
+                    && first.spilled.ty != RegType::Scalar
+                {
+                    return fail(Rule::PointerLeak, "attempt to corrupt spilled pointer on stack", &[rn]);
+                }
                 if !base.var.is_const() {
                     for o in lo..hi + sz {
                         frame.set_byte(o, SlotType::Misc);
@@ -1575,7 +1631,11 @@ impl Verifier<'_> {
                             slot.spilled = RegState::NOT_INIT;
                         }
                         frame.set_byte(o, SlotType::Misc);
-                    } else if frame.byte(o) == SlotType::Invalid && self.opts.unprivileged {
+                    } else if self.opts.unprivileged
+                        && (frame.byte(o) == SlotType::Invalid
+                            || (frame.byte(o) == SlotType::Spill
+                                && !matches!(frame.slot(((-o - 1) / 8) as usize).spilled.ty, RegType::Scalar | RegType::BtfId)))
+                    {
                         return with_hint(
                             fail(Rule::StackUninitRead, format!("invalid read from stack R{regno} off {lo}+{} size {size_max}", o - lo), &[regno as u8]),
                             || "the helper reads this stack buffer: initialize all of it first (e.g. __builtin_memset or = {})".into(),
@@ -1738,6 +1798,15 @@ impl Verifier<'_> {
                 }
                 h
             });
+        }
+        if self.opts.unprivileged
+            && matches!(prog_type, ProgType::SocketFilter | ProgType::CgroupSkb)
+            && UNPRIV_REFUSED_HELPERS.contains(&hid)
+        {
+            return with_hint(
+                fail(Rule::UnknownHelper, format!("program of this type cannot use helper bpf_{name}#{hid}"), &[]),
+                || format!("bpf_{name} needs CAP_BPF or CAP_PERFMON: unprivileged programs cannot call it"),
+            );
         }
         if name == "tail_call" && !p.st.refs.is_empty() {
             let (id, insn) = (p.st.refs[0].id, p.st.refs[0].insn);
@@ -2120,6 +2189,11 @@ impl Verifier<'_> {
             Operand::Reg(r) => (self.read_reg(&p.st, r.idx())?, Some(r.idx())),
             Operand::Imm(i) => (RegState::konst(if w32 { i as u32 as u64 } else { i as i64 as u64 }), None),
         };
+        // The source register is checked first (check_cond_jmp_op), unless both are packet pointers.
+        let pkt_any = |r: &RegState| matches!(r.ty, RegType::Packet | RegType::PacketMeta);
+        if let Some(sr) = s_reg.filter(|_| self.opts.unprivileged && sv.is_ptr() && !(pkt_any(&dv) && pkt_any(&sv))) {
+            return fail(Rule::PointerComparison, format!("R{sr} pointer comparison prohibited"), &[sr as u8]);
+        }
         let mut taken = p.st.clone();
         let mut fall = std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![], lock: None });
         // Which branches are possible, and the states after each.
