@@ -73,7 +73,7 @@ fn insn_lines(log: &str) -> BTreeMap<usize, InsnLine> {
     for line in log.lines() {
         let Some((n, rest)) = line.split_once(": (") else { continue };
         let Ok(pc) = n.parse::<usize>() else { continue };
-        if !rest.get(2..4).is_some_and(|s| s == ") ") {
+        if rest.get(2..4) != Some(") ") {
             continue;
         }
         let (head, regs) = match line.find(" ;") {
