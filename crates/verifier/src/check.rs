@@ -298,9 +298,11 @@ impl Verifier<'_> {
                     return Err(self.diag(&p, f));
                 }
                 let pc = p.pc;
-                let before = self.log.is_some().then(|| LogBefore::new(&self.insns[pc], &p.st));
-                if let Some(l) = self.log.as_mut() {
+                let mut before = self.log.is_some().then(|| LogBefore::new(&self.insns[pc], &p.st));
+                if let (Some(l), Some(b)) = (self.log.as_mut(), before.as_mut()) {
+                    let start = l.len();
                     let _ = writeln!(l, "{pc}: {}", kernel_insn_named(&self.insns[pc], &LogNames));
+                    b.line_len = l.len() - start;
                 }
                 match self.step(&mut p) {
                     Ok(next) => {
@@ -2493,6 +2495,8 @@ struct LogBefore {
     callee: Option<Frame>,
     /// The pointer a load, store or atomic goes through.
     base: Option<RegState>,
+    /// The instruction line's length with its newline (`prev_insn_print_pos`).
+    line_len: usize,
 }
 
 impl LogBefore {
@@ -2503,7 +2507,7 @@ impl LogBefore {
             _ => None,
         };
         let callee = (matches!(insn, Insn::Exit) && st.frames.len() > 1).then(|| st.cur().clone());
-        LogBefore { frames: st.frames.len(), callee, base }
+        LogBefore { frames: st.frames.len(), callee, base, line_len: 0 }
     }
 }
 
@@ -2613,7 +2617,7 @@ fn log_after(
     p: &Path,
     next: &Next,
 ) -> (Option<Pending>, Option<LogHeader>) {
-    let line_len = format!("{pc}: {}", kernel_insn_named(insn, &LogNames)).len() + 1;
+    let line_len = before.line_len;
     let st = &p.st;
     let n = st.frames.len();
     if n > before.frames && n >= 2 {
