@@ -107,11 +107,22 @@ fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
 /// The verifier's log with the source line of each instruction before it, where
 /// the line changes, as the kernel prints them (`; text @ file:line`). Only
 /// instruction lines (`12: (bf) r1 = r6`) count, not state lines (`12: R1=...`).
+/// Kfunc calls get their names from the object (`call bpf_rcu_read_lock#0`).
 fn with_source_lines(p: &ProgramSpec, log: &str) -> String {
     let mut out = String::with_capacity(log.len() * 2);
     let mut last: Option<(String, u32)> = None;
     for line in log.lines() {
         let pc = line.split_once(": (").and_then(|(n, _)| n.parse::<usize>().ok());
+        let kfunc =
+            pc.and_then(|pc| p.externs.iter().find(|x| x.insn == pc && x.kind == bpfbox_object::ExternKind::Kfunc));
+        let named;
+        let line = match kfunc {
+            Some(x) if line.contains(") call unknown#") => {
+                named = realign(&line.replacen(") call unknown#", &format!(") call {}#", x.name), 1));
+                named.as_str()
+            }
+            _ => line,
+        };
         if let Some(li) = pc.and_then(|pc| source_of(p, pc)) {
             let key = (li.file.clone(), li.line);
             if last.as_ref() != Some(&key) && !li.text.trim().is_empty() {
@@ -123,6 +134,20 @@ fn with_source_lines(p: &ProgramSpec, log: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// An instruction line whose instruction text changed length: the registers after
+/// it (`; R0=1`) go back to the kernel's column (`vlog_alignment`).
+fn realign(line: &str) -> String {
+    match line.split_once(" ;") {
+        Some((insn, regs)) => {
+            let insn = insn.trim_end();
+            let pos = insn.len() + 1;
+            let pad = (pos + 4).max(40).div_ceil(8) * 8 - pos - 1;
+            format!("{insn}{:pad$};{regs}", "")
+        }
+        None => line.to_string(),
+    }
 }
 
 fn diag_json(p: &ProgramSpec, d: &Diagnostic) -> serde_json::Value {
@@ -349,6 +374,17 @@ mod tests {
         let i = lines.iter().position(|l| l.starts_with("; if (data + 14 > end)")).expect(&out);
         assert!(lines[i].ends_with("@ pkt_check_ok.c:4"), "{}", lines[i]);
         assert!(lines[i + 1].starts_with("3: "), "{}", lines[i + 1]);
+    }
+
+    #[test]
+    fn log_names_kfuncs_and_keeps_the_column() {
+        let a = VerifyArgs { file: root().join("tests/progs/kprobe.bpf.o"), log: true, ..Default::default() };
+        let (out, _) = run(&a).expect("runs");
+        let line = out.lines().find(|l| l.starts_with("4: (85) call ")).expect(&out);
+        assert!(line.starts_with("4: (85) call bpf_rcu_read_lock#0"), "{line}");
+        // The kernel's column for a line this long: `;` at 38.
+        assert_eq!(line.find(';'), Some(38), "{line}");
+        assert_eq!(realign("2: (b7) r0 = 1 ; R0=1"), format!("2: (b7) r0 = 1{};{}", " ".repeat(24), " R0=1"));
     }
 
     #[test]
