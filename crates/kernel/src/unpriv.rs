@@ -32,14 +32,46 @@ pub fn unprivileged_bpf_disabled() -> Result<u32, String> {
     s.trim().parse().map_err(|_| format!("{UNPRIVILEGED_BPF_DISABLED} holds `{}`, not a number", s.trim()))
 }
 
-/// How many windows of this process are open, and the value to restore when the
-/// last one closes (`None`: the value was already 0, nothing to restore).
-static WINDOWS: Mutex<(usize, Option<u32>)> = Mutex::new((0, None));
+/// The file bpfbox processes lock (`flock`, exclusive) while they hold the sysctl at 0,
+/// so that one process never restores it under another's loads.
+const LOCK_FILE: &str = "bpfbox-unprivileged-bpf.lock";
+
+/// The windows of this process: how many are open, the value to restore when the last
+/// one closes (`None`: it was already 0) and the locked file.
+struct Windows {
+    open: usize,
+    restore: Option<u32>,
+    lock: Option<std::fs::File>,
+}
+
+static WINDOWS: Mutex<Windows> = Mutex::new(Windows { open: 0, restore: None, lock: None });
+
+/// Opens and locks [`LOCK_FILE`] in the temporary directory, waiting for other
+/// processes' windows to close.
+fn lock_windows() -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let path = std::env::temp_dir().join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    // SAFETY: a valid fd owned by `file`; flock has no memory arguments.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("locking {}: {}", path.display(), std::io::Error::last_os_error()));
+    }
+    Ok(file)
+}
 
 /// While alive, `kernel.unprivileged_bpf_disabled` is 0 so that unprivileged callers
 /// may use `bpf()`; dropping the last window of the process restores the value it had
 /// (also when a panic unwinds through it). Windows opened by several threads share one
-/// change. Another process changing the sysctl at the same time is not coordinated with.
+/// change; windows of several processes (using this crate) wait for each other through
+/// a lock file in the temporary directory.
 #[derive(Debug)]
 pub struct UnprivilegedBpfWindow {
     original: u32,
@@ -49,11 +81,17 @@ impl UnprivilegedBpfWindow {
     /// Opens the window: needs root, and the sysctl at 0 or 2. `Err` says why not.
     pub fn open() -> Result<UnprivilegedBpfWindow, String> {
         let mut w = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-        let current = unprivileged_bpf_disabled()?;
-        if w.0 > 0 {
-            w.0 += 1;
-            return Ok(UnprivilegedBpfWindow { original: w.1.unwrap_or(current) });
+        if w.open > 0 {
+            w.open += 1;
+            let original = match w.restore {
+                Some(v) => v,
+                None => unprivileged_bpf_disabled()?,
+            };
+            return Ok(UnprivilegedBpfWindow { original });
         }
+        // Unlocked again (closed) when this function fails.
+        let lock = lock_windows()?;
+        let current = unprivileged_bpf_disabled()?;
         match current {
             0 => {}
             2 => {
@@ -66,7 +104,7 @@ impl UnprivilegedBpfWindow {
             }
             v => return Err(format!("kernel.unprivileged_bpf_disabled = {v}: unprivileged bpf() is off until reboot")),
         }
-        *w = (1, (current != 0).then_some(current));
+        *w = Windows { open: 1, restore: (current != 0).then_some(current), lock: Some(lock) };
         Ok(UnprivilegedBpfWindow { original: current })
     }
 
@@ -79,15 +117,17 @@ impl UnprivilegedBpfWindow {
 impl Drop for UnprivilegedBpfWindow {
     fn drop(&mut self) {
         let mut w = WINDOWS.lock().unwrap_or_else(|e| e.into_inner());
-        w.0 = w.0.saturating_sub(1);
-        if w.0 > 0 {
+        w.open = w.open.saturating_sub(1);
+        if w.open > 0 {
             return;
         }
-        if let Some(v) = w.1.take() {
+        if let Some(v) = w.restore.take() {
             if let Err(e) = std::fs::write(UNPRIVILEGED_BPF_DISABLED, format!("{v}\n")) {
                 eprintln!("warning: restoring kernel.unprivileged_bpf_disabled to {v}: {e}");
             }
         }
+        // Closing the file releases the lock, after the restore.
+        w.lock = None;
     }
 }
 
@@ -95,21 +135,19 @@ impl Drop for UnprivilegedBpfWindow {
 /// supplementary groups, then checks it holds no capability. Only this thread changes.
 fn drop_thread_privileges() -> Result<(), String> {
     let id = UNPRIVILEGED_ID as libc::c_long;
-    // SAFETY: raw system calls on the calling thread's credentials; the group list
-    // pointer is null with a zero count.
-    let steps = unsafe {
-        [
-            ("setgroups", libc::syscall(libc::SYS_setgroups, 0 as libc::c_long, std::ptr::null::<libc::gid_t>())),
-            ("setresgid", libc::syscall(libc::SYS_setresgid, id, id, id)),
-            ("setresuid", libc::syscall(libc::SYS_setresuid, id, id, id)),
-        ]
+    let check = |name: &str, r: libc::c_long| match r {
+        0 => Ok(()),
+        _ => Err(format!("{name}: {}", std::io::Error::last_os_error())),
     };
-    // Stop at the first failure: the errno is that step's.
-    for (name, r) in steps {
-        if r != 0 {
-            return Err(format!("{name}: {}", std::io::Error::last_os_error()));
-        }
-    }
+    // SAFETY (the three calls): raw system calls on the calling thread's credentials;
+    // the group list pointer is null with a zero count.
+    check("setgroups", unsafe {
+        libc::syscall(libc::SYS_setgroups, 0 as libc::c_long, std::ptr::null::<libc::gid_t>())
+    })?;
+    // SAFETY: as above.
+    check("setresgid", unsafe { libc::syscall(libc::SYS_setresgid, id, id, id) })?;
+    // SAFETY: as above.
+    check("setresuid", unsafe { libc::syscall(libc::SYS_setresuid, id, id, id) })?;
     let status = std::fs::read_to_string("/proc/thread-self/status")
         .map_err(|e| format!("reading /proc/thread-self/status: {e}"))?;
     for field in ["CapEff:", "CapPrm:"] {
@@ -129,7 +167,8 @@ fn drop_thread_privileges() -> Result<(), String> {
 /// The outer `Err` says why the load could not run unprivileged (not root, so the
 /// credentials cannot change; thread creation failed). The inner result is the kernel's
 /// verdict, as [`load_raw`] gives it. With `kernel.unprivileged_bpf_disabled` ≠ 0 (see
-/// [`UnprivilegedBpfWindow`]) the kernel refuses every such load with `EPERM`. Only
+/// [`UnprivilegedBpfWindow`]) the kernel refuses every such load with `EPERM`: that is
+/// an outer `Err` too. Only
 /// socket filters and `cgroup_skb` programs, array-like and hash maps are open to
 /// unprivileged callers, and no BTF (so no subprograms with `func_info` and no
 /// `spin_lock_off` maps).
@@ -147,6 +186,16 @@ pub fn load_raw_unprivileged(req: &RawLoad<'_>) -> Result<Result<String, RawLoad
             })
             .map_err(|e| format!("starting the unprivileged thread: {e}"))?;
         worker.join().map_err(|_| "the unprivileged thread panicked".to_string())?
+    })
+    .and_then(|r| match r {
+        // EPERM before verification: the sysctl refuses every unprivileged bpf(), the
+        // verdict says nothing about the program.
+        Err(e) if e.errno.0 == libc::EPERM && e.log.is_empty() => match unprivileged_bpf_disabled() {
+            Ok(0) => Ok(Err(e)),
+            Ok(v) => Err(format!("kernel.unprivileged_bpf_disabled = {v}: unprivileged bpf() is refused ({e})")),
+            Err(why) => Err(why),
+        },
+        r => Ok(r),
     })
 }
 
@@ -185,6 +234,15 @@ mod tests {
 
     #[test]
     fn unprivileged_loads_see_the_unprivileged_rules() {
+        let ok = [insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)].concat();
+        // Before the window (when the sysctl is 2 here): refused whatever the program.
+        if crate::availability().is_ok() && unprivileged_bpf_disabled() == Ok(2) {
+            let _no_window = lock_windows().expect("the window lock");
+            if unprivileged_bpf_disabled() == Ok(2) {
+                let why = load_raw_unprivileged(&socket_filter(&ok)).expect_err("sysctl 2 refuses unprivileged bpf()");
+                assert!(why.contains("unprivileged_bpf_disabled = 2"), "{why}");
+            }
+        }
         let Some(window) = setup() else { return };
         assert_eq!(unprivileged_bpf_disabled(), Ok(0));
         // r0 = r10; exit: a pointer leak, fine for root, refused for an ordinary user.
@@ -192,8 +250,12 @@ mod tests {
         load_raw(&socket_filter(&leak)).expect("privileged: a returned pointer is allowed");
         let e = load_raw_unprivileged(&socket_filter(&leak)).expect("unprivileged thread").expect_err("leak");
         assert!(e.log.contains("R0 leaks addr as return value"), "log: {}", e.log);
-        let ok = [insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)].concat();
         load_raw_unprivileged(&socket_filter(&ok)).expect("unprivileged thread").expect("r0 = 0; exit");
+        // A window opened while another is open shares it.
+        let inner = UnprivilegedBpfWindow::open().expect("a second window");
+        assert_eq!(inner.original(), window.original());
+        drop(inner);
+        assert_eq!(unprivileged_bpf_disabled(), Ok(0), "closing the inner window keeps the outer one open");
         // kprobe programs are for CAP_PERFMON (with CAP_BPF) only.
         let kprobe = RawLoad { prog_type: 2, ..socket_filter(&ok) };
         let e = load_raw_unprivileged(&kprobe).expect("unprivileged thread").expect_err("kprobe");
