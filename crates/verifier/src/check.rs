@@ -238,6 +238,17 @@ impl Verifier<'_> {
             for (i, start) in self.cfg.subprogs.iter().enumerate() {
                 let _ = writeln!(l, "func#{i} @{start}");
             }
+            // The registers live before each instruction, r0..r9 (`compute_live_registers`).
+            let _ = writeln!(l, "Live regs before insn:");
+            for (pc, insn) in self.insns.iter().enumerate() {
+                if *insn == Insn::LoadImm64Tail {
+                    continue;
+                }
+                let live = self.cfg.live_in.get(pc).copied().unwrap_or(0);
+                let regs: String =
+                    (0..10u8).map(|r| if live & (1 << r) != 0 { char::from(b'0' + r) } else { '.' }).collect();
+                let _ = writeln!(l, "{pc:7}: {regs} {}", kernel_insn_named(insn, &LogNames));
+            }
         }
         let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
         // The log as the kernel writes it (level 2): what to print before the next

@@ -7,7 +7,8 @@
 //! registers printed after it (first visit of the instruction) must be identical
 //! wherever both print the register, but for the kernel's precision marks (`P`),
 //! which bpfbox does not track. The header (`func#0 @0`) and the initial state line
-//! must match too. Where the kernel logged precision backtracking between an
+//! must match too, and so must the block of live registers before each instruction
+//! (`Live regs before insn:`). Where the kernel logged precision backtracking between an
 //! instruction and its state, only the instruction text is compared. `lddw` of a map prints the kernel's address on one side and
 //! `map[idx:N]` on the other: only `(18) rN = ` is compared there.
 
@@ -120,6 +121,11 @@ fn regs_of(s: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// `.1.3......`: which of r0..r9 are live.
+fn is_live(s: &str) -> bool {
+    s.len() == 10 && s.char_indices().all(|(i, c)| c == '.' || c == char::from(b'0' + i as u8))
+}
+
 /// Compares one object's logs; returns (instruction lines compared, registers
 /// compared, the differences found).
 fn compare(file: &str) -> (usize, usize, Vec<String>) {
@@ -129,6 +135,20 @@ fn compare(file: &str) -> (usize, usize, Vec<String>) {
     for head in ["func#0 @0", "0: R1=ctx() R10=fp0"] {
         if !ours.lines().any(|l| l == head) || !theirs.lines().any(|l| l == head) {
             diffs.push(format!("{file}: `{head}` missing from one log"));
+        }
+    }
+    // "Live regs before insn:", one line per instruction: `      5: 0123...... (2d) if r3 > r2 goto pc+4`.
+    let live = |log: &str| -> Vec<String> {
+        log.lines().filter(|l| l.starts_with("  ") && l.get(9..19).is_some_and(is_live)).map(str::to_string).collect()
+    };
+    let (la, lb) = (live(&ours), live(&theirs));
+    if la.len() != lb.len() || la.is_empty() {
+        diffs.push(format!("{file}: {} live-register lines, the kernel has {}", la.len(), lb.len()));
+    }
+    for (x, y) in la.iter().zip(&lb) {
+        let same = if x.contains("map[") { x.split(" = ").next() == y.split(" = ").next() } else { x == y };
+        if !same {
+            diffs.push(format!("{file} live registers:\n  bpfbox: {x}\n  kernel: {y}"));
         }
     }
     let (a, b) = (insn_lines(&ours), insn_lines(&theirs));
