@@ -155,3 +155,55 @@ exit
 r2 = *(u32 *)(r1 + 76)  ; error: invalid bpf_context access off=76 size=4
 r0 = 1
 exit
+
+=== stack pointer moved out of the stack
+; unprivileged
+r1 = r10
+r1 += 8  ; error: R1 stack pointer arithmetic goes out of range, prohibited for !root; off=8
+r0 = 0
+exit
+
+=== map value pointer moved past the value
+; unprivileged
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto +1
+r0 += 16  ; error: R0 pointer arithmetic of map value goes out of range, prohibited for !root
+r0 = 0
+exit
+
+=== map value pointer moved to its last byte
+; unprivileged
+; accept
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto +2
+r0 += 15
+r1 = *(u8 *)(r0 + 0)
+r0 = 0
+exit
+
+=== stack read below what was written
+; unprivileged
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r0 = *(u64 *)(r10 - 16)  ; error: invalid read from stack R10 off=-16 size=8
+exit
+
+=== stack written then read through a moved pointer
+; unprivileged
+; accept
+r1 = 7
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -16
+r0 = *(u64 *)(r2 + 0)
+exit
