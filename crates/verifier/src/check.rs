@@ -160,8 +160,10 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             _ => None,
         },
     };
+    let started = std::time::Instant::now();
     let result = v.main();
     let result = result.and_then(|()| v.check_stack_depth());
+    let usec = started.elapsed().as_micros();
     let stats = Stats {
         processed_insns: v.processed,
         peak_states: v.peak_states,
@@ -176,14 +178,14 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     match result {
         Ok(()) => {
             if let Some(l) = log.as_mut() {
-                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states));
+                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states, usec));
             }
             Report { verdict: Verdict::Accepted, diagnostics: vec![], stats, log, converted_accesses }
         }
         Err(d) => {
             if let Some(l) = log.as_mut() {
                 let _ = writeln!(l, "{}", d.message);
-                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states));
+                let _ = writeln!(l, "{}", log_summary(&stats, &stack_depth, max_states, usec));
             }
             Report { verdict: Verdict::Rejected, diagnostics: vec![*d], stats, log, converted_accesses }
         }
@@ -2456,12 +2458,13 @@ fn mark_null(st: &mut State, id: u32, is_null: bool) {
     }
 }
 
-/// The end of the kernel's log: `stack depth 8` (per subprogram) and
+/// The end of the kernel's log: `verification time N usec`, `stack depth 8` (per
+/// subprogram) and
 /// `processed N insns (limit 1000000) max_states_per_insn M total_states T peak_states P mark_read 0`.
-fn log_summary(stats: &Stats, stack_depth: &[u32], max_states: usize) -> String {
+fn log_summary(stats: &Stats, stack_depth: &[u32], max_states: usize, usec: u128) -> String {
     let depth: Vec<String> = stack_depth.iter().map(|d| (d.div_ceil(8) * 8).to_string()).collect();
     format!(
-        "stack depth {}\nprocessed {} insns (limit 1000000) max_states_per_insn {max_states} total_states {} peak_states {} mark_read 0",
+        "verification time {usec} usec\nstack depth {}\nprocessed {} insns (limit 1000000) max_states_per_insn {max_states} total_states {} peak_states {} mark_read 0",
         depth.join("+"),
         stats.processed_insns,
         stats.total_states,
