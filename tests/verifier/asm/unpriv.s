@@ -1,6 +1,6 @@
-; Unprivileged mode (bpfbox only: kernel.unprivileged_bpf_disabled keeps these out of
-; the kernel comparison). The kernel's rules for callers without CAP_BPF: no
-; back-edges, no pointer leaks or comparisons, no uninitialized stack reads.
+; Unprivileged mode: the kernel's rules for callers without CAP_BPF (no back-edges, no
+; pointer leaks or comparisons, no uninitialized stack reads). kernel_corpus.rs loads
+; these as uid 65534 to compare (see also unpriv2.s).
 ; prog: socket_filter
 ; map: array key=4 value=16 entries=1
 
