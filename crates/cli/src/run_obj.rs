@@ -169,16 +169,14 @@ fn write_pcap(p: &Path, packets: &[&[u8]]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Map entries as (key, value) byte strings.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Parse a `--map-init` JSON file: an array of `{"key": K, "value": V}` where K and V
 /// are hex strings (bytes in order), numbers (little-endian integers of the map's
 /// size), or arrays of byte values (numbers or hex strings, as `bpftool map dump -j`
 /// prints them). Percpu maps take one value for all CPUs or an array `"values"`.
-pub fn parse_map_init(
-    file: &Path,
-    text: &str,
-    key_size: u32,
-    value_size: u32,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CliError> {
+pub fn parse_map_init(file: &Path, text: &str, key_size: u32, value_size: u32) -> Result<Entries, CliError> {
     let v: Value = serde_json::from_str(text).map_err(|e| CliError::input(file, format!("invalid JSON: {e}")))?;
     let arr =
         v.as_array().ok_or_else(|| CliError::input(file, "expected a JSON array of {\"key\": .., \"value\": ..}"))?;
@@ -551,7 +549,7 @@ pub fn differences(user: &Session, kernel: &Session) -> Vec<String> {
 }
 
 fn sort_slots(v: &[u8], slot: usize) -> Vec<u8> {
-    if slot == 0 || v.len() % slot != 0 {
+    if slot == 0 || !v.len().is_multiple_of(slot) {
         return v.to_vec();
     }
     let mut chunks: Vec<&[u8]> = v.chunks(slot).collect();

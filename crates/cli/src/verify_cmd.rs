@@ -57,7 +57,7 @@ fn load_object(a: &VerifyArgs) -> Result<(LoadedObject, Option<Arc<Btf>>), CliEr
 }
 
 /// The source line covering `pc` (the last line-info entry at or before it).
-fn source_of<'p>(p: &'p ProgramSpec, pc: usize) -> Option<&'p bpfbox_object::LineInfo> {
+fn source_of(p: &ProgramSpec, pc: usize) -> Option<&bpfbox_object::LineInfo> {
     p.line_info.iter().filter(|l| l.insn_off <= pc).max_by_key(|l| l.insn_off)
 }
 

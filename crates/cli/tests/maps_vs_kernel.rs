@@ -8,6 +8,9 @@
 //! after overfilling them only the number of entries and the survival of the newest
 //! keys are compared.
 
+/// A `get_next_key` over one map (bpfbox's or the kernel's): the next key or an errno.
+type NextKey<'a> = dyn Fn(Option<&[u8]>) -> Result<Vec<u8>, i32> + 'a;
+
 use bpfbox_kernel::{KernelObject, MapHandle, OpenOptions};
 use bpfbox_vm::{Map, MapDef, Runtime, RuntimeOptions};
 use std::path::PathBuf;
@@ -111,7 +114,7 @@ impl Diff {
     /// Walk get_next_key from NULL on both maps; the key sequences must agree
     /// (`ordered`) or hold the same keys (hash maps iterate in bucket order).
     fn walk(&mut self, p: &Pair, ordered: bool) -> usize {
-        let collect = |next: &dyn Fn(Option<&[u8]>) -> Result<Vec<u8>, i32>| -> (Vec<Vec<u8>>, i32) {
+        let collect = |next: &NextKey<'_>| -> (Vec<Vec<u8>>, i32) {
             let mut keys = Vec::new();
             let mut prev: Option<Vec<u8>> = None;
             loop {
@@ -273,7 +276,7 @@ fn script_lru(d: &mut Diff, p: &Pair) {
     for i in 10..30u32 {
         d.update(p, &u32k(i), &value(p, i as u64), ANY);
     }
-    let count = |next: &dyn Fn(Option<&[u8]>) -> Result<Vec<u8>, i32>| {
+    let count = |next: &NextKey<'_>| {
         let mut n = 0;
         let mut prev: Option<Vec<u8>> = None;
         while let Ok(k) = next(prev.as_deref()) {
