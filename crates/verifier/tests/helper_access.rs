@@ -140,8 +140,12 @@ fn sleepable_only_helpers() {
     let src = "r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 148\nr0 = 0\nexit";
     let d = rejected(src, ProgType::Xdp, None, 4, "helper call might sleep in a non-sleepable prog");
     assert!(d.hint.is_some_and(|h| h.contains("sleepable")));
-    // A kprobe may be a sleepable uprobe: the input does not say, so it is not refused.
-    accepted(src, ProgType::Kprobe, None);
+    // A kprobe only when sleepable (`uprobe.s/...`: ProgramInput::sleepable).
+    rejected(src, ProgType::Kprobe, None, 4, "helper call might sleep in a non-sleepable prog");
+    let mut p = input(src, ProgType::Kprobe, None);
+    p.sleepable = true;
+    let r = verify(&p, &VerifyOptions::default());
+    assert!(r.accepted(), "{:?}", r.diagnostics);
 }
 
 #[test]
