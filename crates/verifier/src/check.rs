@@ -1791,7 +1791,12 @@ impl Verifier<'_> {
         let name = proto.name;
         // The kernel's get_func_proto for this program type (a table generated from the kernel).
         let (prog_type, hid) = (self.prog.prog_type, proto.id);
-        let access = bpfbox_abi::helper_access::helper_access(prog_type, self.prog.expected_attach_type, Some(self.prog.sleepable), hid);
+        let access = bpfbox_abi::helper_access::helper_access(
+            prog_type,
+            self.prog.expected_attach_type,
+            Some(self.prog.sleepable),
+            hid,
+        );
         if let Some(msg) = access.and_then(|a| a.kernel_message(name, hid)) {
             use bpfbox_abi::helper_access::{attach_types_allowing, prog_types_allowing, HelperAccess};
             return with_hint(fail(Rule::UnknownHelper, msg, &[]), || {
