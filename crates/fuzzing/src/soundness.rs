@@ -209,3 +209,55 @@ pub fn fuzz(bytes: &[u8]) {
         check(&mut r, &rt);
     }
 }
+
+/// Robustness: the verifier never panics, whatever instructions it is given (any
+/// decodable program, any program type among common ones, maps of several kinds),
+/// and a rejection always names an instruction inside the program. Returns whether
+/// the bytes decoded (and so were verified).
+pub fn verifier_robust(bytes: &[u8]) -> bool {
+    let Ok(insns) = bpfbox_isa::decode_program(bytes) else { return false };
+    if insns.is_empty() {
+        return false;
+    }
+    let maps = vec![
+        bpfbox_verifier::MapInfo {
+            name: "h".into(),
+            map_type: 1,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 16,
+            ..Default::default()
+        },
+        bpfbox_verifier::MapInfo {
+            name: "a".into(),
+            map_type: 2,
+            key_size: 4,
+            value_size: 64,
+            max_entries: 4,
+            ..Default::default()
+        },
+        bpfbox_verifier::MapInfo { name: "rb".into(), map_type: 27, max_entries: 4096, ..Default::default() },
+    ];
+    let pick = bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    let types = [ProgType::Xdp, ProgType::SchedCls, ProgType::SocketFilter, ProgType::Kprobe, ProgType::Tracepoint];
+    let prog_type = types[pick as usize % types.len()];
+    let input = ProgramInput {
+        name: "fuzz".into(),
+        insns: insns.clone(),
+        prog_type,
+        expected_attach_type: None,
+        maps,
+        attach_target: None,
+        sleepable: false,
+        kernel_btf: None,
+    };
+    for unprivileged in [false, true] {
+        let opts = VerifyOptions { unprivileged, insn_limit: 20_000, ..VerifyOptions::default() };
+        let r = verify(&input, &opts);
+        if let Some(d) = r.diagnostics.first() {
+            assert!(d.pc <= insns.len(), "diagnostic pc {} outside a {}-slot program", d.pc, insns.len());
+            assert!(!d.message.is_empty(), "empty diagnostic message");
+        }
+    }
+    true
+}

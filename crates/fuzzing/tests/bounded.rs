@@ -116,3 +116,27 @@ fn verifier_soundness_holds_for_bounded_time() {
     );
     assert!(accepted > 0, "no program accepted: the generator is off");
 }
+
+/// The verifier never panics on arbitrary decodable programs (`soundness::verifier_robust`).
+#[test]
+fn verifier_never_panics_for_bounded_time() {
+    use bpfbox_fuzzing::soundness::verifier_robust;
+    let start = Instant::now();
+    let mut rng = Rng::new(0x0bad_5eed);
+    let (mut n, mut verified) = (0u64, 0u64);
+    while start.elapsed() < budget() {
+        verified += u64::from(verifier_robust(&gen_program(&mut rng)));
+        // A valid XDP program (the soundness generator's) with a few bytes changed:
+        // deeper paths through the verifier than random bytes reach.
+        let src = bpfbox_fuzzing::soundness::program(&mut rng);
+        let mut bytes = bpfbox_isa::encode_program(&bpfbox_isa::llvm::assemble(&src).unwrap());
+        for _ in 0..1 + rng.below(3) {
+            let i = rng.below(bytes.len() as u64) as usize;
+            bytes[i] ^= 1 << rng.below(8);
+        }
+        verified += u64::from(verifier_robust(&bytes));
+        n += 2;
+    }
+    println!("verifier robustness: {n} random programs, {verified} decodable ones verified (privileged and unprivileged), no panic");
+    assert!(verified > 100, "too few decodable programs ({verified} of {n})");
+}
