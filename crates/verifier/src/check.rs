@@ -108,6 +108,9 @@ struct Verifier<'a> {
     tracing: Option<crate::btf_model::Args>,
     /// Scalar precision ([`Precision`]); `None` in unprivileged mode (every scalar precise).
     prec: Option<Precision>,
+    /// During a helper call: the arguments (bit n: rn) whose current-frame stack memory
+    /// `helper_mem` checked, and the slots it covers.
+    helper_reads: (u16, u64),
 }
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
@@ -234,7 +237,8 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
             let n = u32::try_from(*id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
             regs((out.regs & !CLOBBER) | (((1u16 << n) - 1) << 1))
         }
-        // A callee may read the whole frame through pointers.
+        // What a callee reads of this frame through pointers is recorded at the call (`used`).
+        Insn::Call(CallTarget::Local(_)) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: out.slots },
         Insn::Call(_) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: u64::MAX },
         Insn::CallX { reg } => Need { regs: (out.regs & !CLOBBER) | ARGS | b(*reg), slots: u64::MAX },
         Insn::Exit => Need { regs: 1, slots: 0 },
@@ -353,6 +357,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             _ => None,
         },
         prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns)),
+        helper_reads: (0, 0),
     };
     let started = std::time::Instant::now();
     let result = v.main();
@@ -663,24 +668,56 @@ impl Verifier<'_> {
     }
 
     /// The scalar values of `regs` decided something at `pc` ([`Precision`]).
+    /// Stack slots of the outer frame `frameno` read by a callee: they matter at the
+    /// call instruction that left that frame.
+    fn mark_outer_stack(&mut self, st: &State, frameno: usize, slots: u64) {
+        if let (Some(pr), Some(cs)) = (self.prec.as_mut(), st.frames.get(frameno + 1).and_then(|f| f.callsite)) {
+            pr.mark(cs, Need { regs: 0, slots });
+        }
+    }
+
+    /// A load, store or atomic through `base`, a pointer into the stack frame `aux`.
+    fn mark_stack_ptr_access(&mut self, st: &State, base: &RegState, off: i64, size: u32, pc: usize) {
+        let cur = st.frames.len() - 1;
+        let frameno = base.aux as usize;
+        if frameno == cur {
+            if let Some(pr) = self.prec.as_mut() {
+                pr.mark_indirect(pc);
+            }
+        } else if frameno < cur {
+            let lo = (base.off as i64).saturating_add(off).saturating_add(base.var.smin);
+            let hi = (base.off as i64).saturating_add(off).saturating_add(base.var.smax);
+            let slots = slot_bits(lo, hi.saturating_sub(lo).saturating_add(size as i64));
+            self.mark_outer_stack(st, frameno, slots);
+        }
+    }
+
     fn mark_precise(&mut self, pc: usize, regs: u16) {
         if let Some(pr) = self.prec.as_mut() {
             pr.mark(pc, Need { regs, slots: 0 });
         }
     }
 
-    /// Before a helper call: the current frame's stack the helper may read (from the
-    /// lowest pointer argument up; the whole frame for callbacks or variable offsets).
-    fn mark_helper_stack(&mut self, st: &State, pc: usize) {
-        let Some(pr) = self.prec.as_mut() else { return };
-        let frameno = st.frames.len() as u32 - 1;
-        let mut slots = 0u64;
-        for r in 1..=5 {
-            let a = st.reg(r);
+    /// After the helper call at `pc` with arguments `args` (r1..r5 before the call) in frame
+    /// `frameno`: the current frame's stack the helper may have read. Memory arguments
+    /// checked by `helper_mem` cover what it checked (`helper_reads`); other stack
+    /// pointers everything from them up; callbacks or variable offsets the whole frame.
+    fn mark_helper_stack(&mut self, st: &State, args: &[RegState; 5], frameno: u32, pc: usize) {
+        let (handled, mut slots) = std::mem::take(&mut self.helper_reads);
+        if self.prec.is_none() {
+            return;
+        }
+        let Insn::Call(CallTarget::Helper(id)) = self.insns[pc] else { return };
+        let n = u32::try_from(id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
+        for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
             }
-            if a.ty != RegType::Stack || a.aux != frameno {
+            if a.ty != RegType::Stack || handled & (1 << (i + 1)) != 0 {
+                continue;
+            }
+            if a.aux < frameno {
+                self.mark_outer_stack(st, a.aux as usize, u64::MAX);
                 continue;
             }
             slots |= match a.var.const_value() {
@@ -695,7 +732,7 @@ impl Verifier<'_> {
                 None => u64::MAX,
             };
         }
-        if slots != 0 {
+        if let Some(pr) = self.prec.as_mut().filter(|_| slots != 0) {
             pr.mark(pc, Need { regs: 0, slots });
         }
     }
@@ -796,9 +833,7 @@ impl Verifier<'_> {
                 let base = self.read_reg(&p.st, s)?;
                 self.write_check(dst.idx())?;
                 if base.ty == RegType::Stack && s != 10 {
-                    if let Some(pr) = self.prec.as_mut() {
-                        pr.mark_indirect(pc);
-                    }
+                    self.mark_stack_ptr_access(&p.st, &base, off as i64, size_bytes(size), pc);
                 }
                 let sz = size_bytes(size);
                 let mut v = self.mem_access(&mut p.st, s, base, off as i64, sz, None, pc)?;
@@ -841,6 +876,9 @@ impl Verifier<'_> {
                 let d = dst.idx();
                 let base = self.read_reg(&p.st, d)?;
                 let sv = self.read_reg(&p.st, src.idx())?;
+                if base.ty == RegType::Stack && (base.aux as usize) + 1 < p.st.frames.len() {
+                    self.mark_outer_stack(&p.st, base.aux as usize, u64::MAX);
+                }
                 if op == AtomicOp::CmpXchg {
                     self.read_reg(&p.st, 0)?;
                 }
@@ -967,9 +1005,12 @@ impl Verifier<'_> {
                 Ok(next)
             }
             Insn::Call(CallTarget::Helper(id)) => {
-                self.mark_helper_stack(&p.st, pc);
+                let args = [1, 2, 3, 4, 5].map(|r| *p.st.reg(r));
+                let frameno = p.st.frames.len() as u32 - 1;
+                self.helper_reads = (0, 0);
                 self.spin_lock_call(&mut p.st, id, pc)?;
                 self.helper_call(p, id)?;
+                self.mark_helper_stack(&p.st, &args, frameno, pc);
                 Ok(match self.redirect.take() {
                     Some(t) => Next::Goto(t),
                     None => next,
@@ -1892,6 +1933,10 @@ impl Verifier<'_> {
     ) -> R<()> {
         let reg = *st.reg(regno);
         if size_max == 0 {
+            // Nothing is read ([`Precision`]).
+            if reg.ty == RegType::Stack {
+                self.helper_reads.0 |= 1 << regno;
+            }
             return Ok(());
         }
         let _ = size_min;
@@ -1908,6 +1953,12 @@ impl Verifier<'_> {
                 if lo < min_off || end > 0 {
                     let rw = if write { "write to" } else { "read from" };
                     return fail(Rule::StackAccess, format!("invalid {rw} stack R{regno} off={lo} size={size_max}"), &[regno as u8]);
+                }
+                self.helper_reads.0 |= 1 << regno;
+                if frameno + 1 == st.frames.len() {
+                    self.helper_reads.1 |= slot_bits(lo, end - lo);
+                } else {
+                    self.mark_outer_stack(st, frameno, slot_bits(lo, end - lo));
                 }
                 let sub = st.frames[frameno].subprog;
                 self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
@@ -3282,5 +3333,11 @@ mod tests {
         assert!(!r.accepted());
         let r = run(&two_paths("r1 = r10\nr1 += -8\nr2 = r6\nr3 = 0\ncall 113\nr0 = 0"));
         assert!(!r.accepted());
+        // A callee reads it through a pointer into the caller's frame.
+        let callee = "\nf: r3 = *(u64 *)(r1 + 0)\nr2 += r3\nr0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit";
+        let caller = "*(u64 *)(r10 - 16) = r6\nr1 = r10\nr1 += -16\nr2 = r7\ncall f\nr0 = 0";
+        let r = run(&(two_paths(caller) + callee));
+        assert!(!r.accepted());
+        assert!(r.diagnostics[0].message.contains("invalid access to map value"), "{}", r.diagnostics[0].message);
     }
 }
