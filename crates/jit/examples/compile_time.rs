@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p bpfbox-jit --example compile_time            # the table
 //! PASSES=1 cargo run --release -p bpfbox-jit --example compile_time   # + Cranelift's pass times
+//! ONLY=checksum BPFBOX_JIT_DUMP=1 ...compile_time                 # one program's IR and code
 //! SYNTHETIC=20 REGALLOC=single_pass ...compile_time                   # only compile the synthetic
 //!                                                                     # program 20 times (unchecked;
 //!                                                                     # CHECKED=1: checked)
@@ -69,6 +70,14 @@ fn main() {
         progs.push((name.into(), insns));
     }
     progs.push(("synthetic-1000".into(), synthetic));
+    // `ONLY=name`: compile that program once, unchecked (with BPFBOX_JIT_DUMP=1: its code).
+    if let Ok(only) = std::env::var("ONLY") {
+        for (name, insns) in progs.iter().filter(|(n, _)| *n == only) {
+            println!("{name}: {} insns", insns.len());
+            std::hint::black_box(JitProgram::compile(insns, &unchecked).unwrap());
+        }
+        return;
+    }
     let n = env_usize("N").unwrap_or(31);
     println!("median compile time (µs) of {n}: unchecked (backtracking) / unchecked single-pass / checked");
     for (name, insns) in &progs {

@@ -5,9 +5,8 @@
 //! variables, so the register allocator keeps them in machine registers. `status` is
 //! [`ST_RETURN`], [`ST_EXIT`] (the whole program stops with r0: a helper's `Exit`, a
 //! failed legacy packet load) or [`ST_ERROR`] (the error is in the run context);
-//! callers pass anything but `ST_RETURN` straight up. A small entry trampoline
-//! `fn(ctx)` reads r1..r5 from the context, calls the main function and stores r0
-//! and the status back.
+//! callers pass anything but `ST_RETURN` straight up. A run calls the main function
+//! directly, r1..r5 in argument registers.
 //!
 //! Instruction counting is per basic block: on entry, `count + len > max` sends the
 //! block to a cold copy of itself that checks the budget before each instruction,
@@ -193,6 +192,8 @@ pub(crate) struct Compiled {
     pub entry: EntryFn,
     pub helpers: Vec<HelperEntry>,
     pub code_size: usize,
+    /// The code may touch frame 0 in memory: a run must zero it first.
+    pub uses_frame: bool,
 }
 
 /// Options of one translation.
@@ -332,7 +333,94 @@ pub(crate) fn compile(
     // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
     // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
     let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(p) };
-    Ok(Compiled { module, entry, helpers: used, code_size })
+    Ok(Compiled { module, entry, helpers: used, code_size, uses_frame: uses_frame(prog, cfg) })
+}
+
+/// How an instruction uses r10.
+enum R10Use {
+    None,
+    /// Base of a load or store at a constant offset: `(offset, size)`.
+    Slot(i16, Size),
+    /// Anything else (written, copied, compared, offset by a register...).
+    Other,
+}
+
+fn r10_use(insn: &Insn) -> R10Use {
+    let r10 = |r: Reg| r == Reg::R10;
+    let op = |o: Operand| o == Operand::Reg(Reg::R10);
+    let other = |b: bool| if b { R10Use::Other } else { R10Use::None };
+    match *insn {
+        Insn::Load { size, dst, src, off, .. } if r10(src) && !r10(dst) => R10Use::Slot(off, size),
+        Insn::Store { size, dst, off, src } if r10(dst) && !op(src) => R10Use::Slot(off, size),
+        Insn::Load { dst, src, .. } => other(r10(dst) || r10(src)),
+        Insn::Store { dst, src, .. } => other(r10(dst) || op(src)),
+        Insn::Alu { dst, src, .. } | Insn::Jump { dst, src, .. } => other(r10(dst) || op(src)),
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LoadImm64 { dst, .. } => other(r10(dst)),
+        Insn::MovSx { dst, src, .. } | Insn::Atomic { dst, src, .. } => other(r10(dst) || r10(src)),
+        Insn::CallX { reg } => other(r10(reg)),
+        Insn::LoadPacket { mode, .. } => other(mode == PacketMode::Ind(Reg::R10)),
+        Insn::LoadImm64Tail | Insn::Ja { .. } | Insn::Call(_) | Insn::Exit => R10Use::None,
+    }
+}
+
+/// Stack slots of unchecked single-function programs kept in SSA variables instead
+/// of memory (clang spills registers to the stack; the kernel's JIT keeps every such
+/// access a memory access): when r10 serves only as the base of loads and stores at
+/// constant offsets, nothing but those accesses can reach the frame, and a slot whose
+/// accesses all have one offset and size and overlap no other access behaves like a
+/// register. Its first value is 0 (frame 0 is zeroed before each run). Returns the
+/// `(offset, size)` of each such slot, the [`MAX_SLOT_VARS`] most used ones.
+fn promotable_slots(prog: &Prog<'_>, cfg: Cfg) -> Vec<(i16, Size)> {
+    if cfg.checked || prog.entries.len() != 1 || prog.has_callx || prog.r10_written {
+        return Vec::new();
+    }
+    // (offset, size, static access count)
+    let mut slots: Vec<(i16, Size, usize)> = Vec::new();
+    for (pc, insn) in prog.insns.iter().enumerate() {
+        match r10_use(insn) {
+            R10Use::None => {}
+            R10Use::Other => return Vec::new(),
+            R10Use::Slot(..) if prog.converted[pc] => return Vec::new(),
+            R10Use::Slot(off, size) => match slots.iter_mut().find(|s| (s.0, s.1) == (off, size)) {
+                Some(s) => s.2 += 1,
+                None => slots.push((off, size, 1)),
+            },
+        }
+    }
+    if prog.insns.iter().any(|i| matches!(i, Insn::Call(CallTarget::Local(_)))) {
+        return Vec::new();
+    }
+    let end = |(off, size): (i16, Size)| off as i64 + size.bytes() as i64;
+    let in_frame = |s: (i16, Size)| s.0 >= -(STACK_SIZE as i16) && end(s) <= 0;
+    let overlap = |a: (i16, Size), b: (i16, Size)| a != b && (a.0 as i64) < end(b) && (b.0 as i64) < end(a);
+    let mut keep: Vec<(i16, Size, usize)> = slots
+        .iter()
+        .copied()
+        .filter(|a| in_frame((a.0, a.1)) && !slots.iter().any(|b| overlap((a.0, a.1), (b.0, b.1))))
+        .collect();
+    keep.sort_by_key(|s| std::cmp::Reverse(s.2));
+    keep.truncate(MAX_SLOT_VARS);
+    keep.into_iter().map(|s| (s.0, s.1)).collect()
+}
+
+/// At most this many stack slots become variables: each one is another value for the
+/// register allocator (a program with 60 slots compiled 40% slower with all of them),
+/// and clang spills few registers in hot code.
+const MAX_SLOT_VARS: usize = 8;
+
+/// Whether the code may read or write the stack in memory: checked code always
+/// (checked accesses may find the stack through any address), unchecked code when
+/// r10 serves as more than the base of accesses to slots kept in variables.
+fn uses_frame(prog: &Prog<'_>, cfg: Cfg) -> bool {
+    if cfg.checked {
+        return true;
+    }
+    let slots = promotable_slots(prog, cfg);
+    prog.insns.iter().any(|i| match r10_use(i) {
+        R10Use::None => false,
+        R10Use::Slot(off, size) => !slots.contains(&(off, size)),
+        R10Use::Other => true,
+    })
 }
 
 /// Instruction counting in the block being emitted.
@@ -388,6 +476,8 @@ struct Fx<'a, 'p> {
     /// Index (in its block) of the load, store or atomic being emitted, whose budget
     /// check is still to be made: folded into its access guard, or made on its own.
     pending_effect: Option<usize>,
+    /// Stack slots kept in variables (`promotable_slots`): offset, size, variable.
+    slots: Vec<(i16, Size, Variable)>,
 }
 
 fn t() -> MemFlagsData {
@@ -464,7 +554,13 @@ impl<'a, 'p> Fx<'a, 'p> {
             pending_fails: Vec::new(),
             frefs: vec![None; funcs.len()],
             pending_effect: None,
+            slots: Vec::new(),
         };
+        for (off, size) in promotable_slots(p, cfg) {
+            let var = fx.b.declare_var(I64);
+            fx.b.def_var(var, zero);
+            fx.slots.push((off, size, var));
+        }
         // Registers at entry: r1..r5 arguments, r10 the frame, inherited ones from the
         // context, the rest zero (never read before written).
         for r in 0..10usize {
@@ -503,6 +599,19 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn set(&mut self, r: Reg, v: Value) {
         self.b.def_var(self.regs[r.idx()], v);
+    }
+
+    /// The low 32 bits of the `i64` `v`, as an `i32`.
+    fn lo32(&mut self, v: Value) -> Value {
+        self.b.ins().ireduce(I32, v)
+    }
+
+    /// The `i32` `x` zero-extended to an `i64`. (Reusing the `i64` a 32-bit value
+    /// came from, when its upper half is known to be zero, saves a `mov` in some
+    /// loops but moves the copy of `w1 = w2` onto the edges of conditional branches,
+    /// into blocks of their own: parse and lpm ran 7-10% slower with it.)
+    fn zext32(&mut self, x: Value) -> Value {
+        self.b.ins().uextend(I64, x)
     }
 
     fn iconst(&mut self, v: i64) -> Value {
@@ -766,9 +875,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let v = match width {
                     Width::W64 => self.b.ins().ineg(a),
                     Width::W32 => {
-                        let a = self.b.ins().ireduce(I32, a);
+                        let a = self.lo32(a);
                         let n = self.b.ins().ineg(a);
-                        self.b.ins().uextend(I64, n)
+                        self.zext32(n)
                     }
                 };
                 self.set(dst, v);
@@ -780,12 +889,12 @@ impl<'a, 'p> Fx<'a, 'p> {
                     16 => types::I16,
                     _ => I32,
                 };
-                let n = self.b.ins().ireduce(nt, a);
+                let n = if nt == I32 { self.lo32(a) } else { self.b.ins().ireduce(nt, a) };
                 let v = match width {
                     Width::W64 => self.b.ins().sextend(I64, n),
                     Width::W32 => {
                         let s = if nt == I32 { n } else { self.b.ins().sextend(I32, n) };
-                        self.b.ins().uextend(I64, s)
+                        self.zext32(s)
                     }
                 };
                 self.set(dst, v);
@@ -968,7 +1077,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             Operand::Imm(i) => Some(if bits == 64 { i as i64 } else { i as u32 as i64 }),
             Operand::Reg(_) => None,
         };
-        let narrow = |fx: &mut Self, v: Value| if bits == 64 { v } else { fx.b.ins().ireduce(I32, v) };
+        let narrow = |fx: &mut Self, v: Value| if bits == 64 { v } else { fx.lo32(v) };
         if op == AluOp::Mov {
             // Straight to the 64-bit value: an immediate is one constant.
             let v = match src {
@@ -976,8 +1085,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                 Operand::Reg(s) if bits == 64 => self.get(s),
                 Operand::Reg(s) => {
                     let v = self.get(s);
-                    let n = self.b.ins().ireduce(I32, v);
-                    self.b.ins().uextend(I64, n)
+                    let n = self.lo32(v);
+                    self.zext32(n)
                 }
             };
             self.set(dst, v);
@@ -1088,7 +1197,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             AluOp::Mov => unreachable!("handled above"),
         };
-        let v = if bits == 64 { v } else { self.b.ins().uextend(I64, v) };
+        let v = if bits == 64 { v } else { self.zext32(v) };
         self.set(dst, v);
     }
 
@@ -1103,11 +1212,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                 (a, b)
             }
             Width::W32 => {
-                let a = self.b.ins().ireduce(I32, a);
+                let a = self.lo32(a);
                 let b = match src {
                     Operand::Reg(s) => {
                         let v = self.get(s);
-                        self.b.ins().ireduce(I32, v)
+                        self.lo32(v)
                     }
                     Operand::Imm(i) => self.b.ins().iconst(I32, i as u32 as i64),
                 };
@@ -1131,6 +1240,14 @@ impl<'a, 'p> Fx<'a, 'p> {
             Cond::SLe => IntCC::SignedLessThanOrEqual,
         };
         self.b.ins().icmp(cc, a, b)
+    }
+
+    /// The variable of the stack slot `base + off`, `size` bytes, if it is kept in one.
+    fn slot_var(&self, base: Reg, off: i16, size: Size) -> Option<Variable> {
+        if base != Reg::R10 {
+            return None;
+        }
+        self.slots.iter().find(|s| s.0 == off && s.1 == size).map(|s| s.2)
     }
 
     /// `base + off .. + size` is in the current frame and r10 is never written: no check needed.
@@ -1201,6 +1318,20 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Load from `base_v + off` (`base` is the register holding `base_v`).
     fn load(&mut self, pc: usize, base_v: Value, size: Size, signed: bool, base: Reg, off: i16) -> Value {
+        if let Some(var) = self.slot_var(base, off, size) {
+            self.flush_effect();
+            let v = self.b.use_var(var);
+            if !signed || size == Size::DW {
+                return v;
+            }
+            let nt = match size {
+                Size::B => types::I8,
+                Size::H => types::I16,
+                _ => I32,
+            };
+            let n = self.b.ins().ireduce(nt, v);
+            return self.b.ins().sextend(I64, n);
+        }
         if self.p.converted[pc] {
             // Unchecked code, ctx or kernel-pointer access: always the runtime's
             // translation (the region cache and frame bounds are not kept).
@@ -1253,6 +1384,23 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// Store to `base_v + off`.
     fn store(&mut self, pc: usize, base_v: Value, size: Size, v: Value, base: Reg, off: i16) {
+        if let Some(var) = self.slot_var(base, off, size) {
+            self.flush_effect();
+            // The slot holds what a load of its size gives back: the low bytes, zero-extended.
+            let x = match size {
+                Size::DW => v,
+                Size::W => {
+                    let n = self.lo32(v);
+                    self.zext32(n)
+                }
+                _ => {
+                    let n = self.b.ins().ireduce(if size == Size::B { types::I8 } else { types::I16 }, v);
+                    self.b.ins().uextend(I64, n)
+                }
+            };
+            self.b.def_var(var, x);
+            return;
+        }
         if self.p.converted[pc] {
             self.flush_effect();
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);

@@ -165,6 +165,8 @@ pub(crate) struct Inner {
     pub helpers: Vec<HelperEntry>,
     pub checked: bool,
     pub count: bool,
+    /// Runs zero frame 0 first (not needed when the code never touches it in memory).
+    pub zero_frame: bool,
 }
 
 /// A compiled program. Runs take `&self`; one program can serve many runs, also
@@ -242,7 +244,8 @@ impl JitProgram {
         let cfg = codegen::Cfg { checked: opts.checked, count, regalloc: opts.regalloc };
         let c = codegen::compile(&prog, &funcs, &opts.helpers, cfg)?;
         let code = Code { module: Some(c.module), entry: c.entry, size: c.code_size };
-        Ok(JitProgram { inner: Inner { vm, helpers: c.helpers, checked: opts.checked, count }, code })
+        let inner = Inner { vm, helpers: c.helpers, checked: opts.checked, count, zero_frame: c.uses_frame };
+        Ok(JitProgram { inner, code })
     }
 
     /// Whether the program was compiled in checked mode (safe runs).
@@ -356,12 +359,14 @@ impl JitProgram {
         // Frame 0 is zeroed now, deeper frames when first entered (`JitCtx::zeroed_lo`).
         let mut stack = std::mem::MaybeUninit::<StackArea>::uninit();
         let base = stack.as_mut_ptr() as *mut u8;
-        // SAFETY: the top frame of the area we own.
-        unsafe { base.add((MAX_CALL_FRAMES - 1) * STACK_SIZE).write_bytes(0, STACK_SIZE) };
+        if self.inner.zero_frame {
+            // SAFETY: the top frame of the area we own.
+            unsafe { base.add((MAX_CALL_FRAMES - 1) * STACK_SIZE).write_bytes(0, STACK_SIZE) };
+        }
         let top = base.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let max = max_insns.unwrap_or(self.inner.vm.options().max_insns);
         let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
-        let mut ctx = runtime::JitCtx::new(top, max, args, &mut rt as *mut runtime::Rt<'_> as *mut ());
+        let mut ctx = runtime::JitCtx::new(top, max, &mut rt as *mut runtime::Rt<'_> as *mut ());
         if let Some(r) = regions.first() {
             ctx.remember(bpfbox_vm::jit_support::RegionBounds {
                 start: r.start(),

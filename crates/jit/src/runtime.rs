@@ -45,8 +45,6 @@ pub(crate) struct JitCtx {
     pub zeroed_lo: u64,
     /// Registers crossing a bpf-to-bpf call other than r1..r5 in and r0 out.
     pub xregs: [u64; 11],
-    /// r1..r5 of the main program.
-    pub args: [u64; 5],
     pub ret_r0: u64,
     pub ret_status: u64,
     /// Results of a slow-path adapter call (value, status).
@@ -89,7 +87,7 @@ pub(crate) struct Ret2 {
 const STACK_AREA: u64 = (MAX_CALL_FRAMES * STACK_SIZE) as u64;
 
 impl JitCtx {
-    pub fn new(stack_top: u64, max: u64, args: [u64; 5], rt: *mut ()) -> JitCtx {
+    pub fn new(stack_top: u64, max: u64, rt: *mut ()) -> JitCtx {
         let mut c = JitCtx {
             stack_top,
             depth_limit: stack_top - ((MAX_CALL_FRAMES - 1) * STACK_SIZE) as u64,
@@ -101,7 +99,6 @@ impl JitCtx {
             wcache_lim8: 0,
             zeroed_lo: stack_top - STACK_SIZE as u64,
             xregs: [0; 11],
-            args,
             ret_r0: 0,
             ret_status: ST_ERROR as u64,
             slow_v: 0,

@@ -265,3 +265,76 @@ fn budget_at_every_checked_access_matches_the_interpreter() {
         }
     }
 }
+
+/// Unchecked single-function programs keep r10-based stack slots in registers: the
+/// slots must still behave as memory does (sizes, truncation on store, signed loads,
+/// the zeroed frame, overlapping accesses of other sizes left in memory), and a
+/// program that lets r10 escape keeps its whole frame in memory.
+#[test]
+fn stack_slots_in_registers_behave_as_memory() {
+    let cases = [
+        // Truncating stores, zero- and sign-extending loads, a never-written slot (0).
+        "mov %r1, -2\n\
+         stxb [%r10-1], %r1\n\
+         stxh [%r10-4], %r1\n\
+         stxw [%r10-8], %r1\n\
+         stxdw [%r10-16], %r1\n\
+         ldxb %r2, [%r10-1]\n\
+         ldxsb %r3, [%r10-1]\n\
+         ldxh %r4, [%r10-4]\n\
+         ldxsh %r5, [%r10-4]\n\
+         ldxw %r6, [%r10-8]\n\
+         ldxsw %r7, [%r10-8]\n\
+         ldxdw %r8, [%r10-16]\n\
+         ldxdw %r9, [%r10-32]\n\
+         mov %r0, %r2\n\
+         xor %r0, %r3\n\
+         lsh %r0, 3\n\
+         xor %r0, %r4\n\
+         lsh %r0, 3\n\
+         xor %r0, %r5\n\
+         lsh %r0, 3\n\
+         xor %r0, %r6\n\
+         add %r0, %r7\n\
+         add %r0, %r8\n\
+         add %r0, %r9\n\
+         exit",
+        // Store immediates; a slot written in a loop; overlapping slots (a word
+        // written, its bytes read back) stay in memory.
+        "stw [%r10-8], 0x11223344\n\
+         stdw [%r10-24], -7\n\
+         mov %r1, 0\n\
+         ldxw %r2, [%r10-12]\n\
+         add %r2, %r1\n\
+         stxw [%r10-12], %r2\n\
+         add %r1, 1\n\
+         jlt %r1, 10, -5\n\
+         ldxb %r3, [%r10-7]\n\
+         ldxh %r4, [%r10-6]\n\
+         ldxsw %r5, [%r10-24]\n\
+         ldxw %r0, [%r10-12]\n\
+         lsh %r0, 8\n\
+         add %r0, %r3\n\
+         lsh %r0, 16\n\
+         add %r0, %r4\n\
+         add %r0, %r5\n\
+         exit",
+        // r10 escapes: the frame stays in memory.
+        "mov %r1, %r10\n\
+         stw [%r10-4], 9\n\
+         ldxw %r0, [%r1-4]\n\
+         exit",
+    ];
+    for src in cases {
+        let vm = Vm::new(prog(src), VmOptions::default()).unwrap();
+        let want = vm.run(&mut []).unwrap().r0;
+        for count_insns in [false, true] {
+            let jit =
+                JitProgram::compile(&prog(src), &JitOptions { checked: false, count_insns, ..Default::default() })
+                    .unwrap();
+            // SAFETY: the programs only access their own frame.
+            let got = unsafe { jit.run_unchecked(&mut []) }.unwrap().r0;
+            assert_eq!(got, want, "count_insns {count_insns}\n{src}");
+        }
+    }
+}
