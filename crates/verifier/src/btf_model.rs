@@ -206,9 +206,14 @@ pub(crate) fn map_struct(btf: &Btf, map_type: u32) -> Option<u32> {
         16 => "bpf_cpu_map",
         17 => "xsk_map",
         18 => "bpf_shtab",
+        19 | 21 => "bpf_cgroup_storage_map",
+        20 => "reuseport_array",
         22 | 23 => "bpf_queue_stack",
-        27 => "bpf_ringbuf_map",
+        24 | 28 | 29 | 32 => "bpf_local_storage_map",
+        26 => "bpf_struct_ops_map",
+        27 | 31 => "bpf_ringbuf_map",
         30 => "bpf_bloom_filter",
+        33 => "bpf_arena",
         _ => return None,
     };
     struct_id(btf, name)
@@ -248,6 +253,20 @@ mod tests {
         assert_eq!(struct_access(btf, task, member_off("real_parent"), 8), Walk::Ptr(task));
         let half = struct_access(btf, task, member_off("real_parent") + 4, 4);
         assert!(matches!(&half, Walk::Denied(m) if m.starts_with("cannot access ptr member real_parent")), "{half:?}");
+    }
+
+    #[test]
+    fn map_structs_exist_in_the_kernel() {
+        let Some(btf) = vmlinux() else {
+            eprintln!("SKIP: no /sys/kernel/btf/vmlinux");
+            return;
+        };
+        let known =
+            [1u32, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
+        for t in known.into_iter().chain(28..=33) {
+            assert!(map_struct(btf, t).is_some(), "map type {t}: its kernel struct is not in vmlinux");
+        }
+        assert_eq!(map_struct(btf, 0), None);
     }
 
     #[test]
