@@ -261,9 +261,8 @@ mod tests {
             eprintln!("SKIP: no /sys/kernel/btf/vmlinux");
             return;
         };
-        let known =
-            [1u32, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
-        for t in known.into_iter().chain(28..=33) {
+        // Every map type up to BPF_MAP_TYPE_ARENA (33) has a kernel struct here.
+        for t in 1..=33 {
             assert!(map_struct(btf, t).is_some(), "map type {t}: its kernel struct is not in vmlinux");
         }
         assert_eq!(map_struct(btf, 0), None);
