@@ -8,7 +8,8 @@
 //! the map's kernel address), and a kfunc prints the name its [`CallNames`] gives
 //! (`unknown` without one).
 
-use crate::insn::{encode, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
+use crate::insn::{encode, AtomicOp, CallTarget, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
+use crate::llvm::{alu_op_str, cond_str};
 
 /// Names of call targets, which the instruction alone does not carry.
 pub trait CallNames {
@@ -61,47 +62,12 @@ fn size_str(s: Size) -> &'static str {
     }
 }
 
-fn alu_str(op: AluOp) -> &'static str {
-    match op {
-        AluOp::Add => "+=",
-        AluOp::Sub => "-=",
-        AluOp::Mul => "*=",
-        AluOp::Div => "/=",
-        AluOp::SDiv => "s/=",
-        AluOp::Or => "|=",
-        AluOp::And => "&=",
-        AluOp::Lsh => "<<=",
-        AluOp::Rsh => ">>=",
-        AluOp::Mod => "%=",
-        AluOp::SMod => "s%=",
-        AluOp::Xor => "^=",
-        AluOp::Mov => "=",
-        AluOp::Arsh => "s>>=",
-    }
-}
-
-fn cond_str(c: Cond) -> &'static str {
-    match c {
-        Cond::Eq => "==",
-        Cond::Gt => ">",
-        Cond::Ge => ">=",
-        Cond::Set => "&",
-        Cond::Ne => "!=",
-        Cond::SGt => "s>",
-        Cond::SGe => "s>=",
-        Cond::Lt => "<",
-        Cond::Le => "<=",
-        Cond::SLt => "s<",
-        Cond::SLe => "s<=",
-    }
-}
-
 fn body(insn: &Insn, names: &dyn CallNames) -> String {
     match *insn {
         Insn::Alu { op, width, dst, src: Operand::Reg(s) } => {
-            format!("{} {} {}", r(width, dst.num()), alu_str(op), r(width, s.num()))
+            format!("{} {} {}", r(width, dst.num()), alu_op_str(op), r(width, s.num()))
         }
-        Insn::Alu { op, width, dst, src: Operand::Imm(i) } => format!("{} {} {i}", r(width, dst.num()), alu_str(op)),
+        Insn::Alu { op, width, dst, src: Operand::Imm(i) } => format!("{} {} {i}", r(width, dst.num()), alu_op_str(op)),
         Insn::Neg { width, dst } => format!("{} = -{}", r(width, dst.num()), r(width, dst.num())),
         Insn::MovSx { width, dst, src, bits } => {
             format!("{} = (s{bits}){}", r(width, dst.num()), r(width, src.num()))

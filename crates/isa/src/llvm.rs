@@ -77,7 +77,8 @@ fn addr(base: Reg, off: i16) -> String {
     }
 }
 
-fn alu_op_str(op: AluOp) -> &'static str {
+/// The operator of an ALU instruction (`+=`, `s>>=`...), shared with `kernel_fmt`.
+pub(crate) fn alu_op_str(op: AluOp) -> &'static str {
     match op {
         AluOp::Add => "+=",
         AluOp::Sub => "-=",
@@ -96,7 +97,8 @@ fn alu_op_str(op: AluOp) -> &'static str {
     }
 }
 
-fn cond_str(c: Cond) -> &'static str {
+/// The comparison of a conditional jump (`==`, `s<`...), shared with `kernel_fmt`.
+pub(crate) fn cond_str(c: Cond) -> &'static str {
     match c {
         Cond::Eq => "==",
         Cond::Gt => ">",
