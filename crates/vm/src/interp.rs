@@ -105,6 +105,23 @@ unsafe fn read_raw(p: *const u8, size: u64) -> u64 {
     }
 }
 
+/// Store the low `size` bytes of `v` at `p`, little-endian.
+///
+/// # Safety
+/// `p..p+size` must be valid for writes.
+#[inline(always)]
+unsafe fn write_raw(p: *mut u8, size: u64, v: u64) {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        match size {
+            1 => *p = v as u8,
+            2 => ptr::write_unaligned(p as *mut u16, v as u16),
+            4 => ptr::write_unaligned(p as *mut u32, v as u32),
+            _ => ptr::write_unaligned(p as *mut u64, v),
+        }
+    }
+}
+
 /// Checked load that missed the cached region: the other regions, then the
 /// environment's virtual memory. Returns the raw bits (zero-extended).
 #[cold]
@@ -135,14 +152,7 @@ fn slow_store(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, v: u64,
     match mem.translate_slow(addr, size, true, pc) {
         Ok(p) => {
             // SAFETY: `translate_slow` proved the bytes lie in a writable region.
-            unsafe {
-                match size {
-                    1 => *p = v as u8,
-                    2 => ptr::write_unaligned(p as *mut u16, v as u16),
-                    4 => ptr::write_unaligned(p as *mut u32, v as u32),
-                    _ => ptr::write_unaligned(p as *mut u64, v),
-                }
-            }
+            unsafe { write_raw(p, size, v) };
             Ok(())
         }
         Err(e @ VmError::OutOfBounds { .. }) => {
@@ -195,16 +205,11 @@ fn converted_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, code: u8, pc: 
 fn converted_store(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u8, v: u64, pc: usize) -> Result<(), VmError> {
     let size = u64::from(size);
     match mem.fast(addr, size, true) {
-        // SAFETY: `fast` proved the bytes lie in a writable region.
-        Some(p) => unsafe {
-            match size {
-                1 => *p = v as u8,
-                2 => ptr::write_unaligned(p as *mut u16, v as u16),
-                4 => ptr::write_unaligned(p as *mut u32, v as u32),
-                _ => ptr::write_unaligned(p as *mut u64, v),
-            }
+        Some(p) => {
+            // SAFETY: `fast` proved the bytes lie in a writable region.
+            unsafe { write_raw(p, size, v) };
             Ok(())
-        },
+        }
         None => slow_store(mem, env, addr, size, v, pc),
     }
 }
