@@ -410,22 +410,26 @@ fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JitEngine;
 
+/// A runtime program's JIT options: the VM's helpers, budget and resolver, counting on.
+fn engine_options(opts: &VmOptions, checked: bool, converted: &[usize]) -> JitOptions {
+    JitOptions {
+        checked,
+        helpers: opts.helpers.clone(),
+        max_insns: opts.max_insns,
+        count_insns: true,
+        resolver: opts.resolver.clone(),
+        converted: converted.to_vec(),
+        regalloc: RegAlloc::Backtracking,
+    }
+}
+
 impl bpfbox_vm::Engine for JitEngine {
     fn compile(
         &self,
         program: &bpfbox_vm::Program,
         opts: &VmOptions,
     ) -> Result<Box<dyn bpfbox_vm::CompiledProgram>, String> {
-        let jit_opts = JitOptions {
-            checked: true,
-            helpers: opts.helpers.clone(),
-            max_insns: opts.max_insns,
-            count_insns: true,
-            resolver: opts.resolver.clone(),
-            converted: Vec::new(),
-            regalloc: RegAlloc::Backtracking,
-        };
-        let p = JitProgram::compile(program.insns(), &jit_opts).map_err(|e| e.to_string())?;
+        let p = JitProgram::compile(program.insns(), &engine_options(opts, true, &[])).map_err(|e| e.to_string())?;
         Ok(Box::new(p))
     }
 
@@ -435,17 +439,8 @@ impl bpfbox_vm::Engine for JitEngine {
         opts: &VmOptions,
         converted: &[usize],
     ) -> Option<Result<Box<dyn bpfbox_vm::CompiledProgram>, String>> {
-        let jit_opts = JitOptions {
-            checked: false,
-            helpers: opts.helpers.clone(),
-            max_insns: opts.max_insns,
-            count_insns: true,
-            resolver: opts.resolver.clone(),
-            converted: converted.to_vec(),
-            regalloc: RegAlloc::Backtracking,
-        };
         Some(
-            JitProgram::compile(program.insns(), &jit_opts)
+            JitProgram::compile(program.insns(), &engine_options(opts, false, converted))
                 .map(|p| Box::new(VerifiedJit(p)) as Box<dyn bpfbox_vm::CompiledProgram>)
                 .map_err(|e| e.to_string()),
         )
