@@ -391,6 +391,15 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     }
 }
 
+/// The register a load through a typed kernel pointer gives (`btf_struct_walk`'s result).
+fn walked(w: crate::btf_model::Walk, size: u32, rn: u8) -> R<RegState> {
+    match w {
+        crate::btf_model::Walk::Ptr(id) => Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) }),
+        crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
+        crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
+    }
+}
+
 fn scalar_of_size(size: u32) -> Scalar {
     if size >= 8 {
         Scalar::unknown()
@@ -1485,11 +1494,7 @@ impl Verifier<'_> {
                         &[rn],
                     );
                 }
-                match crate::btf_model::struct_access(btf, sid, off, size) {
-                    crate::btf_model::Walk::Ptr(id) => Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) }),
-                    crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
-                    crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
-                }
+                walked(crate::btf_model::struct_access(btf, sid, off, size), size, rn)
             }
             RegType::Scalar | RegType::PacketEnd | RegType::Func => {
                 fail(Rule::InvalidMemAccess, format!("R{regno} invalid mem access '{}'", base.type_str()), &[rn])
@@ -1674,13 +1679,7 @@ impl Verifier<'_> {
                 if let (Some(btf), Some(v)) = (&self.prog.kernel_btf, base.var.const_value()) {
                     if base.aux != 0 {
                         let at = off.wrapping_add(v as i64);
-                        return match crate::btf_model::struct_access(&btf.0, base.aux, at, size) {
-                            crate::btf_model::Walk::Ptr(id) => {
-                                Ok(RegState { aux: id, ..RegState::ptr(RegType::BtfId) })
-                            }
-                            crate::btf_model::Walk::Scalar => Ok(RegState::scalar(scalar_of_size(size))),
-                            crate::btf_model::Walk::Denied(m) => fail(Rule::InvalidMemAccess, m, &[rn]),
-                        };
+                        return walked(crate::btf_model::struct_access(&btf.0, base.aux, at, size), size, rn);
                     }
                 }
                 Ok(if size == 8 { RegState::ptr(RegType::BtfId) } else { RegState::scalar(scalar_of_size(size)) })
