@@ -139,14 +139,7 @@ fn user_errors_are_one_line() {
 }
 
 fn kernel_available() -> bool {
-    match bpfbox_kernel::availability() {
-        Ok(()) => true,
-        Err(why) => {
-            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "kernel unavailable in CI: {why}");
-            println!("SKIP: kernel comparison: {why}");
-            false
-        }
-    }
+    bpfbox_kernel::available_or_skip()
 }
 
 /// Every XDP, tc and socket-filter program of the examples and test programs gives the

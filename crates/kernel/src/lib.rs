@@ -48,6 +48,20 @@ pub fn availability() -> Result<(), String> {
     RESULT.get_or_init(probe).clone()
 }
 
+/// For tests and benchmarks that need the kernel: `true` when [`availability`] is
+/// `Ok`; otherwise prints `SKIP: <reason>` and returns `false` — or panics when the
+/// environment has `CI=true`, where the kernel is required.
+pub fn available_or_skip() -> bool {
+    match availability() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "kernel unavailable in CI: {why}");
+            println!("SKIP: {why}");
+            false
+        }
+    }
+}
+
 fn probe() -> Result<(), String> {
     use libbpf_rs::libbpf_sys;
     #[cfg(not(target_os = "linux"))]

@@ -386,16 +386,7 @@ mod tests {
 
     /// Without bpf() (not root, no kernel) the tests have nothing to check.
     fn kernel() -> bool {
-        match crate::availability() {
-            Ok(()) => true,
-            Err(why) => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("kernel unavailable in CI: {why}");
-                }
-                eprintln!("SKIP: {why}");
-                false
-            }
-        }
+        crate::available_or_skip()
     }
 
     fn load(insns: &[u8], maps: &[RawMap]) -> Result<String, RawLoadError> {

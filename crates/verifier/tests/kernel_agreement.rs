@@ -62,19 +62,6 @@ fn kernel_verdict(path: &Path) -> Result<(), String> {
     }
 }
 
-fn kernel_available() -> bool {
-    match bpfbox_kernel::availability() {
-        Ok(()) => true,
-        Err(why) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("kernel unavailable in CI: {why}");
-            }
-            eprintln!("SKIP: {why}");
-            false
-        }
-    }
-}
-
 /// Compare verdicts; returns (agreements, lines describing each disagreement).
 fn compare(files: &[PathBuf]) -> (usize, Vec<String>) {
     let mut agree = 0;
@@ -107,7 +94,7 @@ fn c_cases_agree_with_the_kernel() {
         }
     }
     assert!(wrong.is_empty(), "unexpected verdicts:\n  {}", wrong.join("\n  "));
-    if !kernel_available() {
+    if !bpfbox_kernel::available_or_skip() {
         return;
     }
     for f in &files {
@@ -133,7 +120,7 @@ fn c_cases_agree_with_the_kernel() {
 /// the count is the honest state of the verifier.
 #[test]
 fn repository_programs_agreement_report() {
-    if !kernel_available() {
+    if !bpfbox_kernel::available_or_skip() {
         return;
     }
     let mut files = objects("examples");

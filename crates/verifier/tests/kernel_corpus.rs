@@ -26,19 +26,6 @@ use common::{all_cases, Case, Expect};
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
 const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[];
 
-fn kernel_available() -> bool {
-    match bpfbox_kernel::availability() {
-        Ok(()) => true,
-        Err(why) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("kernel unavailable in CI: {why}");
-            }
-            eprintln!("SKIP: {why}");
-            false
-        }
-    }
-}
-
 /// The kernel's verdict: `Ok(())`, or the error and the whole log.
 type Verdict = Result<(), (String, String)>;
 
@@ -97,7 +84,7 @@ fn unprivileged_verdicts(cases: &[&Case]) -> Result<Vec<Verdict>, String> {
 
 #[test]
 fn asm_cases_agree_with_the_kernel() {
-    if !kernel_available() {
+    if !bpfbox_kernel::available_or_skip() {
         return;
     }
     let cases = all_cases();

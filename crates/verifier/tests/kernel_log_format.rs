@@ -23,19 +23,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn kernel_available() -> bool {
-    match bpfbox_kernel::availability() {
-        Ok(()) => true,
-        Err(why) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("kernel unavailable in CI: {why}");
-            }
-            eprintln!("SKIP: {why}");
-            false
-        }
-    }
-}
-
 /// bpfbox's log of the object's only program, verified as `bpfbox verify` does.
 fn bpfbox_log(path: &Path) -> String {
     let data = std::fs::read(path).expect("object");
@@ -182,7 +169,7 @@ fn compare(file: &str) -> (usize, usize, Vec<String>) {
 
 #[test]
 fn log_lines_match_the_kernel() {
-    if !kernel_available() {
+    if !bpfbox_kernel::available_or_skip() {
         return;
     }
     let mut all = Vec::new();
