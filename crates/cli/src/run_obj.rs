@@ -231,11 +231,22 @@ pub(crate) fn vmlinux_btf() -> Option<Arc<bpfbox_object::btf::Btf>> {
 }
 
 /// The object's bytes, the loaded object and the kernel BTF used for CO-RE.
-type Loaded = (Vec<u8>, LoadedObject, Option<Arc<bpfbox_object::btf::Btf>>);
+pub(crate) type Loaded = (Vec<u8>, LoadedObject, Option<Arc<bpfbox_object::btf::Btf>>);
 
 fn load_object(a: &RunObjArgs) -> Result<Loaded, CliError> {
-    let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
-    let target_btf = match &a.btf {
+    load_object_file(&a.file, a.btf.as_deref(), &a.types)
+}
+
+/// Load an object as `run` and `verify` do: CO-RE against `btf` (default: the running
+/// kernel's BTF, with `LINUX_KERNEL_VERSION` its version, as libbpf sets them), `types`
+/// naming (program, type) for unknown sections, global-data maps named after the file.
+pub(crate) fn load_object_file(
+    file: &Path,
+    btf: Option<&Path>,
+    types: &[(String, String)],
+) -> Result<Loaded, CliError> {
+    let data = std::fs::read(file).map_err(|e| CliError::io(file, e))?;
+    let target_btf = match btf {
         Some(p) => {
             let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
             Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
@@ -243,14 +254,13 @@ fn load_object(a: &RunObjArgs) -> Result<Loaded, CliError> {
         None => vmlinux_btf(),
     };
     let mut prog_types = Vec::new();
-    for (name, t) in &a.types {
+    for (name, t) in types {
         let pt = bpfbox_abi::prog_types::ProgType::from_name(t)
             .ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
         prog_types.push((name.clone(), pt));
     }
-    let obj_name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // Against the running kernel (no --btf), `LINUX_KERNEL_VERSION` is its version, as libbpf sets it.
-    let kernel_version = if a.btf.is_none() { bpfbox_object::running_kernel_version().unwrap_or(0) } else { 0 };
+    let obj_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let kernel_version = if btf.is_none() { bpfbox_object::running_kernel_version().unwrap_or(0) } else { 0 };
     let opts = LoadOptions {
         target_btf: target_btf.clone(),
         prog_types,
@@ -258,7 +268,7 @@ fn load_object(a: &RunObjArgs) -> Result<Loaded, CliError> {
         kernel_version,
         ..Default::default()
     };
-    let obj = bpfbox_object::load(&data, &opts).map_err(|e| CliError::input(&a.file, e))?;
+    let obj = bpfbox_object::load(&data, &opts).map_err(|e| CliError::input(file, e))?;
     Ok((data, obj, target_btf))
 }
 

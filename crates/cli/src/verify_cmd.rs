@@ -6,7 +6,7 @@
 
 use crate::CliError;
 use bpfbox_object::btf::Btf;
-use bpfbox_object::{load, LoadOptions, LoadedObject, ProgramSpec};
+use bpfbox_object::{LoadedObject, ProgramSpec};
 use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
 use serde_json::json;
@@ -35,25 +35,8 @@ pub struct VerifyArgs {
 /// The object, and the kernel BTF its CO-RE relocations were resolved against (the
 /// verifier types kernel pointers with it).
 fn load_object(a: &VerifyArgs) -> Result<(LoadedObject, Option<Arc<Btf>>), CliError> {
-    let data = std::fs::read(&a.file).map_err(|e| CliError::io(&a.file, e))?;
-    let target_btf = match &a.btf {
-        Some(p) => {
-            let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
-            Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
-        }
-        None => crate::run_obj::vmlinux_btf(),
-    };
-    let mut prog_types = Vec::new();
-    for (name, t) in &a.types {
-        let pt = bpfbox_abi::prog_types::ProgType::from_name(t)
-            .ok_or_else(|| CliError::usage(format!("--type {name}={t}: unknown program type")))?;
-        prog_types.push((name.clone(), pt));
-    }
-    // Against the running kernel (no --btf), `LINUX_KERNEL_VERSION` is its version, as libbpf sets it.
-    let kernel_version = if a.btf.is_none() { bpfbox_object::running_kernel_version().unwrap_or(0) } else { 0 };
-    let opts = LoadOptions { target_btf: target_btf.clone(), prog_types, kernel_version, ..Default::default() };
-    let obj = load(&data, &opts).map_err(|e| CliError::input(&a.file, e))?;
-    Ok((obj, target_btf))
+    let (_, obj, btf) = crate::run_obj::load_object_file(&a.file, a.btf.as_deref(), &a.types)?;
+    Ok((obj, btf))
 }
 
 /// The source line covering `pc` (the last line-info entry at or before it).
