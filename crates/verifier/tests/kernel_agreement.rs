@@ -6,11 +6,12 @@
 //! An object's kernel verdict is whether `KernelObject::load` accepts it (all its
 //! programs); bpfbox's is whether it accepts every program of the object.
 
+mod common;
+
 use bpfbox_object::{load, LoadOptions};
 use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, VerifyOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Objects where bpfbox and the kernel are known to disagree: (file name, reason).
 const EXPECTED_DISAGREEMENTS: &[(&str, &str)] = &[];
@@ -30,10 +31,7 @@ fn objects(dir: &str) -> Vec<PathBuf> {
 /// bpfbox: `Ok(())` when every program is accepted, else the first rejection.
 fn bpfbox_verdict(path: &Path) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    let btf = std::fs::read("/sys/kernel/btf/vmlinux")
-        .ok()
-        .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
-        .map(Arc::new);
+    let btf = common::vmlinux_btf().map(|k| k.0);
     // As libbpf against the running kernel: its BTF and version.
     let kernel_version = bpfbox_object::running_kernel_version().unwrap_or(0);
     let opts = LoadOptions { target_btf: btf.clone(), kernel_version, ..Default::default() };
