@@ -16,20 +16,20 @@
 //! the runtime (`runtime.rs`) when both miss.
 
 use crate::analysis::{Flow, FuncInfo, Prog, RegSet, ARGS, R0};
+use crate::link::{ExecCode, Image};
 use crate::runtime::{self, JitCtx};
 use crate::{JitError, RegAlloc};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Insn, Operand, PacketMode, Reg, Size, Width};
 use bpfbox_vm::{HelperEntry, HelperTable, FUNC_ADDR_TAG, MAX_CALL_FRAMES, STACK_SIZE};
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, AtomicRmwOp, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, SigRef, Signature, Type,
-    UserFuncName, Value,
+    types, AbiParam, AtomicRmwOp, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
+    SigRef, Signature, Type, UserExternalName, UserFuncName, Value,
 };
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
-use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use std::mem::offset_of;
 use std::sync::OnceLock;
 
@@ -57,35 +57,48 @@ const SLOW_START: usize = 7;
 const I64: Type = types::I64;
 const I32: Type = types::I32;
 
-/// The host ISA for `regalloc`, built once per process.
-fn host_isa(regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
-    static ISA: [OnceLock<Result<OwnedTargetIsa, String>>; 2] = [OnceLock::new(), OnceLock::new()];
-    let (slot, algorithm) = match regalloc {
-        RegAlloc::Backtracking => (0, "backtracking"),
-        RegAlloc::SinglePass => (1, "single_pass"),
+/// Cranelift's settings for translating eBPF with `regalloc`.
+fn flags(regalloc: RegAlloc) -> Result<settings::Flags, String> {
+    let algorithm = match regalloc {
+        RegAlloc::Backtracking => "backtracking",
+        RegAlloc::SinglePass => "single_pass",
     };
-    ISA[slot]
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("{k}={v}: {e}"));
+    // Cranelift's mid-end (e-graph GVN/LICM) makes eBPF code slower, not faster,
+    // here: clang already optimized it, and hoisting raises register pressure in
+    // loops (parse and strcmp run 25-30% faster without it); it also costs a third
+    // of the compile time. BPFBOX_JIT_OPT=speed turns it back on.
+    let opt = std::env::var("BPFBOX_JIT_OPT").unwrap_or_else(|_| "none".into());
+    set(&mut flags, "opt_level", &opt)?;
+    set(&mut flags, "regalloc_algorithm", algorithm)?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    // Nothing unwinds through generated code (the runtime's shims catch panics).
+    set(&mut flags, "unwind_info", "false")?;
+    // The IR verifier is a debugging aid: on in debug builds (tests), off in release.
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    Ok(settings::Flags::new(flags))
+}
+
+/// The host ISA for `regalloc`, built once per process.
+pub(crate) fn host_isa(regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
+    static ISA: [OnceLock<Result<OwnedTargetIsa, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+    ISA[regalloc as usize]
         .get_or_init(|| {
-            let mut flags = settings::builder();
-            let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("{k}={v}: {e}"));
-            // Cranelift's mid-end (e-graph GVN/LICM) makes eBPF code slower, not faster,
-            // here: clang already optimized it, and hoisting raises register pressure in
-            // loops (parse and strcmp run 25-30% faster without it); it also costs a third
-            // of the compile time. BPFBOX_JIT_OPT=speed turns it back on.
-            let opt = std::env::var("BPFBOX_JIT_OPT").unwrap_or_else(|_| "none".into());
-            set(&mut flags, "opt_level", &opt)?;
-            set(&mut flags, "regalloc_algorithm", algorithm)?;
-            set(&mut flags, "is_pic", "false")?;
-            set(&mut flags, "use_colocated_libcalls", "false")?;
-            // Nothing unwinds through generated code (the runtime's shims catch panics).
-            set(&mut flags, "unwind_info", "false")?;
-            // The IR verifier is a debugging aid: on in debug builds (tests), off in release.
-            set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
             let isa = cranelift_native::builder().map_err(|e| format!("host not supported: {e}"))?;
-            isa.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+            isa.finish(flags(regalloc)?).map_err(|e| e.to_string())
         })
         .clone()
         .map_err(JitError::Isa)
+}
+
+/// The ISA of the target `triple` (such as `aarch64-unknown-linux-gnu`), for code
+/// that runs elsewhere; only targets whose Cranelift backend is compiled in.
+#[cfg(feature = "cross")]
+pub(crate) fn target_isa(triple: &str, regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
+    let isa = cranelift_codegen::isa::lookup_by_name(triple).map_err(|e| JitError::Isa(format!("{triple}: {e}")))?;
+    isa.finish(flags(regalloc).map_err(JitError::Isa)?).map_err(|e| JitError::Isa(e.to_string()))
 }
 
 /// The main program: `(ctx, fp, r1, r2, r3, r4, r5) -> (r0, status)`.
@@ -114,16 +127,13 @@ fn adapters() -> Option<&'static Adapters> {
 fn build_adapters() -> Result<Adapters, JitError> {
     let isa = host_isa(RegAlloc::Backtracking)?;
     let cc = isa.default_call_conv();
-    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
     let psig = sig(CallConv::PreserveAll, 1, 0);
-    let mut ctx = module.make_context();
+    let mut ctx = cranelift_codegen::Context::new();
     let mut fctx = FunctionBuilderContext::new();
-    let mut ids = Vec::new();
+    let mut image = Image::default();
     for (i, (shim, nargs)) in [(Shim::Load, 6), (Shim::Store, 6), (Shim::Atomic, 5)].into_iter().enumerate() {
-        let id = module.declare_function(&format!("slow{i}"), Linkage::Local, &psig).map_err(cg)?;
         ctx.func.signature = psig.clone();
-        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        ctx.func.name = UserFuncName::user(0, i as u32);
         {
             let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let blk = b.create_block();
@@ -162,21 +172,30 @@ fn build_adapters() -> Result<Adapters, JitError> {
             b.ins().store(t(), v, params[0], offset_of!(JitCtx, slow_v) as i32);
             b.ins().store(t(), st, params[0], offset_of!(JitCtx, slow_st) as i32);
             b.ins().return_(&[]);
-            b.finalize(module.target_config());
+            b.finalize(isa.frontend_config());
         }
-        module.define_function(id, &mut ctx).map_err(cg)?;
-        module.clear_context(&mut ctx);
-        ids.push(id);
+        compile_into(&mut ctx, &*isa, &mut image)?;
+        ctx.clear();
     }
-    module.finalize_definitions().map_err(cg)?;
+    let starts = [image.start(0), image.start(1), image.start(2)];
+    let code = ExecCode::place(image)?;
     let a = Adapters {
-        load: module.get_finalized_function(ids[0]) as usize,
-        store: module.get_finalized_function(ids[1]) as usize,
-        atomic: module.get_finalized_function(ids[2]) as usize,
+        load: code.at(starts[0]) as usize,
+        store: code.at(starts[1]) as usize,
+        atomic: code.at(starts[2]) as usize,
     };
     // The adapters serve every program for the rest of the process.
-    std::mem::forget(module);
+    std::mem::forget(code);
     Ok(a)
+}
+
+/// Compile the function in `ctx` for `isa` and append it to `image`.
+fn compile_into(ctx: &mut cranelift_codegen::Context, isa: &dyn TargetIsa, image: &mut Image) -> Result<(), JitError> {
+    if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
+        return Err(JitError::Codegen(format!("{:?}", e.inner)));
+    }
+    let Some(code) = ctx.compiled_code() else { unreachable!("compile succeeded") };
+    image.push(code, ctx.func.params.user_named_funcs())
 }
 
 /// `BPFBOX_JIT_DUMP=1` prints each function's IR and machine code to stderr (with
@@ -188,7 +207,7 @@ fn dump_enabled() -> bool {
 
 /// What `compile` produced.
 pub(crate) struct Compiled {
-    pub module: JITModule,
+    pub code: ExecCode,
     pub entry: EntryFn,
     pub helpers: Vec<HelperEntry>,
     pub code_size: usize,
@@ -250,7 +269,7 @@ fn sig(cc: CallConv, params: usize, returns: usize) -> Signature {
     s
 }
 
-/// Translate `prog` (analyzed into `funcs`) into native code.
+/// Translate `prog` (analyzed into `funcs`) into native code for the host.
 pub(crate) fn compile(
     prog: &Prog<'_>,
     funcs: &[FuncInfo],
@@ -258,16 +277,31 @@ pub(crate) fn compile(
     cfg: Cfg,
 ) -> Result<Compiled, JitError> {
     let isa = host_isa(cfg.regalloc)?;
-    let cc = isa.default_call_conv();
-    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let cg = |e: cranelift_module::ModuleError| JitError::Codegen(format!("{e:?}"));
+    let (image, used) = translate(prog, funcs, helpers, cfg, &*isa)?;
+    let code_size = image.bytes.len();
+    let main = image.start(0);
+    let code = ExecCode::place(image)?;
+    // SAFETY: function 0 (the main program) was defined as `fn(ctx, fp, r1..r5) ->
+    // (r0, status)` of seven and two I64s in the host's default calling convention, which
+    // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
+    // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
+    let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code.at(main)) };
+    Ok(Compiled { code, entry, helpers: used, code_size, uses_frame: uses_frame(prog, cfg) })
+}
 
-    let tcfg = module.target_config();
+/// Translate `prog` into an image of machine code for `isa` (function 0 is the main
+/// program; calls between functions are still to be linked), and the helpers its
+/// code refers to by slot.
+pub(crate) fn translate(
+    prog: &Prog<'_>,
+    funcs: &[FuncInfo],
+    helpers: &HelperTable,
+    cfg: Cfg,
+    isa: &dyn TargetIsa,
+) -> Result<(Image, Vec<HelperEntry>), JitError> {
+    let cc = isa.default_call_conv();
+    let tcfg = isa.frontend_config();
     let fsig = sig(cc, 7, 2);
-    let mut ids = Vec::with_capacity(funcs.len());
-    for (i, _) in funcs.iter().enumerate() {
-        ids.push(module.declare_function(&format!("f{i}"), Linkage::Local, &fsig).map_err(cg)?);
-    }
 
     // Helpers called by id, resolved now (like the interpreter's `CallHelper`).
     let mut used: Vec<HelperEntry> = Vec::new();
@@ -291,16 +325,16 @@ pub(crate) fn compile(
     }
     let (mut ctx, mut fctx) = CONTEXTS
         .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(|| (module.make_context(), FunctionBuilderContext::new()));
+        .unwrap_or_else(|| (cranelift_codegen::Context::new(), FunctionBuilderContext::new()));
     ctx.clear();
     let dump = dump_enabled();
-    let mut code_size = 0;
+    let mut image = Image::default();
     for (i, f) in funcs.iter().enumerate() {
         ctx.func.signature = fsig.clone();
-        ctx.func.name = UserFuncName::user(0, ids[i].as_u32());
+        ctx.func.name = UserFuncName::user(0, i as u32);
         {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let mut fx = Fx::new(b, prog, f, funcs, &ids, &mut module, &helper_slot, cfg, cc);
+            let mut fx = Fx::new(b, prog, f, funcs, &helper_slot, cfg, cc);
             fx.build();
             fx.b.seal_all_blocks();
             fx.b.finalize(tcfg);
@@ -309,11 +343,9 @@ pub(crate) fn compile(
             eprintln!("; function at slot {}\n{}", f.entry, ctx.func.display());
             ctx.set_disasm(true);
         }
-        let defined = module.define_function(ids[i], &mut ctx);
-        if let Err(e) = defined {
-            return Err(JitError::Codegen(format!("function at {}: {e:?}", f.entry)));
+        if let Err(e) = compile_into(&mut ctx, isa, &mut image) {
+            return Err(JitError::Codegen(format!("function at {}: {e}", f.entry)));
         }
-        code_size += ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
         if let Some(v) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()).filter(|_| dump) {
             eprintln!("; machine code\n{v}");
             if let Some(path) = std::env::var_os("BPFBOX_JIT_DUMP_BIN") {
@@ -321,19 +353,11 @@ pub(crate) fn compile(
                 let _ = std::fs::write(format!("{}.f{i}", path.to_string_lossy()), code);
             }
         }
-        module.clear_context(&mut ctx);
+        ctx.clear();
     }
     ctx.set_disasm(false);
     CONTEXTS.with(|c| *c.borrow_mut() = Some((ctx, fctx)));
-
-    module.finalize_definitions().map_err(cg)?;
-    let p = module.get_finalized_function(ids[0]);
-    // SAFETY: function 0 (the main program) was defined as `fn(ctx, fp, r1..r5) ->
-    // (r0, status)` of seven and two I64s in the host's default calling convention, which
-    // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
-    // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
-    let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(p) };
-    Ok(Compiled { module, entry, helpers: used, code_size, uses_frame: uses_frame(prog, cfg) })
+    Ok((image, used))
 }
 
 /// How an instruction uses r10.
@@ -450,8 +474,6 @@ struct Fx<'a, 'p> {
     p: &'p Prog<'p>,
     f: &'p FuncInfo,
     funcs: &'p [FuncInfo],
-    ids: &'p [FuncId],
-    module: &'p mut JITModule,
     helper_slot: &'p [Option<u32>],
     cfg: Cfg,
     cc: CallConv,
@@ -497,8 +519,6 @@ impl<'a, 'p> Fx<'a, 'p> {
         p: &'p Prog<'p>,
         f: &'p FuncInfo,
         funcs: &'p [FuncInfo],
-        ids: &'p [FuncId],
-        module: &'p mut JITModule,
         helper_slot: &'p [Option<u32>],
         cfg: Cfg,
         cc: CallConv,
@@ -533,8 +553,6 @@ impl<'a, 'p> Fx<'a, 'p> {
             p,
             f,
             funcs,
-            ids,
-            module,
             helper_slot,
             cfg,
             cc,
@@ -1533,7 +1551,15 @@ impl<'a, 'p> Fx<'a, 'p> {
         if let Some(r) = self.frefs[fi] {
             return r;
         }
-        let r = self.module.declare_func_in_func(self.ids[fi], self.b.func);
+        // Linked by `Image::link`: the name is the callee's function index.
+        let name = self.b.func.declare_imported_user_function(UserExternalName::new(0, fi as u32));
+        let signature = self.b.import_signature(sig(self.cc, 7, 2));
+        let r = self.b.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
         self.frefs[fi] = Some(r);
         r
     }

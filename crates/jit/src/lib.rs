@@ -33,7 +33,8 @@
 //!   unchecked programs.
 //!
 //! **Invariant (W^X):** generated code is written into read-write pages that are
-//! then made read+execute (`cranelift-jit`'s system memory provider, `mprotect`);
+//! then made read+execute (`link::ExecCode` over `cranelift-jit`'s system memory
+//! provider, `mprotect`);
 //! no page is ever writable and executable at once. The pages are unmapped when the
 //! [`JitProgram`] is dropped.
 //!
@@ -46,7 +47,10 @@
 
 mod analysis;
 mod codegen;
+#[cfg(feature = "cross")]
+pub mod cross;
 pub mod fuzz;
+mod link;
 mod runtime;
 
 use bpfbox_isa::{AtomicOp, Insn, Reg};
@@ -86,6 +90,7 @@ pub struct JitOptions {
 /// than [`RegAlloc::Backtracking`], but keeps values in stack slots across basic
 /// blocks, so the code runs about 2-3.5x slower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(usize)]
 pub enum RegAlloc {
     /// regalloc2's backtracking allocator with live-range splitting: the best code.
     #[default]
@@ -134,28 +139,19 @@ pub enum JitError {
     Codegen(String),
 }
 
-/// The executable memory of a program; freed on drop.
+/// The executable memory of a program; freed on drop (no run is in progress then:
+/// runs borrow the [`JitProgram`], and no pointer into the code outlives it).
 struct Code {
-    module: Option<cranelift_jit::JITModule>,
+    #[allow(dead_code)] // owned: the code `entry` points into
+    exec: link::ExecCode,
     entry: codegen::EntryFn,
     size: usize,
 }
 
-// SAFETY: after `finalize_definitions` the module is only read (the entry pointer)
-// until it is dropped; the code itself is immutable and reentrant.
+// SAFETY: once placed, the code is immutable and reentrant; it is only unmapped on drop.
 unsafe impl Send for Code {}
 // SAFETY: as above.
 unsafe impl Sync for Code {}
-
-impl Drop for Code {
-    fn drop(&mut self) {
-        if let Some(m) = self.module.take() {
-            // SAFETY: no run is in progress (they borrow the JitProgram), and no pointer
-            // into the code outlives the program.
-            unsafe { m.free_memory() };
-        }
-    }
-}
 
 /// What runs need besides the code.
 pub(crate) struct Inner {
@@ -213,37 +209,48 @@ fn writes_r10(insn: &Insn) -> bool {
     d == Some(Reg::R10)
 }
 
+/// The interpreter over `insns` (validated), which also serves the JIT's helper
+/// callbacks.
+fn program_vm(insns: &[Insn], opts: &JitOptions) -> Result<Vm, JitError> {
+    let vm_opts =
+        VmOptions { max_insns: opts.max_insns, helpers: opts.helpers.clone(), resolver: opts.resolver.clone() };
+    Ok(Vm::new(insns.to_vec(), vm_opts)?)
+}
+
+/// What the translator needs to know of `vm`'s program.
+fn analysis_input<'v>(vm: &'v Vm, opts: &JitOptions) -> Result<analysis::Prog<'v>, JitError> {
+    let program = vm.program();
+    let insns = program.insns();
+    Ok(analysis::Prog {
+        insns,
+        lddw: analysis::resolve_lddw(insns, opts.resolver.as_ref()),
+        entries: program.functions(),
+        has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
+        r10_written: insns.iter().any(writes_r10),
+        converted: {
+            let mut c = vec![false; insns.len()];
+            for &pc in &opts.converted {
+                match insns.get(pc) {
+                    Some(Insn::Load { .. } | Insn::Store { .. }) => c[pc] = true,
+                    _ => return Err(JitError::Codegen(format!("converted access at {pc} is not a load or store"))),
+                }
+            }
+            c
+        },
+    })
+}
+
 impl JitProgram {
     /// Validate `insns` (slot-indexed, as [`bpfbox_isa::decode_program`] gives them)
     /// and compile them for the host.
     pub fn compile(insns: &[Insn], opts: &JitOptions) -> Result<JitProgram, JitError> {
-        let vm_opts =
-            VmOptions { max_insns: opts.max_insns, helpers: opts.helpers.clone(), resolver: opts.resolver.clone() };
-        let vm = Vm::new(insns.to_vec(), vm_opts)?;
+        let vm = program_vm(insns, opts)?;
         let count = opts.checked || opts.count_insns;
-        let program = vm.program();
-        let insns = program.insns();
-        let prog = analysis::Prog {
-            insns,
-            lddw: analysis::resolve_lddw(insns, opts.resolver.as_ref()),
-            entries: program.functions(),
-            has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
-            r10_written: insns.iter().any(writes_r10),
-            converted: {
-                let mut c = vec![false; insns.len()];
-                for &pc in &opts.converted {
-                    match insns.get(pc) {
-                        Some(Insn::Load { .. } | Insn::Store { .. }) => c[pc] = true,
-                        _ => return Err(JitError::Codegen(format!("converted access at {pc} is not a load or store"))),
-                    }
-                }
-                c
-            },
-        };
+        let prog = analysis_input(&vm, opts)?;
         let funcs = analysis::analyze(&prog);
         let cfg = codegen::Cfg { checked: opts.checked, count, regalloc: opts.regalloc };
         let c = codegen::compile(&prog, &funcs, &opts.helpers, cfg)?;
-        let code = Code { module: Some(c.module), entry: c.entry, size: c.code_size };
+        let code = Code { exec: c.code, entry: c.entry, size: c.code_size };
         let inner = Inner { vm, helpers: c.helpers, checked: opts.checked, count, zero_frame: c.uses_frame };
         Ok(JitProgram { inner, code })
     }
