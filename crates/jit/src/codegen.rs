@@ -94,8 +94,8 @@ pub(crate) fn host_isa(regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
 }
 
 /// The ISA of the target `triple` (such as `aarch64-unknown-linux-gnu`), for code
-/// that runs elsewhere; only targets whose Cranelift backend is compiled in.
-#[cfg(feature = "cross")]
+/// that runs elsewhere; only targets whose Cranelift backend is compiled in (AArch64
+/// with the crate feature `cross`, and in this crate's tests).
 pub(crate) fn target_isa(triple: &str, regalloc: RegAlloc) -> Result<OwnedTargetIsa, JitError> {
     let isa = cranelift_codegen::isa::lookup_by_name(triple).map_err(|e| JitError::Isa(format!("{triple}: {e}")))?;
     isa.finish(flags(regalloc).map_err(JitError::Isa)?).map_err(|e| JitError::Isa(e.to_string()))

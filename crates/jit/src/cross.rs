@@ -10,7 +10,9 @@
 //! `status` 0 is a normal return; anything else means the program failed (a call too
 //! deep, falling off the end...), which on the host the runtime would report.
 //!
-//! Needs the crate feature `cross`, which compiles in Cranelift's AArch64 backend.
+//! AArch64 needs the crate feature `cross` (always on in this crate's tests), which
+//! compiles in Cranelift's AArch64 backend; without it `compile_for` says the target
+//! is not supported.
 
 use crate::codegen::{self, Cfg};
 use crate::runtime::JitCtx;

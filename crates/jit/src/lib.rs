@@ -47,7 +47,6 @@
 
 mod analysis;
 mod codegen;
-#[cfg(feature = "cross")]
 pub mod cross;
 pub mod fuzz;
 mod link;
