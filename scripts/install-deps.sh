@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bpfbox's tests and scripts need on Debian 12: clang-19 (to rebuild the
 # C test programs), llvm-19 (llvm-objdump-19, the disassembly reference), bpftool and
-# libbpf-dev (bpf_helpers.h & co. for the C programs).
+# libbpf-dev (bpf_helpers.h & co. for the C programs), qemu-user (qemu-aarch64).
 # Idempotent: skips apt when everything is present.
 set -euo pipefail
 need=()
@@ -16,6 +16,8 @@ command -v bpftool >/dev/null || need+=(bpftool)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v ip >/dev/null || need+=(iproute2)
 command -v cc >/dev/null || need+=(gcc)
+# The JIT's AArch64 code runs under qemu-aarch64 in crates/jit/tests/cross.rs.
+command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 if [ ${#need[@]} -eq 0 ]; then
     echo "install-deps: everything already present"
     exit 0
