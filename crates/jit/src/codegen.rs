@@ -73,6 +73,8 @@ fn flags(regalloc: RegAlloc) -> Result<settings::Flags, String> {
     set(&mut flags, "opt_level", &opt)?;
     set(&mut flags, "regalloc_algorithm", algorithm)?;
     set(&mut flags, "is_pic", "false")?;
+    // Block offsets and edges, for placing loops well (`link::loop_friendly_pad`).
+    set(&mut flags, "machine_code_cfg_info", "true")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
     // Nothing unwinds through generated code (the runtime's shims catch panics).
     set(&mut flags, "unwind_info", "false")?;
@@ -1479,7 +1481,15 @@ impl<'a, 'p> Fx<'a, 'p> {
         let s = self.get(src);
         let s = if ty == I32 { self.b.ins().ireduce(I32, s) } else { s };
         let r0 = self.get(Reg::R0);
-        let expected = if ty == I32 { self.b.ins().ireduce(I32, r0) } else { r0 };
+        let expected = if ty == I32 {
+            // The upper half cleared first: AArch64's compare-and-swap loop (without LSE)
+            // compares all 64 bits of the register holding the 32-bit expected value
+            // (Cranelift 0.135; found by tests/cross.rs).
+            let low = self.b.ins().band_imm_u(r0, 0xffff_ffff);
+            self.b.ins().ireduce(I32, low)
+        } else {
+            r0
+        };
 
         // Naturally aligned: a real atomic instruction; otherwise (the interpreter
         // allows it) a plain read-modify-write, which is what the interpreter does.

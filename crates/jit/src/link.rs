@@ -35,6 +35,8 @@ pub(crate) struct Image {
     /// Offset of each function, by function index.
     starts: Vec<usize>,
     fixups: Vec<Fixup>,
+    /// The most deeply nested loops of each function, as image byte ranges.
+    pub hot_loops: Vec<(usize, usize)>,
 }
 
 impl Image {
@@ -46,7 +48,15 @@ impl Image {
         names: &PrimaryMap<UserExternalNameRef, UserExternalName>,
     ) -> Result<(), JitError> {
         let align = FUNC_ALIGN.max(code.buffer.alignment as usize);
-        let start = self.bytes.len().next_multiple_of(align);
+        let loops = deepest_loops(code);
+        // BPFBOX_JIT_PAD=n places every function n bytes after a line instead
+        // (`examples/pad_sweep.rs` measures the effect of placement with it).
+        let pad = match std::env::var("BPFBOX_JIT_PAD").ok().and_then(|v| v.parse::<usize>().ok()) {
+            Some(p) => p.next_multiple_of(code.buffer.alignment.max(1) as usize),
+            None => loop_friendly_pad(&loops, code.buffer.alignment as usize, align),
+        };
+        let start = self.bytes.len().next_multiple_of(align) + pad;
+        self.hot_loops.extend(loops.iter().map(|&(lo, hi)| (start + lo as usize, start + hi as usize)));
         self.bytes.resize(start, 0);
         self.bytes.extend_from_slice(code.code_buffer());
         let nth = self.starts.len();
@@ -100,6 +110,39 @@ impl Image {
     }
 }
 
+/// Where in a cache line the function should start (bytes after a multiple of
+/// `align`) so that the most deeply nested loops span as few 64-byte lines, and
+/// then as few 32-byte fetch windows, as they can; the smallest such offset. Loops
+/// are found from the block layout: an edge to a block at or before its source
+/// closes one, from the target's start to the end of the source block.
+///
+/// Measured (`examples/pad_sweep.rs`): the 36-byte inner loop of the strcmp
+/// benchmark runs 1.6-1.9x slower when it straddles a 64-byte line; Cranelift has no
+/// loop alignment of its own. Other placement effects are not modelled: the sieve's
+/// time varies 1.7x with its offset while its inner loop stays in one line (its
+/// outer loop is hot too); offset 0, which this picks for it, was the fastest.
+fn loop_friendly_pad(loops: &[(u32, u32)], step: usize, align: usize) -> usize {
+    let cost = |pad: usize| -> u32 {
+        let spans = |lo: u32, hi: u32, size: u32| (pad as u32 + hi - 1) / size - (pad as u32 + lo) / size + 1;
+        loops.iter().map(|&(lo, hi)| 8 * spans(lo, hi, 64) + spans(lo, hi, 32)).sum()
+    };
+    (0..align.min(64)).step_by(step.max(1)).min_by_key(|&p| (cost(p), p)).unwrap_or(0)
+}
+
+/// The most deeply nested loops of a function, as byte ranges of its code (see
+/// [`loop_friendly_pad`]).
+fn deepest_loops(code: &CompiledCode) -> Vec<(u32, u32)> {
+    let (starts, edges) = (&code.bb_starts, &code.bb_edges);
+    let len = code.code_buffer().len() as u32;
+    let end_of = |from: u32| starts.iter().copied().find(|&s| s > from).unwrap_or(len);
+    let loops: Vec<(u32, u32)> =
+        edges.iter().filter(|&&(from, to)| to <= from).map(|&(from, to)| (to, end_of(from))).collect();
+    // Nesting depth: how many loops contain each one (itself included).
+    let depth = |l: (u32, u32)| loops.iter().filter(|o| o.0 <= l.0 && l.1 <= o.1).count();
+    let deepest = loops.iter().map(|&l| depth(l)).max().unwrap_or(0);
+    loops.iter().copied().filter(|&l| depth(l) == deepest).collect()
+}
+
 /// An image linked and placed in memory that was written while read+write and is
 /// read+execute from then on (W^X); unmapped on drop.
 pub(crate) struct ExecCode {
@@ -131,5 +174,47 @@ impl Drop for ExecCode {
         // SAFETY: the owner guarantees no run is in progress and no pointer into the
         // code outlives it.
         unsafe { self.mem.free_memory() };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{analysis, analysis_input, codegen, program_vm, JitOptions, RegAlloc};
+
+    /// The image of the strcmp benchmark (tests/bench), unchecked, for the host.
+    fn strcmp_image() -> Image {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bench/strcmp.bpf.o");
+        let data = std::fs::read(path).unwrap();
+        let obj = bpfbox_object::Object::parse(&data).unwrap();
+        let insns = bpfbox_isa::decode_program(&obj.section("bpfbox").unwrap().bytes).unwrap();
+        let opts = JitOptions { checked: false, count_insns: false, ..Default::default() };
+        let vm = program_vm(&insns, &opts).unwrap();
+        let prog = analysis_input(&vm, &opts).unwrap();
+        let funcs = analysis::analyze(&prog);
+        let cfg = codegen::Cfg { checked: false, count: false, regalloc: RegAlloc::Backtracking };
+        let isa = codegen::host_isa(RegAlloc::Backtracking).unwrap();
+        codegen::translate(&prog, &funcs, &opts.helpers, cfg, &*isa).unwrap().0
+    }
+
+    #[test]
+    fn inner_loops_are_placed_within_one_cache_line() {
+        let image = strcmp_image();
+        let (lo, hi) = *image.hot_loops.first().expect("strcmp has an inner loop");
+        assert!(hi - lo <= 64, "the inner loop is {} bytes", hi - lo);
+        assert_eq!(lo / 64, (hi - 1) / 64, "inner loop at {lo:#x}..{hi:#x} straddles a line");
+        assert_eq!(lo / 32, (hi - 1) / 32 - 1, "and spans two 32-byte windows at most (36 bytes)");
+    }
+
+    #[test]
+    fn the_smallest_offset_that_fits_wins() {
+        // Already within a line: stays at 0.
+        assert_eq!(loop_friendly_pad(&[(0x85, 0x99)], 1, 64), 0);
+        // 0x34..0x58 straddles 0x40: the first offset that moves it past is 12.
+        assert_eq!(loop_friendly_pad(&[(0x34, 0x58)], 1, 64), 12);
+        // AArch64: whole instructions only.
+        assert_eq!(loop_friendly_pad(&[(0x34, 0x58)], 4, 64), 12);
+        assert_eq!(loop_friendly_pad(&[(0x36, 0x58)], 4, 64), 12);
+        assert_eq!(loop_friendly_pad(&[], 1, 64), 0);
     }
 }

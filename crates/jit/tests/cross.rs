@@ -28,13 +28,9 @@ use std::time::{Duration, Instant};
 /// (a JIT bug to fix, not in this harness). A file listed here that agrees again
 /// fails the test, so that the list is kept current.
 ///
-/// Both: a 32-bit `lock cmpxchg` whose r0 has nonzero upper 32 bits never swaps.
-/// The IR is right (`atomic_cas.i32` of `ireduce.i32 r0`), but Cranelift 0.135's
-/// AArch64 lowering without LSE (`atomic_cas_loop_32`, `AtomicCASLoop` in its
-/// `isa/aarch64/inst/emit.rs`) compares `ldaxr w27` with the expected value as
-/// `cmp x27, x26`, 64-bit and without `uxtw`, so the stale upper bits of the
-/// `ireduce`d register make the compare fail (x86-64 agrees).
-const KNOWN_AARCH64_FAILURES: &[&str] = &["lock_cmpxchg32.data", "rfc9669_lock_cmpxchg32.data"];
+/// Empty since the JIT clears the upper half of a 32-bit cmpxchg's expected value
+/// (Cranelift 0.135's AArch64 compare-and-swap loop compares all 64 bits).
+const KNOWN_AARCH64_FAILURES: &[&str] = &[];
 
 /// How long one run of an executable may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(10);
