@@ -7,6 +7,9 @@
 //!
 //! - `native`: the same C compiled by the host compiler (`$CC`, default `cc`) -O2 into
 //!   a shared library, loaded with dlopen;
+//! - `native scalar`: the same with `-fno-tree-vectorize -fno-tree-slp-vectorize`
+//!   (eBPF has no SIMD; gcc 12+ and clang vectorise the checksum and strcmp loops at
+//!   -O2);
 //! - `kernel JIT`: the `xdp` section loaded with `bpf(BPF_PROG_LOAD)` and timed with
 //!   `BPF_PROG_TEST_RUN` and `repeat` (needs root; skipped with the reason otherwise);
 //! - `bpfbox JIT`: unchecked, no instruction counting (what a verified program gets);
@@ -208,13 +211,16 @@ extern "C" {
 
 type NativeFn = unsafe extern "C" fn(*mut u8, *mut u8) -> u32;
 
-/// Build tests/bench/*.c with `$CC -O2` into a shared library and look up the entries.
-fn native() -> Result<Vec<NativeFn>, String> {
+/// Build tests/bench/*.c with `$CC -O2` and `extra` flags into a shared library
+/// `lib{name}.so` and look up the entries.
+fn native(name: &str, extra: &[&str]) -> Result<Vec<NativeFn>, String> {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libbpfbox_bench_native.so");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lib{name}.so"));
     let srcs: Vec<PathBuf> = PROGRAMS.iter().map(|p| bench_dir().join(format!("{p}.c"))).collect();
     let st = std::process::Command::new(&cc)
-        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .args(["-O2", "-shared", "-fPIC"])
+        .args(extra)
+        .arg("-o")
         .arg(&out)
         .args(&srcs)
         .status()
@@ -375,6 +381,7 @@ fn regions<'m>(ctx: &'m [u8], mem: &'m mut [u8]) -> ([u64; 5], [Region<'m>; 2]) 
 struct Engines<'a> {
     case: &'a Case,
     native: Option<NativeFn>,
+    native_scalar: Option<NativeFn>,
     kernel: Result<kernel::Prog, String>,
     jit: JitProgram,
     jit_fast: JitProgram,
@@ -387,7 +394,7 @@ struct Engines<'a> {
 }
 
 impl<'a> Engines<'a> {
-    fn new(case: &'a Case, native: Option<NativeFn>) -> Engines<'a> {
+    fn new(case: &'a Case, native: Option<NativeFn>, native_scalar: Option<NativeFn>) -> Engines<'a> {
         let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
         let jit = JitProgram::compile(&case.insns, &unchecked).unwrap();
         let fast = JitOptions { regalloc: RegAlloc::SinglePass, ..unchecked };
@@ -405,8 +412,20 @@ impl<'a> Engines<'a> {
             kernel::Prog::load(&case.xdp)
         };
         let mem = case.input.clone();
-        let mut e =
-            Engines { case, native, kernel, jit, jit_fast, jit_checked, interp, rbpf, rbpf_jit, mem, ctx: vec![0; 16] };
+        let mut e = Engines {
+            case,
+            native,
+            native_scalar,
+            kernel,
+            jit,
+            jit_fast,
+            jit_checked,
+            interp,
+            rbpf,
+            rbpf_jit,
+            mem,
+            ctx: vec![0; 16],
+        };
         e.fix_ctx();
         e
     }
@@ -416,6 +435,13 @@ impl<'a> Engines<'a> {
         let start = self.mem.as_ptr() as u64;
         self.ctx[..8].copy_from_slice(&start.to_le_bytes());
         self.ctx[8..].copy_from_slice(&(start + self.mem.len() as u64).to_le_bytes());
+    }
+
+    fn native_scalar(&mut self) -> u32 {
+        let f = self.native_scalar.unwrap();
+        let p = self.mem.as_mut_ptr();
+        // SAFETY: the C function reads and writes within [p, p + len).
+        unsafe { f(p, p.add(self.mem.len())) }
     }
 
     fn native(&mut self) -> u32 {
@@ -522,16 +548,23 @@ fn main() {
         .position(|a| a == "--json")
         .and_then(|i| args.get(i + 1).cloned())
         .or_else(|| std::env::var("BPFBOX_BENCH_JSON").ok());
-    let native = match native() {
+    let build = |name: &str, extra: &[&str]| match native(name, extra) {
         Ok(v) => Some(v),
         Err(e) => {
-            println!("native: skipped ({e})");
+            println!("{name}: skipped ({e})");
             None
         }
     };
+    let native_v = build("bpfbox_bench_native", &[]);
+    // The same without SIMD: eBPF has none, and both gcc (-O2 since 12) and clang
+    // vectorise the checksum and strcmp loops.
+    let native_s = build("bpfbox_bench_native_scalar", &["-fno-tree-vectorize", "-fno-tree-slp-vectorize"]);
     let cases = cases();
-    let mut engines: Vec<Engines<'_>> =
-        cases.iter().enumerate().map(|(i, c)| Engines::new(c, native.as_ref().map(|n| n[i]))).collect();
+    let mut engines: Vec<Engines<'_>> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Engines::new(c, native_v.as_ref().map(|n| n[i]), native_s.as_ref().map(|n| n[i])))
+        .collect();
 
     // Everyone computes the same thing before anything is timed.
     for e in &mut engines {
@@ -548,6 +581,9 @@ fn main() {
         }
         if e.native.is_some() {
             got.push(("native", e.native()));
+        }
+        if e.native_scalar.is_some() {
+            got.push(("native scalar", e.native_scalar()));
         }
         match e.kernel(1) {
             Ok((v, _)) => got.push(("kernel", v)),
@@ -587,6 +623,9 @@ fn main() {
             if e.native.is_some() {
                 g.bench_function("native", |b| b.iter(|| black_box(e.native())));
             }
+            if e.native_scalar.is_some() {
+                g.bench_function("native_scalar", |b| b.iter(|| black_box(e.native_scalar())));
+            }
             g.finish();
         }
     }
@@ -609,11 +648,12 @@ fn summary(engines: &mut [Engines<'_>], json: Option<&str>) {
     println!();
     println!("ns per run (lower is better); ratios: bpfbox JIT time / other time");
     println!(
-        "| program  | insns | native | kernel JIT | bpfbox JIT | JIT single-pass | JIT checked | bpfbox interp | rbpf JIT | rbpf interp | JIT/native | JIT/kernel |"
+        "| program  | insns | native | native scalar | kernel JIT | bpfbox JIT | JIT single-pass | JIT checked | bpfbox interp | rbpf JIT | rbpf interp | JIT/native | JIT/native scalar | JIT/kernel |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for e in engines.iter_mut() {
         let native = e.native.is_some().then(|| time_per_run(|| _ = black_box(e.native())));
+        let scalar = e.native_scalar.is_some().then(|| time_per_run(|| _ = black_box(e.native_scalar())));
         let kernel = kernel_time(e).ok();
         let jit = time_per_run(|| _ = black_box(e.jit()));
         let fast = time_per_run(|| _ = black_box(e.jit_fast()));
@@ -623,10 +663,11 @@ fn summary(engines: &mut [Engines<'_>], json: Option<&str>) {
         let rbpf = time_per_run(|| _ = black_box(e.rbpf()));
         let ratio = |o: Option<f64>| o.map(|o| format!("{:.2}", jit / o)).unwrap_or_else(|| "-".into());
         println!(
-            "| {:8} | {:5} | {:>6} | {:>10} | {:>10} | {:>15} | {:>11} | {:>13} | {:>8} | {:>11} | {:>10} | {:>10} |",
+            "| {:8} | {:5} | {:>6} | {:>13} | {:>10} | {:>10} | {:>15} | {:>11} | {:>13} | {:>8} | {:>11} | {:>10} | {:>17} | {:>10} |",
             e.case.name,
             e.case.insns.len(),
             fmt(native),
+            fmt(scalar),
             fmt(kernel),
             fmt(Some(jit)),
             fmt(Some(fast)),
@@ -635,11 +676,12 @@ fn summary(engines: &mut [Engines<'_>], json: Option<&str>) {
             fmt(rbpf_jit),
             fmt(Some(rbpf)),
             ratio(native),
+            ratio(scalar),
             ratio(kernel)
         );
         rows.push(serde_json::json!({
             "program": e.case.name, "insns": e.case.insns.len(),
-            "ns_per_run": { "native": native, "kernel_jit": kernel, "bpfbox_jit": jit, "bpfbox_jit_single_pass": fast, "bpfbox_jit_checked": checked,
+            "ns_per_run": { "native": native, "native_scalar": scalar, "kernel_jit": kernel, "bpfbox_jit": jit, "bpfbox_jit_single_pass": fast, "bpfbox_jit_checked": checked,
                              "bpfbox_interp": interp, "rbpf_jit": rbpf_jit, "rbpf_interp": rbpf },
         }));
     }

@@ -24,8 +24,8 @@ use bpfbox_vm::{HelperEntry, HelperTable, FUNC_ADDR_TAG, MAX_CALL_FRAMES, STACK_
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, AtomicRmwOp, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData,
-    SigRef, Signature, Type, UserExternalName, UserFuncName, Value,
+    types, AbiParam, AtomicRmwOp, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, InstructionData,
+    MemFlagsData, Opcode, SigRef, Signature, Type, UserExternalName, UserFuncName, Value, ValueDef,
 };
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
@@ -621,8 +621,18 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.b.def_var(self.regs[r.idx()], v);
     }
 
-    /// The low 32 bits of the `i64` `v`, as an `i32`.
+    /// The low 32 bits of the `i64` `v`, as an `i32`: the `i32` it was extended
+    /// from when it is an extension (every 32-bit result is one), else a reduction.
     fn lo32(&mut self, v: Value) -> Value {
+        if let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) {
+            if let InstructionData::Unary { opcode: Opcode::Uextend | Opcode::Sextend, arg } =
+                self.b.func.dfg.insts[inst]
+            {
+                if self.b.func.dfg.value_type(arg) == I32 {
+                    return arg;
+                }
+            }
+        }
         self.b.ins().ireduce(I32, v)
     }
 

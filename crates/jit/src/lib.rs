@@ -31,6 +31,9 @@
 //! - Instructions are counted per basic block (the count is exact, also when the
 //!   budget runs out in the middle of a block); counting can be turned off for
 //!   unchecked programs.
+//! - The target is the host (`cranelift-native`); [`cross`] compiles the same
+//!   translation for another triple (AArch64), which `tests/cross.rs` runs under
+//!   qemu-aarch64 against the interpreter.
 //!
 //! **Invariant (W^X):** generated code is written into read-write pages that are
 //! then made read+execute (`link::ExecCode` over `cranelift-jit`'s system memory
