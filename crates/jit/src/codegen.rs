@@ -215,6 +215,8 @@ pub(crate) struct Compiled {
     pub code_size: usize,
     /// The code may touch frame 0 in memory: a run must zero it first.
     pub uses_frame: bool,
+    /// Big-endian halfword reads folded into one load (`Fx::combined_be16`).
+    pub folded_halfwords: usize,
 }
 
 /// Options of one translation.
@@ -281,6 +283,7 @@ pub(crate) fn compile(
     let isa = host_isa(cfg.regalloc)?;
     let (image, used) = translate(prog, funcs, helpers, cfg, &*isa)?;
     let code_size = image.bytes.len();
+    let folded_halfwords = image.folded_halfwords;
     let main = image.start(0);
     let code = ExecCode::place(image)?;
     // SAFETY: function 0 (the main program) was defined as `fn(ctx, fp, r1..r5) ->
@@ -288,7 +291,7 @@ pub(crate) fn compile(
     // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
     // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
     let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code.at(main)) };
-    Ok(Compiled { code, entry, helpers: used, code_size, uses_frame: uses_frame(prog, cfg) })
+    Ok(Compiled { code, entry, helpers: used, code_size, folded_halfwords, uses_frame: uses_frame(prog, cfg) })
 }
 
 /// Translate `prog` into an image of machine code for `isa` (function 0 is the main
@@ -339,6 +342,9 @@ pub(crate) fn translate(
             let mut fx = Fx::new(b, prog, f, funcs, &helper_slot, cfg, cc);
             fx.build();
             fx.b.seal_all_blocks();
+            // After sealing: the SSA lookups it completes may still use a byte load.
+            fx.remove_folded_loads();
+            image.folded_halfwords += fx.folded_loads.len() / 2;
             fx.b.finalize(tcfg);
         }
         if dump {
@@ -502,6 +508,12 @@ struct Fx<'a, 'p> {
     pending_effect: Option<usize>,
     /// Stack slots kept in variables (`promotable_slots`): offset, size, variable.
     slots: Vec<(i16, Size, Variable)>,
+    /// Values given to registers in the current block (`Fx::compared_after_increment` looks
+    /// for an incremented copy of a compared value among them).
+    block_defs: Vec<Value>,
+    /// Byte loads folded into a 16-bit load (`Fx::combined_be16`): removed at the
+    /// end when nothing else uses them.
+    folded_loads: Vec<cranelift_codegen::ir::Inst>,
 }
 
 fn t() -> MemFlagsData {
@@ -575,6 +587,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             frefs: vec![None; funcs.len()],
             pending_effect: None,
             slots: Vec::new(),
+            block_defs: Vec::new(),
+            folded_loads: Vec::new(),
         };
         for (off, size) in promotable_slots(p, cfg) {
             let var = fx.b.declare_var(I64);
@@ -606,6 +620,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     /// and remove than sealing everything at the end).
     fn enter(&mut self, b: Block) {
         self.b.switch_to_block(b);
+        self.block_defs.clear();
         self.b.seal_block(b);
     }
 
@@ -619,6 +634,7 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     fn set(&mut self, r: Reg, v: Value) {
         self.b.def_var(self.regs[r.idx()], v);
+        self.block_defs.push(v);
     }
 
     /// The low 32 bits of the `i64` `v`, as an `i32`: the `i32` it was extended
@@ -759,6 +775,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         for blk in &f.blocks {
             let start = self.block_of(blk.pcs[0]);
             self.b.switch_to_block(start);
+            self.block_defs.clear();
             let len = blk.pcs.len();
             self.bc = if self.cfg.count {
                 let base = self.b.use_var(self.cnt);
@@ -1021,7 +1038,12 @@ impl<'a, 'p> Fx<'a, 'p> {
                 // straight into `exit` is the unlikely one. Its edge goes through a cold
                 // block of its own, so register moves for it never sit in the hot path.
                 let (t_exit, f_exit) = (self.p.leads_to_exit(tb_pc), self.p.leads_to_exit(pc + 1));
-                if t_exit && !f_exit {
+                if tb_pc <= pc {
+                    // A loop's back edge (likely taken, Ball-Larus' loop heuristic, which
+                    // comes first): the exit falls through, so when the edge needs no
+                    // register moves the loop ends in one conditional jump back.
+                    self.b.ins().brif(c, tb, &[], fb, &[]);
+                } else if t_exit && !f_exit {
                     let tramp = self.b.create_block();
                     self.b.set_cold_block(tramp);
                     self.b.ins().brif(c, tramp, &[], fb, &[]);
@@ -1099,6 +1121,123 @@ impl<'a, 'p> Fx<'a, 'p> {
         true
     }
 
+    /// `v` with extensions and reductions looked through (for byte values, which
+    /// they do not change).
+    fn peel(&self, mut v: Value) -> Value {
+        let dfg = &self.b.func.dfg;
+        loop {
+            v = dfg.resolve_aliases(v);
+            match dfg.value_def(v) {
+                ValueDef::Result(inst, 0) => match dfg.insts[inst] {
+                    InstructionData::Unary { opcode: Opcode::Uextend | Opcode::Ireduce, arg } => v = arg,
+                    _ => return v,
+                },
+                _ => return v,
+            }
+        }
+    }
+
+    /// `v` as a raw (unchecked) byte load: (the load, its base, its offset).
+    fn byte_load(&self, v: Value) -> Option<(cranelift_codegen::ir::Inst, Value, i64)> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(self.peel(v)) else { return None };
+        match dfg.insts[inst] {
+            InstructionData::Load { opcode: Opcode::Uload8, arg, offset, .. } => {
+                Some((inst, dfg.resolve_aliases(arg), i64::from(i32::from(offset))))
+            }
+            _ => None,
+        }
+    }
+
+    /// `v` as a byte load shifted left by 8.
+    fn shifted_byte_load(&self, v: Value) -> Option<(cranelift_codegen::ir::Inst, Value, i64)> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(self.peel(v)) else { return None };
+        let InstructionData::Binary { opcode: Opcode::Ishl, args: [x, amt] } = dfg.insts[inst] else { return None };
+        let ValueDef::Result(c, 0) = dfg.value_def(dfg.resolve_aliases(amt)) else { return None };
+        match dfg.insts[c] {
+            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() == 8 => self.byte_load(x),
+            _ => None,
+        }
+    }
+
+    /// `a | b` when it reads a big-endian 16-bit value byte by byte, `(p[k] << 8) |
+    /// p[k + 1]` (how clang reads `be16` fields: it makes no unaligned 16-bit
+    /// loads for eBPF), as one 16-bit load and a byte swap, of type `ty`. Unchecked
+    /// code only: checked byte loads must fail one by one, as in the interpreter.
+    /// Both bytes are read by the program anyway, so the wider load reads nothing
+    /// more.
+    fn combined_be16(&mut self, a: Value, b: Value, ty: Type) -> Option<Value> {
+        if self.cfg.checked {
+            return None;
+        }
+        let pair = |hi: Option<(_, Value, i64)>, lo: Option<(_, Value, i64)>| match (hi, lo) {
+            (Some(h), Some(l)) if h.1 == l.1 && l.2 == h.2 + 1 => Some((h, l)),
+            _ => None,
+        };
+        let (hi, lo) = pair(self.shifted_byte_load(a), self.byte_load(b))
+            .or_else(|| pair(self.shifted_byte_load(b), self.byte_load(a)))?;
+        let off = i32::try_from(hi.2).ok()?;
+        let half = self.b.ins().load(types::I16, pm(), hi.1, off);
+        let swapped = self.b.ins().bswap(half);
+        self.folded_loads.extend([hi.0, lo.0]);
+        Some(self.b.ins().uextend(ty, swapped))
+    }
+
+    /// Remove the byte loads of `combined_be16` that nothing uses any more, with
+    /// the dead shifts, extensions and constants that used them (Cranelift emits
+    /// every load, used or not).
+    fn remove_folded_loads(&mut self) {
+        if self.folded_loads.is_empty() {
+            return;
+        }
+        let func = &mut *self.b.func;
+        let mut uses: std::collections::HashMap<Value, u32> = std::collections::HashMap::new();
+        for block in func.layout.blocks() {
+            for inst in func.layout.block_insts(block) {
+                for v in func.dfg.inst_values(inst) {
+                    *uses.entry(func.dfg.resolve_aliases(v)).or_default() += 1;
+                }
+            }
+        }
+        let folded = &self.folded_loads;
+        let removable = |func: &cranelift_codegen::ir::Function, inst| {
+            func.layout.inst_block(inst).is_some()
+                && (folded.contains(&inst)
+                    || matches!(
+                        func.dfg.insts[inst].opcode(),
+                        Opcode::Iconst | Opcode::Uextend | Opcode::Ireduce | Opcode::Ishl
+                    ))
+        };
+        let unused = |func: &cranelift_codegen::ir::Function, uses: &std::collections::HashMap<Value, u32>, inst| {
+            func.dfg.inst_results(inst).iter().all(|r| uses.get(r).copied().unwrap_or(0) == 0)
+        };
+        let mut work: Vec<_> = Vec::new();
+        for block in func.layout.blocks() {
+            for inst in func.layout.block_insts(block) {
+                if removable(func, inst) && unused(func, &uses, inst) {
+                    work.push(inst);
+                }
+            }
+        }
+        while let Some(inst) = work.pop() {
+            if !removable(func, inst) || !unused(func, &uses, inst) {
+                continue;
+            }
+            let args: Vec<Value> = func.dfg.inst_values(inst).map(|v| func.dfg.resolve_aliases(v)).collect();
+            func.layout.remove_inst(inst);
+            for v in args {
+                let n = uses.entry(v).or_default();
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    if let ValueDef::Result(def, _) = func.dfg.value_def(v) {
+                        work.push(def);
+                    }
+                }
+            }
+        }
+    }
+
     fn alu(&mut self, op: AluOp, width: Width, dst: Reg, src: Operand) {
         let (ty, bits) = match width {
             Width::W64 => (I64, 64),
@@ -1150,7 +1289,10 @@ impl<'a, 'p> Fx<'a, 'p> {
             AluOp::Add => self.b.ins().iadd(a, b),
             AluOp::Sub => self.b.ins().isub(a, b),
             AluOp::Mul => self.b.ins().imul(a, b),
-            AluOp::Or => self.b.ins().bor(a, b),
+            AluOp::Or => match self.combined_be16(a, b, ty) {
+                Some(v) => v,
+                None => self.b.ins().bor(a, b),
+            },
             AluOp::And => self.b.ins().band(a, b),
             AluOp::Xor => self.b.ins().bxor(a, b),
             AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => {
@@ -1242,10 +1384,45 @@ impl<'a, 'p> Fx<'a, 'p> {
         self.set(dst, v);
     }
 
+    /// `v` recomputed from a value of this block that is `v + c`, if there is one.
+    /// clang's loops copy the counter, increment it, then compare the copy (`r5 =
+    /// r3; r3 += 2; if r5 < K goto loop`): the old value then lives past the
+    /// increment, so the new one needs another register and the back edge a copy,
+    /// which makes the increment a two-cycle chain (`lea`, `mov`: this CPU does not
+    /// eliminate moves). Comparing `(r3 + 2) - 2` ends the old value at the
+    /// increment, which then happens in place.
+    fn compared_after_increment(&mut self, v: Value) -> Value {
+        let dfg = &self.b.func.dfg;
+        let v = dfg.resolve_aliases(v);
+        let found = self.block_defs.iter().rev().find_map(|&w| {
+            let ValueDef::Result(inst, 0) = dfg.value_def(w) else { return None };
+            let InstructionData::Binary { opcode: Opcode::Iadd, args: [x, k] } = dfg.insts[inst] else { return None };
+            let ValueDef::Result(c, 0) = dfg.value_def(k) else { return None };
+            match dfg.insts[c] {
+                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm }
+                    if dfg.resolve_aliases(x) == v && dfg.value_type(w) == I64 =>
+                {
+                    Some((w, imm.bits()))
+                }
+                _ => None,
+            }
+        });
+        match found {
+            // A subtraction: Cranelift would fold an addition of `-c` back into an
+            // address computation from the old value.
+            Some((w, c)) => {
+                let c = self.iconst(c);
+                self.b.ins().isub(w, c)
+            }
+            None => v,
+        }
+    }
+
     fn cond(&mut self, cond: Cond, width: Width, dst: Reg, src: Operand) -> Value {
         let a = self.get(dst);
         let (a, b) = match width {
             Width::W64 => {
+                let a = self.compared_after_increment(a);
                 let b = match src {
                     Operand::Reg(s) => self.get(s),
                     Operand::Imm(i) => self.iconst(i as i64),

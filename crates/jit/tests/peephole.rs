@@ -1,0 +1,84 @@
+//! The translator's rewrites of common clang shapes, held to the interpreter's
+//! results: big-endian 16-bit reads made of two byte loads (folded into one load
+//! in unchecked code), and loop counters compared after their increment.
+
+#![allow(clippy::unwrap_used)]
+
+use bpfbox_isa::{assemble, Syntax};
+use bpfbox_jit::{JitOptions, JitProgram};
+use bpfbox_vm::{Vm, VmOptions};
+
+const MEM: [u8; 8] = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+
+fn unchecked() -> JitOptions {
+    JitOptions { checked: false, count_insns: false, ..Default::default() }
+}
+
+/// r0 after running `src` on the interpreter, the checked JIT and the unchecked
+/// JIT (which must all agree on it and on memory); and how many halfword reads the
+/// unchecked code folded.
+fn run_all(src: &str) -> (u64, usize) {
+    let insns = assemble(src, Syntax::Ubpf).unwrap();
+    let vm = Vm::new(insns.clone(), VmOptions::default()).unwrap();
+    let mut m0 = MEM;
+    let want = vm.run(&mut m0).unwrap().r0;
+    let checked = JitProgram::compile(&insns, &JitOptions::default()).unwrap();
+    let mut m1 = MEM;
+    assert_eq!(checked.run(&mut m1).unwrap().r0, want, "checked JIT, {src}");
+    assert_eq!(m1, m0, "checked JIT memory, {src}");
+    let fast = JitProgram::compile(&insns, &unchecked()).unwrap();
+    let mut m2 = MEM;
+    // SAFETY: every program here reads and writes only MEM (offsets < 8).
+    assert_eq!(unsafe { fast.run_unchecked(&mut m2) }.unwrap().r0, want, "unchecked JIT, {src}");
+    assert_eq!(m2, m0, "unchecked JIT memory, {src}");
+    assert_eq!(checked.folded_halfword_loads(), 0, "checked code folds nothing");
+    (want, fast.folded_halfword_loads())
+}
+
+#[test]
+fn big_endian_halfwords_read_byte_by_byte() {
+    let cases = [
+        // clang's shape: low byte first, then the high byte shifted (32-bit ops).
+        ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1234),
+        // 64-bit shift and or.
+        ("ldxb %r0, [%r1+3]\nldxb %r2, [%r1+2]\nlsh %r2, 8\nor %r2, %r0\nmov %r0, %r2\nexit", 0x5678),
+        // The shifted byte as the second operand.
+        ("ldxb %r2, [%r1+4]\nlsh32 %r2, 8\nldxb %r0, [%r1+5]\nor32 %r0, %r2\nexit", 0x9abc),
+        // The low byte still used afterwards.
+        ("ldxb %r3, [%r1+7]\nldxb %r2, [%r1+6]\nlsh32 %r2, 8\nor32 %r2, %r3\nmov %r0, %r2\nadd %r0, %r3\nexit", 0xdef0 + 0xf0),
+        // The result stored back and reread.
+        ("ldxb %r3, [%r1+1]\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r3\nstxh [%r1+6], %r2\nldxdw %r0, [%r1+0]\nexit", 0x1234_bc9a_7856_3412),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run_all(src), (want, 1), "{src}");
+    }
+}
+
+#[test]
+fn only_adjacent_bytes_are_folded() {
+    // Bytes 0 and 2 are not a halfword; a shift other than 8, or the bytes in the
+    // other order (little-endian), are not a big-endian read either; a register
+    // changed between the loads is another base.
+    let cases = [
+        ("ldxb %r0, [%r1+2]\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1256),
+        ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nlsh32 %r2, 4\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x134),
+        ("ldxb %r0, [%r1+0]\nldxb %r2, [%r1+1]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3412),
+        ("ldxb %r0, [%r1+2]\nadd %r1, 1\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3456),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run_all(src), (want, 0), "{src}");
+    }
+}
+
+#[test]
+fn loop_counters_compared_after_their_increment() {
+    // clang's loop shape: copy the counter, increment it, compare the copy.
+    let src = "mov %r0, 0\nmov %r3, 0\nL: mov %r5, %r3\nadd %r3, 2\nadd %r0, %r5\njlt %r5, 100, L\nadd %r0, %r3\nexit";
+    assert_eq!(run_all(src).0, (0..=100).step_by(2).sum::<u64>() + 102);
+    // The increment wraps: the copy (u64::MAX) is not below 5, the new value (1) is.
+    let src = "mov %r0, 0\nmov %r3, -1\nmov %r5, %r3\nadd %r3, 2\njlt %r5, 5, +1\nmov %r0, 1\nexit";
+    assert_eq!(run_all(src).0, 1);
+    // Signed compare, negative increment.
+    let src = "mov %r0, 0\nmov %r3, 10\nL: mov %r5, %r3\nadd %r3, -3\nadd %r0, 1\njsgt %r5, -5, L\nexit";
+    assert_eq!(run_all(src).0, 6);
+}
