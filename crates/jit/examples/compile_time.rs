@@ -74,7 +74,8 @@ fn main() {
     if let Ok(only) = std::env::var("ONLY") {
         for (name, insns) in progs.iter().filter(|(n, _)| *n == only) {
             println!("{name}: {} insns", insns.len());
-            std::hint::black_box(JitProgram::compile(insns, &unchecked).unwrap());
+            let p = JitProgram::compile(insns, &unchecked).unwrap();
+            println!("{} bytes of code, {} byte-by-byte reads folded", p.code_size(), p.folded_reads());
         }
         return;
     }

@@ -215,8 +215,8 @@ pub(crate) struct Compiled {
     pub code_size: usize,
     /// The code may touch frame 0 in memory: a run must zero it first.
     pub uses_frame: bool,
-    /// Big-endian halfword reads folded into one load (`Fx::combined_be16`).
-    pub folded_halfwords: usize,
+    /// Big-endian reads folded into one load (`Fx::folded_read`).
+    pub folded_reads: usize,
 }
 
 /// Options of one translation.
@@ -283,7 +283,7 @@ pub(crate) fn compile(
     let isa = host_isa(cfg.regalloc)?;
     let (image, used) = translate(prog, funcs, helpers, cfg, &*isa)?;
     let code_size = image.bytes.len();
-    let folded_halfwords = image.folded_halfwords;
+    let folded_reads = image.folded_reads;
     let main = image.start(0);
     let code = ExecCode::place(image)?;
     // SAFETY: function 0 (the main program) was defined as `fn(ctx, fp, r1..r5) ->
@@ -291,7 +291,7 @@ pub(crate) fn compile(
     // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
     // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
     let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code.at(main)) };
-    Ok(Compiled { code, entry, helpers: used, code_size, folded_halfwords, uses_frame: uses_frame(prog, cfg) })
+    Ok(Compiled { code, entry, helpers: used, code_size, folded_reads, uses_frame: uses_frame(prog, cfg) })
 }
 
 /// Translate `prog` into an image of machine code for `isa` (function 0 is the main
@@ -344,7 +344,7 @@ pub(crate) fn translate(
             fx.b.seal_all_blocks();
             // After sealing: the SSA lookups it completes may still use a byte load.
             fx.remove_folded_loads();
-            image.folded_halfwords += fx.folded_loads.len() / 2;
+            image.folded_reads += fx.folded_reads;
             fx.b.finalize(tcfg);
         }
         if dump {
@@ -511,9 +511,10 @@ struct Fx<'a, 'p> {
     /// Values given to registers in the current block (`Fx::compared_after_increment` looks
     /// for an incremented copy of a compared value among them).
     block_defs: Vec<Value>,
-    /// Byte loads folded into a 16-bit load (`Fx::combined_be16`): removed at the
-    /// end when nothing else uses them.
+    /// The wide loads `Fx::folded_read` made (an outer fold may use an inner one).
     folded_loads: Vec<cranelift_codegen::ir::Inst>,
+    /// How many reads `Fx::folded_read` folded.
+    folded_reads: usize,
 }
 
 fn t() -> MemFlagsData {
@@ -589,6 +590,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             slots: Vec::new(),
             block_defs: Vec::new(),
             folded_loads: Vec::new(),
+            folded_reads: 0,
         };
         for (off, size) in promotable_slots(p, cfg) {
             let var = fx.b.declare_var(I64);
@@ -1121,8 +1123,8 @@ impl<'a, 'p> Fx<'a, 'p> {
         true
     }
 
-    /// `v` with extensions and reductions looked through (for byte values, which
-    /// they do not change).
+    /// `v` with extensions and reductions looked through (for values of at most 32
+    /// bits, which they do not change).
     fn peel(&self, mut v: Value) -> Value {
         let dfg = &self.b.func.dfg;
         loop {
@@ -1137,58 +1139,108 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
-    /// `v` as a raw (unchecked) byte load: (the load, its base, its offset).
-    fn byte_load(&self, v: Value) -> Option<(cranelift_codegen::ir::Inst, Value, i64)> {
+    /// The constant `v`, if it is one.
+    fn const_of(&self, v: Value) -> Option<i64> {
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(dfg.resolve_aliases(v)) else { return None };
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some(imm.bits()),
+            _ => None,
+        }
+    }
+
+    /// Which memory bytes make up `v`, a value of at most 32 bits built from raw
+    /// (unchecked) byte loads off one base with shifts by whole bytes and `or`s (or
+    /// from a read this folding made before): `Some(ByteTree)` with, for each byte
+    /// position (0 = least significant), the offset it was loaded from.
+    fn byte_tree(&self, v: Value, depth: u32) -> Option<ByteTree> {
+        if depth > 8 {
+            return None;
+        }
         let dfg = &self.b.func.dfg;
         let ValueDef::Result(inst, 0) = dfg.value_def(self.peel(v)) else { return None };
         match dfg.insts[inst] {
             InstructionData::Load { opcode: Opcode::Uload8, arg, offset, .. } => {
-                Some((inst, dfg.resolve_aliases(arg), i64::from(i32::from(offset))))
+                let mut t = ByteTree { base: dfg.resolve_aliases(arg), pos: [None; 4], inner: 0 };
+                t.pos[0] = Some(i64::from(i32::from(offset)));
+                Some(t)
+            }
+            // A big-endian read folded before: `bswap(load.iN base+k)`.
+            InstructionData::Unary { opcode: Opcode::Bswap, arg } => {
+                let ValueDef::Result(ld, 0) = dfg.value_def(dfg.resolve_aliases(arg)) else { return None };
+                let InstructionData::Load { opcode: Opcode::Load, arg: base, offset, .. } = dfg.insts[ld] else {
+                    return None;
+                };
+                if !self.folded_loads.contains(&ld) {
+                    return None;
+                }
+                let n = dfg.value_type(arg).bytes() as usize;
+                let k = i64::from(i32::from(offset));
+                let mut t = ByteTree { base: dfg.resolve_aliases(base), pos: [None; 4], inner: 1 };
+                for (i, p) in t.pos.iter_mut().take(n).enumerate() {
+                    *p = Some(k + (n - 1 - i) as i64);
+                }
+                Some(t)
+            }
+            InstructionData::Binary { opcode: Opcode::Ishl, args: [x, amt] } => {
+                let sh = self.const_of(amt)?;
+                if sh % 8 != 0 || !(0..32).contains(&sh) {
+                    return None;
+                }
+                let t = self.byte_tree(x, depth + 1)?;
+                let by = (sh / 8) as usize;
+                // Bytes shifted out of 32 bits would be lost.
+                if t.pos.iter().skip(4 - by).any(Option::is_some) {
+                    return None;
+                }
+                let mut out = ByteTree { pos: [None; 4], ..t };
+                out.pos[by..].copy_from_slice(&t.pos[..4 - by]);
+                Some(out)
+            }
+            InstructionData::Binary { opcode: Opcode::Bor, args: [x, y] } => {
+                self.byte_tree(x, depth + 1)?.merge(&self.byte_tree(y, depth + 1)?)
             }
             _ => None,
         }
     }
 
-    /// `v` as a byte load shifted left by 8.
-    fn shifted_byte_load(&self, v: Value) -> Option<(cranelift_codegen::ir::Inst, Value, i64)> {
-        let dfg = &self.b.func.dfg;
-        let ValueDef::Result(inst, 0) = dfg.value_def(self.peel(v)) else { return None };
-        let InstructionData::Binary { opcode: Opcode::Ishl, args: [x, amt] } = dfg.insts[inst] else { return None };
-        let ValueDef::Result(c, 0) = dfg.value_def(dfg.resolve_aliases(amt)) else { return None };
-        match dfg.insts[c] {
-            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() == 8 => self.byte_load(x),
-            _ => None,
-        }
-    }
-
-    /// `a | b` when it reads a big-endian 16-bit value byte by byte, `(p[k] << 8) |
-    /// p[k + 1]` (how clang reads `be16` fields: it makes no unaligned 16-bit
-    /// loads for eBPF), as one 16-bit load and a byte swap, of type `ty`. Unchecked
-    /// code only: checked byte loads must fail one by one, as in the interpreter.
-    /// Both bytes are read by the program anyway, so the wider load reads nothing
-    /// more.
-    fn combined_be16(&mut self, a: Value, b: Value, ty: Type) -> Option<Value> {
+    /// `a | b` when it completes a big-endian 16- or 32-bit read made byte by byte
+    /// (`(p[k] << 8) | p[k + 1]`, clang's `be16`/`be32`: it makes no unaligned wide
+    /// loads for eBPF), as one load and a byte swap, of type `ty`. Unchecked code
+    /// only: checked byte loads must fail one by one, as in the interpreter. The
+    /// program reads every byte anyway, so the wide load reads nothing more.
+    fn folded_read(&mut self, a: Value, b: Value, ty: Type) -> Option<Value> {
         if self.cfg.checked {
             return None;
         }
-        let pair = |hi: Option<(_, Value, i64)>, lo: Option<(_, Value, i64)>| match (hi, lo) {
-            (Some(h), Some(l)) if h.1 == l.1 && l.2 == h.2 + 1 => Some((h, l)),
-            _ => None,
-        };
-        let (hi, lo) = pair(self.shifted_byte_load(a), self.byte_load(b))
-            .or_else(|| pair(self.shifted_byte_load(b), self.byte_load(a)))?;
-        let off = i32::try_from(hi.2).ok()?;
-        let half = self.b.ins().load(types::I16, pm(), hi.1, off);
-        let swapped = self.b.ins().bswap(half);
-        self.folded_loads.extend([hi.0, lo.0]);
-        Some(self.b.ins().uextend(ty, swapped))
+        let t = self.byte_tree(a, 0)?.merge(&self.byte_tree(b, 0)?)?;
+        let n = t.pos.iter().take_while(|p| p.is_some()).count();
+        if t.pos[n..].iter().any(Option::is_some) || !(n == 2 || n == 4) {
+            return None;
+        }
+        // Big-endian: the least significant byte comes last in memory.
+        let k = t.pos[n - 1]?;
+        if (0..n).any(|i| t.pos[i] != Some(k + (n - 1 - i) as i64)) {
+            return None;
+        }
+        let off = i32::try_from(k).ok()?;
+        let wide = if n == 2 { types::I16 } else { I32 };
+        let load = self.b.ins().load(wide, pm(), t.base, off);
+        let swapped = self.b.ins().bswap(load);
+        if let ValueDef::Result(ld, _) = self.b.func.dfg.value_def(load) {
+            self.folded_loads.push(ld);
+        }
+        // An inner read folded before is part of this one now.
+        self.folded_reads = (self.folded_reads + 1).saturating_sub(t.inner);
+        Some(if wide == ty { swapped } else { self.b.ins().uextend(ty, swapped) })
     }
 
-    /// Remove the byte loads of `combined_be16` that nothing uses any more, with
-    /// the dead shifts, extensions and constants that used them (Cranelift emits
-    /// every load, used or not).
+    /// After `folded_read`s: remove the byte loads (and the wide loads of inner
+    /// folds) that nothing uses any more, with the dead shifts, `or`s, swaps,
+    /// extensions and constants between them (Cranelift emits every load, used or
+    /// not). Only raw unchecked byte loads can be left dead by a fold.
     fn remove_folded_loads(&mut self) {
-        if self.folded_loads.is_empty() {
+        if self.folded_reads == 0 {
             return;
         }
         let func = &mut *self.b.func;
@@ -1206,7 +1258,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 && (folded.contains(&inst)
                     || matches!(
                         func.dfg.insts[inst].opcode(),
-                        Opcode::Iconst | Opcode::Uextend | Opcode::Ireduce | Opcode::Ishl
+                        Opcode::Uload8
+                            | Opcode::Iconst
+                            | Opcode::Uextend
+                            | Opcode::Ireduce
+                            | Opcode::Ishl
+                            | Opcode::Bor
+                            | Opcode::Bswap
                     ))
         };
         let unused = |func: &cranelift_codegen::ir::Function, uses: &std::collections::HashMap<Value, u32>, inst| {
@@ -1289,7 +1347,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             AluOp::Add => self.b.ins().iadd(a, b),
             AluOp::Sub => self.b.ins().isub(a, b),
             AluOp::Mul => self.b.ins().imul(a, b),
-            AluOp::Or => match self.combined_be16(a, b, ty) {
+            AluOp::Or => match self.folded_read(a, b, ty) {
                 Some(v) => v,
                 None => self.b.ins().bor(a, b),
             },
@@ -1885,5 +1943,35 @@ fn pseudo_src(imm: bpfbox_isa::Imm64) -> i64 {
         Func(_) => 4,
         MapIdx(_) => 5,
         MapIdxValue { .. } => 6,
+    }
+}
+
+/// The memory bytes a value is made of (`Fx::byte_tree`): for each byte position,
+/// least significant first, the offset from `base` it was loaded from.
+#[derive(Debug, Clone, Copy)]
+struct ByteTree {
+    base: Value,
+    pos: [Option<i64>; 4],
+    /// Reads folded before that this one is made of.
+    inner: usize,
+}
+
+impl ByteTree {
+    /// The bytes of `a | b`, when both come from the same base into distinct
+    /// positions.
+    fn merge(&self, other: &ByteTree) -> Option<ByteTree> {
+        if self.base != other.base {
+            return None;
+        }
+        let mut out = *self;
+        out.inner += other.inner;
+        for (o, p) in out.pos.iter_mut().zip(other.pos) {
+            match (*o, p) {
+                (Some(_), Some(_)) => return None,
+                (None, p) => *o = p,
+                _ => {}
+            }
+        }
+        Some(out)
     }
 }

@@ -148,7 +148,7 @@ struct Code {
     exec: link::ExecCode,
     entry: codegen::EntryFn,
     size: usize,
-    folded_halfwords: usize,
+    folded_reads: usize,
 }
 
 // SAFETY: once placed, the code is immutable and reentrant; it is only unmapped on drop.
@@ -253,7 +253,7 @@ impl JitProgram {
         let funcs = analysis::analyze(&prog);
         let cfg = codegen::Cfg { checked: opts.checked, count, regalloc: opts.regalloc };
         let c = codegen::compile(&prog, &funcs, &opts.helpers, cfg)?;
-        let code = Code { exec: c.code, entry: c.entry, size: c.code_size, folded_halfwords: c.folded_halfwords };
+        let code = Code { exec: c.code, entry: c.entry, size: c.code_size, folded_reads: c.folded_reads };
         let inner = Inner { vm, helpers: c.helpers, checked: opts.checked, count, zero_frame: c.uses_frame };
         Ok(JitProgram { inner, code })
     }
@@ -268,10 +268,10 @@ impl JitProgram {
         self.code.size
     }
 
-    /// How many big-endian 16-bit reads made of two byte loads (`(p[k] << 8) |
-    /// p[k + 1]`, clang's `be16`) the unchecked code makes with one load.
-    pub fn folded_halfword_loads(&self) -> usize {
-        self.code.folded_halfwords
+    /// How many big-endian 16- and 32-bit reads made of byte loads (`(p[k] << 8) |
+    /// p[k + 1]`, clang's `be16` and `be32`) the unchecked code makes with one load.
+    pub fn folded_reads(&self) -> usize {
+        self.code.folded_reads
     }
 
     /// Address of the main function's code (to inspect the code pages' protection).

@@ -37,8 +37,8 @@ pub(crate) struct Image {
     fixups: Vec<Fixup>,
     /// The most deeply nested loops of each function, as image byte ranges.
     pub hot_loops: Vec<(usize, usize)>,
-    /// Big-endian halfword reads the translator folded into one load.
-    pub folded_halfwords: usize,
+    /// Big-endian reads made byte by byte that the translator folded into one load.
+    pub folded_reads: usize,
 }
 
 impl Image {
