@@ -1452,24 +1452,34 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn compared_after_increment(&mut self, v: Value) -> Value {
         let dfg = &self.b.func.dfg;
         let v = dfg.resolve_aliases(v);
+        let ty = dfg.value_type(v);
         let found = self.block_defs.iter().rev().find_map(|&w| {
+            // A 32-bit increment is the zero extension of an `i32` addition.
+            let w = match dfg.value_def(w) {
+                ValueDef::Result(inst, 0) if ty == I32 => match dfg.insts[inst] {
+                    InstructionData::Unary { opcode: Opcode::Uextend, arg } => dfg.resolve_aliases(arg),
+                    _ => return None,
+                },
+                _ => w,
+            };
             let ValueDef::Result(inst, 0) = dfg.value_def(w) else { return None };
             let InstructionData::Binary { opcode: Opcode::Iadd, args: [x, k] } = dfg.insts[inst] else { return None };
-            let ValueDef::Result(c, 0) = dfg.value_def(k) else { return None };
-            match dfg.insts[c] {
-                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm }
-                    if dfg.resolve_aliases(x) == v && dfg.value_type(w) == I64 =>
-                {
-                    Some((w, imm.bits()))
-                }
-                _ => None,
-            }
+            let c = self.const_of(k)?;
+            // The same value, or the low halves of one (each `w = w` makes its own).
+            let low = |y: Value| match dfg.value_def(dfg.resolve_aliases(y)) {
+                ValueDef::Result(i, 0) => match dfg.insts[i] {
+                    InstructionData::Unary { opcode: Opcode::Ireduce, arg } => dfg.resolve_aliases(arg),
+                    _ => dfg.resolve_aliases(y),
+                },
+                _ => dfg.resolve_aliases(y),
+            };
+            (low(x) == low(v) && dfg.value_type(w) == ty).then_some((w, c))
         });
         match found {
             // A subtraction: Cranelift would fold an addition of `-c` back into an
             // address computation from the old value.
             Some((w, c)) => {
-                let c = self.iconst(c);
+                let c = self.b.ins().iconst(ty, c);
                 self.b.ins().isub(w, c)
             }
             None => v,
@@ -1489,6 +1499,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             }
             Width::W32 => {
                 let a = self.lo32(a);
+                let a = self.compared_after_increment(a);
                 let b = match src {
                     Operand::Reg(s) => {
                         let v = self.get(s);

@@ -99,6 +99,12 @@ fn loop_counters_compared_after_their_increment() {
     // The increment wraps: the copy (u64::MAX) is not below 5, the new value (1) is.
     let src = "mov %r0, 0\nmov %r3, -1\nmov %r5, %r3\nadd %r3, 2\njlt %r5, 5, +1\nmov %r0, 1\nexit";
     assert_eq!(run_all(src).0, 1);
+    // 32-bit, the increment made on a copy (`w9 = w8; w9 += 1; if w8 < 7`).
+    let src = "mov %r0, 0\nmov32 %r9, 0\nL: mov32 %r8, %r9\nmov32 %r9, %r8\nadd32 %r9, 1\nadd %r0, %r8\njlt32 %r8, 7, L\nexit";
+    assert_eq!(run_all(src).0, (0..=7).sum::<u64>());
+    // 32-bit wrap: the copy is 0xffffffff, the increment 0.
+    let src = "mov %r0, 0\nmov32 %r8, -1\nmov32 %r9, %r8\nadd32 %r9, 1\njlt32 %r8, 7, +1\nmov %r0, 1\nexit";
+    assert_eq!(run_all(src).0, 1);
     // Signed compare, negative increment.
     let src = "mov %r0, 0\nmov %r3, 10\nL: mov %r5, %r3\nadd %r3, -3\nadd %r0, 1\njsgt %r5, -5, L\nexit";
     assert_eq!(run_all(src).0, 6);
