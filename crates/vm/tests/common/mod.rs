@@ -29,8 +29,21 @@ pub fn with_callbacks(main: &str, callbacks: &[&str]) -> Vec<Insn> {
     p
 }
 
+/// The options every test runtime starts from: deterministic, on the engine
+/// `BPFBOX_TEST_ENGINE` names (`interp`, the default, or `jit`: scripts/test.sh runs
+/// these tests once more on bpfbox's JIT, which must give the same results).
+pub fn options() -> RuntimeOptions {
+    let mut o = RuntimeOptions::deterministic(2);
+    match std::env::var("BPFBOX_TEST_ENGINE").as_deref() {
+        Ok("jit") => o.engine = Some(std::sync::Arc::new(bpfbox_jit::JitEngine)),
+        Ok("interp") | Err(_) => {}
+        Ok(other) => panic!("BPFBOX_TEST_ENGINE={other}: interp or jit"),
+    }
+    o
+}
+
 pub fn rt() -> Runtime {
-    Runtime::new(RuntimeOptions::deterministic(2))
+    Runtime::new(options())
 }
 
 pub fn map(rt: &Runtime, name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapId {
@@ -142,7 +155,7 @@ pub fn stack_bytes(off: i32, bytes: &[u8]) -> String {
 
 /// A deterministic runtime with `RuntimeOptions` tweaked by `f`.
 pub fn rt_with(f: impl FnOnce(&mut RuntimeOptions)) -> Runtime {
-    let mut o = RuntimeOptions::deterministic(2);
+    let mut o = options();
     f(&mut o);
     Runtime::new(o)
 }
