@@ -42,9 +42,10 @@
 //! [`JitProgram`] is dropped.
 //!
 //! Tail calls are a helper in bpfbox (`bpf_tail_call` records the next program and
-//! returns [`bpfbox_vm::HelperOutcome::Exit`]; `bpfbox_vm::Runtime` then starts it),
-//! so the JIT runs them as any helper; what is missing is a way for the Runtime to
-//! run its programs on this engine instead of its `Vm`.
+//! returns [`bpfbox_vm::HelperOutcome::Exit`]; `bpfbox_vm::Runtime` then starts it,
+//! compiled by the same engine: [`JitEngine`] in `RuntimeOptions::engine`), so the
+//! JIT runs them as any helper. The runtime's own tests, tail calls included, run
+//! on this engine too (`BPFBOX_TEST_ENGINE=jit`).
 //!
 //! `BPFBOX_JIT_DUMP=1` prints the Cranelift IR and machine code of every function.
 
