@@ -6,6 +6,8 @@
 //! cargo run --release -p bpfbox-jit --example compile_time            # the table
 //! PASSES=1 cargo run --release -p bpfbox-jit --example compile_time   # + Cranelift's pass times
 //! ONLY=checksum BPFBOX_JIT_DUMP=1 ...compile_time                 # one program's IR and code
+//! SIZE=250 ...compile_time                                            # a synthetic program of 250
+//!                                                                     # instructions instead of 1,000
 //! SYNTHETIC=20 REGALLOC=single_pass ...compile_time                   # only compile the synthetic
 //!                                                                     # program 20 times (unchecked;
 //!                                                                     # CHECKED=1: checked)
@@ -46,7 +48,10 @@ fn main() {
     let unchecked = JitOptions { checked: false, count_insns: false, ..Default::default() };
     let fast = JitOptions { regalloc: RegAlloc::SinglePass, ..unchecked.clone() };
     let checked = JitOptions::default();
-    let synthetic = common::thousand();
+    let synthetic = match env_usize("SIZE") {
+        Some(n) => common::synthetic(n),
+        None => common::thousand(),
+    };
     if let Some(n) = env_usize("SYNTHETIC") {
         let opts = if std::env::var("CHECKED").is_ok_and(|v| v == "1") {
             &checked

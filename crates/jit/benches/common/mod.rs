@@ -20,10 +20,15 @@ impl Rng {
 /// A 1,000-slot program of the usual mix (loads from a packet, ALU, stack spills,
 /// forward branches) for the compile-time measurement.
 pub fn thousand() -> Vec<Insn> {
+    synthetic(1000)
+}
+
+/// The same kind of program, `n` instructions long.
+pub fn synthetic(n: usize) -> Vec<Insn> {
     let mut r = Rng(42);
     let mut lines = vec!["ldxdw %r2, [%r1+0]".to_string(), "mov %r0, 0".to_string()];
-    while lines.len() < 999 {
-        let left = 999 - lines.len();
+    while lines.len() < n - 1 {
+        let left = n - 1 - lines.len();
         let x = 3 + r.below(7);
         let y = 3 + r.below(7);
         let l = match r.below(10) {
@@ -41,6 +46,6 @@ pub fn thousand() -> Vec<Insn> {
     }
     lines.push("exit".into());
     let insns = assemble(&lines.join("\n"), Syntax::Ubpf).unwrap();
-    assert_eq!(insns.len(), 1000);
+    assert_eq!(insns.len(), n);
     insns
 }
