@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_conformance::{data_files, judge, run_plugin, suite_dir, Outcome, TestFile, Verdict};
+use bpfbox_conformance::{judge, run_plugin, Outcome, TestFile, Verdict};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,16 +32,7 @@ fn plugin_raw(args: &[&str], stdin: &str) -> (i32, String, String) {
 
 #[test]
 fn whole_suite_through_the_plugin_protocol() {
-    let dir = suite_dir().join("tests");
-    let files = match data_files(&dir) {
-        Ok(f) if !f.is_empty() => f,
-        _ => {
-            let msg = format!("conformance suite not found at {}", dir.display());
-            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-            println!("SKIP: {msg}");
-            return;
-        }
-    };
+    let Some(files) = bpfbox_conformance::suite_files_or_skip("tests") else { return };
     for engine in ["interp", "jit"] {
         let mut failed = Vec::new();
         let opt = format!("--engine {engine}");

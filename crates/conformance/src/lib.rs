@@ -26,6 +26,24 @@ pub fn suite_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
 }
 
+/// The `*.data` files of the suite's folder `sub` (`tests` or `negative`), sorted;
+/// `None` after printing `SKIP: …` when the suite is absent (a user's clone), and a
+/// panic instead when `CI=true` (CI must run the suite).
+pub fn suite_files_or_skip(sub: &str) -> Option<Vec<PathBuf>> {
+    let dir = suite_dir().join(sub);
+    match data_files(&dir) {
+        Ok(files) if !files.is_empty() => Some(files),
+        _ => {
+            let msg = format!("conformance suite not found at {} (set {DIR_ENV})", dir.display());
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{msg}");
+            }
+            println!("SKIP: {msg}");
+            None
+        }
+    }
+}
+
 /// All `*.data` files of a folder, sorted.
 pub fn data_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?

@@ -6,23 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_conformance::{data_files, judge, run_bytecode, suite_dir, Engine, Outcome, TestFile, Verdict};
+use bpfbox_conformance::{judge, run_bytecode, Engine, Outcome, TestFile, Verdict};
 use bpfbox_isa::{decode_program, encode_program, ubpf};
 use std::path::PathBuf;
 
 fn suite(sub: &str) -> Option<Vec<PathBuf>> {
-    let dir = suite_dir().join(sub);
-    match data_files(&dir) {
-        Ok(files) if !files.is_empty() => Some(files),
-        _ => {
-            let msg = format!("conformance suite not found at {} (set BPFBOX_CONFORMANCE_DIR)", dir.display());
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{msg}");
-            }
-            println!("SKIP: {msg}");
-            None
-        }
-    }
+    bpfbox_conformance::suite_files_or_skip(sub)
 }
 
 fn name(p: &std::path::Path) -> String {

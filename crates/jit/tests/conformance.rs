@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_conformance::{data_files, judge, suite_dir, Outcome, TestFile, Verdict};
+use bpfbox_conformance::{judge, Outcome, TestFile, Verdict};
 use bpfbox_isa::{check_jumps, decode_program};
 use bpfbox_jit::{JitOptions, JitProgram, RegAlloc};
 use bpfbox_vm::{HelperTable, RunOutcome, Vm, VmError, VmOptions};
@@ -38,18 +38,7 @@ fn on_interp(code: &[u8], mem: &[u8]) -> Result<RunOutcome, String> {
 
 #[test]
 fn conformance_suite_passes_on_jit() {
-    let dir = suite_dir().join("tests");
-    let files = match data_files(&dir) {
-        Ok(f) if !f.is_empty() => f,
-        _ => {
-            let msg = format!("conformance suite not found at {} (set BPFBOX_CONFORMANCE_DIR)", dir.display());
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{msg}");
-            }
-            println!("SKIP: {msg}");
-            return;
-        }
-    };
+    let Some(files) = bpfbox_conformance::suite_files_or_skip("tests") else { return };
     let mut failures = Vec::new();
     for f in &files {
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

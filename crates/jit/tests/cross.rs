@@ -20,7 +20,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_conformance::{data_files, suite_dir, TestFile};
+use bpfbox_conformance::TestFile;
 use bpfbox_isa::{check_jumps, decode_program, Insn};
 use bpfbox_jit::cross::{compile_for, ctx_image, STACK_AREA};
 use bpfbox_jit::{JitOptions, RegAlloc};
@@ -358,18 +358,7 @@ struct Case {
 
 /// The suite's files, or `None` after printing SKIP (a panic under `CI=true`).
 fn suite() -> Option<Vec<Result<Case, String>>> {
-    let dir = suite_dir().join("tests");
-    let files = match data_files(&dir) {
-        Ok(f) if !f.is_empty() => f,
-        _ => {
-            let msg = format!("conformance suite not found at {} (set BPFBOX_CONFORMANCE_DIR)", dir.display());
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{msg}");
-            }
-            println!("SKIP: {msg}");
-            return None;
-        }
-    };
+    let files = bpfbox_conformance::suite_files_or_skip("tests")?;
     // A debugging aid: `BPFBOX_CROSS_ONLY=name.data` runs only that file (with
     // `BPFBOX_JIT_DUMP=1`, its code is printed).
     let only = std::env::var("BPFBOX_CROSS_ONLY").ok();
