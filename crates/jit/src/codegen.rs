@@ -1463,6 +1463,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                 _ => w,
             };
             let ValueDef::Result(inst, 0) = dfg.value_def(w) else { return None };
+            // Defined in this block (so it dominates the compare).
+            if self.b.func.layout.inst_block(inst) != self.b.current_block() {
+                return None;
+            }
             let InstructionData::Binary { opcode: Opcode::Iadd, args: [x, k] } = dfg.insts[inst] else { return None };
             let c = self.const_of(k)?;
             // The same value, or the low halves of one (each `w = w` makes its own).
