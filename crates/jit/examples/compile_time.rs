@@ -8,6 +8,8 @@
 //! ONLY=checksum BPFBOX_JIT_DUMP=1 ...compile_time                 # one program's IR and code
 //! SIZE=250 ...compile_time                                            # a synthetic program of 250
 //!                                                                     # instructions instead of 1,000
+//! OBJECTS=1 ...compile_time                                           # the repository's programs of
+//!                                                                     # 200+ instructions instead
 //! SYNTHETIC=20 REGALLOC=single_pass ...compile_time                   # only compile the synthetic
 //!                                                                     # program 20 times (unchecked;
 //!                                                                     # CHECKED=1: checked)
@@ -66,6 +68,10 @@ fn main() {
         return;
     }
 
+    if std::env::var_os("OBJECTS").is_some() {
+        objects(&unchecked, &fast);
+        return;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bench");
     let mut progs: Vec<(String, Vec<Insn>)> = Vec::new();
     for name in ["sieve", "checksum", "parse", "hash", "lpm", "strcmp"] {
@@ -102,5 +108,41 @@ fn main() {
                 cranelift_codegen::timing::take_current()
             );
         }
+    }
+}
+
+/// Median compile times of the repository's object programs (tests/realworld,
+/// tests/progs, examples) of at least 200 instructions, largest first. CO-RE
+/// objects need /sys/kernel/btf/vmlinux; map references stay unresolved (they do
+/// not change the code's size); helpers are the runtime's.
+fn objects(unchecked: &JitOptions, fast: &JitOptions) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let btf = std::fs::read("/sys/kernel/btf/vmlinux")
+        .ok()
+        .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
+        .map(std::sync::Arc::new);
+    let opts = bpfbox_object::LoadOptions { target_btf: btf, ..Default::default() };
+    let mut progs = Vec::new();
+    for dir in ["tests/realworld", "tests/progs", "examples"] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else { continue };
+        for f in rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "o")) {
+            let Ok(obj) = bpfbox_object::load(&std::fs::read(&f).unwrap(), &opts) else { continue };
+            for p in obj.programs {
+                if p.insns.len() >= 200 {
+                    let name = format!("{}:{}", f.file_name().unwrap().to_string_lossy(), p.name);
+                    progs.push((name, p.insns));
+                }
+            }
+        }
+    }
+    progs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
+    // With the runtime's helpers: an unknown helper ends the code there.
+    let rt = bpfbox_vm::Runtime::new(bpfbox_vm::RuntimeOptions::deterministic(1));
+    let unchecked = &JitOptions { helpers: rt.helpers().clone(), ..unchecked.clone() };
+    let fast = &JitOptions { helpers: rt.helpers().clone(), ..fast.clone() };
+    println!("median compile time (µs) of 11: unchecked (backtracking) / unchecked single-pass");
+    for (name, insns) in &progs {
+        let (u, f) = (median_us(insns, unchecked, 11), median_us(insns, fast, 11));
+        println!("| {name:50} | {:5} insns | {u:8.0} | {f:8.0} |", insns.len());
     }
 }
