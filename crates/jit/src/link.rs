@@ -136,7 +136,8 @@ fn loop_friendly_pad(loops: &[(u32, u32)], step: usize, align: usize) -> usize {
 fn deepest_loops(code: &CompiledCode) -> Vec<(u32, u32)> {
     let (starts, edges) = (&code.bb_starts, &code.bb_edges);
     let len = code.code_buffer().len() as u32;
-    let end_of = |from: u32| starts.iter().copied().find(|&s| s > from).unwrap_or(len);
+    // Block starts are in layout order, ascending.
+    let end_of = |from: u32| starts.get(starts.partition_point(|&s| s <= from)).copied().unwrap_or(len);
     let loops: Vec<(u32, u32)> =
         edges.iter().filter(|&&(from, to)| to <= from).map(|&(from, to)| (to, end_of(from))).collect();
     // Nesting depth: how many loops contain each one (itself included).
