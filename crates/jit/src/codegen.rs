@@ -515,6 +515,11 @@ struct Fx<'a, 'p> {
     folded_loads: Vec<cranelift_codegen::ir::Inst>,
     /// How many reads `Fx::folded_read` folded.
     folded_reads: usize,
+    /// Counts stores, atomics, calls and block switches: a fold may only join
+    /// loads made since the last of them (memory then still holds what they read).
+    mem_epoch: u32,
+    /// The `mem_epoch` of each raw byte load and of each wide load of a fold.
+    load_epochs: std::collections::HashMap<cranelift_codegen::ir::Inst, u32>,
 }
 
 fn t() -> MemFlagsData {
@@ -591,6 +596,8 @@ impl<'a, 'p> Fx<'a, 'p> {
             block_defs: Vec::new(),
             folded_loads: Vec::new(),
             folded_reads: 0,
+            mem_epoch: 0,
+            load_epochs: std::collections::HashMap::new(),
         };
         for (off, size) in promotable_slots(p, cfg) {
             let var = fx.b.declare_var(I64);
@@ -623,6 +630,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     fn enter(&mut self, b: Block) {
         self.b.switch_to_block(b);
         self.block_defs.clear();
+        self.mem_epoch += 1;
         self.b.seal_block(b);
     }
 
@@ -778,6 +786,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             let start = self.block_of(blk.pcs[0]);
             self.b.switch_to_block(start);
             self.block_defs.clear();
+            self.mem_epoch += 1;
             let len = blk.pcs.len();
             self.bc = if self.cfg.count {
                 let base = self.b.use_var(self.cnt);
@@ -919,6 +928,14 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.fail_const(FAIL_FELL_OFF, pc, 0);
             return false;
         };
+        if !matches!(
+            insn,
+            Insn::Alu { .. } | Insn::Neg { .. } | Insn::MovSx { .. } | Insn::Endian { .. } | Insn::Load { .. }
+        ) && !matches!(insn, Insn::LoadImm64 { .. } | Insn::LoadImm64Tail | Insn::Jump { .. } | Insn::Ja { .. })
+        {
+            // May write memory (stores, atomics, calls) or leave the block.
+            self.mem_epoch += 1;
+        }
         match insn {
             Insn::Alu { op, width, dst, src } => self.alu(op, width, dst, src),
             Insn::Neg { width, dst } => {
@@ -1161,6 +1178,9 @@ impl<'a, 'p> Fx<'a, 'p> {
         let ValueDef::Result(inst, 0) = dfg.value_def(self.peel(v)) else { return None };
         match dfg.insts[inst] {
             InstructionData::Load { opcode: Opcode::Uload8, arg, offset, .. } => {
+                if self.load_epochs.get(&inst) != Some(&self.mem_epoch) {
+                    return None;
+                }
                 let mut t = ByteTree { base: dfg.resolve_aliases(arg), pos: [None; 4], inner: 0 };
                 t.pos[0] = Some(i64::from(i32::from(offset)));
                 Some(t)
@@ -1171,7 +1191,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 let InstructionData::Load { opcode: Opcode::Load, arg: base, offset, .. } = dfg.insts[ld] else {
                     return None;
                 };
-                if !self.folded_loads.contains(&ld) {
+                if !self.folded_loads.contains(&ld) || self.load_epochs.get(&ld) != Some(&self.mem_epoch) {
                     return None;
                 }
                 let n = dfg.value_type(arg).bytes() as usize;
@@ -1229,6 +1249,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         let swapped = self.b.ins().bswap(load);
         if let ValueDef::Result(ld, _) = self.b.func.dfg.value_def(load) {
             self.folded_loads.push(ld);
+            self.load_epochs.insert(ld, self.mem_epoch);
         }
         // An inner read folded before is part of this one now.
         self.folded_reads = (self.folded_reads + 1).saturating_sub(t.inner);
@@ -1585,9 +1606,16 @@ impl<'a, 'p> Fx<'a, 'p> {
 
     /// `*(addr + off)`; the offset goes into the instruction's addressing mode.
     fn raw_load(&mut self, addr: Value, off: i32, size: Size, signed: bool) -> Value {
+        if (size, signed) == (Size::B, false) {
+            let v = self.b.ins().uload8(I64, pm(), addr, off);
+            if let ValueDef::Result(inst, _) = self.b.func.dfg.value_def(v) {
+                self.load_epochs.insert(inst, self.mem_epoch);
+            }
+            return v;
+        }
         let ins = self.b.ins();
         match (size, signed) {
-            (Size::B, false) => ins.uload8(I64, pm(), addr, off),
+            (Size::B, false) => unreachable!("made above"),
             (Size::H, false) => ins.uload16(I64, pm(), addr, off),
             (Size::W, false) => ins.uload32(pm(), addr, off),
             (Size::B, true) => ins.sload8(I64, pm(), addr, off),

@@ -225,6 +225,35 @@ impl Gen<'_> {
         }
     }
 
+    /// A big-endian 16- or 32-bit read made byte by byte, as clang writes `be16`
+    /// and `be32` for eBPF (which the JIT folds into one load), sometimes with a
+    /// store into those bytes in the middle (which must keep it from folding).
+    fn bytewise_read(&mut self, s: Scope) {
+        let n: i16 = if self.b.chance(1, 2) { 2 } else { 4 };
+        let (base, off) = self.place(if n == 2 { Size::H } else { Size::W });
+        let (d, t) = (self.general(s), self.general(s));
+        let width = if self.b.chance(1, 2) { Width::W64 } else { Width::W32 };
+        let clobber = self.b.chance(1, 3).then(|| self.b.below(n as u32) as i16);
+        let load = |dst: Reg, k: i16| Insn::Load { size: Size::B, dst, src: base, off: off + k, sign_extend: false };
+        let shl = |dst: Reg, by: i32| Insn::Alu { op: AluOp::Lsh, width, dst, src: Operand::Imm(by) };
+        let or = |dst: Reg, src: Reg| Insn::Alu { op: AluOp::Or, width, dst, src: Operand::Reg(src) };
+        let mut seq = Vec::new();
+        if n == 2 {
+            seq.extend([load(t, 1), load(d, 0), shl(d, 8), or(d, t)]);
+        } else {
+            seq.extend([load(d, 0), shl(d, 24), load(t, 1), shl(t, 16), or(d, t), load(t, 2), shl(t, 8), or(d, t)]);
+            seq.extend([load(t, 3), or(d, t)]);
+        }
+        if let Some(k) = clobber {
+            let at = 1 + self.b.below(seq.len() as u32 - 1) as usize;
+            let src = Operand::Imm(self.b.i32());
+            seq.insert(at, Insn::Store { size: Size::B, dst: base, off: off + k, src });
+        }
+        for i in seq {
+            self.a.push(i);
+        }
+    }
+
     fn block(&mut self, s: Scope, mut n: u32) {
         while n > 0 && self.left > 0 {
             n -= 1;
@@ -236,7 +265,9 @@ impl Gen<'_> {
     fn item(&mut self, s: Scope) {
         let b = &mut self.b;
         match b.below(100) {
-            0..=29 => {
+            // (Not at 0: a program whose choices have run out gets 0s, then ALU ops.)
+            27..=29 => self.bytewise_read(s),
+            0..=26 => {
                 let op = b.pick(&AluOp::ALL);
                 let width = if b.chance(1, 2) { Width::W64 } else { Width::W32 };
                 let dst = self.general(s);

@@ -85,6 +85,12 @@ fn only_adjacent_bytes_are_folded() {
         ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nlsh32 %r2, 4\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x134),
         ("ldxb %r0, [%r1+0]\nldxb %r2, [%r1+1]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3412),
         ("ldxb %r0, [%r1+2]\nadd %r1, 1\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3456),
+        // Memory written between the byte loads and the `or`: the bytes read before
+        // the store count, not what a wide load at the `or` would read.
+        ("ldxb %r0, [%r1+1]\nstb [%r1+1], 0\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1234),
+        ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nsth [%r1+0], 0\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1234),
+        // Or by an atomic.
+        ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nmov %r3, 1\nlock add [%r1+0], %r3\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1234),
     ];
     for (src, want) in cases {
         assert_eq!(run_all(src), (want, 0), "{src}");
