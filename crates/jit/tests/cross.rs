@@ -116,14 +116,7 @@ fn stub_aarch64(stub_addr: u64, entry: u64, a: &Args) -> Result<Vec<u8>, String>
     mov64(&mut w, 9, a.result);
     w.push(0xf900_0000 | (9 << 5)); // str x0, [x9]
     w.push(0xf900_0000 | (1 << 10) | (9 << 5) | 1); // str x1, [x9, #8]
-    mov64(&mut w, 0, 1);
-    w.push(0xaa00_03e0 | (9 << 16) | 1); // mov x1, x9
-    mov64(&mut w, 2, a.out_len);
-    mov64(&mut w, 8, 64); // write
-    w.push(0xd400_0001); // svc #0
-    mov64(&mut w, 0, 0);
-    mov64(&mut w, 8, 94); // exit_group
-    w.push(0xd400_0001); // svc #0
+    a64_write_and_exit(&mut w, a.result, a.out_len);
     Ok(w.iter().flat_map(|x| x.to_le_bytes()).collect())
 }
 
@@ -636,6 +629,18 @@ fn a64_mov(w: &mut Vec<u32>, rd: u32, v: u64) {
 }
 
 /// Point the branch at `at` (B, B.cond or CBZ) to word `target`.
+/// `write(1, buf, len); exit_group(0)`.
+fn a64_write_and_exit(w: &mut Vec<u32>, buf: u64, len: u64) {
+    a64_mov(w, 0, 1);
+    a64_mov(w, 1, buf);
+    a64_mov(w, 2, len);
+    a64_mov(w, 8, 64); // write
+    w.push(0xd400_0001); // svc #0
+    a64_mov(w, 0, 0);
+    a64_mov(w, 8, 94); // exit_group
+    w.push(0xd400_0001); // svc #0
+}
+
 fn a64_patch(w: &mut [u32], at: usize, target: usize) {
     let delta = target as i64 - at as i64;
     if w[at] & 0xfc00_0000 == 0x1400_0000 {
@@ -735,14 +740,7 @@ fn stub_batch_aarch64(l: &BatchLayout) -> Vec<u8> {
     a64_patch(&mut w, b, top);
     let done = w.len();
     a64_patch(&mut w, to_done, done);
-    a64_mov(&mut w, 0, 1);
-    a64_mov(&mut w, 1, l.results);
-    a64_mov(&mut w, 2, l.results_len);
-    a64_mov(&mut w, 8, 64); // write
-    w.push(0xd400_0001); // svc #0
-    a64_mov(&mut w, 0, 0);
-    a64_mov(&mut w, 8, 94); // exit_group
-    w.push(0xd400_0001); // svc #0
+    a64_write_and_exit(&mut w, l.results, l.results_len);
     w.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
