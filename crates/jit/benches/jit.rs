@@ -8,8 +8,8 @@
 //! - `native`: the same C compiled by the host compiler (`$CC`, default `cc`) -O2 into
 //!   a shared library, loaded with dlopen;
 //! - `native scalar`: the same with `-fno-tree-vectorize -fno-tree-slp-vectorize`
-//!   (eBPF has no SIMD; gcc 12+ and clang vectorise the checksum and strcmp loops at
-//!   -O2);
+//!   (eBPF has no SIMD: this shows how much of native's lead is vectorisation; with
+//!   gcc 12 -O2 on these programs, none);
 //! - `kernel JIT`: the `xdp` section loaded with `bpf(BPF_PROG_LOAD)` and timed with
 //!   `BPF_PROG_TEST_RUN` and `repeat` (needs root; skipped with the reason otherwise);
 //! - `bpfbox JIT`: unchecked, no instruction counting (what a verified program gets);
@@ -404,8 +404,8 @@ fn main() {
         }
     };
     let native_v = build("bpfbox_bench_native", &[]);
-    // The same without SIMD: eBPF has none, and both gcc (-O2 since 12) and clang
-    // vectorise the checksum and strcmp loops.
+    // The same without SIMD (eBPF has none), to tell vectorisation apart from the
+    // rest of native's lead.
     let native_s = build("bpfbox_bench_native_scalar", &["-fno-tree-vectorize", "-fno-tree-slp-vectorize"]);
     let cases = cases();
     let mut engines: Vec<Engines<'_>> = cases
