@@ -6,6 +6,7 @@
 //! cargo run --release -p bpfbox-jit --example compile_time            # the table
 //! PASSES=1 cargo run --release -p bpfbox-jit --example compile_time   # + Cranelift's pass times
 //! ONLY=checksum BPFBOX_JIT_DUMP=1 ...compile_time                 # one program's IR and code
+//!                                                                     # (CHECKED=1: checked code)
 //! SIZE=250 ...compile_time                                            # a synthetic program of 250
 //!                                                                     # instructions instead of 1,000
 //! OBJECTS=1 ...compile_time                                           # the repository's programs of
@@ -85,7 +86,8 @@ fn main() {
     if let Ok(only) = std::env::var("ONLY") {
         for (name, insns) in progs.iter().filter(|(n, _)| *n == only) {
             println!("{name}: {} insns", insns.len());
-            let p = JitProgram::compile(insns, &unchecked).unwrap();
+            let opts = if std::env::var("CHECKED").is_ok_and(|v| v == "1") { &checked } else { &unchecked };
+            let p = JitProgram::compile(insns, opts).unwrap();
             println!("{} bytes of code, {} byte-by-byte reads folded", p.code_size(), p.folded_reads());
         }
         return;
