@@ -1166,6 +1166,25 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
+    /// The bytes a wide load `ld` made by `folded_read` holds (byte-swapped when
+    /// `swapped`), if it was made since the last store.
+    fn folded_tree(&self, ld: cranelift_codegen::ir::Inst, swapped: bool) -> Option<ByteTree> {
+        let dfg = &self.b.func.dfg;
+        let InstructionData::Load { opcode: Opcode::Load, arg: base, offset, .. } = dfg.insts[ld] else {
+            return None;
+        };
+        if !self.folded_loads.contains(&ld) || self.load_epochs.get(&ld) != Some(&self.mem_epoch) {
+            return None;
+        }
+        let n = dfg.value_type(dfg.first_result(ld)).bytes() as usize;
+        let k = i64::from(i32::from(offset));
+        let mut t = ByteTree { base: dfg.resolve_aliases(base), pos: [None; 4], inner: 1 };
+        for (i, p) in t.pos.iter_mut().take(n).enumerate() {
+            *p = Some(if swapped { k + (n - 1 - i) as i64 } else { k + i as i64 });
+        }
+        Some(t)
+    }
+
     /// Which memory bytes make up `v`, a value of at most 32 bits built from raw
     /// (unchecked) byte loads off one base with shifts by whole bytes and `or`s (or
     /// from a read this folding made before): `Some(ByteTree)` with, for each byte
@@ -1185,23 +1204,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 t.pos[0] = Some(i64::from(i32::from(offset)));
                 Some(t)
             }
-            // A big-endian read folded before: `bswap(load.iN base+k)`.
+            // A read folded before: `bswap(load.iN base+k)` (big-endian) or the load
+            // itself (little-endian).
             InstructionData::Unary { opcode: Opcode::Bswap, arg } => {
                 let ValueDef::Result(ld, 0) = dfg.value_def(dfg.resolve_aliases(arg)) else { return None };
-                let InstructionData::Load { opcode: Opcode::Load, arg: base, offset, .. } = dfg.insts[ld] else {
-                    return None;
-                };
-                if !self.folded_loads.contains(&ld) || self.load_epochs.get(&ld) != Some(&self.mem_epoch) {
-                    return None;
-                }
-                let n = dfg.value_type(arg).bytes() as usize;
-                let k = i64::from(i32::from(offset));
-                let mut t = ByteTree { base: dfg.resolve_aliases(base), pos: [None; 4], inner: 1 };
-                for (i, p) in t.pos.iter_mut().take(n).enumerate() {
-                    *p = Some(k + (n - 1 - i) as i64);
-                }
-                Some(t)
+                self.folded_tree(ld, true)
             }
+            InstructionData::Load { opcode: Opcode::Load, .. } => self.folded_tree(inst, false),
             InstructionData::Binary { opcode: Opcode::Ishl, args: [x, amt] } => {
                 let sh = self.const_of(amt)?;
                 if sh % 8 != 0 || !(0..32).contains(&sh) {
@@ -1224,9 +1233,10 @@ impl<'a, 'p> Fx<'a, 'p> {
         }
     }
 
-    /// `a | b` when it completes a big-endian 16- or 32-bit read made byte by byte
-    /// (`(p[k] << 8) | p[k + 1]`, clang's `be16`/`be32`: it makes no unaligned wide
-    /// loads for eBPF), as one load and a byte swap, of type `ty`. Unchecked code
+    /// `a | b` when it completes a 16- or 32-bit read made byte by byte: big-endian
+    /// (`(p[k] << 8) | p[k + 1]`, clang's `be16`/`be32`) or little-endian (a packed
+    /// field): clang makes no unaligned wide loads for eBPF. As one load (and a byte
+    /// swap), of type `ty`. Unchecked code
     /// only: checked byte loads must fail one by one, as in the interpreter. The
     /// program reads every byte anyway, so the wide load reads nothing more.
     fn folded_read(&mut self, a: Value, b: Value, ty: Type) -> Option<Value> {
@@ -1238,15 +1248,15 @@ impl<'a, 'p> Fx<'a, 'p> {
         if t.pos[n..].iter().any(Option::is_some) || !(n == 2 || n == 4) {
             return None;
         }
-        // Big-endian: the least significant byte comes last in memory.
-        let k = t.pos[n - 1]?;
-        if (0..n).any(|i| t.pos[i] != Some(k + (n - 1 - i) as i64)) {
-            return None;
-        }
+        // Big-endian: the least significant byte comes last in memory; little-endian
+        // (clang's reads of packed fields): first.
+        let big = t.pos[n - 1].filter(|&k| (0..n).all(|i| t.pos[i] == Some(k + (n - 1 - i) as i64)));
+        let little = t.pos[0].filter(|&k| (0..n).all(|i| t.pos[i] == Some(k + i as i64)));
+        let k = big.or(little)?;
         let off = i32::try_from(k).ok()?;
         let wide = if n == 2 { types::I16 } else { I32 };
         let load = self.b.ins().load(wide, pm(), t.base, off);
-        let swapped = self.b.ins().bswap(load);
+        let swapped = if big.is_some() { self.b.ins().bswap(load) } else { load };
         if let ValueDef::Result(ld, _) = self.b.func.dfg.value_def(load) {
             self.folded_loads.push(ld);
             self.load_epochs.insert(ld, self.mem_epoch);

@@ -225,9 +225,10 @@ impl Gen<'_> {
         }
     }
 
-    /// A big-endian 16- or 32-bit read made byte by byte, as clang writes `be16`
-    /// and `be32` for eBPF (which the JIT folds into one load), sometimes with a
-    /// store into those bytes in the middle (which must keep it from folding).
+    /// A 16- or 32-bit read made byte by byte, big-endian as clang writes `be16` and
+    /// `be32` for eBPF or little-endian as it reads packed fields (the JIT folds
+    /// both into one load), sometimes with a store into those bytes in the middle
+    /// (which must keep it from folding).
     fn bytewise_read(&mut self, s: Scope) {
         let n: i16 = if self.b.chance(1, 2) { 2 } else { 4 };
         let (base, off) = self.place(if n == 2 { Size::H } else { Size::W });
@@ -237,12 +238,16 @@ impl Gen<'_> {
         let load = |dst: Reg, k: i16| Insn::Load { size: Size::B, dst, src: base, off: off + k, sign_extend: false };
         let shl = |dst: Reg, by: i32| Insn::Alu { op: AluOp::Lsh, width, dst, src: Operand::Imm(by) };
         let or = |dst: Reg, src: Reg| Insn::Alu { op: AluOp::Or, width, dst, src: Operand::Reg(src) };
+        // Byte k of the value (most significant first) from offset `at(k)`:
+        // big-endian, or little-endian as clang reads packed fields.
+        let little = self.b.chance(1, 3);
+        let at = |k: i16| if little { n - 1 - k } else { k };
         let mut seq = Vec::new();
         if n == 2 {
-            seq.extend([load(t, 1), load(d, 0), shl(d, 8), or(d, t)]);
+            seq.extend([load(t, at(1)), load(d, at(0)), shl(d, 8), or(d, t)]);
         } else {
-            seq.extend([load(d, 0), shl(d, 24), load(t, 1), shl(t, 16), or(d, t), load(t, 2), shl(t, 8), or(d, t)]);
-            seq.extend([load(t, 3), or(d, t)]);
+            seq.extend([load(d, at(0)), shl(d, 24), load(t, at(1)), shl(t, 16), or(d, t), load(t, at(2))]);
+            seq.extend([shl(t, 8), or(d, t), load(t, at(3)), or(d, t)]);
         }
         if let Some(k) = clobber {
             let at = 1 + self.b.below(seq.len() as u32 - 1) as usize;

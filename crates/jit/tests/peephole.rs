@@ -76,14 +76,31 @@ fn big_endian_words_read_byte_by_byte() {
 }
 
 #[test]
+fn little_endian_reads_byte_by_byte() {
+    // clang's reads of packed fields: the high byte from the higher address.
+    let cases = [
+        ("ldxb %r0, [%r1+0]\nldxb %r2, [%r1+1]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3412),
+        ("ldxb %r5, [%r1+4]\nldxb %r4, [%r1+5]\nlsh %r4, 8\nor %r4, %r5\nmov %r0, %r4\nexit", 0xbc9a),
+        (
+            "ldxb %r2, [%r1+3]\nlsh32 %r2, 24\nldxb %r3, [%r1+2]\nlsh32 %r3, 16\nor32 %r3, %r2\nldxb %r4, [%r1+1]\nlsh32 %r4, 8\nldxb %r0, [%r1+0]\nor32 %r0, %r4\nor32 %r0, %r3\nexit",
+            0x7856_3412,
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run_all(src), (want, 1), "{src}");
+    }
+    // A store between: not folded.
+    let src = "ldxb %r0, [%r1+0]\nstb [%r1+0], 0\nldxb %r2, [%r1+1]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit";
+    assert_eq!(run_all(src), (0x3412, 0));
+}
+
+#[test]
 fn only_adjacent_bytes_are_folded() {
-    // Bytes 0 and 2 are not a halfword; a shift other than 8, or the bytes in the
-    // other order (little-endian), are not a big-endian read either; a register
-    // changed between the loads is another base.
+    // Bytes 0 and 2 are not a halfword; a shift other than 8 is not a read; a
+    // register changed between the loads is another base.
     let cases = [
         ("ldxb %r0, [%r1+2]\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x1256),
         ("ldxb %r0, [%r1+1]\nldxb %r2, [%r1+0]\nlsh32 %r2, 4\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x134),
-        ("ldxb %r0, [%r1+0]\nldxb %r2, [%r1+1]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3412),
         ("ldxb %r0, [%r1+2]\nadd %r1, 1\nldxb %r2, [%r1+0]\nlsh32 %r2, 8\nor32 %r2, %r0\nmov %r0, %r2\nexit", 0x3456),
         // Memory written between the byte loads and the `or`: the bytes read before
         // the store count, not what a wide load at the `or` would read.
