@@ -281,7 +281,7 @@ pub(crate) fn compile(
     cfg: Cfg,
 ) -> Result<Compiled, JitError> {
     let isa = host_isa(cfg.regalloc)?;
-    let (image, used) = translate(prog, funcs, helpers, cfg, &*isa)?;
+    let (image, used, uses_frame) = translate(prog, funcs, helpers, cfg, &*isa)?;
     let code_size = image.bytes.len();
     let folded_reads = image.folded_reads;
     let main = image.start(0);
@@ -291,20 +291,21 @@ pub(crate) fn compile(
     // is the C ABI: a `#[repr(C)]` pair of u64 comes back in the same two registers
     // (rax:rdx on x86-64 System V, x0:x1 on AArch64).
     let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code.at(main)) };
-    Ok(Compiled { code, entry, helpers: used, code_size, folded_reads, uses_frame: uses_frame(prog, cfg) })
+    Ok(Compiled { code, entry, helpers: used, code_size, folded_reads, uses_frame })
 }
 
 /// Translate `prog` into an image of machine code for `isa` (function 0 is the main
-/// program; calls between functions are still to be linked), and the helpers its
-/// code refers to by slot.
+/// program; calls between functions are still to be linked), the helpers its code
+/// refers to by slot, and whether the code may touch frame 0 in memory.
 pub(crate) fn translate(
     prog: &Prog<'_>,
     funcs: &[FuncInfo],
     helpers: &HelperTable,
     cfg: Cfg,
     isa: &dyn TargetIsa,
-) -> Result<(Image, Vec<HelperEntry>), JitError> {
+) -> Result<(Image, Vec<HelperEntry>, bool), JitError> {
     let cc = isa.default_call_conv();
+    let slots = promotable_slots(prog, cfg);
     let tcfg = isa.frontend_config();
     let fsig = sig(cc, 7, 2);
 
@@ -339,7 +340,7 @@ pub(crate) fn translate(
         ctx.func.name = UserFuncName::user(0, i as u32);
         {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let mut fx = Fx::new(b, prog, f, funcs, &helper_slot, cfg, cc);
+            let mut fx = Fx::new(b, prog, f, funcs, &helper_slot, cfg, cc, &slots);
             fx.build();
             fx.b.seal_all_blocks();
             // After sealing: the SSA lookups it completes may still use a byte load.
@@ -365,7 +366,7 @@ pub(crate) fn translate(
     }
     ctx.set_disasm(false);
     CONTEXTS.with(|c| *c.borrow_mut() = Some((ctx, fctx)));
-    Ok((image, used))
+    Ok((image, used, uses_frame(prog, cfg, &slots)))
 }
 
 /// How an instruction uses r10.
@@ -406,31 +407,37 @@ fn promotable_slots(prog: &Prog<'_>, cfg: Cfg) -> Vec<(i16, Size)> {
     if cfg.checked || prog.entries.len() != 1 || prog.has_callx || prog.r10_written {
         return Vec::new();
     }
-    // (offset, size, static access count)
-    let mut slots: Vec<(i16, Size, usize)> = Vec::new();
+    // (offset, size) -> static access count
+    let mut counts: std::collections::HashMap<(i16, Size), usize> = std::collections::HashMap::new();
     for (pc, insn) in prog.insns.iter().enumerate() {
         match r10_use(insn) {
             R10Use::None => {}
             R10Use::Other => return Vec::new(),
             R10Use::Slot(..) if prog.converted[pc] => return Vec::new(),
-            R10Use::Slot(off, size) => match slots.iter_mut().find(|s| (s.0, s.1) == (off, size)) {
-                Some(s) => s.2 += 1,
-                None => slots.push((off, size, 1)),
-            },
+            R10Use::Slot(off, size) => *counts.entry((off, size)).or_default() += 1,
         }
     }
+    let mut slots: Vec<(i16, Size, usize)> = counts.into_iter().map(|((o, s), n)| (o, s, n)).collect();
+    // Sorted by offset: overlaps are then between neighbours (and the result does not
+    // depend on the map's order).
+    slots.sort_by_key(|s| (s.0, s.1.bytes()));
     if prog.insns.iter().any(|i| matches!(i, Insn::Call(CallTarget::Local(_)))) {
         return Vec::new();
     }
     let end = |(off, size): (i16, Size)| off as i64 + size.bytes() as i64;
     let in_frame = |s: (i16, Size)| s.0 >= -(STACK_SIZE as i16) && end(s) <= 0;
     let overlap = |a: (i16, Size), b: (i16, Size)| a != b && (a.0 as i64) < end(b) && (b.0 as i64) < end(a);
-    let mut keep: Vec<(i16, Size, usize)> = slots
-        .iter()
-        .copied()
-        .filter(|a| in_frame((a.0, a.1)) && !slots.iter().any(|b| overlap((a.0, a.1), (b.0, b.1))))
-        .collect();
-    keep.sort_by_key(|s| std::cmp::Reverse(s.2));
+    // Only neighbours can overlap a slot (accesses are at most 8 bytes): those that
+    // start less than 8 bytes before it, or before its end.
+    let overlaps = |i: usize| {
+        let a = (slots[i].0, slots[i].1);
+        slots[..i].iter().rev().take_while(|b| b.0 as i64 > a.0 as i64 - 8).any(|b| overlap(a, (b.0, b.1)))
+            || slots[i + 1..].iter().take_while(|b| (b.0 as i64) < end(a)).any(|b| overlap(a, (b.0, b.1)))
+    };
+    let mut keep: Vec<(i16, Size, usize)> =
+        (0..slots.len()).filter(|&i| in_frame((slots[i].0, slots[i].1)) && !overlaps(i)).map(|i| slots[i]).collect();
+    // Most used first; ties by offset, for the same choice on every compile.
+    keep.sort_by_key(|s| (std::cmp::Reverse(s.2), s.0, s.1.bytes()));
     keep.truncate(MAX_SLOT_VARS);
     keep.into_iter().map(|s| (s.0, s.1)).collect()
 }
@@ -443,11 +450,10 @@ const MAX_SLOT_VARS: usize = 8;
 /// Whether the code may read or write the stack in memory: checked code always
 /// (checked accesses may find the stack through any address), unchecked code when
 /// r10 serves as more than the base of accesses to slots kept in variables.
-fn uses_frame(prog: &Prog<'_>, cfg: Cfg) -> bool {
+fn uses_frame(prog: &Prog<'_>, cfg: Cfg, slots: &[(i16, Size)]) -> bool {
     if cfg.checked {
         return true;
     }
-    let slots = promotable_slots(prog, cfg);
     prog.insns.iter().any(|i| match r10_use(i) {
         R10Use::None => false,
         R10Use::Slot(off, size) => !slots.contains(&(off, size)),
@@ -542,6 +548,7 @@ impl<'a, 'p> Fx<'a, 'p> {
         helper_slot: &'p [Option<u32>],
         cfg: Cfg,
         cc: CallConv,
+        slots: &[(i16, Size)],
     ) -> Self {
         let regs: [Variable; 11] = std::array::from_fn(|_| b.declare_var(I64));
         let cnt = b.declare_var(I64);
@@ -599,7 +606,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             mem_epoch: 0,
             load_epochs: std::collections::HashMap::new(),
         };
-        for (off, size) in promotable_slots(p, cfg) {
+        for &(off, size) in slots {
             let var = fx.b.declare_var(I64);
             fx.b.def_var(var, zero);
             fx.slots.push((off, size, var));

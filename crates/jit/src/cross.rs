@@ -50,7 +50,7 @@ pub fn compile_for(triple: &str, insns: &[Insn], opts: &JitOptions, base: u64) -
     let funcs = analysis::analyze(&prog);
     let cfg = Cfg { checked: false, count: false, regalloc: opts.regalloc };
     let isa = codegen::target_isa(triple, opts.regalloc)?;
-    let (mut image, _) = codegen::translate(&prog, &funcs, &opts.helpers, cfg, &*isa)?;
+    let (mut image, _, _) = codegen::translate(&prog, &funcs, &opts.helpers, cfg, &*isa)?;
     image.link(base)?;
     Ok(CrossCode { entry: base + image.start(0) as u64, code: image.bytes })
 }
