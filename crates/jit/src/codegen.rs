@@ -935,11 +935,19 @@ impl<'a, 'p> Fx<'a, 'p> {
             self.fail_const(FAIL_FELL_OFF, pc, 0);
             return false;
         };
-        if !matches!(
+        let pure = matches!(
             insn,
-            Insn::Alu { .. } | Insn::Neg { .. } | Insn::MovSx { .. } | Insn::Endian { .. } | Insn::Load { .. }
-        ) && !matches!(insn, Insn::LoadImm64 { .. } | Insn::LoadImm64Tail | Insn::Jump { .. } | Insn::Ja { .. })
-        {
+            Insn::Alu { .. }
+                | Insn::Neg { .. }
+                | Insn::MovSx { .. }
+                | Insn::Endian { .. }
+                | Insn::Load { .. }
+                | Insn::LoadImm64 { .. }
+                | Insn::LoadImm64Tail
+                | Insn::Jump { .. }
+                | Insn::Ja { .. }
+        );
+        if !pure {
             // May write memory (stores, atomics, calls) or leave the block.
             self.mem_epoch += 1;
         }
@@ -1675,17 +1683,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
             let join = self.b.create_block();
             let v = self.b.append_block_param(join, I64);
-            let args = [
-                self.ctx,
-                addr,
-                self.iconst(size.bytes() as i64),
-                self.iconst(signed as i64),
-                self.iconst(pc as i64),
-                self.fp,
-            ];
-            let (x, st) = self.slow_call(Shim::Load, &args, None);
-            self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
-            self.enter(join);
+            self.slow_load(pc, addr, size, signed, None, join);
             return v;
         }
         if !self.cfg.checked || self.static_frame_access(base, off, size) {
@@ -1704,6 +1702,21 @@ impl<'a, 'p> Fx<'a, 'p> {
         let x = self.raw_load(addr, 0, size, signed);
         self.b.ins().jump(join, &[BlockArg::Value(x)]);
         self.enter(slow);
+        self.slow_load(pc, addr, size, signed, budget, join);
+        v
+    }
+
+    /// A load through the runtime (`Shim::Load`): to `join` with the value, or to the
+    /// error exit; emission continues in `join`.
+    fn slow_load(
+        &mut self,
+        pc: usize,
+        addr: Value,
+        size: Size,
+        signed: bool,
+        budget: Option<(Value, usize)>,
+        join: Block,
+    ) {
         let args = [
             self.ctx,
             addr,
@@ -1715,7 +1728,6 @@ impl<'a, 'p> Fx<'a, 'p> {
         let (x, st) = self.slow_call(Shim::Load, &args, budget);
         self.b.ins().brif(st, self.err_ret, &[], join, &[BlockArg::Value(x)]);
         self.enter(join);
-        v
     }
 
     /// Store to `base_v + off`.
