@@ -1,38 +1,66 @@
 //! Which helpers each program type may call: the kernel's `get_func_proto` per program
 //! type (and, where it matters, per expected attach type and sleepability), as data.
 //!
-//! The table (`helper_access/table.rs`) is generated from the running kernel by
-//! `crates/kernel/tests/helper_access.rs` (see the header of `helper_access/table.rs`
-//! for the kernel release and how to regenerate it): for each load configuration the
-//! kernel was asked to load `call N; r0 = 0; exit` for every helper id 1..=211. It
-//! describes a privileged loader (root); unprivileged programs get fewer helpers.
+//! A [`HelperTable`] describes one kernel build. It is probed from the running kernel by
+//! `bpfbox_kernel::facts` (for each load configuration the kernel is asked to load
+//! `call N; r0 = 0; exit` for every helper id 1..=211) and carried in a
+//! [`KernelFacts`] file stamped with the kernel it came from; the committed one
+//! (`helper_access/linux.facts`) is what bpfbox uses when it cannot ask the running
+//! kernel. It describes a privileged loader (root); unprivileged programs get fewer
+//! helpers.
 //!
 //! Program types the kernel would not load without more context (tracing, LSM,
 //! struct_ops, ext need an attach BTF id; lirc_mode2 needs a kernel option) have no
 //! table: lookups answer `None` and callers should not reject on this basis.
 
-mod table;
-
+use crate::kernel_facts::KernelFacts;
 use crate::prog_types::{AttachType, ProgType};
 use crate::MAX_HELPER_ID;
 
-/// One load configuration the kernel accepted (a row of the generated table).
-struct E {
-    t: ProgType,
+/// A helper bitset: bit `id % 64` of word `id / 64` stands for helper `id`.
+pub type HelperSet = [u64; 4];
+
+/// One load configuration the kernel accepted: a row of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub prog_type: ProgType,
     /// The expected attach type the load passed (`None`: 0).
-    a: Option<AttachType>,
+    pub attach: Option<AttachType>,
     /// Loaded with `BPF_F_SLEEPABLE`.
-    s: bool,
-    /// Bit `id`: the helper may be called.
-    ok: [u64; 4],
-    /// Bit `id`: refused as "helper call might sleep in a non-sleepable prog".
-    sleep: [u64; 4],
-    /// Bit `id`: refused as "helper call is not allowed in probe".
-    probe: [u64; 4],
+    pub sleepable: bool,
+    /// The helpers the program may call.
+    pub ok: HelperSet,
+    /// Refused as "helper call might sleep in a non-sleepable prog".
+    pub sleep: HelperSet,
+    /// Refused as "helper call is not allowed in probe".
+    pub probe: HelperSet,
 }
 
-fn bit(w: &[u64; 4], id: u32) -> bool {
+/// A load configuration whose trivial `r0 = 0; exit` the kernel did not load, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotProbed {
+    pub prog_type: ProgType,
+    pub attach: Option<AttachType>,
+    pub why: String,
+}
+
+/// Which helpers each load configuration of one kernel build may call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelperTable {
+    pub rows: Vec<Row>,
+    pub not_probed: Vec<NotProbed>,
+}
+
+/// Whether helper `id` is in `w`.
+pub fn contains(w: &HelperSet, id: u32) -> bool {
     w.get((id / 64) as usize).is_some_and(|x| x >> (id % 64) & 1 == 1)
+}
+
+/// Add helper `id` to `w` (ids past the set are ignored).
+pub fn insert(w: &mut HelperSet, id: u32) {
+    if let Some(x) = w.get_mut((id / 64) as usize) {
+        *x |= 1 << (id % 64);
+    }
 }
 
 /// What the kernel does with a call to a helper from a given program.
@@ -63,81 +91,123 @@ impl HelperAccess {
     }
 }
 
-/// The rows describing a program: those of its type whose attach type is
-/// `expected_attach_type` (absent counts as 0, as for the kernel) and whose sleepability
-/// matches `sleepable` (`None`: either). When the type has rows but none for this attach
-/// type, all of the type's rows (so a helper some attach type allows is not refused).
-fn rows(prog_type: ProgType, expected_attach_type: Option<u32>, sleepable: Option<bool>) -> Vec<&'static E> {
-    let of_type = || table::TABLE.iter().filter(move |e| e.t == prog_type && sleepable.is_none_or(|s| e.s == s));
-    let want = expected_attach_type.unwrap_or(0);
-    let exact: Vec<&E> = of_type().filter(|e| e.a.map_or(0, AttachType::number) == want).collect();
-    if exact.is_empty() {
-        of_type().collect()
-    } else {
-        exact
+impl HelperTable {
+    /// The rows describing a program: those of its type whose attach type is
+    /// `expected_attach_type` (absent counts as 0, as for the kernel) and whose
+    /// sleepability matches `sleepable` (`None`: either). When the type has rows but none
+    /// for this attach type, all of the type's rows (so a helper some attach type allows
+    /// is not refused).
+    fn rows_for(&self, prog_type: ProgType, expected_attach_type: Option<u32>, sleepable: Option<bool>) -> Vec<&Row> {
+        let of_type = || {
+            self.rows.iter().filter(move |e| e.prog_type == prog_type && sleepable.is_none_or(|s| e.sleepable == s))
+        };
+        let want = expected_attach_type.unwrap_or(0);
+        let exact: Vec<&Row> = of_type().filter(|e| e.attach.map_or(0, AttachType::number) == want).collect();
+        if exact.is_empty() {
+            of_type().collect()
+        } else {
+            exact
+        }
+    }
+
+    /// What the kernel does with a call to helper `helper_id` from a program of
+    /// `prog_type` loaded with `expected_attach_type`, sleepable or not (`None` when
+    /// unknown: then a helper either kind may call counts as allowed).
+    ///
+    /// `None` when there is no row for the program (see the module documentation) or
+    /// `helper_id` is not a helper number (1..=211).
+    pub fn access(
+        &self,
+        prog_type: ProgType,
+        expected_attach_type: Option<u32>,
+        sleepable: Option<bool>,
+        helper_id: u32,
+    ) -> Option<HelperAccess> {
+        if helper_id == 0 || helper_id > MAX_HELPER_ID {
+            return None;
+        }
+        let rows = self.rows_for(prog_type, expected_attach_type, sleepable);
+        if rows.is_empty() {
+            return None;
+        }
+        let any = |f: fn(&Row) -> &HelperSet| rows.iter().any(|e| contains(f(e), helper_id));
+        Some(if any(|e| &e.ok) {
+            HelperAccess::Allowed
+        } else if any(|e| &e.sleep) {
+            HelperAccess::MightSleep
+        } else if any(|e| &e.probe) {
+            HelperAccess::NotAllowedInProbe
+        } else {
+            HelperAccess::NotForThisType
+        })
+    }
+
+    /// Whether a program of `prog_type` loaded with `expected_attach_type` may call
+    /// helper `helper_id` (sleepable or not). `None` when there is no row for that
+    /// program type or `helper_id` is not a helper number; callers must then not reject
+    /// on this basis.
+    pub fn allowed(&self, prog_type: ProgType, expected_attach_type: Option<u32>, helper_id: u32) -> Option<bool> {
+        self.access(prog_type, expected_attach_type, None, helper_id).map(|a| a == HelperAccess::Allowed)
+    }
+
+    /// The program types for which some load configuration may call `helper_id`, in
+    /// type number order.
+    pub fn prog_types_allowing(&self, helper_id: u32) -> Vec<ProgType> {
+        let mut v: Vec<ProgType> =
+            self.rows.iter().filter(|e| contains(&e.ok, helper_id)).map(|e| e.prog_type).collect();
+        v.sort_by_key(|t| t.number());
+        v.dedup();
+        v
+    }
+
+    /// The expected attach types of `prog_type` whose programs may call `helper_id`
+    /// (`None` in the list: loaded without one); empty when none may.
+    pub fn attach_types_allowing(&self, prog_type: ProgType, helper_id: u32) -> Vec<Option<AttachType>> {
+        let mut v: Vec<Option<AttachType>> = self
+            .rows
+            .iter()
+            .filter(|e| e.prog_type == prog_type && contains(&e.ok, helper_id))
+            .map(|e| e.attach)
+            .collect();
+        v.dedup();
+        v
+    }
+
+    /// The number of (load configuration, helper) pairs allowed.
+    pub fn allowed_pairs(&self) -> usize {
+        self.rows.iter().map(|r| r.ok.iter().map(|w| w.count_ones() as usize).sum::<usize>()).sum()
     }
 }
 
-/// What the kernel does with a call to helper `helper_id` from a program of
-/// `prog_type` loaded with `expected_attach_type`, sleepable or not (`None` when unknown:
-/// then a helper either kind may call counts as allowed).
-///
-/// `None` when there is no table for the program (see the module documentation) or
-/// `helper_id` is not a helper number (1..=211).
+/// [`HelperTable::access`] on the committed facts ([`KernelFacts::committed`]).
 pub fn helper_access(
     prog_type: ProgType,
     expected_attach_type: Option<u32>,
     sleepable: Option<bool>,
     helper_id: u32,
 ) -> Option<HelperAccess> {
-    if helper_id == 0 || helper_id > MAX_HELPER_ID {
-        return None;
-    }
-    let rows = rows(prog_type, expected_attach_type, sleepable);
-    if rows.is_empty() {
-        return None;
-    }
-    let any = |f: fn(&E) -> &[u64; 4]| rows.iter().any(|e| bit(f(e), helper_id));
-    Some(if any(|e| &e.ok) {
-        HelperAccess::Allowed
-    } else if any(|e| &e.sleep) {
-        HelperAccess::MightSleep
-    } else if any(|e| &e.probe) {
-        HelperAccess::NotAllowedInProbe
-    } else {
-        HelperAccess::NotForThisType
-    })
+    KernelFacts::committed().helpers.access(prog_type, expected_attach_type, sleepable, helper_id)
 }
 
-/// Whether a program of `prog_type` loaded with `expected_attach_type` may call helper
-/// `helper_id` (sleepable or not: a sleepable-only helper counts as allowed for types
-/// that can be sleepable). `None` when there is no table for that program type or
-/// `helper_id` is not a helper number; callers must then not reject on this basis.
+/// [`HelperTable::allowed`] on the committed facts.
 pub fn helper_allowed(prog_type: ProgType, expected_attach_type: Option<u32>, helper_id: u32) -> Option<bool> {
-    helper_access(prog_type, expected_attach_type, None, helper_id).map(|a| a == HelperAccess::Allowed)
+    KernelFacts::committed().helpers.allowed(prog_type, expected_attach_type, helper_id)
 }
 
-/// The program types for which some load configuration may call `helper_id`, in type
-/// number order.
+/// [`HelperTable::prog_types_allowing`] on the committed facts.
 pub fn prog_types_allowing(helper_id: u32) -> Vec<ProgType> {
-    let mut v: Vec<ProgType> = table::TABLE.iter().filter(|e| bit(&e.ok, helper_id)).map(|e| e.t).collect();
-    v.dedup();
-    v
+    KernelFacts::committed().helpers.prog_types_allowing(helper_id)
 }
 
-/// The expected attach types of `prog_type` whose programs may call `helper_id`
-/// (`None` in the list: loaded without one); empty when none may.
+/// [`HelperTable::attach_types_allowing`] on the committed facts.
 pub fn attach_types_allowing(prog_type: ProgType, helper_id: u32) -> Vec<Option<AttachType>> {
-    let mut v: Vec<Option<AttachType>> =
-        table::TABLE.iter().filter(|e| e.t == prog_type && bit(&e.ok, helper_id)).map(|e| e.a).collect();
-    v.dedup();
-    v
+    KernelFacts::committed().helpers.attach_types_allowing(prog_type, helper_id)
 }
 
-/// The program types without a table, each load configuration that failed and the
-/// kernel's answer (errno and last log line).
-pub fn not_probed() -> impl Iterator<Item = (ProgType, Option<AttachType>, &'static str)> {
-    table::NOT_PROBED.iter().copied()
+/// The load configurations without a row in the committed facts, and the kernel's answer
+/// (errno and last log line).
+pub fn not_probed() -> impl Iterator<Item = &'static NotProbed> {
+    KernelFacts::committed().helpers.not_probed.iter()
 }
 
 #[cfg(test)]
@@ -153,9 +223,10 @@ mod tests {
 
     #[test]
     fn rows_are_grouped_by_type_in_number_order() {
-        let t: Vec<u32> = table::TABLE.iter().map(|e| e.t.number()).collect();
+        let rows = &KernelFacts::committed().helpers.rows;
+        let t: Vec<u32> = rows.iter().map(|e| e.prog_type.number()).collect();
         assert!(t.windows(2).all(|w| w[0] <= w[1]), "{t:?}");
-        for e in table::TABLE {
+        for e in rows {
             assert_eq!(e.ok[0] & 1, 0, "bit 0 is not a helper");
             assert_eq!(e.ok[3] >> (MAX_HELPER_ID - 191), 0, "bits past {MAX_HELPER_ID}");
         }
@@ -215,7 +286,7 @@ mod tests {
         assert_eq!(helper_allowed(T::Lsm, None, ids::MAP_LOOKUP_ELEM), None);
         assert_eq!(helper_allowed(T::Xdp, None, 0), None);
         assert_eq!(helper_allowed(T::Xdp, None, MAX_HELPER_ID + 1), None);
-        assert!(not_probed().any(|(t, _, _)| t == T::Tracing));
+        assert!(not_probed().any(|n| n.prog_type == T::Tracing));
     }
 
     #[test]

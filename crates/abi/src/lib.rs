@@ -14,6 +14,7 @@
 //! This crate has no behaviour: the VM, the verifier and the kernel crate read it.
 
 pub mod helper_access;
+pub mod kernel_facts;
 pub mod map_types;
 pub mod prog_types;
 mod table;

@@ -209,11 +209,46 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
     let name = file.display().to_string();
     bpfbox_object::objdump(&obj, &name, prog).map_err(|e| CliError::input(file, e))
 }
+pub mod kernel_args;
+#[cfg(feature = "kernel")]
 pub mod kernel_cmds;
 pub mod run_obj;
 pub mod verify_cmd;
 
 /// The kernel's refusal as the CLI prints it (`full_log`: the whole verifier log).
+#[cfg(feature = "kernel")]
 pub fn kernel_error_text(e: &bpfbox_kernel::KernelError, full_log: bool) -> String {
     kernel_cmds::error_text(e, full_log)
+}
+
+/// Whether this `bpfbox` was built with the kernel backend (the `kernel` cargo feature).
+pub const HAS_KERNEL_BACKEND: bool = cfg!(feature = "kernel");
+
+/// The error a build without the kernel backend gives for what needs the kernel (`what`:
+/// the verb or flag asked for). Exit 2: the request cannot be served by this build.
+pub fn no_kernel_backend(what: &str) -> CliError {
+    CliError::usage(format!(
+        "{what} needs the kernel backend, and this bpfbox was built without it: rebuild with \
+         `cargo build --release --features kernel` (it needs libelf-dev, zlib1g-dev and pkg-config: \
+         scripts/install-deps.sh installs them)"
+    ))
+}
+
+/// Run a kernel subcommand (`load`, `attach`, `detach`, `prog`, `map`).
+pub fn run_kernel_cmd(cmd: kernel_args::KernelCmd) -> Result<u8, CliError> {
+    #[cfg(feature = "kernel")]
+    {
+        kernel_cmds::run(cmd)
+    }
+    #[cfg(not(feature = "kernel"))]
+    {
+        let verb = match cmd {
+            kernel_args::KernelCmd::Prog { .. } => "`bpfbox prog`",
+            kernel_args::KernelCmd::Map { .. } => "`bpfbox map`",
+            kernel_args::KernelCmd::Load { .. } => "`bpfbox load`",
+            kernel_args::KernelCmd::Attach { .. } => "`bpfbox attach`",
+            kernel_args::KernelCmd::Detach { .. } => "`bpfbox detach`",
+        };
+        Err(no_kernel_backend(verb))
+    }
 }

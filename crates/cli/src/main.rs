@@ -6,8 +6,50 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(feature = "kernel")]
+macro_rules! kernel_backend {
+    () => {
+        "yes"
+    };
+}
+#[cfg(not(feature = "kernel"))]
+macro_rules! kernel_backend {
+    () => {
+        "no (build with --features kernel)"
+    };
+}
+
+/// `bpfbox --version`: the crate version and the commit it was built from (build.rs),
+/// and whether the kernel backend is in.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BPFBOX_COMMIT"),
+    ", kernel backend: ",
+    kernel_backend!(),
+    ")"
+);
+
+/// What `bpfbox` alone prints: the main verbs and one command line to try.
+const SHORT_USAGE: &str = "\
+bpfbox: eBPF, complete: assemble, disassemble, verify and run eBPF programs without root
+
+usage: bpfbox <COMMAND> [ARGS]
+
+  run      run a program of a clang-built object (or raw bytecode) on packets or a context
+  verify   check an object as the kernel's verifier does, explaining any rejection
+  disasm   disassemble bytecode or an object as llvm-objdump prints it
+  asm      assemble text into bytecode
+  load, attach, detach, prog, map   the same objects in the running kernel (bpftool's words)
+
+example:
+  bpfbox run examples/xdp_firewall.bpf.o --pcap examples/traffic.pcap --dump-maps
+
+`bpfbox help` lists every command, `bpfbox help <COMMAND>` its options.
+";
+
 #[derive(Parser, Debug)]
-#[command(name = "bpfbox", version, about = "eBPF, complete: assemble, disassemble and run eBPF programs")]
+#[command(name = "bpfbox", version = VERSION, about = "eBPF, complete: assemble, disassemble and run eBPF programs")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -34,7 +76,7 @@ enum EngineArg {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     #[command(flatten)]
-    Kernel(bpfbox::kernel_cmds::KernelCmd),
+    Kernel(bpfbox::kernel_args::KernelCmd),
     /// Verify the programs of an ELF object as the kernel's verifier would, explaining
     /// rejections in terms of the source.
     Verify {
@@ -158,6 +200,10 @@ fn syntax_for(arg: SyntaxArg, text: &str) -> Syntax {
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        eprint!("{SHORT_USAGE}");
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -194,7 +240,7 @@ macro_rules! outln {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
-        Cmd::Kernel(k) => bpfbox::kernel_cmds::run(k),
+        Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
         Cmd::Verify { file, prog, json, log, btf, types, unprivileged } => {
             let types = types
                 .iter()

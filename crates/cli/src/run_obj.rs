@@ -418,6 +418,12 @@ fn run_user(
     Ok(Session { prog_type, records, maps })
 }
 
+#[cfg(not(feature = "kernel"))]
+fn run_kernel(a: &RunObjArgs, _: &LoadedObject, _: &[Vec<u8>], _: &Option<Vec<u8>>) -> Result<Session, CliError> {
+    Err(crate::no_kernel_backend(if a.backend == Backend::Compare { "--compare" } else { "--kernel" }))
+}
+
+#[cfg(feature = "kernel")]
 fn run_kernel(
     a: &RunObjArgs,
     obj: &LoadedObject,

@@ -3,6 +3,8 @@
 //! binary the test builds (ring buffer, perf buffer, trace_pipe), perf events, cgroups;
 //! pinning and `bpfbox detach`. After every test nothing of it remains in the kernel.
 
+#![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
+
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

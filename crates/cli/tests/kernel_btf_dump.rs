@@ -1,6 +1,8 @@
 //! `bpfbox map dump|lookup` decode keys and values with the map's BTF (bpftool's
 //! `formatted` object), keeping the hex byte arrays.
 
+#![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
+
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

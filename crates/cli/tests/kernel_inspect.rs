@@ -1,5 +1,7 @@
 //! `bpfbox load`, `prog` and `map` against the kernel, checked against bpftool.
 
+#![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
+
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

@@ -8,6 +8,8 @@
 //! after overfilling them only the number of entries and the survival of the newest
 //! keys are compared.
 
+#![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
+
 /// A `get_next_key` over one map (bpfbox's or the kernel's): the next key or an errno.
 type NextKey<'a> = dyn Fn(Option<&[u8]>) -> Result<Vec<u8>, i32> + 'a;
 

@@ -40,7 +40,10 @@ fn realworld_programs_run_in_user_space() {
         println!("SKIP: /sys/kernel/btf/vmlinux is missing (CO-RE objects need a target BTF)");
         return;
     }
+    #[cfg(feature = "kernel")]
     let kernel = bpfbox_kernel::availability().is_ok();
+    #[cfg(not(feature = "kernel"))]
+    let kernel = false;
     let ctx = std::env::temp_dir().join(format!("bpfbox-zero-ctx-{}", std::process::id()));
     std::fs::write(&ctx, [0u8; 64]).unwrap();
     let pcap = root("examples/traffic.pcap");

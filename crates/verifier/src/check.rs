@@ -2116,17 +2116,13 @@ impl Verifier<'_> {
         let name = proto.name;
         // The kernel's get_func_proto for this program type (a table generated from the kernel).
         let (prog_type, hid) = (self.prog.prog_type, proto.id);
-        let access = bpfbox_abi::helper_access::helper_access(
-            prog_type,
-            self.prog.expected_attach_type,
-            Some(self.prog.sleepable),
-            hid,
-        );
+        let helpers = &self.opts.facts().helpers;
+        let access = helpers.access(prog_type, self.prog.expected_attach_type, Some(self.prog.sleepable), hid);
         if let Some(msg) = access.and_then(|a| a.kernel_message(name, hid)) {
-            use bpfbox_abi::helper_access::{attach_types_allowing, prog_types_allowing, HelperAccess};
+            use bpfbox_abi::helper_access::HelperAccess;
             return with_hint(fail(Rule::UnknownHelper, msg, &[]), || {
-                let attach = attach_types_allowing(prog_type, hid);
-                let types: Vec<&str> = prog_types_allowing(hid).iter().map(|t| t.name()).collect();
+                let attach = helpers.attach_types_allowing(prog_type, hid);
+                let types: Vec<&str> = helpers.prog_types_allowing(hid).iter().map(|t| t.name()).collect();
                 let mut h = if access == Some(HelperAccess::MightSleep) {
                     format!("bpf_{name} may sleep: only sleepable programs (uprobe.s, syscall, ...) may call it")
                 } else if !attach.is_empty() {

@@ -81,6 +81,8 @@ impl std::fmt::Debug for KernelBtf {
     }
 }
 
+pub use bpfbox_abi::kernel_facts::KernelFacts;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Keep a state-by-state trace (like the kernel's log level 2).
@@ -89,11 +91,25 @@ pub struct VerifyOptions {
     pub unprivileged: bool,
     /// The complexity limit (`BPF_COMPLEXITY_LIMIT_INSNS`).
     pub insn_limit: u64,
+    /// The kernel build to be faithful to (which helpers each program type may call):
+    /// the running kernel's facts when the caller could probe them, `None` for the
+    /// facts committed with bpfbox ([`KernelFacts::committed`]).
+    pub kernel_facts: Option<std::sync::Arc<KernelFacts>>,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000 }
+        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000, kernel_facts: None }
+    }
+}
+
+impl VerifyOptions {
+    /// The kernel facts in use ([`VerifyOptions::kernel_facts`] or the committed ones).
+    pub fn facts(&self) -> &KernelFacts {
+        match &self.kernel_facts {
+            Some(f) => f,
+            None => KernelFacts::committed(),
+        }
     }
 }
 
