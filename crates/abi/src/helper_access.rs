@@ -98,9 +98,8 @@ impl HelperTable {
     /// for this attach type, all of the type's rows (so a helper some attach type allows
     /// is not refused).
     fn rows_for(&self, prog_type: ProgType, expected_attach_type: Option<u32>, sleepable: Option<bool>) -> Vec<&Row> {
-        let of_type = || {
-            self.rows.iter().filter(move |e| e.prog_type == prog_type && sleepable.is_none_or(|s| e.sleepable == s))
-        };
+        let of_type =
+            || self.rows.iter().filter(move |e| e.prog_type == prog_type && sleepable.is_none_or(|s| e.sleepable == s));
         let want = expected_attach_type.unwrap_or(0);
         let exact: Vec<&Row> = of_type().filter(|e| e.attach.map_or(0, AttachType::number) == want).collect();
         if exact.is_empty() {

@@ -183,7 +183,9 @@ impl KernelFacts {
             match other.helpers.rows.iter().find(|b| key(b) == key(a)) {
                 None => out.push(format!("{}: only in {}", label(a), self.stamp)),
                 Some(b) => {
-                    for (what, x, y) in [("ok", &a.ok, &b.ok), ("sleep", &a.sleep, &b.sleep), ("probe", &a.probe, &b.probe)] {
+                    for (what, x, y) in
+                        [("ok", &a.ok, &b.ok), ("sleep", &a.sleep, &b.sleep), ("probe", &a.probe, &b.probe)]
+                    {
                         let gone: HelperSet = std::array::from_fn(|i| x[i] & !y[i]);
                         let new: HelperSet = std::array::from_fn(|i| y[i] & !x[i]);
                         let tag = if what == "ok" { String::new() } else { format!(" ({what})") };
@@ -228,7 +230,8 @@ fn attach_type(s: &str) -> Result<Option<AttachType>, String> {
 
 fn parse_set(field: &str, name: &str) -> Result<HelperSet, String> {
     let v = field.strip_prefix(name).and_then(|f| f.strip_prefix('=')).ok_or_else(|| format!("expected {name}=..."))?;
-    let w: Vec<u64> = v.split(',').map(parse_u64).collect::<Option<_>>().ok_or_else(|| format!("bad {name} words `{v}`"))?;
+    let w: Vec<u64> =
+        v.split(',').map(parse_u64).collect::<Option<_>>().ok_or_else(|| format!("bad {name} words `{v}`"))?;
     <HelperSet>::try_from(w).map_err(|_| format!("{name} needs 4 words"))
 }
 

@@ -93,6 +93,27 @@ pub enum KernelCmd {
         #[arg(long)]
         json: bool,
     },
+    /// What the running kernel allows (bpftool's `feature`): `feature probe` asks it
+    /// which helpers each program type may call and prints a kernel facts file, stamped
+    /// with the release and BTF hash, for `bpfbox verify --kernel-facts FILE` elsewhere.
+    Feature {
+        #[command(subcommand)]
+        cmd: FeatureCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FeatureCmd {
+    /// Probe the running kernel (about 14,000 trivial loads, under a second) and print
+    /// its facts file; `--diff` compares it with the facts committed with bpfbox instead.
+    Probe {
+        /// Write the facts here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Print how the running kernel differs from the committed facts (exit 1 if it does).
+        #[arg(long, conflicts_with = "output")]
+        diff: bool,
+    },
 }
 
 /// How to open an object (shared by load and attach).

@@ -9,7 +9,6 @@ use bpfbox_kernel::events::{self, Event, EventStream};
 use bpfbox_kernel::inspect::{self, MapBtf, MapInfo, ProgInfo};
 use bpfbox_kernel::{KernelError, KernelObject, OpenOptions};
 use bpfbox_object::btf::{Btf, Kind};
-use clap::{Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,7 +108,39 @@ pub fn run(cmd: KernelCmd) -> Result<u8, CliError> {
             attach_cmd(&obj, prog.as_deref(), &target, &opts, &open)
         }
         KernelCmd::Detach { path, json } => detach_cmd(&path, json),
+        KernelCmd::Feature { cmd: FeatureCmd::Probe { output, diff } } => feature_probe(output, diff),
     }
+}
+
+/// `bpfbox feature probe [-o FILE] [--diff]`.
+fn feature_probe(output: Option<PathBuf>, diff: bool) -> Result<u8, CliError> {
+    use bpfbox_abi::kernel_facts::KernelFacts;
+    if let Err(code) = available() {
+        return Ok(code);
+    }
+    let facts = match bpfbox_kernel::facts::probe() {
+        Ok(f) => f,
+        Err(e) => return Ok(report(&e, false)),
+    };
+    if diff {
+        let committed = KernelFacts::committed();
+        let d = committed.helper_differences(&facts);
+        let mut out = format!("committed: {}\nrunning:   {}\n", committed.stamp, facts.stamp);
+        if d.is_empty() {
+            out.push_str("the same helpers for every program type\n");
+        }
+        for l in &d {
+            out.push_str(&format!("  {l}\n"));
+        }
+        emit(&out);
+        return Ok(u8::from(!d.is_empty()));
+    }
+    let text = facts.to_text("bpfbox kernel facts, probed by `bpfbox feature probe`");
+    match output {
+        Some(p) => std::fs::write(&p, text).map_err(|e| CliError::io(&p, e))?,
+        None => emit(&text),
+    }
+    Ok(0)
 }
 
 fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {

@@ -209,6 +209,7 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
     let name = file.display().to_string();
     bpfbox_object::objdump(&obj, &name, prog).map_err(|e| CliError::input(file, e))
 }
+pub mod facts;
 pub mod kernel_args;
 #[cfg(feature = "kernel")]
 pub mod kernel_cmds;
@@ -248,6 +249,7 @@ pub fn run_kernel_cmd(cmd: kernel_args::KernelCmd) -> Result<u8, CliError> {
             kernel_args::KernelCmd::Load { .. } => "`bpfbox load`",
             kernel_args::KernelCmd::Attach { .. } => "`bpfbox attach`",
             kernel_args::KernelCmd::Detach { .. } => "`bpfbox detach`",
+            kernel_args::KernelCmd::Feature { .. } => "`bpfbox feature`",
         };
         Err(no_kernel_backend(verb))
     }

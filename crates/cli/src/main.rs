@@ -100,6 +100,12 @@ enum Cmd {
         /// pointer comparisons, no uninitialised stack reads, ...).
         #[arg(long)]
         unprivileged: bool,
+        /// Which kernel build to be faithful to (which helpers each program type may
+        /// call): `auto` (the running kernel's when it can be asked, else the facts
+        /// committed with bpfbox), `running`, `committed`, or a facts FILE written by
+        /// `bpfbox feature probe`.
+        #[arg(long, value_name = "auto|running|committed|FILE", default_value = "auto")]
+        kernel_facts: String,
     },
     /// Assemble a text file into raw bytecode.
     Asm {
@@ -241,7 +247,7 @@ macro_rules! outln {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
-        Cmd::Verify { file, prog, json, log, btf, types, unprivileged } => {
+        Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts } => {
             let types = types
                 .iter()
                 .map(|t| {
@@ -250,7 +256,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                         .ok_or_else(|| CliError::usage(format!("--type expects NAME=TYPE, got `{t}`")))
                 })
                 .collect::<Result<_, _>>()?;
-            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types, unprivileged };
+            let kernel_facts = bpfbox::facts::FactsChoice::parse(&kernel_facts);
+            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types, unprivileged, kernel_facts };
             let (text, code) = bpfbox::verify_cmd::run(&args)?;
             emit(&text);
             Ok(code)

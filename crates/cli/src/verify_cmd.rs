@@ -30,6 +30,8 @@ pub struct VerifyArgs {
     pub types: Vec<(String, String)>,
     /// The unprivileged rules (`VerifyOptions::unprivileged`).
     pub unprivileged: bool,
+    /// Which kernel build's facts to verify against (`--kernel-facts`).
+    pub kernel_facts: crate::facts::FactsChoice,
 }
 
 /// The object, and the kernel BTF its CO-RE relocations were resolved against (the
@@ -154,7 +156,13 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     if selected.is_empty() {
         return Err(CliError::input(&args.file, "the object has no programs"));
     }
-    let opts = VerifyOptions { log: args.log, unprivileged: args.unprivileged, ..VerifyOptions::default() };
+    let used = crate::facts::resolve(&args.kernel_facts)?;
+    let opts = VerifyOptions {
+        log: args.log,
+        unprivileged: args.unprivileged,
+        kernel_facts: used.facts.clone(),
+        ..VerifyOptions::default()
+    };
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
     for p in selected {
         let input = input_with_kernel_btf(&obj, p, kernel_btf.clone()).ok_or_else(|| {
@@ -187,7 +195,11 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
                 v
             })
             .collect();
-        let doc = json!({ "file": args.file.display().to_string(), "programs": programs });
+        let doc = json!({
+            "file": args.file.display().to_string(),
+            "kernel_facts": used.to_json(),
+            "programs": programs,
+        });
         out = serde_json::to_string_pretty(&doc).unwrap_or_default();
         out.push('\n');
     } else {
@@ -211,6 +223,8 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
                 render_diag(&mut out, p, d);
             }
         }
+        // Which kernel build the verdicts are faithful to (stderr: stdout is the verdicts).
+        eprintln!("{}", used.line());
     }
     Ok((out, u8::from(rejected)))
 }
@@ -235,7 +249,8 @@ pub fn verify_before_run(
     selected: &ProgramSpec,
     json: bool,
 ) -> Result<BeforeRun, CliError> {
-    let opts = VerifyOptions::default();
+    let used = crate::facts::resolve(&crate::facts::FactsChoice::Auto)?;
+    let opts = VerifyOptions { kernel_facts: used.facts, ..VerifyOptions::default() };
     let mut rejected: Vec<(&ProgramSpec, Report)> = Vec::new();
     let mut accepted = BTreeMap::new();
     for p in &obj.programs {

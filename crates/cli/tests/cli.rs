@@ -114,3 +114,63 @@ fn runtime_faults_exit_1_naming_pc_and_address() {
     assert_eq!(c, 1);
     assert!(out.contains("1000"), "{out}");
 }
+
+/// `verify --kernel-facts FILE` verifies against that kernel build's helper table and
+/// says so; a bad facts file is unusable input naming the line.
+#[test]
+fn verify_uses_the_kernel_facts_it_is_given() {
+    use bpfbox_abi::kernel_facts::KernelFacts;
+    let fw = example("examples/xdp_firewall.bpf.o");
+    // The committed facts accept the firewall (it calls bpf_map_lookup_elem#1).
+    let (c, out, err) = bpfbox(&["verify", &fw, "--kernel-facts", "committed"]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(err.contains("kernel facts: committed with bpfbox (Linux "), "{err}");
+    // A kernel build whose XDP programs may not call bpf_map_lookup_elem.
+    let mut f = KernelFacts::committed().clone();
+    f.stamp.release = "9.9.9-test".into();
+    for r in f.helpers.rows.iter_mut().filter(|r| r.prog_type.name() == "xdp") {
+        r.ok[0] &= !(1 << 1);
+    }
+    let file = tmp("no-lookup.facts", f.to_text("test").as_bytes());
+    let file = file.to_string_lossy();
+    let (c, out, err) = bpfbox(&["verify", &fw, "--kernel-facts", &file]);
+    assert_eq!(c, 1, "{out}{err}");
+    assert!(out.contains("program of this type cannot use helper bpf_map_lookup_elem#1"), "{out}");
+    assert!(err.contains("kernel facts: from ") && err.contains("Linux 9.9.9-test"), "{err}");
+    let (c, out, _) = bpfbox(&["verify", &fw, "--kernel-facts", &file, "--json"]);
+    assert_eq!(c, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["kernel_facts"]["source"], "file");
+    assert_eq!(v["kernel_facts"]["release"], "9.9.9-test");
+    // Unusable facts files: exit 2, one line naming the file and the line.
+    let bad = tmp("bad.facts", b"release x\nhelpers 6 37 0 ok=1 sleep=0 probe=0\n");
+    assert_one_line_error(&["verify", &fw, "--kernel-facts", &bad.to_string_lossy()], 2, "kernel facts: line 2");
+}
+
+/// `bpfbox` alone prints a short usage naming the main verbs and an example; `--version`
+/// names the commit.
+#[test]
+fn bare_command_and_version() {
+    let (c, out, err) = bpfbox(&[]);
+    assert_eq!(c, 2, "{out}");
+    for verb in ["run", "verify", "disasm", "asm", "example:", "bpfbox run examples/xdp_firewall.bpf.o"] {
+        assert!(err.contains(verb), "no `{verb}` in\n{err}");
+    }
+    assert!(err.lines().count() < 25, "{err}");
+    let (c, out, _) = bpfbox(&["--version"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with(&format!("bpfbox {} (commit ", env!("CARGO_PKG_VERSION"))), "{out}");
+    assert!(out.contains("kernel backend: "), "{out}");
+}
+
+/// Without the kernel backend, the kernel verbs and flags name the feature (exit 2).
+#[cfg(not(feature = "kernel"))]
+#[test]
+fn kernel_verbs_name_the_missing_feature() {
+    assert_one_line_error(&["prog", "list"], 2, "--features kernel");
+    assert_one_line_error(
+        &["run", &example("examples/xdp_firewall.bpf.o"), "--data-hex", &"00".repeat(60), "--kernel"],
+        2,
+        "--kernel needs the kernel backend",
+    );
+}

@@ -4,7 +4,6 @@
 //! pinning and `bpfbox detach`. After every test nothing of it remains in the kernel.
 
 #![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
-
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

@@ -2,7 +2,6 @@
 //! `formatted` object), keeping the hex byte arrays.
 
 #![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
-
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

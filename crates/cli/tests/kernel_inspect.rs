@@ -1,7 +1,6 @@
 //! `bpfbox load`, `prog` and `map` against the kernel, checked against bpftool.
 
 #![cfg(feature = "kernel")] // scripts/test.sh builds the tests with the kernel backend
-
 #![allow(clippy::unwrap_used)]
 
 mod kernel_common;

@@ -7,6 +7,8 @@
 //! - [`attach`]: attaching a loaded program to xdp, tc, tracepoints, uprobes, perf
 //!   events and cgroups; pins and detaching.
 //! - [`events`]: ring-buffer, perf-buffer and trace_pipe streaming.
+//! - [`facts`]: the running kernel's facts (which helpers each program type may call),
+//!   stamped with its release and BTF hash.
 //!
 //! Errors are [`KernelError`]s that keep the errno, program, section and the whole
 //! verifier log.
@@ -14,6 +16,7 @@
 pub mod attach;
 mod error;
 pub mod events;
+pub mod facts;
 mod handle;
 pub mod inspect;
 mod maps;
