@@ -1583,11 +1583,15 @@ impl Verifier<'_> {
                 if write && is_key {
                     return fail(Rule::MapKeyAccess, format!("write to change key R{regno} not allowed"), &[rn]);
                 }
-                if write && map.frozen && !is_key {
-                    return fail(
-                        Rule::MapValueAccess,
-                        format!("write into map forbidden, value_size={mem} off={off} size={size}"),
-                        &[rn],
+                // `check_map_access_type`: BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG (and frozen .rodata).
+                if !is_key && (if write { !map.prog_can_write() } else { !map.prog_can_read() }) {
+                    let what = if write { "write into" } else { "read from" };
+                    return with_hint(
+                        fail(Rule::MapValueAccess, format!("{what} map forbidden, value_size={mem} off={off} size={size}"), &[rn]),
+                        || {
+                            let flag = if write { "read-only (BPF_F_RDONLY_PROG or frozen)" } else { "write-only (BPF_F_WRONLY_PROG)" };
+                            format!("map `{}` is {flag} for programs", map.name)
+                        },
                     );
                 }
                 let what =
@@ -2002,6 +2006,16 @@ impl Verifier<'_> {
                 format!("R{regno} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"),
                 &[regno as u8],
             ),
+            RegType::MapValue if !reg.maybe_null && !(if write { self.map(reg.map).prog_can_write() } else { self.map(reg.map).prog_can_read() }) => {
+                // `check_map_access_type` with the helper's access type (`reg->off` as the offset).
+                let m = self.map(reg.map);
+                let what = if write { "write into" } else { "read from" };
+                fail(
+                    Rule::MapValueAccess,
+                    format!("{what} map forbidden, value_size={} off={} size={size_max}", m.value_size, reg.off),
+                    &[regno as u8],
+                )
+            }
             _ => {
                 let store = if write { Some((RegState::unknown(), None)) } else { None };
                 // Check the last byte of the largest access and the first byte.
@@ -2354,6 +2368,15 @@ impl Verifier<'_> {
             }
         }
         if let Some(m) = map {
+            // `record_func_map`: helpers that change a read-only (BPF_F_RDONLY_PROG) map.
+            let mi = self.map(m);
+            if (mi.frozen || mi.map_flags & crate::BPF_F_RDONLY_PROG != 0)
+                && matches!(name, "map_delete_elem" | "map_update_elem" | "map_push_elem" | "map_pop_elem")
+            {
+                return with_hint(fail(Rule::HelperArg, "write into map forbidden", &[1]), || {
+                    format!("map `{}` is read-only for programs (BPF_F_RDONLY_PROG): bpf_{name} would change it", mi.name)
+                });
+            }
             self.check_map_compat(m, name, id)?;
         }
         if let Some((_, rid)) = release {
@@ -3270,6 +3293,7 @@ mod tests {
             value_size: 8,
             max_entries: 1,
             frozen: false,
+            map_flags: 0,
             inner: None,
             spin_lock_off: None,
             frozen_data: None,

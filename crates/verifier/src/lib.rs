@@ -36,8 +36,11 @@ pub struct MapInfo {
     pub key_size: u32,
     pub value_size: u32,
     pub max_entries: u32,
-    /// Read-only for programs (`BPF_F_RDONLY_PROG`, `.rodata`).
+    /// Read-only for programs and frozen (`.rodata`, `.kconfig`: `BPF_F_RDONLY_PROG`
+    /// and `BPF_MAP_FREEZE`).
     pub frozen: bool,
+    /// The map's creation flags (`BPF_F_RDONLY_PROG`, `BPF_F_WRONLY_PROG`, ...).
+    pub map_flags: u32,
     /// The inner map of a map-in-map.
     pub inner: Option<Box<MapInfo>>,
     /// Where the value's `struct bpf_spin_lock` is (from the map's BTF), if it has one.
@@ -46,6 +49,22 @@ pub struct MapInfo {
     /// kernel does (`bpf_map_direct_read`), loads at constant offsets read these
     /// bytes as known constants, so branches on configuration are decided.
     pub frozen_data: Option<Vec<u8>>,
+}
+
+/// `BPF_F_RDONLY_PROG`: programs may read the map's values, not change them.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_WRONLY_PROG`: programs may write the map's values, not read them.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
+
+impl MapInfo {
+    /// Whether programs may read the values (`bpf_map_flags_to_cap`).
+    pub fn prog_can_read(&self) -> bool {
+        self.map_flags & BPF_F_WRONLY_PROG == 0
+    }
+    /// Whether programs may write the values (`bpf_map_flags_to_cap`).
+    pub fn prog_can_write(&self) -> bool {
+        !self.frozen && self.map_flags & BPF_F_RDONLY_PROG == 0
+    }
 }
 
 /// One program to verify.

@@ -22,6 +22,7 @@ fn map_info(obj: &LoadedObject, m: &MapSpec) -> MapInfo {
         value_size: m.value_size,
         max_entries: m.max_entries,
         frozen: m.frozen,
+        map_flags: m.map_flags,
         inner: m.inner.as_deref().map(|i| Box::new(map_info(obj, i))),
         spin_lock_off: spin_lock_off(obj, m),
         frozen_data: if m.frozen && m.map_type == 2 { m.initial_data.clone() } else { None },

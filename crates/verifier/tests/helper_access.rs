@@ -15,6 +15,7 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         value_size: 0,
         max_entries: 4096,
         frozen: false,
+        map_flags: 0,
         inner: None,
         frozen_data: None,
         spin_lock_off: None,

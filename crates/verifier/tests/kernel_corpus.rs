@@ -44,7 +44,7 @@ fn kernel_verdict<E>(
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
-            flags: 0,
+            flags: m.map_flags,
             frozen: m.frozen,
             spin_lock_off: m.spin_lock_off,
         })

@@ -170,7 +170,8 @@ r1 = 0
 bad: r0 = 0
 exit
 
-=== old packet pointer after adjust_meta
+=== old packet pointer after adjust_tail
+; (bpf_xdp_adjust_meta would do, but some kernel builds refuse it in XDP programs)
 r6 = r1
 r2 = *(u32 *)(r6 + 0)
 r3 = *(u32 *)(r6 + 4)
@@ -180,7 +181,7 @@ if r4 > r3 goto bad
 r1 = r6
 r7 = r2
 r2 = -4
-call 54
+call 65
 r0 = *(u32 *)(r7 + 0)  ; error: R7 invalid mem access 'scalar'
 bad: r0 = 0
 exit

@@ -78,6 +78,8 @@ fn parse_map(spec: &str) -> MapInfo {
             Some(("value", v)) => m.value_size = v.parse().expect("value"),
             Some(("entries", v)) => m.max_entries = v.parse().expect("entries"),
             None if kv == "frozen" => m.frozen = true,
+            None if kv == "rdonly_prog" => m.map_flags |= bpfbox_verifier::BPF_F_RDONLY_PROG,
+            None if kv == "wronly_prog" => m.map_flags |= bpfbox_verifier::BPF_F_WRONLY_PROG,
             Some(("spinlock", v)) => m.spin_lock_off = Some(v.parse().expect("spinlock")),
             _ => panic!("bad map field {kv}"),
         }
