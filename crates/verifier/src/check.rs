@@ -1587,9 +1587,17 @@ impl Verifier<'_> {
                 if !is_key && (if write { !map.prog_can_write() } else { !map.prog_can_read() }) {
                     let what = if write { "write into" } else { "read from" };
                     return with_hint(
-                        fail(Rule::MapValueAccess, format!("{what} map forbidden, value_size={mem} off={off} size={size}"), &[rn]),
+                        fail(
+                            Rule::MapValueAccess,
+                            format!("{what} map forbidden, value_size={mem} off={off} size={size}"),
+                            &[rn],
+                        ),
                         || {
-                            let flag = if write { "read-only (BPF_F_RDONLY_PROG or frozen)" } else { "write-only (BPF_F_WRONLY_PROG)" };
+                            let flag = if write {
+                                "read-only (BPF_F_RDONLY_PROG or frozen)"
+                            } else {
+                                "write-only (BPF_F_WRONLY_PROG)"
+                            };
                             format!("map `{}` is {flag} for programs", map.name)
                         },
                     );
@@ -2374,7 +2382,10 @@ impl Verifier<'_> {
                 && matches!(name, "map_delete_elem" | "map_update_elem" | "map_push_elem" | "map_pop_elem")
             {
                 return with_hint(fail(Rule::HelperArg, "write into map forbidden", &[1]), || {
-                    format!("map `{}` is read-only for programs (BPF_F_RDONLY_PROG): bpf_{name} would change it", mi.name)
+                    format!(
+                        "map `{}` is read-only for programs (BPF_F_RDONLY_PROG): bpf_{name} would change it",
+                        mi.name
+                    )
                 });
             }
             self.check_map_compat(m, name, id)?;
@@ -2685,44 +2696,62 @@ impl Verifier<'_> {
         });
     }
 
-    /// `check_max_stack_depth`: the stack of every call chain, each frame rounded up to 16 bytes
-    /// (`round_up_stack_depth` when the JIT is requested).
+    /// `check_max_stack_depth`, after the path-sensitive walk: the call graph is walked
+    /// statically from the main program, following every call and every function
+    /// reference (`ld_imm64` of a callback) whether or not the walk above reached it,
+    /// so recursion the path-sensitive walk never executed still ends at 8 frames ("the
+    /// call stack of 8 frames is too deep !"), and the stacks of each chain add up
+    /// (each frame rounded up to 16 bytes, `round_up_stack_depth` with the JIT).
     fn check_stack_depth(&self) -> Result<(), Box<Diagnostic>> {
-        fn walk(
-            v: &Verifier<'_>,
-            sub: usize,
-            depth: u32,
-            frames: usize,
-            seen: &mut Vec<usize>,
-        ) -> Option<(u32, usize)> {
-            // With the JIT (always on here, as on most kernels) frames round up to 16 bytes.
-            let own = v.stack_depth[sub].div_ceil(16) * 16;
-            let total = depth + own;
-            if total > MAX_STACK as u32 {
-                return Some((total, frames));
-            }
-            for &(pc, callee) in &v.cfg.calls {
-                if v.cfg.subprog_of(pc) == sub && !seen.contains(&callee) {
-                    seen.push(callee);
-                    if let Some(r) = walk(v, callee, total, frames + 1, seen) {
-                        return Some(r);
+        // (pc, callee subprogram) of calls and function references, in pc order.
+        let mut edges: Vec<(usize, usize)> = self.cfg.calls.clone();
+        for (pc, insn) in self.prog.insns.iter().enumerate() {
+            if let Insn::LoadImm64 { imm: Imm64::Func(rel), .. } = *insn {
+                let t = pc as i64 + 1 + i64::from(rel);
+                if let Ok(t) = usize::try_from(t) {
+                    if t < self.prog.insns.len() {
+                        edges.push((pc, self.cfg.subprog_of(t)));
                     }
-                    seen.pop();
+                }
+            }
+        }
+        edges.sort_unstable();
+        enum Too {
+            Deep(usize, usize),
+            Large(usize, u32),
+        }
+        fn walk(v: &Verifier<'_>, edges: &[(usize, usize)], sub: usize, depth: u32, frame: usize) -> Option<Too> {
+            // With the JIT (always on here, as on most kernels) frames round up to 16 bytes.
+            let total = depth + v.stack_depth[sub].div_ceil(16) * 16;
+            if total > MAX_STACK as u32 {
+                return Some(Too::Large(frame + 1, total));
+            }
+            for &(pc, callee) in edges.iter().filter(|(pc, _)| v.cfg.subprog_of(*pc) == sub) {
+                if frame + 1 >= MAX_CALL_FRAMES {
+                    return Some(Too::Deep(pc, frame + 1));
+                }
+                if let Some(r) = walk(v, edges, callee, total, frame + 1) {
+                    return Some(r);
                 }
             }
             None
         }
-        if let Some((total, frames)) = walk(self, 0, 0, 1, &mut vec![0]) {
-            return Err(Box::new(Diagnostic {
-                pc: 0,
-                kind: Rule::StackSize,
-                message: format!("combined stack size of {frames} calls is {total}. Too large"),
-                regs: vec![],
-                path: vec![],
-                hint: Some("the stacks of all functions on a call chain share 512 bytes: move large buffers into a per-CPU array map".into()),
-            }));
-        }
-        Ok(())
+        let (pc, kind, message, hint) = match walk(self, &edges, 0, 0, 0) {
+            None => return Ok(()),
+            Some(Too::Large(frames, total)) => (
+                0,
+                Rule::StackSize,
+                format!("combined stack size of {frames} calls is {total}. Too large"),
+                "the stacks of all functions on a call chain share 512 bytes: move large buffers into a per-CPU array map",
+            ),
+            Some(Too::Deep(pc, frames)) => (
+                pc,
+                Rule::CallDepth,
+                format!("the call stack of {frames} frames is too deep !"),
+                "calls nest at most 8 deep, counted over every call in the code (even ones no path takes), so recursion is never allowed",
+            ),
+        };
+        Err(Box::new(Diagnostic { pc, kind, message, regs: vec![], path: vec![], hint: Some(hint.into()) }))
     }
 }
 
