@@ -6,6 +6,11 @@
 use crate::raw::{self, RawInsn};
 use std::fmt;
 
+/// `BPF_MAX_LOOPS`: how many times the `may_goto` instructions of one function
+/// invocation fall through before they jump (the kernel's count-based budget; its
+/// x86-64 and arm64 JITs refill a smaller budget while a time limit lasts instead).
+pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
+
 /// A register number, `r0`..=`r10`. The decoder guarantees `0 <= n <= 10`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Reg(u8);
@@ -265,6 +270,32 @@ pub enum Insn {
         off: i16,
         src: Reg,
     },
+    /// `dst = load_acquire((size *)(src + off))` (`BPF_STX | BPF_ATOMIC`, imm
+    /// `BPF_LOAD_ACQ` 0x100, Linux 6.15): a zero-extending load with acquire ordering.
+    LoadAcquire {
+        size: Size,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    },
+    /// `store_release((size *)(dst + off), src)` (`BPF_STX | BPF_ATOMIC`, imm
+    /// `BPF_STORE_REL` 0x110, Linux 6.15): a store with release ordering.
+    StoreRelease {
+        size: Size,
+        dst: Reg,
+        off: i16,
+        src: Reg,
+    },
+    /// `dst = addr_space_cast(src, dst_as, src_as)` (`BPF_ALU64 | BPF_MOV | BPF_X`,
+    /// off 1, imm `dst_as << 16 | src_as`; BPF arena, Linux 6.9). The decoder only
+    /// accepts the two casts the kernel knows: as(1) to as(0) (imm 1) and as(0) to
+    /// as(1) (imm 0x10000).
+    AddrSpaceCast {
+        dst: Reg,
+        src: Reg,
+        dst_as: u16,
+        src_as: u16,
+    },
     /// `lddw`: occupies two instruction slots.
     LoadImm64 {
         dst: Reg,
@@ -291,6 +322,12 @@ pub enum Insn {
         src: Operand,
         off: i16,
     },
+    /// `may_goto +off` (`BPF_JMP | BPF_JCOND`, src `BPF_MAY_GOTO` 0, Linux 6.9): falls
+    /// through while the per-frame loop budget lasts (`BPF_MAX_LOOPS`, decremented on
+    /// every execution), jumps when it is exhausted.
+    MayGoto {
+        off: i16,
+    },
     Call(CallTarget),
     /// `callx dst`: call through a register.
     CallX {
@@ -313,6 +350,7 @@ impl Insn {
         match *self {
             Insn::Ja { off, .. } => Some(off as i64),
             Insn::Jump { off, .. } => Some(off as i64),
+            Insn::MayGoto { off } => Some(off as i64),
             Insn::Call(CallTarget::Local(rel)) => Some(rel as i64),
             Insn::LoadImm64 { imm: Imm64::Func(rel), .. } => Some(rel as i64),
             _ => None,
@@ -435,6 +473,17 @@ fn decode_one(r: &RawInsn, next: Option<&RawInsn>) -> Result<Insn, DecodeErrorKi
                 raw::BPF_MOV => {
                     if r.off == 0 {
                         alu(AluOp::Mov, src_operand(&[0])?)
+                    } else if r.off == 1 && is_reg && width == Width::W64 {
+                        // BPF_ADDR_SPACE_CAST.
+                        if r.imm != 1 && r.imm != 1 << 16 {
+                            return Err(DecodeErrorKind::BadImm { code, imm: r.imm });
+                        }
+                        Insn::AddrSpaceCast {
+                            dst,
+                            src: reg(r.src)?,
+                            dst_as: (r.imm as u32 >> 16) as u16,
+                            src_as: r.imm as u16,
+                        }
                     } else {
                         let allowed: &[i16] = if width == Width::W64 { &[8, 16, 32] } else { &[8, 16] };
                         if !is_reg {
@@ -501,6 +550,13 @@ fn decode_one(r: &RawInsn, next: Option<&RawInsn>) -> Result<Insn, DecodeErrorKi
                     Ok(Insn::Store { size, dst: reg(r.dst)?, off: r.off, src: Operand::Reg(reg(r.src)?) })
                 }
                 raw::BPF_ATOMIC => {
+                    match r.imm {
+                        0x100 => return Ok(Insn::LoadAcquire { size, dst: reg(r.dst)?, src: reg(r.src)?, off: r.off }),
+                        0x110 => {
+                            return Ok(Insn::StoreRelease { size, dst: reg(r.dst)?, off: r.off, src: reg(r.src)? })
+                        }
+                        _ => {}
+                    }
                     if !matches!(size, Size::W | Size::DW) {
                         return Err(unknown());
                     }
@@ -611,6 +667,17 @@ fn decode_one(r: &RawInsn, next: Option<&RawInsn>) -> Result<Insn, DecodeErrorKi
                         s => return Err(DecodeErrorKind::Reserved { code, field: "src", value: s as i64 }),
                     };
                     return Ok(Insn::Call(target));
+                }
+                raw::BPF_JCOND => {
+                    if width == Width::W32 || is_reg {
+                        return Err(unknown());
+                    }
+                    zero(code, "dst", r.dst as i64)?;
+                    zero(code, "imm", r.imm as i64)?;
+                    if r.src != 0 {
+                        return Err(DecodeErrorKind::Reserved { code, field: "src", value: r.src as i64 });
+                    }
+                    return Ok(Insn::MayGoto { off: r.off });
                 }
                 raw::BPF_EXIT => {
                     if width == Width::W32 || is_reg {
@@ -743,6 +810,19 @@ pub fn encode(insn: &Insn) -> Vec<RawInsn> {
             let imm = base | if fetch { 1 } else { 0 };
             one(mk(raw::BPF_STX | raw::BPF_ATOMIC | size_bits(size), dst.0, src.0, off, imm))
         }
+        Insn::LoadAcquire { size, dst, src, off } => {
+            one(mk(raw::BPF_STX | raw::BPF_ATOMIC | size_bits(size), dst.0, src.0, off, raw::BPF_LOAD_ACQ))
+        }
+        Insn::StoreRelease { size, dst, off, src } => {
+            one(mk(raw::BPF_STX | raw::BPF_ATOMIC | size_bits(size), dst.0, src.0, off, raw::BPF_STORE_REL))
+        }
+        Insn::AddrSpaceCast { dst, src, dst_as, src_as } => one(mk(
+            raw::BPF_ALU64 | raw::BPF_MOV | raw::BPF_X,
+            dst.0,
+            src.0,
+            raw::BPF_ADDR_SPACE_CAST,
+            ((dst_as as u32) << 16 | src_as as u32) as i32,
+        )),
         Insn::LoadImm64 { dst, imm } => {
             let (src, lo, hi) = match imm {
                 Imm64::Value(v) => (0, v as u32 as i32, (v >> 32) as u32 as i32),
@@ -782,6 +862,7 @@ pub fn encode(insn: &Insn) -> Vec<RawInsn> {
                 Operand::Imm(i) => one(mk(cls | op | raw::BPF_K, dst.0, 0, off, i)),
             }
         }
+        Insn::MayGoto { off } => one(mk(raw::BPF_JMP | raw::BPF_JCOND, 0, raw::BPF_MAY_GOTO, off, 0)),
         Insn::Call(t) => {
             let code = raw::BPF_JMP | raw::BPF_CALL;
             match t {

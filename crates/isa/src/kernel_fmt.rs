@@ -106,6 +106,15 @@ fn body(insn: &Insn, names: &dyn CallNames) -> String {
                 format!("lock *({t} *)({dst} {off:+}) {o} {src}")
             }
         }
+        Insn::LoadAcquire { size, dst, src, off } => {
+            format!("{dst} = load_acquire(({} *)({src} {off:+}))", size_str(size))
+        }
+        Insn::StoreRelease { size, dst, off, src } => {
+            format!("store_release(({} *)({dst} {off:+}), {src})", size_str(size))
+        }
+        Insn::AddrSpaceCast { dst, src, dst_as, src_as } => {
+            format!("{dst} = addr_space_cast({src}, {dst_as}, {src_as})")
+        }
         Insn::LoadImm64 { dst, imm } => {
             let v = match imm {
                 Imm64::Value(v) => format!("{v:#x}"),
@@ -132,6 +141,7 @@ fn body(insn: &Insn, names: &dyn CallNames) -> String {
         Insn::Jump { cond, width, dst, src: Operand::Imm(i), off } => {
             format!("if {} {} {:#x} goto pc{off:+}", r(width, dst.num()), cond_str(cond), i as u32)
         }
+        Insn::MayGoto { off } => format!("may_goto pc{off:+}"),
         Insn::Call(CallTarget::Helper(id)) => {
             let name = names.helper(id).map_or_else(|| "unknown".to_string(), |n| format!("bpf_{n}"));
             format!("call {name}#{id}")
@@ -254,6 +264,11 @@ mod tests {
         assert_eq!(kernel_insn(&Insn::LoadImm64Tail), "");
         let local = Insn::Call(CallTarget::Local(5));
         assert_eq!(kernel_insn(&local), "(85) call pc+5");
+        // Linux 6.18's disasm.c forms (checked against its verifier log).
+        assert_eq!(k("may_goto -3"), "(e5) may_goto pc-3");
+        assert_eq!(k("r1 = addr_space_cast(r2, 0, 1)"), "(bf) r1 = addr_space_cast(r2, 0, 1)");
+        assert_eq!(k("w0 = load_acquire((u8 *)(r10 - 1))"), "(d3) r0 = load_acquire((u8 *)(r10 -1))");
+        assert_eq!(k("store_release((u64 *)(r10 - 8), r1)"), "(db) store_release((u64 *)(r10 -8), r1)");
         let abs = Insn::LoadPacket { size: Size::H, mode: PacketMode::Abs, imm: 12 };
         assert_eq!(kernel_insn(&abs), "(28) r0 = *(u16 *)skb[12]");
     }

@@ -11,6 +11,7 @@ pub mod raw;
 pub use insn::{
     check_jumps, decode_at, decode_program, decode_slots, encode, encode_program, AluOp, AtomicOp, CallTarget, Cond,
     DecodeError, DecodeErrorKind, Endian, Imm64, Insn, JumpError, Operand, PacketMode, Reg, Size, Width,
+    MAY_GOTO_BUDGET,
 };
 pub use raw::RawInsn;
 

@@ -185,6 +185,17 @@ fn print(insn: &Insn, mode: Mode) -> String {
                 }
             }
         }
+        Insn::LoadAcquire { size, dst, src, off } => {
+            let w = if size == Size::DW { Width::W64 } else { Width::W32 };
+            format!("{} = load_acquire((u{} *)({}))", reg(dst, w), bits_of(size), addr(src, off))
+        }
+        Insn::StoreRelease { size, dst, off, src } => {
+            let w = if size == Size::DW { Width::W64 } else { Width::W32 };
+            format!("store_release((u{} *)({}), {})", bits_of(size), addr(dst, off), reg(src, w))
+        }
+        Insn::AddrSpaceCast { dst, src, dst_as, src_as } => {
+            format!("{dst} = addr_space_cast({src}, {dst_as:#x}, {src_as:#x})")
+        }
         Insn::LoadImm64 { dst, imm } => {
             let (src, lo, hi) = match imm {
                 Imm64::Value(v) => return format!("{dst} = {} ll", hex(v as i64 as i128)),
@@ -221,6 +232,7 @@ fn print(insn: &Insn, mode: Mode) -> String {
             };
             format!("if {} {} {rhs} goto {}", reg(dst, width), cond_str(cond), rel(off as i128))
         }
+        Insn::MayGoto { off } => format!("may_goto {}", rel(off as i128)),
         Insn::Call(CallTarget::Helper(id)) => format!("call {}", hex(id as i128)),
         Insn::Call(CallTarget::Local(r)) => match mode {
             Mode::Objdump => format!("call {}", hex(r as i128)),
@@ -628,6 +640,15 @@ impl<'t, 'a> Parser<'t, 'a> {
                 let t = self.target()?;
                 Parsed { insn: Insn::Ja { off: 0, wide }, target: Some(t) }
             }
+            Tok::Ident("may_goto") => {
+                self.i += 1;
+                let t = self.target()?;
+                Parsed { insn: Insn::MayGoto { off: 0 }, target: Some(t) }
+            }
+            Tok::Ident("store_release") => {
+                self.i += 1;
+                self.store_release()?
+            }
             Tok::Ident("callx") => {
                 self.i += 1;
                 let r = self.reg64("to call through")?;
@@ -763,6 +784,60 @@ impl<'t, 'a> Parser<'t, 'a> {
         let src = self.reg("as the atomic operand")?;
         self.mem_reg_ok(src, size)?;
         Ok(Parsed::plain(Insn::Atomic { size, op, fetch: false, dst, off, src: src.reg }))
+    }
+
+    /// `store_release((u32 *)(r1 + 0x8), w2)`.
+    fn store_release(&mut self) -> Result<Parsed<'a>, AsmError> {
+        self.expect_punct("(", "after `store_release`")?;
+        let (size, signed) = self.size_cast()?;
+        if signed {
+            return self.err("store_release takes an unsigned size (u8/u16/u32/u64)");
+        }
+        let (dst, off) = self.mem()?;
+        self.expect_punct(",", "after the address")?;
+        let src = self.reg("as the stored value")?;
+        self.mem_reg_ok(src, size)?;
+        self.expect_punct(")", "to close `store_release`")?;
+        Ok(Parsed::plain(Insn::StoreRelease { size, dst, off, src: src.reg }))
+    }
+
+    /// `r0 = load_acquire((u64 *)(r1 + 0x0))` after the `load_acquire`.
+    fn load_acquire(&mut self, dst: R) -> Result<Parsed<'a>, AsmError> {
+        self.expect_punct("(", "after `load_acquire`")?;
+        let (size, signed) = self.size_cast()?;
+        if signed {
+            return self.err("load_acquire takes an unsigned size (u8/u16/u32/u64)");
+        }
+        let (src, off) = self.mem()?;
+        self.mem_reg_ok(dst, size)?;
+        self.expect_punct(")", "to close `load_acquire`")?;
+        Ok(Parsed::plain(Insn::LoadAcquire { size, dst: dst.reg, src, off }))
+    }
+
+    /// `r0 = addr_space_cast(r1, 0x0, 0x1)` after the `addr_space_cast`.
+    fn addr_space_cast(&mut self, dst: R) -> Result<Parsed<'a>, AsmError> {
+        if dst.w {
+            return self.err("`addr_space_cast` needs an r register");
+        }
+        self.expect_punct("(", "after `addr_space_cast`")?;
+        let src = self.reg64("to cast")?;
+        self.expect_punct(",", "after the register")?;
+        let d = self.num("as the destination address space")?;
+        self.expect_punct(",", "after the destination address space")?;
+        let s = self.num("as the source address space")?;
+        self.expect_punct(")", "to close `addr_space_cast`")?;
+        let (dst_as, src_as) = match (d, s) {
+            (0, 1) => (0, 1),
+            (1, 0) => (1, 0),
+            _ => {
+                return self.err(format!(
+                    "addr_space_cast converts between address spaces 1 and 0, found ({}, {})",
+                    hex(d),
+                    hex(s)
+                ))
+            }
+        };
+        Ok(Parsed::plain(Insn::AddrSpaceCast { dst: dst.reg, src, dst_as, src_as }))
     }
 
     fn ld_pseudo(&mut self) -> Result<Parsed<'a>, AsmError> {
@@ -1004,6 +1079,11 @@ impl<'t, 'a> Parser<'t, 'a> {
             }
             Ok(())
         };
+        match name {
+            "load_acquire" => return self.load_acquire(dst),
+            "addr_space_cast" => return self.addr_space_cast(dst),
+            _ => {}
+        }
         if let Some(opname) = name.strip_prefix("atomic_fetch_") {
             let op = match opname {
                 "add" => AtomicOp::Add,
@@ -1246,6 +1326,7 @@ pub fn assemble(text: &str) -> Result<Vec<Insn>, AsmError> {
                 Insn::Jump { cond, width, dst, src, .. } => {
                     Insn::Jump { cond, width, dst, src, off: off16(r).ok_or_else(|| range_err(16))? }
                 }
+                Insn::MayGoto { .. } => Insn::MayGoto { off: off16(r).ok_or_else(|| range_err(16))? },
                 Insn::Call(CallTarget::Local(_)) => {
                     Insn::Call(CallTarget::Local(imm32(r).ok_or_else(|| range_err(32))?))
                 }

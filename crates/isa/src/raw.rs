@@ -80,6 +80,11 @@ pub const BPF_JLT: u8 = 0xa0;
 pub const BPF_JLE: u8 = 0xb0;
 pub const BPF_JSLT: u8 = 0xc0;
 pub const BPF_JSLE: u8 = 0xd0;
+/// `may_goto` (`BPF_JMP` only, src = [`BPF_MAY_GOTO`]).
+pub const BPF_JCOND: u8 = 0xe0;
+pub const BPF_MAY_GOTO: u8 = 0;
+/// `off` of `BPF_ALU64 | BPF_MOV | BPF_X` marking `addr_space_cast`.
+pub const BPF_ADDR_SPACE_CAST: i16 = 1;
 // Load/store sizes.
 pub const BPF_W: u8 = 0x00;
 pub const BPF_H: u8 = 0x08;
@@ -92,3 +97,6 @@ pub const BPF_IND: u8 = 0x40;
 pub const BPF_MEM: u8 = 0x60;
 pub const BPF_MEMSX: u8 = 0x80;
 pub const BPF_ATOMIC: u8 = 0xc0;
+// Atomic `imm` values beyond the read-modify-writes.
+pub const BPF_LOAD_ACQ: i32 = 0x100;
+pub const BPF_STORE_REL: i32 = 0x110;

@@ -135,6 +135,15 @@ pub fn disasm_insn(insn: &Insn) -> String {
             let w = if size == Size::W { "32" } else { "" };
             format!("lock {f}{}{w} {}, %r{}", atomic_name(op), mem(dst, off), src.num())
         }
+        Insn::LoadAcquire { size, dst, src, off } => {
+            format!("ldxacq{} %r{}, {}", size_suffix(size), dst.num(), mem(src, off))
+        }
+        Insn::StoreRelease { size, dst, off, src } => {
+            format!("stxrel{} {}, %r{}", size_suffix(size), mem(dst, off), src.num())
+        }
+        Insn::AddrSpaceCast { dst, src, dst_as, src_as } => {
+            format!("addr_space_cast %r{}, %r{}, {dst_as}, {src_as}", dst.num(), src.num())
+        }
         Insn::LoadImm64 { dst, imm } => {
             let v = match imm {
                 Imm64::Value(v) => format!("{v:#x}"),
@@ -157,6 +166,7 @@ pub fn disasm_insn(insn: &Insn) -> String {
         Insn::Jump { cond, width, dst, src, off } => {
             format!("{}{} %r{}, {}, {}", cond_name(cond), w32(width), dst.num(), operand(src), rel(off as i64))
         }
+        Insn::MayGoto { off } => format!("may_goto {}", rel(off as i64)),
         Insn::Call(CallTarget::Helper(id)) => format!("call {id}"),
         Insn::Call(CallTarget::Local(r)) => format!("call local {}", rel(r as i64)),
         Insn::Call(CallTarget::Kfunc { btf_id, off: 0 }) => format!("call runtime {btf_id}"),
@@ -365,6 +375,7 @@ pub fn assemble(text: &str) -> Result<Vec<Insn>, AsmError> {
             Insn::Jump { cond, width, dst, src, .. } => {
                 Insn::Jump { cond, width, dst, src, off: i16::try_from(delta).map_err(|_| range_err())? }
             }
+            Insn::MayGoto { .. } => Insn::MayGoto { off: i16::try_from(delta).map_err(|_| range_err())? },
             Insn::Call(CallTarget::Local(_)) => {
                 Insn::Call(CallTarget::Local(i32::try_from(delta).map_err(|_| range_err())?))
             }
@@ -441,6 +452,31 @@ fn parse_insn(
             }
         }
         "lock" => parse_lock(p, ops),
+        "may_goto" => {
+            p.count(m, ops, 1)?;
+            let off = jump_target(&ops[0], fixups, Fixup::Jump)?;
+            Ok(Insn::MayGoto { off: i16::try_from(off).map_err(|_| p.err("jump offset out of 16-bit range"))? })
+        }
+        "addr_space_cast" => {
+            p.count(m, ops, 4)?;
+            let (dst, src) = (p.reg(&ops[0])?, p.reg(&ops[1])?);
+            match (ops[2].as_str(), ops[3].as_str()) {
+                ("0", "1") => Ok(Insn::AddrSpaceCast { dst, src, dst_as: 0, src_as: 1 }),
+                ("1", "0") => Ok(Insn::AddrSpaceCast { dst, src, dst_as: 1, src_as: 0 }),
+                _ => Err(p.err("addr_space_cast converts between address spaces 1 and 0 (`0, 1` or `1, 0`)")),
+            }
+        }
+        _ if m.starts_with("ldxacq") || m.starts_with("stxrel") => {
+            p.count(m, ops, 2)?;
+            let size = size_from(&m[6..]).ok_or_else(|| p.err(format!("unknown mnemonic `{m}`")))?;
+            if m.starts_with("ldxacq") {
+                let (src, off) = p.mem(&ops[1])?;
+                Ok(Insn::LoadAcquire { size, dst: p.reg(&ops[0])?, src, off })
+            } else {
+                let (dst, off) = p.mem(&ops[0])?;
+                Ok(Insn::StoreRelease { size, dst, off, src: p.reg(&ops[1])? })
+            }
+        }
         "lddw" => {
             p.count(m, ops, 2)?;
             let dst = p.reg(&ops[0])?;

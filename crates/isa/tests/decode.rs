@@ -50,10 +50,41 @@ fn reserved_fields_are_refused() {
         (0xb7, 0x00, 1, 1),           // mov64 imm with offset
         (0xbf, 0x00, 7, 0),           // movsx with bad size
         (0xbc, 0x00, 32, 0),          // movsx32 from 32 bits does not exist
+        (0xe5, 0x01, 2, 0),           // may_goto with dst
+        (0xe5, 0x10, 2, 0),           // may_goto with src (only BPF_MAY_GOTO, 0)
+        (0xe5, 0x00, 2, 1),           // may_goto with imm
+        (0xe6, 0x00, 2, 0),           // JMP32 | JCOND does not exist
+        (0xed, 0x00, 2, 0),           // JCOND | X does not exist
+        (0xbf, 0x10, 1, 2),           // addr_space_cast between other address spaces
+        (0xbf, 0x10, 1, 0x10001),     // addr_space_cast 1 -> 1
+        (0xbc, 0x10, 1, 1),           // 32-bit addr_space_cast does not exist
+        (0xdb, 0x10, 0, 0x101),       // load-acquire with another ordering
+        (0xd3, 0x10, 0, 0x111),       // store-release with another ordering
     ] {
         let (pc, _) = reject(&[EXIT, insn(code, regs, off, imm), EXIT]);
         assert_eq!(pc, 1, "opcode {code:#x}");
     }
+}
+
+#[test]
+fn linux_6_18_instructions() {
+    use bpfbox_isa::{Reg, Size};
+    let one = |code: u8, regs: u8, off: i16, imm: i32| {
+        let p = decode_program(&prog(&[insn(code, regs, off, imm)])).unwrap();
+        assert_eq!(encode_program(&p), insn(code, regs, off, imm));
+        p[0]
+    };
+    assert_eq!(one(0xe5, 0, -3, 0), Insn::MayGoto { off: -3 });
+    assert_eq!(one(0xe5, 0, 0, 0), Insn::MayGoto { off: 0 });
+    let r = |n| Reg::new(n).unwrap();
+    assert_eq!(one(0xbf, 0x21, 1, 1), Insn::AddrSpaceCast { dst: r(1), src: r(2), dst_as: 0, src_as: 1 });
+    assert_eq!(one(0xbf, 0x21, 1, 0x10000), Insn::AddrSpaceCast { dst: r(1), src: r(2), dst_as: 1, src_as: 0 });
+    for (code, size) in [(0xd3, Size::B), (0xcb, Size::H), (0xc3, Size::W), (0xdb, Size::DW)] {
+        assert_eq!(one(code, 0x21, -8, 0x100), Insn::LoadAcquire { size, dst: r(1), src: r(2), off: -8 });
+        assert_eq!(one(code, 0x21, 4, 0x110), Insn::StoreRelease { size, dst: r(1), off: 4, src: r(2) });
+    }
+    // Read-modify-writes stay 32/64-bit only.
+    assert!(matches!(reject(&[insn(0xd3, 0x21, 0, 0x01)]).1, DecodeErrorKind::UnknownOpcode(0xd3)));
 }
 
 #[test]

@@ -111,7 +111,20 @@ fn insn() -> impl Strategy<Value = Insn> {
         .prop_map(Insn::Call),
         1 => reg().prop_map(|reg| Insn::CallX { reg }),
         1 => Just(Insn::Exit),
+        1 => off().prop_map(|off| Insn::MayGoto { off }),
+        1 => (reg(), reg(), any::<bool>()).prop_map(|(dst, src, to_kern)| {
+            let (dst_as, src_as) = if to_kern { (0, 1) } else { (1, 0) };
+            Insn::AddrSpaceCast { dst, src, dst_as, src_as }
+        }),
+        1 => (size(), reg(), reg(), off()).prop_map(|(size, dst, src, off)| Insn::LoadAcquire { size, dst, src, off }),
+        1 => (size(), reg(), off(), reg()).prop_map(|(size, dst, off, src)| Insn::StoreRelease { size, dst, off, src }),
     ]
+}
+
+/// Load-acquire and store-release came with LLVM 20: llvm-objdump-19 prints them as
+/// `<unknown>` or as the `lock +=` they share their opcode with.
+fn llvm19_knows(i: &Insn) -> bool {
+    !matches!(i, Insn::LoadAcquire { .. } | Insn::StoreRelease { .. })
 }
 
 /// A slot-indexed program: each `lddw` followed by its tail.
@@ -135,7 +148,7 @@ fn raw_slot() -> impl Strategy<Value = [u8; 8]> {
         any::<u8>(),
         prop_oneof![3 => (0u8..=10, 0u8..=10).prop_map(|(d, s)| d | (s << 4)), 1 => Just(0u8), 1 => any::<u8>()],
         prop_oneof![2 => Just(0i16), 1 => -4i16..4, 1 => prop_oneof![Just(8i16), Just(16), Just(32)], 1 => any::<i16>()],
-        prop_oneof![2 => Just(0i32), 1 => -4i32..4, 1 => prop_oneof![Just(16i32), Just(32), Just(64), Just(0xe1), Just(0xf1)], 1 => any::<i32>()],
+        prop_oneof![2 => Just(0i32), 1 => -4i32..4, 1 => prop_oneof![Just(16i32), Just(32), Just(64), Just(0xe1), Just(0xf1), Just(0x100), Just(0x110), Just(0x10000)], 1 => any::<i32>()],
     )
         .prop_map(|(code, regs, off, imm)| {
             let o = off.to_le_bytes();
@@ -315,6 +328,9 @@ fn objdump_insn_matches_llvm_objdump() {
     let mut prog = Vec::new();
     for _ in 0..4000 {
         let i = insn().new_tree(&mut runner).expect("strategy").current();
+        if !llvm19_knows(&i) {
+            continue;
+        }
         prog.push(i);
         if i.slots() == 2 {
             prog.push(Insn::LoadImm64Tail);

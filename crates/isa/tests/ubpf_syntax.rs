@@ -41,6 +41,10 @@ fn encodings() {
     assert_eq!(hex("call 5"), "8500000005000000");
     assert_eq!(hex("call %r2"), "8d02000000000000");
     assert_eq!(hex("ldabsh 12"), "280000000c000000");
+    assert_eq!(hex("may_goto -2"), "e500feff00000000");
+    assert_eq!(hex("addr_space_cast %r1, %r2, 0, 1"), "bf21010001000000");
+    assert_eq!(hex("ldxacqh %r0, [%r1+2]"), "cb10020000010000");
+    assert_eq!(hex("stxrelw [%r1-4], %r3"), "c331fcff10010000");
 }
 
 #[test]
@@ -72,7 +76,7 @@ fn errors_name_the_line() {
 
 #[test]
 fn disasm_round_trips() {
-    let text = "mov32 %r0, 1\nldxh %r3, [%r1+12]\nlock fetch xor32 [%r10-4], %r3\nlddw %r1, map_value(3, 0x8)\nlddw %r2, func(+0)\ncall runtime 77, 2\ncallx %r3\nldindw %r1, -4\nja32 -9\nexit\n";
+    let text = "may_goto +2\nldxacqb %r0, [%r1+0]\nstxreldw [%r10-8], %r2\naddr_space_cast %r1, %r2, 1, 0\nmov32 %r0, 1\nldxh %r3, [%r1+12]\nlock fetch xor32 [%r10-4], %r3\nlddw %r1, map_value(3, 0x8)\nlddw %r2, func(+0)\ncall runtime 77, 2\ncallx %r3\nldindw %r1, -4\nja32 -9\nexit\n";
     let p = ubpf::assemble(text).unwrap();
     assert_eq!(ubpf::disasm(&p), text);
 }

@@ -75,7 +75,7 @@ impl Prog<'_> {
         let Some(insn) = self.insn(pc) else { return Flow::Stop };
         match *insn {
             Insn::Ja { off, .. } => Flow::Jump(rel(off as i64)),
-            Insn::Jump { off, .. } => Flow::Branch(rel(off as i64), pc + 1),
+            Insn::Jump { off, .. } | Insn::MayGoto { off } => Flow::Branch(rel(off as i64), pc + 1),
             Insn::Exit | Insn::LoadImm64Tail => Flow::Stop,
             Insn::Call(CallTarget::Kfunc { .. }) => Flow::Stop,
             Insn::Call(CallTarget::Helper(_)) | Insn::Call(CallTarget::Local(_)) | Insn::CallX { .. } => {
@@ -123,8 +123,10 @@ impl Prog<'_> {
             Insn::LoadImm64Tail => (0, 0),
             Insn::LoadPacket { mode: PacketMode::Ind(r), .. } => (bit(r), R0),
             Insn::LoadPacket { .. } => (0, R0),
-            Insn::Ja { .. } => (0, 0),
+            Insn::Ja { .. } | Insn::MayGoto { .. } => (0, 0),
             Insn::Jump { dst, src, .. } => (bit(dst) | op(src), 0),
+            Insn::LoadAcquire { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => (bit(src), bit(dst)),
+            Insn::StoreRelease { dst, src, .. } => (bit(dst) | bit(src), 0),
             Insn::Call(CallTarget::Helper(_)) => (ARGS, R0),
             Insn::Call(CallTarget::Local(rel)) => {
                 let t = (pc as i64 + 1 + rel as i64) as usize;

@@ -57,6 +57,8 @@ const SLOW_START: usize = 7;
 const I64: Type = types::I64;
 const I32: Type = types::I32;
 
+mod linux_6_18;
+
 /// Cranelift's settings for translating eBPF with `regalloc`.
 fn flags(regalloc: RegAlloc) -> Result<settings::Flags, String> {
     let algorithm = match regalloc {
@@ -392,7 +394,9 @@ fn r10_use(insn: &Insn) -> R10Use {
         Insn::MovSx { dst, src, .. } | Insn::Atomic { dst, src, .. } => other(r10(dst) || r10(src)),
         Insn::CallX { reg } => other(r10(reg)),
         Insn::LoadPacket { mode, .. } => other(mode == PacketMode::Ind(Reg::R10)),
-        Insn::LoadImm64Tail | Insn::Ja { .. } | Insn::Call(_) | Insn::Exit => R10Use::None,
+        Insn::LoadAcquire { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => other(r10(dst) || r10(src)),
+        Insn::StoreRelease { dst, src, .. } => other(r10(dst) || r10(src)),
+        Insn::LoadImm64Tail | Insn::Ja { .. } | Insn::MayGoto { .. } | Insn::Call(_) | Insn::Exit => R10Use::None,
     }
 }
 
@@ -479,7 +483,22 @@ struct BlockCount {
 /// Instructions whose effects (memory, errors, program exit) are observable if the
 /// budget runs out after them: the budget is checked right before them.
 fn has_effects(insn: Option<&Insn>) -> bool {
-    matches!(insn, Some(Insn::Load { .. } | Insn::Store { .. } | Insn::Atomic { .. } | Insn::LoadPacket { .. }))
+    is_access(insn) || matches!(insn, Some(Insn::LoadPacket { .. }))
+}
+
+/// Loads, stores and atomics: checked code guards them (and folds the budget check
+/// into the guard).
+fn is_access(insn: Option<&Insn>) -> bool {
+    matches!(
+        insn,
+        Some(
+            Insn::Load { .. }
+                | Insn::Store { .. }
+                | Insn::Atomic { .. }
+                | Insn::LoadAcquire { .. }
+                | Insn::StoreRelease { .. }
+        )
+    )
 }
 
 /// Translation state of one function.
@@ -493,6 +512,8 @@ struct Fx<'a, 'p> {
     cc: CallConv,
     regs: [Variable; 11],
     cnt: Variable,
+    /// The `may_goto` budget left (`linux_6_18.rs`).
+    loops: Variable,
     ctx: Value,
     fp: Value,
     max: Value,
@@ -552,6 +573,7 @@ impl<'a, 'p> Fx<'a, 'p> {
     ) -> Self {
         let regs: [Variable; 11] = std::array::from_fn(|_| b.declare_var(I64));
         let cnt = b.declare_var(I64);
+        let loops = b.declare_var(I64);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -585,6 +607,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             cc,
             regs,
             cnt,
+            loops,
             ctx,
             fp,
             max,
@@ -624,6 +647,9 @@ impl<'a, 'p> Fx<'a, 'p> {
             fx.b.def_var(fx.regs[r], v);
         }
         fx.b.def_var(fx.regs[10], fp);
+        if p.insns.iter().any(|i| matches!(i, Insn::MayGoto { .. })) {
+            fx.loops = fx.declare_loops();
+        }
         if cfg.count {
             let c = fx.b.ins().load(I64, t(), ctx, offset_of!(JitCtx, cnt) as i32);
             fx.b.def_var(cnt, c);
@@ -813,7 +839,7 @@ impl<'a, 'p> Fx<'a, 'p> {
                 if idx + 1 == len && !matches!(self.p.flow(pc), Flow::Next(_)) {
                     // The budget runs out before the block's last instruction runs.
                     self.end_check();
-                } else if matches!(insn, Some(Insn::Load { .. } | Insn::Store { .. } | Insn::Atomic { .. })) {
+                } else if is_access(insn) {
                     // Checked accesses fold the budget check into their guard.
                     self.pending_effect = Some(idx);
                 } else if has_effects(insn) {
@@ -946,6 +972,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                 | Insn::LoadImm64Tail
                 | Insn::Jump { .. }
                 | Insn::Ja { .. }
+                | Insn::MayGoto { .. }
+                | Insn::AddrSpaceCast { .. }
         );
         if !pure {
             // May write memory (stores, atomics, calls) or leave the block.
@@ -1016,6 +1044,13 @@ impl<'a, 'p> Fx<'a, 'p> {
                 self.store(pc, base_v, size, v, dst, off);
             }
             Insn::Atomic { size, op, fetch, dst, off, src } => self.atomic(pc, size, op, fetch, dst, off, src),
+            Insn::LoadAcquire { size, dst, src, off } => self.load_acquire(pc, size, dst, src, off),
+            Insn::StoreRelease { size, dst, off, src } => self.store_release(pc, size, dst, off, src),
+            Insn::AddrSpaceCast { dst, src, .. } => self.addr_space_cast(dst, src),
+            Insn::MayGoto { off } => {
+                self.may_goto((pc as i64 + 1 + off as i64) as usize, pc + 1);
+                return false;
+            }
             Insn::LoadImm64 { dst, .. } => match self.p.lddw[pc] {
                 Some(v) => {
                     let c = self.iconst(v as i64);

@@ -144,6 +144,7 @@ impl Asm {
             self.insns[pc] = match self.insns[pc] {
                 Insn::Ja { wide, .. } => Insn::Ja { off: rel as i32, wide },
                 Insn::Jump { cond, width, dst, src, .. } => Insn::Jump { cond, width, dst, src, off: rel as i16 },
+                Insn::MayGoto { .. } => Insn::MayGoto { off: rel as i16 },
                 Insn::Call(CallTarget::Local(_)) => Insn::Call(CallTarget::Local(rel as i32)),
                 Insn::LoadImm64 { dst, imm: Imm64::Func(_) } => Insn::LoadImm64 { dst, imm: Imm64::Func(rel as i32) },
                 other => other,
@@ -281,7 +282,11 @@ impl Gen<'_> {
             }
             30..=34 => {
                 let dst = self.general(s);
-                let insn = match self.b.below(3) {
+                let insn = match self.b.below(4) {
+                    3 => {
+                        let (dst_as, src_as) = if self.b.chance(1, 2) { (0, 1) } else { (1, 0) };
+                        Insn::AddrSpaceCast { dst, src: self.general(s), dst_as, src_as }
+                    }
                     0 => Insn::Neg { width: if self.b.chance(1, 2) { Width::W64 } else { Width::W32 }, dst },
                     1 => {
                         let width = if self.b.chance(1, 2) { Width::W64 } else { Width::W32 };
@@ -305,14 +310,23 @@ impl Gen<'_> {
                 let size = self.size();
                 let (base, off) = self.place(size);
                 let dst = self.general(s);
-                let sign_extend = size != Size::DW && self.b.chance(1, 3);
-                self.a.push(Insn::Load { size, dst, src: base, off, sign_extend });
+                if self.b.chance(1, 8) {
+                    self.a.push(Insn::LoadAcquire { size, dst, src: base, off });
+                } else {
+                    let sign_extend = size != Size::DW && self.b.chance(1, 3);
+                    self.a.push(Insn::Load { size, dst, src: base, off, sign_extend });
+                }
             }
             50..=59 => {
                 let size = self.size();
                 let (base, off) = self.place(size);
                 let src = if self.b.chance(1, 2) { Operand::Imm(self.b.i32()) } else { Operand::Reg(self.general(s)) };
-                self.a.push(Insn::Store { size, dst: base, off, src });
+                match src {
+                    Operand::Reg(src) if self.b.chance(1, 4) => {
+                        self.a.push(Insn::StoreRelease { size, dst: base, off, src })
+                    }
+                    _ => self.a.push(Insn::Store { size, dst: base, off, src }),
+                }
             }
             60..=63 => {
                 let size = if self.b.chance(1, 2) { Size::W } else { Size::DW };
@@ -377,6 +391,11 @@ impl Gen<'_> {
                 self.a.push(Insn::Alu { op: AluOp::Mov, width: Width::W64, dst: reg(c), src: Operand::Imm(k) });
                 let top = self.a.label();
                 self.a.bind(top);
+                // `can_loop` in the condition (the budget outlasts the counter).
+                let out = self.b.chance(1, 4).then(|| self.a.label());
+                if let Some(out) = out {
+                    self.a.push_to(Insn::MayGoto { off: 0 }, out);
+                }
                 let inner = Scope { counters: s.counters | (1 << c), depth: s.depth + 1, ..s };
                 let n = self.b.below(8) + 1;
                 self.block(inner, n);
@@ -384,6 +403,9 @@ impl Gen<'_> {
                 let dst = reg(c);
                 self.a
                     .push_to(Insn::Jump { cond: Cond::Ne, width: Width::W64, dst, src: Operand::Imm(0), off: 0 }, top);
+                if let Some(out) = out {
+                    self.a.bind(out);
+                }
             }
             82..=87 => {
                 // Helper call; r2 may point at the stack for `peek` (then cleared).

@@ -77,6 +77,15 @@ fn insn() -> impl Strategy<Value = Insn> {
         1 => (-8i32..8).prop_map(|r| Insn::Call(CallTarget::Local(r))),
         1 => reg().prop_map(|reg| Insn::CallX { reg }),
         2 => Just(Insn::Exit),
+        1 => (-8i16..8).prop_map(|off| Insn::MayGoto { off }),
+        1 => (reg(), reg(), any::<bool>()).prop_map(|(dst, src, k)| {
+            let (dst_as, src_as) = if k { (0, 1) } else { (1, 0) };
+            Insn::AddrSpaceCast { dst, src, dst_as, src_as }
+        }),
+        1 => (size(), reg(), prop_oneof![Just(Reg::R1), Just(Reg::R10), reg()], -72i16..72)
+            .prop_map(|(size, dst, src, off)| Insn::LoadAcquire { size, dst, src, off }),
+        1 => (size(), prop_oneof![Just(Reg::R1), Just(Reg::R10), reg()], -72i16..72, reg())
+            .prop_map(|(size, dst, off, src)| Insn::StoreRelease { size, dst, off, src }),
     ]
 }
 

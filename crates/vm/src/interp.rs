@@ -10,6 +10,7 @@ use crate::helpers::{AccessKind, HelperCtx, HelperEntry, HelperOutcome, RunEnv, 
 use crate::memory::{Mem, Region, MAX_CALL_FRAMES, STACK_SIZE};
 use crate::ops::{pseudo_name, AtomicKind, Op, FUNC_ADDR_MASK, FUNC_ADDR_TAG};
 use crate::{RunOutcome, Vm};
+use bpfbox_isa::MAY_GOTO_BUDGET;
 use std::ptr;
 use std::sync::atomic::Ordering;
 
@@ -181,6 +182,47 @@ fn slow_atomic(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u64, pc: us
     }
 }
 
+/// `size` bytes at `p` read with acquire ordering, zero-extended (a plain read when
+/// misaligned, which the kernel refuses).
+///
+/// # Safety
+/// `p..p+size` must be valid for reads and writes (atomic views need writable memory).
+#[inline(always)]
+unsafe fn load_acquire(p: *mut u8, size: u8) -> u64 {
+    use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
+    let a = Ordering::Acquire;
+    // SAFETY: forwarded to the caller; the atomic views are aligned.
+    unsafe {
+        match size {
+            1 => AtomicU8::from_ptr(p).load(a) as u64,
+            2 if (p as usize).is_multiple_of(2) => AtomicU16::from_ptr(p as *mut u16).load(a) as u64,
+            4 if (p as usize).is_multiple_of(4) => AtomicU32::from_ptr(p as *mut u32).load(a) as u64,
+            8 if (p as usize).is_multiple_of(8) => AtomicU64::from_ptr(p as *mut u64).load(a),
+            _ => read_raw(p, u64::from(size)),
+        }
+    }
+}
+
+/// Store the low `size` bytes of `v` at `p` with release ordering.
+///
+/// # Safety
+/// `p..p+size` must be valid for reads and writes.
+#[inline(always)]
+unsafe fn store_release(p: *mut u8, size: u8, v: u64) {
+    use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
+    let o = Ordering::Release;
+    // SAFETY: forwarded to the caller; the atomic views are aligned.
+    unsafe {
+        match size {
+            1 => AtomicU8::from_ptr(p).store(v as u8, o),
+            2 if (p as usize).is_multiple_of(2) => AtomicU16::from_ptr(p as *mut u16).store(v as u16, o),
+            4 if (p as usize).is_multiple_of(4) => AtomicU32::from_ptr(p as *mut u32).store(v as u32, o),
+            8 if (p as usize).is_multiple_of(8) => AtomicU64::from_ptr(p as *mut u64).store(v, o),
+            _ => write_raw(p, u64::from(size), v),
+        }
+    }
+}
+
 /// A converted load (`Op::CvLd`): translated in every mode, `code` = size in bytes,
 /// | 0x80 to sign-extend.
 #[inline(always)]
@@ -260,6 +302,10 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
     let mut depth = base_depth;
     reg[10] = mem.set_depth(depth);
     let mut frames = [Frame::default(); MAX_CALL_FRAMES];
+    // The `may_goto` budget of each frame's invocation (the kernel keeps it in a
+    // hidden stack slot of the function, set in its prologue).
+    let mut loops = [0u64; MAX_CALL_FRAMES];
+    loops[depth] = MAY_GOTO_BUDGET;
     let mut executed: u64 = *executed_total;
     let mut pc = entry;
 
@@ -426,6 +472,7 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             }
             frames[depth] = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]] };
             depth += 1;
+            loops[depth] = MAY_GOTO_BUDGET;
             reg[10] = mem.set_depth(depth);
             pc = $target as usize;
         }};
@@ -549,6 +596,37 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             Op::CvLd(d, s, o, code) => reg[r(d)] = converted_load(mem, env, ea!(s, o), code, cur)?,
             Op::CvSt(d, s, o, size) => converted_store(mem, env, ea!(d, o), size, reg[r(s)], cur)?,
             Op::CvStI(d, o, i, size) => converted_store(mem, env, ea!(d, o), size, i as i64 as u64, cur)?,
+            // Acquire/release accesses to writable memory are atomics; the others (read-only
+            // regions, the environment's virtual memory: the kernel refuses both) take
+            // the plain slow paths, as the JIT's do.
+            Op::LdAcq(d, s, o, size) => {
+                let (a, n) = (ea!(s, o), u64::from(size));
+                reg[r(d)] = if CHECKED {
+                    match mem.fast(a, n, true) {
+                        // SAFETY: `fast` proved the bytes lie in a writable region.
+                        Some(p) => unsafe { load_acquire(p, size) },
+                        None => slow_load(mem, env, a, n, false, cur)?,
+                    }
+                } else {
+                    // SAFETY: the caller's contract of `execute` (verified programs
+                    // load-acquire from the stack and map values; an acquire load does
+                    // not write even where a map is mapped read-only).
+                    unsafe { load_acquire(ptr::with_exposed_provenance_mut::<u8>(a as usize), size) }
+                };
+            }
+            Op::StRel(d, s, o, size) => {
+                let (a, n, v) = (ea!(d, o), u64::from(size), reg[r(s)]);
+                if CHECKED {
+                    match mem.fast(a, n, true) {
+                        // SAFETY: `fast` proved the bytes lie in a writable region.
+                        Some(p) => unsafe { store_release(p, size, v) },
+                        None => slow_store(mem, env, a, n, v, cur)?,
+                    }
+                } else {
+                    // SAFETY: the caller's contract of `execute`.
+                    unsafe { store_release(ptr::with_exposed_provenance_mut::<u8>(a as usize), size, v) }
+                }
+            }
             Op::Atomic32 { kind, fetch, dst, src, off } => {
                 atomic!(u32, std::sync::atomic::AtomicU32, kind, fetch, dst, src, off, cur)
             }
@@ -587,6 +665,10 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
             },
 
             Op::Ja(t) => pc = t as usize,
+            Op::MayGoto(t) => match loops[depth].checked_sub(1) {
+                Some(left) => loops[depth] = left,
+                None => pc = t as usize,
+            },
             Op::Jeq64I(d, i, t) => jmp!(reg[r(d)] == i as i64 as u64, t),
             Op::Jgt64I(d, i, t) => jmp!(reg[r(d)] > i as i64 as u64, t),
             Op::Jge64I(d, i, t) => jmp!(reg[r(d)] >= i as i64 as u64, t),

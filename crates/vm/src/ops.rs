@@ -58,6 +58,9 @@ pub(crate) enum Op {
     /// (dst, src, off, size in bytes | 0x80 when sign-extending); store of a register:
     /// (dst, src, off, size); store of an immediate: (dst, off, imm, size).
     CvLd(u8, u8, i16, u8), CvSt(u8, u8, i16, u8), CvStI(u8, i16, i32, u8),
+    /// Load-acquire `dst = *(src + off)` and store-release `*(dst + off) = src`, size in
+    /// bytes: real atomics with that ordering when aligned.
+    LdAcq(u8, u8, i16, u8), StRel(u8, u8, i16, u8),
     Atomic32 { kind: AtomicKind, fetch: bool, dst: u8, src: u8, off: i16 },
     Atomic64 { kind: AtomicKind, fetch: bool, dst: u8, src: u8, off: i16 },
     /// `dst = lo | hi << 32`; skips the second slot.
@@ -68,6 +71,8 @@ pub(crate) enum Op {
     LdAbsB(i32), LdAbsH(i32), LdAbsW(i32),
     LdIndB(u8, i32), LdIndH(u8, i32), LdIndW(u8, i32),
     Ja(Target),
+    /// Falls through while the current frame's `may_goto` budget lasts.
+    MayGoto(Target),
     // Conditional jumps, 64-bit (imm sign-extended) and 32-bit.
     Jeq64I(u8, i32, Target), Jgt64I(u8, i32, Target), Jge64I(u8, i32, Target), Jset64I(u8, i32, Target),
     Jne64I(u8, i32, Target), Jsgt64I(u8, i32, Target), Jsge64I(u8, i32, Target), Jlt64I(u8, i32, Target),
@@ -172,6 +177,11 @@ pub(crate) fn compile(
                     Op::Atomic32 { kind, fetch, dst, src, off }
                 }
             }
+            Insn::LoadAcquire { size, dst, src, off } => Op::LdAcq(r(dst), r(src), off, size.bytes() as u8),
+            Insn::StoreRelease { size, dst, off, src } => Op::StRel(r(dst), r(src), off, size.bytes() as u8),
+            // Without an arena both casts keep the low 32 bits (a cast to as(1) would
+            // add the arena's upper 32 user-space bits to a non-zero value).
+            Insn::AddrSpaceCast { dst, src, .. } => Op::Mov32R(r(dst), r(src)),
             Insn::LoadImm64 { dst, imm } => {
                 let value = match imm {
                     Imm64::Value(v) => Some(v),
@@ -193,6 +203,7 @@ pub(crate) fn compile(
                 (PacketMode::Ind(s), _) => Op::LdIndW(r(s), imm),
             },
             Insn::Ja { off, .. } => Op::Ja(target(off as i64)),
+            Insn::MayGoto { off } => Op::MayGoto(target(off as i64)),
             Insn::Jump { cond, width, dst, src, off } => jump(cond, width, r(dst), src, target(off as i64)),
             Insn::Call(CallTarget::Helper(id)) => match helpers.get(id as u32) {
                 Some(e) => {

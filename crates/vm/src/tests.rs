@@ -597,3 +597,61 @@ mod differential {
         }
     }
 }
+
+#[test]
+fn may_goto_counts_per_frame_invocation() {
+    // `while (can_loop) r0++`: the budget lets the body run MAY_GOTO_BUDGET times.
+    let budget = bpfbox_isa::MAY_GOTO_BUDGET;
+    assert_eq!(r0("mov %r0, 0\nL: may_goto done\nadd %r0, 1\nja L\ndone: exit"), budget);
+    // Two may_goto in one function share its budget.
+    assert_eq!(
+        r0("mov %r0, 0\nL: may_goto done\nmay_goto done\nadd %r0, 1\nja L\ndone: exit"),
+        budget / 2,
+        "each execution of either instruction spends one"
+    );
+    // A callee's invocation starts with a fresh budget; the caller's is its own.
+    let src = "mov %r6, 0\nA: may_goto out\ncall local f\nadd %r6, %r0\nmov %r1, %r6\nrsh %r1, 20\n\
+               jeq %r1, 0, A\nout: mov %r0, %r6\nexit\n\
+               f: mov %r0, 0\nB: may_goto ret\nadd %r0, 1\nja B\nret: exit";
+    // Each call counts to the budget; the caller loops until 2^20 is passed, once.
+    assert_eq!(r0(src), budget);
+    // may_goto +0 is a no-op either way.
+    assert_eq!(r0("mov %r0, 3\nmay_goto +0\nexit"), 3);
+}
+
+#[test]
+fn load_acquire_store_release() {
+    let pre = "lddw %r1, 0x8877665544332211\nstxdw [%r10-8], %r1\n";
+    assert_eq!(r0(&format!("{pre}ldxacqdw %r0, [%r10-8]\nexit")), 0x8877_6655_4433_2211);
+    assert_eq!(r0(&format!("{pre}ldxacqw %r0, [%r10-8]\nexit")), 0x4433_2211);
+    assert_eq!(r0(&format!("{pre}ldxacqh %r0, [%r10-4]\nexit")), 0x6655);
+    assert_eq!(r0(&format!("{pre}ldxacqb %r0, [%r10-1]\nexit")), 0x88, "zero-extends");
+    let st = |size: &str| {
+        r0(&format!("{pre}lddw %r2, 0xffffffffffffffff\nstxrel{size} [%r10-8], %r2\nldxdw %r0, [%r10-8]\nexit"))
+    };
+    assert_eq!(st("b"), 0x8877_6655_4433_22ff);
+    assert_eq!(st("h"), 0x8877_6655_4433_ffff);
+    assert_eq!(st("w"), 0x8877_6655_ffff_ffff);
+    assert_eq!(st("dw"), u64::MAX);
+    // Misaligned (the kernel refuses these; here a plain access) and out of bounds.
+    assert_eq!(r0(&format!("{pre}ldxacqw %r0, [%r10-7]\nexit")), 0x5544_3322);
+    assert!(matches!(err("ldxacqdw %r0, [%r10+0]\nexit", &mut []), VmError::OutOfBounds { pc: 0, write: false, .. }));
+    assert!(matches!(
+        err("mov %r1, 1\nstxreldw [%r10+0], %r1\nexit", &mut []),
+        VmError::OutOfBounds { pc: 1, write: true, .. }
+    ));
+    // Read-only memory can be load-acquired, not store-released.
+    let data = [7u8, 0, 0, 0];
+    let ro = Region::from_ref(RegionKind::Ctx, &data);
+    let v = vm("ldxacqw %r0, [%r1+0]\nexit");
+    assert_eq!(v.run_with([ro.start(), 0, 0, 0, 0], &[ro], &mut ()).map(|o| o.r0), Ok(7));
+    let v = vm("stxrelw [%r1+0], %r1\nexit");
+    assert!(v.run_with([ro.start(), 0, 0, 0, 0], &[ro], &mut ()).is_err());
+}
+
+#[test]
+fn addr_space_cast_keeps_the_low_32_bits() {
+    assert_eq!(r0("lddw %r1, 0x123456789\naddr_space_cast %r0, %r1, 0, 1\nexit"), 0x2345_6789);
+    assert_eq!(r0("lddw %r1, 0x123456789\naddr_space_cast %r0, %r1, 1, 0\nexit"), 0x2345_6789);
+    assert_eq!(r0("lddw %r1, 0x100000000\naddr_space_cast %r0, %r1, 1, 0\nexit"), 0, "NULL stays NULL");
+}
