@@ -83,6 +83,7 @@ fn disassemble_code(out: &mut String, bytes: &[u8], start: usize, end: usize, sy
                 let off = match insn {
                     Insn::Ja { off, .. } => Some(off as i64),
                     Insn::Jump { off, .. } => Some(off as i64),
+                    Insn::MayGoto { off } => Some(off as i64),
                     _ => None,
                 };
                 if let Some(off) = off {

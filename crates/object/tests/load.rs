@@ -118,6 +118,7 @@ fn test_programs_load() {
                 ("t_bloom", 30, 0, 4, 4),
             ],
         ),
+        ("can_loop.bpf.o", &[("can_loop_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         ("mem_sum.bpf.o", &[("mem_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         ("socket_filter.bpf.o", &[("sock_http", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         ("subprogs.bpf.o", &[("xdp_subprogs", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)], &[]),

@@ -50,7 +50,7 @@ fn successors(insns: &[Insn], pc: usize) -> Vec<i64> {
     match insns[pc] {
         Insn::Exit => vec![],
         Insn::Ja { off, .. } => vec![next + off as i64],
-        Insn::Jump { off, .. } => vec![next, next + off as i64],
+        Insn::Jump { off, .. } | Insn::MayGoto { off } => vec![next, next + off as i64],
         Insn::LoadImm64 { .. } => vec![next + 1],
         _ => vec![next],
     }
@@ -90,7 +90,7 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
     for (i, &start) in subprogs.iter().enumerate() {
         let end = subprogs.get(i + 1).copied().unwrap_or(len);
         for pc in start..end {
-            if let Insn::Ja { .. } | Insn::Jump { .. } = insns[pc] {
+            if let Insn::Ja { .. } | Insn::Jump { .. } | Insn::MayGoto { .. } = insns[pc] {
                 for t in successors(insns, pc) {
                     if t < 0 || t >= len as i64 || cfg_sub(t as usize) != i {
                         return Err(err(pc, Rule::JumpOutOfRange, format!("jump out of range from insn {pc} to {t}")));
@@ -165,6 +165,13 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                     prune_point[t as usize] = true;
                 }
             }
+            Insn::MayGoto { .. } => {
+                // The kernel's checkpoint at every may_goto (`mark_force_checkpoint`).
+                prune_point[pc] = true;
+                for t in successors(insns, pc) {
+                    prune_point[t as usize] = true;
+                }
+            }
             Insn::Call(CallTarget::Local(rel)) => {
                 prune_point[pc + 1] = true;
                 let t = (pc as i64 + 1 + rel as i64) as usize;
@@ -215,8 +222,10 @@ fn uses_defs(insn: &Insn) -> (u16, u16) {
             };
             (1 << 6 | ind, CLOBBER)
         }
-        Insn::Ja { .. } => (0, 0),
+        Insn::Ja { .. } | Insn::MayGoto { .. } => (0, 0),
         Insn::Jump { dst, src, .. } => (b(*dst) | op(src), 0),
+        Insn::LoadAcquire { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => (b(*src), b(*dst)),
+        Insn::StoreRelease { dst, src, .. } => (b(*dst) | b(*src), 0),
         Insn::Call(CallTarget::Helper(id)) => {
             let n = u32::try_from(*id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len());
             (((1u16 << n) - 1) << 1, CLOBBER)

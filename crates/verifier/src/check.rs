@@ -14,6 +14,8 @@ use bpfbox_isa::kernel_fmt::kernel_insn_named;
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
 use std::fmt::Write as _;
 
+mod linux_6_18;
+
 /// A rejection before its registers and path are filled in.
 struct Fail {
     kind: Rule,
@@ -171,7 +173,7 @@ fn prec_successors(insns: &[Insn], pc: usize) -> [Option<usize>; 2] {
     match insns[pc] {
         Insn::Exit | Insn::LoadImm64Tail => [None, None],
         Insn::Ja { off, .. } => [at(off as i64), None],
-        Insn::Jump { off, .. } => [at(0), at(off as i64)],
+        Insn::Jump { off, .. } | Insn::MayGoto { off } => [at(0), at(off as i64)],
         Insn::LoadImm64 { .. } => [at(1), None],
         _ => [at(0), None],
     }
@@ -193,8 +195,14 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
         Insn::Alu { op: AluOp::Mov, dst, src, .. } => regs((out.regs & !b(*dst)) | if_dst(*dst, op(src))),
         Insn::MovSx { dst, src, .. } => regs((out.regs & !b(*dst)) | if_dst(*dst, b(*src))),
         Insn::Alu { dst, src, .. } => regs(out.regs | if_dst(*dst, op(src))),
-        Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::LoadImm64Tail => out,
-        Insn::LoadImm64 { dst, .. } => regs(out.regs & !b(*dst)),
+        Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::LoadImm64Tail | Insn::MayGoto { .. } => out,
+        Insn::LoadImm64 { dst, .. } | Insn::AddrSpaceCast { dst, .. } => regs(out.regs & !b(*dst)),
+        &Insn::LoadAcquire { size, dst, src, off } => {
+            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect)
+        }
+        &Insn::StoreRelease { size, dst, off, src } => {
+            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect)
+        }
         Insn::Load { dst, src, off, size, .. } => {
             let from = if src.idx() == 10 {
                 slot_bits(*off as i64, size.bytes() as i64)
@@ -370,7 +378,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         duration_ns: 0,
     };
     let mut log = v.log.take();
-    let stack_depth = v.stack_depth.clone();
+    let stack_depth = if result.is_ok() { v.stack_depth_after_fixups() } else { v.stack_depth.clone() };
     let max_states = v.explored.iter().map(|l| l.len().saturating_sub(1)).max().unwrap_or(0);
     let converted_accesses: Vec<usize> =
         v.converted.iter().enumerate().filter(|(_, c)| **c).map(|(pc, _)| pc).collect();
@@ -442,7 +450,7 @@ const ACQUIRE: &[&str] = &["ringbuf_reserve", "sk_lookup_tcp", "sk_lookup_udp", 
 
 impl Verifier<'_> {
     fn main(&mut self) -> Result<(), Box<Diagnostic>> {
-        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None };
+        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None, may_goto_depth: 0 };
         init.frames[0].regs[1] = RegState::ptr(RegType::Ctx);
         if let Some(l) = self.log.as_mut() {
             for (i, start) in self.cfg.subprogs.iter().enumerate() {
@@ -610,8 +618,14 @@ impl Verifier<'_> {
         while i < list.len() {
             let e = &mut list[i];
             if self.nodes[e.node].branches > 0 {
-                // A state still being explored: this path loops back to it.
-                if states_equal(&e.st, &p.st, live) {
+                if self.may_goto_converged(p.pc, &e.st, &p.st, live) {
+                    e.hit += 1;
+                    result = Ok(Some(()));
+                    break;
+                }
+                // A state still being explored: this path loops back to it (one
+                // `may_goto` deeper, it is the next iteration of a bounded loop).
+                if e.st.may_goto_depth == p.st.may_goto_depth && states_equal(&e.st, &p.st, live) {
                     result = Err(());
                     break;
                 }
@@ -648,7 +662,8 @@ impl Verifier<'_> {
         // Like the kernel, do not store a state at every prune point.
         let add = self.processed - self.last_add_insns >= 100
             || self.jumps - self.last_add_jumps >= 20
-            || self.insns.len() < 4096 && self.processed < 200_000;
+            || self.insns.len() < 4096 && self.processed < 200_000
+            || matches!(self.insns[p.pc], Insn::MayGoto { .. });
         if add {
             self.last_add_insns = self.processed;
             self.last_add_jumps = self.jumps;
@@ -907,25 +922,7 @@ impl Verifier<'_> {
                     return fail(Rule::PointerLeak, format!("R{} leaks addr into mem", src.idx()), &[src.idx() as u8]);
                 }
                 let sz = size_bytes(size);
-                // Atomics are always checked for alignment (strict_alignment_once).
-                if matches!(base.ty, RegType::MapValue | RegType::Mem) {
-                    let fixed = base.off as i64 + off as i64;
-                    let aligned = base.var.var.mask & (sz as u64 - 1) == 0
-                        && (base.var.var.value as i64 + fixed) % sz as i64 == 0;
-                    if !aligned {
-                        let var = if base.var.is_const() {
-                            (base.var.var.value as i64).to_string()
-                        } else {
-                            base.var.var.to_string()
-                        };
-                        let desc = if base.ty == RegType::MapValue { "value " } else { "" };
-                        return fail(
-                            Rule::Misaligned,
-                            format!("misaligned {desc}access off {var}+{}+{off} size {sz}", base.off),
-                            &[d as u8],
-                        );
-                    }
-                }
+                strict_align(&base, off, sz, d)?;
                 self.mem_access(&mut p.st, d, base, off as i64, sz, None, pc)?;
                 self.mem_access(&mut p.st, d, base, off as i64, sz, Some((RegState::unknown(), None)), pc)?;
                 let out = RegState::scalar(scalar_of_size(sz));
@@ -1000,6 +997,10 @@ impl Verifier<'_> {
                 Ok(next)
             }
             Insn::Ja { off, .. } => Ok(Next::Goto((pc as i64 + 1 + off as i64) as usize)),
+            Insn::MayGoto { off } => Ok(self.may_goto(p, off)),
+            Insn::LoadAcquire { size, dst, src, off } => self.load_acquire(p, size, dst, src, off),
+            Insn::StoreRelease { size, dst, off, src } => self.store_release(p, size, dst, off, src),
+            Insn::AddrSpaceCast { dst, src, dst_as, src_as } => self.addr_space_cast(p, dst, src, dst_as, src_as),
             Insn::Jump { cond, width, dst, src, off } => {
                 self.jumps += 1;
                 let next = self.cond_jump(p, cond, width == Width::W32, dst.idx(), src, off)?;
@@ -2570,7 +2571,8 @@ impl Verifier<'_> {
             return fail(Rule::PointerComparison, format!("R{sr} pointer comparison prohibited"), &[sr as u8]);
         }
         let mut taken = p.st.clone();
-        let mut fall = std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![], lock: None });
+        let mut fall =
+            std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![], lock: None, may_goto_depth: 0 });
         // Which branches are possible, and the states after each.
         let (t_ok, f_ok) = if dv.ty == RegType::Scalar && sv.ty == RegType::Scalar {
             match dv.var.branch_taken(cond, &sv.var, w32) {
@@ -2755,6 +2757,26 @@ impl Verifier<'_> {
     }
 }
 
+/// Atomics (load-acquire and store-release too) are always checked for alignment
+/// (`strict_alignment_once`); the stack always is.
+fn strict_align(base: &RegState, off: i16, sz: u32, d: usize) -> R<()> {
+    if matches!(base.ty, RegType::MapValue | RegType::Mem) {
+        let fixed = base.off as i64 + off as i64;
+        let aligned = base.var.var.mask & (sz as u64 - 1) == 0 && (base.var.var.value as i64 + fixed) % sz as i64 == 0;
+        if !aligned {
+            let var =
+                if base.var.is_const() { (base.var.var.value as i64).to_string() } else { base.var.var.to_string() };
+            let desc = if base.ty == RegType::MapValue { "value " } else { "" };
+            return fail(
+                Rule::Misaligned,
+                format!("misaligned {desc}access off {var}+{}+{off} size {sz}", base.off),
+                &[d as u8],
+            );
+        }
+    }
+    Ok(())
+}
+
 fn op_name(op: AluOp) -> &'static str {
     match op {
         AluOp::Add => "+=",
@@ -2894,8 +2916,10 @@ struct LogBefore {
 impl LogBefore {
     fn new(insn: &Insn, st: &State) -> LogBefore {
         let base = match *insn {
-            Insn::Load { src, .. } => Some(*st.reg(src.idx())),
-            Insn::Store { dst, .. } | Insn::Atomic { dst, .. } => Some(*st.reg(dst.idx())),
+            Insn::Load { src, .. } | Insn::LoadAcquire { src, .. } => Some(*st.reg(src.idx())),
+            Insn::Store { dst, .. } | Insn::Atomic { dst, .. } | Insn::StoreRelease { dst, .. } => {
+                Some(*st.reg(dst.idx()))
+            }
             _ => None,
         };
         let callee = (matches!(insn, Insn::Exit) && st.frames.len() > 1).then(|| st.cur().clone());
@@ -2918,11 +2942,13 @@ fn scratched(insn: &Insn, before: &LogBefore, frameno: u32) -> Scratch {
             }
         }
         Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LoadImm64 { dst, .. } => reg(dst),
-        Insn::MovSx { dst, src, .. } => {
+        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => {
             reg(dst);
             reg(src);
         }
-        Insn::Load { size: sz, dst, src, off: o, .. } => {
+        Insn::Load { size: sz, dst, src, off: o, .. }
+        | Insn::LoadAcquire { size: sz, dst, src, off: o }
+        | Insn::StoreRelease { size: sz, dst, src, off: o } => {
             reg(dst);
             reg(src);
             (size, off) = (sz.bytes() as i64, o as i64);
@@ -2953,7 +2979,7 @@ fn scratched(insn: &Insn, before: &LogBefore, frameno: u32) -> Scratch {
             s.regs |= 0x3f;
             s.always = true;
         }
-        Insn::Ja { .. } | Insn::Exit | Insn::LoadImm64Tail => {}
+        Insn::Ja { .. } | Insn::MayGoto { .. } | Insn::Exit | Insn::LoadImm64Tail => {}
     }
     if let Some(b) = before.base.filter(|b| b.ty == RegType::Stack && b.aux == frameno && size > 0) {
         if let Some(v) = b.var.const_value() {

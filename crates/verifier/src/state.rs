@@ -366,6 +366,9 @@ pub struct State {
     pub refs: Vec<Reference>,
     /// The spin lock held on this path, if any.
     pub lock: Option<SpinLock>,
+    /// `may_goto` fall-throughs taken on this path (the kernel's `may_goto_depth`):
+    /// a loop that comes back to a `may_goto` one deeper is not an infinite loop.
+    pub may_goto_depth: u32,
 }
 
 impl State {
