@@ -154,7 +154,7 @@ fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {
         }
         prog_types.push((p.to_string(), ty.to_string()));
     }
-    Ok(OpenOptions { prog_types, btf_custom_path: open.btf.clone() })
+    Ok(OpenOptions { prog_types, btf_custom_path: open.btf.clone(), only: None })
 }
 
 // ---------------------------------------------------------------------------------

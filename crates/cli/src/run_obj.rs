@@ -275,11 +275,12 @@ pub(crate) fn load_object_file(
 fn select_prog<'o>(a: &RunObjArgs, obj: &'o LoadedObject) -> Result<&'o bpfbox_object::ProgramSpec, CliError> {
     let names = || obj.programs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     match &a.prog {
-        Some(n) => obj
-            .programs
-            .iter()
-            .find(|p| &p.name == n)
-            .ok_or_else(|| CliError::input(&a.file, format!("no program named `{n}` (programs: {})", names()))),
+        Some(n) => {
+            obj.programs.iter().find(|p| &p.name == n).ok_or_else(|| match obj.unusable.iter().find(|u| &u.name == n) {
+                Some(u) => CliError::input(&a.file, format!("program `{n}` cannot be run: {}", u.error)),
+                None => CliError::input(&a.file, format!("no program named `{n}` (programs: {})", names())),
+            })
+        }
         None if obj.programs.len() == 1 => Ok(&obj.programs[0]),
         None if obj.programs.is_empty() => Err(CliError::input(&a.file, "the object has no programs")),
         None => Err(CliError::usage(format!("the object has several programs, choose one with --prog ({})", names()))),
@@ -434,7 +435,11 @@ fn run_kernel(
     bpfbox_kernel::availability()
         .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
-    let opts = OpenOptions { prog_types: a.types.clone(), btf_custom_path: a.btf.clone() };
+    // Only the program to run — and, when it tail-calls, every program (each may be a
+    // target) — so a program the kernel refuses does not stop another from running.
+    let tail_calls = prog.insns.iter().any(|i| *i == bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
+    let only = (!tail_calls).then(|| vec![prog.name.clone()]);
+    let opts = OpenOptions { prog_types: a.types.clone(), btf_custom_path: a.btf.clone(), only };
     let k = KernelObject::load(&a.file, &opts).map_err(|e| CliError::Rejected(crate::kernel_error_text(&e, a.log)))?;
     for (name, path) in &a.map_init {
         let m = obj

@@ -6,7 +6,7 @@
 
 use crate::CliError;
 use bpfbox_object::btf::Btf;
-use bpfbox_object::{LoadedObject, ProgramSpec};
+use bpfbox_object::{LoadedObject, ProgramSpec, UnusableProgram};
 use bpfbox_verifier::object::input_with_kernel_btf;
 use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
 use serde_json::json;
@@ -146,14 +146,28 @@ fn diag_json(p: &ProgramSpec, d: &Diagnostic) -> serde_json::Value {
 /// Run `bpfbox verify`: (stdout text, exit code).
 pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
     let (obj, kernel_btf) = load_object(args)?;
-    let selected: Vec<&ProgramSpec> = match &args.prog {
-        Some(name) => vec![obj.program(name).ok_or_else(|| {
-            let names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
-            CliError::usage(format!("no program named `{name}` (the object has: {})", names.join(", ")))
-        })?],
-        None => obj.programs.iter().collect(),
+    // Programs that could not be built (a function that does not decode ...) are
+    // reported one by one; the others are verified as usual.
+    let (selected, unreadable): (Vec<&ProgramSpec>, Vec<&UnusableProgram>) = match &args.prog {
+        Some(name) => match (obj.program(name), obj.unusable.iter().find(|u| &u.name == name)) {
+            (Some(p), _) => (vec![p], vec![]),
+            (None, Some(u)) => (vec![], vec![u]),
+            (None, None) => {
+                let names: Vec<&str> = obj
+                    .programs
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .chain(obj.unusable.iter().map(|u| u.name.as_str()))
+                    .collect();
+                return Err(CliError::usage(format!(
+                    "no program named `{name}` (the object has: {})",
+                    names.join(", ")
+                )));
+            }
+        },
+        None => (obj.programs.iter().collect(), obj.unusable.iter().collect()),
     };
-    if selected.is_empty() {
+    if selected.is_empty() && unreadable.is_empty() {
         return Err(CliError::input(&args.file, "the object has no programs"));
     }
     let used = crate::facts::resolve(&args.kernel_facts)?;
@@ -176,7 +190,7 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
         })?;
         results.push((p, verify(&input, &opts)));
     }
-    let rejected = results.iter().any(|(_, r)| !r.accepted());
+    let rejected = results.iter().any(|(_, r)| !r.accepted()) || !unreadable.is_empty();
     let mut out = String::new();
     if args.json {
         let programs: Vec<serde_json::Value> = results
@@ -194,6 +208,15 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
                 }
                 v
             })
+            .chain(unreadable.iter().map(|u| {
+                json!({
+                    "name": u.name,
+                    "section": u.section,
+                    "verdict": "unreadable",
+                    "error": u.error.to_string(),
+                    "diagnostics": [],
+                })
+            }))
             .collect();
         let doc = json!({
             "file": args.file.display().to_string(),
@@ -223,6 +246,10 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
                 render_diag(&mut out, p, d);
             }
         }
+        for u in &unreadable {
+            let _ = writeln!(out, "{} ({}): cannot be read — {}", u.name, u.section, u.error);
+            let _ = writeln!(out, "  (the object's other programs are verified without it)");
+        }
         // Which kernel build the verdicts are faithful to (stderr: stdout is the verdicts).
         eprintln!("{}", used.line());
     }
@@ -239,8 +266,8 @@ pub enum BeforeRun {
     Rejected(String),
 }
 
-/// `bpfbox run`'s verification step: verify every program of `obj` whose type is
-/// known (the kernel verifies a whole object at load too), the one to run included.
+/// `bpfbox run`'s verification step: verify the program to run and, when it uses
+/// `bpf_tail_call`, every program of `obj` whose type is known (each may be a target).
 /// A selected program without a known type is an error: it cannot be verified.
 pub fn verify_before_run(
     obj: &LoadedObject,
@@ -253,7 +280,11 @@ pub fn verify_before_run(
     let opts = VerifyOptions { kernel_facts: used.facts, ..VerifyOptions::default() };
     let mut rejected: Vec<(&ProgramSpec, Report)> = Vec::new();
     let mut accepted = BTreeMap::new();
-    for p in &obj.programs {
+    // The program to run, and — when it tail-calls — every program it might reach
+    // (any program of the object can be put into a prog array). The others are not
+    // needed: a program that does not verify does not stop another from running.
+    let tail_calls = selected.insns.iter().any(|i| *i == bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
+    for p in obj.programs.iter().filter(|p| p.name == selected.name || tail_calls) {
         let Some(input) = input_with_kernel_btf(obj, p, kernel_btf.clone()) else {
             if p.name == selected.name {
                 return Err(CliError::input(

@@ -174,3 +174,64 @@ fn kernel_verbs_name_the_missing_feature() {
         "--kernel needs the kernel backend",
     );
 }
+
+/// tc_classifier.bpf.o with the second instruction of `tc_mark_limit` broken (opcode
+/// 0xff), written to a temporary file.
+fn object_with_an_undecodable_program() -> PathBuf {
+    let bytes = std::fs::read(example("tests/realworld/tc_classifier.bpf.o")).expect("object");
+    let obj = bpfbox_object::load(&bytes, &Default::default()).expect("loads");
+    let victim = obj.program("tc_mark_limit").expect("tc_mark_limit");
+    let head = bpfbox_isa::encode_program(&victim.insns[..2]);
+    let at: Vec<usize> = bytes.windows(16).enumerate().filter(|(_, w)| *w == &head[..]).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1);
+    let mut broken = bytes;
+    broken[at[0] + 8] = 0xff;
+    tmp("undecodable.bpf.o", &broken)
+}
+
+/// One program whose code cannot be decoded does not sink the object: `verify`
+/// reports it and verifies the others, `run --prog` runs another one and refuses it by
+/// name.
+#[test]
+fn one_unreadable_program_does_not_sink_the_others() {
+    let file = object_with_an_undecodable_program();
+    let file = file.to_string_lossy();
+    let (c, out, _) = bpfbox(&["verify", &file]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("tc_dnat (tc/ingress): accepted"), "{out}");
+    assert!(out.contains("tc_mark_limit (tc/egress): cannot be read"), "{out}");
+    assert!(out.contains("instruction 1"), "{out}");
+    let (c, out, _) = bpfbox(&["verify", &file, "--prog", "tc_dnat"]);
+    assert_eq!(c, 0, "{out}");
+    let (c, out, _) = bpfbox(&["verify", &file, "--json"]);
+    assert_eq!(c, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let bad: Vec<&serde_json::Value> =
+        v["programs"].as_array().expect("programs").iter().filter(|p| p["verdict"] == "unreadable").collect();
+    assert_eq!(bad.len(), 1, "{out}");
+    assert_eq!(bad[0]["name"], "tc_mark_limit");
+    let packet = "00".repeat(60);
+    let (c, out, err) = bpfbox(&["run", &file, "--prog", "tc_pass", "--data-hex", &packet]);
+    assert_eq!(c, 0, "{out}{err}");
+    assert_one_line_error(&["run", &file, "--prog", "tc_mark_limit", "--data-hex", &packet], 2, "cannot be run");
+}
+
+/// `run --kernel --prog X` loads only X (the others' autoload off), as the kernel
+/// would refuse the broken program and, with it, the whole object.
+#[cfg(feature = "kernel")]
+#[test]
+fn kernel_runs_load_only_the_program_asked_for() {
+    if !bpfbox_kernel::available_or_skip() {
+        return;
+    }
+    let file = object_with_an_undecodable_program();
+    let file = file.to_string_lossy();
+    let packet = "00".repeat(60);
+    let (c, out, err) = bpfbox(&["run", &file, "--prog", "tc_pass", "--data-hex", &packet, "--kernel", "--json"]);
+    assert_eq!(c, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v["retval"].is_number(), "{out}");
+    // Asked for the broken one, the kernel refuses it (exit 1), naming it.
+    let (c, out, err) = bpfbox(&["run", &file, "--prog", "tc_mark_limit", "--data-hex", &packet, "--kernel"]);
+    assert_ne!(c, 0, "{out}{err}");
+}

@@ -17,6 +17,9 @@ pub struct OpenOptions {
     pub prog_types: Vec<(String, String)>,
     /// A vmlinux BTF file to use for CO-RE relocations instead of the kernel's.
     pub btf_custom_path: Option<PathBuf>,
+    /// Load only the programs named here (the others' autoload off), so that one
+    /// program the kernel refuses does not stop the others; `None`: every program.
+    pub only: Option<Vec<String>>,
 }
 
 /// An object opened and loaded into the kernel (all its programs and maps), as
@@ -223,6 +226,16 @@ impl KernelObject {
             }
             if !found {
                 return Err(KernelError::NoSuchProgram { name: prog.clone(), available: names });
+            }
+        }
+        if let Some(only) = &opts.only {
+            let names: Vec<String> = open.progs().map(|p| p.name().to_string_lossy().into_owned()).collect();
+            if let Some(missing) = only.iter().find(|n| !names.contains(n)) {
+                return Err(KernelError::NoSuchProgram { name: missing.clone(), available: names });
+            }
+            for mut p in open.progs_mut() {
+                let keep = only.iter().any(|n| p.name().to_string_lossy() == n.as_str());
+                p.set_autoload(keep);
             }
         }
         // Remember every program's section and type for the error report.

@@ -246,19 +246,23 @@ fn prog_types_can_be_given_for_unknown_sections() {
     let path = progs_dir().join("socket_filter.bpf.o");
     let o = KernelObject::load(
         &path,
-        &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], btf_custom_path: None },
+        &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], btf_custom_path: None, only: None },
     )
     .expect("load");
     assert_eq!(o.programs()[0].prog_type, "sched_cls");
     let e = KernelObject::load(
         &path,
-        &OpenOptions { prog_types: vec![("sock_http".into(), "no_such_type".into())], btf_custom_path: None },
+        &OpenOptions {
+            prog_types: vec![("sock_http".into(), "no_such_type".into())],
+            btf_custom_path: None,
+            only: None,
+        },
     )
     .expect_err("bad type");
     assert!(matches!(e, KernelError::UnknownProgType { .. }), "{e}");
     let e = KernelObject::load(
         &path,
-        &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], btf_custom_path: None },
+        &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], btf_custom_path: None, only: None },
     )
     .expect_err("bad prog");
     assert!(matches!(e, KernelError::NoSuchProgram { .. }), "{e}");

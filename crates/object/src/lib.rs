@@ -26,7 +26,7 @@ pub use btf::{Btf, BtfError};
 pub use error::ObjectError;
 pub use loader::{
     internal_map_name, load, CoreOutcome, CoreReloReport, ExternKind, ExternRef, ExternSpec, FuncInfo, InitSlot,
-    LineInfo, LoadError, LoadOptions, LoadedObject, MapSpec, ProgramSpec,
+    LineInfo, LoadError, LoadOptions, LoadedObject, MapSpec, ProgramSpec, UnusableProgram,
 };
 pub use objdump::objdump;
 

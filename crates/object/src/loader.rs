@@ -70,6 +70,9 @@ pub struct LoadOptions {
 pub struct LoadedObject {
     /// Entry-point programs, in section then offset order.
     pub programs: Vec<ProgramSpec>,
+    /// Entry points that cannot be built (a function of theirs cannot be decoded, a
+    /// call leads nowhere ...), each with why; the other programs load without them.
+    pub unusable: Vec<UnusableProgram>,
     /// Maps: legacy `maps`, then `.maps`, then global data, then `.kconfig`.
     pub maps: Vec<MapSpec>,
     /// The `license` section (up to its NUL); empty when absent.
@@ -243,6 +246,14 @@ pub struct MapSpec {
     pub frozen: bool,
 }
 
+/// A program of the object that cannot be built, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusableProgram {
+    pub name: String,
+    pub section: String,
+    pub error: LoadError,
+}
+
 /// The initial value of a prog-array or map-in-map slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitSlot {
@@ -358,6 +369,11 @@ struct Func {
     externs: Vec<(usize, String, ExternKind)>,
     core: Vec<(usize, CoreReloReport)>,
     is_main: bool,
+    /// Why the function's bytes could not be decoded. Its `insns` are then only
+    /// placeholders (one per slot, so relocations still find their function); the
+    /// programs that contain it are unusable, the others load (one function never
+    /// sinks the whole object).
+    broken: Option<DecodeError>,
 }
 
 impl Func {
@@ -459,7 +475,7 @@ impl<'e, 'd> Loader<'e, 'd> {
         self.code_relocations()?;
         self.apply_core()?;
         self.apply_data_relos();
-        let programs = self.link()?;
+        let (programs, unusable) = self.link()?;
         self.init_slots(&programs)?;
         let externs = self
             .externs
@@ -474,6 +490,7 @@ impl<'e, 'd> Loader<'e, 'd> {
             .collect();
         Ok(LoadedObject {
             programs,
+            unusable,
             maps: self.maps,
             license,
             btf: self.btf.map(Arc::new),
@@ -604,12 +621,12 @@ impl<'e, 'd> Loader<'e, 'd> {
             }
             for (name, off, size) in ranges {
                 let bytes = &sec.data[off as usize..(off + size) as usize];
-                let insns = decode_program(bytes).map_err(|source| LoadError::Decode {
-                    section: sec.name.clone(),
-                    function: name.clone(),
-                    source,
-                })?;
+                let (insns, broken) = match decode_program(bytes) {
+                    Ok(insns) => (insns, None),
+                    Err(e) => (vec![Insn::Exit; bytes.len() / 8], Some(e)),
+                };
                 self.funcs.push(Func {
+                    broken,
                     sec: sec.index,
                     name,
                     start: (off / 8) as usize,
@@ -949,6 +966,9 @@ impl<'e, 'd> Loader<'e, 'd> {
                     ));
                     continue;
                 };
+                if self.funcs[fi].broken.is_some() {
+                    continue; // the function's programs are unusable anyway
+                }
                 let local = slot - self.funcs[fi].start;
                 let insn = self.funcs[fi].insns[local];
                 if insn == Insn::LoadImm64Tail {
@@ -1060,6 +1080,7 @@ impl<'e, 'd> Loader<'e, 'd> {
             for r in &s.records {
                 let slot = (r.insn_off / 8) as usize;
                 match self.find_func(sec.index, slot) {
+                    Some(fi) if self.funcs[fi].broken.is_some() => {}
                     Some(fi) if r.insn_off % 8 == 0 => work.push((fi, slot - self.funcs[fi].start, *r)),
                     _ => self.warnings.push(format!(
                         "CO-RE relocation at {:#x} in `{}` is in no function: skipped",
@@ -1153,20 +1174,43 @@ impl<'e, 'd> Loader<'e, 'd> {
     /// Build each entry-point program: the function, then the sub-programs it
     /// reaches, depth first in call order; call offsets and function addresses
     /// fixed; func/line info and reports re-based.
-    fn link(&self) -> Result<Vec<ProgramSpec>, LoadError> {
+    fn link(&self) -> Result<(Vec<ProgramSpec>, Vec<UnusableProgram>), LoadError> {
         let mut out = Vec::new();
         let mut mains: Vec<usize> = (0..self.funcs.len()).filter(|&i| self.funcs[i].is_main).collect();
         mains.sort_by_key(|&i| (self.funcs[i].sec, self.funcs[i].start));
+        let mut unusable = Vec::new();
         for main in mains {
-            out.push(self.link_one(main)?);
+            match self.link_one(main) {
+                Ok(p) => out.push(p),
+                Err(error) => {
+                    let f = &self.funcs[main];
+                    unusable.push(UnusableProgram {
+                        name: f.name.clone(),
+                        section: self.sec_name(f.sec).to_string(),
+                        error,
+                    })
+                }
+            }
         }
-        Ok(out)
+        Ok((out, unusable))
     }
 
     fn link_one(&self, main: usize) -> Result<ProgramSpec, LoadError> {
         let f = &self.funcs[main];
         let section = self.sec_name(f.sec).to_string();
         let err = |reason: String| LoadError::Program { section: section.clone(), program: f.name.clone(), reason };
+        let undecodable = |fi: usize| -> Result<(), LoadError> {
+            let g = &self.funcs[fi];
+            match &g.broken {
+                Some(e) => Err(LoadError::Decode {
+                    section: self.sec_name(g.sec).to_string(),
+                    function: g.name.clone(),
+                    source: e.clone(),
+                }),
+                None => Ok(()),
+            }
+        };
+        undecodable(main)?;
         let mut insns = f.insns.clone();
         let mut placed: Vec<(usize, usize)> = vec![(main, 0)];
         // (function, base, next instruction to look at)
@@ -1215,6 +1259,7 @@ impl<'e, 'd> Loader<'e, 'd> {
             let tbase = match placed.iter().find(|(p, _)| *p == tf) {
                 Some(&(_, b)) => b,
                 None => {
+                    undecodable(tf)?;
                     let b = insns.len();
                     insns.extend_from_slice(&self.funcs[tf].insns);
                     placed.push((tf, b));

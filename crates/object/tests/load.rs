@@ -580,3 +580,36 @@ fn kconfig_externs_become_a_read_only_map() {
     assert_eq!(v["CONFIG_HZ"], serde_json::json!(250));
     assert_eq!(v["CONFIG_DEFAULT_HOSTNAME"], serde_json::json!("bpfbox"));
 }
+
+/// One function that cannot be decoded makes only its own programs unusable: the
+/// others load, and the unusable one is reported with the section, the function and
+/// the instruction.
+#[test]
+fn an_undecodable_function_does_not_sink_the_object() {
+    let rel = "tests/realworld/tc_classifier.bpf.o";
+    let good = load_ok(rel);
+    assert!(good.unusable.is_empty());
+    let victim = good.program("tc_mark_limit").expect("tc_mark_limit");
+    // Find the program's first two instructions in the file and break the second one's
+    // opcode (0xff: no such ALU64 operation).
+    let bytes = read(rel);
+    let head = bpfbox_isa::encode_program(&victim.insns[..2]);
+    let at: Vec<usize> = bytes.windows(16).enumerate().filter(|(_, w)| *w == &head[..]).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the first two instructions of tc_mark_limit are not unique in the file");
+    let mut broken = bytes.clone();
+    broken[at[0] + 8] = 0xff;
+    let obj = load(&broken, &LoadOptions::default()).expect("the object still loads");
+    let names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), good.programs.len() - 1, "{names:?}");
+    assert!(!names.contains(&"tc_mark_limit"), "{names:?}");
+    assert_eq!(obj.unusable.len(), 1);
+    let u = &obj.unusable[0];
+    assert_eq!((u.name.as_str(), u.section.as_str()), ("tc_mark_limit", victim.section.as_str()));
+    assert!(matches!(u.error, LoadError::Decode { .. }), "{:?}", u.error);
+    let text = u.error.to_string();
+    assert!(text.contains("tc_mark_limit") && text.contains("instruction 1"), "{text}");
+    // The other programs are the same as before.
+    for p in &obj.programs {
+        assert_eq!(p.insns, good.program(&p.name).expect("same program").insns, "{}", p.name);
+    }
+}

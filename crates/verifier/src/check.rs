@@ -313,9 +313,55 @@ impl Precision {
     }
 }
 
+/// `resolve_pseudo_ldimm64`, before anything else and on every `lddw` whether or not a
+/// path reaches it: map references name a map, direct value addresses are allowed for
+/// the map and inside its value, and the map suits the program type.
+fn resolve_ldimm64(prog: &ProgramInput) -> Result<(), cfg::CfgError> {
+    let err = |pc: usize, kind: Rule, message: String| cfg::CfgError { pc, kind, message };
+    for (pc, insn) in prog.insns.iter().enumerate() {
+        let Insn::LoadImm64 { imm, .. } = *insn else { continue };
+        let (idx, value_off) = match imm {
+            Imm64::MapFd(i) | Imm64::MapIdx(i) => (i, None),
+            Imm64::MapValue { fd: i, off } | Imm64::MapIdxValue { idx: i, off } => (i, Some(off)),
+            _ => continue,
+        };
+        let Some(m) = usize::try_from(idx).ok().and_then(|i| prog.maps.get(i)) else {
+            return Err(err(pc, Rule::InvalidMap, format!("fd {idx} is not pointing to valid bpf_map")));
+        };
+        if let Some(off) = value_off {
+            if m.map_type != MapType::Array as u32 {
+                return Err(err(pc, Rule::InvalidMap, "no direct value access support for this map type".into()));
+            }
+            if off >= m.value_size || m.max_entries != 1 {
+                let vs = m.value_size;
+                return Err(err(
+                    pc,
+                    Rule::MapValueAccess,
+                    format!("invalid access to map value pointer, value_size={vs} off={off}"),
+                ));
+            }
+        }
+        if m.spin_lock_off.is_some() {
+            let msg = match prog.prog_type {
+                ProgType::SocketFilter => Some("socket filter progs cannot use bpf_spin_lock yet"),
+                ProgType::Kprobe
+                | ProgType::Tracepoint
+                | ProgType::PerfEvent
+                | ProgType::RawTracepoint
+                | ProgType::RawTracepointWritable => Some("tracing progs cannot use bpf_spin_lock yet"),
+                _ => None,
+            };
+            if let Some(msg) = msg {
+                return Err(err(pc, Rule::InvalidMap, msg.into()));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     let mut log = opts.log.then(String::new);
-    let cfg = match cfg::build(&prog.insns, opts.unprivileged) {
+    let cfg = match resolve_ldimm64(prog).and_then(|()| cfg::build(&prog.insns, opts.unprivileged)) {
         Ok(c) => c,
         Err(e) => {
             if let Some(l) = log.as_mut() {
@@ -2604,9 +2650,16 @@ impl Verifier<'_> {
                 mark_null(eq_st, ptr.id, true);
                 mark_null(ne_st, ptr.id, false);
                 (true, true)
-            } else {
-                // A pointer that cannot be NULL.
+            } else if reg_not_null(&ptr) {
+                // A pointer that cannot be NULL (`is_branch_taken`).
                 (cond == Cond::Ne, cond == Cond::Eq)
+            } else if self.opts.unprivileged {
+                return fail(Rule::PointerComparison, format!("R{d} pointer comparison prohibited"), &[d as u8]);
+            } else {
+                // ctx, stack and packet pointers are not NULL either, but the kernel
+                // does not decide such branches: both are walked (a loop that only
+                // such a test ends is an infinite loop to it).
+                (true, true)
             }
         } else if dv.is_ptr() && sv.is_ptr() && !w32 {
             if self.opts.unprivileged {
@@ -2775,6 +2828,17 @@ fn strict_align(base: &RegState, off: i16, sz: u32, d: usize) -> R<()> {
         }
     }
     Ok(())
+}
+
+/// `reg_not_null`: the pointer types whose comparison with 0 the kernel decides
+/// (sockets are `BtfId` here: referenced ones, from lookups, count).
+fn reg_not_null(r: &RegState) -> bool {
+    !r.maybe_null
+        && match r.ty {
+            RegType::MapValue | RegType::MapKey | RegType::ConstMapPtr | RegType::Mem => true,
+            RegType::BtfId => r.ref_obj_id != 0,
+            _ => false,
+        }
 }
 
 fn op_name(op: AluOp) -> &'static str {

@@ -280,3 +280,33 @@ call 1
 r0 = *(u64 *)(r0 + 0)  ; error: R0 invalid mem access 'map_value_or_null'
 r0 = 0
 exit
+
+=== map fd in code no path reaches
+; map: hash key=4 value=16 entries=4
+r1 = 0
+if r1 != 0 goto +3
+r0 = 0
+exit
+ld_pseudo r1, 0x5, 0x9  ; error: is not pointing to valid bpf_map
+r0 = 0
+exit
+
+=== direct value address out of range in code no path reaches
+; map: array key=4 value=8 entries=1
+r1 = 0
+if r1 != 0 goto +3
+r0 = 0
+exit
+ld_pseudo r1, 0x6, 0x1, 0x8  ; error: invalid access to map value pointer, value_size=8 off=8
+r0 = 0
+exit
+
+=== direct value address into a hash map in code no path reaches
+; map: hash key=4 value=8 entries=1
+r1 = 0
+if r1 != 0 goto +3
+r0 = 0
+exit
+ld_pseudo r1, 0x6, 0x1, 0x0  ; error: no direct value access support for this map type
+r0 = 0
+exit
