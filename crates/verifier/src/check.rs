@@ -1827,19 +1827,9 @@ impl Verifier<'_> {
         } else {
             (off.saturating_add(base.var.smin), off.saturating_add(base.var.smax))
         };
-        // Alignment is checked before the bounds (check_ptr_alignment comes first).
-        if base.var.is_const() && lo % sz != 0 {
-            return fail(
-                Rule::Misaligned,
-                format!(
-                    "misaligned stack access off {}+{}+{} size {size}",
-                    base.var.var.value as i64,
-                    base.off,
-                    off - base.off as i64
-                ),
-                &[rn],
-            );
-        }
+        // Alignment is checked before the bounds (check_ptr_alignment comes first), on
+        // the whole tnum: a variable offset must keep the low bits known.
+        stack_alignment(&base, off - base.off as i64, size, regno)?;
         // Unprivileged reads stay within the stack written so far (check_stack_slot_within_bounds).
         let min_off = match st.frames.get(frameno) {
             Some(f) if store.is_none() && self.opts.unprivileged => -f.allocated_stack(),
@@ -2295,6 +2285,14 @@ impl Verifier<'_> {
                             uninit,
                             pc,
                         )?;
+                        // MEM_ALIGNED (the former ARG_PTR_TO_LONG/INT): check_ptr_alignment, strict.
+                        if a.flags.contains(TypeFlags::ALIGNED) {
+                            match reg.ty {
+                                RegType::Stack => stack_alignment(&reg, 0, n, regno)?,
+                                RegType::MapValue | RegType::Mem => strict_align(&reg, 0, n, regno)?,
+                                _ => {}
+                            }
+                        }
                     } else if !reg.is_ptr() {
                         // NULL only where the prototype says PTR_MAYBE_NULL (handled above).
                         return type_err("fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_");
@@ -2808,6 +2806,27 @@ impl Verifier<'_> {
         };
         Err(Box::new(Diagnostic { pc, kind, message, regs: vec![], path: vec![], hint: Some(hint.into()) }))
     }
+}
+
+/// `check_generic_ptr_alignment` for the stack, always strict: `var_off + off + extra`
+/// must be a multiple of `size` for every value of the variable part (`extra` is the
+/// instruction's offset; `base.off` the pointer's fixed one).
+fn stack_alignment(base: &RegState, extra: i64, size: u32, regno: usize) -> R<()> {
+    if size <= 1 {
+        return Ok(());
+    }
+    let t = base.var.var;
+    let fixed = base.off as i64 + extra;
+    let low = u64::from(size) - 1;
+    if t.mask & low == 0 && t.value.wrapping_add(fixed as u64) & low == 0 {
+        return Ok(());
+    }
+    let var = if base.var.is_const() { (t.value as i64).to_string() } else { t.to_string() };
+    fail(
+        Rule::Misaligned,
+        format!("misaligned stack access off {var}+{}+{extra} size {size}", base.off),
+        &[regno as u8],
+    )
 }
 
 /// Atomics (load-acquire and store-release too) are always checked for alignment
