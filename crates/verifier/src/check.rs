@@ -1855,6 +1855,28 @@ impl Verifier<'_> {
         }
         let sub = st.frames.get(frameno).map_or(0, |f| f.subprog);
         self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
+        // A privileged spill of a scalar keeps the whole register, linked to its source
+        // when the value fits the slot (assign_scalar_id_before_mov), unlinked when the
+        // spill narrows it (check_stack_write_fixed_off).
+        let store = match store {
+            Some((mut v, src))
+                if !self.opts.unprivileged && base.var.is_const() && lo % 8 == 0 && v.ty == RegType::Scalar =>
+            {
+                if reg_width(&v) <= 8 * size {
+                    if v.id == 0 && !v.var.is_const() {
+                        v.id = self.new_id();
+                        if let Some(sr) = src {
+                            st.reg_mut(sr).id = v.id;
+                        }
+                    }
+                } else {
+                    v.id = 0;
+                }
+                Some((v, src))
+            }
+            other => other,
+        };
+        let priv_scalar_spills = !self.opts.unprivileged;
         let frame = &mut st.frames[frameno];
         match store {
             Some((v, _)) => {
@@ -1885,7 +1907,11 @@ impl Verifier<'_> {
                     for t in slot.bytes.iter_mut().take(size as usize) {
                         *t = SlotType::Spill;
                     }
-                    slot.spilled = if size == 8 { v } else { RegState::scalar(v.var.truncate(size)) };
+                    slot.spilled = if size == 8 || (priv_scalar_spills && v.ty == RegType::Scalar) {
+                        v
+                    } else {
+                        RegState::scalar(v.var.truncate(size))
+                    };
                     return Ok(RegState::NOT_INIT);
                 }
                 if v.is_ptr() {
@@ -1928,7 +1954,19 @@ impl Verifier<'_> {
                             return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
                         }
                         if size <= spill_size {
-                            return Ok(RegState::scalar(slot.spilled.var.truncate(size)));
+                            // check_stack_read_fixed_off: the filled register stays linked to
+                            // the spilled one unless the fill narrows the value.
+                            let sp = slot.spilled;
+                            let mut r = RegState::scalar(sp.var.truncate(size));
+                            if priv_scalar_spills && reg_width(&sp) <= 8 * size {
+                                r.id = sp.id;
+                                if size == 4 && spill_size == 4 && sp.id == 0 && !sp.var.is_const() {
+                                    let id = self.new_id();
+                                    frame.slot_mut(((-lo - 1) / 8) as usize).spilled.id = id;
+                                    r.id = id;
+                                }
+                            }
+                            return Ok(r);
                         }
                     }
                 }
@@ -2664,6 +2702,15 @@ impl Verifier<'_> {
                 return fail(Rule::PointerComparison, format!("R{d} pointer comparison prohibited"), &[d as u8]);
             }
             self.pkt_compare(&mut taken, &mut fall, cond, &dv, &sv);
+            // Equal to a pointer that cannot be NULL: not NULL either (only this register,
+            // as mark_ptr_not_null_reg does; kernel-object pointers excepted).
+            if let (Cond::Eq | Cond::Ne, Some(sr)) = (cond, s_reg) {
+                if dv.maybe_null != sv.maybe_null && dv.ty != RegType::BtfId && sv.ty != RegType::BtfId {
+                    let eq_st = if cond == Cond::Eq { &mut taken } else { &mut fall };
+                    let r = if dv.maybe_null { d } else { sr };
+                    eq_st.reg_mut(r).maybe_null = false;
+                }
+            }
             (true, true)
         } else {
             if self.opts.unprivileged && (dv.is_ptr() || sv.is_ptr()) {
@@ -2806,6 +2853,11 @@ impl Verifier<'_> {
         };
         Err(Box::new(Diagnostic { pc, kind, message, regs: vec![], path: vec![], hint: Some(hint.into()) }))
     }
+}
+
+/// `get_reg_width`: the bits a scalar's unsigned maximum needs.
+fn reg_width(r: &RegState) -> u32 {
+    64 - r.var.umax.leading_zeros()
 }
 
 /// `check_generic_ptr_alignment` for the stack, always strict: `var_off + off + extra`
