@@ -1010,6 +1010,14 @@ fn attach_cmd(
     };
     let target = parse_target(target_words, o, Some(&section))?;
     bpfbox_kernel::sys::install_interrupt_handler();
+    // The event readers exist before the program is attached: a perf buffer's per-CPU
+    // slots are filled in when it is opened, and an event the program sends before
+    // that is dropped by the kernel (bpf_perf_event_output gets -ENOENT).
+    let trace = obj_loaded.calls_helpers(prog, &[6, 177]).unwrap_or(false);
+    let mut stream = match EventStream::new(&obj_loaded, trace) {
+        Ok(s) => s,
+        Err(e) => return Ok(report(&e, false)),
+    };
     let mut att = match attach::attach(&obj_loaded, prog, &target, o.netns.as_deref()) {
         Ok(a) => a,
         Err(e) => return Ok(report(&e, false)),
@@ -1029,7 +1037,6 @@ fn attach_cmd(
         }
     }
     let link_ids = att.link_ids();
-    let trace = obj_loaded.calls_helpers(prog, &[6, 177]).unwrap_or(false);
     if o.json {
         outln!(
             "{}",
@@ -1046,10 +1053,6 @@ fn attach_cmd(
             outln!("pinned {}", p.display());
         }
     }
-    let mut stream = match EventStream::new(&obj_loaded, trace) {
-        Ok(s) => s,
-        Err(e) => return Ok(report(&e, false)),
-    };
     if !o.json && !stream.sources().is_empty() {
         outln!("streaming {} (Ctrl-C to stop)", stream.sources().join(", "));
     }
