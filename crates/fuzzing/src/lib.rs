@@ -6,6 +6,7 @@
 
 use bpfbox_isa::{decode_program, encode_program, llvm, ubpf};
 
+pub mod kernel_diff;
 pub mod soundness;
 
 /// Decoder: never panics; whatever it accepts re-encodes to the same bytes and

@@ -1127,8 +1127,11 @@ impl Verifier<'_> {
         let r0 = if lax { *p.st.reg(0) } else { self.read_reg(&p.st, 0)? };
         if p.st.frames.len() > 1 {
             let callee = p.st.frames.pop().expect("frame");
-            if r0.ty == RegType::Stack && r0.aux as usize >= p.st.frames.len() {
-                return fail(Rule::PointerLeak, "cannot return stack pointer to the caller", &[0]);
+            // Any stack pointer, the caller's included (prepare_func_exit is conservative).
+            if r0.ty == RegType::Stack {
+                return with_hint(fail(Rule::PointerLeak, "cannot return stack pointer to the caller", &[0]), || {
+                    "a function may not return a stack pointer, not even one its caller passed in: return a scalar (or write through the pointer)".into()
+                });
             }
             let callsite = callee.callsite.unwrap_or(0);
             let ret = if callee.callback {
@@ -1288,7 +1291,8 @@ impl Verifier<'_> {
                 }
             }
             _ if dv.is_ptr() && s.is_ptr() => {
-                if op == AluOp::Sub && !w32 && !self.opts.unprivileged {
+                // Pointer minus pointer, any width, is an unknown scalar (allow_ptr_leaks).
+                if op == AluOp::Sub && !self.opts.unprivileged {
                     RegState::unknown()
                 } else {
                     return fail(
@@ -1302,6 +1306,12 @@ impl Verifier<'_> {
                 // Exactly one side is a pointer.
                 let (ptr, off, ptr_reg) = if dv.is_ptr() { (dv, s, d) } else { (s, dv, s_reg.unwrap_or(d)) };
                 if w32 {
+                    // 32-bit ALU on a pointer gives a meaningless scalar: only a privileged
+                    // subtraction is allowed (adjust_ptr_min_max_vals).
+                    if op == AluOp::Sub && !self.opts.unprivileged {
+                        *st.reg_mut(d) = RegState::unknown();
+                        return Ok(());
+                    }
                     return fail(
                         Rule::PointerArithmetic,
                         format!("R{d} 32-bit pointer arithmetic prohibited"),

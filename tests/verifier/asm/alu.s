@@ -120,3 +120,31 @@ if r1 == 0x3412 goto +1
 r0 = *(u64 *)(r10 - 8)
 r0 = 0
 exit
+
+=== 32-bit subtraction from a pointer gives a scalar (privileged)
+; accept
+r2 = 5
+r3 = r1
+w3 -= w2
+r0 = 0
+exit
+
+=== 32-bit pointer minus pointer gives a scalar (privileged)
+; accept
+r2 = r10
+r3 = r1
+w3 -= w2
+r0 = 0
+exit
+
+=== 32-bit addition to a pointer
+r2 = 5
+w1 += w2  ; error: R1 32-bit pointer arithmetic prohibited
+r0 = 0
+exit
+
+=== 32-bit bitwise and on a pointer
+r2 = 5
+w1 &= w2  ; error: R1 32-bit pointer arithmetic prohibited
+r0 = 0
+exit

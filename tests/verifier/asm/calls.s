@@ -271,3 +271,12 @@ r0 = r1  ; error: R1 !read_ok
 exit
 f: r0 = 0
 exit
+
+=== returning the caller's stack pointer
+r1 = r10
+r1 += -8
+call f
+r0 = 0
+exit
+f: r0 = r1
+exit  ; error: cannot return stack pointer to the caller
