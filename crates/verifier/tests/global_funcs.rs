@@ -34,6 +34,9 @@ fn signatures_come_from_btf() {
         sig(&input("global_ret_ptr_bad"), "pick").args,
         Err("Global function pick() doesn't return scalar. Only those are supported.".into())
     );
+    // libbpf gives hidden global functions static linkage.
+    assert!(!sig(&input("global_hidden_static_ok"), "deref").global);
+    assert_eq!(sig(&input("global_arg_ctx_ok"), "first_byte").args, Ok(vec![FuncArg::Ctx]));
     // Without BTF (raw and assembled programs) every subprogram is static.
     let mut raw = input("global_maybe_null_bad");
     raw.funcs.clear();
@@ -54,6 +57,7 @@ fn rejections_say_what_the_kernel_says() {
         ("global_ctx_expected_bad", "arg#0 expects pointer to ctx"),
         ("global_pkt_changed_bad", "R6 invalid mem access 'scalar'"),
         ("global_chain_too_deep_bad", "the call stack of 8 frames is too deep !"),
+        ("global_leak_bad", "Unreleased reference id="),
     ];
     let mut wrong = Vec::new();
     for (case, msg) in cases {
