@@ -155,6 +155,7 @@ pub fn check(r: &mut Rng, rt: &Runtime) -> Outcome {
         attach_target: None,
         sleepable: false,
         kernel_btf: None,
+        funcs: vec![],
     };
     let report = verify(&input, &VerifyOptions::default());
     if !report.accepted() {
@@ -250,6 +251,7 @@ pub fn verifier_robust(bytes: &[u8]) -> bool {
         attach_target: None,
         sleepable: false,
         kernel_btf: None,
+        funcs: vec![],
     };
     for unprivileged in [false, true] {
         let opts = VerifyOptions { unprivileged, insn_limit: 20_000, ..VerifyOptions::default() };

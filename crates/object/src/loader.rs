@@ -513,6 +513,7 @@ impl<'e, 'd> Loader<'e, 'd> {
             }
         };
         self.fixup_datasecs(&mut btf);
+        self.fixup_hidden_funcs(&mut btf);
         if let Some(ext) = self.elf.section_by_name(".BTF.ext") {
             match BtfExt::parse(ext.data, &btf) {
                 Ok(x) => self.btf_ext = Some(x),
@@ -568,6 +569,22 @@ impl<'e, 'd> Loader<'e, 'd> {
                 if let Some(vt) = btf.type_mut(vid) {
                     vt.detail = crate::btf::Detail::Var { linkage: VAR_STATIC };
                 }
+            }
+        }
+    }
+
+    /// Global functions of hidden or internal visibility get static linkage, so the
+    /// kernel verifies them with their callers' knowledge (libbpf's `mark_btf_static`).
+    fn fixup_hidden_funcs(&self, btf: &mut Btf) {
+        let ids: Vec<u32> =
+            btf.types().filter(|(_, t)| t.kind == Kind::Func && t.linkage() == 1).map(|(id, _)| id).collect();
+        for id in ids {
+            let Some(name) = btf.type_by_id(id).map(|t| btf.name(t.name_off).to_string()) else { continue };
+            let hidden = self.elf.symbols.iter().any(|s| {
+                s.name == name && s.kind == E::STT_FUNC && matches!(s.visibility, E::STV_HIDDEN | E::STV_INTERNAL)
+            });
+            if let Some(t) = btf.type_mut(id).filter(|_| hidden) {
+                t.vlen = 0;
             }
         }
     }

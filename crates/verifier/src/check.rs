@@ -14,6 +14,7 @@ use bpfbox_isa::kernel_fmt::kernel_insn_named;
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Size, Width};
 use std::fmt::Write as _;
 
+mod global_funcs;
 mod linux_6_18;
 
 /// A rejection before its registers and path are filled in.
@@ -113,6 +114,8 @@ struct Verifier<'a> {
     /// During a helper call: the arguments (bit n: rn) whose current-frame stack memory
     /// `helper_mem` checked, and the slots it covers.
     helper_reads: (u16, u64),
+    /// Global functions: which are, which were called, which are verified.
+    globals: global_funcs::Globals,
 }
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
@@ -385,6 +388,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     };
     let n = prog.insns.len();
     let nsub = cfg.subprogs.len();
+    let globals = global_funcs::Globals::new(prog, &cfg);
     let mut v = Verifier {
         prog,
         opts,
@@ -412,9 +416,11 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         },
         prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns)),
         helper_reads: (0, 0),
+        globals,
     };
     let started = std::time::Instant::now();
     let result = v.main();
+    let result = result.and_then(|()| v.check_global_funcs());
     let result = result.and_then(|()| v.check_stack_depth());
     let usec = started.elapsed().as_micros();
     let stats = Stats {
@@ -514,7 +520,12 @@ impl Verifier<'_> {
                 let _ = writeln!(l, "{pc:7}: {regs} {}", kernel_insn_named(insn, &LogNames));
             }
         }
-        let mut work = vec![Path { pc: 0, st: init, node: 0, path: vec![] }];
+        self.walk(0, init)
+    }
+
+    /// Explore every path from `pc` in state `init` (`do_check`).
+    fn walk(&mut self, pc: usize, init: State) -> Result<(), Box<Diagnostic>> {
+        let mut work = vec![Path { pc, st: init, node: 0, path: vec![] }];
         // The log as the kernel writes it (level 2): what to print before the next
         // instruction (`do_print_state`), and the registers the last one touched.
         let mut header = LogHeader::Init;
@@ -1074,6 +1085,9 @@ impl Verifier<'_> {
             }
             Insn::Call(CallTarget::Local(rel)) => {
                 let target = (pc as i64 + 1 + rel as i64) as usize;
+                if let Some(sub) = self.global_callee(target) {
+                    return self.global_call(p, sub);
+                }
                 self.push_frame(&mut p.st, pc, target, false)?;
                 Ok(Next::Goto(target))
             }
@@ -1164,6 +1178,9 @@ impl Verifier<'_> {
                     format!("the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit")
                 },
             );
+        }
+        if p.st.frames[0].subprog != 0 {
+            return self.global_exit(p);
         }
         if let Some(range) = ctx::return_range(self.prog.prog_type, self.prog.expected_attach_type) {
             if r0.ty != RegType::Scalar {
@@ -3507,6 +3524,7 @@ mod tests {
             attach_target: None,
             sleepable: false,
             kernel_btf: None,
+            funcs: vec![],
         };
         verify(&prog, &VerifyOptions::default())
     }

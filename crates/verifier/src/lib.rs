@@ -88,6 +88,36 @@ pub struct ProgramInput {
     /// arguments and what kernel-object pointers point to. Without it, those
     /// pointers are untyped and any read through them gives an unknown value.
     pub kernel_btf: Option<KernelBtf>,
+    /// The subprograms' BTF signatures (from the object's BTF and the program's
+    /// `func_info`). Empty without BTF: then every subprogram is static, verified
+    /// with its caller's knowledge; global ones are verified once, on their own.
+    pub funcs: Vec<FuncSig>,
+}
+
+/// One subprogram's BTF `FUNC` as the kernel reads it (`btf_prepare_func_args`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncSig {
+    /// The subprogram's first instruction.
+    pub insn_off: usize,
+    pub name: String,
+    /// `BTF_FUNC_GLOBAL` linkage.
+    pub global: bool,
+    /// The arguments as the verifier types them, or the kernel's message when the
+    /// signature is one a global function cannot have (it fails at every call).
+    pub args: Result<Vec<FuncArg>, String>,
+}
+
+/// A global function's argument (`struct bpf_subprog_arg_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FuncArg {
+    /// `ARG_ANYTHING`: an int or enum.
+    Scalar,
+    /// `ARG_PTR_TO_CTX`: a pointer to the program type's context (or `__arg_ctx`).
+    Ctx,
+    /// `ARG_PTR_TO_MEM`: `size` bytes, possibly NULL unless `__arg_nonnull`.
+    Mem { size: u32, nullable: bool },
+    /// A kind bpfbox does not model yet (`__arg_trusted`, `__arg_arena`, dynptr ...).
+    Unsupported(String),
 }
 
 /// The kernel's BTF, shared between verifications.

@@ -29,6 +29,7 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         attach_target: None,
         sleepable: false,
         kernel_btf: None,
+        funcs: vec![],
     }
 }
 

@@ -176,6 +176,7 @@ mod tests {
             attach_target: None,
             sleepable: false,
             kernel_btf: None,
+            funcs: vec![],
         };
         let r = verify(&prog, &VerifyOptions { log: true, ..VerifyOptions::default() });
         (r.accepted(), r.log.unwrap_or_default())

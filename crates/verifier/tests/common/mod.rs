@@ -122,6 +122,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 attach_target: None,
                 sleepable: false,
                 kernel_btf: if c.btf { vmlinux_btf() } else { None },
+                funcs: vec![],
             },
             expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
             unprivileged: c.unpriv,
