@@ -53,6 +53,7 @@ impl Case {
             attach_target: None,
             sleepable: false,
             kernel_btf: None,
+            funcs: vec![],
         })
     }
 
