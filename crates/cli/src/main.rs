@@ -106,6 +106,10 @@ enum Cmd {
         /// `bpfbox feature probe`.
         #[arg(long, value_name = "auto|running|committed|FILE", default_value = "auto")]
         kernel_facts: String,
+        /// BPF_PROG_LOAD flags, comma-separated: strict-alignment, any-alignment,
+        /// sleepable, xdp-has-frags, test-state-freq, test-rnd-hi32, test-reg-invariants.
+        #[arg(long, value_name = "FLAG,...", value_delimiter = ',')]
+        flags: Vec<String>,
     },
     /// Assemble a text file into raw bytecode.
     Asm {
@@ -247,7 +251,16 @@ macro_rules! outln {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
-        Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts } => {
+        Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts, flags } => {
+            let mut prog_flags = 0;
+            for f in &flags {
+                prog_flags |= bpfbox_verifier::prog_flag(f).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "--flags: unknown flag `{f}` (strict-alignment, any-alignment, sleepable, xdp-has-frags, \
+                         xdp-dev-bound-only, test-state-freq, test-rnd-hi32, test-reg-invariants)"
+                    ))
+                })?;
+            }
             let types = types
                 .iter()
                 .map(|t| {
@@ -257,7 +270,17 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 })
                 .collect::<Result<_, _>>()?;
             let kernel_facts = bpfbox::facts::FactsChoice::parse(&kernel_facts);
-            let args = bpfbox::verify_cmd::VerifyArgs { file, prog, json, log, btf, types, unprivileged, kernel_facts };
+            let args = bpfbox::verify_cmd::VerifyArgs {
+                file,
+                prog,
+                json,
+                log,
+                btf,
+                types,
+                unprivileged,
+                kernel_facts,
+                prog_flags,
+            };
             let (text, code) = bpfbox::verify_cmd::run(&args)?;
             emit(&text);
             Ok(code)

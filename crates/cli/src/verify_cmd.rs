@@ -32,6 +32,8 @@ pub struct VerifyArgs {
     pub unprivileged: bool,
     /// Which kernel build's facts to verify against (`--kernel-facts`).
     pub kernel_facts: crate::facts::FactsChoice,
+    /// `BPF_F_*` load flags (`--flags`).
+    pub prog_flags: u32,
 }
 
 /// The object, and the kernel BTF its CO-RE relocations were resolved against (the
@@ -175,6 +177,7 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
         log: args.log,
         unprivileged: args.unprivileged,
         kernel_facts: used.facts.clone(),
+        prog_flags: args.prog_flags,
         ..VerifyOptions::default()
     };
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();

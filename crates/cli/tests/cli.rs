@@ -142,6 +142,10 @@ fn verify_uses_the_kernel_facts_it_is_given() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["kernel_facts"]["source"], "file");
     assert_eq!(v["kernel_facts"]["release"], "9.9.9-test");
+    // Load flags: known ones change the rules, unknown ones are bad usage.
+    let (c, _, err) = bpfbox(&["verify", &fw, "--flags", "strict-alignment,test-state-freq"]);
+    assert_eq!(c, 0, "{err}");
+    assert_one_line_error(&["verify", &fw, "--flags", "strict-alignment,nope"], 2, "unknown flag `nope`");
     // Unusable facts files: exit 2, one line naming the file and the line.
     let bad = tmp("bad.facts", b"release x\nhelpers 6 37 0 ok=1 sleep=0 probe=0\n");
     assert_one_line_error(&["verify", &fw, "--kernel-facts", &bad.to_string_lossy()], 2, "kernel facts: line 2");

@@ -49,6 +49,8 @@ pub struct RawLoad<'a> {
     pub insns: &'a [u8],
     /// Maps created in this order; map `i` is `fd_array[i]`.
     pub maps: &'a [RawMap],
+    /// `BPF_F_*` load flags (`BPF_F_STRICT_ALIGNMENT`, `BPF_F_ANY_ALIGNMENT`, ...).
+    pub prog_flags: u32,
 }
 
 /// Why a raw load failed.
@@ -246,6 +248,7 @@ fn prog_load(
     let mut opts = libbpf_sys::bpf_prog_load_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
         expected_attach_type: req.expected_attach_type.unwrap_or(0),
+        prog_flags: req.prog_flags,
         fd_array: if fds.is_empty() { std::ptr::null() } else { fds.as_ptr() },
         log_level: u32::from(log_size > 0),
         log_size: log_size as u32,
@@ -390,7 +393,7 @@ mod tests {
     }
 
     fn load(insns: &[u8], maps: &[RawMap]) -> Result<String, RawLoadError> {
-        load_raw(&RawLoad { prog_type: SOCKET_FILTER, expected_attach_type: None, insns, maps })
+        load_raw(&RawLoad { prog_type: SOCKET_FILTER, expected_attach_type: None, insns, maps, prog_flags: 0 })
     }
 
     #[test]

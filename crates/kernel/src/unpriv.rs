@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn socket_filter(insns: &[u8]) -> RawLoad<'_> {
-        RawLoad { prog_type: 1, expected_attach_type: None, insns, maps: &[] }
+        RawLoad { prog_type: 1, expected_attach_type: None, insns, maps: &[], prog_flags: 0 }
     }
 
     #[test]

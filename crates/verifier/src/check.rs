@@ -1517,6 +1517,9 @@ impl Verifier<'_> {
                 return fail(Rule::PointerLeak, format!("R{sr} leaks addr into {into}"), &[sr as u8]);
             }
         }
+        if self.opts.strict_alignment() {
+            strict_ptr_alignment(&base, insn_off, size, regno)?;
+        }
         let off = base.off as i64 + insn_off;
         if !matches!(
             base.ty,
@@ -2241,7 +2244,8 @@ impl Verifier<'_> {
         // The kernel's get_func_proto for this program type (a table generated from the kernel).
         let (prog_type, hid) = (self.prog.prog_type, proto.id);
         let helpers = &self.opts.facts().helpers;
-        let access = helpers.access(prog_type, self.prog.expected_attach_type, Some(self.prog.sleepable), hid);
+        let sleepable = self.prog.sleepable || self.opts.prog_flags & crate::BPF_F_SLEEPABLE != 0;
+        let access = helpers.access(prog_type, self.prog.expected_attach_type, Some(sleepable), hid);
         if let Some(msg) = access.and_then(|a| a.kernel_message(name, hid)) {
             use bpfbox_abi::helper_access::HelperAccess;
             return with_hint(fail(Rule::UnknownHelper, msg, &[]), || {
@@ -2880,6 +2884,34 @@ impl Verifier<'_> {
         };
         Err(Box::new(Diagnostic { pc, kind, message, regs: vec![], path: vec![], hint: Some(hint.into()) }))
     }
+}
+
+/// `check_ptr_alignment` under `BPF_F_STRICT_ALIGNMENT` for the pointer types other
+/// than the stack (which is always strict): packets as if `NET_IP_ALIGN` were 2.
+fn strict_ptr_alignment(base: &RegState, extra: i64, size: u32, regno: usize) -> R<()> {
+    if size <= 1 || base.ty == RegType::Stack {
+        return Ok(());
+    }
+    let t = base.var.var;
+    let (ip_align, desc) = match base.ty {
+        RegType::Packet | RegType::PacketMeta => (2, "packet "),
+        RegType::MapValue => (0, "value "),
+        RegType::MapKey => (0, "key "),
+        RegType::Ctx => (0, "context "),
+        _ => (0, ""),
+    };
+    let fixed = ip_align + base.off as i64 + extra;
+    let low = u64::from(size) - 1;
+    if t.mask & low == 0 && t.value.wrapping_add(fixed as u64) & low == 0 {
+        return Ok(());
+    }
+    let var = if base.var.is_const() { (t.value as i64).to_string() } else { t.to_string() };
+    let msg = if ip_align != 0 {
+        format!("misaligned packet access off {ip_align}+{var}+{}+{extra} size {size}", base.off)
+    } else {
+        format!("misaligned {desc}access off {var}+{}+{extra} size {size}", base.off)
+    };
+    fail(Rule::Misaligned, msg, &[regno as u8])
 }
 
 /// `get_reg_width`: the bits a scalar's unsigned maximum needs.

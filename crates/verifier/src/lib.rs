@@ -144,15 +144,49 @@ pub struct VerifyOptions {
     /// the running kernel's facts when the caller could probe them, `None` for the
     /// facts committed with bpfbox ([`KernelFacts::committed`]).
     pub kernel_facts: Option<std::sync::Arc<KernelFacts>>,
+    /// `BPF_PROG_LOAD`'s `prog_flags` ([`prog_flag`]): `BPF_F_STRICT_ALIGNMENT` makes
+    /// every access checked for alignment, `BPF_F_ANY_ALIGNMENT` undoes it,
+    /// `BPF_F_SLEEPABLE` makes the program sleepable; the test flags change nothing
+    /// bpfbox decides.
+    pub prog_flags: u32,
 }
+
+/// `BPF_F_*` program load flags by the names `bpfbox verify --flags` takes
+/// (`strict-alignment` or `strict_alignment`...).
+pub fn prog_flag(name: &str) -> Option<u32> {
+    Some(match name.replace('-', "_").as_str() {
+        "strict_alignment" => 1 << 0,
+        "any_alignment" => 1 << 1,
+        "test_rnd_hi32" => 1 << 2,
+        "test_state_freq" => 1 << 3,
+        "sleepable" => 1 << 4,
+        "xdp_has_frags" => 1 << 5,
+        "xdp_dev_bound_only" => 1 << 6,
+        "test_reg_invariants" => 1 << 7,
+        _ => return None,
+    })
+}
+
+/// `BPF_F_STRICT_ALIGNMENT`.
+pub const BPF_F_STRICT_ALIGNMENT: u32 = 1 << 0;
+/// `BPF_F_ANY_ALIGNMENT`.
+pub const BPF_F_ANY_ALIGNMENT: u32 = 1 << 1;
+/// `BPF_F_SLEEPABLE`.
+pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000, kernel_facts: None }
+        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000, kernel_facts: None, prog_flags: 0 }
     }
 }
 
 impl VerifyOptions {
+    /// `env->strict_alignment`: this machine has efficient unaligned access, so only
+    /// `BPF_F_STRICT_ALIGNMENT` (without `BPF_F_ANY_ALIGNMENT`) asks for it.
+    pub fn strict_alignment(&self) -> bool {
+        self.prog_flags & BPF_F_STRICT_ALIGNMENT != 0 && self.prog_flags & BPF_F_ANY_ALIGNMENT == 0
+    }
+
     /// The kernel facts in use ([`VerifyOptions::kernel_facts`] or the committed ones).
     pub fn facts(&self) -> &KernelFacts {
         match &self.kernel_facts {

@@ -25,7 +25,10 @@ fn corpus() {
     let mut failures = Vec::new();
     let (mut acc, mut rej) = (0, 0);
     for c in cases.iter().filter(|c| common::runnable(c)) {
-        let r = verify(&c.prog, &VerifyOptions { unprivileged: c.unprivileged, ..VerifyOptions::default() });
+        let r = verify(
+            &c.prog,
+            &VerifyOptions { unprivileged: c.unprivileged, prog_flags: c.prog_flags, ..VerifyOptions::default() },
+        );
         let what = format!("{}:{} `{}`", c.file, c.line, c.name);
         match (&c.expect, r.diagnostics.first()) {
             (Expect::Accept, None) => acc += 1,

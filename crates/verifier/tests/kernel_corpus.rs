@@ -54,6 +54,7 @@ fn kernel_verdict<E>(
         expected_attach_type: c.prog.expected_attach_type,
         insns: &bytes,
         maps: &maps,
+        prog_flags: c.prog_flags,
     };
     Ok(match load(&req)? {
         Ok(_) => Ok(()),

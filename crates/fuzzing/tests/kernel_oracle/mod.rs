@@ -27,6 +27,7 @@ pub fn verdict(c: &Case) -> Result<(), String> {
         expected_attach_type: c.expected_attach_type,
         insns: &bytes,
         maps: &maps,
+        prog_flags: 0,
     };
     match load_raw(&req) {
         Ok(_) => Ok(()),

@@ -23,6 +23,8 @@ pub struct Case {
     pub expect: Expect,
     /// `; unprivileged`: verify with the unprivileged rules.
     pub unprivileged: bool,
+    /// `; flags: strict_alignment any_alignment ...`: `BPF_F_*` load flags.
+    pub prog_flags: u32,
     /// `; btf`: the case is verified with the running kernel's BTF
     /// (`/sys/kernel/btf/vmlinux`); without it the case cannot run (`prog.kernel_btf`
     /// is then `None`).
@@ -102,6 +104,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         slots: usize,
         expect: Option<Expect>,
         unpriv: bool,
+        flags: u32,
         attach: Option<u32>,
         btf: bool,
     }
@@ -126,6 +129,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
             },
             expect: c.expect.unwrap_or_else(|| panic!("{file}: case `{}` has no expectation", c.name)),
             unprivileged: c.unpriv,
+            prog_flags: c.flags,
             needs_btf: c.btf,
         });
     };
@@ -144,6 +148,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
                 slots: 0,
                 expect: None,
                 unpriv: false,
+                flags: 0,
                 attach: None,
                 btf: false,
             });
@@ -169,6 +174,13 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         if let Some(a) = t.strip_prefix("; attach:") {
             c.attach =
                 Some(a.trim().parse().unwrap_or_else(|_| panic!("{file}:{}: `; attach:` takes a number", i + 1)));
+            continue;
+        }
+        if let Some(f) = t.strip_prefix("; flags:") {
+            for name in f.split_whitespace() {
+                c.flags |= bpfbox_verifier::prog_flag(name)
+                    .unwrap_or_else(|| panic!("{file}:{}: unknown program flag `{name}`", i + 1));
+            }
             continue;
         }
         if t == "; unprivileged" {
