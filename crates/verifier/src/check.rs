@@ -1445,6 +1445,20 @@ impl Verifier<'_> {
             }
             None => {
                 r.var = if sub { r.var.alu64(AluOp::Sub, off) } else { r.var.alu64(AluOp::Add, off) };
+                // check_reg_sane_offset_ptr: the result's variable part stays within
+                // BPF_MAX_VAR_OFF too.
+                let bad = match r.var.const_value() {
+                    Some(v) if (v as i64) >= MAX_VAR_OFF || (v as i64) <= -MAX_VAR_OFF => Some(v as i64),
+                    _ if r.var.smin >= MAX_VAR_OFF || r.var.smin <= -MAX_VAR_OFF => Some(r.var.smin),
+                    _ => None,
+                };
+                if let Some(v) = bad {
+                    return fail(
+                        Rule::PointerArithmetic,
+                        format!("{ptype} pointer offset {v} is not allowed"),
+                        &[d as u8],
+                    );
+                }
                 if r.is_pkt() {
                     r.id = self.new_id();
                     r.range = 0;
@@ -2019,6 +2033,12 @@ impl Verifier<'_> {
                         }
                         SlotType::Spill => {
                             let slot = frame.slot(((-o - 1) / 8) as usize);
+                            // A variable-offset read may cover a spilled pointer when
+                            // privileged (check_stack_read_var_off): the result is unknown.
+                            if slot.spilled.ty != RegType::Scalar && !base.var.is_const() && priv_scalar_spills {
+                                all_zero = false;
+                                continue;
+                            }
                             if slot.spilled.ty != RegType::Scalar {
                                 return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
                             }
@@ -2612,27 +2632,35 @@ impl Verifier<'_> {
 
     /// The constant a stack pointer argument points at (a spilled scalar of at least `size` bytes).
     fn const_stack_key(&self, st: &State, regno: usize, size: u32) -> Option<u64> {
+        // get_constant_map_key, byte for byte: from the key's first byte up to the top
+        // of its 8-byte slot, either at least `size` zero bytes, or exactly `size` bytes
+        // of a spilled constant scalar (whose whole value is the key).
+        if self.opts.unprivileged {
+            return None;
+        }
         let reg = st.reg(regno);
         if reg.ty != RegType::Stack || !reg.var.is_const() {
             return None;
         }
-        let lo = reg.off as i64 + reg.var.var.value as i64;
+        let a = reg.off as i64 + reg.var.var.value as i64;
         let frame = st.frames.get(reg.aux as usize)?;
-        if lo >= 0 || lo + (size as i64) > 0 {
+        if a >= 0 || a < -(MAX_STACK as i64) {
             return None;
         }
-        if (lo..lo + size as i64).all(|o| frame.byte(o) == SlotType::Zero) {
+        let s = (-a - 1) / 8;
+        let top = -8 * s; // one past the slot's highest byte
+        let run = |t: SlotType| (a..top).take_while(|&o| frame.byte(o) == t).count() as u32;
+        if run(SlotType::Zero) >= size {
             return Some(0);
         }
-        if lo % 8 != 0 {
+        let slot = frame.slot(s as usize);
+        if slot.bytes[0] != SlotType::Spill || slot.spilled.ty != RegType::Scalar {
             return None;
         }
-        let slot = frame.slot(((-lo - 1) / 8) as usize);
-        let spill = slot.bytes.iter().take_while(|t| **t == SlotType::Spill).count() as u32;
-        if spill >= size && slot.spilled.ty == RegType::Scalar {
-            return slot.spilled.var.truncate(size).const_value();
+        if run(SlotType::Spill) != size {
+            return None;
         }
-        None
+        slot.spilled.var.const_value()
     }
 
     /// `check_map_func_compatibility` for the common map types.
@@ -2668,6 +2696,22 @@ impl Verifier<'_> {
         } else {
             fail(Rule::HelperArg, format!("cannot pass map_type {t} into func bpf_{func}#{id}"), &[1])
         }
+    }
+
+    /// `is_branch_taken` for a pointer compared with a constant 0: `Some(true)` when
+    /// the jump is always taken, `Some(false)` never; `None` when undecided.
+    fn ptr_vs_zero(&self, cond: Cond, w32: bool, dv: &RegState, sv: &RegState) -> Option<bool> {
+        if !matches!(cond, Cond::Eq | Cond::Ne) || dv.is_ptr() == sv.is_ptr() {
+            return None;
+        }
+        let (p, k) = if dv.is_ptr() { (dv, sv) } else { (sv, dv) };
+        let zero = k.ty == RegType::Scalar
+            && if w32 {
+                k.var.var.mask as u32 == 0 && k.var.var.value as u32 == 0
+            } else {
+                k.var.const_value() == Some(0)
+            };
+        (zero && reg_not_null(p)).then_some(cond == Cond::Ne)
     }
 
     fn cond_jump(&mut self, p: &mut Path, cond: Cond, w32: bool, d: usize, src: Operand, off: i16) -> R<Next> {
@@ -2709,6 +2753,10 @@ impl Verifier<'_> {
                     (t.is_some(), f.is_some())
                 }
             }
+        } else if let Some(taken_if_ne) = self.ptr_vs_zero(cond, w32, &dv, &sv) {
+            // A pointer that cannot be NULL against a constant 0, either side, any width
+            // (is_branch_taken): decided.
+            (taken_if_ne, !taken_if_ne)
         } else if matches!(cond, Cond::Eq | Cond::Ne) && dv.is_ptr() && matches!(src, Operand::Imm(0)) && !w32 {
             // Only a comparison with the immediate 0 is a null check (not a register holding 0).
             let ptr = dv;

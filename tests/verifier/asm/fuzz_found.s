@@ -1,0 +1,74 @@
+; Disagreements the kernel-differential fuzzer (crates/fuzzing/src/kernel_diff.rs)
+; found, minimised; each now agrees with the kernel.
+; prog: socket_filter
+
+=== const array key in the upper half of an 8-byte zero spill
+; accept
+; map: array key=4 value=8 entries=1
+r7 = 2
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -12
+ld_pseudo r1, 0x5, 0
+call 1
+r0 += r7
+exit
+
+=== const array key in the lower half of an 8-byte spill is not constant
+; map: array key=4 value=16 entries=4
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -16
+ld_pseudo r1, 0x5, 0
+call 1
+if r0 != 0 goto +1
+r1 = *(u64 *)(r0 + 0)  ; error: R0 invalid mem access 'scalar'
+exit
+
+=== key spilled 8 bytes wide through a subprogram result
+; map: array key=4 value=16 entries=4
+call f0
+r8 = r0
+*(u64 *)(r10 - 8) = r8
+r2 = r10
+r2 += -8
+ld_pseudo r1, 0x5, 0
+call 1
+r1 = *(u16 *)(r0 + 10)  ; error: R0 invalid mem access 'map_value_or_null'
+exit
+f0: r1 = 0
+*(u64 *)(r10 - 8) = r1
+r0 = *(u64 *)(r10 - 8)
+exit
+
+=== a map value pointer against a register holding 0 is decided
+; accept
+; map: array key=4 value=8 entries=1
+ld_pseudo r7, 0x6, 0, 0
+r8 = 0
+if r7 != r8 goto +1
+r7 = *(u32 *)(r10 + 4)
+r0 = 0
+exit
+
+=== a variable-offset read over a spilled pointer gives a scalar
+; accept
+r6 = r1
+*(u64 *)(r10 - 24) = r6
+r7 = *(u32 *)(r6 + 8)
+r7 &= 4
+r2 = r10
+r2 += -24
+r2 += r7
+r9 = *(u32 *)(r2 + 0)
+r0 = 0
+exit
+
+=== ctx minus an unknown 32-bit value
+r9 = r1
+r8 = *(u32 *)(r1 + 16)
+r9 -= r8  ; error: ctx pointer offset -4294967295 is not allowed
+r0 = 0
+exit
