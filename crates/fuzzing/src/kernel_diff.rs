@@ -452,7 +452,7 @@ impl Gen<'_> {
             self.simple();
         }
         // Mostly bounded; now and then one the verifier walks to its limit (slow on both sides).
-        let cond = if chance(self.r, 97) { *pick(self.r, &["<", "<=", "s<"]) } else { *pick(self.r, &["!=", ">"]) };
+        let cond = if chance(self.r, 99) { *pick(self.r, &["<", "<=", "s<"]) } else { *pick(self.r, &["!=", ">"]) };
         e!(self, "if r{c} {cond} {n} goto {top}");
     }
 

@@ -243,6 +243,7 @@ fn prog_load(
     fds: &[i32],
     funcs: Option<&FuncInfo>,
     log_size: usize,
+    log_level: u32,
 ) -> (i32, String) {
     let mut log = vec![0u8; log_size];
     let mut opts = libbpf_sys::bpf_prog_load_opts {
@@ -250,7 +251,7 @@ fn prog_load(
         expected_attach_type: req.expected_attach_type.unwrap_or(0),
         prog_flags: req.prog_flags,
         fd_array: if fds.is_empty() { std::ptr::null() } else { fds.as_ptr() },
-        log_level: u32::from(log_size > 0),
+        log_level: if log_size > 0 { log_level } else { 0 },
         log_size: log_size as u32,
         log_buf: if log_size > 0 { log.as_mut_ptr().cast() } else { std::ptr::null_mut() },
         ..Default::default()
@@ -288,6 +289,19 @@ fn prog_load(
 /// log's tail), the verdict comes from a second load without a log and the log
 /// returned is that tail.
 pub fn load_raw(req: &RawLoad<'_>) -> Result<String, RawLoadError> {
+    load_with(req, FIRST_LOG_SIZE, true)
+}
+
+/// One load with a log buffer of `size` bytes (0: no log) at log level 4
+/// (`BPF_LOG_STATS`: messages and statistics, no instruction trace), not retried.
+fn load_raw_with_log(req: &RawLoad<'_>, size: usize) -> Result<(), RawLoadError> {
+    load_with(req, size, false).map(|_| ())
+}
+
+/// A load with a log of `first_size` bytes; with `grow`, retried with a bigger buffer
+/// while the log does not fit.
+fn load_with(req: &RawLoad<'_>, first_size: usize, grow: bool) -> Result<String, RawLoadError> {
+    let level = if grow { 1 } else { 4 };
     crate::sys::init_libbpf_log();
     if req.insns.is_empty() || !req.insns.len().is_multiple_of(8) {
         return Err(RawLoadError {
@@ -338,14 +352,14 @@ pub fn load_raw(req: &RawLoad<'_>) -> Result<String, RawLoadError> {
         }
         _ => None,
     };
-    let mut size = FIRST_LOG_SIZE;
+    let mut size = first_size;
     let (fd, log) = loop {
-        let (fd, log) = prog_load(req, &insns, &fds, funcs.as_ref(), size);
-        if fd != -libc::ENOSPC {
+        let (fd, log) = prog_load(req, &insns, &fds, funcs.as_ref(), size, level);
+        if fd != -libc::ENOSPC || !grow || size == 0 {
             break (fd, log);
         }
         if size >= MAX_LOG_SIZE {
-            let (fd, _) = prog_load(req, &insns, &fds, funcs.as_ref(), 0);
+            let (fd, _) = prog_load(req, &insns, &fds, funcs.as_ref(), 0, 0);
             break (fd, log);
         }
         size *= 4;
@@ -359,6 +373,27 @@ pub fn load_raw(req: &RawLoad<'_>) -> Result<String, RawLoadError> {
         Err(RawLoadError { errno: Errno(-fd), stage: "BPF_PROG_LOAD".to_string(), log })
     }
 }
+
+/// The kernel's verdict on a raw program, fast: a load without a log first, and only
+/// when that fails a second one at log level `BPF_LOG_STATS` (4), which prints the
+/// error and the statistics but not every instruction (level 1 logging a program the
+/// verifier walks a million times costs seconds). `Err` carries the errno of the first load and the log tail.
+pub fn verdict_raw(req: &RawLoad<'_>) -> Result<(), RawLoadError> {
+    match load_raw_with_log(req, 0) {
+        Ok(()) => Ok(()),
+        Err(e) if e.stage != "BPF_PROG_LOAD" => Err(e),
+        Err(first) => {
+            let log = match load_raw_with_log(req, VERDICT_LOG_SIZE) {
+                Err(e) => e.log,
+                Ok(()) => String::new(),
+            };
+            Err(RawLoadError { log, ..first })
+        }
+    }
+}
+
+/// The log buffer [`verdict_raw`] reads the error from (its tail is enough).
+const VERDICT_LOG_SIZE: usize = 256 << 10;
 
 #[cfg(test)]
 mod tests {

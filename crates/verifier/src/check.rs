@@ -2042,9 +2042,10 @@ impl Verifier<'_> {
                             if slot.spilled.ty != RegType::Scalar {
                                 return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
                             }
-                            if slot.spilled.var.const_value() != Some(0) {
-                                all_zero = false;
-                            }
+                            // A read the spill does not cover exactly gives an unknown
+                            // value even when the spilled one is 0 (only STACK_ZERO bytes
+                            // make a known zero).
+                            all_zero = false;
                         }
                         SlotType::Zero => {}
                         SlotType::Misc => all_zero = false,

@@ -72,3 +72,13 @@ r8 = *(u32 *)(r1 + 16)
 r9 -= r8  ; error: ctx pointer offset -4294967295 is not allowed
 r0 = 0
 exit
+
+=== a wide read over a narrow spill of 0 is unknown, not 0
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+*(u32 *)(r10 - 8) = r1
+r9 = *(u64 *)(r10 - 8)
+r8 = r10
+r8 += r9  ; error: math between fp pointer and register with unbounded min value is not allowed
+r0 = 0
+exit

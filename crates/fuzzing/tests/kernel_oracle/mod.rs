@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use bpfbox_fuzzing::kernel_diff::{Case, Tally};
-use bpfbox_kernel::{load_raw, RawLoad, RawMap};
+use bpfbox_kernel::{verdict_raw, RawLoad, RawMap};
 
 /// The kernel's verdict: `Ok(())` loaded, `Err(last log line)` refused.
 pub fn verdict(c: &Case) -> Result<(), String> {
@@ -29,13 +29,18 @@ pub fn verdict(c: &Case) -> Result<(), String> {
         maps: &maps,
         prog_flags: 0,
     };
-    match load_raw(&req) {
-        Ok(_) => Ok(()),
+    match verdict_raw(&req) {
+        Ok(()) => Ok(()),
         Err(e) => Err(e
             .log
             .lines()
             .rev()
-            .find(|l| !l.trim().is_empty() && !l.starts_with("processed") && !l.starts_with("verification time"))
+            .find(|l| {
+                !l.trim().is_empty()
+                    && !l.starts_with("processed")
+                    && !l.starts_with("verification time")
+                    && !l.starts_with("stack depth")
+            })
             .unwrap_or(&e.stage)
             .trim()
             .to_string()),
