@@ -716,10 +716,12 @@ impl Verifier<'_> {
             }
             Ok(None) => {}
         }
-        // Like the kernel, do not store a state at every prune point.
-        let add = self.processed - self.last_add_insns >= 100
-            || self.jumps - self.last_add_jumps >= 20
-            || self.insns.len() < 4096 && self.processed < 200_000
+        // As the kernel does (is_state_visited), store a state only after at least 2
+        // jumps and 8 instructions since the last one (or where a checkpoint is forced):
+        // storing more would prune paths the kernel walks, and the two would disagree
+        // on what those paths hold.
+        let add = self.processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2
+            || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0
             || matches!(self.insns[p.pc], Insn::MayGoto { .. });
         if add {
             self.last_add_insns = self.processed;
@@ -843,6 +845,11 @@ impl Verifier<'_> {
     fn step(&mut self, p: &mut Path) -> R<Next> {
         let pc = p.pc;
         let insn = self.insns[pc];
+        // env->jmps_processed counts every BPF_JMP-class instruction (the conditional
+        // jumps are counted where they are handled).
+        if matches!(insn, Insn::Ja { .. } | Insn::Call(_) | Insn::CallX { .. } | Insn::Exit | Insn::MayGoto { .. }) {
+            self.jumps += 1;
+        }
         let next = Next::Goto(pc + 1);
         match insn {
             Insn::Alu { op, width, dst, src } => {
@@ -3584,6 +3591,10 @@ mod tests {
 
     /// An XDP program with one array map (`u32` key, 8-byte value) at index 0.
     fn run(src: &str) -> crate::Report {
+        run_opts(src, &VerifyOptions::default())
+    }
+
+    fn run_opts(src: &str, opts: &VerifyOptions) -> crate::Report {
         let map = MapInfo {
             name: "m".into(),
             map_type: bpfbox_abi::map_types::MapType::Array as u32,
@@ -3607,7 +3618,13 @@ mod tests {
             kernel_btf: None,
             funcs: vec![],
         };
-        verify(&prog, &VerifyOptions::default())
+        verify(&prog, opts)
+    }
+
+    /// [`run`] with a state stored at every prune point (`BPF_F_TEST_STATE_FREQ`), for
+    /// tests about what pruning compares.
+    fn run_freq(src: &str) -> crate::Report {
+        run_opts(src, &VerifyOptions { prog_flags: crate::BPF_F_TEST_STATE_FREQ, ..VerifyOptions::default() })
     }
 
     /// Two paths meet at `p` with r6 = 0 (explored first) and r6 = 100; `use_r6`
@@ -3622,8 +3639,8 @@ mod tests {
 
     #[test]
     fn scalars_that_decide_nothing_are_not_compared() {
-        let unused = run(&two_paths("r1 = r6\nr1 += 1\nr0 = 0"));
-        let returned = run(&two_paths("r1 = r6\nr1 += 1\nr0 = r1"));
+        let unused = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = 0"));
+        let returned = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = r1"));
         assert!(unused.accepted() && returned.accepted(), "{:?} {:?}", unused.diagnostics, returned.diagnostics);
         // With r6 not mattering (r0 is not derived from it), the second path is pruned at `p`.
         assert!(

@@ -171,6 +171,8 @@ pub fn prog_flag(name: &str) -> Option<u32> {
 pub const BPF_F_STRICT_ALIGNMENT: u32 = 1 << 0;
 /// `BPF_F_ANY_ALIGNMENT`.
 pub const BPF_F_ANY_ALIGNMENT: u32 = 1 << 1;
+/// `BPF_F_TEST_STATE_FREQ`: a state at every prune point.
+pub const BPF_F_TEST_STATE_FREQ: u32 = 1 << 3;
 /// `BPF_F_SLEEPABLE`.
 pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 

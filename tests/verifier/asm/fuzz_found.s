@@ -82,3 +82,48 @@ r8 = r10
 r8 += r9  ; error: math between fp pointer and register with unbounded min value is not allowed
 r0 = 0
 exit
+
+=== few jumps since the last state: no state to prune against, the constant path is walked
+; prog: sched_cls
+; map: hash key=4 value=16 entries=8
+r6 = r1
+r7 = 4
+r2 = *(u32 *)(r6 + 76)
+r3 = *(u32 *)(r6 + 80)
+r4 = r2
+r4 += 8
+if r4 > r3 goto L1
+r7 = *(u32 *)(r2 + 3)
+L1: r8 = r6
+r7 &= 4
+r2 = r10
+r2 += -64
+r2 += r7
+*(u32 *)(r2 + 0) = r8  ; error: invalid size of register spill
+ld_pseudo r1, 0x5, 0
+call 1
+r0 = 0
+exit
+
+=== a variable-offset write of a pointer, 4 bytes (privileged)
+; accept
+r7 = *(u32 *)(r1 + 0)
+r7 &= 4
+r2 = r10
+r2 += -64
+r2 += r7
+*(u32 *)(r2 + 0) = r1
+r0 = 0
+exit
+
+=== a variable-offset write of a pointer leaves no pointer to fill
+r7 = *(u32 *)(r1 + 0)
+r7 &= 8
+r2 = r10
+r2 += -64
+r2 += r7
+*(u64 *)(r2 + 0) = r1
+r3 = *(u64 *)(r10 - 64)
+r0 = *(u32 *)(r3 + 0)  ; error: R3 invalid mem access 'scalar'
+r0 = 0
+exit
