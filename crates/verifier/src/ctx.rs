@@ -344,9 +344,10 @@ fn sockopt(expected_attach: Option<u32>, off: i64, size: u32, write: bool) -> Op
         _ if write => {
             (size == 4 && (off == 32 || (off == 36 && get) || (matches!(off, 24 | 28) && set)), CtxValue::Scalar)
         }
-        0 => (size == 8, CtxValue::Sock { kind: SockKind::Sock, or_null: false }),
-        8 => (size == 8, CtxValue::Packet),
-        16 => (size == 8, CtxValue::PacketEnd),
+        // The pointers are 8 bytes wide, their halves no 4-byte fields.
+        0..=7 => (size == 8, CtxValue::Sock { kind: SockKind::Sock, or_null: false }),
+        8..=15 => (size == 8, CtxValue::Packet),
+        16..=23 => (size == 8, CtxValue::PacketEnd),
         36 => (size == 4 && get, CtxValue::Scalar),
         _ => (size == 4, CtxValue::Scalar),
     };

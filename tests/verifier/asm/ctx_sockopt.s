@@ -158,3 +158,25 @@ if r4 > r3 goto out
 r5 = *(u32 *)(r2 + 0)  ; error: invalid access to packet
 out: r0 = 1
 exit
+
+=== high half of sk
+; attach: 21
+r2 = *(u32 *)(r1 + 4)  ; error: invalid bpf_context access off=4 size=4
+r0 = 1
+exit
+
+=== high half of optval_end
+; attach: 22
+r2 = *(u32 *)(r1 + 20)  ; error: invalid bpf_context access off=20 size=4
+r0 = 1
+exit
+
+=== optval compared with optval_end, nothing read
+; accept
+; attach: 22
+r2 = *(u64 *)(r1 + 8)
+r3 = *(u64 *)(r1 + 16)
+if r2 > r3 goto out
+r2 = 0
+out: r0 = 1
+exit

@@ -359,3 +359,40 @@ exit
 r2 = *(u8 *)(r1 + 51)  ; error: invalid bpf_context access off=51 size=1
 r0 = 1
 exit
+
+=== tcp_sock: upper half of bytes_received, which the kernel cannot convert
+r1 = *(u64 *)(r1 + 168)
+if r1 == 0 goto out
+call 96
+if r0 == 0 goto out
+r2 = *(u32 *)(r0 + 84)  ; error: verifier bug: error during ctx access conversion (0)
+out: r0 = 0
+exit
+
+=== tcp_sock: upper half of bytes_received as 2 bytes
+r1 = *(u64 *)(r1 + 168)
+if r1 == 0 goto out
+call 96
+if r0 == 0 goto out
+r2 = *(u16 *)(r0 + 84)  ; error: R0 invalid tcp_sock access off=84 size=2
+out: r0 = 0
+exit
+
+=== get_listener_sock of skb->sk is a full socket or NULL
+; accept
+r1 = *(u64 *)(r1 + 168)
+if r1 == 0 goto out
+call 98
+if r0 == 0 goto out
+r2 = *(u32 *)(r0 + 8)
+out: r0 = 0
+exit
+
+=== sk_fullsock of a sk_fullsock result without its NULL check
+r1 = *(u64 *)(r1 + 168)
+if r1 == 0 goto out
+call 95
+r1 = r0
+call 95  ; error: R1 type=sock_or_null expected=sock_common, sock, tcp_sock, xdp_sock
+out: r0 = 0
+exit
