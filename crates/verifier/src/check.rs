@@ -918,6 +918,14 @@ impl Verifier<'_> {
                 }
                 let sz = size_bytes(size);
                 let mut v = self.mem_access(&mut p.st, s, base, off as i64, sz, None, pc)?;
+                if sign_extend && base.ty == RegType::Ctx && v.is_ptr() {
+                    // `info->is_ldsx`: no sign-extending loads of the context's pointers.
+                    return fail(
+                        Rule::CtxAccess,
+                        format!("invalid bpf_context access off={off} size={sz}"),
+                        &[s as u8],
+                    );
+                }
                 if sign_extend && v.ty == RegType::Scalar {
                     v = RegState::scalar(v.var.sext_from(sz * 8));
                 }

@@ -179,3 +179,17 @@ r2 = 0
 *(u64 *)(r1 + 168) = r2  ; error: invalid bpf_context access off=168 size=8
 r0 = 0
 exit
+
+=== lwt_in sign-extending load of data
+; prog: lwt_in
+r2 = *(s32 *)(r1 + 76)  ; error: invalid bpf_context access off=76 size=4
+r0 = 0
+exit
+
+=== lwt_in sign-extending load of len
+; accept
+; prog: lwt_in
+r2 = *(s32 *)(r1 + 0)
+r2 = *(s16 *)(r1 + 16)
+r0 = 0
+exit

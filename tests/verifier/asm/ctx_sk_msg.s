@@ -102,3 +102,9 @@ if r2 == 0 goto out
 r3 = *(u32 *)(r2 + 44)
 out: r0 = 1
 exit
+
+=== sk_skb sign-extending load of data_end
+; prog: sk_skb
+r2 = *(s32 *)(r1 + 80)  ; error: invalid bpf_context access off=80 size=4
+r0 = 1
+exit
