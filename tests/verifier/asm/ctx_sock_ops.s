@@ -155,3 +155,14 @@ r3 = *(u64 *)(r1 + 200)
 r4 = *(u8 *)(r3 + 0)  ; error: R3 invalid mem access 'pkt_end'
 r0 = 1
 exit
+
+=== writes reply with an immediate store
+; accept
+*(u32 *)(r1 + 4) = 1
+r0 = 1
+exit
+
+=== writes family with an immediate store
+*(u32 *)(r1 + 20) = 2  ; error: invalid bpf_context access off=20 size=4
+r0 = 1
+exit

@@ -396,3 +396,48 @@ r1 = r0
 call 95  ; error: R1 type=sock_or_null expected=sock_common, sock, tcp_sock, xdp_sock
 out: r0 = 0
 exit
+
+=== skb->sk spilled and filled, NULL-checked through the copy
+; accept
+r2 = *(u64 *)(r1 + 168)
+*(u64 *)(r10 - 8) = r2
+r3 = *(u64 *)(r10 - 8)
+if r3 == 0 goto out
+r4 = *(u32 *)(r3 + 4)
+out: r0 = 0
+exit
+
+=== skb->sk NULL-checked: the filled copy and the spilled slot share the check
+; accept
+r2 = *(u64 *)(r1 + 168)
+*(u64 *)(r10 - 8) = r2
+r3 = *(u64 *)(r10 - 8)
+if r2 == 0 goto out
+r4 = *(u32 *)(r3 + 4)
+r5 = *(u64 *)(r10 - 8)
+r4 = *(u32 *)(r5 + 4)
+out: r0 = 0
+exit
+
+=== immediate store into a socket
+r2 = *(u64 *)(r1 + 168)
+if r2 == 0 goto out
+*(u32 *)(r2 + 0) = 1  ; error: R2 cannot write into sock_common
+out: r0 = 0
+exit
+
+=== tc may return a socket pointer
+; accept
+r0 = *(u64 *)(r1 + 168)
+if r0 == 0 goto out
+exit
+out: r0 = 0
+exit
+
+=== cgroup_skb may not return a socket pointer
+; prog: cgroup_skb
+r0 = *(u64 *)(r1 + 168)
+if r0 == 0 goto out
+exit  ; error: At program exit the register R0 is not a known value (sock_common)
+out: r0 = 0
+exit
