@@ -925,6 +925,14 @@ impl Verifier<'_> {
                 }
                 let sz = size_bytes(size);
                 let mut v = self.mem_access(&mut p.st, s, base, off as i64, sz, None, pc)?;
+                if sign_extend && base.ty == RegType::Ctx && v.is_ptr() {
+                    // `info->is_ldsx`: no sign-extending loads of the context's pointers.
+                    return fail(
+                        Rule::CtxAccess,
+                        format!("invalid bpf_context access off={off} size={sz}"),
+                        &[s as u8],
+                    );
+                }
                 if sign_extend && v.ty == RegType::Scalar {
                     v = RegState::scalar(v.var.sext_from(sz * 8));
                 }
@@ -1398,7 +1406,7 @@ impl Verifier<'_> {
         // later is refused).
         let map_plus_zero = ptr.ty == RegType::ConstMapPtr && off.const_value() == Some(0) && !sub;
         match ptr.ty {
-            RegType::ConstMapPtr | RegType::PacketEnd if !map_plus_zero => {
+            RegType::ConstMapPtr | RegType::PacketEnd | RegType::Sock(_) if !map_plus_zero => {
                 return fail(
                     Rule::PointerArithmetic,
                     format!("R{ptr_reg} pointer arithmetic on {tstr} prohibited"),
@@ -1647,9 +1655,20 @@ impl Verifier<'_> {
                     CtxValue::Packet => RegState::ptr(RegType::Packet),
                     CtxValue::PacketMeta => RegState::ptr(RegType::PacketMeta),
                     CtxValue::PacketEnd => RegState::ptr(RegType::PacketEnd),
-                    CtxValue::SockOrNull => {
-                        RegState { maybe_null: true, id: self.new_id(), ..RegState::ptr(RegType::BtfId) }
-                    }
+                    CtxValue::Sock { kind, or_null } => RegState {
+                        maybe_null: or_null,
+                        id: if or_null { self.new_id() } else { 0 },
+                        ..RegState::ptr(RegType::Sock(kind))
+                    },
+                    CtxValue::BtfStruct(name) => RegState {
+                        aux: self
+                            .prog
+                            .kernel_btf
+                            .as_ref()
+                            .and_then(|b| crate::btf_model::struct_id(&b.0, name))
+                            .unwrap_or(0),
+                        ..RegState::ptr(RegType::BtfId)
+                    },
                     CtxValue::BtfArg => match &self.tracing {
                         Some(t) => match t.args.get((off / 8) as usize) {
                             Some(crate::btf_model::Arg::Scalar) => RegState::scalar(scalar_of_size(size)),
@@ -1739,17 +1758,7 @@ impl Verifier<'_> {
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
             }
             RegType::Packet | RegType::PacketMeta => {
-                if write
-                    && !matches!(
-                        self.prog.prog_type,
-                        ProgType::Xdp
-                            | ProgType::SchedCls
-                            | ProgType::SchedAct
-                            | ProgType::LwtXmit
-                            | ProgType::SkSkb
-                            | ProgType::SkMsg
-                    )
-                {
+                if write && !ctx::may_write_packet(self.prog.prog_type) {
                     return fail(Rule::PacketAccess, "cannot write into packet".to_string(), &[rn]);
                 }
                 if base.var.smin < 0 {
@@ -1781,6 +1790,10 @@ impl Verifier<'_> {
                 }
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
             }
+            RegType::Sock(kind) => match crate::sock::access(&base, kind, regno, off, size, write) {
+                Ok(()) => Ok(RegState::scalar(scalar_of_size(size))),
+                Err(msg) => fail(Rule::InvalidMemAccess, msg, &[rn]),
+            },
             RegType::BtfId => {
                 if write && self.prog.prog_type != ProgType::StructOps {
                     return fail(Rule::InvalidMemAccess, "only read is supported".to_string(), &[rn]);
@@ -2495,8 +2508,8 @@ impl Verifier<'_> {
                 | ArgKind::PtrToBtfId
                 | ArgKind::PtrToBtfIdSockCommon
                 | ArgKind::PtrToPercpuBtfId => {
-                    if !reg.is_ptr() || (reg.maybe_null && !maybe_null_ok) {
-                        return type_err("ptr_");
+                    if let Err(expected) = crate::sock::arg_ok(a.kind, maybe_null_ok, &reg) {
+                        return type_err(expected);
                     }
                 }
                 _ => {
@@ -2602,6 +2615,9 @@ impl Verifier<'_> {
             RetKind::PtrToRingbufMem => {
                 RegState { aux: alloc_size.unwrap_or(0) as u32, ringbuf: true, ..RegState::ptr(RegType::Mem) }
             }
+            RetKind::PtrToSocket => RegState::ptr(RegType::Sock(crate::sock::SockKind::Sock)),
+            RetKind::PtrToSockCommon => RegState::ptr(RegType::Sock(crate::sock::SockKind::SockCommon)),
+            RetKind::PtrToTcpSock => RegState::ptr(RegType::Sock(crate::sock::SockKind::TcpSock)),
             _ => {
                 // Typed where the helper's result type is fixed and known.
                 let typed = match name {
@@ -3023,6 +3039,7 @@ fn reg_not_null(r: &RegState) -> bool {
         && match r.ty {
             RegType::MapValue | RegType::MapKey | RegType::ConstMapPtr | RegType::Mem => true,
             RegType::BtfId => r.ref_obj_id != 0,
+            RegType::Sock(k) => k != crate::sock::SockKind::XdpSock,
             _ => false,
         }
 }

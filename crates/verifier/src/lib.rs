@@ -20,6 +20,7 @@ pub mod cfg;
 mod check;
 pub mod ctx;
 pub mod object;
+pub mod sock;
 pub mod state;
 pub mod tnum;
 

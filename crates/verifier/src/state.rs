@@ -24,6 +24,8 @@ pub enum RegType {
     /// A kernel object pointer typed by BTF (`PTR_TO_BTF_ID`), sockets included.
     /// bpfbox has no kernel BTF here: loads through it read unknown scalars.
     BtfId,
+    /// `PTR_TO_SOCKET`, `PTR_TO_SOCK_COMMON`, `PTR_TO_TCP_SOCK`, `PTR_TO_XDP_SOCK`.
+    Sock(crate::sock::SockKind),
 }
 
 /// One register.
@@ -107,6 +109,7 @@ impl RegState {
             RegType::Mem => "mem",
             RegType::Func => "func",
             RegType::BtfId => "ptr_",
+            RegType::Sock(k) => k.name(),
         };
         if self.maybe_null {
             format!("{base}_or_null")
