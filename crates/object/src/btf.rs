@@ -288,13 +288,30 @@ impl Type {
 }
 
 /// Parsed BTF.
-#[derive(Clone)]
 pub struct Btf {
     /// Index = type id; `types[0]` is `void`.
     types: Vec<Type>,
     strings: Vec<u8>,
-    /// Essential name (without `___flavor`) → ids, built on first use.
+    /// Essential name (without `___flavor`) → ids, built once enough lookups were made
+    /// ([`SCANS_BEFORE_INDEX`]): vmlinux has ~150,000 names, and a program that asks for
+    /// one or two types (a `tp_btf` program's prototype) should not pay for all.
     names: OnceLock<HashMap<Box<str>, Vec<u32>>>,
+    /// Lookups answered by a linear scan so far.
+    scans: std::sync::atomic::AtomicU32,
+}
+
+/// Name lookups answered by scanning the types before the name index is built.
+const SCANS_BEFORE_INDEX: u32 = 8;
+
+impl Clone for Btf {
+    fn clone(&self) -> Btf {
+        Btf {
+            types: self.types.clone(),
+            strings: self.strings.clone(),
+            names: self.names.clone(),
+            scans: std::sync::atomic::AtomicU32::new(self.scans.load(std::sync::atomic::Ordering::Relaxed)),
+        }
+    }
 }
 
 impl fmt::Debug for Btf {
@@ -395,7 +412,7 @@ impl Btf {
             let id = types.len() as u32;
             types.push(parse_type(&mut r, id)?);
         }
-        Ok(Btf { types, strings, names: OnceLock::new() })
+        Ok(Btf { types, strings, names: OnceLock::new(), scans: std::sync::atomic::AtomicU32::new(0) })
     }
 
     /// Number of type ids, `void` included (the largest id is `len() - 1`).
@@ -460,6 +477,11 @@ impl Btf {
 
     /// Ids of the types named exactly `name`.
     pub fn find_by_name(&self, name: &str) -> Vec<u32> {
+        if self.names.get().is_none()
+            && self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < SCANS_BEFORE_INDEX
+        {
+            return self.types().filter(|(_, t)| self.name(t.name_off) == name).map(|(id, _)| id).collect();
+        }
         self.ids_by_essential_name(essential_name(name))
             .iter()
             .copied()
