@@ -400,13 +400,16 @@ impl Scalar {
         let r = match op {
             // Untracked: the kernel marks the whole register unknown, not zero-extended.
             AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => return Scalar::unknown(),
+            // A shift by an amount not known to be below 32: the kernel marks the whole
+            // register unknown and returns before zero-extending
+            // (is_safe_to_compute_dst_reg_range), so the upper half is unknown too.
             AluOp::Arsh => {
                 let Some(s) = b.const_value().filter(|&s| s < 32) else {
-                    return Scalar::unknown().zext32();
+                    return Scalar::unknown();
                 };
                 self.sext32().alu64(AluOp::Arsh, &Scalar::konst(s))
             }
-            AluOp::Lsh | AluOp::Rsh if b.const_value().is_none_or(|s| s >= 32) => Scalar::unknown(),
+            AluOp::Lsh | AluOp::Rsh if b.const_value().is_none_or(|s| s >= 32) => return Scalar::unknown(),
             AluOp::Sub => {
                 // Two's complement: a - b == a + (2^32 - b) modulo 2^32.
                 let mut r = a.alu64(AluOp::Sub, &b);

@@ -144,7 +144,6 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                     if unprivileged {
                         return Err(err(pc, Rule::BackEdge, format!("back-edge from insn {pc} to {t}")));
                     }
-                    prune_point[t] = true;
                 }
                 _ => {}
             }
@@ -159,10 +158,30 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
     }
     let mut calls = Vec::new();
     for (pc, insn) in insns.iter().enumerate() {
+        // Prune points where Linux 6.18's check_cfg puts them (visit_insn, push_insn): a
+        // conditional jump itself (its state is compared before either way is taken)
+        // and its target, the target of an unconditional jump, the instruction after a
+        // call, a local call and a callback reference themselves (and what follows the
+        // reference).
         match *insn {
-            Insn::Jump { .. } | Insn::Ja { .. } => {
+            Insn::Jump { off, .. } => {
+                prune_point[pc] = true;
+                // push_insn marks a BRANCH edge's target (not the fall-through).
+                if let Ok(t) = usize::try_from(pc as i64 + 1 + i64::from(off)) {
+                    if t < len {
+                        prune_point[t] = true;
+                    }
+                }
+            }
+            Insn::Ja { .. } => {
                 for t in successors(insns, pc) {
                     prune_point[t as usize] = true;
+                }
+            }
+            Insn::LoadImm64 { imm: Imm64::Func(_), .. } => {
+                prune_point[pc] = true;
+                if pc + 2 < len {
+                    prune_point[pc + 2] = true;
                 }
             }
             Insn::MayGoto { .. } => {
@@ -173,6 +192,7 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                 }
             }
             Insn::Call(CallTarget::Local(rel)) => {
+                prune_point[pc] = true;
                 prune_point[pc + 1] = true;
                 let t = (pc as i64 + 1 + rel as i64) as usize;
                 calls.push((pc, cfg_sub(t)));

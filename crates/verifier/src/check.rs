@@ -720,11 +720,13 @@ impl Verifier<'_> {
         // jumps and 8 instructions since the last one (or where a checkpoint is forced):
         // storing more would prune paths the kernel walks, and the two would disagree
         // on what those paths hold.
-        let add = self.processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2
+        // (The kernel has counted this instruction already: bpfbox counts it next.)
+        let processed = self.processed + 1;
+        let add = processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2
             || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0
             || matches!(self.insns[p.pc], Insn::MayGoto { .. });
         if add {
-            self.last_add_insns = self.processed;
+            self.last_add_insns = processed;
             self.last_add_jumps = self.jumps;
             let node = self.nodes.len();
             self.nodes.push(Node { parent: Some(p.node), branches: 1 });
@@ -1645,7 +1647,8 @@ impl Verifier<'_> {
                     );
                 };
                 if let Some((v, sr)) = store {
-                    if v.is_ptr() {
+                    // A pointer into the context leaks it only without allow_ptr_leaks.
+                    if v.is_ptr() && self.opts.unprivileged {
                         return fail(Rule::PointerLeak, format!("R{} leaks addr into ctx", sr.unwrap_or(0)), &[]);
                     }
                     return Ok(RegState::NOT_INIT);
@@ -2034,7 +2037,11 @@ impl Verifier<'_> {
                         }
                     }
                 }
+                // check_stack_read_fixed_off: a known 0 when every byte is STACK_ZERO, or
+                // every byte is part of a spill whose value is the constant 0 (a variable
+                // offset read, mark_reg_stack_read: only STACK_ZERO bytes).
                 let mut all_zero = true;
+                let (mut spill_bytes, mut spilled_zero) = (0i64, true);
                 for o in start..end {
                     match frame.byte(o) {
                         // Privileged programs may read uninitialized stack (allow_uninit_stack).
@@ -2062,16 +2069,16 @@ impl Verifier<'_> {
                             if slot.spilled.ty != RegType::Scalar {
                                 return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
                             }
-                            // A read the spill does not cover exactly gives an unknown
-                            // value even when the spilled one is 0 (only STACK_ZERO bytes
-                            // make a known zero).
                             all_zero = false;
+                            spill_bytes += 1;
+                            spilled_zero &= slot.spilled.var.const_value() == Some(0);
                         }
                         SlotType::Zero => {}
                         SlotType::Misc => all_zero = false,
                     }
                 }
-                Ok(if all_zero { RegState::konst(0) } else { RegState::scalar(scalar_of_size(size)) })
+                let zero_spill = base.var.is_const() && spill_bytes == end - start && spilled_zero;
+                Ok(if all_zero || zero_spill { RegState::konst(0) } else { RegState::scalar(scalar_of_size(size)) })
             }
         }
     }

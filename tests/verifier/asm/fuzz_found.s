@@ -127,3 +127,244 @@ r3 = *(u64 *)(r10 - 64)
 r0 = *(u32 *)(r3 + 0)  ; error: R3 invalid mem access 'scalar'
 r0 = 0
 exit
+
+=== a 32-bit shift by an unknown amount leaves the whole register unknown
+; map: array key=4 value=16 entries=4
+; map: ringbuf key=0 value=0 entries=4096
+r6 = r1
+r7 = 4
+r8 = 0
+r2 = r10
+r2 += -8
+ld_pseudo r1, 0x5, 0
+call 1
+if r0 == 0 goto L1
+r8 = r0
+L1: r9 = *(u32 *)(r6 + 36)
+w7 >>= w9
+r7 += r8  ; error: math between map_value pointer and register with unbounded min value is not allowed
+L2: exit
+
+=== a narrow read inside a spilled 0 is 0
+; map: array key=4 value=16 entries=4
+; map: ringbuf key=0 value=0 entries=4096
+; accept
+r1 = 0
+*(u64 *)(r10 - 24) = r1
+r7 = *(u16 *)(r10 - 22)
+ld_pseudo r1, 0x5, 1
+r2 = 8
+r3 = 0
+call 131
+if r0 == 0 goto L1
+r8 = r0
+r8 += r7
+r1 = r8
+r2 = 0
+call 132
+L1: r0 = 0
+exit
+
+=== a byte inside a spilled 0 is 0, as an index
+; map: array key=4 value=16 entries=4
+; map: ringbuf key=0 value=0 entries=4096
+; accept
+r8 = 5
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -16
+r2 += r8
+r9 = *(u8 *)(r2 + 0)
+if r9 == 0 goto L2
+r1 = *(u64 *)(r9 + 0)
+L2: r0 = 0
+exit
+
+=== a privileged program may store a pointer into skb->cb
+; map: array key=4 value=16 entries=4
+; map: ringbuf key=0 value=0 entries=4096
+; accept
+; map: array key=4 value=8 entries=1
+ld_pseudo r7, 0x6, 2, 0
+*(u64 *)(r1 + 48) = r7
+r0 = 0
+exit
+
+=== an unprivileged one may not
+; map: array key=4 value=16 entries=4
+; map: ringbuf key=0 value=0 entries=4096
+; unprivileged
+; map: array key=4 value=8 entries=1
+ld_pseudo r7, 0x6, 2, 0
+*(u32 *)(r1 + 48) = r7  ; error: R7 leaks addr into ctx
+r0 = 0
+exit
+
+=== fuzz campaign case 0 (bpfbox said: R9 invalid mem access 'scalar')
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r6 = r1
+r8 = 5
+r2 = *(u32 *)(r6 + 76)
+r4 = r2
+L1: r1 = 0
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -4
+r3 = r10
+r3 += -24
+ld_pseudo r1, 0x5, 1
+call 2
+r2 = r10
+r2 += -16
+r2 += r8
+r9 = *(u8 *)(r2 + 0)
+if r9 == 0 goto L2
+r1 = *(u64 *)(r9 + 0)
+L2: exit
+
+=== fuzz campaign case 1 (bpfbox said: R7 leaks addr into ctx)
+; prog: socket_filter
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r6 = r1
+r2 = r10
+r2 += -4
+r3 = r10
+r3 += -24
+r4 = 0
+ld_pseudo r1, 0x5, 3
+call 2
+L1: ld_pseudo r7, 0x6, 3, 0
+*(u8 *)(r6 + 48) = r7
+exit
+
+=== fuzz campaign case 2 (bpfbox said: R1 must have zero offset when passed to release func or trus)
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r1 = 0
+*(u64 *)(r10 - 24) = r1
+r7 = *(u16 *)(r10 - 22)
+ld_pseudo r1, 0x5, 2
+r2 = 8
+r3 = 0
+call 131
+if r0 == 0 goto L1
+r8 = r0
+r8 += r7
+r1 = r8
+r2 = 0
+call 132
+L1: r0 = 0
+exit
+
+=== fuzz campaign case 3 (bpfbox said: invalid access to map value, value_size=8 off=255 size=8)
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+call f0
+call f1
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+L1: r9 = *(u8 *)(r10 - 14)
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 3
+call 1
+if r0 == 0 goto L2
+r0 += r9
+r1 = *(u64 *)(r0 + 0)
+L2: exit
+f0: exit
+f1: exit
+
+=== fuzz campaign case 4 (bpfbox said: invalid access to map value, value_size=16 off=269 size=1)
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4 rdonly_prog
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+r8 = 5
+r2 = r10
+r2 += -16
+r2 += r8
+r7 = *(u8 *)(r2 + 0)
+ld_pseudo r1, 0x5, 0
+call 1
+if r0 == 0 goto L1
+r0 += r7
+r1 = *(u8 *)(r0 + 14)
+L1: exit
+
+=== fuzz campaign case 5 (bpfbox said: invalid size of register fill)
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r6 = r1
+r7 = 0
+r8 = 1
+if r8 != 2 goto L1
+L1: r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 1
+call 1
+if r0 == 0 goto L2
+L2: *(u64 *)(r10 - 56) = r6
+r2 = *(u32 *)(r6 + 76)
+r3 = *(u32 *)(r6 + 80)
+r4 = r2
+r4 += 12
+if r4 > r3 goto L3
+r7 = *(u8 *)(r2 + 6)
+L3: r7 &= 7
+r2 = r10
+r2 += -56
+r2 += r7
+r7 = *(u8 *)(r2 + 0)
+exit
+
+=== fuzz campaign case 7 (bpfbox said: misaligned stack access off (0x0; 0xff)+-12+0 size 2)
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+; map: ringbuf key=0 value=0 entries=4096
+; map: array key=4 value=8 entries=1
+r7 = 4
+r1 = 0
+*(u64 *)(r10 - 16) = r1
+r2 = r10
+r2 += -4
+r3 = r10
+r3 += -24
+r4 = 0
+ld_pseudo r1, 0x5, 1
+call 2
+r2 = r10
+r2 += -16
+r2 += r7
+r8 = *(u8 *)(r2 + 0)
+r2 += r8
+r9 = *(u16 *)(r2 + 0)
+L1: exit

@@ -77,9 +77,9 @@ exit
 === loop bounded by an unknown value
 call 7
 r1 = 0
-l: r1 += 1  ; error: BPF program is too large. Processed 1000001 insn
+l: r1 += 1
 if r1 < r0 goto l
-r0 = 0
+r0 = 0  ; error: BPF program is too large. Processed 1000001 insn
 exit
 
 === loop bounded by a masked unknown value
