@@ -34,7 +34,7 @@ fn count(o: &KernelObject, slot: u32) -> u64 {
     u64::from_le_bytes(v.expect("array slot").try_into().expect("8-byte value"))
 }
 
-/// Every entry under `dir` (recursively) whose name starts with `prefix`.
+/// Every entry under `dir` (recursively) whose name starts with `prefix`, sorted.
 fn pins_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -46,6 +46,7 @@ fn pins_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
             out.extend(pins_named(&p, prefix));
         }
     }
+    out.sort();
     out
 }
 
