@@ -19,7 +19,9 @@ pub enum KernelCmd {
         cmd: MapCmd,
     },
     /// Load an object into the kernel (every program and map, as libbpf does); with
-    /// --pin they stay loaded under DIR on bpffs.
+    /// --pin they stay loaded under DIR on bpffs, and maps the object pins by name
+    /// (LIBBPF_PIN_BY_NAME) are pinned under /sys/fs/bpf as libbpf does it (without
+    /// --pin they are neither pinned nor reused).
     Load {
         /// A clang-built BPF ELF object.
         obj: PathBuf,

@@ -7,7 +7,7 @@ use crate::CliError;
 use bpfbox_kernel::attach::{self, Direction, PerfEventSpec, Target, UprobeLocation, XdpMode};
 use bpfbox_kernel::events::{self, Event, EventStream};
 use bpfbox_kernel::inspect::{self, MapBtf, MapInfo, ProgInfo};
-use bpfbox_kernel::{KernelError, KernelObject, OpenOptions};
+use bpfbox_kernel::{KernelError, KernelObject, MapPinning, OpenOptions};
 use bpfbox_object::btf::{Btf, Kind};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -143,7 +143,7 @@ fn feature_probe(output: Option<PathBuf>, diff: bool) -> Result<u8, CliError> {
     Ok(0)
 }
 
-fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {
+fn open_options(open: &OpenArgs, map_pinning: MapPinning) -> Result<OpenOptions, CliError> {
     let mut prog_types = Vec::new();
     for t in &open.types {
         let (p, ty) = t
@@ -154,7 +154,7 @@ fn open_options(open: &OpenArgs) -> Result<OpenOptions, CliError> {
         }
         prog_types.push((p.to_string(), ty.to_string()));
     }
-    Ok(OpenOptions { prog_types, btf_custom_path: open.btf.clone(), only: None })
+    Ok(OpenOptions { prog_types, btf_custom_path: open.btf.clone(), only: None, map_pinning })
 }
 
 // ---------------------------------------------------------------------------------
@@ -683,19 +683,26 @@ fn map_cmd(cmd: MapCmd) -> Result<u8, CliError> {
 // ---------------------------------------------------------------------------------
 // load
 
-fn load_obj(obj: &Path, open: &OpenArgs) -> Result<Result<KernelObject, u8>, CliError> {
-    let opts = open_options(open)?;
+/// Load `obj`; `map_pinning` says whether the maps it declares pinned by name are
+/// pinned (and reused) under /sys/fs/bpf as libbpf does it.
+fn load_obj(obj: &Path, open: &OpenArgs, map_pinning: MapPinning) -> Result<Result<KernelObject, u8>, CliError> {
+    let opts = open_options(open, map_pinning)?;
     Ok(KernelObject::load(obj, &opts).map_err(|e| report(&e, open.log)))
 }
 
 fn load_cmd(obj: &Path, pin: Option<&Path>, open: &OpenArgs, json: bool) -> Result<u8, CliError> {
-    let o = match load_obj(obj, open)? {
+    // Without --pin everything goes when bpfbox exits, by-name pins included.
+    let map_pinning = if pin.is_some() { MapPinning::ByName } else { MapPinning::Private };
+    let o = match load_obj(obj, open, map_pinning)? {
         Ok(o) => o,
         Err(code) => return Ok(code),
     };
     let pinned = match pin {
         Some(dir) => match attach::pin_object(&o, dir) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                p.extend(o.map_pins().into_iter().map(|(_, path)| path));
+                p
+            }
             Err(e) => {
                 // Leave nothing half-pinned behind.
                 let _ = attach::detach_pinned(dir);
@@ -988,7 +995,8 @@ fn attach_cmd(
             return Err(CliError::usage(format!("--duration {d}: expected a number of seconds")));
         }
     }
-    let obj_loaded = match load_obj(obj, open)? {
+    // An attached program is deployed: its by-name pins are how user space finds its maps.
+    let obj_loaded = match load_obj(obj, open, MapPinning::ByName)? {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };

@@ -431,7 +431,7 @@ fn run_kernel(
     packets: &[Vec<u8>],
     ctx: &Option<Vec<u8>>,
 ) -> Result<Session, CliError> {
-    use bpfbox_kernel::{KernelObject, OpenOptions, TestRunInput};
+    use bpfbox_kernel::{KernelObject, MapPinning, OpenOptions, TestRunInput};
     bpfbox_kernel::availability()
         .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
@@ -439,7 +439,14 @@ fn run_kernel(
     // target) — so a program the kernel refuses does not stop another from running.
     let tail_calls = prog.insns.iter().any(|i| *i == bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
     let only = (!tail_calls).then(|| vec![prog.name.clone()]);
-    let opts = OpenOptions { prog_types: a.types.clone(), btf_custom_path: a.btf.clone(), only };
+    // A test run starts from the object's own maps and leaves nothing behind: maps it
+    // declares pinned by name are neither reused nor pinned (MapPinning::Private).
+    let opts = OpenOptions {
+        prog_types: a.types.clone(),
+        btf_custom_path: a.btf.clone(),
+        only,
+        map_pinning: MapPinning::Private,
+    };
     let k = KernelObject::load(&a.file, &opts).map_err(|e| CliError::Rejected(crate::kernel_error_text(&e, a.log)))?;
     for (name, path) in &a.map_init {
         let m = obj

@@ -6,6 +6,9 @@
 use serde_json::Value;
 use std::process::Command;
 
+#[cfg(feature = "kernel")]
+mod kernel_common;
+
 const BPFBOX: &str = env!("CARGO_BIN_EXE_bpfbox");
 
 fn root(p: &str) -> String {
@@ -364,4 +367,123 @@ fn verified_runs_equal_checked_runs_on_every_repository_program() {
     }
     eprintln!("verified vs checked: {compared} program runs identical");
     assert!(compared >= 80, "only {compared} programs compared");
+}
+
+/// The kernel's programs and maps named `bbx_*` (the test objects'), by id.
+#[cfg(feature = "kernel")]
+fn bbx_ids() -> (Vec<u32>, Vec<u32>) {
+    use bpfbox_kernel::inspect;
+    let progs = inspect::prog_list().unwrap().into_iter().filter(|p| p.name.starts_with("bbx_")).map(|p| p.id);
+    let maps = inspect::map_list().unwrap().into_iter().filter(|m| m.name.starts_with("bbx_")).map(|m| m.id);
+    (progs.collect(), maps.collect())
+}
+
+/// Every entry under `dir` (recursively) whose name starts with `prefix`, sorted.
+#[cfg(feature = "kernel")]
+fn pins_named(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            out.push(e.path());
+        }
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(pins_named(&e.path(), prefix));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `run OBJ --pcap traffic.pcap --dump-maps` twice with `--kernel` and twice with
+/// `--compare`: each run's map dump (equal to the first one's), after `check(run)` and
+/// after waiting until the kernel's `bbx_*` programs and maps are `before` again.
+#[cfg(feature = "kernel")]
+fn kernel_runs(obj: &str, before: &(Vec<u32>, Vec<u32>), check: impl Fn(&str)) -> Value {
+    let pcap = root("examples/traffic.pcap");
+    let mut first: Option<Value> = None;
+    for backend in ["--kernel", "--compare"] {
+        for round in 0..2 {
+            let v = json(&["run", obj, "--pcap", &pcap, backend, "--dump-maps", "--json"]);
+            let at = format!("{backend} run {round}");
+            if backend == "--compare" {
+                assert_eq!(v["differences"], Value::Array(vec![]), "{at}");
+            }
+            // Packet 0 is the first the maps have seen; the next one finds it counted.
+            assert_eq!(v["packets"][0]["action"], "XDP_PASS", "{at}: {v}");
+            assert_eq!(v["packets"][1]["action"], "XDP_DROP", "{at}: {v}");
+            let maps = first.get_or_insert_with(|| v["maps"].clone());
+            assert_eq!(&v["maps"], maps, "{at}: the maps did not start from the object's own");
+            kernel_common::eventually(&format!("{at}: the run's programs or maps still loaded"), || {
+                bbx_ids() == *before
+            });
+            check(&at);
+        }
+    }
+    first.unwrap_or_default()
+}
+
+/// Issue 13: tests/progs/pinned_maps pins its two maps by name. `run --kernel` and
+/// `--compare` start from the object's own maps every time (the second run dumps what
+/// the first dumped) and leave nothing behind: no pin anywhere under /sys/fs/bpf, no
+/// program, map or link in the kernel's listing. A pin of the same name that was
+/// there before (someone else's maps, which libbpf itself would reuse) is neither
+/// used nor removed.
+#[cfg(feature = "kernel")]
+#[test]
+fn kernel_runs_start_from_the_objects_maps_and_leave_nothing_behind() {
+    use bpfbox_kernel::{attach, inspect, KernelObject, MapPinning, OpenOptions};
+    use std::path::Path;
+    if !kernel_available() {
+        return;
+    }
+    let _g = kernel_common::serial();
+    let obj = root("tests/progs/pinned_maps.bpf.o");
+    let bpffs = Path::new("/sys/fs/bpf");
+    // Pins of an earlier, interrupted run of this test (bbx_* names are the tests').
+    for p in pins_named(bpffs, "bbx_pin_") {
+        let _ = attach::detach_pinned(&p);
+    }
+    kernel_common::assert_no_leaks();
+    let fresh = kernel_runs(&obj, &bbx_ids(), |at| {
+        assert_eq!(pins_named(bpffs, "bbx_pin_"), Vec::<std::path::PathBuf>::new(), "{at}: pins left behind");
+    });
+    assert_eq!(fresh[0]["name"], "bbx_pin_count");
+    // 10 packets, one too short for BPF_PROG_TEST_RUN (an error, not run).
+    assert_eq!(fresh[0]["entries"][0]["formatted_value"], 9, "{fresh}");
+    kernel_common::assert_no_leaks();
+
+    // Someone else's maps pinned under the same names as libbpf pins them, 41 packets counted.
+    let opts = OpenOptions { map_pinning: MapPinning::ByName, ..Default::default() };
+    let theirs = KernelObject::load(Path::new(&obj), &opts).unwrap_or_else(|e| panic!("{e}"));
+    theirs.map_update("bbx_pin_count", &0u32.to_le_bytes(), &41u64.to_le_bytes(), 0).unwrap();
+    let (pins, their_maps): (Vec<_>, Vec<u32>) = {
+        let mut p: Vec<_> = theirs.map_pins().into_iter().map(|(_, p)| p).collect();
+        p.sort();
+        let ids = p.iter().map(|p| theirs.maps().iter().find(|m| p.ends_with(&m.name)).unwrap().id).collect();
+        (p, ids)
+    };
+    assert_eq!(pins, [bpffs.join("bbx_pin_bytes"), bpffs.join("bbx_pin_count")]);
+    drop(theirs);
+    let before = bbx_ids();
+    let mut stay = their_maps.clone();
+    stay.sort();
+    assert_eq!(before.1, stay, "only the pinned maps stay");
+    let with_pins = kernel_runs(&obj, &before, |at| {
+        assert_eq!(pins_named(bpffs, "bbx_pin_"), pins, "{at}: pins other than theirs");
+        let ids: Vec<u32> = pins
+            .iter()
+            .map(|p| match inspect::pinned(p) {
+                Ok((_, inspect::PinnedObject::Map(m))) => m.id,
+                other => panic!("{at}: {}: {:?}", p.display(), other.map(|(_, o)| o)),
+            })
+            .collect();
+        assert_eq!(ids, their_maps, "{at}: their pins changed");
+        let count = bpfbox_kernel::MapHandle::from_id(their_maps[1]).unwrap().lookup(&0u32.to_le_bytes());
+        assert_eq!(count.unwrap(), 41u64.to_le_bytes(), "{at}: their map was used");
+    });
+    assert_eq!(with_pins, fresh);
+    for p in &pins {
+        attach::detach_pinned(p).unwrap_or_else(|e| panic!("{e}"));
+    }
+    kernel_common::assert_no_leaks();
 }

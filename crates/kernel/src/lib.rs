@@ -29,7 +29,9 @@ pub mod unpriv;
 pub use error::{Errno, KernelError, LoadError, LOG_TAIL_LINES};
 pub use handle::MapHandle;
 pub use maps::{Entries, MapShape};
-pub use object::{KernelObject, MapDump, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput};
+pub use object::{
+    KernelObject, MapDump, MapPinning, MapSummary, OpenOptions, ProgramSummary, TestRunInput, TestRunOutput,
+};
 pub use raw::{load_raw, verdict_raw, RawLoad, RawLoadError, RawMap};
 pub use unpriv::{load_raw_unprivileged, UnprivilegedBpfWindow};
 

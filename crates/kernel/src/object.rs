@@ -20,6 +20,23 @@ pub struct OpenOptions {
     /// Load only the programs named here (the others' autoload off), so that one
     /// program the kernel refuses does not stop the others; `None`: every program.
     pub only: Option<Vec<String>>,
+    /// What becomes of the maps the object declares pinned by name.
+    pub map_pinning: MapPinning,
+}
+
+/// What becomes of the maps an object declares pinned by name
+/// (`__uint(pinning, LIBBPF_PIN_BY_NAME)`), which libbpf otherwise pins at load under
+/// /sys/fs/bpf — reusing whatever map is pinned there under the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MapPinning {
+    /// Neither reused nor pinned (their pin paths cleared after open): the object
+    /// starts from its own maps and leaves nothing under bpffs; a pin of the same
+    /// name, someone else's, is not touched. For test runs and checks.
+    #[default]
+    Private,
+    /// As libbpf does it: reuse a compatible pin of the same name under /sys/fs/bpf,
+    /// else pin the new map there; the pins outlive the object. For deploying.
+    ByName,
 }
 
 /// An object opened and loaded into the kernel (all its programs and maps), as
@@ -238,6 +255,16 @@ impl KernelObject {
                 p.set_autoload(keep);
             }
         }
+        if opts.map_pinning == MapPinning::Private {
+            for m in open.maps_mut() {
+                // SAFETY: the map pointer is live; NULL clears the pin path (libbpf frees it),
+                // so `bpf_object__load` neither reuses nor creates a pin.
+                let rc = unsafe {
+                    libbpf_rs::libbpf_sys::bpf_map__set_pin_path(m.as_libbpf_object().as_ptr(), std::ptr::null())
+                };
+                debug_assert_eq!(rc, 0, "bpf_map__set_pin_path(NULL) cannot fail");
+            }
+        }
         // Remember every program's section and type for the error report.
         let progs: Vec<(String, String, String)> = open
             .progs()
@@ -360,6 +387,16 @@ impl KernelObject {
                     id: crate::inspect::prog_id_of_fd(p.as_fd()).unwrap_or(0),
                 }
             })
+            .collect()
+    }
+
+    /// The maps pinned by name at load ([`MapPinning::ByName`]: new pins, or pins of
+    /// the same name reused), with their paths; empty with [`MapPinning::Private`].
+    pub fn map_pins(&self) -> Vec<(String, PathBuf)> {
+        self.obj
+            .maps()
+            .filter(|m| m.is_pinned())
+            .filter_map(|m| Some((internal_map_name(&m), PathBuf::from(m.get_pin_path()?))))
             .collect()
     }
 

@@ -246,23 +246,19 @@ fn prog_types_can_be_given_for_unknown_sections() {
     let path = progs_dir().join("socket_filter.bpf.o");
     let o = KernelObject::load(
         &path,
-        &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], btf_custom_path: None, only: None },
+        &OpenOptions { prog_types: vec![("sock_http".into(), "sched_cls".into())], ..Default::default() },
     )
     .expect("load");
     assert_eq!(o.programs()[0].prog_type, "sched_cls");
     let e = KernelObject::load(
         &path,
-        &OpenOptions {
-            prog_types: vec![("sock_http".into(), "no_such_type".into())],
-            btf_custom_path: None,
-            only: None,
-        },
+        &OpenOptions { prog_types: vec![("sock_http".into(), "no_such_type".into())], ..Default::default() },
     )
     .expect_err("bad type");
     assert!(matches!(e, KernelError::UnknownProgType { .. }), "{e}");
     let e = KernelObject::load(
         &path,
-        &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], btf_custom_path: None, only: None },
+        &OpenOptions { prog_types: vec![("nope".into(), "xdp".into())], ..Default::default() },
     )
     .expect_err("bad prog");
     assert!(matches!(e, KernelError::NoSuchProgram { .. }), "{e}");

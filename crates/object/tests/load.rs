@@ -120,6 +120,11 @@ fn test_programs_load() {
         ),
         ("can_loop.bpf.o", &[("can_loop_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         ("mem_sum.bpf.o", &[("mem_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
+        (
+            "pinned_maps.bpf.o",
+            &[("bbx_pin_xdp", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
+            &[("bbx_pin_count", 2, 4, 8, 2), ("bbx_pin_bytes", 1, 4, 8, 16)],
+        ),
         ("socket_filter.bpf.o", &[("sock_http", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         ("subprogs.bpf.o", &[("xdp_subprogs", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)], &[]),
         (
