@@ -344,19 +344,8 @@ fn resolve_ldimm64(prog: &ProgramInput) -> Result<(), cfg::CfgError> {
                 ));
             }
         }
-        if m.spin_lock_off.is_some() {
-            let msg = match prog.prog_type {
-                ProgType::SocketFilter => Some("socket filter progs cannot use bpf_spin_lock yet"),
-                ProgType::Kprobe
-                | ProgType::Tracepoint
-                | ProgType::PerfEvent
-                | ProgType::RawTracepoint
-                | ProgType::RawTracepointWritable => Some("tracing progs cannot use bpf_spin_lock yet"),
-                _ => None,
-            };
-            if let Some(msg) = msg {
-                return Err(err(pc, Rule::InvalidMap, msg.into()));
-            }
+        if let Some(msg) = m.spin_lock_off.and(spin_lock_refusal(prog.prog_type)) {
+            return Err(err(pc, Rule::InvalidMap, msg.into()));
         }
     }
     Ok(())
@@ -1548,8 +1537,10 @@ impl Verifier<'_> {
                 return fail(Rule::PointerLeak, format!("R{sr} leaks addr into {into}"), &[sr as u8]);
             }
         }
-        if self.opts.strict_alignment() {
-            strict_ptr_alignment(&base, insn_off, size, regno)?;
+        // Strict alignment for the other pointer types (stack accesses are always
+        // checked, in stack_access).
+        if self.opts.strict_alignment() && base.ty != RegType::Stack {
+            ptr_alignment(&base, insn_off, size, regno)?;
         }
         let off = base.off as i64 + insn_off;
         if !matches!(
@@ -1896,7 +1887,7 @@ impl Verifier<'_> {
         };
         // Alignment is checked before the bounds (check_ptr_alignment comes first), on
         // the whole tnum: a variable offset must keep the low bits known.
-        stack_alignment(&base, off - base.off as i64, size, regno)?;
+        ptr_alignment(&base, off - base.off as i64, size, regno)?;
         // Unprivileged reads stay within the stack written so far (check_stack_slot_within_bounds).
         let min_off = match st.frames.get(frameno) {
             Some(f) if store.is_none() && self.opts.unprivileged => -f.allocated_stack(),
@@ -2208,19 +2199,9 @@ impl Verifier<'_> {
 
     /// `check_map_prog_compatibility` for maps with a spin lock.
     fn spin_lock_prog_compat(&self, m: u32) -> R<()> {
-        if self.map(m).spin_lock_off.is_none() {
-            return Ok(());
-        }
-        match self.prog.prog_type {
-            ProgType::SocketFilter => fail(Rule::InvalidMap, "socket filter progs cannot use bpf_spin_lock yet", &[]),
-            ProgType::Kprobe
-            | ProgType::Tracepoint
-            | ProgType::PerfEvent
-            | ProgType::RawTracepoint
-            | ProgType::RawTracepointWritable => {
-                fail(Rule::InvalidMap, "tracing progs cannot use bpf_spin_lock yet", &[])
-            }
-            _ => Ok(()),
+        match self.map(m).spin_lock_off.and(spin_lock_refusal(self.prog.prog_type)) {
+            Some(msg) => fail(Rule::InvalidMap, msg, &[]),
+            None => Ok(()),
         }
     }
 
@@ -2405,8 +2386,7 @@ impl Verifier<'_> {
                         // MEM_ALIGNED (the former ARG_PTR_TO_LONG/INT): check_ptr_alignment, strict.
                         if a.flags.contains(TypeFlags::ALIGNED) {
                             match reg.ty {
-                                RegType::Stack => stack_alignment(&reg, 0, n, regno)?,
-                                RegType::MapValue | RegType::Mem => strict_align(&reg, 0, n, regno)?,
+                                RegType::Stack | RegType::MapValue | RegType::Mem => ptr_alignment(&reg, 0, n, regno)?,
                                 _ => {}
                             }
                         }
@@ -2965,15 +2945,18 @@ impl Verifier<'_> {
     }
 }
 
-/// `check_ptr_alignment` under `BPF_F_STRICT_ALIGNMENT` for the pointer types other
-/// than the stack (which is always strict): packets as if `NET_IP_ALIGN` were 2.
-fn strict_ptr_alignment(base: &RegState, extra: i64, size: u32, regno: usize) -> R<()> {
-    if size <= 1 || base.ty == RegType::Stack {
+/// `check_ptr_alignment` in strict mode (`check_generic_ptr_alignment`,
+/// `check_pkt_ptr_alignment`): `var_off + off + extra` must be a multiple of `size` for
+/// every value of the variable part (`extra`: the instruction's offset; packets as if
+/// `NET_IP_ALIGN` were 2).
+fn ptr_alignment(base: &RegState, extra: i64, size: u32, regno: usize) -> R<()> {
+    if size <= 1 {
         return Ok(());
     }
     let t = base.var.var;
     let (ip_align, desc) = match base.ty {
         RegType::Packet | RegType::PacketMeta => (2, "packet "),
+        RegType::Stack => (0, "stack "),
         RegType::MapValue => (0, "value "),
         RegType::MapKey => (0, "key "),
         RegType::Ctx => (0, "context "),
@@ -2998,45 +2981,27 @@ fn reg_width(r: &RegState) -> u32 {
     64 - r.var.umax.leading_zeros()
 }
 
-/// `check_generic_ptr_alignment` for the stack, always strict: `var_off + off + extra`
-/// must be a multiple of `size` for every value of the variable part (`extra` is the
-/// instruction's offset; `base.off` the pointer's fixed one).
-fn stack_alignment(base: &RegState, extra: i64, size: u32, regno: usize) -> R<()> {
-    if size <= 1 {
-        return Ok(());
-    }
-    let t = base.var.var;
-    let fixed = base.off as i64 + extra;
-    let low = u64::from(size) - 1;
-    if t.mask & low == 0 && t.value.wrapping_add(fixed as u64) & low == 0 {
-        return Ok(());
-    }
-    let var = if base.var.is_const() { (t.value as i64).to_string() } else { t.to_string() };
-    fail(
-        Rule::Misaligned,
-        format!("misaligned stack access off {var}+{}+{extra} size {size}", base.off),
-        &[regno as u8],
-    )
-}
-
 /// Atomics (load-acquire and store-release too) are always checked for alignment
-/// (`strict_alignment_once`); the stack always is.
+/// (`strict_alignment_once`) in map values and memory; the stack always is.
 fn strict_align(base: &RegState, off: i16, sz: u32, d: usize) -> R<()> {
     if matches!(base.ty, RegType::MapValue | RegType::Mem) {
-        let fixed = base.off as i64 + off as i64;
-        let aligned = base.var.var.mask & (sz as u64 - 1) == 0 && (base.var.var.value as i64 + fixed) % sz as i64 == 0;
-        if !aligned {
-            let var =
-                if base.var.is_const() { (base.var.var.value as i64).to_string() } else { base.var.var.to_string() };
-            let desc = if base.ty == RegType::MapValue { "value " } else { "" };
-            return fail(
-                Rule::Misaligned,
-                format!("misaligned {desc}access off {var}+{}+{off} size {sz}", base.off),
-                &[d as u8],
-            );
-        }
+        ptr_alignment(base, off as i64, sz, d)?;
     }
     Ok(())
+}
+
+/// `check_map_prog_compatibility`: the program types that may not use a map holding a
+/// `bpf_spin_lock`, with the kernel's refusal.
+fn spin_lock_refusal(t: ProgType) -> Option<&'static str> {
+    match t {
+        ProgType::SocketFilter => Some("socket filter progs cannot use bpf_spin_lock yet"),
+        ProgType::Kprobe
+        | ProgType::Tracepoint
+        | ProgType::PerfEvent
+        | ProgType::RawTracepoint
+        | ProgType::RawTracepointWritable => Some("tracing progs cannot use bpf_spin_lock yet"),
+        _ => None,
+    }
 }
 
 /// `reg_not_null`: the pointer types whose comparison with 0 the kernel decides
