@@ -1,0 +1,1 @@
+//! Tokens of the bpftrace language (to be written).

@@ -1,0 +1,1 @@
+//! Output in bpftrace's format (to be written).
