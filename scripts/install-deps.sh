@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what bpfbox's tests and scripts need on Debian 12: clang-19 (to rebuild the
 # C test programs), llvm-19 (llvm-objdump-19, the disassembly reference), bpftool and
-# libbpf-dev (bpf_helpers.h & co. for the C programs), qemu-user (qemu-aarch64).
+# libbpf-dev (bpf_helpers.h & co. for the C programs), qemu-user (qemu-aarch64), bpftrace (the
+# reference for `bpfbox trace`).
 # Idempotent: skips apt when everything is present.
 set -euo pipefail
 need=()
@@ -18,6 +19,9 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v cc >/dev/null || need+=(gcc)
 # The JIT's AArch64 code runs under qemu-aarch64 in crates/jit/tests/cross.rs.
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+# `bpfbox trace` is compared with bpftrace on the same scripts and workloads
+# (crates/trace/tests); bpftrace's stdlib headers come from the kernel headers it depends on.
+command -v bpftrace >/dev/null || need+=(bpftrace)
 if [ ${#need[@]} -eq 0 ]; then
     echo "install-deps: everything already present"
     exit 0
