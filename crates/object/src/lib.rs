@@ -21,6 +21,7 @@ mod error;
 mod loader;
 mod objdump;
 pub mod relo_core;
+pub mod write;
 
 pub use btf::{Btf, BtfError};
 pub use error::ObjectError;
