@@ -79,7 +79,12 @@ impl Diagnostic {
             }
         }
         .min(line_chars.saturating_sub(col - 1).max(1));
-        let mut out = format!("error: {}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {text}\n{pad} | {}{}\n", self.message, " ".repeat(col - 1), "^".repeat(caret_len));
+        let mut out = format!(
+            "error: {}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {text}\n{pad} | {}{}\n",
+            self.message,
+            " ".repeat(col - 1),
+            "^".repeat(caret_len)
+        );
         for n in &self.notes {
             out.push_str(&format!("{pad} = note: {n}\n"));
         }

@@ -1,0 +1,989 @@
+//! Expressions: builtins, operators, casts, tracepoint fields, function calls.
+
+use super::emit::{helper, r};
+use super::stmt::{err, ProbeGen};
+use super::{EventKind, MapOp, PrintfSpec};
+use crate::ast::{BinOp, Expr, ExprKind, UnOp};
+use crate::diag::{Diagnostic, Span};
+use crate::probes::ProbeKind;
+use crate::types::{Ty, COMM_LEN, STRLEN};
+use bpfbox_isa::{AluOp, Cond, Insn, Operand, Reg, Size, Width};
+
+/// Where a value is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loc {
+    Const(i64),
+    ConstStr(String),
+    /// `r10 + off`, laid out as its type says.
+    Stack(i16),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Val {
+    pub ty: Ty,
+    pub loc: Loc,
+}
+
+impl Val {
+    fn int(v: i64) -> Val {
+        Val { ty: Ty::I64, loc: Loc::Const(v) }
+    }
+    fn void() -> Val {
+        Val { ty: Ty::Void, loc: Loc::Const(0) }
+    }
+}
+
+/// `struct pt_regs` offsets of x86-64 (arguments in di, si, dx, cx, r8, r9; return in ax).
+const PT_REGS_ARGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
+const PT_REGS_AX: i16 = 80;
+
+fn int_ty(name: &str) -> Option<Ty> {
+    let t = |bits, signed| Some(Ty::Int { bits, signed });
+    match name {
+        "int8" | "char" | "signed char" | "s8" | "__s8" => t(8, true),
+        "uint8" | "unsigned char" | "u8" | "__u8" | "bool" | "_Bool" => t(8, false),
+        "int16" | "short" | "s16" | "__s16" => t(16, true),
+        "uint16" | "unsigned short" | "u16" | "__u16" => t(16, false),
+        "int32" | "int" | "s32" | "__s32" | "pid_t" => t(32, true),
+        "uint32" | "unsigned int" | "unsigned" | "u32" | "__u32" => t(32, false),
+        "int64" | "long" | "long long" | "s64" | "__s64" | "ssize_t" | "loff_t" => t(64, true),
+        "uint64" | "unsigned long" | "unsigned long long" | "u64" | "__u64" | "size_t" => t(64, false),
+        _ => None,
+    }
+}
+
+impl ProbeGen<'_, '_> {
+    /// An expression used as a statement (`printf(...)`, `@x++`, `exit()`).
+    pub fn expr_stmt(&mut self, e: &Expr) -> Result<(), Diagnostic> {
+        self.expr(e).map(|_| ())
+    }
+
+    pub fn expr(&mut self, e: &Expr) -> Result<Val, Diagnostic> {
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Int(v) => Ok(Val::int(*v as i64)),
+            ExprKind::Str(s) => Ok(Val { ty: Ty::Str((s.len() as u32 + 1).max(1)), loc: Loc::ConstStr(s.clone()) }),
+            ExprKind::Builtin(b) => self.builtin(b, span),
+            ExprKind::Positional(n) => {
+                let s = self.g.opts.positional.get(*n as usize - 1).cloned().unwrap_or_default();
+                match parse_int(&s) {
+                    Some(v) => Ok(Val::int(v)),
+                    None if s.is_empty() => Ok(Val::int(0)),
+                    None => Ok(Val { ty: Ty::Str(s.len() as u32 + 1), loc: Loc::ConstStr(s) }),
+                }
+            }
+            ExprKind::PositionalCount => Ok(Val::int(self.g.opts.positional.len() as i64)),
+            ExprKind::Var(n) => self.var_read(n, span),
+            ExprKind::Map(m) => self.map_read(m),
+            ExprKind::Call { name, args, .. } => self.call(name, args, span),
+            ExprKind::Ident(n) => Err(err(span, format!("unknown identifier `{n}`"))),
+            ExprKind::Binary { op: BinOp::LogAnd, lhs, rhs } => self.logical(true, lhs, rhs, span),
+            ExprKind::Binary { op: BinOp::LogOr, lhs, rhs } => self.logical(false, lhs, rhs, span),
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.expr(lhs)?;
+                let b = self.expr(rhs)?;
+                self.binary(*op, a, b, span)
+            }
+            ExprKind::Unary { op, expr } => self.unary(*op, expr, span),
+            ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
+            ExprKind::Field { expr, field, .. } => self.field(expr, field, span),
+            ExprKind::Index { .. } => Err(err(span, "array and pointer indexing is not supported by bpfbox yet")),
+            ExprKind::Cast { ty, expr } => {
+                let v = self.expr(expr)?;
+                if ty.ptr_depth > 0 {
+                    if !v.ty.is_int() {
+                        return Err(err(span, format!("cannot cast {} to a pointer", v.ty.name())));
+                    }
+                    let pointee = int_ty(&ty.name).unwrap_or(Ty::Int { bits: 8, signed: false });
+                    let user = matches!(v.ty, Ty::Ptr { user: true, .. })
+                        || self.kind.has_pt_regs() && matches!(self.kind, ProbeKind::Uprobe { .. });
+                    return Ok(Val { ty: Ty::Ptr { user, pointee: Box::new(pointee) }, loc: v.loc });
+                }
+                let Some(Ty::Int { bits, signed }) = int_ty(&ty.name) else {
+                    return Err(err(
+                        ty.span,
+                        format!(
+                            "unknown type `{}` in a cast (bpfbox knows integer types; structs come with BTF)",
+                            ty.name
+                        ),
+                    ));
+                };
+                if !v.ty.is_int() {
+                    return Err(err(span, format!("cannot cast {} to {}", v.ty.name(), ty.name)));
+                }
+                self.resize(v, bits, signed, span)
+            }
+            ExprKind::Tuple(elems) => {
+                let vals = elems.iter().map(|x| self.expr(x)).collect::<Result<Vec<_>, _>>()?;
+                let tys: Vec<Ty> = vals.iter().map(|v| v.ty.clone()).collect();
+                let ty = Ty::Tuple(tys.clone());
+                let off = self.e.alloc(ty.size(), span)?;
+                self.e.zero(off, ty.size());
+                let mut o = off;
+                for (v, t) in vals.iter().zip(&tys) {
+                    self.store_val(v, t, 10, o, span)?;
+                    o += t.size() as i16;
+                }
+                Ok(Val { ty, loc: Loc::Stack(off) })
+            }
+            ExprKind::IncDec { target, inc, prefix } => self.incdec(target, *inc, *prefix, span),
+        }
+    }
+
+    /// An integer in a register.
+    pub fn int_to_reg(&mut self, v: &Val, reg: u8, span: Span) -> Result<(), Diagnostic> {
+        if !v.ty.is_int() {
+            return Err(err(span, format!("expected an integer, found {}", v.ty.name())));
+        }
+        match &v.loc {
+            Loc::Const(c) => self.e.mov_imm(r(reg), *c),
+            Loc::Stack(off) => self.e.ldx(Size::DW, r(reg), r(10), *off),
+            Loc::ConstStr(_) => return Err(err(span, "expected an integer, found a string")),
+        }
+        Ok(())
+    }
+
+    /// A condition's truth (integer non-zero) in a register.
+    pub fn truth_to_reg(&mut self, v: &Val, reg: u8, span: Span) -> Result<(), Diagnostic> {
+        if matches!(v.ty, Ty::Str(_)) {
+            return Err(err(span, "a string cannot be used as a condition"));
+        }
+        self.int_to_reg(v, reg, span)
+    }
+
+    /// The value in a stack slot (allocating one for constants).
+    pub fn to_stack(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
+        if let Loc::Stack(off) = v.loc {
+            return Ok(off);
+        }
+        let size = v.ty.size().max(8);
+        let off = self.e.alloc(size, span)?;
+        self.e.zero(off, size);
+        let ty = v.ty.clone();
+        self.store_val(v, &ty, 10, off, span)?;
+        Ok(off)
+    }
+
+    /// A register with an integer result: store it in a fresh slot.
+    fn reg_val(&mut self, reg: u8, ty: Ty, span: Span) -> Result<Val, Diagnostic> {
+        let off = self.e.alloc(8, span)?;
+        self.e.stx(Size::DW, r(10), off, r(reg));
+        Ok(Val { ty, loc: Loc::Stack(off) })
+    }
+
+    /// Write `v` at `base + off` in the layout of `ty` (strings truncated or zero-padded).
+    pub fn store_val(&mut self, v: &Val, ty: &Ty, base: u8, off: i16, span: Span) -> Result<(), Diagnostic> {
+        match (ty, &v.loc) {
+            (t, _) if t.is_int() => {
+                self.int_to_reg(v, 1, span)?;
+                self.e.stx(Size::DW, r(base), off, r(1));
+            }
+            (Ty::Str(n), Loc::ConstStr(s)) => {
+                let bytes = s.as_bytes();
+                let len = bytes.len().min(*n as usize - 1);
+                for chunk in 0..len.div_ceil(8) {
+                    let mut w = [0u8; 8];
+                    let part = &bytes[chunk * 8..(chunk * 8 + 8).min(len)];
+                    w[..part.len()].copy_from_slice(part);
+                    self.e.mov_imm(r(1), i64::from_le_bytes(w));
+                    self.e.stx(Size::DW, r(base), off + 8 * chunk as i16, r(1));
+                }
+                // The rest is zero already when the destination was zeroed; make sure of the
+                // terminating word.
+                if len % 8 == 0 && len < *n as usize {
+                    self.e.st_imm(Size::DW, r(base), off + len as i16, 0);
+                }
+            }
+            (Ty::Str(n), Loc::Stack(src)) => {
+                let have = match v.ty {
+                    Ty::Str(m) => m,
+                    _ => return Err(err(span, format!("expected a string, found {}", v.ty.name()))),
+                };
+                let words = (*n).min(have).div_ceil(8);
+                self.e.copy(r(base), off, r(10), *src, words * 8, r(1));
+                if have > *n {
+                    // Truncated: keep a terminating NUL.
+                    self.e.st_imm(Size::B, r(base), off + *n as i16 - 1, 0);
+                }
+            }
+            (Ty::Tuple(elems), Loc::Stack(src)) => {
+                let Ty::Tuple(have) = &v.ty else {
+                    return Err(err(span, format!("expected a tuple, found {}", v.ty.name())));
+                };
+                if have.len() != elems.len() {
+                    return Err(err(span, "tuples of different lengths"));
+                }
+                let (mut so, mut d) = (*src, off);
+                for (h, t) in have.iter().zip(elems) {
+                    let sub = Val { ty: h.clone(), loc: Loc::Stack(so) };
+                    self.store_val(&sub, t, base, d, span)?;
+                    so += h.size() as i16;
+                    d += t.size() as i16;
+                }
+            }
+            (t, Loc::Stack(src)) if t.size() == v.ty.size() => {
+                self.e.copy(r(base), off, r(10), *src, t.size(), r(1));
+            }
+            _ => return Err(err(span, format!("cannot store a {} as {}", v.ty.name(), ty.name()))),
+        }
+        Ok(())
+    }
+
+    fn resize(&mut self, v: Val, bits: u8, signed: bool, span: Span) -> Result<Val, Diagnostic> {
+        let ty = Ty::Int { bits, signed };
+        if let Loc::Const(c) = v.loc {
+            let c = match (bits, signed) {
+                (8, true) => c as i8 as i64,
+                (8, false) => c as u8 as i64,
+                (16, true) => c as i16 as i64,
+                (16, false) => c as u16 as i64,
+                (32, true) => c as i32 as i64,
+                (32, false) => c as u32 as i64,
+                _ => c,
+            };
+            return Ok(Val { ty, loc: Loc::Const(c) });
+        }
+        self.int_to_reg(&v, 1, span)?;
+        if bits < 64 {
+            let sh = 64 - bits as i32;
+            self.e.alu(AluOp::Lsh, r(1), Operand::Imm(sh));
+            self.e.alu(if signed { AluOp::Arsh } else { AluOp::Rsh }, r(1), Operand::Imm(sh));
+        }
+        self.reg_val(1, ty, span)
+    }
+
+    pub fn binary(&mut self, op: BinOp, a: Val, b: Val, span: Span) -> Result<Val, Diagnostic> {
+        let str_like = |t: &Ty| matches!(t, Ty::Str(_));
+        if str_like(&a.ty) || str_like(&b.ty) {
+            return match op {
+                BinOp::Eq | BinOp::Ne if str_like(&a.ty) && str_like(&b.ty) => self.str_eq(a, b, op == BinOp::Ne, span),
+                _ => Err(err(
+                    span,
+                    format!("invalid operands to `{}`: {} and {}", op.symbol(), a.ty.name(), b.ty.name()),
+                )),
+            };
+        }
+        if !a.ty.is_int() || !b.ty.is_int() {
+            return Err(err(
+                span,
+                format!("invalid operands to `{}`: {} and {}", op.symbol(), a.ty.name(), b.ty.name()),
+            ));
+        }
+        let signed = a.ty.is_signed() || b.ty.is_signed();
+        if let (Loc::Const(x), Loc::Const(y)) = (&a.loc, &b.loc) {
+            if let Some(v) = fold(op, *x, *y, signed) {
+                return Ok(Val::int(v));
+            }
+        }
+        self.int_to_reg(&a, 1, span)?;
+        self.int_to_reg(&b, 2, span)?;
+        let alu = match op {
+            BinOp::Add => Some(AluOp::Add),
+            BinOp::Sub => Some(AluOp::Sub),
+            BinOp::Mul => Some(AluOp::Mul),
+            BinOp::Div => Some(AluOp::Div),
+            BinOp::Mod => Some(AluOp::Mod),
+            BinOp::BitAnd => Some(AluOp::And),
+            BinOp::BitOr => Some(AluOp::Or),
+            BinOp::BitXor => Some(AluOp::Xor),
+            BinOp::Shl => Some(AluOp::Lsh),
+            BinOp::Shr => Some(AluOp::Rsh),
+            _ => None,
+        };
+        if let Some(alu) = alu {
+            self.e.alu(alu, r(1), Operand::Reg(r(2)));
+            let ty = if signed { Ty::I64 } else { Ty::U64 };
+            return self.reg_val(1, ty, span);
+        }
+        let cond = match (op, signed) {
+            (BinOp::Eq, _) => Cond::Eq,
+            (BinOp::Ne, _) => Cond::Ne,
+            (BinOp::Lt, true) => Cond::SLt,
+            (BinOp::Le, true) => Cond::SLe,
+            (BinOp::Gt, true) => Cond::SGt,
+            (BinOp::Ge, true) => Cond::SGe,
+            (BinOp::Lt, false) => Cond::Lt,
+            (BinOp::Le, false) => Cond::Le,
+            (BinOp::Gt, false) => Cond::Gt,
+            (BinOp::Ge, false) => Cond::Ge,
+            _ => unreachable!("logical operators are handled by the caller"),
+        };
+        self.compare_regs(cond, span)
+    }
+
+    /// r0 = (r1 cond r2) as 0/1, stored.
+    fn compare_regs(&mut self, cond: Cond, span: Span) -> Result<Val, Diagnostic> {
+        let yes = self.e.label();
+        self.e.mov_imm(r(0), 1);
+        self.e.jump_if(cond, r(1), Operand::Reg(r(2)), yes);
+        self.e.mov_imm(r(0), 0);
+        self.e.bind(yes);
+        self.reg_val(0, Ty::Int { bits: 64, signed: false }, span)
+    }
+
+    /// String (in)equality with strcmp's meaning: equal up to and including the first NUL.
+    fn str_eq(&mut self, a: Val, b: Val, negate: bool, span: Span) -> Result<Val, Diagnostic> {
+        let (a, b) = if matches!(a.loc, Loc::ConstStr(_)) { (b, a) } else { (a, b) };
+        let out = self.e.alloc(8, span)?;
+        let ne = self.e.label();
+        let done = self.e.label();
+        let (Ty::Str(na), Ty::Str(nb)) = (&a.ty, &b.ty) else { unreachable!() };
+        let a_off = self.to_stack(&a, span)?;
+        match &b.loc {
+            Loc::ConstStr(s) => {
+                let bytes = s.as_bytes();
+                // Compare the literal's bytes and its NUL (if the buffer can hold one).
+                let n = (bytes.len() + 1).min(*na as usize);
+                for i in 0..n {
+                    let c = bytes.get(i).copied().unwrap_or(0);
+                    self.e.ldx(Size::B, r(1), r(10), a_off + i as i16);
+                    self.e.jump_if(Cond::Ne, r(1), Operand::Imm(c as i32), ne);
+                }
+            }
+            _ => {
+                let b_off = self.to_stack(&b, span)?;
+                let eq = self.e.label();
+                for i in 0..(*na).min(*nb) as i16 {
+                    self.e.ldx(Size::B, r(1), r(10), a_off + i);
+                    self.e.ldx(Size::B, r(2), r(10), b_off + i);
+                    self.e.jump_if(Cond::Ne, r(1), Operand::Reg(r(2)), ne);
+                    self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), eq);
+                }
+                self.e.bind(eq);
+            }
+        }
+        self.e.st_imm(Size::DW, r(10), out, if negate { 0 } else { 1 });
+        self.e.jump(done);
+        self.e.bind(ne);
+        self.e.st_imm(Size::DW, r(10), out, if negate { 1 } else { 0 });
+        self.e.bind(done);
+        Ok(Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) })
+    }
+
+    fn logical(&mut self, and: bool, lhs: &Expr, rhs: &Expr, span: Span) -> Result<Val, Diagnostic> {
+        let out = self.e.alloc(8, span)?;
+        let short = self.e.label();
+        let done = self.e.label();
+        let a = self.expr(lhs)?;
+        self.truth_to_reg(&a, 1, lhs.span)?;
+        self.e.jump_if(if and { Cond::Eq } else { Cond::Ne }, r(1), Operand::Imm(0), short);
+        let b = self.expr(rhs)?;
+        self.truth_to_reg(&b, 1, rhs.span)?;
+        let f = self.e.label();
+        self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), f);
+        self.e.st_imm(Size::DW, r(10), out, 1);
+        self.e.jump(done);
+        self.e.bind(f);
+        self.e.st_imm(Size::DW, r(10), out, 0);
+        self.e.jump(done);
+        self.e.bind(short);
+        self.e.st_imm(Size::DW, r(10), out, if and { 0 } else { 1 });
+        self.e.bind(done);
+        Ok(Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) })
+    }
+
+    fn unary(&mut self, op: UnOp, x: &Expr, span: Span) -> Result<Val, Diagnostic> {
+        let v = self.expr(x)?;
+        match op {
+            UnOp::Neg | UnOp::BitNot | UnOp::Not => {
+                if let Loc::Const(c) = v.loc {
+                    return Ok(Val::int(match op {
+                        UnOp::Neg => c.wrapping_neg(),
+                        UnOp::BitNot => !c,
+                        _ => (c == 0) as i64,
+                    }));
+                }
+                self.int_to_reg(&v, 1, span)?;
+                match op {
+                    UnOp::Neg => self.e.emit(Insn::Neg { width: Width::W64, dst: r(1) }),
+                    UnOp::BitNot => self.e.alu(AluOp::Xor, r(1), Operand::Imm(-1)),
+                    _ => {
+                        let z = self.e.label();
+                        let d = self.e.label();
+                        self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), z);
+                        self.e.mov_imm(r(1), 0);
+                        self.e.jump(d);
+                        self.e.bind(z);
+                        self.e.mov_imm(r(1), 1);
+                        self.e.bind(d);
+                    }
+                }
+                let ty = if op == UnOp::Not { Ty::Int { bits: 64, signed: false } } else { Ty::I64 };
+                self.reg_val(1, ty, span)
+            }
+            UnOp::Deref => {
+                let Ty::Ptr { user, pointee } = v.ty.clone() else {
+                    return Err(err(span, format!("cannot dereference {}", v.ty.name())));
+                };
+                let Ty::Int { bits, signed } = *pointee else {
+                    return Err(err(span, "bpfbox dereferences pointers to integers only"));
+                };
+                let out = self.e.alloc(8, span)?;
+                self.e.zero(out, 8);
+                self.int_to_reg(&v, 3, span)?;
+                self.e.stack_ptr(r(1), out);
+                self.e.mov_imm(r(2), bits as i64 / 8);
+                self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+                let val = Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) };
+                self.resize(val, bits, signed, span)
+            }
+            UnOp::AddrOf => Err(err(span, "`&` is not supported by bpfbox yet")),
+        }
+    }
+
+    fn ternary(&mut self, cond: &Expr, then: &Expr, els: &Expr, span: Span) -> Result<Val, Diagnostic> {
+        let c = self.expr(cond)?;
+        self.truth_to_reg(&c, 1, cond.span)?;
+        // Generate both arms into one slot; the type is their union, known after the first
+        // round (the slot is sized for a 64-byte string at most).
+        let else_l = self.e.label();
+        let done = self.e.label();
+        let out = self.e.alloc(STRLEN, span)?;
+        self.e.zero(out, STRLEN);
+        self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), else_l);
+        let a = self.expr(then)?;
+        // Use the arm types to decide the result type before storing.
+        let a_ty = a.ty.clone();
+        let mark = self.e.insns.len();
+        let _ = mark;
+        let b_ty_guess = self.peek_type(els).unwrap_or(a_ty.clone());
+        let ty = a_ty.unify(&b_ty_guess).ok_or_else(|| {
+            err(span, format!("the two arms of `?:` have different types: {} and {}", a_ty.name(), b_ty_guess.name()))
+        })?;
+        if ty.size() > STRLEN {
+            return Err(err(span, "the arms of `?:` are too large"));
+        }
+        self.store_val(&a, &ty, 10, out, then.span)?;
+        self.e.jump(done);
+        self.e.bind(else_l);
+        let b = self.expr(els)?;
+        self.store_val(&b, &ty, 10, out, els.span)?;
+        self.e.bind(done);
+        Ok(Val { ty, loc: Loc::Stack(out) })
+    }
+
+    /// The type of a simple expression without generating code (literals, variables,
+    /// builtins of fixed type); `None` when it would need generation.
+    fn peek_type(&self, e: &Expr) -> Option<Ty> {
+        match &e.kind {
+            ExprKind::Int(_) => Some(Ty::I64),
+            ExprKind::Str(s) => Some(Ty::Str(s.len() as u32 + 1)),
+            ExprKind::Var(n) => self.vars.get(n).map(|(t, _)| t.clone()),
+            ExprKind::Builtin(b) if b == "comm" => Some(Ty::Str(COMM_LEN)),
+            _ => None,
+        }
+    }
+
+    fn incdec(&mut self, target: &Expr, inc: bool, prefix: bool, span: Span) -> Result<Val, Diagnostic> {
+        let one = Val::int(1);
+        let op = if inc { BinOp::Add } else { BinOp::Sub };
+        match &target.kind {
+            ExprKind::Var(n) => {
+                let old = self.var_read(n, target.span)?;
+                let old_copy = Val { ty: old.ty.clone(), loc: Loc::Stack(self.to_stack_copy(&old, span)?) };
+                let new = self.binary(op, old, one, span)?;
+                let stmt = crate::ast::StmtKind::AssignVar {
+                    name: n.clone(),
+                    name_span: target.span,
+                    op: None,
+                    value: target.clone(),
+                };
+                let _ = stmt;
+                self.assign_var_val(n, new.clone(), span)?;
+                Ok(if prefix { new } else { old_copy })
+            }
+            ExprKind::Map(m) => {
+                let old = self.map_read(m)?;
+                let new = self.binary(op, old.clone(), one, span)?;
+                let (key, key_ty) = self.map_key(m, 0)?;
+                self.g.learn_map(&m.name, key_ty, crate::types::MapKind::Scalar(Ty::I64), span)?;
+                let val = self.to_stack(&new, span)?;
+                let idx = self.g.map_idx(&m.name);
+                self.update(idx, key, val, 0);
+                Ok(if prefix { new } else { old })
+            }
+            _ => Err(err(span, "++ and -- apply to variables and maps")),
+        }
+    }
+
+    fn to_stack_copy(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
+        let off = self.e.alloc(v.ty.size().max(8), span)?;
+        let ty = v.ty.clone();
+        self.store_val(v, &ty, 10, off, span)?;
+        Ok(off)
+    }
+
+    fn assign_var_val(&mut self, name: &str, v: Val, span: Span) -> Result<(), Diagnostic> {
+        // Through the statement path so types are learned the same way.
+        let (t, off) = self.vars.get(name).cloned().ok_or_else(|| err(span, format!("undefined variable: ${name}")))?;
+        self.store_val(&v, &t, 10, off, span)
+    }
+
+    /// `args->field` (tracepoints), `$tuple.N`.
+    fn field(&mut self, base: &Expr, field: &str, span: Span) -> Result<Val, Diagnostic> {
+        if matches!(&base.kind, ExprKind::Builtin(b) if b == "args") {
+            return self.tp_field(field, span);
+        }
+        let v = self.expr(base)?;
+        if let (Ty::Tuple(elems), Ok(i)) = (&v.ty, field.parse::<usize>()) {
+            let Some(t) = elems.get(i) else {
+                return Err(err(
+                    span,
+                    format!("tuple index {i} out of range (the tuple has {} elements)", elems.len()),
+                ));
+            };
+            let Loc::Stack(off) = v.loc else { unreachable!("tuples live on the stack") };
+            let at = off + elems[..i].iter().map(Ty::size).sum::<u32>() as i16;
+            return Ok(Val { ty: t.clone(), loc: Loc::Stack(at) });
+        }
+        Err(err(
+            span,
+            format!(
+                "cannot access field `{field}` of {} (struct fields through BTF are not supported by bpfbox yet)",
+                v.ty.name()
+            ),
+        ))
+    }
+
+    fn tp_field(&mut self, name: &str, span: Span) -> Result<Val, Diagnostic> {
+        let ProbeKind::Tracepoint { category, name: tp } = &self.kind else {
+            return Err(err(span, "`args` is only available in tracepoint probes in bpfbox"));
+        };
+        let user = category == "syscalls";
+        let Some(f) = self.tp.iter().find(|f| f.name == name).cloned() else {
+            let names: Vec<&str> = self.tp.iter().map(|f| f.name.as_str()).collect();
+            return Err(err(
+                span,
+                format!("tracepoint {category}:{tp} has no field `{name}` (fields: {})", names.join(", ")),
+            ));
+        };
+        if f.data_loc {
+            // `len << 16 | offset` of the data within the record.
+            let out = self.e.alloc(STRLEN, span)?;
+            self.e.zero(out, STRLEN);
+            self.e.ldx(Size::W, r(3), r(6), f.offset as i16);
+            self.e.alu(AluOp::And, r(3), Operand::Imm(0xffff));
+            self.e.alu(AluOp::Add, r(3), Operand::Reg(r(6)));
+            self.e.stack_ptr(r(1), out);
+            self.e.mov_imm(r(2), STRLEN as i64);
+            self.e.call(helper::PROBE_READ_KERNEL_STR);
+            return Ok(Val { ty: Ty::Str(STRLEN), loc: Loc::Stack(out) });
+        }
+        if let Some(n) = f.array_len {
+            if f.c_type.contains("char") {
+                let out = self.e.alloc(n, span)?;
+                self.e.zero(out, n);
+                self.read_ctx_bytes(out, f.offset, n.min(f.size));
+                return Ok(Val { ty: Ty::Str(n), loc: Loc::Stack(out) });
+            }
+            return Err(err(
+                span,
+                format!("array field `{name}` of type {}[] is not supported by bpfbox yet", f.c_type),
+            ));
+        }
+        if f.c_type.contains('*') {
+            let pointee = int_ty(f.c_type.trim_end_matches('*').trim().trim_start_matches("const ").trim())
+                .unwrap_or(Ty::Int { bits: 8, signed: false });
+            self.e.ldx(Size::DW, r(1), r(6), f.offset as i16);
+            return self.reg_val(1, Ty::Ptr { user, pointee: Box::new(pointee) }, span);
+        }
+        // Integers: the C type's width when known, else the field's size.
+        let (bits, signed) = match int_ty(f.c_type.trim_start_matches("const ").trim()) {
+            Some(Ty::Int { bits, signed }) if bits as u32 / 8 <= f.size => (bits, signed),
+            _ => ((f.size.min(8) * 8) as u8, f.signed),
+        };
+        let size = match bits {
+            8 => Size::B,
+            16 => Size::H,
+            32 => Size::W,
+            _ => Size::DW,
+        };
+        self.e.ldx(size, r(1), r(6), f.offset as i16);
+        let v = self.reg_val(1, Ty::Int { bits: 64, signed: false }, span)?;
+        if signed && bits < 64 {
+            self.resize(v, bits, true, span)
+        } else {
+            Ok(Val { ty: Ty::Int { bits, signed }, loc: v.loc })
+        }
+    }
+
+    /// Copy `n` bytes of the context at `off` to the stack (probe_read_kernel).
+    fn read_ctx_bytes(&mut self, dst: i16, off: u32, n: u32) {
+        self.e.stack_ptr(r(1), dst);
+        self.e.mov_imm(r(2), n as i64);
+        self.e.mov(r(3), r(6));
+        self.e.alu(AluOp::Add, r(3), Operand::Imm(off as i32));
+        self.e.call(helper::PROBE_READ_KERNEL);
+    }
+
+    fn builtin(&mut self, b: &str, span: Span) -> Result<Val, Diagnostic> {
+        let u32t = Ty::Int { bits: 32, signed: false };
+        let u64t = Ty::U64;
+        match b {
+            "pid" | "tid" => {
+                self.e.call(helper::GET_CURRENT_PID_TGID);
+                if b == "pid" {
+                    self.e.alu(AluOp::Rsh, r(0), Operand::Imm(32));
+                } else {
+                    self.e.emit(Insn::Alu { op: AluOp::Mov, width: Width::W32, dst: r(0), src: Operand::Reg(r(0)) });
+                }
+                self.reg_val(0, u32t, span)
+            }
+            "uid" | "gid" | "username" => {
+                self.e.call(helper::GET_CURRENT_UID_GID);
+                if b == "gid" {
+                    self.e.alu(AluOp::Rsh, r(0), Operand::Imm(32));
+                } else {
+                    self.e.emit(Insn::Alu { op: AluOp::Mov, width: Width::W32, dst: r(0), src: Operand::Reg(r(0)) });
+                }
+                self.reg_val(0, if b == "username" { Ty::Username } else { u32t }, span)
+            }
+            "nsecs" => {
+                self.e.call(helper::KTIME_GET_NS);
+                self.reg_val(0, u64t, span)
+            }
+            "elapsed" => {
+                self.e.call(helper::KTIME_GET_NS);
+                self.e.mov_imm(r(1), self.g.opts.start_ns as i64);
+                self.e.alu(AluOp::Sub, r(0), Operand::Reg(r(1)));
+                self.reg_val(0, u64t, span)
+            }
+            "cpu" => {
+                self.e.call(helper::GET_SMP_PROCESSOR_ID);
+                self.reg_val(0, u32t, span)
+            }
+            "cgroup" => {
+                self.e.call(helper::GET_CURRENT_CGROUP_ID);
+                self.reg_val(0, u64t, span)
+            }
+            "rand" => {
+                self.e.call(helper::GET_PRANDOM_U32);
+                self.reg_val(0, u32t, span)
+            }
+            "curtask" => {
+                self.e.call(helper::GET_CURRENT_TASK);
+                self.reg_val(0, u64t, span)
+            }
+            "cpid" => Ok(Val { ty: u32t, loc: Loc::Const(self.g.opts.cpid as i64) }),
+            "comm" => {
+                let out = self.e.alloc(COMM_LEN, span)?;
+                self.e.zero(out, COMM_LEN);
+                self.e.stack_ptr(r(1), out);
+                self.e.mov_imm(r(2), COMM_LEN as i64);
+                self.e.call(helper::GET_CURRENT_COMM);
+                Ok(Val { ty: Ty::Str(COMM_LEN), loc: Loc::Stack(out) })
+            }
+            "probe" => {
+                let s = self.kind.full_name();
+                Ok(Val { ty: Ty::Str(s.len() as u32 + 1), loc: Loc::ConstStr(s) })
+            }
+            "func" => {
+                let s = match &self.kind {
+                    ProbeKind::Uprobe { symbol, .. } => symbol.clone(),
+                    ProbeKind::Kprobe { func, .. } | ProbeKind::Kfunc { func, .. } => func.clone(),
+                    _ => return Err(err(span, "`func` is only available in uprobe, kprobe and kfunc probes")),
+                };
+                Ok(Val { ty: Ty::Str(s.len() as u32 + 1), loc: Loc::ConstStr(s) })
+            }
+            "retval" => match &self.kind {
+                ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
+                    self.e.ldx(Size::DW, r(1), r(6), PT_REGS_AX);
+                    self.reg_val(1, Ty::I64, span)
+                }
+                _ => Err(err(span, "`retval` is only available in uretprobe and kretprobe probes")),
+            },
+            "kstack" | "ustack" => self.stack(b == "ustack", span),
+            "args" => Err(err(span, "`args` is used as args->FIELD")),
+            _ if b.starts_with("arg") => {
+                let n: usize = b[3..].parse().map_err(|_| err(span, format!("unknown builtin `{b}`")))?;
+                match &self.kind {
+                    k if k.has_pt_regs() => {
+                        let off = *PT_REGS_ARGS
+                            .get(n)
+                            .ok_or_else(|| err(span, format!("`{b}`: only arg0..arg5 are passed in registers")))?;
+                        self.e.ldx(Size::DW, r(1), r(6), off);
+                        self.reg_val(1, u64t, span)
+                    }
+                    ProbeKind::RawTracepoint { .. } => {
+                        if n > 11 {
+                            return Err(err(span, "raw tracepoints have at most 12 arguments"));
+                        }
+                        self.e.ldx(Size::DW, r(1), r(6), 8 * n as i16);
+                        self.reg_val(1, u64t, span)
+                    }
+                    _ => Err(err(span, format!("`{b}` is only available in uprobe, kprobe and rawtracepoint probes"))),
+                }
+            }
+            _ => Err(err(span, format!("unknown builtin `{b}`"))),
+        }
+    }
+
+    fn stack(&mut self, user: bool, span: Span) -> Result<Val, Diagnostic> {
+        let idx = self.g.stack_idx();
+        self.e.mov(r(1), r(6));
+        self.e.ld_map(r(2), idx);
+        self.e.mov_imm(r(3), if user { 256 } else { 0 });
+        self.e.call(helper::GET_STACKID);
+        // Keep the pid with user stacks (symbols are per process).
+        self.e.alu(AluOp::Lsh, r(0), Operand::Imm(32));
+        self.e.alu(AluOp::Rsh, r(0), Operand::Imm(32));
+        if user {
+            self.e.mov(r(7), r(0));
+            self.e.call(helper::GET_CURRENT_PID_TGID);
+            self.e.alu(AluOp::Rsh, r(0), Operand::Imm(32));
+            self.e.alu(AluOp::Lsh, r(0), Operand::Imm(32));
+            self.e.alu(AluOp::Or, r(0), Operand::Reg(r(7)));
+        }
+        self.reg_val(0, if user { Ty::Ustack } else { Ty::Kstack }, span)
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Result<Val, Diagnostic> {
+        let nargs = |lo: usize, hi: usize| -> Result<(), Diagnostic> {
+            if (lo..=hi).contains(&args.len()) {
+                Ok(())
+            } else if lo == hi {
+                Err(err(
+                    span,
+                    format!("{name}() takes {lo} argument{} ({} given)", if lo == 1 { "" } else { "s" }, args.len()),
+                ))
+            } else {
+                Err(err(span, format!("{name}() takes {lo} to {hi} arguments ({} given)", args.len())))
+            }
+        };
+        match name {
+            "printf" | "cat" | "system" => {
+                if args.is_empty() {
+                    return Err(err(span, format!("{name}() needs a format string")));
+                }
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Err(err(args[0].span, format!("{name}()'s first argument must be a string literal")));
+                };
+                if name == "system" && !self.g.opts.unsafe_ {
+                    return Err(err(span, "system() is an unsafe function: run with --unsafe to allow it"));
+                }
+                let mut vals = Vec::new();
+                for a in &args[1..] {
+                    let v = self.expr(a)?;
+                    if v.ty == Ty::Void {
+                        return Err(err(a.span, "this expression has no value to print"));
+                    }
+                    let t = match &v.ty {
+                        Ty::Str(_) if matches!(v.loc, Loc::ConstStr(_)) => v.ty.clone(),
+                        t => t.clone(),
+                    };
+                    vals.push((v, t));
+                }
+                let tys: Vec<Ty> = vals.iter().map(|(_, t)| t.clone()).collect();
+                let idx = self.g.printfs.len();
+                self.g.printfs.push(PrintfSpec { format: fmt.clone(), args: tys });
+                let kind = match name {
+                    "printf" => EventKind::Printf,
+                    "cat" => EventKind::Cat,
+                    _ => EventKind::System,
+                };
+                self.event_with(kind, idx, &vals, span)?;
+                Ok(Val::void())
+            }
+            "exit" => {
+                nargs(0, 1)?;
+                self.event(EventKind::Exit, 0, span)?;
+                let l = self.exit_label();
+                self.e.jump(l);
+                Ok(Val::void())
+            }
+            "print" | "clear" | "zero" => {
+                nargs(1, if name == "print" { 3 } else { 1 })?;
+                if let ExprKind::Map(m) = &args[0].kind {
+                    if m.keys.is_empty() || name == "print" && !m.keys.is_empty() && false {
+                        let mut consts = [0u64; 2];
+                        for (i, a) in args[1..].iter().enumerate() {
+                            match self.expr(a)?.loc {
+                                Loc::Const(c) if c >= 0 => consts[i] = c as u64,
+                                _ => {
+                                    return Err(err(
+                                        a.span,
+                                        "print()'s top and div must be non-negative integer literals",
+                                    ))
+                                }
+                            }
+                        }
+                        if self.g.map_decl(&m.name).is_none() {
+                            self.g.unresolved_reads.entry(m.name.clone()).or_insert(m.span);
+                        }
+                        let op = match name {
+                            "print" => MapOp::Print { map: m.name.clone(), top: consts[0], div: consts[1] },
+                            "clear" => MapOp::Clear(m.name.clone()),
+                            _ => MapOp::Zero(m.name.clone()),
+                        };
+                        let idx = self.g.map_ops.len();
+                        self.g.map_ops.push(op);
+                        self.event(EventKind::MapOp, idx, span)?;
+                        return Ok(Val::void());
+                    }
+                }
+                if name != "print" {
+                    return Err(err(args[0].span, format!("{name}() takes a whole map (`@name`)")));
+                }
+                let v = self.expr(&args[0])?;
+                let idx = self.g.prints.len();
+                self.g.prints.push(v.ty.clone());
+                let t = v.ty.clone();
+                self.event_with(EventKind::PrintValue, idx, &[(v, t)], span)?;
+                Ok(Val::void())
+            }
+            "delete" => {
+                nargs(1, 2)?;
+                let ExprKind::Map(m) = &args[0].kind else {
+                    return Err(err(args[0].span, "delete() takes a map element (`@name[key]`)"));
+                };
+                let (key, _) = self.map_key(m, 0)?;
+                let idx = self.g.map_idx(&m.name);
+                self.e.ld_map(r(1), idx);
+                self.e.stack_ptr(r(2), key);
+                self.e.call(helper::MAP_DELETE_ELEM);
+                Ok(Val::void())
+            }
+            "time" => {
+                nargs(0, 1)?;
+                let fmt = match args.first().map(|a| &a.kind) {
+                    None => "%H:%M:%S\n".to_string(),
+                    Some(ExprKind::Str(s)) => s.clone(),
+                    Some(_) => return Err(err(args[0].span, "time()'s argument must be a string literal")),
+                };
+                let idx = self.g.time_formats.len();
+                self.g.time_formats.push(fmt);
+                self.event(EventKind::Time, idx, span)?;
+                Ok(Val::void())
+            }
+            "str" => {
+                nargs(1, 2)?;
+                let v = self.expr(&args[0])?;
+                if let Ty::Str(_) = v.ty {
+                    return Ok(v);
+                }
+                let mut n = STRLEN;
+                if let Some(a) = args.get(1) {
+                    match self.expr(a)?.loc {
+                        Loc::Const(c) if (1..=STRLEN as i64).contains(&(c + 1)) => n = c as u32 + 1,
+                        Loc::Const(_) => n = STRLEN,
+                        _ => return Err(err(a.span, "str()'s length must be an integer literal")),
+                    }
+                }
+                let user = match &v.ty {
+                    Ty::Ptr { user, .. } => *user,
+                    Ty::Int { .. } => matches!(self.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. }),
+                    t => {
+                        return Err(err(
+                            args[0].span,
+                            format!("str() expects a pointer or an integer, not {}", t.name()),
+                        ))
+                    }
+                };
+                let out = self.e.alloc(n, span)?;
+                self.e.zero(out, n);
+                self.int_to_reg(&v, 3, span)?;
+                self.e.stack_ptr(r(1), out);
+                self.e.mov_imm(r(2), n as i64);
+                self.e.call(if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR });
+                Ok(Val { ty: Ty::Str(n), loc: Loc::Stack(out) })
+            }
+            "ksym" | "usym" => {
+                nargs(1, 1)?;
+                let v = self.expr(&args[0])?;
+                if !v.ty.is_int() {
+                    return Err(err(args[0].span, format!("{name}() expects an address")));
+                }
+                Ok(Val { ty: if name == "ksym" { Ty::Ksym } else { Ty::Usym }, loc: v.loc })
+            }
+            "kstack" | "ustack" => {
+                nargs(0, 2)?;
+                self.stack(name == "ustack", span)
+            }
+            "signal" => {
+                nargs(1, 1)?;
+                if !self.g.opts.unsafe_ {
+                    return Err(err(span, "signal() is an unsafe function: run with --unsafe to allow it"));
+                }
+                let sig = match &args[0].kind {
+                    ExprKind::Str(s) => {
+                        signal_number(s).ok_or_else(|| err(args[0].span, format!("unknown signal `{s}`")))?
+                    }
+                    _ => {
+                        let v = self.expr(&args[0])?;
+                        match v.loc {
+                            Loc::Const(c) => c,
+                            _ => return Err(err(args[0].span, "signal() takes a signal name or number literal")),
+                        }
+                    }
+                };
+                self.e.mov_imm(r(1), sig);
+                self.e.call(helper::SEND_SIGNAL);
+                Ok(Val::void())
+            }
+            "count" | "sum" | "min" | "max" | "avg" | "stats" | "hist" | "lhist" => {
+                Err(err(span, format!("{name}() can only be assigned to a map: @x = {name}(...)")))
+            }
+            _ => Err(err(span, format!("unknown function `{name}`"))),
+        }
+    }
+}
+
+fn fold(op: BinOp, x: i64, y: i64, signed: bool) -> Option<i64> {
+    let b = |v: bool| Some(v as i64);
+    match op {
+        BinOp::Add => Some(x.wrapping_add(y)),
+        BinOp::Sub => Some(x.wrapping_sub(y)),
+        BinOp::Mul => Some(x.wrapping_mul(y)),
+        BinOp::Div => Some(if y == 0 { 0 } else { (x as u64 / y as u64) as i64 }),
+        BinOp::Mod => Some(if y == 0 { x } else { (x as u64 % y as u64) as i64 }),
+        BinOp::BitAnd => Some(x & y),
+        BinOp::BitOr => Some(x | y),
+        BinOp::BitXor => Some(x ^ y),
+        BinOp::Shl => Some(if (0..64).contains(&y) { x << y } else { 0 }),
+        BinOp::Shr => Some(if (0..64).contains(&y) { ((x as u64) >> y) as i64 } else { 0 }),
+        BinOp::Eq => b(x == y),
+        BinOp::Ne => b(x != y),
+        BinOp::Lt => b(if signed { x < y } else { (x as u64) < y as u64 }),
+        BinOp::Le => b(if signed { x <= y } else { x as u64 <= y as u64 }),
+        BinOp::Gt => b(if signed { x > y } else { x as u64 > y as u64 }),
+        BinOp::Ge => b(if signed { x >= y } else { x as u64 >= y as u64 }),
+        BinOp::LogAnd | BinOp::LogOr => None,
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x") {
+        return u64::from_str_radix(h, 16).ok().map(|v| v as i64);
+    }
+    s.parse().ok()
+}
+
+fn signal_number(s: &str) -> Option<i64> {
+    let s = s.trim_start_matches("SIG");
+    Some(match s {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "TRAP" => 5,
+        "ABRT" => 6,
+        "BUS" => 7,
+        "FPE" => 8,
+        "KILL" => 9,
+        "USR1" => 10,
+        "SEGV" => 11,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "CHLD" => 17,
+        "CONT" => 18,
+        "STOP" => 19,
+        "TSTP" => 20,
+        _ => return s.parse().ok(),
+    })
+}
+
+#[allow(dead_code)]
+fn _reg(_: Reg) {}
