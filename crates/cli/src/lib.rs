@@ -214,6 +214,7 @@ pub mod kernel_args;
 #[cfg(feature = "kernel")]
 pub mod kernel_cmds;
 pub mod run_obj;
+pub mod trace_cmd;
 pub mod verify_cmd;
 
 /// The kernel's refusal as the CLI prints it (`full_log`: the whole verifier log).

@@ -40,6 +40,7 @@ usage: bpfbox <COMMAND> [ARGS]
   verify   check an object as the kernel's verifier does, explaining any rejection
   disasm   disassemble bytecode or an object as llvm-objdump prints it
   asm      assemble text into bytecode
+  trace    run a bpftrace script (-e 'PROGRAM' or FILE), compiled straight to eBPF
   load, attach, detach, prog, map   the same objects in the running kernel (bpftool's words)
 
 example:
@@ -77,6 +78,8 @@ enum EngineArg {
 enum Cmd {
     #[command(flatten)]
     Kernel(bpfbox::kernel_args::KernelCmd),
+    /// Run a bpftrace script (`-e 'PROGRAM'` or a FILE), compiled straight to eBPF.
+    Trace(bpfbox::trace_cmd::TraceArgs),
     /// Verify the programs of an ELF object as the kernel's verifier would, explaining
     /// rejections in terms of the source.
     Verify {
@@ -251,6 +254,7 @@ macro_rules! outln {
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
+        Cmd::Trace(t) => bpfbox::trace_cmd::run(t),
         Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts, flags } => {
             let mut prog_flags = 0;
             for f in &flags {

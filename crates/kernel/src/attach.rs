@@ -116,6 +116,15 @@ impl PerfEventSpec {
     }
 }
 
+/// How often a perf event runs its program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// At this frequency (Hz).
+    Freq(u64),
+    /// Every this many events (nanoseconds for cpu-clock).
+    Period(u64),
+}
+
 /// Where to attach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -146,6 +155,20 @@ pub enum Target {
         event: PerfEventSpec,
         freq: u64,
     },
+    /// A kprobe or kretprobe on a kernel function (needs CONFIG_KPROBES).
+    Kprobe {
+        func: String,
+        ret: bool,
+    },
+    /// Where the program's section says (fentry/fexit/lsm: libbpf's auto-attach).
+    Auto,
+    /// One perf event on each of `cpus` (`None`: every online CPU), sampling as `sample`
+    /// says (bpftrace's `interval`, `profile`, `software` and `hardware` probes).
+    PerfSample {
+        event: PerfEventSpec,
+        sample: Sample,
+        cpus: Option<Vec<u32>>,
+    },
     CgroupSkb {
         cgroup: PathBuf,
         direction: Direction,
@@ -166,7 +189,10 @@ impl Target {
             Target::RawTracepoint { .. } => "raw_tracepoint",
             Target::Uprobe { ret: false, .. } => "uprobe",
             Target::Uprobe { ret: true, .. } => "uretprobe",
-            Target::PerfEvent { .. } => "perf_event",
+            Target::PerfEvent { .. } | Target::PerfSample { .. } => "perf_event",
+            Target::Kprobe { ret: false, .. } => "kprobe",
+            Target::Kprobe { ret: true, .. } => "kretprobe",
+            Target::Auto => "auto",
             Target::CgroupSkb { .. } => "cgroup_skb",
             Target::CgroupSock { .. } => "cgroup_sock",
         }
@@ -186,6 +212,8 @@ impl Target {
             Target::Tc { iface, direction } => format!("tc {iface} {}", direction.name()),
             Target::Tracepoint { category, name } => format!("tracepoint {category}:{name}"),
             Target::RawTracepoint { name } => format!("raw_tracepoint {name}"),
+            Target::Kprobe { func, ret } => format!("{} {func}", if *ret { "kretprobe" } else { "kprobe" }),
+            Target::Auto => "its section's target".to_string(),
             Target::Uprobe { binary, location, ret, .. } => {
                 let loc = match location {
                     UprobeLocation::Symbol(s) => s.clone(),
@@ -194,6 +222,10 @@ impl Target {
                 format!("{} {}:{loc}", if *ret { "uretprobe" } else { "uprobe" }, binary.display())
             }
             Target::PerfEvent { event, freq } => format!("perf_event {} at {freq} Hz", event.name),
+            Target::PerfSample { event, sample: Sample::Freq(f), .. } => format!("perf_event {} at {f} Hz", event.name),
+            Target::PerfSample { event, sample: Sample::Period(p), .. } => {
+                format!("perf_event {} every {p}", event.name)
+            }
             Target::CgroupSkb { cgroup, direction } => format!("cgroup_skb {} {}", cgroup.display(), direction.name()),
             Target::CgroupSock { cgroup } => format!("cgroup_sock {}", cgroup.display()),
         }
@@ -207,7 +239,15 @@ impl Target {
             Target::Tracepoint { .. } => &[ProgramType::Tracepoint],
             Target::RawTracepoint { .. } => &[ProgramType::RawTracepoint, ProgramType::RawTracepointWritable],
             Target::Uprobe { .. } => &[ProgramType::Kprobe],
-            Target::PerfEvent { .. } => &[ProgramType::PerfEvent],
+            Target::PerfEvent { .. } | Target::PerfSample { .. } => &[ProgramType::PerfEvent],
+            Target::Kprobe { .. } => &[ProgramType::Kprobe],
+            Target::Auto => &[
+                ProgramType::Tracing,
+                ProgramType::Lsm,
+                ProgramType::Kprobe,
+                ProgramType::Tracepoint,
+                ProgramType::RawTracepoint,
+            ],
             Target::CgroupSkb { .. } => &[ProgramType::CgroupSkb],
             Target::CgroupSock { .. } => &[ProgramType::CgroupSock],
         }
@@ -468,15 +508,20 @@ fn open_cgroup(path: &Path) -> Result<std::fs::File, KernelError> {
 
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 
-fn perf_event_open(spec: &PerfEventSpec, freq: u64, cpu: u32) -> Result<OwnedFd, Errno> {
+fn perf_event_open(spec: &PerfEventSpec, sample: Sample, cpu: u32) -> Result<OwnedFd, Errno> {
     let mut attr = libbpf_sys::perf_event_attr {
         type_: spec.type_,
         size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
         config: spec.config,
         ..Default::default()
     };
-    attr.__bindgen_anon_1.sample_freq = freq;
-    attr.set_freq(1);
+    match sample {
+        Sample::Freq(freq) => {
+            attr.__bindgen_anon_1.sample_freq = freq;
+            attr.set_freq(1);
+        }
+        Sample::Period(period) => attr.__bindgen_anon_1.sample_period = period,
+    }
     // SAFETY: a valid perf_event_attr; pid -1 (all tasks) on one cpu.
     let fd = unsafe {
         libc::syscall(
@@ -598,6 +643,14 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
             let l = p.attach_raw_tracepoint(name).map_err(lfail)?;
             hooks.push(Hook::Libbpf(l));
         }
+        Target::Kprobe { func, ret } => {
+            let l = p.attach_kprobe(*ret, func).map_err(lfail)?;
+            hooks.push(Hook::Libbpf(l));
+        }
+        Target::Auto => {
+            let l = p.attach().map_err(lfail)?;
+            hooks.push(Hook::Libbpf(l));
+        }
         Target::Uprobe { binary, location, ret, pid } => {
             if !binary.is_file() {
                 return Err(KernelError::BadTarget(format!(
@@ -629,13 +682,19 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
                 KernelError::Attach { prog: prog.to_string(), target: desc.clone(), errno, detail }
             })?));
         }
-        Target::PerfEvent { event, freq } => {
-            let cpus = sys::online_cpus();
+        Target::PerfEvent { .. } | Target::PerfSample { .. } => {
+            let (event, sample, cpus) = match target {
+                Target::PerfEvent { event, freq } => (event, Sample::Freq(*freq), sys::online_cpus()),
+                Target::PerfSample { event, sample, cpus } => {
+                    (event, *sample, cpus.clone().unwrap_or_else(sys::online_cpus))
+                }
+                _ => unreachable!("matched above"),
+            };
             if cpus.is_empty() {
                 return Err(KernelError::BadTarget("no online CPUs found in /sys/devices/system/cpu/online".into()));
             }
             for cpu in cpus {
-                let pfd = perf_event_open(event, *freq, cpu).map_err(|errno| KernelError::Attach {
+                let pfd = perf_event_open(event, sample, cpu).map_err(|errno| KernelError::Attach {
                     prog: prog.to_string(),
                     target: desc.clone(),
                     errno,

@@ -450,6 +450,13 @@ impl KernelObject {
         maps::update(m.as_fd(), &shape, key, value, flags)
     }
 
+    /// Delete `key` from map `map`.
+    pub fn map_delete(&self, map: &str, key: &[u8]) -> Result<(), KernelError> {
+        let m = self.map_by_name(map)?;
+        let shape = self.shape(&m)?;
+        maps::delete(m.as_fd(), &shape, key)
+    }
+
     /// Look up `key` in map `map`.
     pub fn map_lookup(&self, map: &str, key: &[u8]) -> Result<Option<Vec<u8>>, KernelError> {
         let m = self.map_by_name(map)?;

@@ -8,6 +8,7 @@
 
 pub mod ast;
 pub mod codegen;
+pub mod decode;
 pub mod diag;
 pub mod elfsyms;
 pub mod lexer;
@@ -15,6 +16,8 @@ pub mod link;
 pub mod output;
 pub mod parser;
 pub mod probes;
+#[cfg(feature = "kernel")]
+pub mod run;
 pub mod types;
 
 pub use codegen::{CompileOptions, Compiled};

@@ -590,7 +590,8 @@ impl ProbeGen<'_, '_> {
         Ok(())
     }
 
-    /// r2 = hist bucket of r1 (clobbers r1, r3): 0 for negatives, 1 for 0, 2 + floor(log2 v).
+    /// r2 = hist bucket of r1 (clobbers r1, r3), as [`crate::output::hist_bucket`]: 0 for
+    /// negatives, 1 for 0, 2 + floor(log2 v) saturating at 33 (bpftrace shifts by 16 at most).
     fn hist_bucket(&mut self) {
         let done = self.e.label();
         let pos = self.e.label();
@@ -601,7 +602,7 @@ impl ProbeGen<'_, '_> {
         self.e.jump(done);
         self.e.bind(pos);
         self.e.mov_imm(r(2), 2);
-        for shift in [32, 16, 8, 4, 2, 1] {
+        for shift in [16, 8, 4, 2, 1] {
             let skip = self.e.label();
             self.e.mov(r(3), r(1));
             self.e.alu(AluOp::Rsh, r(3), Operand::Imm(shift));
