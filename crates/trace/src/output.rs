@@ -15,6 +15,7 @@
 
 pub mod map;
 pub mod printf;
+mod sort;
 pub mod time;
 pub mod value;
 

@@ -844,7 +844,21 @@ fn oracle_cases() -> Vec<(&'static str, Case)> {
                 .printf("\n", &[])
                 .printf("tab\there \"q\" back\\slash\n", &[]),
         ),
+        ("many entries", many_entries()),
     ]
+}
+
+/// More than 16 entries (where C++'s `std::sort` stops being an insertion sort), distinct
+/// values; string values sorted by unsigned integer keys, negatives last.
+fn many_entries() -> Case {
+    let mut c = case();
+    for i in 0..24i64 {
+        let key = if i % 3 == 0 { -i - 1 } else { i * 1000 };
+        c = c.count("@c", &[int(key)], ((i * 7) % 24 + 1) as u64);
+        c = c.set("@v", &[int(key)], s(&format!("v{i}")));
+        c = c.each("@h", &[s(&format!("k{i:02}"))], "hist", &[i, i * i, -i]);
+    }
+    c
 }
 
 fn is_root() -> bool {

@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 
+use super::sort::cpp_sort;
 use super::value::{json_escape, raw_key_cmp, Value};
 
 /// How many `hist` buckets bpftrace keeps per key (indexes `0..=64`); 0.17's `hist()` only
@@ -143,7 +144,8 @@ pub struct MapDump {
     pub name: String,
     pub kind: MapKind,
     /// `(key arguments, value)` in the order the kernel's `get_next_key` walk returned them
-    /// (bpftrace keeps that order among equal values); an empty key for a map without keys.
+    /// (bpftrace's sort of plain maps starts from that order, so equal values come out as
+    /// bpftrace prints them only when given in it); an empty key for a map without keys.
     pub entries: Vec<(Vec<Value>, Agg)>,
 }
 
@@ -255,12 +257,12 @@ fn ordered<'a>(map: &'a MapDump, opts: &PrintOpts) -> Vec<Rendered<'a>> {
         Family::Hist | Family::Stats => {
             // A std::map keyed by the key bytes, then sorted by total (hist) or average.
             entries.sort_by(|a, b| raw_key_cmp(a.keys, b.keys));
-            entries.sort_by_key(|e| total_of(e.agg));
+            cpp_sort(&mut entries, &|a, b| total_of(a.agg) < total_of(b.agg));
         }
         Family::Plain => {
             let by_value = entries.iter().all(|e| value_order(e.agg).is_some());
             if by_value {
-                entries.sort_by_key(|e| value_order(e.agg));
+                cpp_sort(&mut entries, &|a, b| value_order(a.agg) < value_order(b.agg));
             } else {
                 sort_by_key_args(&mut entries);
             }
