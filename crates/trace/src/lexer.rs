@@ -202,7 +202,8 @@ impl Lexer<'_> {
     }
 
     fn error<T>(&mut self, start: usize, msg: impl Into<String>) -> Result<T, Stop> {
-        self.out.push(Token { tok: Tok::Error(msg.into()), span: Span::new(start, self.pos.max(start + 1)) });
+        let end = self.pos.max(start + 1).min(self.bytes.len());
+        self.out.push(Token { tok: Tok::Error(msg.into()), span: Span::new(start.min(end), end) });
         Err(())
     }
 
@@ -512,7 +513,9 @@ impl Lexer<'_> {
                         }
                         self.pos += digits;
                     } else {
-                        let bad = self.src[self.pos..].chars().next().unwrap_or(' ');
+                        let Some(bad) = self.src[self.pos..].chars().next() else {
+                            return self.error(start, "unterminated string");
+                        };
                         self.pos += bad.len_utf8();
                         return self.error(esc, format!("invalid escape character '\\{}'", bad.escape_debug()));
                     }
