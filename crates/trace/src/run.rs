@@ -93,43 +93,56 @@ pub enum RunError {
 }
 
 /// Symbols from /proc/kallsyms, user names from /etc/passwd, stacks from the stack map.
+/// Both tables are read the first time they are needed (/proc/kallsyms takes ~100 ms).
 struct SysResolver<'o> {
-    kallsyms: Vec<(u64, String)>,
-    users: BTreeMap<u32, String>,
+    kallsyms: std::cell::OnceCell<Vec<(u64, String)>>,
+    users: std::cell::OnceCell<BTreeMap<u32, String>>,
     obj: &'o KernelObject,
 }
 
 impl<'o> SysResolver<'o> {
     fn new(obj: &'o KernelObject) -> SysResolver<'o> {
-        let mut kallsyms: Vec<(u64, String)> = std::fs::read_to_string("/proc/kallsyms")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.split_whitespace();
-                let a = u64::from_str_radix(it.next()?, 16).ok()?;
-                let t = it.next()?;
-                let n = it.next()?;
-                (matches!(t, "t" | "T" | "w" | "W") && a != 0).then(|| (a, n.to_string()))
-            })
-            .collect();
-        kallsyms.sort();
-        let users = std::fs::read_to_string("/etc/passwd")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
-            })
-            .collect();
-        SysResolver { kallsyms, users, obj }
+        SysResolver { kallsyms: std::cell::OnceCell::new(), users: std::cell::OnceCell::new(), obj }
+    }
+
+    fn kallsyms(&self) -> &[(u64, String)] {
+        self.kallsyms.get_or_init(|| {
+            let mut k: Vec<(u64, String)> = std::fs::read_to_string("/proc/kallsyms")
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let mut it = l.split_whitespace();
+                    let a = u64::from_str_radix(it.next()?, 16).ok()?;
+                    let t = it.next()?;
+                    let n = it.next()?;
+                    (matches!(t, "t" | "T" | "w" | "W") && a != 0).then(|| (a, n.to_string()))
+                })
+                .collect();
+            k.sort();
+            k
+        })
+    }
+
+    fn users(&self) -> &BTreeMap<u32, String> {
+        self.users.get_or_init(|| {
+            std::fs::read_to_string("/etc/passwd")
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
+                })
+                .collect()
+        })
     }
 }
 
 impl Resolver for SysResolver<'_> {
     fn ksym(&self, addr: u64) -> String {
-        match self.kallsyms.partition_point(|(a, _)| *a <= addr) {
+        let k = self.kallsyms();
+        match k.partition_point(|(a, _)| *a <= addr) {
             0 => format!("0x{addr:x}"),
-            i => self.kallsyms[i - 1].1.clone(),
+            i => k[i - 1].1.clone(),
         }
     }
     fn usym(&self, _pid: u32, addr: u64) -> String {
@@ -149,15 +162,16 @@ impl Resolver for SysResolver<'_> {
             .collect()
     }
     fn username(&self, uid: u32) -> String {
-        self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+        self.users().get(&uid).cloned().unwrap_or_else(|| uid.to_string())
     }
 }
 
 impl SysResolver<'_> {
     fn ksym_off(&self, addr: u64) -> String {
-        match self.kallsyms.partition_point(|(a, _)| *a <= addr) {
+        let k = self.kallsyms();
+        match k.partition_point(|(a, _)| *a <= addr) {
             0 => format!("0x{addr:x}"),
-            i => format!("{}+{}", self.kallsyms[i - 1].1, addr - self.kallsyms[i - 1].0),
+            i => format!("{}+{}", k[i - 1].1, addr - k[i - 1].0),
         }
     }
 }
