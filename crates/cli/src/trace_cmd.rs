@@ -96,15 +96,24 @@ pub fn run(a: TraceArgs) -> Result<u8, CliError> {
         eprint!("{}", d.render(&file, &src));
         Ok(if d.stage == Stage::Kernel { 1 } else { 2 })
     };
+    let t0 = std::time::Instant::now();
     let compiled = match bpfbox_trace::compile(&src, &SystemEnv, &opts) {
         Ok(c) => c,
         Err(d) => return fail(d),
     };
+    let t1 = std::time::Instant::now();
     let stats = match link::verify(&compiled, &Default::default()) {
         Ok(s) => s,
         Err(d) => return fail(d),
     };
+    let t2 = std::time::Instant::now();
     if a.verbose {
+        eprintln!(
+            "compiled {} programs in {:.3} ms, verified in {:.3} ms",
+            compiled.programs.len(),
+            (t1 - t0).as_secs_f64() * 1e3,
+            (t2 - t1).as_secs_f64() * 1e3
+        );
         for s in &stats {
             eprintln!(
                 "{}: {} instructions, {} processed by bpfbox's verifier, {} bytes of stack",

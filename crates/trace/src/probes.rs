@@ -131,6 +131,11 @@ pub fn tracefs_root() -> Option<PathBuf> {
 impl ProbeEnv for SystemEnv {
     fn tracepoints(&self, category: &str, name: &str) -> Vec<(String, String)> {
         let Some(root) = tracefs_root() else { return Vec::new() };
+        if !has_wildcard(category) && !has_wildcard(name) {
+            // One file to look at, not the whole events/ tree.
+            let exists = root.join("events").join(category).join(name).join("format").is_file();
+            return if exists { vec![(category.to_string(), name.to_string())] } else { Vec::new() };
+        }
         let mut out = Vec::new();
         let Ok(cats) = std::fs::read_dir(root.join("events")) else { return out };
         for c in cats.flatten() {

@@ -27,43 +27,55 @@ pub struct RunOptions {
 /// A command started paused (`-c CMD`): it runs once the probes are attached.
 #[derive(Debug)]
 pub struct PausedChild {
-    child: std::process::Child,
+    pid: libc::pid_t,
     go: Option<std::fs::File>,
+    status: Option<i32>,
 }
 
 impl PausedChild {
     /// Start `argv` stopped before `exec` (it waits on a pipe), so its pid is known for
-    /// `cpid` and the probes are attached before it runs.
+    /// `cpid` and the probes are attached before it runs. (`std::process::Command` cannot
+    /// do this: its `spawn` waits for the exec.)
     pub fn spawn(argv: &[String]) -> std::io::Result<PausedChild> {
-        use std::os::unix::process::CommandExt;
-        let (prog, args) = argv.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
+        use std::ffi::CString;
+        if argv.is_empty() {
+            return Err(std::io::Error::other("empty command"));
+        }
+        let cargs: Vec<CString> = argv
+            .iter()
+            .map(|a| CString::new(a.as_str()).map_err(|_| std::io::Error::other("a NUL byte in the command")))
+            .collect::<Result<_, _>>()?;
+        let mut ptrs: Vec<*const libc::c_char> = cargs.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
         let mut fds = [0i32; 2];
         // SAFETY: fds has room for two descriptors.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
         let (rd, wr) = (fds[0], fds[1]);
-        let mut cmd = std::process::Command::new(prog);
-        cmd.args(args);
-        // SAFETY: only async-signal-safe calls (close, read) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
+        // SAFETY: the child only calls async-signal-safe functions (close, read, execvp,
+        // _exit) on memory prepared before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe {
                 libc::close(wr);
                 let mut b = 0u8;
                 libc::read(rd, (&mut b as *mut u8).cast(), 1);
-                libc::close(rd);
-                Ok(())
-            });
+                libc::execvp(ptrs[0], ptrs.as_ptr());
+                libc::_exit(127);
+            }
         }
-        let child = cmd.spawn();
-        // SAFETY: our copy of the read end.
+        // SAFETY: our copy of the read end; wr is ours.
         unsafe { libc::close(rd) };
-        // SAFETY: wr is ours, opened above.
         let go = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(wr) };
-        Ok(PausedChild { child: child?, go: Some(go) })
+        Ok(PausedChild { pid, go: Some(go), status: None })
     }
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid as u32
     }
     fn release(&mut self) {
         if let Some(mut g) = self.go.take() {
@@ -71,14 +83,28 @@ impl PausedChild {
         }
     }
     fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
+        if self.status.is_some() {
+            return true;
+        }
+        let mut st = 0;
+        // SAFETY: our child.
+        let r = unsafe { libc::waitpid(self.pid, &mut st, libc::WNOHANG) };
+        if r == self.pid || r < 0 {
+            self.status = Some(st);
+            return true;
+        }
+        false
     }
 }
 
 impl Drop for PausedChild {
     fn drop(&mut self) {
         self.release();
-        let _ = self.child.wait();
+        if self.status.is_none() {
+            let mut st = 0;
+            // SAFETY: our child.
+            unsafe { libc::waitpid(self.pid, &mut st, 0) };
+        }
     }
 }
 
@@ -381,6 +407,24 @@ fn drain(
                     .map_or(0, |d| d.as_secs() as i64);
                 let s = output::format_time(fmt, now).unwrap_or_default();
                 output::format_message(MessageKind::Time, &s, st.fmt)
+            }
+            k if decode::is_kind(k, EventKind::Join) => {
+                let Some(delim) = c.joins.get(idx) else { continue };
+                let n = payload.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize);
+                let parts: Vec<String> = (0..n.min(crate::codegen::JOIN_MAX as usize))
+                    .map(|i| {
+                        let at = 8 + i * crate::types::STRLEN as usize;
+                        match decode::value(
+                            &crate::types::Ty::Str(crate::types::STRLEN),
+                            payload.get(at..).unwrap_or(&[]),
+                            res,
+                        ) {
+                            Value::Str(s) => s,
+                            _ => String::new(),
+                        }
+                    })
+                    .collect();
+                output::format_join(&parts, delim, st.fmt)
             }
             k if decode::is_kind(k, EventKind::PrintValue) => {
                 let Some(ty) = c.prints.get(idx) else { continue };

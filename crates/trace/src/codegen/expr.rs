@@ -737,6 +737,50 @@ impl ProbeGen<'_, '_> {
         self.reg_val(0, if user { Ty::Ustack } else { Ty::Kstack }, span)
     }
 
+    /// `join(argv)`: read up to [`JOIN_MAX`] string pointers from `argv` (stopping at NULL)
+    /// and their strings into the per-CPU scratch buffer, then send it.
+    fn join(&mut self, argv: &Val, user: bool, idx: usize, span: Span) -> Result<(), Diagnostic> {
+        use super::JOIN_MAX;
+        let key = self.e.alloc(8, span)?;
+        self.e.zero(key, 8);
+        let ptr = self.e.alloc(8, span)?;
+        self.int_to_reg(argv, 8, span)?;
+        let scratch = self.g.scratch_idx();
+        self.e.ld_map(r(1), scratch);
+        self.e.stack_ptr(r(2), key);
+        self.e.call(helper::MAP_LOOKUP_ELEM);
+        let done = self.e.label();
+        self.e.jump_if(Cond::Eq, r(0), Operand::Imm(0), done);
+        self.e.mov(r(7), r(0));
+        self.e.mov_imm(r(1), ((EventKind::Join as i64) << 32) | idx as i64);
+        self.e.stx(Size::DW, r(7), 0, r(1));
+        self.e.st_imm(Size::DW, r(7), 8, 0);
+        let send = self.e.label();
+        for i in 0..JOIN_MAX as i16 {
+            self.e.st_imm(Size::DW, r(10), ptr, 0);
+            self.e.stack_ptr(r(1), ptr);
+            self.e.mov_imm(r(2), 8);
+            self.e.mov(r(3), r(8));
+            self.e.alu(AluOp::Add, r(3), Operand::Imm(8 * i as i32));
+            self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+            self.e.ldx(Size::DW, r(3), r(10), ptr);
+            self.e.jump_if(Cond::Eq, r(3), Operand::Imm(0), send);
+            self.e.mov(r(1), r(7));
+            self.e.alu(AluOp::Add, r(1), Operand::Imm(16 + i as i32 * STRLEN as i32));
+            self.e.mov_imm(r(2), STRLEN as i64);
+            self.e.call(if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR });
+            self.e.st_imm(Size::DW, r(7), 8, i as i32 + 1);
+        }
+        self.e.bind(send);
+        self.e.ld_map(r(1), self.g.ringbuf_idx());
+        self.e.mov(r(2), r(7));
+        self.e.mov_imm(r(3), 16 + (JOIN_MAX * STRLEN) as i64);
+        self.e.mov_imm(r(4), 0);
+        self.e.call(helper::RINGBUF_OUTPUT);
+        self.e.bind(done);
+        Ok(())
+    }
+
     fn call(&mut self, name: &str, args: &[Expr], span: Span) -> Result<Val, Diagnostic> {
         let nargs = |lo: usize, hi: usize| -> Result<(), Diagnostic> {
             if (lo..=hi).contains(&args.len()) {
@@ -886,6 +930,26 @@ impl ProbeGen<'_, '_> {
                 self.e.mov_imm(r(2), n as i64);
                 self.e.call(if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR });
                 Ok(Val { ty: Ty::Str(n), loc: Loc::Stack(out) })
+            }
+            "join" => {
+                nargs(1, 2)?;
+                let delim = match args.get(1).map(|a| &a.kind) {
+                    None => " ".to_string(),
+                    Some(ExprKind::Str(d)) => d.clone(),
+                    Some(_) => return Err(err(args[1].span, "join()'s delimiter must be a string literal")),
+                };
+                let v = self.expr(&args[0])?;
+                if !v.ty.is_int() {
+                    return Err(err(
+                        args[0].span,
+                        format!("join() expects an array of strings (a pointer), not {}", v.ty.name()),
+                    ));
+                }
+                let user = !matches!(v.ty, Ty::Ptr { user: false, .. });
+                let idx = self.g.joins.len();
+                self.g.joins.push(delim);
+                self.join(&v, user, idx, span)?;
+                Ok(Val::void())
             }
             "ksym" | "usym" => {
                 nargs(1, 1)?;

@@ -26,6 +26,11 @@ pub use emit::Emitter;
 /// Internal maps the programs use besides the script's.
 pub const RINGBUF_MAP: &str = "__bpfbox_events";
 pub const STACK_MAP: &str = "__bpfbox_stacks";
+/// A per-CPU buffer for records too large for the 512-byte stack (`join`).
+pub const SCRATCH_MAP: &str = "__bpfbox_scratch";
+pub const SCRATCH_SIZE: u32 = 2048;
+/// `join()`: at most this many strings of [`crate::types::STRLEN`] bytes.
+pub const JOIN_MAX: u32 = 16;
 /// The ring buffer's size (bytes).
 pub const RINGBUF_SIZE: u32 = 1 << 20;
 /// How many entries each script map holds (bpftrace's default `BPFTRACE_MAP_KEYS_MAX`).
@@ -48,7 +53,7 @@ pub enum EventKind {
     /// `cat(file)`, `system(cmd)` (printf-formatted); index into [`Compiled::printfs`].
     Cat = 5,
     System = 6,
-    /// `join(argv)`: 16 pointers' strings follow; index into [`Compiled::joins`].
+    /// `join(argv)`: a count, then [`JOIN_MAX`] strings; index into [`Compiled::joins`].
     Join = 7,
 }
 
@@ -103,6 +108,8 @@ pub struct Compiled {
     pub map_ops: Vec<MapOp>,
     pub time_formats: Vec<String>,
     pub prints: Vec<Ty>,
+    /// `join()`'s delimiters.
+    pub joins: Vec<String>,
     /// How many `Attaching N probes...` counts (bpftrace counts attach points after
     /// wildcard expansion; BEGIN and END count too).
     pub probe_count: usize,
@@ -153,9 +160,25 @@ pub fn compile(script: &Script, env: &dyn ProbeEnv, opts: &CompileOptions) -> Re
         probe_count += kinds.len();
         expanded.push((i, kinds));
     }
+    // Read each tracepoint's format once, not once per round.
+    let mut formats = std::collections::HashMap::new();
+    for (i, kinds) in &expanded {
+        for kind in kinds {
+            if let ProbeKind::Tracepoint { category, name } = kind {
+                let text = env.tracepoint_format(category, name).ok_or_else(|| {
+                    Diagnostic::new(
+                        Stage::Type,
+                        script.probes[*i].span,
+                        format!("cannot read the format of tracepoint {category}:{name}"),
+                    )
+                })?;
+                formats.insert((category.clone(), name.clone()), probes::parse_format(&text));
+            }
+        }
+    }
     let mut know = Knowledge::default();
     for _round in 0..6 {
-        let mut gen = stmt::ScriptGen::new(script, env, opts, &know);
+        let mut gen = stmt::ScriptGen::new(script, env, opts, &know, &formats);
         for (i, kinds) in &expanded {
             for kind in kinds {
                 gen.probe(*i, kind)?;

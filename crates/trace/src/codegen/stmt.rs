@@ -9,7 +9,7 @@ use super::{
 };
 use crate::ast::{BinOp, Block, Expr, ExprKind, MapRef, Script, Stmt, StmtKind};
 use crate::diag::{Diagnostic, Span, Stage};
-use crate::probes::{self, ProbeEnv, ProbeKind, TpField};
+use crate::probes::{ProbeEnv, ProbeKind, TpField};
 use crate::types::{MapDecl, MapKind, Ty};
 use bpfbox_isa::{AluOp, Cond, Operand, Size};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,9 +21,10 @@ pub(crate) fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
 /// The whole script's generation round.
 pub(crate) struct ScriptGen<'a> {
     pub script: &'a Script,
-    pub env: &'a dyn ProbeEnv,
     pub opts: &'a CompileOptions,
     pub prev: &'a Knowledge,
+    /// The fields of every tracepoint the script attaches to.
+    pub formats: &'a HashMap<(String, String), Vec<TpField>>,
     pub learned: Knowledge,
     /// Maps read before any assignment was seen (an error if never assigned).
     pub unresolved_reads: BTreeMap<String, Span>,
@@ -31,6 +32,7 @@ pub(crate) struct ScriptGen<'a> {
     pub map_ops: Vec<MapOp>,
     pub time_formats: Vec<String>,
     pub prints: Vec<Ty>,
+    pub joins: Vec<String>,
     pub programs: Vec<ProgOut>,
     names: HashSet<String>,
     pub uses_stacks: bool,
@@ -39,21 +41,29 @@ pub(crate) struct ScriptGen<'a> {
 /// Internal maps come first.
 const RINGBUF_IDX: usize = 0;
 const STACK_IDX: usize = 1;
-const FIRST_SCRIPT_MAP: usize = 2;
+const SCRATCH_IDX: usize = 2;
+const FIRST_SCRIPT_MAP: usize = 3;
 
 impl<'a> ScriptGen<'a> {
-    pub fn new(script: &'a Script, env: &'a dyn ProbeEnv, opts: &'a CompileOptions, prev: &'a Knowledge) -> Self {
+    pub fn new(
+        script: &'a Script,
+        _env: &'a dyn ProbeEnv,
+        opts: &'a CompileOptions,
+        prev: &'a Knowledge,
+        formats: &'a HashMap<(String, String), Vec<TpField>>,
+    ) -> Self {
         ScriptGen {
             script,
-            env,
             opts,
             prev,
+            formats,
             learned: Knowledge::default(),
             unresolved_reads: BTreeMap::new(),
             printfs: Vec::new(),
             map_ops: Vec::new(),
             time_formats: Vec::new(),
             prints: Vec::new(),
+            joins: Vec::new(),
             programs: Vec::new(),
             names: HashSet::new(),
             uses_stacks: false,
@@ -69,6 +79,9 @@ impl<'a> ScriptGen<'a> {
     }
     pub fn ringbuf_idx(&self) -> usize {
         RINGBUF_IDX
+    }
+    pub fn scratch_idx(&self) -> usize {
+        SCRATCH_IDX
     }
     pub fn stack_idx(&mut self) -> usize {
         self.uses_stacks = true;
@@ -113,10 +126,7 @@ impl<'a> ScriptGen<'a> {
         let probe = &script.probes[idx];
         let tp = match kind {
             ProbeKind::Tracepoint { category, name } => {
-                let text = self.env.tracepoint_format(category, name).ok_or_else(|| {
-                    err(probe.span, format!("cannot read the format of tracepoint {category}:{name}"))
-                })?;
-                probes::parse_format(&text)
+                self.formats.get(&(category.clone(), name.clone())).cloned().unwrap_or_default()
             }
             _ => Vec::new(),
         };
@@ -198,6 +208,14 @@ impl<'a> ScriptGen<'a> {
                 max_entries: if self.uses_stacks { 4096 } else { 1 },
                 decl: None,
             },
+            MapOut {
+                symbol: super::SCRATCH_MAP.into(),
+                map_type: 6,
+                key_size: 4,
+                value_size: super::SCRATCH_SIZE,
+                max_entries: 1,
+                decl: None,
+            },
         ];
         for decl in self.learned.maps.values() {
             maps.push(MapOut {
@@ -216,6 +234,7 @@ impl<'a> ScriptGen<'a> {
             map_ops: self.map_ops,
             time_formats: self.time_formats,
             prints: self.prints,
+            joins: self.joins,
             probe_count,
         };
         Ok((compiled, self.learned))
