@@ -4,7 +4,8 @@
 //! compared by type only), the exact comparison that detects infinite loops, and the
 //! branch counts that tell when a stored state's exploration is complete.
 
-use super::{fail, with_hint, Need, Node, Path, Verifier, R};
+use super::precision::Need;
+use super::{fail, with_hint, Node, Path, Verifier, R};
 use crate::state::{RegState, RegType, SlotType, StackSlot, State};
 use crate::Rule;
 use bpfbox_isa::Insn;
