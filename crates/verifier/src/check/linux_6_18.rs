@@ -3,8 +3,9 @@
 //! store-release (loads and stores with the atomics' pointer and alignment rules),
 //! `addr_space_cast` (BPF arena only).
 
+use super::mem::strict_align;
 use super::precision::Need;
-use super::{fail, size_bytes, strict_align, Next, Path, Verifier, R};
+use super::{fail, size_bytes, Next, Path, Verifier, R};
 use crate::state::{RegState, RegType, SlotType, State};
 use crate::{BranchDecision, Rule};
 use bpfbox_isa::{Reg, Size};
