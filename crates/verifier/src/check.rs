@@ -1,6 +1,10 @@
-//! Path-sensitive abstract interpretation: the kernel's `do_check` with its
-//! per-instruction checks, conditional-jump refinement, helper prototypes,
-//! reference tracking and state pruning.
+//! Path-sensitive abstract interpretation: the kernel's `do_check`. This file holds
+//! the driver (`run`, the `lddw` pre-pass, the worklist walk, the stack-depth pass),
+//! the `Verifier` struct and `step`, which dispatches each instruction to its stage:
+//! `alu` (scalar and pointer arithmetic), `mem` (loads, stores, the stack), `calls`
+//! (helpers, callbacks, frames, `exit`), `branch` (conditional jumps), `precision`
+//! (which scalars matter), `prune` (stored states and their comparison), `log` (the
+//! level-2 log); `linux_6_18` (post-RFC instructions) and `global_funcs`.
 
 use crate::bounds::Scalar;
 use crate::cfg::{self, Cfg};
