@@ -7,7 +7,8 @@
 //! state built from its signature: the callee knows nothing its callers checked
 //! (pointer arguments may be NULL, scalars are unbounded).
 
-use super::{fail, Next, Node, Path, Verifier, PKT_CHANGING, R};
+use super::calls::PKT_CHANGING;
+use super::{fail, Next, Node, Path, Verifier, R};
 use crate::cfg::Cfg;
 use crate::state::{Frame, RegState, RegType, State};
 use crate::{Diagnostic, FuncArg, ProgramInput, Rule};

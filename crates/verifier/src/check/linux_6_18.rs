@@ -3,7 +3,9 @@
 //! store-release (loads and stores with the atomics' pointer and alignment rules),
 //! `addr_space_cast` (BPF arena only).
 
-use super::{fail, size_bytes, strict_align, Need, Next, Path, Verifier, R};
+use super::mem::strict_align;
+use super::precision::Need;
+use super::{fail, size_bytes, Next, Path, Verifier, R};
 use crate::state::{RegState, RegType, SlotType, State};
 use crate::{BranchDecision, Rule};
 use bpfbox_isa::{Reg, Size};
@@ -107,7 +109,7 @@ impl Verifier<'_> {
     pub(super) fn may_goto_converged(&self, pc: usize, old: &State, cur: &State, live: u16) -> bool {
         matches!(self.insns[pc], bpfbox_isa::Insn::MayGoto { .. })
             && old.may_goto_depth != cur.may_goto_depth
-            && super::states_subsume(old, cur, live, Need::ALL)
+            && super::prune::states_subsume(old, cur, live, Need::ALL)
     }
 
     /// `dst = load_acquire((size *)(src + off))`: `check_load_mem` with strict

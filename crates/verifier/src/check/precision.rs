@@ -1,0 +1,373 @@
+//! Precision and liveness of scalars ([`Precision`], the kernel's
+//! `mark_chain_precision` in a conservative form): where a scalar's value decides
+//! something, recorded as the walk executes, and the backward closure over the
+//! control-flow graph that tells pruning which scalars it must compare by value.
+
+use super::Verifier;
+use crate::state::{RegState, RegType, State, MAX_STACK};
+use bpfbox_abi::helper_by_id;
+use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
+
+/// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
+///
+/// `need[pc]` holds the registers and stack slots of the current frame whose scalar
+/// value may matter for safety on some path from `pc` in its function: a backward
+/// data-flow closure over the control-flow graph from the places where a scalar's
+/// range decides something (pointer arithmetic, a conditional jump that went only one
+/// way, values stored into the stack through pointers other than r10, helper and
+/// function arguments,
+/// stack memory a helper or a callee may read, the return value, legacy packet
+/// offsets, atomics). The places that depend on types are recorded as they are
+/// executed (`used`, `indirect`), so when an explored state's exploration is complete,
+/// every such place its paths reached is in the closure. Scalars (registers and
+/// spilled or misc stack slots) of the innermost frame outside `need[pc]` are compared
+/// by type, initialization and links only at `pc`, like the kernel's scalars never
+/// marked precise. Outer frames stay exact.
+pub(super) struct Precision {
+    used: Vec<Need>,
+    /// A load through a stack pointer other than r10 (its slot is not known statically).
+    indirect: Vec<bool>,
+    pub(super) need: Vec<Need>,
+    preds: Vec<Vec<usize>>,
+    work: Vec<usize>,
+    queued: Vec<bool>,
+}
+
+/// Registers (bit n: rn) and current-frame stack slots (bit i: `stack[i]`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(super) struct Need {
+    pub(super) regs: u16,
+    pub(super) slots: u64,
+}
+
+impl Need {
+    pub(super) const ALL: Need = Need { regs: u16::MAX, slots: u64::MAX };
+    fn or(self, o: Need) -> Need {
+        Need { regs: self.regs | o.regs, slots: self.slots | o.slots }
+    }
+    fn covers(self, o: Need) -> bool {
+        o.regs & !self.regs == 0 && o.slots & !self.slots == 0
+    }
+}
+
+/// The slots (bit i: `stack[i]`) holding bytes `off .. off + size` below the frame pointer.
+pub(super) fn slot_bits(off: i64, size: i64) -> u64 {
+    if off >= 0 || off < -(MAX_STACK as i64) || size <= 0 || off + size > 0 {
+        return u64::MAX;
+    }
+    let lo = (-(off + size)) / 8;
+    let hi = (-off - 1) / 8;
+    (lo..=hi).fold(0, |m, i| m | 1u64 << i)
+}
+
+/// Successors of `pc` inside its function (calls fall through).
+fn prec_successors(insns: &[Insn], pc: usize) -> [Option<usize>; 2] {
+    let at = |d: i64| usize::try_from(pc as i64 + 1 + d).ok().filter(|t| *t < insns.len());
+    match insns[pc] {
+        Insn::Exit | Insn::LoadImm64Tail => [None, None],
+        Insn::Ja { off, .. } => [at(off as i64), None],
+        Insn::Jump { off, .. } | Insn::MayGoto { off } => [at(0), at(off as i64)],
+        Insn::LoadImm64 { .. } => [at(1), None],
+        _ => [at(0), None],
+    }
+}
+
+/// What may matter before `insn`, given what matters after it (`out`); `indirect`:
+/// the instruction is a load that read the stack through a pointer other than r10.
+fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
+    let b = |r: bpfbox_isa::Reg| 1u16 << r.idx();
+    let op = |o: &Operand| match o {
+        Operand::Reg(r) => b(*r),
+        Operand::Imm(_) => 0,
+    };
+    let if_dst = |dst: bpfbox_isa::Reg, m: u16| if out.regs & b(dst) != 0 { m } else { 0 };
+    const ARGS: u16 = 0b11_1110;
+    const CLOBBER: u16 = 0b11_1111;
+    let regs = |regs: u16| Need { regs, slots: out.slots };
+    match insn {
+        Insn::Alu { op: AluOp::Mov, dst, src, .. } => regs((out.regs & !b(*dst)) | if_dst(*dst, op(src))),
+        Insn::MovSx { dst, src, .. } => regs((out.regs & !b(*dst)) | if_dst(*dst, b(*src))),
+        Insn::Alu { dst, src, .. } => regs(out.regs | if_dst(*dst, op(src))),
+        Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::LoadImm64Tail | Insn::MayGoto { .. } => out,
+        Insn::LoadImm64 { dst, .. } | Insn::AddrSpaceCast { dst, .. } => regs(out.regs & !b(*dst)),
+        &Insn::LoadAcquire { size, dst, src, off } => {
+            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect)
+        }
+        &Insn::StoreRelease { size, dst, off, src } => {
+            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect)
+        }
+        Insn::Load { dst, src, off, size, .. } => {
+            let from = if src.idx() == 10 {
+                slot_bits(*off as i64, size.bytes() as i64)
+            } else if indirect {
+                u64::MAX
+            } else {
+                0
+            };
+            let slots = out.slots | if out.regs & b(*dst) != 0 { from } else { 0 };
+            Need { regs: out.regs & !b(*dst), slots }
+        }
+        Insn::Store { dst, off, src, size } => {
+            if dst.idx() != 10 {
+                // Through another pointer: recorded when it is the stack (`used`).
+                return out;
+            }
+            let bits = slot_bits(*off as i64, size.bytes() as i64);
+            let val = if out.slots & bits != 0 { op(src) } else { 0 };
+            // A full aligned slot is overwritten whole.
+            let kill = if size.bytes() == 8 && *off % 8 == 0 && bits != u64::MAX { bits } else { 0 };
+            Need { regs: out.regs | val, slots: out.slots & !kill }
+        }
+        Insn::Atomic { src, op: aop, .. } => {
+            Need { regs: out.regs | b(*src) | u16::from(*aop == AtomicOp::CmpXchg), slots: u64::MAX }
+        }
+        Insn::LoadPacket { mode, .. } => regs(
+            (out.regs & !CLOBBER)
+                | match mode {
+                    PacketMode::Ind(r) => b(*r),
+                    PacketMode::Abs => 0,
+                },
+        ),
+        Insn::Jump { dst, src, .. } => {
+            // A comparison refines both sides from each other.
+            let m = b(*dst) | op(src);
+            regs(out.regs | if out.regs & m != 0 { m } else { 0 })
+        }
+        Insn::Call(CallTarget::Helper(id)) => {
+            // The stack memory helpers read is recorded as they run (`used`).
+            let n = u32::try_from(*id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
+            regs((out.regs & !CLOBBER) | (((1u16 << n) - 1) << 1))
+        }
+        // What a callee reads of this frame through pointers is recorded at the call (`used`).
+        Insn::Call(CallTarget::Local(_)) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: out.slots },
+        Insn::Call(_) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: u64::MAX },
+        Insn::CallX { reg } => Need { regs: (out.regs & !CLOBBER) | ARGS | b(*reg), slots: u64::MAX },
+        Insn::Exit => Need { regs: 1, slots: 0 },
+    }
+}
+
+impl Precision {
+    pub(super) fn new(insns: &[Insn]) -> Precision {
+        let n = insns.len();
+        let mut preds = vec![Vec::new(); n];
+        for pc in 0..n {
+            for t in prec_successors(insns, pc).into_iter().flatten() {
+                preds[t].push(pc);
+            }
+        }
+        Precision {
+            used: vec![Need::default(); n],
+            indirect: vec![false; n],
+            need: vec![Need::default(); n],
+            preds,
+            work: (0..n).collect(),
+            queued: vec![true; n],
+        }
+    }
+
+    fn enqueue(&mut self, pc: usize) {
+        if !self.queued[pc] {
+            self.queued[pc] = true;
+            self.work.push(pc);
+        }
+    }
+
+    /// Record that the values of `what` matter at `pc`.
+    fn mark(&mut self, pc: usize, what: Need) {
+        if !self.used[pc].covers(what) {
+            self.used[pc] = self.used[pc].or(what);
+            self.enqueue(pc);
+        }
+    }
+
+    /// Record that the load at `pc` read the stack through a pointer other than r10.
+    fn mark_indirect(&mut self, pc: usize) {
+        if !self.indirect[pc] {
+            self.indirect[pc] = true;
+            self.enqueue(pc);
+        }
+    }
+
+    /// Bring `need` up to date with `used` (the sets only grow).
+    pub(super) fn settle(&mut self, insns: &[Insn]) {
+        while let Some(pc) = self.work.pop() {
+            self.queued[pc] = false;
+            let out =
+                prec_successors(insns, pc).into_iter().flatten().fold(Need::default(), |acc, t| acc.or(self.need[t]));
+            let inn = prec_transfer(&insns[pc], out, self.indirect[pc]).or(self.used[pc]);
+            if !self.need[pc].covers(inn) {
+                self.need[pc] = self.need[pc].or(inn);
+                for i in 0..self.preds[pc].len() {
+                    let q = self.preds[pc][i];
+                    self.enqueue(q);
+                }
+            }
+        }
+    }
+}
+
+impl Verifier<'_> {
+    /// The scalar values of `regs` decided something at `pc` ([`Precision`]).
+    /// Stack slots of the outer frame `frameno` read by a callee: they matter at the
+    /// call instruction that left that frame.
+    pub(super) fn mark_outer_stack(&mut self, st: &State, frameno: usize, slots: u64) {
+        if let (Some(pr), Some(cs)) = (self.prec.as_mut(), st.frames.get(frameno + 1).and_then(|f| f.callsite)) {
+            pr.mark(cs, Need { regs: 0, slots });
+        }
+    }
+
+    /// A load, store or atomic through `base`, a pointer into the stack frame `aux`.
+    pub(super) fn mark_stack_ptr_access(&mut self, st: &State, base: &RegState, off: i64, size: u32, pc: usize) {
+        let cur = st.frames.len() - 1;
+        let frameno = base.aux as usize;
+        if frameno == cur {
+            if let Some(pr) = self.prec.as_mut() {
+                pr.mark_indirect(pc);
+            }
+        } else if frameno < cur {
+            let lo = (base.off as i64).saturating_add(off).saturating_add(base.var.smin);
+            let hi = (base.off as i64).saturating_add(off).saturating_add(base.var.smax);
+            let slots = slot_bits(lo, hi.saturating_sub(lo).saturating_add(size as i64));
+            self.mark_outer_stack(st, frameno, slots);
+        }
+    }
+
+    pub(super) fn mark_precise(&mut self, pc: usize, regs: u16) {
+        if let Some(pr) = self.prec.as_mut() {
+            pr.mark(pc, Need { regs, slots: 0 });
+        }
+    }
+
+    /// After the helper call at `pc` with arguments `args` (r1..r5 before the call) in frame
+    /// `frameno`: the current frame's stack the helper may have read. Memory arguments
+    /// checked by `helper_mem` cover what it checked (`helper_reads`); other stack
+    /// pointers everything from them up; callbacks or variable offsets the whole frame.
+    pub(super) fn mark_helper_stack(&mut self, st: &State, args: &[RegState; 5], frameno: u32, pc: usize) {
+        let (handled, mut slots) = std::mem::take(&mut self.helper_reads);
+        if self.prec.is_none() {
+            return;
+        }
+        let Insn::Call(CallTarget::Helper(id)) = self.insns[pc] else { return };
+        let n = u32::try_from(id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
+        for (i, a) in args.iter().enumerate().take(n) {
+            if a.ty == RegType::Func {
+                slots = u64::MAX;
+            }
+            if a.ty != RegType::Stack || handled & (1 << (i + 1)) != 0 {
+                continue;
+            }
+            if a.aux < frameno {
+                self.mark_outer_stack(st, a.aux as usize, u64::MAX);
+                continue;
+            }
+            slots |= match a.var.const_value() {
+                Some(v) => {
+                    let off = (a.off as i64).wrapping_add(v as i64);
+                    if off < 0 {
+                        slot_bits(off, -off)
+                    } else {
+                        u64::MAX
+                    }
+                }
+                None => u64::MAX,
+            };
+        }
+        if let Some(pr) = self.prec.as_mut().filter(|_| slots != 0) {
+            pr.mark(pc, Need { regs: 0, slots });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{verify, MapInfo, ProgramInput, VerifyOptions};
+    use bpfbox_abi::prog_types::ProgType;
+    use bpfbox_isa::llvm::assemble;
+
+    /// An XDP program with one array map (`u32` key, 8-byte value) at index 0.
+    fn run(src: &str) -> crate::Report {
+        run_opts(src, &VerifyOptions::default())
+    }
+
+    fn run_opts(src: &str, opts: &VerifyOptions) -> crate::Report {
+        let map = MapInfo {
+            name: "m".into(),
+            map_type: bpfbox_abi::map_types::MapType::Array as u32,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+            frozen: false,
+            map_flags: 0,
+            inner: None,
+            spin_lock_off: None,
+            frozen_data: None,
+        };
+        let prog = ProgramInput {
+            name: "t".into(),
+            insns: assemble(src).expect("asm"),
+            prog_type: ProgType::Xdp,
+            expected_attach_type: None,
+            maps: vec![map],
+            attach_target: None,
+            sleepable: false,
+            kernel_btf: None,
+            funcs: vec![],
+        };
+        verify(&prog, opts)
+    }
+
+    /// [`run`] with a state stored at every prune point (`BPF_F_TEST_STATE_FREQ`), for
+    /// tests about what pruning compares.
+    fn run_freq(src: &str) -> crate::Report {
+        run_opts(src, &VerifyOptions { prog_flags: crate::BPF_F_TEST_STATE_FREQ, ..VerifyOptions::default() })
+    }
+
+    /// Two paths meet at `p` with r6 = 0 (explored first) and r6 = 100; `use_r6`
+    /// follows (it sets r0), then `exit`.
+    fn two_paths(use_r6: &str) -> String {
+        format!(
+            "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 0x0\ncall 1\n\
+             if r0 == 0 goto out\nr7 = r0\ncall 7\nif r0 == 5 goto bad\nr6 = 0\ngoto p\nbad: r6 = 100\n\
+             p: {use_r6}\nexit\nout: r0 = 0\nexit"
+        )
+    }
+
+    #[test]
+    fn scalars_that_decide_nothing_are_not_compared() {
+        let unused = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = 0"));
+        let returned = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = r1"));
+        assert!(unused.accepted() && returned.accepted(), "{:?} {:?}", unused.diagnostics, returned.diagnostics);
+        // With r6 not mattering (r0 is not derived from it), the second path is pruned at `p`.
+        assert!(
+            unused.stats.processed_insns < returned.stats.processed_insns,
+            "{} vs {}",
+            unused.stats.processed_insns,
+            returned.stats.processed_insns
+        );
+    }
+
+    #[test]
+    fn precision_follows_values_through_the_stack() {
+        // r6 reaches a map value offset through a spill and a fill: r6 = 100 is out of bounds.
+        let r =
+            run(&two_paths("*(u64 *)(r10 - 16) = r6\nr1 = *(u64 *)(r10 - 16)\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nr0 = 0"));
+        assert!(!r.accepted());
+        assert!(r.diagnostics[0].message.contains("invalid access to map value"), "{}", r.diagnostics[0].message);
+        // Through a stack pointer other than r10.
+        let r = run(&two_paths(
+            "r2 = r10\nr2 += -16\n*(u64 *)(r2 + 0) = r6\nr1 = *(u64 *)(r10 - 16)\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nr0 = 0",
+        ));
+        assert!(!r.accepted());
+        // Directly, and through a helper's size argument.
+        let r = run(&two_paths("r7 += r6\nr0 = *(u8 *)(r7 + 0)\nr0 = 0"));
+        assert!(!r.accepted());
+        let r = run(&two_paths("r1 = r10\nr1 += -8\nr2 = r6\nr3 = 0\ncall 113\nr0 = 0"));
+        assert!(!r.accepted());
+        // A callee reads it through a pointer into the caller's frame.
+        let callee = "\nf: r3 = *(u64 *)(r1 + 0)\nr2 += r3\nr0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit";
+        let caller = "*(u64 *)(r10 - 16) = r6\nr1 = r10\nr1 += -16\nr2 = r7\ncall f\nr0 = 0";
+        let r = run(&(two_paths(caller) + callee));
+        assert!(!r.accepted());
+        assert!(r.diagnostics[0].message.contains("invalid access to map value"), "{}", r.diagnostics[0].message);
+    }
+}

@@ -1,0 +1,318 @@
+//! State pruning (the kernel's `is_state_visited`): states stored at prune points as
+//! the kernel stores them, the comparison of a path's state with the stored ones
+//! (`states_subsume`, with ids matched as `bpf_idmap` does and imprecise scalars
+//! compared by type only), the exact comparison that detects infinite loops, and the
+//! branch counts that tell when a stored state's exploration is complete.
+
+use super::precision::Need;
+use super::{fail, with_hint, Node, Path, Verifier, R};
+use crate::state::{RegState, RegType, SlotType, StackSlot, State};
+use crate::Rule;
+use bpfbox_isa::Insn;
+
+pub(super) struct Explored {
+    pub(super) st: State,
+    pub(super) node: usize,
+    hit: u32,
+    miss: u32,
+}
+
+/// Whether `old` (already verified from here) covers every behaviour of `cur`.
+///
+/// Scalars of the innermost frame outside `prec` are compared by type (and links) only.
+pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: Need) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+        return false;
+    }
+    let mut ids = IdMap::default();
+    match (old.lock, cur.lock) {
+        (None, None) => {}
+        (Some(o), Some(c)) if o.map == c.map && o.off == c.off && ids.check(o.id, c.id) => {}
+        _ => return false,
+    }
+    for (o, c) in old.refs.iter().zip(&cur.refs) {
+        if !ids.check(o.id, c.id) {
+            return false;
+        }
+    }
+    let nf = old.frames.len();
+    for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+        if fo.callsite != fc.callsite || fo.callback != fc.callback {
+            return false;
+        }
+        for r in 0..11 {
+            if fi == nf - 1 && live & (1 << r) == 0 {
+                continue;
+            }
+            let (o, c) = (&fo.regs[r], &fc.regs[r]);
+            if fi == nf - 1 && prec.regs & (1 << r) == 0 && o.ty == RegType::Scalar {
+                if c.ty != RegType::Scalar || !scalar_links_ok(o, c, &mut ids) {
+                    return false;
+                }
+                continue;
+            }
+            if !regsafe(o, c, &mut ids) {
+                return false;
+            }
+        }
+        for i in 0..fo.stack.len() {
+            let so = fo.slot(i);
+            let sc = fc.slot(i);
+            if fi == nf - 1 && i < 64 && prec.slots & (1 << i) == 0 {
+                match imprecise_slot_ok(&so, &sc, &mut ids) {
+                    Some(true) => continue,
+                    Some(false) => return false,
+                    None => {}
+                }
+            }
+            if so.bytes[0] == SlotType::Spill {
+                if sc.bytes[0] != SlotType::Spill {
+                    // A spilled unknown scalar is as good as misc bytes.
+                    let misc_ok = so.spilled.ty == RegType::Scalar
+                        && so.spilled.var.is_unknown()
+                        && sc.bytes.iter().all(|b| *b != SlotType::Invalid);
+                    if !misc_ok {
+                        return false;
+                    }
+                    continue;
+                }
+                if !regsafe(&so.spilled, &sc.spilled, &mut ids) {
+                    return false;
+                }
+                continue;
+            }
+            for b in 0..8 {
+                let ok = match so.bytes[b] {
+                    SlotType::Invalid => true,
+                    SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
+                    SlotType::Zero => {
+                        sc.bytes[b] == SlotType::Zero || (sc.bytes[0] == SlotType::Spill && sc.spilled.is_null_const())
+                    }
+                    SlotType::Spill => false,
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// A stack slot whose value does not matter: its bytes must be as initialized, and
+/// scalars stay scalars (with their links). `None`: not a scalar slot, compare exactly.
+fn imprecise_slot_ok(so: &StackSlot, sc: &StackSlot, ids: &mut IdMap) -> Option<bool> {
+    let old_spill = so.bytes[0] == SlotType::Spill;
+    if old_spill && so.spilled.ty != RegType::Scalar {
+        return None;
+    }
+    let cur_ptr = sc.bytes[0] == SlotType::Spill && sc.spilled.ty != RegType::Scalar;
+    if old_spill {
+        if cur_ptr || sc.bytes.contains(&SlotType::Invalid) {
+            return Some(false);
+        }
+        if so.spilled.id != 0 {
+            return Some(sc.bytes[0] == SlotType::Spill && scalar_links_ok(&so.spilled, &sc.spilled, ids));
+        }
+        return Some(true);
+    }
+    for b in 0..8 {
+        let ok = match so.bytes[b] {
+            SlotType::Invalid => true,
+            // As the exact comparison: misc bytes take anything initialized.
+            SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
+            SlotType::Zero => sc.bytes[b] != SlotType::Invalid && !cur_ptr,
+            SlotType::Spill => false,
+        };
+        if !ok {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// Id correspondence between an old and a current state (`bpf_idmap`).
+#[derive(Default)]
+struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    fresh: u32,
+}
+
+impl IdMap {
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        for &(o, c) in &self.pairs {
+            if o == old {
+                return c == cur;
+            }
+            if c == cur {
+                return false;
+            }
+        }
+        self.pairs.push((old, cur));
+        true
+    }
+
+    /// `check_scalar_ids`: scalars linked in `old` must be linked alike in `cur`; an
+    /// unlinked current scalar (id 0) stands for an id of its own.
+    fn check_scalar(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        let cur = if cur == 0 {
+            self.fresh += 1;
+            u32::MAX - self.fresh
+        } else {
+            cur
+        };
+        self.check(old, cur)
+    }
+}
+
+/// Linked scalars: the same links (and deltas) in `cur` as in `old`.
+fn scalar_links_ok(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
+    o.id == 0 || (o.off == c.off && o.link32 == c.link32 && ids.check_scalar(o.id, c.id))
+}
+
+fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
+    match o.ty {
+        RegType::NotInit => true,
+        RegType::Scalar => c.ty == RegType::Scalar && o.var.contains(&c.var) && scalar_links_ok(o, c, ids),
+        _ => {
+            o.ty == c.ty
+                && o.maybe_null == c.maybe_null
+                && o.off == c.off
+                && o.map == c.map
+                && o.aux == c.aux
+                && o.ringbuf == c.ringbuf
+                && o.var.contains(&c.var)
+                && o.range <= c.range
+                && ids.check(o.id, c.id)
+                && ids.check(o.ref_obj_id, c.ref_obj_id)
+        }
+    }
+}
+
+/// Exact equality on live registers (infinite-loop detection).
+fn states_equal(old: &State, cur: &State, live: u16) -> bool {
+    if old.frames.len() != cur.frames.len() || old.refs != cur.refs || old.lock != cur.lock {
+        return false;
+    }
+    let nf = old.frames.len();
+    for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
+        for r in 0..11 {
+            if fi == nf - 1 && live & (1 << r) == 0 {
+                continue;
+            }
+            if fo.regs[r] != fc.regs[r] {
+                return false;
+            }
+        }
+        let n = fo.stack.len().max(fc.stack.len());
+        for i in 0..n {
+            if fo.slot(i) != fc.slot(i) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+impl Verifier<'_> {
+    pub(super) fn finish(&mut self, mut node: usize) {
+        loop {
+            let n = &mut self.nodes[node];
+            n.branches = n.branches.saturating_sub(1);
+            if n.branches > 0 {
+                return;
+            }
+            match n.parent {
+                Some(p) => node = p,
+                None => return,
+            }
+        }
+    }
+
+    /// `is_state_visited`: `true` to prune this path.
+    pub(super) fn visit(&mut self, p: &mut Path) -> R<bool> {
+        let live = self.cfg.live_in[p.pc];
+        let prec = match self.prec.as_mut() {
+            Some(pr) => {
+                pr.settle(self.insns);
+                pr.need[p.pc]
+            }
+            None => Need::ALL,
+        };
+        let mut list = std::mem::take(&mut self.explored[p.pc]);
+        let mut result = Ok(None);
+        let mut i = 0;
+        while i < list.len() {
+            let e = &mut list[i];
+            if self.nodes[e.node].branches > 0 {
+                if self.may_goto_converged(p.pc, &e.st, &p.st, live) {
+                    e.hit += 1;
+                    result = Ok(Some(()));
+                    break;
+                }
+                // A state still being explored: this path loops back to it (one
+                // `may_goto` deeper, it is the next iteration of a bounded loop).
+                if e.st.may_goto_depth == p.st.may_goto_depth && states_equal(&e.st, &p.st, live) {
+                    result = Err(());
+                    break;
+                }
+            } else if states_subsume(&e.st, &p.st, live, prec) {
+                e.hit += 1;
+                result = Ok(Some(()));
+                break;
+            }
+            e.miss += 1;
+            // The kernel's heuristic: drop states that keep missing.
+            if e.miss > e.hit * 3 + 3 {
+                list.swap_remove(i);
+                self.stored -= 1;
+                continue;
+            }
+            i += 1;
+        }
+        match result {
+            Err(()) => {
+                self.explored[p.pc] = list;
+                return with_hint(
+                    fail(Rule::InfiniteLoop, format!("infinite loop detected at insn {}", p.pc), &[]),
+                    || {
+                        "the loop comes back to the same state: make sure its exit condition depends on something the loop changes".into()
+                    },
+                );
+            }
+            Ok(Some(())) => {
+                self.explored[p.pc] = list;
+                return Ok(true);
+            }
+            Ok(None) => {}
+        }
+        // As the kernel does (is_state_visited), store a state only after at least 2
+        // jumps and 8 instructions since the last one (or where a checkpoint is forced):
+        // storing more would prune paths the kernel walks, and the two would disagree
+        // on what those paths hold.
+        // (The kernel has counted this instruction already: bpfbox counts it next.)
+        let processed = self.processed + 1;
+        let add = processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2
+            || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0
+            || matches!(self.insns[p.pc], Insn::MayGoto { .. });
+        if add {
+            self.last_add_insns = processed;
+            self.last_add_jumps = self.jumps;
+            let node = self.nodes.len();
+            self.nodes.push(Node { parent: Some(p.node), branches: 1 });
+            p.node = node;
+            list.push(Explored { st: p.st.clone(), node, hit: 0, miss: 0 });
+            self.stored += 1;
+            self.total_states += 1;
+            self.peak_states = self.peak_states.max(self.stored);
+        }
+        self.explored[p.pc] = list;
+        Ok(false)
+    }
+}
