@@ -63,6 +63,61 @@ impl Emitter {
         Ok(())
     }
 
+    /// Drop instructions no path reaches (code after `return`, `exit()`, `break`, or the
+    /// jump over an `else` that a `continue` made dead): the kernel refuses unreachable
+    /// instructions. Call after [`Emitter::finish`]; returns old index → new index.
+    pub fn prune_dead(&mut self) -> Vec<Option<usize>> {
+        let n = self.insns.len();
+        let mut live = vec![false; n];
+        let mut work = vec![0usize];
+        while let Some(i) = work.pop() {
+            if i >= n || live[i] {
+                continue;
+            }
+            live[i] = true;
+            let next = i + self.insns[i].slots();
+            match self.insns[i] {
+                Insn::LoadImm64 { .. } => {
+                    if next - 1 < n {
+                        live[next - 1] = true;
+                    }
+                    work.push(next);
+                }
+                Insn::Ja { off, .. } => work.push((i as i64 + 1 + off as i64) as usize),
+                Insn::Jump { off, .. } => {
+                    work.push(next);
+                    work.push((i as i64 + 1 + off as i64) as usize);
+                }
+                Insn::Exit => {}
+                _ => work.push(next),
+            }
+        }
+        let mut map = vec![None; n];
+        let mut k = 0;
+        for i in 0..n {
+            if live[i] {
+                map[i] = Some(k);
+                k += 1;
+            }
+        }
+        let old = std::mem::take(&mut self.insns);
+        for (i, insn) in old.iter().enumerate() {
+            if !live[i] {
+                continue;
+            }
+            let mut insn = *insn;
+            let target =
+                |off: i64| map[(i as i64 + 1 + off) as usize].unwrap_or(0) as i64 - map[i].unwrap_or(0) as i64 - 1;
+            match &mut insn {
+                Insn::Ja { off, .. } => *off = target(*off as i64) as i32,
+                Insn::Jump { off, .. } => *off = target(*off as i64) as i16,
+                _ => {}
+            }
+            self.insns.push(insn);
+        }
+        map
+    }
+
     /// Allocate `size` bytes (rounded up to 8) of stack; the offset from r10.
     pub fn alloc(&mut self, size: u32, span: Span) -> Result<i16, Diagnostic> {
         let size = size.div_ceil(8) as i32 * 8;

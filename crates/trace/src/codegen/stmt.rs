@@ -173,7 +173,13 @@ impl<'a> ScriptGen<'a> {
         pg.e.mov_imm(r(0), 0);
         pg.e.emit(bpfbox_isa::Insn::Exit);
         pg.e.finish().map_err(|m| Diagnostic::new(Stage::Codegen, probe.span, m))?;
+        let map = pg.e.prune_dead();
         let ProbeGen { e, lines, .. } = pg;
+        // Statements whose code was all dead point at the next live instruction.
+        let lines = lines
+            .into_iter()
+            .filter_map(|(slot, span)| map[slot..].iter().flatten().next().map(|&s| (s, span)))
+            .collect();
         self.programs.push(ProgOut {
             name,
             section: kind.section(),
