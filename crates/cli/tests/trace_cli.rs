@@ -96,3 +96,27 @@ fn bad_usage_exits_2() {
     let (code, _, err) = trace(&["/nonexistent/script.bt"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn struct_fields_through_the_kernels_btf() {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but no /sys/kernel/btf/vmlinux");
+        println!("SKIP struct_fields_through_the_kernels_btf: no /sys/kernel/btf/vmlinux");
+        return;
+    }
+    let (code, _, err) = trace(&[
+        "--dry-run",
+        "-e",
+        "BEGIN { printf(\"%s %d %d\\n\", curtask->comm, curtask->pid, curtask->real_parent->tgid); \
+         @f[((struct task_struct *)curtask)->mm->mmap_base] = count(); exit(); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_script_error(
+        "BEGIN { printf(\"%d\", curtask->no_such_field); }",
+        "has no field named `no_such_field`",
+        1,
+        22,
+    );
+    assert_script_error("BEGIN { $t = *curtask; }", "cannot be used as a value", 1, 9);
+    assert_script_error("BEGIN { $p = (struct no_such_struct *)0; }", "unknown type `struct no_such_struct`", 1, 15);
+}

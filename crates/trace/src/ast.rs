@@ -54,15 +54,34 @@ pub enum StmtKind {
     /// An expression evaluated for its effect: `printf(...)`, `@x++`, `exit()`.
     Expr(Expr),
     /// `@name[keys] = value`, `@name[keys] += value` (op `Some(Add)`), `@name = count()`.
-    AssignMap { map: MapRef, op: Option<BinOp>, value: Expr },
+    AssignMap {
+        map: MapRef,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// `$name = value`, `$name += value`.
-    AssignVar { name: String, name_span: Span, op: Option<BinOp>, value: Expr },
+    AssignVar {
+        name: String,
+        name_span: Span,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// `if (cond) { } else if (...) { } else { }` (an `else if` is an `If` alone in `els`).
-    If { cond: Expr, then: Block, els: Option<Block> },
+    If {
+        cond: Expr,
+        then: Block,
+        els: Option<Block>,
+    },
     /// `unroll (N) { }` (N an integer literal or positional parameter, 1..=100).
-    Unroll { count: Expr, body: Block },
+    Unroll {
+        count: Expr,
+        body: Block,
+    },
     /// `while (cond) { }`.
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     /// `return;` — leaves the probe.
     Return,
     Break,
@@ -103,24 +122,53 @@ pub enum ExprKind {
     Map(MapRef),
     /// `name(args)`: `printf`, `count`, `str`, `hist`, ... Also `kstack(5)`, `ustack(perf)`:
     /// identifiers as arguments come out as `Ident`.
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     /// A bare identifier where one is allowed as a call argument (`ustack(perf)`) or an enum
     /// constant; the type checker decides.
     Ident(String),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
     /// `cond ? a : b`.
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     /// `expr.field` (`arrow: false`) or `expr->field` (`arrow: true`).
-    Field { expr: Box<Expr>, field: String, arrow: bool },
+    Field {
+        expr: Box<Expr>,
+        field: String,
+        arrow: bool,
+    },
     /// `expr[index]` on a non-map (array or pointer).
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `(type)expr`: `(uint32)x`, `(struct sock *)arg0`.
-    Cast { ty: TypeName, expr: Box<Expr> },
+    Cast {
+        ty: TypeName,
+        expr: Box<Expr>,
+    },
     /// `(a, b, c)`: a tuple (two or more elements).
     Tuple(Vec<Expr>),
     /// `x++`, `++x`, `x--`, `--x` on a `$var` or `@map[...]`.
-    IncDec { target: Box<Expr>, inc: bool, prefix: bool },
+    IncDec {
+        target: Box<Expr>,
+        inc: bool,
+        prefix: bool,
+    },
 }
 
 /// A type as written in a cast: `uint32`, `int8`, `struct sock *`, `char`, `unsigned int`...

@@ -91,7 +91,7 @@ pub fn value(ty: &Ty, b: &[u8], res: &dyn Resolver) -> Value {
             let len = u64_at(b, 0) as usize;
             Value::Buf(b.get(8..8 + len).unwrap_or(&[]).to_vec())
         }
-        Ty::Inet | Ty::Void => Value::Str(String::new()),
+        Ty::Inet | Ty::Void | Ty::Record { .. } => Value::Str(String::new()),
     }
 }
 

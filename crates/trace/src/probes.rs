@@ -118,6 +118,10 @@ pub trait ProbeEnv {
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<String>;
     /// Function symbols of `binary` matching the glob.
     fn symbols(&self, binary: &Path, pattern: &str) -> Result<Vec<String>, String>;
+    /// The kernel's BTF (struct field access: `curtask->comm`, `(struct sock *)arg0`).
+    fn kernel_btf(&self) -> Option<std::sync::Arc<bpfbox_object::Btf>> {
+        None
+    }
 }
 
 /// The running system: tracefs at /sys/kernel/tracing (or debugfs), ELF symbols.
@@ -156,6 +160,14 @@ impl ProbeEnv for SystemEnv {
     }
     fn tracepoint_format(&self, category: &str, name: &str) -> Option<String> {
         std::fs::read_to_string(tracefs_root()?.join("events").join(category).join(name).join("format")).ok()
+    }
+    fn kernel_btf(&self) -> Option<std::sync::Arc<bpfbox_object::Btf>> {
+        static BTF: std::sync::OnceLock<Option<std::sync::Arc<bpfbox_object::Btf>>> = std::sync::OnceLock::new();
+        BTF.get_or_init(|| {
+            let data = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+            bpfbox_object::Btf::parse_vec(data).ok().map(std::sync::Arc::new)
+        })
+        .clone()
     }
     fn symbols(&self, binary: &Path, pattern: &str) -> Result<Vec<String>, String> {
         crate::elfsyms::function_symbols(binary)

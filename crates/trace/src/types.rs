@@ -33,6 +33,13 @@ pub enum Ty {
     Buf(u32),
     /// `ntop()`: the address family (8 bytes) then 16 address bytes.
     Inet,
+    /// A kernel (or user) struct or union in memory, by its BTF id: a place whose value
+    /// is its address; fields are read from it (`curtask->comm`, `$sk->__sk_common.skc_family`).
+    Record {
+        btf_id: u32,
+        name: String,
+        user: bool,
+    },
     /// `time()`-like values that only exist as events; also statements' "no value".
     Void,
 }
@@ -75,6 +82,7 @@ impl Ty {
             Ty::Username => "username".into(),
             Ty::Buf(n) => format!("buffer[{n}]"),
             Ty::Inet => "inet".into(),
+            Ty::Record { name, .. } => name.clone(),
             Ty::Void => "none".into(),
         }
     }

@@ -86,7 +86,7 @@ impl ProbeGen<'_, '_> {
             }
             ExprKind::Unary { op, expr } => self.unary(*op, expr, span),
             ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
-            ExprKind::Field { expr, field, .. } => self.field(expr, field, span),
+            ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow, span),
             ExprKind::Index { .. } => Err(err(span, "array and pointer indexing is not supported by bpfbox yet")),
             ExprKind::Cast { ty, expr } => {
                 let v = self.expr(expr)?;
@@ -94,9 +94,17 @@ impl ProbeGen<'_, '_> {
                     if !v.ty.is_int() {
                         return Err(err(span, format!("cannot cast {} to a pointer", v.ty.name())));
                     }
-                    let pointee = int_ty(&ty.name).unwrap_or(Ty::Int { bits: 8, signed: false });
                     let user = matches!(v.ty, Ty::Ptr { user: true, .. })
-                        || self.kind.has_pt_regs() && matches!(self.kind, ProbeKind::Uprobe { .. });
+                        || matches!(self.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. });
+                    let pointee = if ty.name.starts_with("struct ") || ty.name.starts_with("union ") {
+                        if ty.ptr_depth > 1 {
+                            Ty::U64
+                        } else {
+                            self.record_type(&ty.name, user, ty.span)?
+                        }
+                    } else {
+                        int_ty(&ty.name).unwrap_or(Ty::Int { bits: 8, signed: false })
+                    };
                     return Ok(Val { ty: Ty::Ptr { user, pointee: Box::new(pointee) }, loc: v.loc });
                 }
                 let Some(Ty::Int { bits, signed }) = int_ty(&ty.name) else {
@@ -173,6 +181,12 @@ impl ProbeGen<'_, '_> {
 
     /// Write `v` at `base + off` in the layout of `ty` (strings truncated or zero-padded).
     pub fn store_val(&mut self, v: &Val, ty: &Ty, base: u8, off: i16, span: Span) -> Result<(), Diagnostic> {
+        if let Ty::Record { name, .. } = &v.ty {
+            return Err(err(
+                span,
+                format!("{name} is a struct: it cannot be used as a value (read one of its fields)"),
+            ));
+        }
         match (ty, &v.loc) {
             (t, _) if t.is_int() => {
                 self.int_to_reg(v, 1, span)?;
@@ -227,6 +241,10 @@ impl ProbeGen<'_, '_> {
             _ => return Err(err(span, format!("cannot store a {} as {}", v.ty.name(), ty.name()))),
         }
         Ok(())
+    }
+
+    pub fn resize_int(&mut self, v: Val, bits: u8, signed: bool, span: Span) -> Result<Val, Diagnostic> {
+        self.resize(v, bits, signed, span)
     }
 
     fn resize(&mut self, v: Val, bits: u8, signed: bool, span: Span) -> Result<Val, Diagnostic> {
@@ -412,6 +430,9 @@ impl ProbeGen<'_, '_> {
                 self.reg_val(1, ty, span)
             }
             UnOp::Deref => {
+                if matches!(&v.ty, Ty::Ptr { pointee, .. } if matches!(**pointee, Ty::Record { .. })) {
+                    return self.deref_record(&v, span);
+                }
                 let Ty::Ptr { user, pointee } = v.ty.clone() else {
                     return Err(err(span, format!("cannot dereference {}", v.ty.name())));
                 };
@@ -520,11 +541,19 @@ impl ProbeGen<'_, '_> {
     }
 
     /// `args->field` (tracepoints), `$tuple.N`.
-    fn field(&mut self, base: &Expr, field: &str, span: Span) -> Result<Val, Diagnostic> {
+    fn field(&mut self, base: &Expr, field: &str, arrow: bool, span: Span) -> Result<Val, Diagnostic> {
         if matches!(&base.kind, ExprKind::Builtin(b) if b == "args") {
             return self.tp_field(field, span);
         }
         let v = self.expr(base)?;
+        match (&v.ty, arrow) {
+            (Ty::Ptr { pointee, .. }, true) if matches!(**pointee, Ty::Record { .. }) => {
+                let place = self.deref_record(&v, span)?;
+                return self.record_field(&place, field, span);
+            }
+            (Ty::Record { .. }, false) => return self.record_field(&v, field, span),
+            _ => {}
+        }
         if let (Ty::Tuple(elems), Ok(i)) = (&v.ty, field.parse::<usize>()) {
             let Some(t) = elems.get(i) else {
                 return Err(err(
@@ -536,13 +565,7 @@ impl ProbeGen<'_, '_> {
             let at = off + elems[..i].iter().map(Ty::size).sum::<u32>() as i16;
             return Ok(Val { ty: t.clone(), loc: Loc::Stack(at) });
         }
-        Err(err(
-            span,
-            format!(
-                "cannot access field `{field}` of {} (struct fields through BTF are not supported by bpfbox yet)",
-                v.ty.name()
-            ),
-        ))
+        Err(err(span, format!("cannot access field `{field}` of {}", v.ty.name())))
     }
 
     fn tp_field(&mut self, name: &str, span: Span) -> Result<Val, Diagnostic> {
@@ -662,7 +685,13 @@ impl ProbeGen<'_, '_> {
             }
             "curtask" => {
                 self.e.call(helper::GET_CURRENT_TASK);
-                self.reg_val(0, u64t, span)
+                let ty = match self.g.btf() {
+                    Some(_) => {
+                        Ty::Ptr { user: false, pointee: Box::new(self.record_type("struct task_struct", false, span)?) }
+                    }
+                    None => u64t,
+                };
+                self.reg_val(0, ty, span)
             }
             "cpid" => Ok(Val { ty: u32t, loc: Loc::Const(self.g.opts.cpid as i64) }),
             "comm" => {

@@ -9,6 +9,7 @@
 //! driver generates code again while a round learned a new type (a map read in an
 //! earlier probe than its assignment), at most a few times.
 
+mod btf;
 mod emit;
 mod expr;
 mod stmt;

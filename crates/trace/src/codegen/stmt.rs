@@ -26,6 +26,9 @@ pub(crate) struct ScriptGen<'a> {
     /// The fields of every tracepoint the script attaches to.
     pub formats: &'a HashMap<(String, String), Vec<TpField>>,
     pub learned: Knowledge,
+    /// The kernel's BTF, loaded the first time a script needs it.
+    pub btf: std::cell::OnceCell<Option<std::sync::Arc<bpfbox_object::Btf>>>,
+    pub env: &'a dyn ProbeEnv,
     /// Maps read before any assignment was seen (an error if never assigned).
     pub unresolved_reads: BTreeMap<String, Span>,
     pub printfs: Vec<PrintfSpec>,
@@ -47,7 +50,7 @@ const FIRST_SCRIPT_MAP: usize = 3;
 impl<'a> ScriptGen<'a> {
     pub fn new(
         script: &'a Script,
-        _env: &'a dyn ProbeEnv,
+        env: &'a dyn ProbeEnv,
         opts: &'a CompileOptions,
         prev: &'a Knowledge,
         formats: &'a HashMap<(String, String), Vec<TpField>>,
@@ -57,6 +60,8 @@ impl<'a> ScriptGen<'a> {
             opts,
             prev,
             formats,
+            btf: std::cell::OnceCell::new(),
+            env,
             learned: Knowledge::default(),
             unresolved_reads: BTreeMap::new(),
             printfs: Vec::new(),
@@ -68,6 +73,11 @@ impl<'a> ScriptGen<'a> {
             names: HashSet::new(),
             uses_stacks: false,
         }
+    }
+
+    /// The kernel's BTF, or `None` when this system has none.
+    pub fn btf(&self) -> Option<std::sync::Arc<bpfbox_object::Btf>> {
+        self.btf.get_or_init(|| self.env.kernel_btf()).clone()
     }
 
     /// The map index of a script map (known from the previous round, else a placeholder).
