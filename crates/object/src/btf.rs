@@ -10,7 +10,6 @@
 //! [`BtfError`], reference chains are followed to a bounded depth.
 
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -288,26 +287,72 @@ impl Type {
 }
 
 /// Parsed BTF.
+///
+/// Types are decoded on demand, [`CHUNK`] at a time: parsing only walks the type
+/// records once to check them and note where each chunk starts and each type's name
+/// offset, so vmlinux's ~150,000 types cost a few hundred microseconds to open and a
+/// program that touches ten of them decodes a few chunks.
 pub struct Btf {
-    /// Index = type id; `types[0]` is `void`.
-    types: Vec<Type>,
-    strings: Vec<u8>,
+    /// The raw BTF (header, types, strings) as given.
+    raw: Vec<u8>,
+    /// Where the type records and the strings sit in `raw`.
+    type_sec: std::ops::Range<usize>,
+    str_sec: std::ops::Range<usize>,
+    /// Per type id (`void` included), its `name_off` as parsed: name lookups scan this
+    /// instead of decoding types.
+    name_offs: Vec<u32>,
+    /// The record offset (in the type section) of the first type of every chunk.
+    chunk_offs: Vec<u32>,
+    /// The decoded types, `chunks[i]` holding ids `i * CHUNK ..` (`void` first).
+    chunks: Box<[OnceLock<Box<[Type]>>]>,
+    /// A type was changed through `type_mut`: names are read from the decoded types.
+    edited: bool,
     /// Essential name (without `___flavor`) → ids, built once enough lookups were made
-    /// ([`SCANS_BEFORE_INDEX`]): vmlinux has ~150,000 names, and a program that asks for
-    /// one or two types (a `tp_btf` program's prototype) should not pay for all.
-    names: OnceLock<HashMap<Box<str>, Vec<u32>>>,
-    /// Lookups answered by a linear scan so far.
+    /// ([`SCANS_BEFORE_INDEX`]): a program that asks for one or two types (a `tp_btf`
+    /// program's prototype) is answered by scanning the string section.
+    names: OnceLock<NameIndex>,
+    /// Lookups answered by a scan so far.
     scans: std::sync::atomic::AtomicU32,
 }
 
-/// Name lookups answered by scanning the types before the name index is built.
-const SCANS_BEFORE_INDEX: u32 = 8;
+/// How many types are decoded together.
+const CHUNK: usize = 64;
+
+/// Name lookups answered by scanning before the name index is built.
+const SCANS_BEFORE_INDEX: u32 = 16;
+
+/// Type ids by the hash of their essential name: chained buckets, each chain in id
+/// order (`heads[bucket]`, then `next[id]`; 0 ends a chain, as `void` has no name).
+#[derive(Clone)]
+struct NameIndex {
+    heads: Vec<u32>,
+    next: Vec<u32>,
+}
+
+/// A 64-bit hash of a name (FxHash's mixing, a word at a time).
+fn name_hash(s: &[u8]) -> u64 {
+    let mut h = 0u64;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(tail) ^ s.len() as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    h ^ (h >> 29)
+}
 
 impl Clone for Btf {
     fn clone(&self) -> Btf {
         Btf {
-            types: self.types.clone(),
-            strings: self.strings.clone(),
+            raw: self.raw.clone(),
+            type_sec: self.type_sec.clone(),
+            str_sec: self.str_sec.clone(),
+            name_offs: self.name_offs.clone(),
+            chunk_offs: self.chunk_offs.clone(),
+            chunks: self.chunks.clone(),
+            edited: self.edited,
             names: self.names.clone(),
             scans: std::sync::atomic::AtomicU32::new(self.scans.load(std::sync::atomic::Ordering::Relaxed)),
         }
@@ -316,7 +361,7 @@ impl Clone for Btf {
 
 impl fmt::Debug for Btf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Btf").field("types", &(self.types.len() - 1)).field("strings", &self.strings.len()).finish()
+        f.debug_struct("Btf").field("types", &(self.len() - 1)).field("strings", &self.str_sec.len()).finish()
     }
 }
 
@@ -347,16 +392,14 @@ pub(crate) fn le_u32(data: &[u8], off: usize) -> Option<u32> {
 /// The part of a C identifier before a `___flavor` suffix (libbpf's
 /// `bpf_core_essential_name_len`): `task_struct___old` → `task_struct`.
 pub fn essential_name(name: &str) -> &str {
-    let b = name.as_bytes();
-    let n = b.len();
-    if n >= 5 {
-        for i in (0..=n - 5).rev() {
-            if b[i] != b'_' && b[i + 1] == b'_' && b[i + 2] == b'_' && b[i + 3] == b'_' && b[i + 4] != b'_' {
-                return &name[..i + 1];
-            }
-        }
-    }
-    name
+    // The cut is before an ASCII `_`, so on a character boundary.
+    &name[..essential_len(name.as_bytes())]
+}
+
+/// The length of [`essential_name`], on bytes.
+fn essential_len(b: &[u8]) -> usize {
+    let cut = b.windows(5).rposition(|w| w[1..4] == *b"___" && w[0] != b'_' && w[4] != b'_');
+    cut.map_or(b.len(), |i| i + 1)
 }
 
 impl Btf {
@@ -372,8 +415,22 @@ impl Btf {
         Btf::parse_raw(data)
     }
 
+    /// [`Btf::parse`] keeping `data` (raw BTF is not copied: `/sys/kernel/btf/vmlinux`
+    /// is 5 MB).
+    pub fn parse_vec(data: Vec<u8>) -> Result<Btf, BtfError> {
+        if data.starts_with(b"\x7fELF") {
+            return Btf::parse(&data);
+        }
+        Btf::parse_cow(std::borrow::Cow::Owned(data))
+    }
+
     /// Parse raw BTF (header, types, strings).
     pub fn parse_raw(data: &[u8]) -> Result<Btf, BtfError> {
+        Btf::parse_cow(std::borrow::Cow::Borrowed(data))
+    }
+
+    fn parse_cow(cow: std::borrow::Cow<'_, [u8]>) -> Result<Btf, BtfError> {
+        let data: &[u8] = &cow;
         let len = data.len() as u64;
         if data.len() < 24 {
             return Err(BtfError::Truncated { what: "header", offset: 0, needed: 24, len });
@@ -394,7 +451,7 @@ impl Btf {
         if hdr_len < 24 || hdr_len > len {
             return Err(BtfError::BadHeader(format!("header length {hdr_len} (file has {len} bytes)")));
         }
-        let section = |what: &'static str, off: u64, size: u64| -> Result<&[u8], BtfError> {
+        let section = |what: &'static str, off: u64, size: u64| -> Result<std::ops::Range<usize>, BtfError> {
             let start = hdr_len + off;
             let end = start.checked_add(size).filter(|e| *e <= len).ok_or(BtfError::Truncated {
                 what,
@@ -402,32 +459,62 @@ impl Btf {
                 needed: size,
                 len,
             })?;
-            Ok(&data[start as usize..end as usize])
+            Ok(start as usize..end as usize)
         };
-        let type_data = section("type section", type_off, type_len)?;
-        let strings = section("string section", str_off, str_len)?.to_vec();
-        let mut types = vec![Type::VOID];
-        let mut r = Reader { data: type_data, pos: 0, what: "type section" };
-        while r.pos < type_data.len() {
-            let id = types.len() as u32;
-            types.push(parse_type(&mut r, id)?);
-        }
-        Ok(Btf { types, strings, names: OnceLock::new(), scans: std::sync::atomic::AtomicU32::new(0) })
+        let type_sec = section("type section", type_off, type_len)?;
+        let str_sec = section("string section", str_off, str_len)?;
+        let (name_offs, chunk_offs) = scan_types(&data[type_sec.clone()])?;
+        let chunks = (0..chunk_offs.len()).map(|_| OnceLock::new()).collect();
+        Ok(Btf {
+            raw: cow.into_owned(),
+            type_sec,
+            str_sec,
+            name_offs,
+            chunk_offs,
+            chunks,
+            edited: false,
+            names: OnceLock::new(),
+            scans: std::sync::atomic::AtomicU32::new(0),
+        })
     }
 
     /// Number of type ids, `void` included (the largest id is `len() - 1`).
     pub fn len(&self) -> usize {
-        self.types.len()
+        self.name_offs.len()
     }
 
     /// Whether there is no type besides `void`.
     pub fn is_empty(&self) -> bool {
-        self.types.len() <= 1
+        self.len() <= 1
+    }
+
+    /// Chunk `i` of the types, decoded on first use.
+    fn chunk(&self, i: usize) -> &[Type] {
+        self.chunks[i].get_or_init(|| {
+            let first = i * CHUNK;
+            let end = (first + CHUNK).min(self.len());
+            let data = &self.raw[self.type_sec.clone()];
+            let mut r = Reader { data, pos: self.chunk_offs[i] as usize, what: "type section" };
+            (first..end)
+                .map(|id| match id {
+                    0 => Type::VOID,
+                    // `scan_types` checked every record when the BTF was parsed.
+                    _ => parse_type(&mut r, id as u32).unwrap_or(Type::VOID),
+                })
+                .collect()
+        })
+    }
+
+    /// How many types have been decoded so far (they are decoded on demand, a chunk
+    /// of 64 at a time).
+    pub fn decoded_types(&self) -> usize {
+        self.chunks.iter().filter_map(|c| c.get()).map(|c| c.len()).sum()
     }
 
     /// The type with this id (`0` is `void`).
     pub fn type_by_id(&self, id: u32) -> Option<&Type> {
-        self.types.get(id as usize)
+        let i = id as usize;
+        (i < self.len()).then(|| &self.chunk(i / CHUNK)[i % CHUNK])
     }
 
     fn ty(&self, id: u32) -> Result<&Type, BtfError> {
@@ -436,13 +523,17 @@ impl Btf {
 
     /// All types with their ids, `void` excluded.
     pub fn types(&self) -> impl Iterator<Item = (u32, &Type)> {
-        self.types.iter().enumerate().skip(1).map(|(i, t)| (i as u32, t))
+        (1..self.len()).map(move |i| (i as u32, &self.chunk(i / CHUNK)[i % CHUNK]))
+    }
+
+    fn strings(&self) -> &[u8] {
+        &self.raw[self.str_sec.clone()]
     }
 
     /// The string at `off` in the string table (`None` if out of range or not UTF-8).
     pub fn str_at(&self, off: u32) -> Option<&str> {
-        let s = self.strings.get(off as usize..)?;
-        let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+        let s = self.strings().get(off as usize..)?;
+        let end = memchr::memchr(0, s).unwrap_or(s.len());
         std::str::from_utf8(&s[..end]).ok()
     }
 
@@ -456,37 +547,116 @@ impl Btf {
         self.type_by_id(id).map_or("", |t| self.name(t.name_off))
     }
 
-    fn name_index(&self) -> &HashMap<Box<str>, Vec<u32>> {
-        self.names.get_or_init(|| {
-            let mut m: HashMap<Box<str>, Vec<u32>> = HashMap::new();
-            for (id, t) in self.types() {
-                let n = self.name(t.name_off);
-                if !n.is_empty() {
-                    m.entry(essential_name(n).into()).or_default().push(id);
+    /// The name offset of type `id` (as edited, if it was).
+    fn name_off_of(&self, id: u32) -> u32 {
+        match self.edited {
+            true => self.type_by_id(id).map_or(0, |t| t.name_off),
+            false => self.name_offs.get(id as usize).copied().unwrap_or(0),
+        }
+    }
+
+    /// The name index once it is worth building (after [`SCANS_BEFORE_INDEX`] scans,
+    /// or at once when types were edited: the parsed name offsets no longer hold).
+    fn name_index(&self) -> Option<&NameIndex> {
+        if let Some(ix) = self.names.get() {
+            return Some(ix);
+        }
+        if !self.edited && self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < SCANS_BEFORE_INDEX {
+            return None;
+        }
+        Some(self.names.get_or_init(|| {
+            let n = self.len();
+            let mut heads = vec![0u32; n.next_power_of_two()];
+            let mut next = vec![0u32; n];
+            let mask = heads.len() - 1;
+            let strs = self.strings();
+            for id in (1..n as u32).rev() {
+                // Names that are not UTF-8 are indexed too, and never match a lookup.
+                let name = strs.get(self.name_off_of(id) as usize..).unwrap_or_default();
+                let name = &name[..memchr::memchr(0, name).unwrap_or(name.len())];
+                if !name.is_empty() {
+                    let b = name_hash(&name[..essential_len(name)]) as usize & mask;
+                    next[id as usize] = heads[b];
+                    heads[b] = id;
                 }
             }
-            m
-        })
+            NameIndex { heads, next }
+        }))
+    }
+
+    /// The offsets of the strings equal to `name` (with `essential`, also those of
+    /// `name___flavor` spellings whose essential name is `name`), by scanning the
+    /// string section.
+    fn string_offsets(&self, name: &str, essential: bool) -> Vec<u32> {
+        let strs = self.strings();
+        let mut out = Vec::new();
+        if name.is_empty() {
+            return out;
+        }
+        let finder = memchr::memmem::Finder::new(name.as_bytes());
+        let mut at = 0;
+        while let Some(p) = finder.find(&strs[at..]) {
+            let p = at + p;
+            at = p + 1;
+            let ok = match strs.get(p + name.len()) {
+                None | Some(0) => true,
+                Some(_) => {
+                    essential
+                        && strs[p + name.len()..].starts_with(b"___")
+                        && self.str_at(p as u32).is_some_and(|s| essential_name(s) == name)
+                }
+            };
+            if ok {
+                out.push(p as u32);
+            }
+        }
+        out
+    }
+
+    /// Ids of the types named by one of the string offsets `offs`.
+    fn ids_at_name_offs(&self, offs: &[u32]) -> Vec<u32> {
+        if offs.is_empty() {
+            return Vec::new();
+        }
+        // 64 offsets at a time, most of them skipped by one branch-free test.
+        let mut out = Vec::new();
+        for (c, chunk) in self.name_offs.chunks(64).enumerate() {
+            if offs.iter().any(|&x| chunk.iter().fold(false, |hit, &o| hit | (o == x))) {
+                let ids = chunk.iter().enumerate().filter(|(_, o)| offs.contains(o));
+                out.extend(ids.map(|(i, _)| (c * 64 + i) as u32).filter(|&id| id != 0));
+            }
+        }
+        out
     }
 
     /// Ids of the types whose essential name (flavor suffix removed) is `essential`,
     /// in id order.
-    pub fn ids_by_essential_name(&self, essential: &str) -> &[u32] {
-        self.name_index().get(essential).map_or(&[], |v| v.as_slice())
+    pub fn ids_by_essential_name(&self, essential: &str) -> Vec<u32> {
+        let Some(ix) = self.name_index() else {
+            return self.ids_at_name_offs(&self.string_offsets(essential, true));
+        };
+        let mut out = Vec::new();
+        if essential.is_empty() {
+            return out;
+        }
+        let mut id = ix.heads[name_hash(essential.as_bytes()) as usize & (ix.heads.len() - 1)];
+        while id != 0 {
+            if essential_name(self.name(self.name_off_of(id))) == essential {
+                out.push(id);
+            }
+            id = ix.next[id as usize];
+        }
+        out
     }
 
-    /// Ids of the types named exactly `name`.
+    /// Ids of the types named exactly `name`, in id order.
     pub fn find_by_name(&self, name: &str) -> Vec<u32> {
-        if self.names.get().is_none()
-            && self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < SCANS_BEFORE_INDEX
-        {
-            return self.types().filter(|(_, t)| self.name(t.name_off) == name).map(|(id, _)| id).collect();
+        if self.name_index().is_none() {
+            return self.ids_at_name_offs(&self.string_offsets(name, false));
         }
-        self.ids_by_essential_name(essential_name(name))
-            .iter()
-            .copied()
-            .filter(|&id| self.type_name(id) == name)
-            .collect()
+        let mut ids = self.ids_by_essential_name(essential_name(name));
+        ids.retain(|&id| self.name(self.name_off_of(id)) == name);
+        ids
     }
 
     /// The first type named `name` of kind `kind`.
@@ -635,7 +805,15 @@ impl Btf {
     }
 
     pub(crate) fn type_mut(&mut self, id: u32) -> Option<&mut Type> {
-        self.types.get_mut(id as usize)
+        let i = id as usize;
+        if i >= self.len() {
+            return None;
+        }
+        let _ = self.chunk(i / CHUNK);
+        // The caller may rename the type: names come from the decoded types from now on.
+        self.edited = true;
+        self.names = OnceLock::new();
+        self.chunks[i / CHUNK].get_mut().and_then(|c| c.get_mut(i % CHUNK))
     }
 
     /// Format `data`, a value of type `id`, as JSON: structs and unions as objects
@@ -851,6 +1029,52 @@ fn c_string(b: &[u8]) -> Option<String> {
     }
 }
 
+/// Walk the type records once, checking each as [`parse_type`] would (a known kind,
+/// a complete record): every type's name offset (`void` first) and the record offset
+/// of every chunk's first type.
+fn scan_types(d: &[u8]) -> Result<(Vec<u32>, Vec<u32>), BtfError> {
+    let len = d.len();
+    // Where `parse_type`'s reads would first run out.
+    let truncated = |pos: usize| BtfError::Truncated {
+        what: "type section",
+        offset: (pos + (len - pos) / 4 * 4) as u64,
+        needed: 4,
+        len: len as u64,
+    };
+    let mut name_offs = vec![0u32];
+    let mut chunk_offs = vec![0u32];
+    let mut pos = 0;
+    while pos < len {
+        let id = name_offs.len() as u32;
+        if len - pos < 12 {
+            return Err(truncated(pos));
+        }
+        let word = |at: usize| u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+        let (name_off, info) = (word(pos), word(pos + 4));
+        let kind_num = (info >> 24) & 0x1f;
+        let kind = Kind::from_u32(kind_num).ok_or(BtfError::UnknownKind { id, kind: kind_num })?;
+        let n = (info & 0xffff) as usize;
+        let extra = match kind {
+            Kind::Unknown => return Err(BtfError::BadType { id, reason: "BTF_KIND_UNKN used for a type".into() }),
+            Kind::Int | Kind::Var | Kind::DeclTag => 4,
+            Kind::Array => 12,
+            Kind::Struct | Kind::Union | Kind::Enum64 | Kind::Datasec => 12 * n,
+            Kind::Enum | Kind::FuncProto => 8 * n,
+            // The kinds `parse_type` gives `Detail::None`: nothing after `struct btf_type`.
+            _ => 0,
+        };
+        if len - pos < 12 + extra {
+            return Err(truncated(pos));
+        }
+        if (id as usize).is_multiple_of(CHUNK) {
+            chunk_offs.push(pos as u32);
+        }
+        name_offs.push(name_off);
+        pos += 12 + extra;
+    }
+    Ok((name_offs, chunk_offs))
+}
+
 fn parse_type(r: &mut Reader<'_>, id: u32) -> Result<Type, BtfError> {
     let name_off = r.u32()?;
     let info = r.u32()?;
@@ -1038,6 +1262,43 @@ mod tests {
         assert_eq!(btf.align_of(12), Ok(8));
         assert!(btf.resolve_size(0).is_err());
         assert!(btf.resolve_size(999).is_err());
+    }
+
+    #[test]
+    fn name_lookups_scan_then_index() {
+        let btf = sample();
+        let scanned = (btf.find_by_name("task_struct___old"), btf.ids_by_essential_name("task_struct"));
+        assert_eq!(scanned, (vec![15], vec![15]));
+        assert_eq!(btf.find_by_name("task_struct"), Vec::<u32>::new());
+        for _ in 0..SCANS_BEFORE_INDEX {
+            btf.find_by_name("no such name");
+        }
+        assert!(btf.names.get().is_some(), "the index is built after {SCANS_BEFORE_INDEX} scans");
+        assert_eq!((btf.find_by_name("task_struct___old"), btf.ids_by_essential_name("task_struct")), scanned);
+        assert_eq!(btf.find_by_name("s"), vec![6]);
+        assert_eq!(btf.find_by_name(""), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn vmlinux_is_decoded_on_demand() {
+        let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            eprintln!("SKIP: no /sys/kernel/btf/vmlinux");
+            return;
+        };
+        let btf = Btf::parse_vec(data).unwrap();
+        assert_eq!(btf.decoded_types(), 0);
+        let task = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
+        let flavors = btf.ids_by_essential_name("task_struct");
+        assert!(flavors.contains(&task));
+        // The struct's chunk, and those of the other types named `task_struct` (a FWD?).
+        assert!(btf.decoded_types() <= CHUNK * flavors.len(), "{} types decoded", btf.decoded_types());
+        for _ in 0..SCANS_BEFORE_INDEX {
+            btf.find_by_name("no such name");
+        }
+        assert!(btf.names.get().is_some());
+        assert_eq!(btf.find_by_name_kind("task_struct", Kind::Struct), Some(task));
+        assert_eq!(btf.ids_by_essential_name("task_struct"), flavors);
+        assert_eq!(btf.types().count(), btf.len() - 1);
     }
 
     #[test]

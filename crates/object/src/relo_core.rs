@@ -718,8 +718,7 @@ impl<'a> Relocator<'a> {
         let c: Vec<u32> = self
             .target
             .ids_by_essential_name(name)
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|&t| self.target.type_by_id(t).is_some_and(|tt| kind_core_compat(lt.kind, tt.kind)))
             .collect();
         self.cands.insert(id, c.clone());
