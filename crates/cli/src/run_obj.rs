@@ -225,7 +225,7 @@ pub(crate) fn vmlinux_btf() -> Option<Arc<bpfbox_object::btf::Btf>> {
     static BTF: std::sync::OnceLock<Option<Arc<bpfbox_object::btf::Btf>>> = std::sync::OnceLock::new();
     BTF.get_or_init(|| {
         let sys = Path::new("/sys/kernel/btf/vmlinux");
-        std::fs::read(sys).ok().and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok()).map(Arc::new)
+        std::fs::read(sys).ok().and_then(|b| bpfbox_object::btf::Btf::parse_vec(b).ok()).map(Arc::new)
     })
     .clone()
 }
@@ -249,7 +249,7 @@ pub(crate) fn load_object_file(
     let target_btf = match btf {
         Some(p) => {
             let b = std::fs::read(p).map_err(|e| CliError::io(p, e))?;
-            Some(Arc::new(bpfbox_object::btf::Btf::parse(&b).map_err(|e| CliError::input(p, e))?))
+            Some(Arc::new(bpfbox_object::btf::Btf::parse_vec(b).map_err(|e| CliError::input(p, e))?))
         }
         None => vmlinux_btf(),
     };

@@ -8,7 +8,7 @@ use crate::CliError;
 use bpfbox_object::btf::Btf;
 use bpfbox_object::{LoadedObject, ProgramSpec, UnusableProgram};
 use bpfbox_verifier::object::input_with_kernel_btf;
-use bpfbox_verifier::{verify, Diagnostic, Report, VerifyOptions};
+use bpfbox_verifier::{verify, Diagnostic, KernelBtf, Report, VerifyOptions};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -180,9 +180,11 @@ pub fn run(args: &VerifyArgs) -> Result<(String, u8), CliError> {
         prog_flags: args.prog_flags,
         ..VerifyOptions::default()
     };
+    // One model of the kernel's BTF for all the programs.
+    let kernel_btf = kernel_btf.map(KernelBtf::new);
     let mut results: Vec<(&ProgramSpec, Report)> = Vec::new();
     for p in selected {
-        let input = input_with_kernel_btf(&obj, p, kernel_btf.clone()).ok_or_else(|| {
+        let input = input_with_kernel_btf(&obj, p, kernel_btf.as_ref()).ok_or_else(|| {
             CliError::input(
                 &args.file,
                 format!(
@@ -286,9 +288,10 @@ pub fn verify_before_run(
     // The program to run, and — when it tail-calls — every program it might reach
     // (any program of the object can be put into a prog array). The others are not
     // needed: a program that does not verify does not stop another from running.
+    let kernel_btf = kernel_btf.map(KernelBtf::new);
     let tail_calls = selected.insns.iter().any(|i| *i == bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
     for p in obj.programs.iter().filter(|p| p.name == selected.name || tail_calls) {
-        let Some(input) = input_with_kernel_btf(obj, p, kernel_btf.clone()) else {
+        let Some(input) = input_with_kernel_btf(obj, p, kernel_btf.as_ref()) else {
             if p.name == selected.name {
                 return Err(CliError::input(
                     file,

@@ -16,7 +16,7 @@ use bpfbox_kernel::{KernelObject, OpenOptions};
 use bpfbox_object::btf::Btf;
 use bpfbox_object::{load, LoadOptions};
 use bpfbox_verifier::object::input_with_kernel_btf;
-use bpfbox_verifier::{verify, VerifyOptions};
+use bpfbox_verifier::{verify, KernelBtf, VerifyOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -200,7 +200,9 @@ fn main() {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let root = root.canonicalize().unwrap_or(root);
-    let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse(&b).ok()).map(Arc::new);
+    let btf = std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse_vec(b).ok()).map(Arc::new);
+    // One model of the kernel's BTF for every program, as `bpfbox verify` makes one.
+    let kernel_btf = btf.clone().map(KernelBtf::new);
     if btf.is_none() {
         eprintln!("note: no /sys/kernel/btf/vmlinux; CO-RE objects may not load");
     }
@@ -249,7 +251,7 @@ fn main() {
         };
         for p in &obj.programs {
             let name = format!("{rel}:{}", p.name);
-            let Some(input) = input_with_kernel_btf(&obj, p, btf.clone()) else {
+            let Some(input) = input_with_kernel_btf(&obj, p, kernel_btf.as_ref()) else {
                 skipped.push(format!("{name}: unknown program type (section {})", p.section));
                 continue;
             };

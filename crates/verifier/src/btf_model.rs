@@ -9,6 +9,53 @@
 
 use bpfbox_abi::prog_types::{AttachType, ProgType};
 use bpfbox_object::btf::{Btf, Kind};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// (program type, attach type, target) → the target's arguments.
+type TracingMemo = HashMap<(ProgType, Option<u32>, String), Option<Args>>;
+
+/// The kernel's BTF with what the verifier derives from it, each derived once and
+/// kept for every later verification: tracing programs' arguments by attach target,
+/// struct ids by name. The BTF itself decodes only the types asked for
+/// (`Btf::decoded_types`). Shared through [`crate::KernelBtf`].
+pub struct KernelModel {
+    btf: Arc<Btf>,
+    tracing: Mutex<TracingMemo>,
+    structs: Mutex<HashMap<&'static str, Option<u32>>>,
+    /// How many prototypes were read from the BTF (one per distinct target).
+    prototypes_built: AtomicUsize,
+}
+
+impl KernelModel {
+    pub fn new(btf: Arc<Btf>) -> KernelModel {
+        KernelModel { btf, tracing: Mutex::default(), structs: Mutex::default(), prototypes_built: AtomicUsize::new(0) }
+    }
+
+    pub fn btf(&self) -> &Arc<Btf> {
+        &self.btf
+    }
+
+    /// How many tracing prototypes were read from the BTF so far: one per distinct
+    /// (program type, attach type, target), however many programs were verified.
+    pub fn prototypes_built(&self) -> usize {
+        self.prototypes_built.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for KernelModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KernelModel({} types, {} prototypes built)", self.btf.len(), self.prototypes_built())
+    }
+}
+
+impl std::ops::Deref for KernelModel {
+    type Target = Btf;
+    fn deref(&self) -> &Btf {
+        &self.btf
+    }
+}
 
 /// What a tracing program finds in one 8-byte context slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +111,25 @@ fn func_proto_params(btf: &Btf, func_id: u32) -> Option<(Vec<u32>, u32)> {
 
 /// The arguments of a tracing program (`tp_btf`, `fentry`/`fexit`/`fmod_ret`,
 /// `lsm`, `iter`) attached to `target`, from the kernel's BTF; `None` when the
-/// target or its prototype is not found (the verifier then stays untyped).
-pub(crate) fn tracing_args(btf: &Btf, prog_type: ProgType, attach: Option<u32>, target: &str) -> Option<Args> {
+/// target or its prototype is not found (the verifier then stays untyped). Read from
+/// the BTF once per target and model.
+pub(crate) fn tracing_args(
+    model: &KernelModel,
+    prog_type: ProgType,
+    attach: Option<u32>,
+    target: &str,
+) -> Option<Args> {
+    let key = (prog_type, attach, target.to_string());
+    let mut memo = model.tracing.lock().unwrap_or_else(|e| e.into_inner());
+    memo.entry(key)
+        .or_insert_with(|| {
+            model.prototypes_built.fetch_add(1, Ordering::Relaxed);
+            read_tracing_args(&model.btf, prog_type, attach, target)
+        })
+        .clone()
+}
+
+fn read_tracing_args(btf: &Btf, prog_type: ProgType, attach: Option<u32>, target: &str) -> Option<Args> {
     let attach = attach.and_then(AttachType::from_number);
     let (params, ret, extra_ret, skip_first, nullable_rest, func) = match (prog_type, attach) {
         (ProgType::Tracing, Some(AttachType::TraceRawTp)) => {
@@ -216,12 +280,13 @@ pub(crate) fn map_struct(btf: &Btf, map_type: u32) -> Option<u32> {
         33 => "bpf_arena",
         _ => return None,
     };
-    struct_id(btf, name)
+    btf.find_by_name_kind(name, Kind::Struct)
 }
 
-/// The BTF type id of `struct NAME` in `btf`.
-pub(crate) fn struct_id(btf: &Btf, name: &str) -> Option<u32> {
-    btf.find_by_name_kind(name, Kind::Struct)
+/// The BTF type id of `struct NAME` in the kernel's BTF (looked up once per model).
+pub(crate) fn struct_id(model: &KernelModel, name: &'static str) -> Option<u32> {
+    let mut memo = model.structs.lock().unwrap_or_else(|e| e.into_inner());
+    *memo.entry(name).or_insert_with(|| model.btf.find_by_name_kind(name, Kind::Struct))
 }
 
 #[cfg(test)]
@@ -229,9 +294,10 @@ mod tests {
     use super::*;
     use std::sync::OnceLock;
 
-    fn vmlinux() -> Option<&'static Btf> {
-        static B: OnceLock<Option<Btf>> = OnceLock::new();
-        B.get_or_init(|| std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse(&b).ok())).as_ref()
+    fn vmlinux() -> Option<&'static KernelModel> {
+        static B: OnceLock<Option<KernelModel>> = OnceLock::new();
+        let read = || std::fs::read("/sys/kernel/btf/vmlinux").ok().and_then(|b| Btf::parse_vec(b).ok());
+        B.get_or_init(|| read().map(|b| KernelModel::new(Arc::new(b)))).as_ref()
     }
 
     #[test]

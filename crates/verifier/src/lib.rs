@@ -121,9 +121,22 @@ pub enum FuncArg {
     Unsupported(String),
 }
 
-/// The kernel's BTF, shared between verifications.
+/// The kernel's BTF and the verifier's model of it (tracing prototypes, struct ids,
+/// each derived on first use), shared between verifications: make one per process
+/// with [`KernelBtf::new`] and clone it (an `Arc`) into every [`ProgramInput`].
 #[derive(Clone)]
-pub struct KernelBtf(pub std::sync::Arc<bpfbox_object::btf::Btf>);
+pub struct KernelBtf(pub std::sync::Arc<btf_model::KernelModel>);
+
+impl KernelBtf {
+    pub fn new(btf: std::sync::Arc<bpfbox_object::btf::Btf>) -> KernelBtf {
+        KernelBtf(std::sync::Arc::new(btf_model::KernelModel::new(btf)))
+    }
+
+    /// The BTF itself.
+    pub fn btf(&self) -> &std::sync::Arc<bpfbox_object::btf::Btf> {
+        self.0.btf()
+    }
+}
 
 impl std::fmt::Debug for KernelBtf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,6 +145,7 @@ impl std::fmt::Debug for KernelBtf {
 }
 
 pub use bpfbox_abi::kernel_facts::KernelFacts;
+pub use btf_model::KernelModel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {

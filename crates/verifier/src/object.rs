@@ -1,6 +1,6 @@
 //! Verifier inputs from a loaded ELF object (`bpfbox_object::load`).
 
-use crate::{FuncArg, FuncSig, MapInfo, ProgramInput};
+use crate::{FuncArg, FuncSig, KernelBtf, MapInfo, ProgramInput};
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_object::btf::{Btf, Detail, Kind, Type};
 use bpfbox_object::{LoadedObject, MapSpec, ProgramSpec};
@@ -247,13 +247,14 @@ fn func_sigs(obj: &LoadedObject, prog: &ProgramSpec, pt: ProgType) -> Vec<FuncSi
 }
 
 /// [`input_from_object`] with the kernel's BTF (typically the one the object's CO-RE
-/// relocations were resolved against).
+/// relocations were resolved against). Make the [`KernelBtf`] once and pass it to
+/// every program: what the verifier derives from the BTF is kept in it.
 pub fn input_with_kernel_btf(
     obj: &LoadedObject,
     prog: &ProgramSpec,
-    kernel_btf: Option<std::sync::Arc<bpfbox_object::btf::Btf>>,
+    kernel_btf: Option<&KernelBtf>,
 ) -> Option<ProgramInput> {
     let mut input = input_from_object(obj, prog)?;
-    input.kernel_btf = kernel_btf.map(crate::KernelBtf);
+    input.kernel_btf = kernel_btf.cloned();
     Some(input)
 }

@@ -31,13 +31,14 @@ fn objects(dir: &str) -> Vec<PathBuf> {
 /// bpfbox: `Ok(())` when every program is accepted, else the first rejection.
 fn bpfbox_verdict(path: &Path) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    let btf = common::vmlinux_btf().map(|k| k.0);
+    let kernel_btf = common::vmlinux_btf();
+    let btf = kernel_btf.as_ref().map(|k| k.btf().clone());
     // As libbpf against the running kernel: its BTF and version.
     let kernel_version = bpfbox_object::running_kernel_version().unwrap_or(0);
     let opts = LoadOptions { target_btf: btf.clone(), kernel_version, ..Default::default() };
     let obj = load(&data, &opts).map_err(|e| format!("load: {e}"))?;
     for p in &obj.programs {
-        let Some(input) = input_with_kernel_btf(&obj, p, btf.clone()) else {
+        let Some(input) = input_with_kernel_btf(&obj, p, kernel_btf.as_ref()) else {
             return Err(format!("{}: unknown program type", p.name));
         };
         let r = verify(&input, &VerifyOptions::default());

@@ -14,7 +14,7 @@
 
 use bpfbox_object::{load, LoadOptions};
 use bpfbox_verifier::object::input_with_kernel_btf;
-use bpfbox_verifier::{verify, VerifyOptions};
+use bpfbox_verifier::{verify, KernelBtf, VerifyOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,13 +28,13 @@ fn bpfbox_log(path: &Path) -> String {
     let data = std::fs::read(path).expect("object");
     let btf = std::fs::read("/sys/kernel/btf/vmlinux")
         .ok()
-        .and_then(|b| bpfbox_object::btf::Btf::parse(&b).ok())
+        .and_then(|b| bpfbox_object::btf::Btf::parse_vec(b).ok())
         .map(Arc::new);
     let kernel_version = bpfbox_object::running_kernel_version().unwrap_or(0);
     let opts = LoadOptions { target_btf: btf.clone(), kernel_version, ..Default::default() };
     let obj = load(&data, &opts).expect("loads");
     let p = &obj.programs[0];
-    let input = input_with_kernel_btf(&obj, p, btf).expect("known type");
+    let input = input_with_kernel_btf(&obj, p, btf.map(KernelBtf::new).as_ref()).expect("known type");
     let r = verify(&input, &VerifyOptions { log: true, ..VerifyOptions::default() });
     assert!(r.accepted(), "{}: {:?}", path.display(), r.diagnostics);
     r.log.expect("log asked for")

@@ -36,7 +36,7 @@ pub fn vmlinux_btf() -> Option<bpfbox_verifier::KernelBtf> {
     static BTF: std::sync::OnceLock<Option<bpfbox_verifier::KernelBtf>> = std::sync::OnceLock::new();
     BTF.get_or_init(|| {
         let b = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-        bpfbox_object::btf::Btf::parse(&b).ok().map(|b| bpfbox_verifier::KernelBtf(std::sync::Arc::new(b)))
+        bpfbox_object::btf::Btf::parse_vec(b).ok().map(|b| bpfbox_verifier::KernelBtf::new(std::sync::Arc::new(b)))
     })
     .clone()
 }
