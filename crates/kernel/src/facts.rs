@@ -114,10 +114,44 @@ pub const CONFIGS: &[Config] = &[
 
 /// The running kernel's stamp: `uname -r` and the hash of `/sys/kernel/btf/vmlinux`
 /// (`btf_hash: None` when the kernel has no BTF).
+///
+/// Hashing the 5 MB of BTF takes longer than verifying a small program, and the BTF
+/// cannot change before the next boot: the hash is kept for the process, and in the
+/// cache directory under the boot's id (`/proc/sys/kernel/random/boot_id`).
 pub fn running_stamp() -> KernelStamp {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
-    let btf_hash = std::fs::read("/sys/kernel/btf/vmlinux").ok().map(|b| btf_hash(&b));
-    KernelStamp { release, btf_hash }
+    static STAMP: std::sync::OnceLock<KernelStamp> = std::sync::OnceLock::new();
+    STAMP
+        .get_or_init(|| {
+            let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+            let btf_hash = running_btf_hash(&release, cache_dir().as_deref());
+            KernelStamp { release, btf_hash }
+        })
+        .clone()
+}
+
+/// The hash of `/sys/kernel/btf/vmlinux`, from `dir/btf-hash` when it was computed
+/// earlier in this boot (same boot id, release and BTF size).
+fn running_btf_hash(release: &str, dir: Option<&Path>) -> Option<u64> {
+    const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+    let size = std::fs::metadata(VMLINUX).ok()?.len();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default().trim().to_string();
+    let key = format!("{boot} {release} {size}");
+    let file = dir.filter(|_| !boot.is_empty()).map(|d| d.join("btf-hash"));
+    if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+        let cached = text.trim().rsplit_once(' ').filter(|(k, _)| *k == key);
+        if let Some(h) = cached.and_then(|(_, h)| u64::from_str_radix(h, 16).ok()) {
+            return Some(h);
+        }
+    }
+    let hash = btf_hash(&std::fs::read(VMLINUX).ok()?);
+    if let (Some(dir), Some(file)) = (dir, file) {
+        // A cache that cannot be written only costs the next run another hash.
+        let tmp = dir.join(format!(".btf-hash-{}.tmp", std::process::id()));
+        if std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&tmp, format!("{key} {hash:016x}\n"))).is_ok() {
+            let _ = std::fs::rename(&tmp, file);
+        }
+    }
+    Some(hash)
 }
 
 /// What one load did: `Ok(())` when the kernel accepted it, else (errno, verifier log).
