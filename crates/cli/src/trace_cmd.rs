@@ -78,7 +78,7 @@ pub fn run(a: TraceArgs) -> Result<u8, CliError> {
     #[cfg(feature = "kernel")]
     let mut child = match &a.command {
         Some(c) if !a.dry_run => {
-            let argv: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+            let argv = shell_words(c).map_err(|m| CliError::usage(format!("-c: {m}")))?;
             Some(
                 bpfbox_trace::run::PausedChild::spawn(&argv)
                     .map_err(|e| CliError::usage(format!("-c: cannot run `{c}`: {e}")))?,
@@ -186,4 +186,80 @@ fn list(pattern: &str) -> Result<u8, CliError> {
     let mut so = std::io::stdout().lock();
     let _ = so.write_all(out.as_bytes());
     Ok(0)
+}
+
+/// Split a command line as a shell would split plain words: whitespace separates, `'...'`
+/// and `"..."` quote, a backslash escapes the next character (outside single quotes).
+pub fn shell_words(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut have = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                have = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated single quote".into()),
+                    }
+                }
+            }
+            '"' => {
+                have = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x) => cur.push(x),
+                            None => return Err("a backslash at the end".into()),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err("unterminated double quote".into()),
+                    }
+                }
+            }
+            '\\' => {
+                have = true;
+                cur.push(chars.next().ok_or("a backslash at the end")?);
+            }
+            c if c.is_whitespace() => {
+                if have {
+                    out.push(std::mem::take(&mut cur));
+                    have = false;
+                }
+            }
+            c => {
+                have = true;
+                cur.push(c);
+            }
+        }
+    }
+    if have {
+        out.push(cur);
+    }
+    if out.is_empty() {
+        return Err("empty command".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_words;
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        assert_eq!(shell_words("ls -l /tmp").unwrap(), ["ls", "-l", "/tmp"]);
+        assert_eq!(
+            shell_words(r#"python3 -c "import os; os.getpid()""#).unwrap(),
+            ["python3", "-c", "import os; os.getpid()"]
+        );
+        assert_eq!(shell_words("echo 'a  b' c\\ d \"x\\\"y\"").unwrap(), ["echo", "a  b", "c d", "x\"y"]);
+        assert_eq!(shell_words("a ''").unwrap(), ["a", ""]);
+        assert!(shell_words("echo 'open").is_err());
+        assert!(shell_words("   ").is_err());
+    }
 }

@@ -91,7 +91,21 @@ pub fn value(ty: &Ty, b: &[u8], res: &dyn Resolver) -> Value {
             let len = u64_at(b, 0) as usize;
             Value::Buf(b.get(8..8 + len).unwrap_or(&[]).to_vec())
         }
-        Ty::Inet | Ty::Void | Ty::Record { .. } => Value::Str(String::new()),
+        Ty::Inet => {
+            let af = u64_at(b, 0);
+            let a = b.get(8..24).unwrap_or(&[0; 16]);
+            let text = match af {
+                2 => std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string(),
+                10 => {
+                    let mut w = [0u8; 16];
+                    w.copy_from_slice(&a[..16]);
+                    std::net::Ipv6Addr::from(w).to_string()
+                }
+                _ => String::new(),
+            };
+            Value::Text { kind: TextKind::Inet, text }
+        }
+        Ty::Void | Ty::Record { .. } => Value::Str(String::new()),
     }
 }
 

@@ -123,12 +123,25 @@ pub enum RunError {
 struct SysResolver<'o> {
     kallsyms: std::cell::OnceCell<Vec<(u64, String)>>,
     users: std::cell::OnceCell<BTreeMap<u32, String>>,
+    /// Symbol tables of the user binaries seen so far.
+    user_syms: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, Vec<(u64, u64, String)>>>,
+    /// `/proc/PID/maps` as last read (kept for processes that have exited).
+    maps: std::cell::RefCell<std::collections::HashMap<u32, String>>,
+    /// The process `usym()` values belong to when they carry none (`-p`/`-c`'s).
+    pid: std::cell::Cell<u32>,
     obj: &'o KernelObject,
 }
 
 impl<'o> SysResolver<'o> {
     fn new(obj: &'o KernelObject) -> SysResolver<'o> {
-        SysResolver { kallsyms: std::cell::OnceCell::new(), users: std::cell::OnceCell::new(), obj }
+        SysResolver {
+            kallsyms: std::cell::OnceCell::new(),
+            users: std::cell::OnceCell::new(),
+            user_syms: Default::default(),
+            pid: std::cell::Cell::new(0),
+            maps: Default::default(),
+            obj,
+        }
     }
 
     fn kallsyms(&self) -> &[(u64, String)] {
@@ -171,8 +184,11 @@ impl Resolver for SysResolver<'_> {
             i => k[i - 1].1.clone(),
         }
     }
-    fn usym(&self, _pid: u32, addr: u64) -> String {
-        format!("0x{addr:x}")
+    fn usym(&self, pid: u32, addr: u64) -> String {
+        let pid = if pid == 0 { self.pid.get() } else { pid };
+        crate::elfsyms::resolve_user(&self.maps_of(pid), addr, &mut self.user_syms.borrow_mut())
+            .map(|s| s.split('+').next().unwrap_or(&s).to_string())
+            .unwrap_or_else(|| format!("0x{addr:x}"))
     }
     fn stack(&self, id: u32, user: bool, pid: u32) -> Vec<(u64, String)> {
         let Ok(Some(v)) = self.obj.map_lookup(crate::codegen::STACK_MAP, &id.to_le_bytes()) else {
@@ -182,7 +198,12 @@ impl Resolver for SysResolver<'_> {
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
             .take_while(|&a| a != 0)
             .map(|a| {
-                let name = if user { self.usym(pid, a) } else { self.ksym_off(a) };
+                let name = if user {
+                    crate::elfsyms::resolve_user(&self.maps_of(pid), a, &mut self.user_syms.borrow_mut())
+                        .unwrap_or_else(|| format!("0x{a:x}"))
+                } else {
+                    self.ksym_off(a)
+                };
                 (a, name)
             })
             .collect()
@@ -193,6 +214,18 @@ impl Resolver for SysResolver<'_> {
 }
 
 impl SysResolver<'_> {
+    /// The memory map of `pid`: read fresh while it lives, the last copy after.
+    fn maps_of(&self, pid: u32) -> String {
+        // A zombie's maps read as empty: keep the last copy then too.
+        match std::fs::read_to_string(format!("/proc/{pid}/maps")).ok().filter(|m| !m.is_empty()) {
+            Some(m) => {
+                self.maps.borrow_mut().insert(pid, m.clone());
+                m
+            }
+            None => self.maps.borrow().get(&pid).cloned().unwrap_or_default(),
+        }
+    }
+
     fn ksym_off(&self, addr: u64) -> String {
         let k = self.kallsyms();
         match k.partition_point(|(a, _)| *a <= addr) {
@@ -309,6 +342,7 @@ pub fn run(
     }
     let mut events = EventStream::new(&obj, false)?;
     let res = SysResolver::new(&obj);
+    res.pid.set(opts.pid.map(|p| p as u32).or(child.as_ref().map(|c| c.pid())).unwrap_or(0));
     let mut st = State { exit: false, fmt: opts.format };
     for p in c.programs.iter().filter(|p| p.probe == ProbeKind::Begin) {
         obj.test_run(&p.name, &TestRunInput::default())?;
@@ -321,6 +355,10 @@ pub fn run(
     while !st.exit && !bpfbox_kernel::sys::interrupted() {
         drain(c, &obj, &mut events, &res, &mut st, out, Duration::from_millis(100))?;
         if let Some(ch) = child.as_deref_mut() {
+            // Keep the command's memory map for symbolising its stacks after it exits.
+            if res.pid.get() != 0 {
+                res.maps_of(res.pid.get());
+            }
             if ch.exited() {
                 // Collect what its last events sent.
                 drain(c, &obj, &mut events, &res, &mut st, out, Duration::from_millis(10))?;

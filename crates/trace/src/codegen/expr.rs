@@ -36,6 +36,22 @@ impl Val {
 /// `struct pt_regs` offsets of x86-64 (arguments in di, si, dx, cx, r8, r9; return in ax).
 const PT_REGS_ARGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
 const PT_REGS_AX: i16 = 80;
+/// `struct pt_regs` of x86-64, in order (8 bytes each), for `reg()`.
+const PT_REGS: [&str; 21] = [
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip",
+    "cs", "flags", "sp", "ss",
+];
+
+/// A kernel symbol's address from /proc/kallsyms.
+fn kallsyms_addr(sym: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        let a = it.next()?;
+        let _t = it.next()?;
+        (it.next()? == sym).then(|| u64::from_str_radix(a, 16).ok()).flatten()
+    })
+}
 
 fn int_ty(name: &str) -> Option<Ty> {
     let t = |bits, signed| Some(Ty::Int { bits, signed });
@@ -340,7 +356,7 @@ impl ProbeGen<'_, '_> {
     }
 
     /// String (in)equality with strcmp's meaning: equal up to and including the first NUL.
-    fn str_eq(&mut self, a: Val, b: Val, negate: bool, span: Span) -> Result<Val, Diagnostic> {
+    pub fn str_eq(&mut self, a: Val, b: Val, negate: bool, span: Span) -> Result<Val, Diagnostic> {
         let (a, b) = if matches!(a.loc, Loc::ConstStr(_)) { (b, a) } else { (a, b) };
         let out = self.e.alloc(8, span)?;
         let ne = self.e.label();
@@ -593,6 +609,17 @@ impl ProbeGen<'_, '_> {
             return Ok(Val { ty: Ty::Str(STRLEN), loc: Loc::Stack(out) });
         }
         if let Some(n) = f.array_len {
+            let bytes =
+                matches!(f.c_type.trim_start_matches("const ").trim(), "__u8" | "u8" | "unsigned char" | "uint8_t");
+            if bytes && n <= 64 {
+                // Byte arrays (addresses: `__u8 saddr[4]`) are buffers: ntop() and %r take them.
+                let size = 8 + n;
+                let out = self.e.alloc(size, span)?;
+                self.e.zero(out, size);
+                self.e.st_imm(Size::DW, r(10), out, n as i32);
+                self.read_ctx_bytes(out + 8, f.offset, n.min(f.size));
+                return Ok(Val { ty: Ty::Buf(n), loc: Loc::Stack(out) });
+            }
             if f.c_type.contains("char") {
                 let out = self.e.alloc(n, span)?;
                 self.e.zero(out, n);
@@ -979,6 +1006,135 @@ impl ProbeGen<'_, '_> {
                 self.g.joins.push(delim);
                 self.join(&v, user, idx, span)?;
                 Ok(Val::void())
+            }
+            "reg" => {
+                nargs(1, 1)?;
+                let ExprKind::Str(name) = &args[0].kind else {
+                    return Err(err(args[0].span, "reg() takes a register name literal (\"ip\", \"sp\", \"di\"...)"));
+                };
+                if !self.kind.has_pt_regs() {
+                    return Err(err(span, "reg() is only available in uprobe and kprobe probes"));
+                }
+                let off = PT_REGS.iter().position(|r| r == name).ok_or_else(|| {
+                    err(args[0].span, format!("unknown register `{name}` (x86-64: {})", PT_REGS.join(", ")))
+                })?;
+                self.e.ldx(Size::DW, r(1), r(6), 8 * off as i16);
+                self.reg_val(1, Ty::U64, span)
+            }
+            "kaddr" => {
+                nargs(1, 1)?;
+                let ExprKind::Str(sym) = &args[0].kind else {
+                    return Err(err(args[0].span, "kaddr() takes a symbol name literal"));
+                };
+                let addr = kallsyms_addr(sym)
+                    .ok_or_else(|| err(args[0].span, format!("no kernel symbol `{sym}` in /proc/kallsyms")))?;
+                Ok(Val { ty: Ty::U64, loc: Loc::Const(addr as i64) })
+            }
+            "uaddr" => {
+                nargs(1, 1)?;
+                let ExprKind::Str(sym) = &args[0].kind else {
+                    return Err(err(args[0].span, "uaddr() takes a symbol name literal"));
+                };
+                let ProbeKind::Uprobe { binary, .. } = &self.kind else {
+                    return Err(err(span, "uaddr() is only available in uprobe probes"));
+                };
+                let addr = crate::elfsyms::symbol_address(binary, sym)
+                    .map_err(|m| err(span, m))?
+                    .ok_or_else(|| err(args[0].span, format!("no symbol `{sym}` in {}", binary.display())))?;
+                Ok(Val { ty: Ty::U64, loc: Loc::Const(addr as i64) })
+            }
+            "strncmp" => {
+                nargs(3, 3)?;
+                let a = self.expr(&args[0])?;
+                let b = self.expr(&args[1])?;
+                let n = match self.expr(&args[2])?.loc {
+                    Loc::Const(n) if n >= 0 => n as u32,
+                    _ => return Err(err(args[2].span, "strncmp()'s length must be a non-negative integer literal")),
+                };
+                let (Ty::Str(na), Ty::Str(nb)) = (&a.ty, &b.ty) else {
+                    return Err(err(span, "strncmp() compares two strings"));
+                };
+                // 0 when the first n bytes agree (up to a NUL), 1 otherwise (bpftrace's result).
+                let n = n.min(*na).min(*nb) as i16;
+                if let (Loc::ConstStr(x), Loc::ConstStr(y)) = (&a.loc, &b.loc) {
+                    let (x, y) = (x.as_bytes(), y.as_bytes());
+                    let differ = (0..n as usize)
+                        .map(|i| (x.get(i).copied().unwrap_or(0), y.get(i).copied().unwrap_or(0)))
+                        .take_while(|p| p.0 != 0 || p.1 != 0)
+                        .any(|(p, q)| p != q);
+                    return Ok(Val::int(differ as i64));
+                }
+                let (a, b) = if matches!(a.loc, Loc::ConstStr(_)) { (b, a) } else { (a, b) };
+                let a_off = self.to_stack(&a, span)?;
+                let out = self.e.alloc(8, span)?;
+                let ne = self.e.label();
+                let done = self.e.label();
+                let eq = self.e.label();
+                for i in 0..n {
+                    self.e.ldx(Size::B, r(1), r(10), a_off + i);
+                    match &b.loc {
+                        Loc::ConstStr(c) => {
+                            let byte = c.as_bytes().get(i as usize).copied().unwrap_or(0);
+                            self.e.jump_if(Cond::Ne, r(1), Operand::Imm(byte as i32), ne);
+                            if byte == 0 {
+                                break;
+                            }
+                        }
+                        _ => {
+                            let b_off = self.to_stack(&b, span)?;
+                            self.e.ldx(Size::B, r(2), r(10), b_off + i);
+                            self.e.jump_if(Cond::Ne, r(1), Operand::Reg(r(2)), ne);
+                            self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), eq);
+                        }
+                    }
+                }
+                self.e.bind(eq);
+                self.e.st_imm(Size::DW, r(10), out, 0);
+                self.e.jump(done);
+                self.e.bind(ne);
+                self.e.st_imm(Size::DW, r(10), out, 1);
+                self.e.bind(done);
+                Ok(Val { ty: Ty::U64, loc: Loc::Stack(out) })
+            }
+            "ntop" => {
+                nargs(1, 2)?;
+                let (af, x) = if args.len() == 2 {
+                    let af = match self.expr(&args[0])?.loc {
+                        Loc::Const(c) => c,
+                        _ => {
+                            return Err(err(
+                                args[0].span,
+                                "ntop()'s address family must be an integer literal (2 or 10)",
+                            ))
+                        }
+                    };
+                    (Some(af), &args[1])
+                } else {
+                    (None, &args[0])
+                };
+                let v = self.expr(x)?;
+                let out = self.e.alloc(Ty::Inet.size(), span)?;
+                self.e.zero(out, Ty::Inet.size());
+                match &v.ty {
+                    t if t.is_int() => {
+                        self.e.st_imm(Size::DW, r(10), out, af.unwrap_or(2) as i32);
+                        self.int_to_reg(&v, 1, span)?;
+                        self.e.stx(Size::W, r(10), out + 8, r(1));
+                    }
+                    Ty::Buf(n) | Ty::Str(n) if *n == 4 || *n == 16 => {
+                        let af = af.unwrap_or(if *n == 4 { 2 } else { 10 });
+                        self.e.st_imm(Size::DW, r(10), out, af as i32);
+                        let src = self.to_stack(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
+                        self.e.copy(r(10), out + 8, r(10), src, *n, r(1));
+                    }
+                    t => {
+                        return Err(err(
+                            x.span,
+                            format!("ntop() takes an IPv4 address (an integer) or 4 or 16 bytes, not {}", t.name()),
+                        ))
+                    }
+                }
+                Ok(Val { ty: Ty::Inet, loc: Loc::Stack(out) })
             }
             "ksym" | "usym" => {
                 nargs(1, 1)?;
