@@ -1007,6 +1007,74 @@ impl ProbeGen<'_, '_> {
                 self.join(&v, user, idx, span)?;
                 Ok(Val::void())
             }
+            "buf" => {
+                nargs(1, 2)?;
+                let v = self.expr(&args[0])?;
+                let n = match args.get(1) {
+                    Some(a) => match self.expr(a)?.loc {
+                        Loc::Const(n) if (1..=64).contains(&n) => n as u32,
+                        _ => return Err(err(a.span, "buf()'s length must be an integer literal from 1 to 64")),
+                    },
+                    None => match &v.ty {
+                        Ty::Buf(n) | Ty::Str(n) => *n,
+                        _ => return Err(err(span, "buf() of a pointer needs a length: buf(ptr, LEN)")),
+                    },
+                };
+                let out = self.e.alloc(8 + n, span)?;
+                self.e.zero(out, 8 + n);
+                self.e.st_imm(Size::DW, r(10), out, n as i32);
+                match &v.ty {
+                    Ty::Buf(m) => {
+                        let src = self.to_stack(&v, span)?;
+                        self.e.copy(r(10), out + 8, r(10), src + 8, n.min(*m), r(1));
+                    }
+                    Ty::Str(m) => {
+                        let src = self.to_stack(&v, span)?;
+                        self.e.copy(r(10), out + 8, r(10), src, n.min(*m), r(1));
+                    }
+                    t if t.is_int() => {
+                        let user = match t {
+                            Ty::Ptr { user, .. } => *user,
+                            _ => matches!(self.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. }),
+                        };
+                        self.int_to_reg(&v, 3, span)?;
+                        self.e.stack_ptr(r(1), out + 8);
+                        self.e.mov_imm(r(2), n as i64);
+                        self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+                    }
+                    t => {
+                        return Err(err(
+                            args[0].span,
+                            format!("buf() reads memory through a pointer, not {}", t.name()),
+                        ))
+                    }
+                }
+                Ok(Val { ty: Ty::Buf(n), loc: Loc::Stack(out) })
+            }
+            "sizeof" => {
+                nargs(1, 1)?;
+                let size = match &args[0].kind {
+                    ExprKind::Ident(t) => match int_ty(t) {
+                        Some(Ty::Int { bits, .. }) => bits as u64 / 8,
+                        _ => {
+                            let Ty::Record { btf_id, .. } = self.record_type(t, false, args[0].span)? else {
+                                unreachable!()
+                            };
+                            let btf = self.g.btf().ok_or_else(|| err(span, "sizeof(struct) needs the kernel's BTF"))?;
+                            btf.resolve_size(btf_id).map_err(|e| err(span, e.to_string()))?
+                        }
+                    },
+                    _ => {
+                        let v = self.expr(&args[0])?;
+                        match v.ty {
+                            Ty::Int { bits, .. } => bits as u64 / 8,
+                            Ty::Str(n) | Ty::Buf(n) => n as u64,
+                            ref t => t.size() as u64,
+                        }
+                    }
+                };
+                Ok(Val { ty: Ty::U64, loc: Loc::Const(size as i64) })
+            }
             "reg" => {
                 nargs(1, 1)?;
                 let ExprKind::Str(name) = &args[0].kind else {
