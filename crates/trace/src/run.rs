@@ -279,12 +279,10 @@ fn target(kind: &ProbeKind, opts: &RunOptions) -> Result<Option<Target>, RunErro
 fn explain(kind: &ProbeKind, e: &KernelError) -> Option<String> {
     match kind {
         ProbeKind::Kprobe { .. } if !std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists() => Some(format!(
-            "{}: this kernel has no kprobes (CONFIG_KPROBES is off: no kprobe_events in tracefs): {e}",
-            kind.full_name()
+            "this kernel has no kprobes (CONFIG_KPROBES is off: no kprobe_events in tracefs): {e}"
         )),
         ProbeKind::Kfunc { .. } => Some(format!(
-            "{}: the kernel refused the fentry/fexit program (kfunc probes need BPF trampolines; this kernel's policy may forbid them): {e}",
-            kind.full_name()
+            "the kernel refused the fentry/fexit program (kfunc probes need BPF trampolines; this kernel's policy may forbid them): {e}"
         )),
         _ => None,
     }
