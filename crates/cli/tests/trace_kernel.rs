@@ -88,7 +88,34 @@ fn probes_this_kernel_cannot_take_say_why() {
         assert_eq!(code, 1, "{err}");
         assert!(err.contains("this kernel has no kprobes"), "{err}");
     }
-    let (code, _, err) = trace(&["-e", "usdt:/bin/ls:p:n { }"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("usdt probes are not supported"), "{err}");
+    let (code, _, err) = trace(&["--dry-run", "-e", "usdt:/bin/true:no:such { }"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no USDT probe of /bin/true matches `no:such`"), "{err}");
+}
+
+#[test]
+fn usdt_probes_with_semaphores_fire() {
+    if !kernel_or_skip("usdt_probes_with_semaphores_fire") {
+        return;
+    }
+    // Debian's python3.11 has USDT probes behind semaphores (bpftrace's own test subject).
+    let py = "/usr/bin/python3.11";
+    let has_notes = std::fs::read(py).map(|d| d.windows(7).any(|w| w == b"stapsdt")).unwrap_or(false);
+    if !has_notes {
+        println!("SKIP usdt_probes_with_semaphores_fire: no {py} with .note.stapsdt");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("bpfbox-usdt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("imp.py");
+    std::fs::write(&script, "import json\n").unwrap();
+    let (code, out, err) = trace(&[
+        "-c",
+        &format!("{py} {}", script.display()),
+        "-e",
+        &format!("usdt:{py}:python:import__find__load__start {{ @[str(arg0)] = count(); }}"),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("@[json.decoder]: 1\n"), "{out}");
 }

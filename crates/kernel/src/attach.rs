@@ -53,6 +53,9 @@ pub enum UprobeLocation {
     Symbol(String),
     /// A file offset.
     Offset(u64),
+    /// A USDT probe site: its file offset and its semaphore's file offset (0: none),
+    /// which the kernel counts up while the probe is attached (`ref_ctr_offset`).
+    Usdt { offset: u64, semaphore: u64 },
 }
 
 /// A perf event to sample on: (perf type, config), e.g. software cpu-clock.
@@ -218,6 +221,7 @@ impl Target {
                 let loc = match location {
                     UprobeLocation::Symbol(s) => s.clone(),
                     UprobeLocation::Offset(o) => format!("{o:#x}"),
+                    UprobeLocation::Usdt { offset, .. } => format!("usdt site {offset:#x}"),
                 };
                 format!("{} {}:{loc}", if *ret { "uretprobe" } else { "uprobe" }, binary.display())
             }
@@ -661,6 +665,14 @@ pub fn attach(obj: &KernelObject, prog: &str, target: &Target, netns: Option<&st
             let pid = pid.unwrap_or(-1);
             let l = match location {
                 UprobeLocation::Offset(off) => p.attach_uprobe(*ret, pid, binary, *off as usize),
+                UprobeLocation::Usdt { offset, semaphore } => {
+                    let opts = libbpf_rs::UprobeOpts {
+                        retprobe: *ret,
+                        ref_ctr_offset: *semaphore as usize,
+                        ..Default::default()
+                    };
+                    p.attach_uprobe_with_opts(pid, binary, *offset as usize, opts)
+                }
                 UprobeLocation::Symbol(sym) => {
                     let opts =
                         libbpf_rs::UprobeOpts { retprobe: *ret, func_name: Some(sym.clone()), ..Default::default() };

@@ -97,3 +97,164 @@ fn elf_vaddr_of_offset(path: &Path, fileoff: u64) -> Option<u64> {
     }
     None
 }
+
+/// Where a USDT argument is, as the note's `SIZE@OPERAND` says (x86-64 AT&T syntax).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UsdtLoc {
+    /// `%reg`: the value of a `struct pt_regs` slot (byte offset).
+    Reg(u16),
+    /// `DISP(%reg)`: memory at the register plus a displacement.
+    Mem { reg: u16, disp: i64 },
+    /// `$N`.
+    Const(i64),
+}
+
+/// One USDT argument: its size in bytes (1, 2, 4, 8), signedness and place.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsdtArg {
+    pub size: u8,
+    pub signed: bool,
+    pub loc: UsdtLoc,
+}
+
+/// One USDT probe site of a binary (`.note.stapsdt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsdtNote {
+    pub provider: String,
+    pub name: String,
+    /// File offsets of the probe's instruction and of its semaphore (0: none).
+    pub offset: u64,
+    pub semaphore: u64,
+    pub args: Vec<UsdtArg>,
+}
+
+/// The `struct pt_regs` byte offset of an x86-64 register named in AT&T syntax
+/// (`%rdi`, `%edi`, `%di`, `%dil`, `%r8d`...).
+fn pt_regs_offset(name: &str) -> Option<u16> {
+    let n = name.trim_start_matches('%');
+    let slot = match n {
+        "rax" | "eax" | "ax" | "al" | "ah" => 10,
+        "rbx" | "ebx" | "bx" | "bl" | "bh" => 5,
+        "rcx" | "ecx" | "cx" | "cl" | "ch" => 11,
+        "rdx" | "edx" | "dx" | "dl" | "dh" => 12,
+        "rsi" | "esi" | "si" | "sil" => 13,
+        "rdi" | "edi" | "di" | "dil" => 14,
+        "rbp" | "ebp" | "bp" | "bpl" => 4,
+        "rsp" | "esp" | "sp" | "spl" => 19,
+        "rip" => 16,
+        _ => {
+            let num: u16 = n.strip_prefix('r')?.trim_end_matches(['d', 'w', 'b']).parse().ok()?;
+            match num {
+                8 => 9,
+                9 => 8,
+                10 => 7,
+                11 => 6,
+                12 => 3,
+                13 => 2,
+                14 => 1,
+                15 => 0,
+                _ => return None,
+            }
+        }
+    };
+    Some(slot * 8)
+}
+
+/// Parse one `SIZE@OPERAND` argument.
+pub fn parse_usdt_arg(s: &str) -> Option<UsdtArg> {
+    let (size, op) = s.split_once('@')?;
+    let size: i32 = size.parse().ok()?;
+    let (signed, size) = (size < 0, size.unsigned_abs() as u8);
+    if ![1, 2, 4, 8].contains(&size) {
+        return None;
+    }
+    let loc = if let Some(c) = op.strip_prefix('$') {
+        UsdtLoc::Const(c.parse().ok()?)
+    } else if op.starts_with('%') {
+        UsdtLoc::Reg(pt_regs_offset(op)?)
+    } else {
+        let (disp, rest) = op.split_once('(')?;
+        let reg = rest.strip_suffix(')')?;
+        let disp = if disp.is_empty() { 0 } else { disp.parse().ok()? };
+        UsdtLoc::Mem { reg: pt_regs_offset(reg)?, disp }
+    };
+    Some(UsdtArg { size, signed, loc })
+}
+
+/// The USDT probes of a binary, with file offsets.
+pub fn usdt_notes(binary: &Path) -> Result<Vec<UsdtNote>, String> {
+    use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+    let data = std::fs::read(binary).map_err(|e| format!("{}: {e}", binary.display()))?;
+    let hdr = object::elf::FileHeader64::<object::Endianness>::parse(&*data)
+        .map_err(|e| format!("{}: not a 64-bit ELF file: {e}", binary.display()))?;
+    let endian = hdr.endian().map_err(|e| e.to_string())?;
+    let sections = hdr.sections(endian, &*data).map_err(|e| e.to_string())?;
+    let phdrs = hdr.program_headers(endian, &*data).map_err(|e| e.to_string())?;
+    let to_off = |va: u64| -> u64 {
+        phdrs
+            .iter()
+            .filter(|p| p.p_type(endian) == object::elf::PT_LOAD)
+            .find(|p| va >= p.p_vaddr(endian) && va < p.p_vaddr(endian) + p.p_memsz(endian))
+            .map_or(va, |p| va - p.p_vaddr(endian) + p.p_offset(endian))
+    };
+    let base_sec = sections
+        .iter()
+        .find(|s| sections.section_name(endian, s).ok() == Some(b".stapsdt.base".as_slice()))
+        .map(|s| s.sh_addr(endian));
+    let mut out = Vec::new();
+    for s in sections.iter() {
+        if sections.section_name(endian, s).ok() != Some(b".note.stapsdt".as_slice()) {
+            continue;
+        }
+        let Ok(Some(mut notes)) = s.notes(endian, &*data) else { continue };
+        while let Ok(Some(note)) = notes.next() {
+            if note.name() != b"stapsdt" || note.n_type(endian) != 3 {
+                continue;
+            }
+            let d = note.desc();
+            if d.len() < 24 {
+                continue;
+            }
+            let word = |i: usize| u64::from_le_bytes(d[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+            let (mut pc, base, mut sem) = (word(0), word(1), word(2));
+            if let Some(actual) = base_sec {
+                pc = pc.wrapping_add(actual).wrapping_sub(base);
+                if sem != 0 {
+                    sem = sem.wrapping_add(actual).wrapping_sub(base);
+                }
+            }
+            let mut strs = d[24..].split(|&b| b == 0).map(|b| String::from_utf8_lossy(b).into_owned());
+            let provider = strs.next().unwrap_or_default();
+            let name = strs.next().unwrap_or_default();
+            let args_text = strs.next().unwrap_or_default();
+            let args = args_text.split_whitespace().filter_map(parse_usdt_arg).collect();
+            out.push(UsdtNote {
+                provider,
+                name,
+                offset: to_off(pc),
+                semaphore: if sem == 0 { 0 } else { to_off(sem) },
+                args,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_usdt_arg, UsdtArg, UsdtLoc};
+
+    #[test]
+    fn usdt_arguments_parse_as_stap_writes_them() {
+        let a = |size, signed, loc| Some(UsdtArg { size, signed, loc });
+        assert_eq!(parse_usdt_arg("8@%rbx"), a(8, false, UsdtLoc::Reg(40)));
+        assert_eq!(parse_usdt_arg("-4@%ebp"), a(4, true, UsdtLoc::Reg(32)));
+        assert_eq!(parse_usdt_arg("-4@112(%rsp)"), a(4, true, UsdtLoc::Mem { reg: 152, disp: 112 }));
+        assert_eq!(parse_usdt_arg("8@-8(%rbp)"), a(8, false, UsdtLoc::Mem { reg: 32, disp: -8 }));
+        assert_eq!(parse_usdt_arg("2@%r12w"), a(2, false, UsdtLoc::Reg(24)));
+        assert_eq!(parse_usdt_arg("-1@$5"), a(1, true, UsdtLoc::Const(5)));
+        assert_eq!(parse_usdt_arg("3@%rax"), None);
+        assert_eq!(parse_usdt_arg("8@%xmm0"), None);
+        assert_eq!(parse_usdt_arg("garbage"), None);
+    }
+}

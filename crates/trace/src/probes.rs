@@ -22,10 +22,14 @@ pub enum ProbeKind {
         symbol: String,
         ret: bool,
     },
+    /// A USDT site: file offset, semaphore (0: none), where its arguments are.
     Usdt {
         binary: PathBuf,
         provider: String,
         name: String,
+        offset: u64,
+        semaphore: u64,
+        args: Vec<crate::elfsyms::UsdtArg>,
     },
     /// `interval:s:1` (period in ns), on one CPU.
     Interval {
@@ -63,7 +67,7 @@ impl ProbeKind {
             ProbeKind::Uprobe { binary, symbol, ret } => {
                 format!("{}:{}:{symbol}", if *ret { "uretprobe" } else { "uprobe" }, binary.display())
             }
-            ProbeKind::Usdt { binary, provider, name } => format!("usdt:{}:{provider}:{name}", binary.display()),
+            ProbeKind::Usdt { binary, provider, name, .. } => format!("usdt:{}:{provider}:{name}", binary.display()),
             ProbeKind::Interval { period_ns } => interval_name("interval", *period_ns),
             ProbeKind::Profile { hz: Some(hz), .. } => format!("profile:hz:{hz}"),
             ProbeKind::Profile { period_ns, .. } => interval_name("profile", period_ns.unwrap_or(0)),
@@ -265,7 +269,23 @@ pub fn expand(ap: &AttachPoint, env: &dyn ProbeEnv) -> Result<Vec<ProbeKind>, Di
                 }
             };
             let binary = resolve_binary(bin).map_err(err)?;
-            Ok(vec![ProbeKind::Usdt { binary, provider: provider.into(), name: name.into() }])
+            let notes = crate::elfsyms::usdt_notes(&binary).map_err(err)?;
+            let found: Vec<ProbeKind> = notes
+                .into_iter()
+                .filter(|n| glob_match(provider, &n.provider) && glob_match(name, &n.name))
+                .map(|n| ProbeKind::Usdt {
+                    binary: binary.clone(),
+                    provider: n.provider,
+                    name: n.name,
+                    offset: n.offset,
+                    semaphore: n.semaphore,
+                    args: n.args,
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(err(format!("no USDT probe of {} matches `{provider}:{name}`", binary.display())));
+            }
+            Ok(found)
         }
         "interval" | "profile" => {
             let (unit, n) = match parts.as_slice() {

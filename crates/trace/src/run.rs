@@ -237,7 +237,6 @@ impl SysResolver<'_> {
 
 /// The attach target of a probe (None: BEGIN/END, run by test runs).
 fn target(kind: &ProbeKind, opts: &RunOptions) -> Result<Option<Target>, RunError> {
-    let perr = |m: String| RunError::Probe { probe: kind.full_name(), message: m };
     Ok(Some(match kind {
         ProbeKind::Begin | ProbeKind::End => return Ok(None),
         ProbeKind::Tracepoint { category, name } => {
@@ -268,9 +267,17 @@ fn target(kind: &ProbeKind, opts: &RunOptions) -> Result<Option<Target>, RunErro
             sample: Sample::Period(*count),
             cpus: None,
         },
-        ProbeKind::Usdt { .. } => return Err(perr("usdt probes are not supported by bpfbox yet".into())),
+        ProbeKind::Usdt { binary, offset, semaphore, .. } => Target::Uprobe {
+            binary: binary.clone(),
+            location: UprobeLocation::Usdt { offset: *offset, semaphore: *semaphore },
+            ret: false,
+            pid: opts.pid,
+        },
         ProbeKind::Kprobe { .. } | ProbeKind::Kfunc { .. } => {
-            return Err(perr("attaching is handled by the loader".into()));
+            return Err(RunError::Probe {
+                probe: kind.full_name(),
+                message: "attaching is handled by the loader".into(),
+            });
         }
     }))
 }

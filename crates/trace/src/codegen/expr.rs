@@ -753,6 +753,12 @@ impl ProbeGen<'_, '_> {
             _ if b.starts_with("arg") => {
                 let n: usize = b[3..].parse().map_err(|_| err(span, format!("unknown builtin `{b}`")))?;
                 match &self.kind {
+                    ProbeKind::Usdt { args, .. } => {
+                        let a = args.get(n).cloned().ok_or_else(|| {
+                            err(span, format!("`{b}`: this USDT probe has {} argument(s)", args.len()))
+                        })?;
+                        self.usdt_arg(&a, span)
+                    }
                     k if k.has_pt_regs() => {
                         let off = *PT_REGS_ARGS
                             .get(n)
@@ -771,6 +777,35 @@ impl ProbeGen<'_, '_> {
                 }
             }
             _ => Err(err(span, format!("unknown builtin `{b}`"))),
+        }
+    }
+
+    /// A USDT argument: a register, memory at a register plus a displacement, or a constant.
+    fn usdt_arg(&mut self, a: &crate::elfsyms::UsdtArg, span: Span) -> Result<Val, Diagnostic> {
+        use crate::elfsyms::UsdtLoc;
+        let bits = a.size * 8;
+        let raw = match &a.loc {
+            UsdtLoc::Const(c) => return Ok(Val { ty: Ty::Int { bits, signed: a.signed }, loc: Loc::Const(*c) }),
+            UsdtLoc::Reg(off) => {
+                self.e.ldx(Size::DW, r(1), r(6), *off as i16);
+                self.reg_val(1, Ty::U64, span)?
+            }
+            UsdtLoc::Mem { reg, disp } => {
+                let out = self.e.alloc(8, span)?;
+                self.e.zero(out, 8);
+                self.e.ldx(Size::DW, r(3), r(6), *reg as i16);
+                self.e.mov_imm(r(1), *disp);
+                self.e.alu(AluOp::Add, r(3), Operand::Reg(r(1)));
+                self.e.stack_ptr(r(1), out);
+                self.e.mov_imm(r(2), a.size as i64);
+                self.e.call(helper::PROBE_READ_USER);
+                Val { ty: Ty::U64, loc: Loc::Stack(out) }
+            }
+        };
+        if bits < 64 {
+            self.resize(raw, bits, a.signed, span)
+        } else {
+            Ok(Val { ty: Ty::Int { bits: 64, signed: a.signed }, loc: raw.loc })
         }
     }
 
