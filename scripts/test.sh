@@ -13,3 +13,5 @@ cargo test --workspace --locked --features bpfbox/kernel -- --show-output
 # program on bpfbox's JIT: one corpus, both engines.
 echo "runtime tests on the JIT (BPFBOX_TEST_ENGINE=jit):"
 BPFBOX_TEST_ENGINE=jit cargo test -p bpfbox-vm --tests --locked
+# The Python package (crates/python, python/): built into a virtualenv, its pytest suite.
+scripts/test-python.sh
