@@ -39,6 +39,9 @@ pub struct TraceArgs {
     /// Compile and verify only; load nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// Skip bpfbox's verifier (the kernel still verifies what it loads).
+    #[arg(long = "no-verify")]
+    pub no_verify: bool,
     /// Allow unsafe functions (system, signal).
     #[arg(long = "unsafe")]
     pub unsafe_: bool,
@@ -102,9 +105,13 @@ pub fn run(a: TraceArgs) -> Result<u8, CliError> {
         Err(d) => return fail(d),
     };
     let t1 = std::time::Instant::now();
-    let stats = match link::verify(&compiled, &Default::default()) {
-        Ok(s) => s,
-        Err(d) => return fail(d),
+    let stats = if a.no_verify {
+        Vec::new()
+    } else {
+        match link::verify(&compiled, &Default::default()) {
+            Ok(s) => s,
+            Err(d) => return fail(d),
+        }
     };
     let t2 = std::time::Instant::now();
     if a.verbose {

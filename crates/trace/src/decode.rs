@@ -182,6 +182,11 @@ pub fn map_dump(decl: &MapDecl, entries: &[(Vec<u8>, Vec<u8>)], res: &dyn Resolv
         };
         out.push((keys, agg));
     }
+    // bpftrace 0.17 prints a keyless count() map that holds nothing (never written, or
+    // cleared) as `@x: 0`.
+    if out.is_empty() && decl.key.is_none() && decl.kind == MapKind::Count {
+        out.push((Vec::new(), Agg::Count(0)));
+    }
     let kind = match decl.kind {
         MapKind::Scalar(_) => OutKind::Scalar,
         MapKind::Count => OutKind::Count,

@@ -77,6 +77,20 @@ impl PausedChild {
     pub fn pid(&self) -> u32 {
         self.pid as u32
     }
+    /// End the command before it runs (SIGKILL while it waits before exec).
+    fn kill(&mut self) {
+        // SAFETY: our child.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    }
+
+    /// SIGTERM to a command still running.
+    fn terminate(&mut self) {
+        if !self.exited() {
+            // SAFETY: our child, not yet reaped.
+            unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        }
+    }
+
     fn release(&mut self) {
         if let Some(mut g) = self.go.take() {
             let _ = g.write_all(&[1]);
@@ -99,6 +113,10 @@ impl PausedChild {
 
 impl Drop for PausedChild {
     fn drop(&mut self) {
+        if self.go.is_some() {
+            // Never released (the script did not compile or load): it must not run.
+            self.kill();
+        }
         self.release();
         if self.status.is_none() {
             let mut st = 0;
@@ -348,12 +366,16 @@ pub fn run(
     let mut events = EventStream::new(&obj, false)?;
     let res = SysResolver::new(&obj);
     res.pid.set(opts.pid.map(|p| p as u32).or(child.as_ref().map(|c| c.pid())).unwrap_or(0));
-    let mut st = State { exit: false, fmt: opts.format };
+    let mut st = State { exit: false, ending: false, fmt: opts.format };
     for p in c.programs.iter().filter(|p| p.probe == ProbeKind::Begin) {
         obj.test_run(&p.name, &TestRunInput::default())?;
     }
     drain(c, &obj, &mut events, &res, &mut st, out, Duration::ZERO)?;
     if let Some(ch) = child.as_deref_mut() {
+        if st.exit {
+            // exit() in BEGIN: the command never runs (as bpftrace).
+            ch.kill();
+        }
         ch.release();
     }
     let start = Instant::now();
@@ -375,10 +397,14 @@ pub fn run(
         }
     }
     drop(attachments);
+    if let Some(ch) = child.as_deref_mut() {
+        // The script ended first: end the command too (as bpftrace).
+        ch.terminate();
+    }
+    st.ending = true;
     for p in c.programs.iter().filter(|p| p.probe == ProbeKind::End) {
         obj.test_run(&p.name, &TestRunInput::default())?;
     }
-    st.exit = false;
     drain(c, &obj, &mut events, &res, &mut st, out, Duration::ZERO)?;
     let maps = dump_maps(c, &obj, &res)?;
     let text = match opts.format {
@@ -392,6 +418,8 @@ pub fn run(
 
 struct State {
     exit: bool,
+    /// END is running: its records are printed even after an exit().
+    ending: bool,
     fmt: Format,
 }
 
@@ -421,6 +449,10 @@ fn drain(
     for ev in events.poll(timeout)? {
         let Event::Ring { data, .. } = ev else { continue };
         let Some((kind, idx, payload)) = decode::event_header(&data) else { continue };
+        if st.exit && !st.ending {
+            // Records sent after exit() are dropped, as bpftrace stops reading at exit.
+            continue;
+        }
         let text = match kind {
             k if decode::is_kind(k, EventKind::Exit) => {
                 st.exit = true;

@@ -42,6 +42,17 @@ const PT_REGS: [&str; 21] = [
     "cs", "flags", "sp", "ss",
 ];
 
+/// What a C pointer type (`const char *`, `const char *const *`) points to.
+fn c_pointee(c_type: &str, user: bool) -> Ty {
+    let t = c_type.trim();
+    let inner = t.strip_suffix('*').unwrap_or(t).trim();
+    let inner = inner.strip_suffix("const").unwrap_or(inner).trim();
+    if inner.ends_with('*') {
+        return Ty::Ptr { user, pointee: Box::new(c_pointee(inner, user)) };
+    }
+    int_ty(inner.trim_start_matches("const ").trim()).unwrap_or(Ty::Int { bits: 8, signed: false })
+}
+
 /// A kernel symbol's address from /proc/kallsyms.
 fn kallsyms_addr(sym: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
@@ -92,7 +103,10 @@ impl ProbeGen<'_, '_> {
             ExprKind::Var(n) => self.var_read(n, span),
             ExprKind::Map(m) => self.map_read(m),
             ExprKind::Call { name, args, .. } => self.call(name, args, span),
-            ExprKind::Ident(n) => Err(err(span, format!("unknown identifier `{n}`"))),
+            ExprKind::Ident(n) => match self.define(n) {
+                Some(v) => Ok(v),
+                None => Err(err(span, format!("unknown identifier `{n}`"))),
+            },
             ExprKind::Binary { op: BinOp::LogAnd, lhs, rhs } => self.logical(true, lhs, rhs, span),
             ExprKind::Binary { op: BinOp::LogOr, lhs, rhs } => self.logical(false, lhs, rhs, span),
             ExprKind::Binary { op, lhs, rhs } => {
@@ -103,7 +117,7 @@ impl ProbeGen<'_, '_> {
             ExprKind::Unary { op, expr } => self.unary(*op, expr, span),
             ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
             ExprKind::Field { expr, field, arrow } => self.field(expr, field, *arrow, span),
-            ExprKind::Index { .. } => Err(err(span, "array and pointer indexing is not supported by bpfbox yet")),
+            ExprKind::Index { expr, index } => self.index(expr, index, span),
             ExprKind::Cast { ty, expr } => {
                 let v = self.expr(expr)?;
                 if ty.ptr_depth > 0 {
@@ -152,6 +166,52 @@ impl ProbeGen<'_, '_> {
             }
             ExprKind::IncDec { target, inc, prefix } => self.incdec(target, *inc, *prefix, span),
         }
+    }
+
+    /// `buf[i]` (a byte of a buffer or string, constant index) or `ptr[i]` (`*(ptr + i)`).
+    fn index(&mut self, base: &Expr, index: &Expr, span: Span) -> Result<Val, Diagnostic> {
+        let v = self.expr(base)?;
+        let i = self.expr(index)?;
+        match &v.ty {
+            Ty::Buf(n) | Ty::Str(n) => {
+                let Loc::Const(k) = i.loc else {
+                    return Err(err(index.span, "an index into a buffer or string must be an integer literal"));
+                };
+                if k < 0 || k >= *n as i64 {
+                    return Err(err(index.span, format!("index {k} is out of bounds (the array has {n} elements)")));
+                }
+                let base_off = self.to_stack(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
+                self.e.ldx(Size::B, r(1), r(10), base_off + k as i16);
+                let signed = matches!(v.ty, Ty::Str(_));
+                let out = self.reg_val(1, Ty::Int { bits: 8, signed: false }, span)?;
+                if signed {
+                    self.resize(out, 8, true, span)
+                } else {
+                    Ok(out)
+                }
+            }
+            Ty::Ptr { .. } => {
+                let p = self.binary(BinOp::Add, v, i, span)?;
+                self.deref_val(p, span)
+            }
+            t => Err(err(span, format!("cannot index {}", t.name()))),
+        }
+    }
+
+    /// A `#define NAME VALUE` of the script's preamble (integer or string values).
+    fn define(&self, name: &str) -> Option<Val> {
+        self.g.script.preamble.iter().find_map(|(line, _)| {
+            let rest = line.trim().strip_prefix("#define")?.trim();
+            let (n, value) = rest.split_once(char::is_whitespace)?;
+            if n != name {
+                return None;
+            }
+            let value = value.trim();
+            if let Some(s) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                return Some(Val { ty: Ty::Str(s.len() as u32 + 1), loc: Loc::ConstStr(s.to_string()) });
+            }
+            parse_int(value.trim_start_matches('(').trim_end_matches(')')).map(Val::int)
+        })
     }
 
     /// An integer in a register.
@@ -303,6 +363,23 @@ impl ProbeGen<'_, '_> {
                 format!("invalid operands to `{}`: {} and {}", op.symbol(), a.ty.name(), b.ty.name()),
             ));
         }
+        // Pointer arithmetic: `p + n` and `p - n` advance by n elements, as in C.
+        if let (Ty::Ptr { pointee, .. }, BinOp::Add | BinOp::Sub) = (&a.ty, op) {
+            if matches!(b.ty, Ty::Int { .. }) {
+                let elem = match &**pointee {
+                    Ty::Int { bits, .. } => *bits as i64 / 8,
+                    Ty::Record { btf_id, .. } => {
+                        self.g.btf().and_then(|btf| btf.resolve_size(*btf_id).ok()).unwrap_or(1) as i64
+                    }
+                    _ => 8,
+                };
+                let ptr_ty = a.ty.clone();
+                let scaled = self.binary(BinOp::Mul, b, Val::int(elem), span)?;
+                let a_int = Val { ty: Ty::U64, loc: a.loc };
+                let sum = self.binary(op, a_int, scaled, span)?;
+                return Ok(Val { ty: ptr_ty, loc: sum.loc });
+            }
+        }
         let signed = a.ty.is_signed() || b.ty.is_signed();
         if let (Loc::Const(x), Loc::Const(y)) = (&a.loc, &b.loc) {
             if let Some(v) = fold(op, *x, *y, signed) {
@@ -445,27 +522,41 @@ impl ProbeGen<'_, '_> {
                 let ty = if op == UnOp::Not { Ty::Int { bits: 64, signed: false } } else { Ty::I64 };
                 self.reg_val(1, ty, span)
             }
-            UnOp::Deref => {
-                if matches!(&v.ty, Ty::Ptr { pointee, .. } if matches!(**pointee, Ty::Record { .. })) {
-                    return self.deref_record(&v, span);
-                }
-                let Ty::Ptr { user, pointee } = v.ty.clone() else {
-                    return Err(err(span, format!("cannot dereference {}", v.ty.name())));
-                };
-                let Ty::Int { bits, signed } = *pointee else {
-                    return Err(err(span, "bpfbox dereferences pointers to integers only"));
-                };
-                let out = self.e.alloc(8, span)?;
-                self.e.zero(out, 8);
-                self.int_to_reg(&v, 3, span)?;
-                self.e.stack_ptr(r(1), out);
-                self.e.mov_imm(r(2), bits as i64 / 8);
-                self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
-                let val = Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) };
-                self.resize(val, bits, signed, span)
-            }
+            UnOp::Deref => self.deref_val(v, span),
             UnOp::AddrOf => Err(err(span, "`&` is not supported by bpfbox yet")),
         }
+    }
+
+    /// `*p`: a struct place, a pointer or an integer read through `p`.
+    fn deref_val(&mut self, v: Val, span: Span) -> Result<Val, Diagnostic> {
+        if matches!(&v.ty, Ty::Ptr { pointee, .. } if matches!(**pointee, Ty::Record { .. })) {
+            return self.deref_record(&v, span);
+        }
+        let Ty::Ptr { user, pointee } = v.ty.clone() else {
+            return Err(err(span, format!("cannot dereference {}", v.ty.name())));
+        };
+        let (bits, signed) = match *pointee {
+            Ty::Int { bits, signed } => (bits, signed),
+            Ty::Ptr { .. } => (64, false),
+            _ => return Err(err(span, "bpfbox dereferences pointers to integers, pointers and structs")),
+        };
+        if let Ty::Ptr { .. } = *pointee {
+            let out = self.e.alloc(8, span)?;
+            self.e.zero(out, 8);
+            self.int_to_reg(&v, 3, span)?;
+            self.e.stack_ptr(r(1), out);
+            self.e.mov_imm(r(2), 8);
+            self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+            return Ok(Val { ty: *pointee, loc: Loc::Stack(out) });
+        }
+        let out = self.e.alloc(8, span)?;
+        self.e.zero(out, 8);
+        self.int_to_reg(&v, 3, span)?;
+        self.e.stack_ptr(r(1), out);
+        self.e.mov_imm(r(2), bits as i64 / 8);
+        self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+        let val = Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) };
+        self.resize(val, bits, signed, span)
     }
 
     fn ternary(&mut self, cond: &Expr, then: &Expr, els: &Expr, span: Span) -> Result<Val, Diagnostic> {
@@ -632,8 +723,7 @@ impl ProbeGen<'_, '_> {
             ));
         }
         if f.c_type.contains('*') {
-            let pointee = int_ty(f.c_type.trim_end_matches('*').trim().trim_start_matches("const ").trim())
-                .unwrap_or(Ty::Int { bits: 8, signed: false });
+            let pointee = c_pointee(&f.c_type, user);
             self.e.ldx(Size::DW, r(1), r(6), f.offset as i16);
             return self.reg_val(1, Ty::Ptr { user, pointee: Box::new(pointee) }, span);
         }
