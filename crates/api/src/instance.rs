@@ -165,7 +165,17 @@ pub struct Instance {
     progs: BTreeMap<String, Loaded>,
 }
 
-fn map_def(m: &MapSpec) -> bpfbox_vm::MapDef {
+/// The runtime's definition of an object's map (for clients that drive `bpfbox-vm`
+/// themselves, such as the CLI; [`Object::load`](crate::Object::load) uses it).
+///
+/// ```
+/// let obj = bpfbox_api::Object::open("../../examples/xdp_firewall.bpf.o").unwrap();
+/// let loaded = bpfbox_object::load(&std::fs::read("../../examples/xdp_firewall.bpf.o").unwrap(), &Default::default()).unwrap();
+/// let def = bpfbox_api::map_def(&loaded.maps[0]);
+/// assert_eq!(def.name, loaded.maps[0].name);
+/// assert!(obj.maps().any(|(name, _, _)| name == def.name));
+/// ```
+pub fn map_def(m: &MapSpec) -> bpfbox_vm::MapDef {
     bpfbox_vm::MapDef {
         name: m.name.clone(),
         map_type: m.map_type,

@@ -7,7 +7,7 @@
 
 use crate::verify_cmd::BeforeRun;
 use crate::CliError;
-use bpfbox_object::{LoadOptions, LoadedObject, MapSpec};
+use bpfbox_object::{LoadOptions, LoadedObject};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -287,21 +287,6 @@ fn select_prog<'o>(a: &RunObjArgs, obj: &'o LoadedObject) -> Result<&'o bpfbox_o
     }
 }
 
-fn map_def(m: &MapSpec) -> bpfbox_vm::MapDef {
-    bpfbox_vm::MapDef {
-        name: m.name.clone(),
-        map_type: m.map_type,
-        key_size: m.key_size,
-        value_size: m.value_size,
-        max_entries: m.max_entries,
-        map_flags: m.map_flags,
-        map_extra: m.map_extra,
-        inner: m.inner.as_ref().map(|i| Box::new(map_def(i))),
-        initial_data: m.initial_data.clone(),
-        frozen: m.frozen,
-    }
-}
-
 /// The results of a whole `bpfbox run OBJ`: one record per input, then the maps.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -327,7 +312,7 @@ fn run_user(
     let rt = Runtime::new(opts);
     let mut ids = Vec::new();
     for m in &obj.maps {
-        ids.push(rt.create_map(&map_def(m)).map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?);
+        ids.push(rt.create_map(&bpfbox_api::map_def(m)).map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?);
     }
     // Every program is loaded, so that tail calls find their targets.
     let mut prog_ids = BTreeMap::new();
