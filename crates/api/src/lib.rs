@@ -29,7 +29,7 @@
 mod instance;
 mod maps;
 
-pub use instance::{map_def, Engine, Input, Instance, LoadOptions, Output};
+pub use instance::{Engine, Input, Instance, LoadOptions, Output, map_def};
 pub use maps::{Map, PerfBuffer, Pod, RawMap, RingBuffer};
 
 use bpfbox_object::btf::Btf;

@@ -312,7 +312,10 @@ fn run_user(
     let rt = Runtime::new(opts);
     let mut ids = Vec::new();
     for m in &obj.maps {
-        ids.push(rt.create_map(&bpfbox_api::map_def(m)).map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?);
+        ids.push(
+            rt.create_map(&bpfbox_api::map_def(m))
+                .map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?,
+        );
     }
     // Every program is loaded, so that tail calls find their targets.
     let mut prog_ids = BTreeMap::new();
