@@ -132,32 +132,20 @@ pub struct UsdtNote {
 /// (`%rdi`, `%edi`, `%di`, `%dil`, `%r8d`...).
 fn pt_regs_offset(name: &str) -> Option<u16> {
     let n = name.trim_start_matches('%');
-    let slot = match n {
-        "rax" | "eax" | "ax" | "al" | "ah" => 10,
-        "rbx" | "ebx" | "bx" | "bl" | "bh" => 5,
-        "rcx" | "ecx" | "cx" | "cl" | "ch" => 11,
-        "rdx" | "edx" | "dx" | "dl" | "dh" => 12,
-        "rsi" | "esi" | "si" | "sil" => 13,
-        "rdi" | "edi" | "di" | "dil" => 14,
-        "rbp" | "ebp" | "bp" | "bpl" => 4,
-        "rsp" | "esp" | "sp" | "spl" => 19,
-        "rip" => 16,
-        _ => {
-            let num: u16 = n.strip_prefix('r')?.trim_end_matches(['d', 'w', 'b']).parse().ok()?;
-            match num {
-                8 => 9,
-                9 => 8,
-                10 => 7,
-                11 => 6,
-                12 => 3,
-                13 => 2,
-                14 => 1,
-                15 => 0,
-                _ => return None,
-            }
-        }
+    let reg = match n {
+        "rax" | "eax" | "ax" | "al" | "ah" => "ax",
+        "rbx" | "ebx" | "bx" | "bl" | "bh" => "bx",
+        "rcx" | "ecx" | "cx" | "cl" | "ch" => "cx",
+        "rdx" | "edx" | "dx" | "dl" | "dh" => "dx",
+        "rsi" | "esi" | "si" | "sil" => "si",
+        "rdi" | "edi" | "di" | "dil" => "di",
+        "rbp" | "ebp" | "bp" | "bpl" => "bp",
+        "rsp" | "esp" | "sp" | "spl" => "sp",
+        "rip" => "ip",
+        // r8..r15 and their d/w/b forms.
+        _ => n.strip_suffix(['d', 'w', 'b']).unwrap_or(n),
     };
-    Some(slot * 8)
+    crate::probes::pt_regs_offset(reg).map(|o| o as u16)
 }
 
 /// Parse one `SIZE@OPERAND` argument.

@@ -103,11 +103,11 @@ impl ProbeKind {
 }
 
 fn interval_name(provider: &str, ns: u64) -> String {
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{provider}:s:{}", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{provider}:ms:{}", ns / 1_000_000)
-    } else if ns % 1000 == 0 {
+    } else if ns.is_multiple_of(1000) {
         format!("{provider}:us:{}", ns / 1000)
     } else {
         format!("{provider}:ns:{ns}")
@@ -177,6 +177,20 @@ impl ProbeEnv for SystemEnv {
         crate::elfsyms::function_symbols(binary)
             .map(|syms| syms.into_iter().filter(|s| glob_match(pattern, s)).collect())
     }
+}
+
+/// `struct pt_regs` of x86-64 in memory order, 8 bytes each, by the names bpftrace's
+/// `reg()` takes.
+pub const PT_REGS: [&str; 21] = [
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip",
+    "cs", "flags", "sp", "ss",
+];
+/// The registers the x86-64 calling convention passes `arg0`..`arg5` in; `retval` is in `ax`.
+pub const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
+
+/// The byte offset of a register (a [`PT_REGS`] name) in `struct pt_regs`.
+pub fn pt_regs_offset(reg: &str) -> Option<i16> {
+    PT_REGS.iter().position(|r| *r == reg).map(|i| 8 * i as i16)
 }
 
 /// Shell-style glob with `*` and `?` (bpftrace's wildcards).

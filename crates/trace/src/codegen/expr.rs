@@ -5,9 +5,9 @@ use super::stmt::{err, ProbeGen};
 use super::{EventKind, MapOp, PrintfSpec};
 use crate::ast::{BinOp, Expr, ExprKind, UnOp};
 use crate::diag::{Diagnostic, Span};
-use crate::probes::ProbeKind;
+use crate::probes::{pt_regs_offset, ProbeKind, ARG_REGS, PT_REGS};
 use crate::types::{Ty, COMM_LEN, STRLEN};
-use bpfbox_isa::{AluOp, Cond, Insn, Operand, Reg, Size, Width};
+use bpfbox_isa::{AluOp, Cond, Insn, Operand, Size, Width};
 
 /// Where a value is.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,15 +32,6 @@ impl Val {
         Val { ty: Ty::Void, loc: Loc::Const(0) }
     }
 }
-
-/// `struct pt_regs` offsets of x86-64 (arguments in di, si, dx, cx, r8, r9; return in ax).
-const PT_REGS_ARGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
-const PT_REGS_AX: i16 = 80;
-/// `struct pt_regs` of x86-64, in order (8 bytes each), for `reg()`.
-const PT_REGS: [&str; 21] = [
-    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip",
-    "cs", "flags", "sp", "ss",
-];
 
 /// What a C pointer type (`const char *`, `const char *const *`) points to.
 fn c_pointee(c_type: &str, user: bool) -> Ty {
@@ -180,7 +171,7 @@ impl ProbeGen<'_, '_> {
                 if k < 0 || k >= *n as i64 {
                     return Err(err(index.span, format!("index {k} is out of bounds (the array has {n} elements)")));
                 }
-                let base_off = self.to_stack(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
+                let base_off = self.in_slot(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
                 self.e.ldx(Size::B, r(1), r(10), base_off + k as i16);
                 let signed = matches!(v.ty, Ty::Str(_));
                 let out = self.reg_val(1, Ty::Int { bits: 8, signed: false }, span)?;
@@ -236,7 +227,7 @@ impl ProbeGen<'_, '_> {
     }
 
     /// The value in a stack slot (allocating one for constants).
-    pub fn to_stack(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
+    pub fn in_slot(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
         if let Loc::Stack(off) = v.loc {
             return Ok(off);
         }
@@ -439,7 +430,7 @@ impl ProbeGen<'_, '_> {
         let ne = self.e.label();
         let done = self.e.label();
         let (Ty::Str(na), Ty::Str(nb)) = (&a.ty, &b.ty) else { unreachable!() };
-        let a_off = self.to_stack(&a, span)?;
+        let a_off = self.in_slot(&a, span)?;
         match &b.loc {
             Loc::ConstStr(s) => {
                 let bytes = s.as_bytes();
@@ -452,7 +443,7 @@ impl ProbeGen<'_, '_> {
                 }
             }
             _ => {
-                let b_off = self.to_stack(&b, span)?;
+                let b_off = self.in_slot(&b, span)?;
                 let eq = self.e.label();
                 for i in 0..(*na).min(*nb) as i16 {
                     self.e.ldx(Size::B, r(1), r(10), a_off + i);
@@ -608,7 +599,7 @@ impl ProbeGen<'_, '_> {
         match &target.kind {
             ExprKind::Var(n) => {
                 let old = self.var_read(n, target.span)?;
-                let old_copy = Val { ty: old.ty.clone(), loc: Loc::Stack(self.to_stack_copy(&old, span)?) };
+                let old_copy = Val { ty: old.ty.clone(), loc: Loc::Stack(self.copy_to_slot(&old, span)?) };
                 let new = self.binary(op, old, one, span)?;
                 let stmt = crate::ast::StmtKind::AssignVar {
                     name: n.clone(),
@@ -625,7 +616,7 @@ impl ProbeGen<'_, '_> {
                 let new = self.binary(op, old.clone(), one, span)?;
                 let (key, key_ty) = self.map_key(m, 0)?;
                 self.g.learn_map(&m.name, key_ty, crate::types::MapKind::Scalar(Ty::I64), span)?;
-                let val = self.to_stack(&new, span)?;
+                let val = self.in_slot(&new, span)?;
                 let idx = self.g.map_idx(&m.name);
                 self.update(idx, key, val, 0);
                 Ok(if prefix { new } else { old })
@@ -634,7 +625,7 @@ impl ProbeGen<'_, '_> {
         }
     }
 
-    fn to_stack_copy(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
+    fn copy_to_slot(&mut self, v: &Val, span: Span) -> Result<i16, Diagnostic> {
         let off = self.e.alloc(v.ty.size().max(8), span)?;
         let ty = v.ty.clone();
         self.store_val(v, &ty, 10, off, span)?;
@@ -833,7 +824,7 @@ impl ProbeGen<'_, '_> {
             }
             "retval" => match &self.kind {
                 ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
-                    self.e.ldx(Size::DW, r(1), r(6), PT_REGS_AX);
+                    self.e.ldx(Size::DW, r(1), r(6), pt_regs_offset("ax").expect("x86-64 has ax"));
                     self.reg_val(1, Ty::I64, span)
                 }
                 _ => Err(err(span, "`retval` is only available in uretprobe and kretprobe probes")),
@@ -850,8 +841,9 @@ impl ProbeGen<'_, '_> {
                         self.usdt_arg(&a, span)
                     }
                     k if k.has_pt_regs() => {
-                        let off = *PT_REGS_ARGS
+                        let off = ARG_REGS
                             .get(n)
+                            .and_then(|reg| pt_regs_offset(reg))
                             .ok_or_else(|| err(span, format!("`{b}`: only arg0..arg5 are passed in registers")))?;
                         self.e.ldx(Size::DW, r(1), r(6), off);
                         self.reg_val(1, u64t, span)
@@ -1019,7 +1011,7 @@ impl ProbeGen<'_, '_> {
             "print" | "clear" | "zero" => {
                 nargs(1, if name == "print" { 3 } else { 1 })?;
                 if let ExprKind::Map(m) = &args[0].kind {
-                    if m.keys.is_empty() || name == "print" && !m.keys.is_empty() && false {
+                    if m.keys.is_empty() {
                         let mut consts = [0u64; 2];
                         for (i, a) in args[1..].iter().enumerate() {
                             match self.expr(a)?.loc {
@@ -1150,11 +1142,11 @@ impl ProbeGen<'_, '_> {
                 self.e.st_imm(Size::DW, r(10), out, n as i32);
                 match &v.ty {
                     Ty::Buf(m) => {
-                        let src = self.to_stack(&v, span)?;
+                        let src = self.in_slot(&v, span)?;
                         self.e.copy(r(10), out + 8, r(10), src + 8, n.min(*m), r(1));
                     }
                     Ty::Str(m) => {
-                        let src = self.to_stack(&v, span)?;
+                        let src = self.in_slot(&v, span)?;
                         self.e.copy(r(10), out + 8, r(10), src, n.min(*m), r(1));
                     }
                     t if t.is_int() => {
@@ -1208,10 +1200,10 @@ impl ProbeGen<'_, '_> {
                 if !self.kind.has_pt_regs() {
                     return Err(err(span, "reg() is only available in uprobe and kprobe probes"));
                 }
-                let off = PT_REGS.iter().position(|r| r == name).ok_or_else(|| {
+                let off = pt_regs_offset(name).ok_or_else(|| {
                     err(args[0].span, format!("unknown register `{name}` (x86-64: {})", PT_REGS.join(", ")))
                 })?;
-                self.e.ldx(Size::DW, r(1), r(6), 8 * off as i16);
+                self.e.ldx(Size::DW, r(1), r(6), off);
                 self.reg_val(1, Ty::U64, span)
             }
             "kaddr" => {
@@ -1258,7 +1250,7 @@ impl ProbeGen<'_, '_> {
                     return Ok(Val::int(differ as i64));
                 }
                 let (a, b) = if matches!(a.loc, Loc::ConstStr(_)) { (b, a) } else { (a, b) };
-                let a_off = self.to_stack(&a, span)?;
+                let a_off = self.in_slot(&a, span)?;
                 let out = self.e.alloc(8, span)?;
                 let ne = self.e.label();
                 let done = self.e.label();
@@ -1274,7 +1266,7 @@ impl ProbeGen<'_, '_> {
                             }
                         }
                         _ => {
-                            let b_off = self.to_stack(&b, span)?;
+                            let b_off = self.in_slot(&b, span)?;
                             self.e.ldx(Size::B, r(2), r(10), b_off + i);
                             self.e.jump_if(Cond::Ne, r(1), Operand::Reg(r(2)), ne);
                             self.e.jump_if(Cond::Eq, r(1), Operand::Imm(0), eq);
@@ -1317,7 +1309,7 @@ impl ProbeGen<'_, '_> {
                     Ty::Buf(n) | Ty::Str(n) if *n == 4 || *n == 16 => {
                         let af = af.unwrap_or(if *n == 4 { 2 } else { 10 });
                         self.e.st_imm(Size::DW, r(10), out, af as i32);
-                        let src = self.to_stack(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
+                        let src = self.in_slot(&v, span)? + if matches!(v.ty, Ty::Buf(_)) { 8 } else { 0 };
                         self.e.copy(r(10), out + 8, r(10), src, *n, r(1));
                     }
                     t => {
@@ -1426,6 +1418,3 @@ fn signal_number(s: &str) -> Option<i64> {
         _ => return s.parse().ok(),
     })
 }
-
-#[allow(dead_code)]
-fn _reg(_: Reg) {}

@@ -537,7 +537,7 @@ impl ProbeGen<'_, '_> {
                 if !v.ty.is_int() {
                     return Err(err(a.span, format!("{}() expects an integer, not {}", kind.name(), v.ty.name())));
                 }
-                Some(self.to_stack(&v, a.span)?)
+                Some(self.in_slot(&v, a.span)?)
             }
             None => None,
         };
@@ -686,7 +686,7 @@ impl ProbeGen<'_, '_> {
             MapKind::Avg => Ty::I64,
             k => return Err(err(m.span, format!("@{} is a {} map; it can only be printed", m.name, k.name()))),
         };
-        if decl.key.is_some() != !m.keys.is_empty() {
+        if decl.key.is_some() == m.keys.is_empty() {
             return Err(err(m.span, format!("@{} is used both with and without a key", m.name)));
         }
         let (key, _) = self.map_key(m, 0)?;
