@@ -2,7 +2,7 @@
 //! A struct is a *place*: a value of type [`Ty::Record`] whose slot holds its address; a
 //! field of a place is read with `bpf_probe_read_kernel` (or `_user`).
 
-use super::emit::{helper, r};
+use super::emit::r;
 use super::expr::{Loc, Val};
 use super::stmt::{err, ProbeGen};
 use crate::diag::{Diagnostic, Span};
@@ -137,9 +137,7 @@ impl ProbeGen<'_, '_> {
         let out = self.e.alloc(size.max(8), span)?;
         self.e.zero(out, size.max(8));
         self.int_to_reg(&Val { ty: Ty::U64, loc: addr }, 3, span)?;
-        self.e.stack_ptr(r(1), out);
-        self.e.mov_imm(r(2), size as i64);
-        self.e.call(if *user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+        self.e.probe_read(out, size, *user, false);
         let v = Val { ty: ty.clone(), loc: Loc::Stack(out) };
         match ty {
             Ty::Int { bits, signed: true } if bits < 64 => self.resize_int(v, bits, true, span),

@@ -171,6 +171,19 @@ impl Emitter {
         self.mov(dst, r(10));
         self.alu(AluOp::Add, dst, Operand::Imm(off as i32));
     }
+    /// `bpf_probe_read_{user,kernel}[_str](r10 + dst, size, r3)`: the source address must
+    /// already be in r3.
+    pub fn probe_read(&mut self, dst: i16, size: u32, user: bool, string: bool) {
+        self.stack_ptr(r(1), dst);
+        self.mov_imm(r(2), size as i64);
+        self.call(match (user, string) {
+            (true, false) => helper::PROBE_READ_USER,
+            (false, false) => helper::PROBE_READ_KERNEL,
+            (true, true) => helper::PROBE_READ_USER_STR,
+            (false, true) => helper::PROBE_READ_KERNEL_STR,
+        });
+    }
+
     /// Copy `size` bytes (multiple of 8) from `src + soff` to `dst + doff` through r0... no:
     /// through `tmp`.
     pub fn copy(&mut self, dst: Reg, doff: i16, src: Reg, soff: i16, size: u32, tmp: Reg) {

@@ -535,17 +535,13 @@ impl ProbeGen<'_, '_> {
             let out = self.e.alloc(8, span)?;
             self.e.zero(out, 8);
             self.int_to_reg(&v, 3, span)?;
-            self.e.stack_ptr(r(1), out);
-            self.e.mov_imm(r(2), 8);
-            self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+            self.e.probe_read(out, 8, user, false);
             return Ok(Val { ty: *pointee, loc: Loc::Stack(out) });
         }
         let out = self.e.alloc(8, span)?;
         self.e.zero(out, 8);
         self.int_to_reg(&v, 3, span)?;
-        self.e.stack_ptr(r(1), out);
-        self.e.mov_imm(r(2), bits as i64 / 8);
-        self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+        self.e.probe_read(out, bits as u32 / 8, user, false);
         let val = Val { ty: Ty::Int { bits: 64, signed: false }, loc: Loc::Stack(out) };
         self.resize(val, bits, signed, span)
     }
@@ -685,9 +681,7 @@ impl ProbeGen<'_, '_> {
             self.e.ldx(Size::W, r(3), r(6), f.offset as i16);
             self.e.alu(AluOp::And, r(3), Operand::Imm(0xffff));
             self.e.alu(AluOp::Add, r(3), Operand::Reg(r(6)));
-            self.e.stack_ptr(r(1), out);
-            self.e.mov_imm(r(2), STRLEN as i64);
-            self.e.call(helper::PROBE_READ_KERNEL_STR);
+            self.e.probe_read(out, STRLEN, false, true);
             return Ok(Val { ty: Ty::Str(STRLEN), loc: Loc::Stack(out) });
         }
         if let Some(n) = f.array_len {
@@ -878,9 +872,7 @@ impl ProbeGen<'_, '_> {
                 self.e.ldx(Size::DW, r(3), r(6), *reg as i16);
                 self.e.mov_imm(r(1), *disp);
                 self.e.alu(AluOp::Add, r(3), Operand::Reg(r(1)));
-                self.e.stack_ptr(r(1), out);
-                self.e.mov_imm(r(2), a.size as i64);
-                self.e.call(helper::PROBE_READ_USER);
+                self.e.probe_read(out, a.size as u32, true, false);
                 Val { ty: Ty::U64, loc: Loc::Stack(out) }
             }
         };
@@ -1099,9 +1091,7 @@ impl ProbeGen<'_, '_> {
                 let out = self.e.alloc(n, span)?;
                 self.e.zero(out, n);
                 self.int_to_reg(&v, 3, span)?;
-                self.e.stack_ptr(r(1), out);
-                self.e.mov_imm(r(2), n as i64);
-                self.e.call(if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR });
+                self.e.probe_read(out, n, user, true);
                 Ok(Val { ty: Ty::Str(n), loc: Loc::Stack(out) })
             }
             "join" => {
@@ -1155,9 +1145,7 @@ impl ProbeGen<'_, '_> {
                             _ => matches!(self.kind, ProbeKind::Uprobe { .. } | ProbeKind::Usdt { .. }),
                         };
                         self.int_to_reg(&v, 3, span)?;
-                        self.e.stack_ptr(r(1), out + 8);
-                        self.e.mov_imm(r(2), n as i64);
-                        self.e.call(if user { helper::PROBE_READ_USER } else { helper::PROBE_READ_KERNEL });
+                        self.e.probe_read(out + 8, n, user, false);
                     }
                     t => {
                         return Err(err(
