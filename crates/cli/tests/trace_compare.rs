@@ -18,6 +18,10 @@
 //! - only stdout is compared: bpftrace prints an RLIMIT_MEMLOCK warning and its own type
 //!   warnings on stderr; the exit status must be 0 for both (a script that one tool
 //!   refuses shows as a difference);
+//! - in every mode, consecutive one-line entries of one map with the same value
+//!   (`@x[a]: 6`, `@x[b]: 6`) are sorted among themselves: both tools sort entries by value
+//!   and keep ties in their own hash map's walk order, which differs between them (and
+//!   between runs), so only the order of tied entries is ignored;
 //! - `lines-sorted`: lines are sorted before comparing, for maps whose entries have equal
 //!   values (bpftrace orders ties by its hash table's order);
 //! - `skip-values`: every run of decimal digits becomes `N`, for output whose numbers
@@ -184,8 +188,36 @@ fn run_tool(bpftrace: bool, script: &Path, flags: &[String], cmd: &str, args: &[
     run_limited(if bpftrace { "bpftrace" } else { BPFBOX }, &a, LIMIT)
 }
 
+/// `@name[key]: value` split into (name, value), for one-line map entries.
+fn entry(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('@')?;
+    let name_end = rest.find(['[', ':'])?;
+    let (_, value) = line.rsplit_once("]: ")?;
+    Some((&rest[..name_end], value))
+}
+
+/// Sort runs of consecutive entries of one map that have the same value.
+fn sort_ties(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i + 1;
+        if let Some(e) = entry(lines[i]) {
+            while j < lines.len() && entry(lines[j]) == Some(e) {
+                j += 1;
+            }
+        }
+        let mut run = lines[i..j].to_vec();
+        run.sort_unstable();
+        out.extend(run);
+        i = j;
+    }
+    out.join("\n")
+}
+
 fn normalise(out: &Output, compare: &Compare) -> String {
-    let text = format!("exit status {}\n{}", out.code, out.stdout);
+    let text = sort_ties(&format!("exit status {}\n{}", out.code, out.stdout));
     match compare {
         Compare::Exact => text,
         Compare::LinesSorted => {
