@@ -164,6 +164,10 @@ pub struct VerifyOptions {
     /// `BPF_F_SLEEPABLE` makes the program sleepable; the test flags change nothing
     /// bpfbox decides.
     pub prog_flags: u32,
+    /// Host-defined helpers (an embedder's own, by ids no kernel helper uses): calls
+    /// of these ids are checked against these prototypes exactly as kernel helpers
+    /// are against theirs, and every program type may call them.
+    pub host_helpers: Vec<bpfbox_abi::HelperProto>,
 }
 
 /// `BPF_F_*` program load flags by the names `bpfbox verify --flags` takes
@@ -193,7 +197,14 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { log: false, unprivileged: false, insn_limit: 1_000_000, kernel_facts: None, prog_flags: 0 }
+        VerifyOptions {
+            log: false,
+            unprivileged: false,
+            insn_limit: 1_000_000,
+            kernel_facts: None,
+            prog_flags: 0,
+            host_helpers: Vec::new(),
+        }
     }
 }
 

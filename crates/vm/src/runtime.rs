@@ -462,6 +462,17 @@ impl Default for Runtime {
 
 impl Runtime {
     pub fn new(opts: RuntimeOptions) -> Runtime {
+        Runtime::with_helpers(opts, HelperTable::empty())
+    }
+
+    /// A runtime whose programs may also call `extra`: host-defined helpers (an
+    /// embedder's own ids and implementations), added to the kernel helpers and
+    /// replacing any with the same id.
+    pub fn with_helpers(opts: RuntimeOptions, extra: HelperTable) -> Runtime {
+        let mut helpers = kernel_helpers::table();
+        for e in extra.iter() {
+            helpers.register(e.proto, e.func);
+        }
         let mut opts = opts;
         opts.nr_cpus = opts.nr_cpus.max(1);
         let seed = opts.prandom_seed;
@@ -470,7 +481,7 @@ impl Runtime {
                 opts,
                 maps: Table::new(),
                 progs: Table::new(),
-                helpers: kernel_helpers::table(),
+                helpers,
                 prandom: AtomicU64::new(seed),
                 start: Instant::now(),
             }),

@@ -232,9 +232,15 @@ impl Verifier<'_> {
 
     pub(super) fn helper_call(&mut self, p: &mut Path, id: i32) -> R<()> {
         let pc = p.pc;
-        let Some(proto) = u32::try_from(id).ok().and_then(helper_by_id) else {
+        let host = self.opts.host_helpers.iter().find(|h| i64::from(h.id) == i64::from(id));
+        let Some(proto) = host.or_else(|| u32::try_from(id).ok().and_then(helper_by_id)) else {
+            let hosts = &self.opts.host_helpers;
             return with_hint(fail(Rule::UnknownHelper, format!("invalid func unknown#{id}"), &[]), || {
-                "this helper id does not exist in the kernel".into()
+                if hosts.is_empty() {
+                    return "this helper id does not exist in the kernel".into();
+                }
+                let ids: Vec<String> = hosts.iter().map(|h| format!("{}#{}", h.name, h.id)).collect();
+                format!("this helper id is neither a kernel helper nor a host helper ({})", ids.join(", "))
             });
         };
         let proto: &HelperProto = proto;
@@ -243,7 +249,11 @@ impl Verifier<'_> {
         let (prog_type, hid) = (self.prog.prog_type, proto.id);
         let helpers = &self.opts.facts().helpers;
         let sleepable = self.prog.sleepable || self.opts.prog_flags & crate::BPF_F_SLEEPABLE != 0;
-        let access = helpers.access(prog_type, self.prog.expected_attach_type, Some(sleepable), hid);
+        // Host helpers are available to every program type.
+        let access = match host {
+            Some(_) => None,
+            None => helpers.access(prog_type, self.prog.expected_attach_type, Some(sleepable), hid),
+        };
         if let Some(msg) = access.and_then(|a| a.kernel_message(name, hid)) {
             use bpfbox_abi::helper_access::HelperAccess;
             return with_hint(fail(Rule::UnknownHelper, msg, &[]), || {
