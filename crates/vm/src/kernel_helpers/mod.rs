@@ -1,0 +1,212 @@
+//! Kernel helpers by number, with the kernel's semantics, for programs run by a
+//! [`crate::Runtime`]. Each reaches the run's state (`RunState`) through
+//! [`HelperCtx::env`]. Error paths return `-errno` in r0 as the kernel does; a
+//! call the kernel's verifier would have refused (a wrong map type, a pointer that
+//! is not the context, releasing a lock not held) stops the run with
+//! [`VmError::Helper`] naming the helper and pc.
+
+use crate::csum;
+use crate::ctx::{Ctx, XDP_FRAME_HDR};
+use crate::maps::{spin_lock, spin_unlock, Errno, Found, Map};
+use crate::memory::{Region, RegionKind};
+use crate::printk::{self, Reader};
+use crate::runtime::{map_handle, Event, Redirect, RunState, MAX_TAIL_CALL_CNT};
+use crate::{HelperCtx, HelperFn, HelperOutcome, HelperTable, MemView, VmError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+mod maps;
+mod misc;
+mod packet;
+
+use maps::*;
+use misc::*;
+use packet::*;
+
+type R = Result<HelperOutcome, VmError>;
+
+fn ret(v: u64) -> R {
+    Ok(HelperOutcome::Return(v))
+}
+
+fn err(e: Errno) -> R {
+    ret(e.ret())
+}
+
+fn fail_at(c: &HelperCtx<'_>, why: impl Into<String>) -> VmError {
+    c.fail(why)
+}
+
+fn st<'a>(c: &'a mut HelperCtx<'_>) -> Result<&'a mut RunState, VmError> {
+    let (pc, id) = (c.pc(), c.helper_id());
+    c.env::<RunState>().ok_or_else(|| VmError::Helper { pc, id, reason: "kernel helpers need a bpfbox Runtime".into() })
+}
+
+fn split<'a>(c: &'a mut HelperCtx<'_>) -> Result<(&'a mut RunState, MemView<'a>), VmError> {
+    let (pc, id) = (c.pc(), c.helper_id());
+    c.env_and_mem::<RunState>().ok_or_else(|| VmError::Helper {
+        pc,
+        id,
+        reason: "kernel helpers need a bpfbox Runtime".into(),
+    })
+}
+
+/// The map a handle argument names.
+fn map_arg(c: &mut HelperCtx<'_>, h: u64) -> Result<Arc<Map>, VmError> {
+    let m = st(c)?.shared.map_of_handle(h).cloned();
+    m.ok_or_else(|| fail_at(c, format!("argument {h:#x} is not a map")))
+}
+
+fn read_vec(c: &mut HelperCtx<'_>, addr: u64, len: usize) -> Result<Vec<u8>, VmError> {
+    let mut v = vec![0; len];
+    c.read(addr, &mut v)?;
+    Ok(v)
+}
+
+fn ensure_ctx(c: &mut HelperCtx<'_>, addr: u64) -> Result<(), VmError> {
+    if st(c)?.ctx.is_ctx(addr) {
+        Ok(())
+    } else {
+        Err(fail_at(c, format!("argument {addr:#x} is not the context")))
+    }
+}
+
+/// Register a value region the program was handed.
+fn hand_out(mem: &mut MemView<'_>, addr: u64, len: usize, writable: bool, kind: RegionKind) {
+    if len == 0 {
+        return;
+    }
+    // SAFETY: callers pass memory that outlives the run: map storage (kept alive by
+    // the map or by the run's pins), ring buffer records (until submitted or
+    // discarded, when the region is removed), key buffers owned by the run state.
+    unsafe {
+        mem.add_region(Region::from_raw_parts(
+            kind,
+            std::ptr::with_exposed_provenance_mut(addr as usize),
+            len as u64,
+            writable,
+        ))
+    }
+}
+
+// ---- the table ----
+
+const HELPERS: &[(&str, HelperFn)] = &[
+    ("map_lookup_elem", map_lookup_elem),
+    ("map_update_elem", map_update_elem),
+    ("map_delete_elem", map_delete_elem),
+    ("map_push_elem", map_push_elem),
+    ("map_pop_elem", map_pop_elem),
+    ("map_peek_elem", map_peek_elem),
+    ("map_lookup_percpu_elem", map_lookup_percpu_elem),
+    ("for_each_map_elem", for_each_map_elem),
+    ("loop", bpf_loop),
+    ("tail_call", tail_call),
+    ("ktime_get_ns", ktime_get_ns),
+    ("ktime_get_boot_ns", ktime_get_boot_ns),
+    ("ktime_get_coarse_ns", ktime_get_coarse_ns),
+    ("ktime_get_tai_ns", ktime_get_tai_ns),
+    ("jiffies64", jiffies64),
+    ("get_prandom_u32", get_prandom_u32),
+    ("get_smp_processor_id", get_smp_processor_id),
+    ("get_numa_node_id", zero),
+    ("get_current_pid_tgid", get_current_pid_tgid),
+    ("get_current_uid_gid", get_current_uid_gid),
+    ("get_current_comm", get_current_comm),
+    ("get_current_task", get_current_task),
+    ("get_current_task_btf", get_current_task),
+    ("get_current_cgroup_id", get_current_cgroup_id),
+    ("get_func_ip", get_func_ip),
+    ("get_attach_cookie", get_attach_cookie),
+    ("trace_printk", trace_printk),
+    ("trace_vprintk", trace_vprintk),
+    ("snprintf", snprintf),
+    ("probe_read", probe_read),
+    ("probe_read_kernel", probe_read),
+    ("probe_read_user", probe_read),
+    ("probe_read_str", probe_read_str),
+    ("probe_read_kernel_str", probe_read_str),
+    ("probe_read_user_str", probe_read_str),
+    ("ringbuf_output", ringbuf_output),
+    ("ringbuf_reserve", ringbuf_reserve),
+    ("ringbuf_submit", ringbuf_submit),
+    ("ringbuf_discard", ringbuf_discard),
+    ("ringbuf_query", ringbuf_query),
+    ("perf_event_output", perf_event_output),
+    ("spin_lock", spin_lock_h),
+    ("spin_unlock", spin_unlock_h),
+    ("strtol", strtol),
+    ("strtoul", strtoul),
+    ("strncmp", strncmp),
+    ("xdp_adjust_head", xdp_adjust_head),
+    ("xdp_adjust_meta", xdp_adjust_meta),
+    ("xdp_adjust_tail", xdp_adjust_tail),
+    ("xdp_get_buff_len", xdp_get_buff_len),
+    ("xdp_load_bytes", xdp_load_bytes),
+    ("xdp_store_bytes", xdp_store_bytes),
+    ("skb_load_bytes", skb_load_bytes),
+    ("skb_store_bytes", skb_store_bytes),
+    ("l3_csum_replace", l3_csum_replace),
+    ("l4_csum_replace", l4_csum_replace),
+    ("csum_diff", csum_diff),
+    ("csum_update", csum_update),
+    ("skb_pull_data", skb_pull_data),
+    ("skb_change_tail", skb_change_tail),
+    ("skb_change_head", skb_change_head),
+    ("set_hash", set_hash),
+    ("get_hash_recalc", get_hash_recalc),
+    ("get_cgroup_classid", zero),
+    ("get_route_realm", zero),
+    ("redirect", redirect),
+    ("redirect_map", redirect_map),
+    ("get_stackid", get_stackid),
+    ("get_stack", get_stack),
+    ("current_task_under_cgroup", current_task_under_cgroup),
+    ("copy_from_user", copy_from_user),
+    ("skb_adjust_room", skb_adjust_room),
+];
+
+/// The helpers a [`crate::Runtime`] gives its programs, by kernel number.
+pub(crate) fn table() -> HelperTable {
+    let mut t = HelperTable::empty();
+    for (name, f) in HELPERS {
+        if let Some(p) = bpfbox_abi::helper_by_name(name) {
+            t.register(*p, *f);
+        }
+    }
+    t
+}
+
+/// Names of the helpers bpfbox implements.
+pub fn implemented() -> impl Iterator<Item = &'static str> {
+    HELPERS.iter().map(|(n, _)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_helper_is_a_kernel_helper() {
+        for (name, _) in HELPERS {
+            assert!(bpfbox_abi::helper_by_name(name).is_some(), "{name}");
+        }
+        assert_eq!(table().len(), HELPERS.len());
+        assert!(HELPERS.len() >= 40);
+    }
+
+    #[test]
+    fn strtoull_follows_the_kernel() {
+        assert_eq!(strtoull(b"  -123abc", 10), Ok((6, 123, true)));
+        assert_eq!(strtoull(b"0x1f", 0), Ok((4, 31, false)));
+        assert_eq!(strtoull(b"0x1f", 16), Ok((4, 31, false)));
+        assert_eq!(strtoull(b"017", 0), Ok((3, 15, false)));
+        assert_eq!(strtoull(b"0", 0), Ok((1, 0, false)));
+        assert_eq!(strtoull(b"0x", 16), Err(Errno::EINVAL));
+        assert_eq!(strtoull(b"   ", 10), Err(Errno::EINVAL));
+        assert_eq!(strtoull(b"12", 7), Err(Errno::EINVAL));
+        assert_eq!(strtoull(b"12", 10 | 0x20), Err(Errno::EINVAL));
+        assert_eq!(strtoull(b"99999999999999999999", 10), Err(Errno::ERANGE));
+        assert_eq!(strtoull(b"z", 10), Err(Errno::EINVAL));
+    }
+}
