@@ -1,5 +1,6 @@
 //! Engines, loading an object into one, and test runs.
 
+use crate::helpers::{HostHelpers, Scope};
 use crate::maps::{Map, PerfBuffer, Pod, RawMap, RingBuffer};
 use crate::{Error, Object, Report, Result};
 use bpfbox_object::{InitSlot, LoadedObject, MapSpec};
@@ -22,6 +23,7 @@ pub struct Engine {
     max_insns: u64,
     deterministic: bool,
     nr_cpus: Option<u32>,
+    helpers: Arc<HostHelpers>,
 }
 
 impl Engine {
@@ -31,7 +33,13 @@ impl Engine {
     /// assert!(!bpfbox_api::Engine::interpreter().is_jit());
     /// ```
     pub fn interpreter() -> Engine {
-        Engine { jit: false, max_insns: bpfbox_vm::DEFAULT_MAX_INSNS, deterministic: false, nr_cpus: None }
+        Engine {
+            jit: false,
+            max_insns: bpfbox_vm::DEFAULT_MAX_INSNS,
+            deterministic: false,
+            nr_cpus: None,
+            helpers: Arc::default(),
+        }
     }
 
     /// The JIT: same results and errors as the interpreter, faster.
@@ -76,6 +84,31 @@ impl Engine {
     pub fn nr_cpus(mut self, n: u32) -> Engine {
         self.nr_cpus = Some(n.max(1));
         self
+    }
+
+    /// The host-defined helpers programs loaded into this engine may call (see
+    /// [`HostHelpers`]); they replace any given before.
+    ///
+    /// ```
+    /// use bpfbox_api::{Arg, Engine, HostHelpers, Ret};
+    /// let mut h = HostHelpers::new();
+    /// h.register(1000, "twice", Ret::Integer, &[Arg::Scalar], |c| Ok(c.arg(0) * 2))?;
+    /// let e = Engine::jit().helpers(h);
+    /// assert_eq!(e.host_helpers().names().count(), 1);
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    pub fn helpers(mut self, helpers: HostHelpers) -> Engine {
+        self.helpers = Arc::new(helpers);
+        self
+    }
+
+    /// The host-defined helpers of this engine.
+    ///
+    /// ```
+    /// assert_eq!(bpfbox_api::Engine::interpreter().host_helpers().names().count(), 0);
+    /// ```
+    pub fn host_helpers(&self) -> &HostHelpers {
+        &self.helpers
     }
 
     /// Whether this is the JIT.
@@ -163,6 +196,7 @@ pub struct Instance {
     obj: Arc<LoadedObject>,
     maps: Vec<MapId>,
     progs: BTreeMap<String, Loaded>,
+    helpers: Arc<HostHelpers>,
 }
 
 /// The runtime's definition of an object's map (for clients that drive `bpfbox-vm`
@@ -192,7 +226,8 @@ pub fn map_def(m: &MapSpec) -> bpfbox_vm::MapDef {
 
 pub(crate) fn load(object: &Object, engine: &Engine, opts: &LoadOptions) -> Result<Instance> {
     let obj = object.loaded().clone();
-    let rt = Runtime::new(engine.runtime_options());
+    let rt = Runtime::with_helpers(engine.runtime_options(), engine.helpers.vm_table());
+    let host_protos = engine.helpers.prototypes();
     let mut maps = Vec::new();
     for m in &obj.maps {
         maps.push(rt.create_map(&map_def(m)).map_err(|e| Error::Setup(Box::new(e)))?);
@@ -207,7 +242,7 @@ pub(crate) fn load(object: &Object, engine: &Engine, opts: &LoadOptions) -> Resu
         };
         let eat = spec.expected_attach_type.map(|t| t.number());
         let loaded = if opts.verify {
-            let (report, raw) = p.verify_raw()?;
+            let (report, raw) = p.verify_raw(&host_protos)?;
             if !report.accepted {
                 progs.insert(name, Loaded::Rejected(Box::new(report)));
                 continue;
@@ -241,7 +276,7 @@ pub(crate) fn load(object: &Object, engine: &Engine, opts: &LoadOptions) -> Resu
             }
         }
     }
-    Ok(Instance { rt, obj, maps, progs })
+    Ok(Instance { rt, obj, maps, progs, helpers: engine.helpers.clone() })
 }
 
 /// The input of a test run (`BPF_PROG_TEST_RUN`'s `data_in`, `ctx_in`, `repeat`).
@@ -325,6 +360,7 @@ impl Instance {
     pub fn test_run(&self, prog: &str, input: &Input) -> Result<Output> {
         let id = self.prog_id(prog)?;
         let i = TestRunInput { data_in: input.data.clone(), ctx_in: input.ctx.clone(), repeat: input.repeat, cpu: 0 };
+        let _scope = (!self.helpers.is_empty()).then(|| Scope::enter(&self.helpers));
         let o = self.rt.test_run(id, &i).map_err(|e| Error::Run(Box::new(e)))?;
         Ok(Output {
             retval: o.retval,

@@ -26,9 +26,11 @@
 //! The crate sits on top of bpfbox's internal crates (`bpfbox-object`, `-verifier`,
 //! `-vm`, `-jit`) and is the one whose surface is meant to stay stable.
 
+mod helpers;
 mod instance;
 mod maps;
 
+pub use helpers::{Arg, HelperCall, HelperError, HostHelpers, Ret};
 pub use instance::{Engine, Input, Instance, LoadOptions, Output, map_def};
 pub use maps::{Map, PerfBuffer, Pod, RawMap, RingBuffer};
 
@@ -49,6 +51,9 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A host helper's prototype cannot be used ([`HostHelpers::register`]).
+    #[error("host helper {helper}: {reason}")]
+    HelperPrototype { helper: String, reason: String },
     /// A file could not be read.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -437,17 +442,41 @@ impl<'o> Program<'o> {
     /// # Ok::<(), bpfbox_api::Error>(())
     /// ```
     pub fn verify(&self) -> Result<Report> {
-        let (report, _) = self.verify_raw()?;
+        let (report, _) = self.verify_raw(&[])?;
+        Ok(report)
+    }
+
+    /// [`Program::verify`] for `engine`: calls of its host-defined helpers
+    /// ([`Engine::helpers`]) are checked against their prototypes.
+    ///
+    /// ```
+    /// use bpfbox_api::{Arg, Engine, HostHelpers, Object, Ret};
+    /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/host/host_helpers.bpf.o"))?;
+    /// let prog = obj.program("good")?;
+    /// // Without the host's helpers, helper 1001 does not exist.
+    /// assert_eq!(prog.verify()?.diagnostics[0].message, "invalid func unknown#1001");
+    /// let mut h = HostHelpers::new();
+    /// h.register(1000, "host_add", Ret::Integer, &[Arg::Scalar, Arg::Scalar], |c| Ok(c.arg(0) + c.arg(1)))?;
+    /// h.register(1001, "host_hash", Ret::Integer, &[Arg::Memory, Arg::Size], |_| Ok(0))?;
+    /// assert!(prog.verify_with(&Engine::interpreter().helpers(h))?.accepted);
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    pub fn verify_with(&self, engine: &Engine) -> Result<Report> {
+        let (report, _) = self.verify_raw(&engine.host_helpers().prototypes())?;
         Ok(report)
     }
 
     /// The verifier's own report (with the converted accesses `load` needs) and ours.
-    pub(crate) fn verify_raw(&self) -> Result<(Report, bpfbox_verifier::Report)> {
+    pub(crate) fn verify_raw(
+        &self,
+        host_helpers: &[bpfbox_abi::HelperProto],
+    ) -> Result<(Report, bpfbox_verifier::Report)> {
         let Some(mut input) = bpfbox_verifier::object::input_from_object(self.obj.loaded(), self.spec) else {
             return Err(Error::UntypedProgram { name: self.spec.name.clone(), section: self.spec.section.clone() });
         };
         input.kernel_btf = self.obj.kernel_btf.clone();
-        let raw = bpfbox_verifier::verify(&input, &bpfbox_verifier::VerifyOptions::default());
+        let opts = bpfbox_verifier::VerifyOptions { host_helpers: host_helpers.to_vec(), ..Default::default() };
+        let raw = bpfbox_verifier::verify(&input, &opts);
         Ok((Report::new(self.spec, &raw), raw))
     }
 
