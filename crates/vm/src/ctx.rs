@@ -186,6 +186,23 @@ pub(crate) const SKB_MAX_LEN: usize = 65536 + ETH_HLEN;
 /// `BPF_SKB_MAX_LEN` (`SKB_MAX_ALLOC`) for `skb_change_head`.
 pub(crate) const SKB_MAX_ALLOC: usize = 16384 - 320;
 
+/// `struct ip_tunnel_info` as the tunnel-key helpers keep it; addresses as the
+/// fields of `struct bpf_tunnel_key` hold them (IPv4: a host-order `u32` in the first
+/// word; IPv6: the address bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TunnelInfo {
+    pub v6: bool,
+    pub id: u64,
+    /// Outer source and destination.
+    pub src: [u32; 4],
+    pub dst: [u32; 4],
+    pub tos: u8,
+    pub ttl: u8,
+    pub label: u32,
+    /// `TUNNEL_*` flags (`IP_TUNNEL_*_BIT` bits 0..16).
+    pub flags: u16,
+}
+
 #[derive(Debug)]
 pub(crate) struct Skb {
     pub kind: SkbKind,
@@ -216,6 +233,8 @@ pub(crate) struct Skb {
     pub local_ip4: u32,
     pub remote_ip6: [u32; 4],
     pub local_ip6: [u32; 4],
+    /// The tunnel metadata `bpf_skb_set_tunnel_key` attached (the skb's metadata dst).
+    pub tunnel: Option<TunnelInfo>,
     ctx_in: [u8; SKB_SIZE],
     anchor: Box<[u64; SKB_SIZE / 8]>,
 }
@@ -544,6 +563,7 @@ impl Ctx {
             local_ip4: lip4,
             remote_ip6: rip6,
             local_ip6: lip6,
+            tunnel: None,
             ctx_in: c,
             anchor: Box::new([0; SKB_SIZE / 8]),
         }))

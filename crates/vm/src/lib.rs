@@ -31,13 +31,16 @@
 //!   threads ([`Map`], [`Errno`]);
 //! - [`runtime`]: [`Runtime`] (create maps, load programs, `test_run`), kernel
 //!   helpers by number (`kernel_helpers.rs`), program contexts (`ctx.rs`),
-//!   `trace_printk` formatting (`printk.rs`), checksums (`csum.rs`).
+//!   `trace_printk` formatting (`printk.rs`), checksums (`csum.rs`);
+//! - [`world`]: the described host (interfaces, routes, neighbours, tunnel metadata)
+//!   that `bpf_fib_lookup` and the tunnel-key helpers read ([`World`]).
 //!
 //! **Invariant (checked mode):** the interpreter never dereferences an address
 //! outside the regions of the run and the live stack frames.
 
 mod csum;
 mod ctx;
+pub mod debug;
 mod error;
 mod helpers;
 mod interp;
@@ -49,6 +52,8 @@ mod ops;
 mod printk;
 mod program;
 pub mod runtime;
+pub mod world;
+mod world_parse;
 
 pub use error::VmError;
 pub use helpers::{
@@ -59,6 +64,7 @@ pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
 pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
 pub use ops::FUNC_ADDR_TAG;
 pub use program::Program;
+pub use world::World;
 pub use runtime::{
     Clock, CompiledProgram, Engine, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError,
     RuntimeOptions, TestRunInput, TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,

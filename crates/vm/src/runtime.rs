@@ -160,6 +160,8 @@ pub struct RuntimeOptions {
     pub probe_memory: Vec<(u64, Vec<u8>)>,
     /// Engine that runs loaded programs; `None` (the default): the interpreter.
     pub engine: Option<Arc<dyn Engine>>,
+    /// The host the programs run on (`bpf_fib_lookup`, tunnel keys): lo + eth0 by default.
+    pub world: Arc<crate::World>,
 }
 
 /// The host's possible CPUs (`/sys/devices/system/cpu/possible`), else the available parallelism.
@@ -195,6 +197,7 @@ impl Default for RuntimeOptions {
             func_ip: 0,
             probe_memory: Vec::new(),
             engine: None,
+            world: Arc::default(),
         }
     }
 }

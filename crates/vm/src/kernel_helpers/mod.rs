@@ -17,10 +17,12 @@ use std::sync::Arc;
 
 mod maps;
 mod misc;
+mod net;
 mod packet;
 
 use maps::*;
 use misc::*;
+use net::*;
 use packet::*;
 
 type R = Result<HelperOutcome, VmError>;
@@ -164,6 +166,10 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("current_task_under_cgroup", current_task_under_cgroup),
     ("copy_from_user", copy_from_user),
     ("skb_adjust_room", skb_adjust_room),
+    ("fib_lookup", fib_lookup),
+    ("skb_change_proto", skb_change_proto),
+    ("skb_set_tunnel_key", skb_set_tunnel_key),
+    ("skb_get_tunnel_key", skb_get_tunnel_key),
 ];
 
 /// The helpers a [`crate::Runtime`] gives its programs, by kernel number.

@@ -1,0 +1,347 @@
+//! Helpers that ask the host ([`crate::World`]): `bpf_fib_lookup`; and the skb
+//! helpers that change what the packet is: `bpf_skb_change_proto`,
+//! `bpf_skb_set_tunnel_key` / `bpf_skb_get_tunnel_key` (net/core/filter.c).
+
+use super::*;
+use crate::ctx::TunnelInfo;
+use crate::world::{FibResult, World};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// `struct bpf_fib_lookup` (64 bytes) field offsets.
+const FIB_SIZE: usize = 64;
+const F_FAMILY: usize = 0;
+const F_TOT_LEN: usize = 6;
+const F_IFINDEX: usize = 8;
+const F_METRIC: usize = 12;
+const F_SRC: usize = 16;
+const F_DST: usize = 32;
+const F_VLAN: usize = 48;
+const F_SMAC: usize = 52;
+const F_DMAC: usize = 58;
+
+/// `BPF_FIB_LOOKUP_*` flags.
+const LKUP_DIRECT: u64 = 1;
+const LKUP_OUTPUT: u64 = 2;
+const LKUP_SKIP_NEIGH: u64 = 4;
+const LKUP_TBID: u64 = 8;
+const LKUP_SRC: u64 = 16;
+const LKUP_MARK: u64 = 32;
+const LKUP_MASK: u64 = LKUP_DIRECT | LKUP_OUTPUT | LKUP_SKIP_NEIGH | LKUP_TBID | LKUP_SRC | LKUP_MARK;
+
+/// `BPF_FIB_LKUP_RET_*`.
+const RET_SUCCESS: u64 = 0;
+const RET_BLACKHOLE: u64 = 1;
+const RET_UNREACHABLE: u64 = 2;
+const RET_PROHIBIT: u64 = 3;
+const RET_NOT_FWDED: u64 = 4;
+const RET_FWD_DISABLED: u64 = 5;
+const RET_NO_NEIGH: u64 = 7;
+const RET_FRAG_NEEDED: u64 = 8;
+const RET_NO_SRC_ADDR: u64 = 9;
+
+const EAFNOSUPPORT: Errno = Errno(97);
+const EPROTO: Errno = Errno(71);
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const RT_TABLE_MAIN: u32 = 254;
+const IPV6_MIN_MTU: u32 = 1280;
+/// `ETH_HLEN + VLAN_HLEN`: what `is_skb_forwardable` allows above the MTU.
+const FWD_SLACK: usize = 14 + 4;
+
+fn u32_at(p: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([p[off], p[off + 1], p[off + 2], p[off + 3]])
+}
+
+fn put_u32(p: &mut [u8], off: usize, v: u32) {
+    p[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn addr_at(p: &[u8], off: usize, v6: bool) -> IpAddr {
+    if v6 {
+        let mut b = [0; 16];
+        b.copy_from_slice(&p[off..off + 16]);
+        IpAddr::V6(Ipv6Addr::from(b))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(p[off], p[off + 1], p[off + 2], p[off + 3]))
+    }
+}
+
+fn put_addr(p: &mut [u8], off: usize, a: IpAddr) {
+    match a {
+        IpAddr::V4(v) => p[off..off + 4].copy_from_slice(&v.octets()),
+        IpAddr::V6(v) => p[off..off + 16].copy_from_slice(&v.octets()),
+    }
+}
+
+/// `rt6_need_strict`: multicast, link-local and loopback addresses are never forwarded.
+fn v6_strict(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V6(v) => v.is_multicast() || v.is_loopback() || (v.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(_) => false,
+    }
+}
+
+/// `bpf_ipv4_fib_lookup` / `bpf_ipv6_fib_lookup` on `p`, against `w`.
+fn fib(w: &World, p: &mut [u8], flags: u64, check_mtu: bool, v6: bool) -> u64 {
+    let (src, dst) = (addr_at(p, F_SRC, v6), addr_at(p, F_DST, v6));
+    if v6 && (v6_strict(dst) || v6_strict(src)) {
+        return RET_NOT_FWDED;
+    }
+    let ifindex = u32_at(p, F_IFINDEX);
+    let Some(dev) = w.interface(ifindex) else { return Errno::ENODEV.ret() };
+    if !dev.forwarding {
+        return RET_FWD_DISABLED;
+    }
+    let oif = (flags & LKUP_OUTPUT != 0).then_some(ifindex);
+    let direct = flags & LKUP_DIRECT != 0;
+    if direct && flags & LKUP_TBID != 0 {
+        let tbid = u32_at(p, F_VLAN);
+        put_u32(p, F_VLAN, 0);
+        // Only the main table exists in a world.
+        if tbid != RT_TABLE_MAIN {
+            return RET_NOT_FWDED;
+        }
+    }
+    let (out, via, metric) = match w.lookup(dst, direct, oif) {
+        FibResult::Unicast { dev, via, metric } => (dev, via, metric),
+        FibResult::Blackhole => return RET_BLACKHOLE,
+        FibResult::Unreachable => return RET_UNREACHABLE,
+        FibResult::Prohibit => return RET_PROHIBIT,
+        FibResult::NotForwarded => return RET_NOT_FWDED,
+    };
+    let Some(odev) = w.interface(out) else { return RET_NOT_FWDED };
+    let mut mtu = 0;
+    if check_mtu {
+        mtu = if v6 { odev.mtu.max(IPV6_MIN_MTU) } else { odev.mtu };
+        if u16::from_le_bytes([p[F_TOT_LEN], p[F_TOT_LEN + 1]]) as u32 > mtu {
+            p[F_TOT_LEN..F_TOT_LEN + 2].copy_from_slice(&(mtu as u16).to_le_bytes());
+            return RET_FRAG_NEEDED;
+        }
+    }
+    let next_hop = via.unwrap_or(dst);
+    put_addr(p, F_DST, next_hop);
+    put_u32(p, F_METRIC, metric);
+    put_u32(p, F_IFINDEX, out);
+    if flags & LKUP_SRC != 0 {
+        match w.source_addr(out, v6) {
+            Some(a) => put_addr(p, F_SRC, a),
+            None if v6 => return RET_NO_SRC_ADDR,
+            None => put_addr(p, F_SRC, IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        }
+    }
+    if flags & LKUP_SKIP_NEIGH == 0 {
+        match w.neighbour(out, next_hop) {
+            Some(n) if n.nud.valid() => {
+                p[F_DMAC..F_DMAC + 6].copy_from_slice(&n.mac);
+                p[F_SMAC..F_SMAC + 6].copy_from_slice(&odev.mac);
+            }
+            _ => return RET_NO_NEIGH,
+        }
+    }
+    // bpf_fib_set_fwd_params
+    p[F_VLAN..F_VLAN + 4].fill(0);
+    if mtu != 0 {
+        p[F_TOT_LEN..F_TOT_LEN + 2].copy_from_slice(&(mtu as u16).to_le_bytes());
+    }
+    RET_SUCCESS
+}
+
+/// `bpf_fib_lookup` (XDP and skb programs): a route lookup in the run's world.
+pub(super) fn fib_lookup(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (plen, flags) = (a[2] as u32 as i32, a[3] as u32 as u64);
+    ensure_ctx(c, a[0])?;
+    if plen < FIB_SIZE as i32 || flags & !LKUP_MASK != 0 {
+        return err(Errno::EINVAL);
+    }
+    let mut p = read_vec(c, a[1], FIB_SIZE)?;
+    let s = st(c)?;
+    let world = s.shared.opts.world.clone();
+    // XDP always checks the MTU; skb programs when tot_len is given, else the skb
+    // against the output device's MTU afterwards.
+    let skb_len = match &s.ctx {
+        Ctx::Xdp(_) => None,
+        Ctx::Skb(k) => Some(k.len),
+        _ => return Err(fail_at(c, "fib_lookup needs an XDP or __sk_buff context")),
+    };
+    let check_mtu = skb_len.is_none() || u16::from_le_bytes([p[F_TOT_LEN], p[F_TOT_LEN + 1]]) != 0;
+    let mut rc = match p[F_FAMILY] {
+        AF_INET => fib(&world, &mut p, flags, check_mtu, false),
+        AF_INET6 => fib(&world, &mut p, flags, check_mtu, true),
+        _ => EAFNOSUPPORT.ret(),
+    };
+    if let (RET_SUCCESS, Some(len), false) = (rc, skb_len, check_mtu) {
+        if let Some(dev) = world.interface(u32_at(&p, F_IFINDEX)) {
+            if len > dev.mtu as usize + FWD_SLACK {
+                rc = RET_FRAG_NEEDED;
+            }
+            p[F_TOT_LEN..F_TOT_LEN + 2].copy_from_slice(&(dev.mtu as u16).to_le_bytes());
+        }
+    }
+    c.write(a[1], &p)?;
+    ret(rc)
+}
+
+/// `bpf_skb_change_proto`: IPv4 <-> IPv6, making or taking 20 bytes of room right
+/// after the MAC header (zeroed when made); the program rewrites the headers.
+pub(super) fn skb_change_proto(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    const IPV4: u32 = 0x0008;
+    const IPV6: u32 = 0xdd86;
+    const DIFF: usize = 20;
+    let (proto, flags) = (a[1] as u16 as u32, a[2]);
+    let r = with_skb(c, a[0], |k, mem| {
+        if flags != 0 {
+            return Errno::EINVAL.ret();
+        }
+        let off = k.network_off;
+        let r = match (k.protocol, proto) {
+            (IPV4, IPV6) => {
+                if k.len + DIFF > crate::ctx::SKB_MAX_ALLOC {
+                    Errno::ENOMEM.ret()
+                } else {
+                    k.push_head(DIFF);
+                    k.data_mut().copy_within(DIFF..DIFF + off, 0);
+                    k.data_mut()[off..off + DIFF].fill(0);
+                    k.protocol = IPV6;
+                    k.hash = 0;
+                    0
+                }
+            }
+            (IPV6, IPV4) => {
+                if k.len < off + DIFF {
+                    Errno::ENOMEM.ret()
+                } else {
+                    k.data_mut().copy_within(0..off, DIFF);
+                    k.head += DIFF;
+                    k.len -= DIFF;
+                    k.protocol = IPV4;
+                    k.hash = 0;
+                    0
+                }
+            }
+            _ => Errno::ENOTSUPP.ret(),
+        };
+        set_skb_packet(k, mem);
+        r
+    })?;
+    ret(r)
+}
+
+/// `struct bpf_tunnel_key` (44 bytes) and the older layouts the kernel still takes.
+const TK_SIZE: usize = 44;
+const TK_COMPAT: [usize; 4] = [28, 24, 22, 8];
+/// `BPF_F_TUNINFO_IPV6`, `BPF_F_ZERO_CSUM_TX`, `BPF_F_DONT_FRAGMENT`,
+/// `BPF_F_SEQ_NUMBER`, `BPF_F_NO_TUNNEL_KEY` (= `BPF_F_TUNINFO_FLAGS` for get).
+const TF_IPV6: u64 = 1;
+const TF_ZERO_CSUM: u64 = 2;
+const TF_DONT_FRAG: u64 = 4;
+const TF_SEQ: u64 = 8;
+const TF_NO_KEY: u64 = 16;
+/// `TUNNEL_CSUM`, `TUNNEL_KEY`, `TUNNEL_SEQ`, `TUNNEL_DONT_FRAGMENT`, `TUNNEL_NOCACHE`.
+const TUN_CSUM: u16 = 0x01;
+const TUN_KEY: u16 = 0x04;
+const TUN_SEQ: u16 = 0x08;
+const TUN_DONT_FRAG: u16 = 0x0100;
+const TUN_NOCACHE: u16 = 0x2000;
+
+fn words(b: &[u8], off: usize) -> [u32; 4] {
+    [0, 1, 2, 3].map(|i| u32_at(b, off + 4 * i))
+}
+
+/// `bpf_skb_set_tunnel_key`: the skb gets TX tunnel metadata.
+pub(super) fn skb_set_tunnel_key(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (size, flags) = (a[2] as u32 as usize, a[3]);
+    if flags & !(TF_IPV6 | TF_ZERO_CSUM | TF_DONT_FRAG | TF_SEQ | TF_NO_KEY) != 0 {
+        return with_skb(c, a[0], |_, _| ()).and_then(|_| err(Errno::EINVAL));
+    }
+    if size != TK_SIZE && !TK_COMPAT.contains(&size) {
+        return with_skb(c, a[0], |_, _| ()).and_then(|_| err(Errno::EINVAL));
+    }
+    let mut k = read_vec(c, a[1], size)?;
+    k.resize(TK_SIZE, 0);
+    let (ext, label) = (u16::from_le_bytes([k[22], k[23]]), u32_at(&k, 24));
+    if (flags & TF_IPV6 == 0 && label != 0) || ext != 0 {
+        return with_skb(c, a[0], |_, _| ()).and_then(|_| err(Errno::EINVAL));
+    }
+    let v6 = flags & TF_IPV6 != 0;
+    let mut tflags = TUN_NOCACHE;
+    for (on, bit) in [
+        (flags & TF_DONT_FRAG != 0, TUN_DONT_FRAG),
+        (flags & TF_ZERO_CSUM == 0, TUN_CSUM),
+        (flags & TF_SEQ != 0, TUN_SEQ),
+        (flags & TF_NO_KEY == 0, TUN_KEY),
+    ] {
+        if on {
+            tflags |= bit;
+        }
+    }
+    let (remote, local) =
+        if v6 { (words(&k, 4), words(&k, 28)) } else { ([u32_at(&k, 4), 0, 0, 0], [u32_at(&k, 28), 0, 0, 0]) };
+    let info = TunnelInfo {
+        v6,
+        id: u32_at(&k, 0) as u64,
+        src: local,
+        dst: remote,
+        tos: k[20],
+        ttl: k[21],
+        label: if v6 { label & 0xf_ffff } else { 0 },
+        flags: tflags,
+    };
+    with_skb(c, a[0], |s, _| s.tunnel = Some(info))?;
+    ret(0)
+}
+
+/// The tunnel metadata of a world's received packet.
+fn received(w: &World) -> Option<TunnelInfo> {
+    let t = w.tunnel.as_ref()?;
+    let word = |a: IpAddr| match a {
+        IpAddr::V4(v) => [u32::from(v), 0, 0, 0],
+        IpAddr::V6(v) => words(&v.octets(), 0),
+    };
+    Some(TunnelInfo {
+        v6: t.remote.is_ipv6(),
+        id: t.id,
+        src: word(t.remote),
+        dst: word(t.local),
+        tos: t.tos,
+        ttl: t.ttl,
+        label: t.label & 0xf_ffff,
+        flags: TUN_KEY,
+    })
+}
+
+/// `bpf_skb_get_tunnel_key`: the skb's tunnel metadata (set by the program, else
+/// the world's received packet's); on error the buffer is zeroed.
+pub(super) fn skb_get_tunnel_key(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (size, flags) = (a[2] as u32 as usize, a[3]);
+    let s = st(c)?;
+    let world = s.shared.opts.world.clone();
+    let info = with_skb(c, a[0], |k, _| k.tunnel.clone())?.or_else(|| received(&world));
+    let fail = |c: &mut HelperCtx<'_>, e: Errno| -> R {
+        c.write(a[1], &vec![0; size])?;
+        err(e)
+    };
+    let Some(info) = info else { return fail(c, Errno::EINVAL) };
+    if flags & !(TF_IPV6 | TF_NO_KEY) != 0 {
+        return fail(c, Errno::EINVAL);
+    }
+    if info.v6 != (flags & TF_IPV6 != 0) {
+        return fail(c, EPROTO);
+    }
+    if size != TK_SIZE && !(TK_COMPAT[..3].contains(&size) || (size == 8 && !info.v6)) {
+        return fail(c, Errno::EINVAL);
+    }
+    let mut to = vec![0u8; TK_SIZE];
+    put_u32(&mut to, 0, info.id as u32);
+    to[20] = info.tos;
+    to[21] = info.ttl;
+    if flags & TF_NO_KEY != 0 {
+        to[22..24].copy_from_slice(&info.flags.to_be_bytes());
+    }
+    for i in 0..4 {
+        put_u32(&mut to, 4 + 4 * i, info.src[i]);
+        put_u32(&mut to, 28 + 4 * i, info.dst[i]);
+    }
+    put_u32(&mut to, 24, if info.v6 { info.label } else { 0 });
+    c.write(a[1], &to[..size])?;
+    ret(0)
+}
