@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 struct StackArea([u8; MAX_CALL_FRAMES * STACK_SIZE]);
 
 #[derive(Clone, Copy, Default)]
-struct Frame {
+pub(crate) struct Frame {
     ret: usize,
     saved: [u64; 4],
 }
@@ -279,7 +279,9 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
 }
 
 /// Run the function at `entry` in frame `base_depth` until it returns (or the
-/// program ends), counting instructions in `executed_total`.
+/// program ends), counting instructions in `executed_total`. With a debug hook
+/// installed on this thread ([`crate::debug::with_hook`]) the hooked instantiation
+/// of the loop runs instead.
 ///
 /// # Safety
 /// As for [`execute`]; `mem` must be the memory of the current run.
@@ -293,6 +295,34 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
     entry: usize,
     base_depth: usize,
     args: [u64; 5],
+) -> Result<Flow, VmError> {
+    let hook = crate::debug::current();
+    // SAFETY: forwarded to the caller; `hook` comes from `current` inside its `with_hook`.
+    unsafe {
+        if hook.is_some() {
+            run_loop_impl::<CHECKED, true>(vm, mem, env, executed_total, max, entry, base_depth, args, hook)
+        } else {
+            run_loop_impl::<CHECKED, false>(vm, mem, env, executed_total, max, entry, base_depth, args, None)
+        }
+    }
+}
+
+/// The loop itself; `HOOKED` calls `hook` before every instruction.
+///
+/// # Safety
+/// As for [`run_loop`]; `hook` must come from [`crate::debug::current`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
+    vm: &Vm,
+    mem: &mut Mem,
+    env: &mut dyn RunEnv,
+    executed_total: &mut u64,
+    max: u64,
+    entry: usize,
+    base_depth: usize,
+    args: [u64; 5],
+    hook: Option<std::ptr::NonNull<dyn crate::debug::DebugHook>>,
 ) -> Result<Flow, VmError> {
     let ops: &[Op] = &vm.ops;
     let helpers: &[HelperEntry] = &vm.helpers_used;
@@ -482,6 +512,29 @@ pub(crate) unsafe fn run_loop<const CHECKED: bool>(
         if executed >= max {
             *executed_total = executed;
             return Err(VmError::BudgetExceeded { pc, executed });
+        }
+        if HOOKED {
+            if let Some(h) = hook {
+                let mut rets = [0usize; MAX_CALL_FRAMES];
+                for (d, f) in frames[base_depth..depth].iter().enumerate() {
+                    rets[d] = f.ret;
+                }
+                let mut step = crate::debug::Step {
+                    vm,
+                    pc,
+                    reg: &reg,
+                    depth,
+                    base_depth,
+                    return_pcs: &rets[..depth - base_depth],
+                    mem: &mut *mem,
+                    executed,
+                };
+                // SAFETY: `h` comes from `debug::current` (the contract of this function).
+                if let Err(e) = unsafe { crate::debug::call(h, &mut step) } {
+                    *executed_total = executed;
+                    return Err(e);
+                }
+            }
         }
         executed += 1;
         let cur = pc;

@@ -181,6 +181,11 @@ impl Mem {
         self.stack_top - (depth * STACK_SIZE) as u64
     }
 
+    /// `r10` of frame `depth` (without changing the live frames).
+    pub fn frame_pointer(&self, depth: usize) -> u64 {
+        self.stack_top - (depth * STACK_SIZE) as u64
+    }
+
     /// The cached region only: the interpreter's fast path.
     #[inline(always)]
     pub fn fast(&self, addr: u64, size: u64, write: bool) -> Option<*mut u8> {

@@ -1,0 +1,133 @@
+//! Execution control for debuggers: a hook called before every instruction.
+//!
+//! The interpreter loop is instantiated twice per memory mode: without a hook (the
+//! plain loop, unchanged) and with one. [`with_hook`] installs a [`DebugHook`] for the
+//! current thread while a closure runs; every interpreter loop that *starts* on that
+//! thread meanwhile (a `Runtime::test_run`, its tail calls, the callbacks of
+//! `bpf_loop`) takes the hooked instantiation, so a debugger runs programs through
+//! exactly the runtime path `bpfbox run` uses. The plain path pays one thread-local
+//! read per loop entry, nothing per instruction.
+
+use crate::error::VmError;
+use crate::memory::Mem;
+use crate::Vm;
+use bpfbox_isa::Insn;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+/// Called by the interpreter before it executes each instruction.
+pub trait DebugHook {
+    /// Inspect the state before the instruction at [`Step::pc`]. Blocking here pauses
+    /// the program; an error ends the run with that error.
+    fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError>;
+}
+
+/// The machine state before one instruction, as the hook sees it.
+#[derive(Debug)]
+pub struct Step<'a> {
+    pub(crate) vm: &'a Vm,
+    pub(crate) pc: usize,
+    pub(crate) reg: &'a [u64; 16],
+    pub(crate) depth: usize,
+    pub(crate) base_depth: usize,
+    pub(crate) return_pcs: &'a [usize],
+    pub(crate) mem: &'a mut Mem,
+    pub(crate) executed: u64,
+}
+
+impl Step<'_> {
+    /// The program being executed (tail calls switch programs).
+    pub fn vm(&self) -> &Vm {
+        self.vm
+    }
+
+    /// The slot index of the next instruction.
+    pub fn pc(&self) -> usize {
+        self.pc
+    }
+
+    /// The instruction about to execute.
+    pub fn insn(&self) -> Option<&Insn> {
+        self.vm.program().insns().get(self.pc)
+    }
+
+    /// r0..r10.
+    pub fn regs(&self) -> [u64; 11] {
+        let mut r = [0; 11];
+        r.copy_from_slice(&self.reg[..11]);
+        r
+    }
+
+    /// The bpf-to-bpf call depth (0 in the main function; callbacks of `bpf_loop`
+    /// start one deeper than their caller).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The depth at which this interpreter loop started (0, or a callback's depth).
+    pub fn base_depth(&self) -> usize {
+        self.base_depth
+    }
+
+    /// Return addresses of the calls made in this loop, outermost first: the
+    /// instruction after each `call` still on the stack.
+    pub fn return_pcs(&self) -> &[usize] {
+        self.return_pcs
+    }
+
+    /// The frame pointer (r10) of frame `depth`.
+    pub fn frame_pointer(&self, depth: usize) -> u64 {
+        self.mem.frame_pointer(depth)
+    }
+
+    /// Instructions executed by this run so far (this one not included).
+    pub fn executed(&self) -> u64 {
+        self.executed
+    }
+
+    /// Copy program memory (stack, packet, context, map values) at `addr`.
+    pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        self.mem.read(addr, buf, self.pc)
+    }
+}
+
+pub(crate) type HookPtr = NonNull<dyn DebugHook + 'static>;
+
+thread_local! {
+    static HOOK: Cell<Option<HookPtr>> = const { Cell::new(None) };
+}
+
+/// Run `f` with `hook` called before every instruction that the interpreter executes
+/// on this thread (programs loaded on a JIT engine are not hooked).
+pub fn with_hook<R>(hook: &mut dyn DebugHook, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<HookPtr>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            HOOK.with(|h| h.set(self.0));
+        }
+    }
+    let ptr = NonNull::from(hook);
+    // SAFETY: only the lifetime is erased; the pointer is removed from the
+    // thread-local (by `Restore`, also on unwinding) before `hook`'s borrow ends.
+    let ptr: HookPtr = unsafe { std::mem::transmute::<NonNull<dyn DebugHook + '_>, HookPtr>(ptr) };
+    let _restore = Restore(HOOK.with(|h| h.replace(Some(ptr))));
+    f()
+}
+
+/// The hook installed on this thread, if any.
+#[inline(always)]
+pub(crate) fn current() -> Option<HookPtr> {
+    HOOK.with(|h| h.get())
+}
+
+/// Call the hook behind `ptr` (a fresh, short borrow per call: nested loops of
+/// callbacks call the same hook).
+///
+/// # Safety
+/// `ptr` must come from [`current`] within the [`with_hook`] call that installed it.
+#[inline(never)]
+pub(crate) unsafe fn call(ptr: HookPtr, step: &mut Step<'_>) -> Result<(), VmError> {
+    // SAFETY: the caller's contract; no other borrow of the hook is live while the
+    // interpreter calls it.
+    unsafe { (*ptr.as_ptr()).before_insn(step) }
+}
