@@ -172,6 +172,15 @@ enum Cmd {
         /// BTF to resolve CO-RE relocations against (default: /sys/kernel/btf/vmlinux).
         #[arg(long)]
         btf: Option<PathBuf>,
+        /// The host the program runs on (bpf_fib_lookup, tunnel keys), one statement a
+        /// line: `interface eth0 index 2 mac 02:00:00:00:00:01 mtu 1500 addr 10.0.0.1/24`,
+        /// `route 10.1.0.0/16 via 10.0.0.2 [dev eth0] [metric N]`, `route
+        /// blackhole|unreachable|prohibit PREFIX`, `neighbour 10.0.0.2 lladdr MAC dev eth0
+        /// [nud STATE]`, `tunnel id N remote A local B`. Default: lo + eth0 (10.0.0.1/24,
+        /// fd00::1/64). With --kernel/--compare the kernel runs in a network namespace
+        /// built from the same file (deleted afterwards).
+        #[arg(long, value_name = "FILE")]
+        world: Option<PathBuf>,
         /// Run in the Linux kernel through BPF_PROG_TEST_RUN instead of bpfbox.
         #[arg(long, conflicts_with = "compare")]
         kernel: bool,
@@ -344,6 +353,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             dump_maps,
             out_pcap,
             btf,
+            world,
             kernel,
             compare,
             log,
@@ -391,10 +401,14 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     log,
                     jit: engine == EngineArg::Jit,
                     verify: !no_verify,
+                    world,
                 };
                 let (text, code) = bpfbox::run_obj::run(&args)?;
                 emit(&text);
                 return Ok(code);
+            }
+            if world.is_some() {
+                return Err(CliError::usage("--world applies to ELF objects (their helpers read it)"));
             }
             if engine == EngineArg::Jit && (kernel || compare) {
                 return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));

@@ -44,6 +44,9 @@ pub struct RunObjArgs {
     /// Verify the object's programs with bpfbox's verifier before running them in
     /// bpfbox (not for `--kernel`, where the kernel verifies); a rejection stops the run.
     pub verify: bool,
+    /// The host to run in (`--world`): bpfbox's runtime answers from it, the kernel
+    /// side runs in a network namespace built from it.
+    pub world: Option<PathBuf>,
 }
 
 /// One test run, as rendered.
@@ -305,7 +308,7 @@ fn run_user(
     use bpfbox_vm::{Runtime, RuntimeOptions, TestRunInput};
     let file = &a.file;
     let prog = select_prog(a, obj)?;
-    let mut opts = RuntimeOptions::default();
+    let mut opts = RuntimeOptions { world: world(a)?, ..RuntimeOptions::default() };
     if a.jit {
         opts.engine = Some(std::sync::Arc::new(bpfbox_jit::JitEngine));
     }
@@ -423,9 +426,27 @@ fn run_kernel(
     bpfbox_kernel::availability()
         .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
+    // With a world, the test runs happen inside a network namespace made from it
+    // (deleted when this function returns, after the thread left it).
+    let ns = match &a.world {
+        Some(p) => {
+            let steps = world(a)?.host_setup().into_iter().map(|s| match s {
+                bpfbox_vm::world::HostStep::Ip(v) => bpfbox_kernel::netns::Step::Ip(v),
+                bpfbox_vm::world::HostStep::Sysctl(k, v) => bpfbox_kernel::netns::Step::Sysctl(k, v),
+            });
+            let ns = bpfbox_kernel::netns::Netns::create("world", &steps.collect::<Vec<_>>())
+                .map_err(|e| CliError::input(p, format!("kernel: building the world's network namespace: {e}")))?;
+            Some(ns)
+        }
+        None => None,
+    };
+    let _inside = match &ns {
+        Some(ns) => Some(ns.enter().map_err(|e| CliError::input(&a.file, format!("kernel: {e}")))?),
+        None => None,
+    };
     // Only the program to run — and, when it tail-calls, every program (each may be a
     // target) — so a program the kernel refuses does not stop another from running.
-    let tail_calls = prog.insns.iter().any(|i| *i == bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
+    let tail_calls = prog.insns.contains(&bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(12)));
     let only = (!tail_calls).then(|| vec![prog.name.clone()]);
     // A test run starts from the object's own maps and leaves nothing behind: maps it
     // declares pinned by name are neither reused nor pinned (MapPinning::Private).
@@ -480,6 +501,17 @@ fn run_kernel(
         .map(|d| MapContents { name: d.name, map_type: d.map_type, value_size: d.value_size, entries: d.entries })
         .collect();
     Ok(Session { prog_type, records, maps })
+}
+
+/// The world of `--world FILE`, or the default one (lo + eth0).
+fn world(a: &RunObjArgs) -> Result<Arc<bpfbox_vm::World>, CliError> {
+    match &a.world {
+        Some(p) => {
+            let text = crate::read_text(p)?;
+            bpfbox_vm::World::parse(&text).map(Arc::new).map_err(|e| CliError::input(p, e))
+        }
+        None => Ok(Arc::default()),
+    }
 }
 
 /// Maps larger than this are not compared by `--compare` (dumping them through the

@@ -338,6 +338,7 @@ fn verified_runs_equal_checked_runs_on_every_repository_program() {
                         log: false,
                         jit,
                         verify: true,
+                        world: None,
                     };
                     let mut r1 = run(&a);
                     if r1.as_ref().is_err_and(|e| e.to_string().contains("take no data_in")) {

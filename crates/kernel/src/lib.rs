@@ -7,6 +7,7 @@
 //! - [`attach`]: attaching a loaded program to xdp, tc, tracepoints, uprobes, perf
 //!   events and cgroups; pins and detaching.
 //! - [`events`]: ring-buffer, perf-buffer and trace_pipe streaming.
+//! - [`netns`]: network namespaces made for a run (`--world`), deleted on drop.
 //! - [`facts`]: the running kernel's facts (which helpers each program type may call),
 //!   stamped with its release and BTF hash.
 //!
@@ -20,6 +21,7 @@ pub mod facts;
 mod handle;
 pub mod inspect;
 mod maps;
+pub mod netns;
 mod object;
 pub mod raw;
 pub mod sys;

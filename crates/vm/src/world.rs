@@ -285,12 +285,13 @@ impl World {
         out
     }
 
-    /// A route lookup for `dst` (`fib_lookup` with the default rules: the local
-    /// table, then main; `direct`: main only, as `BPF_FIB_LOOKUP_DIRECT`). `oif`
-    /// restricts the routes to those leaving through that interface
-    /// (`BPF_FIB_LOOKUP_OUTPUT`).
+    /// A route lookup for `dst`: the local table, then main; `direct`
+    /// (`BPF_FIB_LOOKUP_DIRECT`): main only — which for IPv4 answers the same, as
+    /// the kernel keeps IPv4's local table merged into main while there are no
+    /// policy rules. `oif` restricts the routes to those leaving through that
+    /// interface (IPv4's `BPF_FIB_LOOKUP_OUTPUT`).
     pub fn lookup(&self, dst: IpAddr, direct: bool, oif: Option<u32>) -> FibResult {
-        if !direct && self.is_local(dst) {
+        if (!direct || dst.is_ipv4()) && self.is_local(dst) {
             return FibResult::NotForwarded;
         }
         let table = self.main_table();
@@ -328,6 +329,86 @@ impl World {
     }
 }
 
+/// One step of building a world in a network namespace (see [`World::host_setup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostStep {
+    /// `ip ARGS...` run inside the namespace.
+    Ip(Vec<String>),
+    /// A sysctl of the namespace, dotted (`net.ipv4.conf.all.forwarding`), and its value.
+    Sysctl(String, String),
+}
+
+impl World {
+    /// The `ip(8)` commands and sysctls that make a fresh network namespace this
+    /// world: forwarding, `lo` up, each interface a veth (its peer `bbxpN`, index
+    /// 1000000 + N, up so the link has carrier) with its index, MAC, MTU and
+    /// addresses (IPv6 without DAD), then the routes and neighbours. The tunnel
+    /// metadata has no equivalent (a test run cannot give a packet one).
+    pub fn host_setup(&self) -> Vec<HostStep> {
+        let ip = |args: Vec<String>| HostStep::Ip(args);
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+        let sysctl = |k: String, v: &str| HostStep::Sysctl(k, v.to_string());
+        let mut out = Vec::new();
+        for fam in ["ipv4", "ipv6"] {
+            for scope in ["all", "default"] {
+                out.push(sysctl(format!("net.{fam}.conf.{scope}.forwarding"), "1"));
+            }
+        }
+        out.push(ip(s(&["link", "set", "lo", "up"])));
+        for i in self.interfaces.iter().filter(|i| i.ifindex != 1) {
+            let (idx, peer, mac, mtu) =
+                (i.ifindex.to_string(), format!("bbxp{}", i.ifindex), format_mac(&i.mac), i.mtu.to_string());
+            let peer_idx = (1_000_000 + i.ifindex).to_string();
+            out.push(ip(s(&[
+                "link", "add", &i.name, "index", &idx, "address", &mac, "mtu", &mtu, "type", "veth", "peer", "name",
+                &peer, "index", &peer_idx,
+            ])));
+            out.push(ip(s(&["link", "set", &peer, "up"])));
+            out.push(ip(s(&["link", "set", &i.name, "up"])));
+            if !i.forwarding {
+                for fam in ["ipv4", "ipv6"] {
+                    out.push(sysctl(format!("net.{fam}.conf.{}.forwarding", i.name), "0"));
+                }
+            }
+            for &(a, p) in &i.addrs {
+                let mut v = s(&["addr", "add", &format!("{a}/{p}"), "dev", &i.name]);
+                if a.is_ipv6() {
+                    v.push("nodad".into());
+                }
+                out.push(ip(v));
+            }
+        }
+        let name = |ifindex: u32| self.interface(ifindex).map_or("lo".to_string(), |i| i.name.clone());
+        for r in &self.routes {
+            let mut v = s(&["route", "add"]);
+            match r.kind {
+                RouteKind::Unicast => {}
+                RouteKind::Blackhole => v.push("blackhole".into()),
+                RouteKind::Unreachable => v.push("unreachable".into()),
+                RouteKind::Prohibit => v.push("prohibit".into()),
+            }
+            v.push(format!("{}/{}", r.dst, r.prefix));
+            if let Some(g) = r.via {
+                v.extend(["via".to_string(), g.to_string()]);
+            }
+            if let Some(d) = r.dev {
+                v.extend(["dev".to_string(), name(d)]);
+            }
+            v.extend(["metric".to_string(), r.metric.to_string()]);
+            out.push(ip(v));
+        }
+        for n in &self.neighbours {
+            let mut v = s(&["neigh", "replace", &n.addr.to_string()]);
+            if n.nud.valid() {
+                v.extend(["lladdr".to_string(), format_mac(&n.mac)]);
+            }
+            v.extend(["dev".to_string(), name(n.dev), "nud".to_string(), n.nud.name().to_string()]);
+            out.push(ip(v));
+        }
+        out
+    }
+}
+
 /// `aa:bb:cc:dd:ee:ff`.
 pub fn format_mac(m: &[u8; 6]) -> String {
     m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
@@ -348,9 +429,11 @@ mod tests {
         assert_eq!(w.lookup(ip("10.0.0.7"), false, None), FibResult::Unicast { dev: 2, via: None, metric: 0 });
         assert_eq!(w.lookup(ip("10.0.0.1"), false, None), FibResult::NotForwarded);
         assert_eq!(w.lookup(ip("10.0.0.255"), false, None), FibResult::NotForwarded);
-        assert_eq!(w.lookup(ip("10.0.0.1"), true, None), FibResult::Unicast { dev: 2, via: None, metric: 0 });
         assert_eq!(w.lookup(ip("8.8.8.8"), false, None), FibResult::NotForwarded);
         assert_eq!(w.lookup(ip("fd00::9"), false, None), FibResult::Unicast { dev: 2, via: None, metric: 256 });
+        assert_eq!(w.lookup(ip("10.0.0.1"), true, None), FibResult::NotForwarded);
+        assert_eq!(w.lookup(ip("fd00::1"), false, None), FibResult::NotForwarded);
+        assert_eq!(w.lookup(ip("fd00::1"), true, None), FibResult::Unicast { dev: 2, via: None, metric: 256 });
     }
 
     #[test]

@@ -92,7 +92,9 @@ fn fib(w: &World, p: &mut [u8], flags: u64, check_mtu: bool, v6: bool) -> u64 {
     if !dev.forwarding {
         return RET_FWD_DISABLED;
     }
-    let oif = (flags & LKUP_OUTPUT != 0).then_some(ifindex);
+    // IPv4 lookups only take routes through the output interface; IPv6 ones merely
+    // prefer them (rt6_score_route without RT6_LOOKUP_F_IFACE).
+    let oif = (flags & LKUP_OUTPUT != 0 && !v6).then_some(ifindex);
     let direct = flags & LKUP_DIRECT != 0;
     if direct && flags & LKUP_TBID != 0 {
         let tbid = u32_at(p, F_VLAN);
