@@ -134,7 +134,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// The inputs: one packet per run (`--data`, `--data-hex`) or every packet of a pcap.
-fn inputs(a: &RunObjArgs) -> Result<Vec<Vec<u8>>, CliError> {
+pub(crate) fn inputs(a: &RunObjArgs) -> Result<Vec<Vec<u8>>, CliError> {
     let given = [a.data.is_some(), a.data_hex.is_some(), a.pcap.is_some()].iter().filter(|x| **x).count();
     if given > 1 {
         return Err(CliError::usage("--data, --data-hex and --pcap exclude each other"));
@@ -275,7 +275,7 @@ pub(crate) fn load_object_file(
     Ok((data, obj, target_btf))
 }
 
-fn select_prog<'o>(a: &RunObjArgs, obj: &'o LoadedObject) -> Result<&'o bpfbox_object::ProgramSpec, CliError> {
+pub(crate) fn select_prog<'o>(a: &RunObjArgs, obj: &'o LoadedObject) -> Result<&'o bpfbox_object::ProgramSpec, CliError> {
     let names = || obj.programs.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     match &a.prog {
         Some(n) => {
@@ -298,21 +298,19 @@ pub struct Session {
     pub maps: Vec<MapContents>,
 }
 
-fn run_user(
+/// The runtime `run` builds for an object: its maps created and filled (prog-array and
+/// map-in-map slots, `--map-init`), every program loaded so that tail calls find their
+/// targets (`verified` ones unchecked). Returns the runtime, the map ids (by index
+/// into `obj.maps`) and the id of `prog`. `bpfbox debug` builds its runs with it.
+pub(crate) fn build_runtime(
     a: &RunObjArgs,
     obj: &LoadedObject,
-    packets: &[Vec<u8>],
-    ctx: &Option<Vec<u8>>,
+    prog: &bpfbox_object::ProgramSpec,
+    opts: bpfbox_vm::RuntimeOptions,
     verified: Option<&BTreeMap<String, Vec<usize>>>,
-) -> Result<Session, CliError> {
-    use bpfbox_vm::{Runtime, RuntimeOptions, TestRunInput};
+) -> Result<(bpfbox_vm::Runtime, Vec<bpfbox_vm::MapId>, bpfbox_vm::ProgId), CliError> {
     let file = &a.file;
-    let prog = select_prog(a, obj)?;
-    let mut opts = RuntimeOptions { world: world(a)?, ..RuntimeOptions::default() };
-    if a.jit {
-        opts.engine = Some(std::sync::Arc::new(bpfbox_jit::JitEngine));
-    }
-    let rt = Runtime::new(opts);
+    let rt = bpfbox_vm::Runtime::new(opts);
     let mut ids = Vec::new();
     for m in &obj.maps {
         ids.push(
@@ -370,6 +368,24 @@ fn run_user(
         }
     }
     let pid = *prog_ids.get(&prog.name).ok_or_else(|| CliError::input(file, "program did not load"))?;
+    Ok((rt, ids, pid))
+}
+
+fn run_user(
+    a: &RunObjArgs,
+    obj: &LoadedObject,
+    packets: &[Vec<u8>],
+    ctx: &Option<Vec<u8>>,
+    verified: Option<&BTreeMap<String, Vec<usize>>>,
+) -> Result<Session, CliError> {
+    use bpfbox_vm::{RuntimeOptions, TestRunInput};
+    let file = &a.file;
+    let prog = select_prog(a, obj)?;
+    let mut opts = RuntimeOptions { world: world(a)?, ..RuntimeOptions::default() };
+    if a.jit {
+        opts.engine = Some(std::sync::Arc::new(bpfbox_jit::JitEngine));
+    }
+    let (rt, ids, pid) = build_runtime(a, obj, prog, opts, verified)?;
     let prog_type = prog.prog_type.map(|t| t.number());
     let mut records = Vec::new();
     for data in packets {
@@ -426,9 +442,12 @@ fn run_kernel(
     bpfbox_kernel::availability()
         .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
-    // With a world, the test runs happen inside a network namespace made from it
-    // (deleted when this function returns, after the thread left it).
-    let ns = match &a.world {
+    // With a world — or without one when the program looks routes up, so that the
+    // kernel sees the default world bpfbox answers from instead of the host's — the
+    // test runs happen inside a network namespace made from it (deleted when this
+    // function returns, after the thread left it).
+    let fib_lookup = prog.insns.contains(&bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(69)));
+    let ns = match a.world.as_ref().or(fib_lookup.then_some(&a.file)) {
         Some(p) => {
             let steps = world(a)?.host_setup().into_iter().map(|s| match s {
                 bpfbox_vm::world::HostStep::Ip(v) => bpfbox_kernel::netns::Step::Ip(v),
@@ -504,7 +523,7 @@ fn run_kernel(
 }
 
 /// The world of `--world FILE`, or the default one (lo + eth0).
-fn world(a: &RunObjArgs) -> Result<Arc<bpfbox_vm::World>, CliError> {
+pub(crate) fn world(a: &RunObjArgs) -> Result<Arc<bpfbox_vm::World>, CliError> {
     match &a.world {
         Some(p) => {
             let text = crate::read_text(p)?;
