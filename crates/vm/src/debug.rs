@@ -9,7 +9,7 @@
 //! read per loop entry, nothing per instruction.
 
 use crate::error::VmError;
-use crate::memory::Mem;
+use crate::memory::{Mem, MAX_CALL_FRAMES};
 use crate::Vm;
 use bpfbox_isa::Insn;
 use std::cell::Cell;
@@ -22,17 +22,28 @@ pub trait DebugHook {
     fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError>;
 }
 
-/// The machine state before one instruction, as the hook sees it.
+/// The machine state before one instruction, as the hook sees it. The hook may also
+/// change it (registers, pc, call frames, memory): that is how a debugger undoes
+/// instructions in place.
 #[derive(Debug)]
 pub struct Step<'a> {
     pub(crate) vm: &'a Vm,
-    pub(crate) pc: usize,
-    pub(crate) reg: &'a [u64; 16],
-    pub(crate) depth: usize,
+    pub(crate) pc: &'a mut usize,
+    pub(crate) reg: &'a mut [u64; 16],
+    pub(crate) depth: &'a mut usize,
     pub(crate) base_depth: usize,
-    pub(crate) return_pcs: &'a [usize],
+    pub(crate) frames: &'a mut [crate::interp::Frame; MAX_CALL_FRAMES],
+    pub(crate) loops: &'a mut [u64; MAX_CALL_FRAMES],
     pub(crate) mem: &'a mut Mem,
-    pub(crate) executed: u64,
+    pub(crate) executed: &'a mut u64,
+    pub(crate) first: bool,
+}
+
+/// A bpf-to-bpf call frame: where its `exit` returns and the caller's r6..r9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavedFrame {
+    pub ret: usize,
+    pub saved: [u64; 4],
 }
 
 impl Step<'_> {
@@ -43,12 +54,18 @@ impl Step<'_> {
 
     /// The slot index of the next instruction.
     pub fn pc(&self) -> usize {
-        self.pc
+        *self.pc
+    }
+
+    /// Whether this is the first instruction of an interpreter loop (a run, a tail
+    /// call's program, a callback): earlier steps cannot be undone in place.
+    pub fn is_first(&self) -> bool {
+        self.first
     }
 
     /// The instruction about to execute.
     pub fn insn(&self) -> Option<&Insn> {
-        self.vm.program().insns().get(self.pc)
+        self.vm.program().insns().get(*self.pc)
     }
 
     /// r0..r10.
@@ -58,10 +75,17 @@ impl Step<'_> {
         r
     }
 
+    /// Set r0..r9 (r10 follows the call depth).
+    pub fn set_reg(&mut self, r: usize, v: u64) {
+        if r < 10 {
+            self.reg[r] = v;
+        }
+    }
+
     /// The bpf-to-bpf call depth (0 in the main function; callbacks of `bpf_loop`
     /// start one deeper than their caller).
     pub fn depth(&self) -> usize {
-        self.depth
+        *self.depth
     }
 
     /// The depth at which this interpreter loop started (0, or a callback's depth).
@@ -71,8 +95,40 @@ impl Step<'_> {
 
     /// Return addresses of the calls made in this loop, outermost first: the
     /// instruction after each `call` still on the stack.
-    pub fn return_pcs(&self) -> &[usize] {
-        self.return_pcs
+    pub fn return_pcs(&self) -> Vec<usize> {
+        self.frames[self.base_depth..*self.depth].iter().map(|f| f.ret).collect()
+    }
+
+    /// The frame saved by the call made at depth `d` (meaningful while deeper).
+    pub fn frame(&self, d: usize) -> Option<SavedFrame> {
+        self.frames.get(d).map(|f| SavedFrame { ret: f.ret, saved: f.saved })
+    }
+
+    /// The `may_goto` budget left at depth `d`.
+    pub fn loop_budget(&self, d: usize) -> u64 {
+        self.loops.get(d).copied().unwrap_or(0)
+    }
+
+    /// Move execution back to `pc` at call depth `depth` (within this loop), with the
+    /// frame saved at each depth and the `may_goto` budget: undoing instructions.
+    /// Registers are set separately ([`Step::set_reg`]); r10 follows `depth`.
+    pub fn rewind(&mut self, pc: usize, depth: usize, frames: &[(usize, SavedFrame)], budgets: &[(usize, u64)]) {
+        if depth < self.base_depth || depth >= MAX_CALL_FRAMES || pc >= self.vm.program().insns().len() {
+            return;
+        }
+        for (d, f) in frames {
+            if let Some(slot) = self.frames.get_mut(*d) {
+                *slot = crate::interp::Frame { ret: f.ret, saved: f.saved };
+            }
+        }
+        for (d, b) in budgets {
+            if let Some(slot) = self.loops.get_mut(*d) {
+                *slot = *b;
+            }
+        }
+        *self.pc = pc;
+        *self.depth = depth;
+        self.reg[10] = self.mem.set_depth(depth);
     }
 
     /// The frame pointer (r10) of frame `depth`.
@@ -82,12 +138,22 @@ impl Step<'_> {
 
     /// Instructions executed by this run so far (this one not included).
     pub fn executed(&self) -> u64 {
-        self.executed
+        *self.executed
+    }
+
+    /// Set the count of executed instructions (after undoing some).
+    pub fn set_executed(&mut self, n: u64) {
+        *self.executed = n;
     }
 
     /// Copy program memory (stack, packet, context, map values) at `addr`.
     pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
-        self.mem.read(addr, buf, self.pc)
+        self.mem.read(addr, buf, *self.pc)
+    }
+
+    /// Write program memory (checked as the program's own stores are).
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), VmError> {
+        self.mem.write(addr, data, *self.pc)
     }
 }
 

@@ -17,10 +17,10 @@ use std::sync::atomic::Ordering;
 #[repr(C, align(16))]
 struct StackArea([u8; MAX_CALL_FRAMES * STACK_SIZE]);
 
-#[derive(Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Frame {
-    ret: usize,
-    saved: [u64; 4],
+    pub(crate) ret: usize,
+    pub(crate) saved: [u64; 4],
 }
 
 /// Register index; the mask lets the compiler drop the bounds check on `[u64; 16]`.
@@ -338,6 +338,8 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
     loops[depth] = MAY_GOTO_BUDGET;
     let mut executed: u64 = *executed_total;
     let mut pc = entry;
+    // The hook learns which instruction starts this loop (a run, a callback, a tail call).
+    let mut hook_first = HOOKED;
 
     macro_rules! finish {
         ($flow:expr) => {{
@@ -515,24 +517,27 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
         }
         if HOOKED {
             if let Some(h) = hook {
-                let mut rets = [0usize; MAX_CALL_FRAMES];
-                for (d, f) in frames[base_depth..depth].iter().enumerate() {
-                    rets[d] = f.ret;
-                }
                 let mut step = crate::debug::Step {
                     vm,
-                    pc,
-                    reg: &reg,
-                    depth,
+                    pc: &mut pc,
+                    reg: &mut reg,
+                    depth: &mut depth,
                     base_depth,
-                    return_pcs: &rets[..depth - base_depth],
+                    frames: &mut frames,
+                    loops: &mut loops,
                     mem: &mut *mem,
-                    executed,
+                    executed: &mut executed,
+                    first: hook_first,
                 };
+                hook_first = false;
                 // SAFETY: `h` comes from `debug::current` (the contract of this function).
                 if let Err(e) = unsafe { crate::debug::call(h, &mut step) } {
                     *executed_total = executed;
                     return Err(e);
+                }
+                if executed >= max {
+                    *executed_total = executed;
+                    return Err(VmError::BudgetExceeded { pc, executed });
                 }
             }
         }

@@ -24,7 +24,7 @@ impl DebugHook for Recorder {
             let mut b = [0u8; 8];
             step.read(fp - 8, &mut b)?;
             self.stack_word = Some(u64::from_le_bytes(b));
-            assert_eq!(step.return_pcs(), &[5]);
+            assert_eq!(step.return_pcs(), vec![5]);
         }
         if Some(step.pc()) == self.stop_at {
             return Err(VmError::Helper { pc: step.pc(), id: 0, reason: "stop".into() });
@@ -62,4 +62,36 @@ fn hook_error_ends_the_run_and_hook_is_scoped() {
     let before = rec.pcs.len();
     assert_eq!(vm.run(&mut []).expect("runs").r0, 7);
     assert_eq!(rec.pcs.len(), before);
+}
+
+/// Rewinds once: at the first `exit`, back to pc 1 with r0 as it was there.
+#[derive(Default)]
+struct Rewinder {
+    pcs: Vec<usize>,
+    done: bool,
+}
+
+impl DebugHook for Rewinder {
+    fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError> {
+        if !self.done && step.pc() == 3 {
+            self.done = true;
+            assert_eq!(step.regs()[0], 2);
+            step.set_reg(0, 0);
+            step.rewind(1, 0, &[], &[]);
+            step.set_executed(1);
+        }
+        self.pcs.push(step.pc());
+        Ok(())
+    }
+}
+
+#[test]
+fn hook_can_rewind_the_machine() {
+    let vm =
+        Vm::new(assemble("r0 = 0\nr0 += 1\nr0 += 1\nexit\n").expect("assembles"), VmOptions::default()).expect("valid");
+    let mut rw = Rewinder::default();
+    let out = with_hook(&mut rw, || vm.run(&mut [])).expect("runs");
+    assert_eq!(out.r0, 2);
+    assert_eq!(rw.pcs, vec![0, 1, 2, 1, 2, 3]);
+    assert_eq!(out.insns_executed, 4);
 }
