@@ -22,7 +22,6 @@ const NOT_RUNNABLE: &[(&str, &str, &str)] = &[
     ("tcp_ca", "bpfbox_init", "struct_ops contexts are not modelled"),
     ("tcp_ca", "bpfbox_ssthresh", "struct_ops contexts are not modelled"),
     ("tcp_ca", "bpfbox_cong_avoid", "struct_ops contexts are not modelled"),
-    ("xdp_redirect", "xdp_router_func", "bpf_fib_lookup is not implemented"),
 ];
 
 fn programs(obj: &Path) -> Vec<(String, Option<u32>)> {
