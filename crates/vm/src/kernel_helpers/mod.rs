@@ -188,6 +188,30 @@ pub fn implemented() -> impl Iterator<Item = &'static str> {
     HELPERS.iter().map(|(n, _)| *n)
 }
 
+/// The helpers the kernel allows a program type (under some load configuration, from
+/// the committed kernel facts), split into those bpfbox implements and the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperCoverage {
+    pub implemented: Vec<&'static str>,
+    pub missing: Vec<&'static str>,
+}
+
+/// [`HelperCoverage`] of `prog_type`.
+pub fn coverage(prog_type: bpfbox_abi::prog_types::ProgType) -> HelperCoverage {
+    let mut c = HelperCoverage { implemented: Vec::new(), missing: Vec::new() };
+    for p in bpfbox_abi::HELPERS {
+        if bpfbox_abi::helper_access::attach_types_allowing(prog_type, p.id).is_empty() {
+            continue;
+        }
+        if HELPERS.iter().any(|(n, _)| *n == p.name) {
+            c.implemented.push(p.name);
+        } else {
+            c.missing.push(p.name);
+        }
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
