@@ -209,6 +209,7 @@ pub fn objdump(file: &Path, data: &[u8], prog: Option<&str>) -> Result<String, C
     let name = file.display().to_string();
     bpfbox_object::objdump(&obj, &name, prog).map_err(|e| CliError::input(file, e))
 }
+pub mod debug_cmd;
 pub mod facts;
 pub mod kernel_args;
 #[cfg(feature = "kernel")]

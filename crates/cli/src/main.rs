@@ -80,6 +80,9 @@ enum Cmd {
     Kernel(bpfbox::kernel_args::KernelCmd),
     /// Run a bpftrace script (`-e 'PROGRAM'` or a FILE), compiled straight to eBPF.
     Trace(bpfbox::trace_cmd::TraceArgs),
+    /// Debug a program of an ELF object at the source level (gdb's commands, reverse
+    /// execution); commands from standard input when it is not a terminal.
+    Debug(bpfbox::debug_cmd::DebugArgs),
     /// Verify the programs of an ELF object as the kernel's verifier would, explaining
     /// rejections in terms of the source.
     Verify {
@@ -264,6 +267,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
         Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
         Cmd::Trace(t) => bpfbox::trace_cmd::run(t),
+        Cmd::Debug(d) => bpfbox::debug_cmd::run(&d),
         Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts, flags } => {
             let mut prog_flags = 0;
             for f in &flags {

@@ -1,0 +1,639 @@
+//! The debuggee: one run of the program on a worker thread, paused inside the
+//! interpreter's debug hook, and the recording that makes reverse execution a
+//! deterministic replay.
+//!
+//! A run goes through [`bpfbox_vm::Runtime::test_run`] (the path `bpfbox run` takes)
+//! with a [`DebugHook`] installed by [`bpfbox_vm::debug::with_hook`]. Before every
+//! instruction the hook numbers the step, appends `(program, pc, depth)` to the
+//! recording and the undo information of the previous instruction to the [`Undo`]
+//! log (the registers it changed, the bytes a store or atomic is about to overwrite,
+//! the frame a call overwrites, the memory a helper may write), then checks the
+//! [`Stop`] condition; when it holds, the worker sends a [`Snapshot`] and waits,
+//! serving memory reads, until it is resumed, rewound or killed.
+//!
+//! Going back to step `m` undoes the instructions in place, newest first, when they
+//! all ran in the same interpreter loop and none had effects the log cannot undo
+//! (map updates, packet resizes, random numbers, tail calls: [`Undo::barriers`]).
+//! Otherwise a fresh run (a fresh runtime from the [`Target`]: new maps, the same
+//! inputs, a fixed clock and seed) is stopped at step `m`: the same state, as runs
+//! are deterministic, but at the addresses of the new run.
+
+use bpfbox_isa::{CallTarget, Insn};
+use bpfbox_vm::debug::{DebugHook, SavedFrame, Step};
+use bpfbox_vm::{Map, ProgId, Runtime, TestRunInput, VmError};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// A fresh runtime with the program to debug and its inputs.
+pub struct Launch {
+    pub runtime: Runtime,
+    pub prog: ProgId,
+    /// One test run per input (a pcap's packets); map state carries over.
+    pub inputs: Vec<TestRunInput>,
+    /// What a return value means (`XDP_PASS` ...), if the program type says.
+    pub describe: Box<dyn Fn(u64) -> Option<&'static str> + Send>,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch").field("prog", &self.prog).field("inputs", &self.inputs.len()).finish()
+    }
+}
+
+/// Makes runs of the debugged program: every call must build the same runtime (the
+/// same maps, map contents and inputs) so that replays are exact.
+pub trait Target: Send + Sync + 'static {
+    fn launch(&self) -> Result<Launch, String>;
+}
+
+/// One recorded step: the instruction about to execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepRec {
+    pub pc: u32,
+    /// Index into the session's programs (tail calls switch programs).
+    pub prog: u16,
+    pub depth: u8,
+    /// Index of the input (packet) of the run.
+    pub packet: u8,
+}
+
+/// A stop condition over (step record, step number).
+pub type StopFn = Box<dyn FnMut(&StepRec, u64) -> bool + Send>;
+
+/// When a resumed run stops again (any condition; steps after the current one).
+#[derive(Default)]
+pub struct Stop {
+    /// Stop at this step number.
+    pub at_step: Option<u64>,
+    /// Per program: pcs with a breakpoint.
+    pub breakpoints: Vec<Vec<bool>>,
+    /// Stop when these bytes change: (address, length, last value).
+    pub watches: Vec<(u64, usize, Vec<u8>)>,
+    /// Any other condition (stepping by lines, finishing a frame).
+    pub custom: Option<StopFn>,
+}
+
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stop").field("at_step", &self.at_step).field("watches", &self.watches.len()).finish()
+    }
+}
+
+/// What undoing recorded instructions needs, by step number (each list in step order).
+#[derive(Debug, Default, Clone)]
+pub struct Undo {
+    /// (step, register, value before the instruction).
+    pub regs: Vec<(u32, u8, u64)>,
+    /// (step, address, length, bytes before the instruction).
+    pub mem: Vec<(u32, u64, u8, [u8; 8])>,
+    /// Larger memory a helper may have written: (step, address, bytes before).
+    pub blocks: Vec<(u32, u64, Vec<u8>)>,
+    /// (step, depth, frame saved there before a call overwrote it, `may_goto` budget
+    /// of the callee's depth before the call reset it).
+    pub frames: Vec<(u32, u8, SavedFrame, u64)>,
+    /// (step, depth, budget before a `may_goto`).
+    pub budgets: Vec<(u32, u8, u64)>,
+    /// Steps whose instruction cannot be undone.
+    pub barriers: Vec<u32>,
+    /// Steps that start an interpreter loop (a run, a tail call, a callback).
+    pub segments: Vec<u32>,
+}
+
+impl Undo {
+    fn truncate(&mut self, m: u32) {
+        fn cut<T>(v: &mut Vec<T>, m: u32, step: impl Fn(&T) -> u32) {
+            let keep = v.partition_point(|x| step(x) < m);
+            v.truncate(keep);
+        }
+        cut(&mut self.regs, m, |x| x.0);
+        cut(&mut self.mem, m, |x| x.0);
+        cut(&mut self.blocks, m, |x| x.0);
+        cut(&mut self.frames, m, |x| x.0);
+        cut(&mut self.budgets, m, |x| x.0);
+        cut(&mut self.barriers, m, |x| *x);
+        // A segment starting at `m` is still the loop we are in.
+        let keep = self.segments.partition_point(|x| *x <= m);
+        self.segments.truncate(keep);
+    }
+
+    /// Whether steps `m..n` can be undone in place from step `n`.
+    pub fn can_undo(&self, m: u32, n: u32) -> bool {
+        let seg = self.segments.partition_point(|x| *x <= m);
+        let crosses_segment = self.segments.get(seg).is_some_and(|s| *s <= n);
+        let b = self.barriers.partition_point(|x| *x < m);
+        let crosses_barrier = self.barriers.get(b).is_some_and(|x| *x < n);
+        m <= n && !crosses_segment && !crosses_barrier
+    }
+}
+
+/// Helpers whose only effects are r0 and, for some, memory at (r1, r2): undone in
+/// place. Any other helper is a barrier.
+fn helper_undo(id: i32) -> Option<bool> {
+    match id {
+        // map_lookup_elem, ktime_get_ns, smp_processor_id, pid_tgid, uid_gid,
+        // ktime_get_boot_ns, ktime_get_coarse_ns, get_numa_node_id, trace_printk.
+        1 | 5 | 6 | 8 | 14 | 15 | 42 | 125 | 160 => Some(false),
+        // probe_read, get_current_comm, probe_read_{user,kernel}[_str]: (dst, size).
+        4 | 16 | 45 | 112 | 113 | 114 | 115 => Some(true),
+        _ => None,
+    }
+}
+
+/// Why the run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    Step,
+    Breakpoint,
+    /// Watch `i` changed from `old` to `new`.
+    Watch {
+        index: usize,
+        old: Vec<u8>,
+        new: Vec<u8>,
+    },
+    Custom,
+    /// Before the `exit` that ends the last input's run (r0 is the return value).
+    End,
+    /// Moved back by undoing instructions.
+    Rewound,
+}
+
+/// The machine state where the run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub step: u64,
+    pub rec: StepRec,
+    pub regs: [u64; 11],
+    /// Return pcs of the calls on the stack, outermost first.
+    pub return_pcs: Vec<usize>,
+    /// r10 of frames 0..=depth.
+    pub frame_pointers: Vec<u64>,
+    pub reason: StopReason,
+}
+
+/// The result of one input's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketEnd {
+    pub packet: usize,
+    pub result: Result<(u64, Option<&'static str>), String>,
+    pub printk: Vec<String>,
+}
+
+enum ToWorker {
+    Read(u64, usize),
+    Resume(Box<Stop>, Vec<StepRec>),
+    /// Undo back to this step if the log allows.
+    Undo(u64, Vec<StepRec>),
+    Kill,
+}
+
+enum FromWorker {
+    Started(Vec<Arc<Map>>),
+    Stopped(Box<Snapshot>, Vec<StepRec>),
+    Read(Result<Vec<u8>, String>),
+    /// The undo log does not reach that step.
+    CannotUndo(Vec<StepRec>),
+    PacketEnd(PacketEnd),
+    Exited(Vec<StepRec>),
+    Failed(String),
+}
+
+/// What the controller learns when it waits for the worker.
+#[derive(Debug)]
+pub enum Event {
+    Stopped(Box<Snapshot>),
+    /// Every input ran; the run is over.
+    Exited,
+}
+
+/// Marker of a run killed by the debugger (never shown: the worker is gone).
+const KILLED: &str = "killed by the debugger";
+
+struct Hook {
+    rx: Receiver<ToWorker>,
+    tx: Sender<FromWorker>,
+    progs: Arc<Vec<Vec<Insn>>>,
+    /// The last program seen (address of its `Vm`) and its index.
+    last_vm: (usize, u16),
+    step: u64,
+    packet: u8,
+    last_packet: u8,
+    trace: Vec<StepRec>,
+    stop: Box<Stop>,
+    undo: Undo,
+    /// Registers before the previous step (to see what it changed), if in this loop.
+    last_regs: Option<[u64; 11]>,
+    /// Recording is on (off while replaying to a step already recorded, for speed).
+    record: bool,
+}
+
+impl Hook {
+    fn prog_index(&mut self, step: &Step<'_>) -> u16 {
+        let addr = step.vm() as *const _ as usize;
+        if addr != self.last_vm.0 {
+            let insns = step.vm().program().insns();
+            let i = self.progs.iter().position(|p| p.as_slice() == insns).unwrap_or(usize::from(u16::MAX));
+            self.last_vm = (addr, i as u16);
+        }
+        self.last_vm.1
+    }
+
+    fn check(&mut self, rec: &StepRec, step: &mut Step<'_>) -> Option<StopReason> {
+        let n = self.step;
+        let stop = &mut *self.stop;
+        if stop.at_step == Some(n) {
+            return Some(StopReason::Step);
+        }
+        if let Some(bp) = stop.breakpoints.get(usize::from(rec.prog)) {
+            if bp.get(rec.pc as usize).copied().unwrap_or(false) {
+                return Some(StopReason::Breakpoint);
+            }
+        }
+        for (i, (addr, len, old)) in stop.watches.iter_mut().enumerate() {
+            let mut now = vec![0; *len];
+            if step.read(*addr, &mut now).is_ok() && now != *old {
+                let was = std::mem::replace(old, now.clone());
+                return Some(StopReason::Watch { index: i, old: was, new: now });
+            }
+        }
+        if let Some(f) = stop.custom.as_mut() {
+            if f(rec, n) {
+                return Some(StopReason::Custom);
+            }
+        }
+        if self.packet == self.last_packet && step.depth() == 0 && matches!(step.insn(), Some(Insn::Exit)) {
+            return Some(StopReason::End);
+        }
+        None
+    }
+
+    /// Log what the previous step changed in registers and what this one may
+    /// overwrite.
+    fn record_undo(&mut self, step: &mut Step<'_>) {
+        let n = self.step as u32;
+        let regs = step.regs();
+        if step.is_first() {
+            self.undo.segments.push(n);
+        } else if let Some(last) = self.last_regs {
+            for r in 0..10 {
+                if last[r] != regs[r] {
+                    self.undo.regs.push((n.wrapping_sub(1), r as u8, last[r]));
+                }
+            }
+        }
+        self.last_regs = Some(regs);
+        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo| {
+            let addr = regs[usize::from(base).min(10)].wrapping_add(off as i64 as u64);
+            let mut b = [0u8; 8];
+            if step.read(addr, &mut b[..size.min(8)]).is_ok() {
+                undo.mem.push((n, addr, size as u8, b));
+            } else {
+                undo.barriers.push(n);
+            }
+        };
+        match step.insn().copied() {
+            Some(Insn::Store { size, dst, off, .. }) | Some(Insn::StoreRelease { size, dst, off, .. }) => {
+                save(step, dst.num(), off, size.bytes(), &mut self.undo)
+            }
+            Some(Insn::Atomic { size, dst, off, .. }) => save(step, dst.num(), off, size.bytes(), &mut self.undo),
+            Some(Insn::Call(CallTarget::Local(_))) | Some(Insn::CallX { .. }) => {
+                let d = step.depth();
+                let f = step.frame(d).unwrap_or(SavedFrame { ret: 0, saved: [0; 4] });
+                self.undo.frames.push((n, d as u8, f, step.loop_budget(d + 1)));
+                if let Some(Insn::CallX { reg }) = step.insn().copied() {
+                    // callx of a helper: undoable only as helpers are.
+                    let v = regs[usize::from(reg.num()).min(10)];
+                    if v >> 32 != bpfbox_vm::FUNC_ADDR_TAG >> 32 {
+                        self.undo.barriers.push(n);
+                    }
+                }
+            }
+            Some(Insn::MayGoto { .. }) => {
+                let d = step.depth();
+                self.undo.budgets.push((n, d as u8, step.loop_budget(d)));
+            }
+            Some(Insn::Call(CallTarget::Helper(id))) => match helper_undo(id) {
+                Some(true) => {
+                    let (addr, len) = (regs[1], regs[2].min(1 << 16) as usize);
+                    let mut b = vec![0; len];
+                    if step.read(addr, &mut b).is_ok() {
+                        self.undo.blocks.push((n, addr, b));
+                    } else {
+                        self.undo.barriers.push(n);
+                    }
+                }
+                Some(false) => {}
+                None => self.undo.barriers.push(n),
+            },
+            Some(Insn::Call(CallTarget::Kfunc { .. })) | Some(Insn::LoadPacket { .. }) => self.undo.barriers.push(n),
+            _ => {}
+        }
+    }
+
+    /// Undo steps `m..self.step` in place. `false` when the log does not allow it.
+    fn undo_to(&mut self, m: u64, step: &mut Step<'_>) -> bool {
+        let n = self.step;
+        if m >= n || !self.undo.can_undo(m as u32, n as u32) || (m as usize) >= self.trace.len() {
+            return false;
+        }
+        let m32 = m as u32;
+        let mut regs = step.regs();
+        for &(_, r, old) in self.undo.regs.iter().rev().take_while(|x| x.0 >= m32) {
+            regs[usize::from(r)] = old;
+        }
+        for &(_, addr, len, old) in self.undo.mem.iter().rev().take_while(|x| x.0 >= m32) {
+            let _ = step.write(addr, &old[..usize::from(len)]);
+        }
+        for (_, addr, old) in self.undo.blocks.iter().rev().take_while(|x| x.0 >= m32) {
+            let _ = step.write(*addr, old);
+        }
+        let mut frames = Vec::new();
+        let mut budgets = Vec::new();
+        for &(_, d, f, b) in self.undo.frames.iter().rev().take_while(|x| x.0 >= m32) {
+            frames.push((usize::from(d), f));
+            budgets.push((usize::from(d) + 1, b));
+        }
+        for &(_, d, b) in self.undo.budgets.iter().rev().take_while(|x| x.0 >= m32) {
+            budgets.push((usize::from(d), b));
+        }
+        let to = self.trace[m as usize];
+        step.rewind(to.pc as usize, usize::from(to.depth), &frames, &budgets);
+        for (r, v) in regs.iter().enumerate().take(10) {
+            step.set_reg(r, *v);
+        }
+        step.set_executed(step.executed() - (n - m));
+        self.undo.truncate(m32);
+        self.trace.truncate(m as usize + 1);
+        self.step = m;
+        self.last_regs = Some(step.regs());
+        true
+    }
+
+    /// Paused: serve requests until resumed. `Err` when killed.
+    fn pause(&mut self, snap: Snapshot, step: &mut Step<'_>) -> Result<(), VmError> {
+        let trace = std::mem::take(&mut self.trace);
+        if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
+            return Err(killed(step.pc()));
+        }
+        loop {
+            match self.rx.recv() {
+                Ok(ToWorker::Read(addr, len)) => {
+                    let mut buf = vec![0; len];
+                    let r = step.read(addr, &mut buf).map(|_| buf).map_err(|e| e.to_string());
+                    let _ = self.tx.send(FromWorker::Read(r));
+                }
+                Ok(ToWorker::Resume(stop, trace)) => {
+                    self.stop = stop;
+                    self.trace = trace;
+                    return Ok(());
+                }
+                Ok(ToWorker::Undo(m, trace)) => {
+                    self.trace = trace;
+                    if self.undo_to(m, step) {
+                        let snap = self.snapshot(step, StopReason::Rewound);
+                        let trace = std::mem::take(&mut self.trace);
+                        if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
+                            return Err(killed(step.pc()));
+                        }
+                    } else {
+                        let trace = std::mem::take(&mut self.trace);
+                        let _ = self.tx.send(FromWorker::CannotUndo(trace));
+                    }
+                }
+                Ok(ToWorker::Kill) | Err(_) => return Err(killed(step.pc())),
+            }
+        }
+    }
+}
+
+fn killed(pc: usize) -> VmError {
+    VmError::Helper { pc, id: u32::MAX, reason: KILLED.into() }
+}
+
+impl Hook {
+    fn snapshot(&mut self, step: &mut Step<'_>, reason: StopReason) -> Snapshot {
+        let rec = self.trace.get(self.step as usize).copied().unwrap_or(StepRec {
+            pc: step.pc() as u32,
+            prog: 0,
+            depth: step.depth() as u8,
+            packet: self.packet,
+        });
+        Snapshot {
+            step: self.step,
+            rec,
+            regs: step.regs(),
+            return_pcs: step.return_pcs(),
+            frame_pointers: (0..=step.depth()).map(|d| step.frame_pointer(d)).collect(),
+            reason,
+        }
+    }
+}
+
+impl DebugHook for Hook {
+    fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError> {
+        let prog = self.prog_index(step);
+        let rec = StepRec { pc: step.pc() as u32, prog, depth: step.depth() as u8, packet: self.packet };
+        if self.trace.len() as u64 == self.step {
+            self.trace.push(rec);
+        }
+        if self.record {
+            self.record_undo(step);
+        }
+        if let Some(reason) = self.check(&rec, step) {
+            if self.stop.at_step == Some(self.step) {
+                // Replayed to the stop: record from here on.
+                self.record = true;
+                self.last_regs = None;
+                self.undo.segments.push(self.step as u32);
+            }
+            let snap = self.snapshot(step, reason);
+            self.pause(snap, step)?;
+        }
+        self.step += 1;
+        Ok(())
+    }
+}
+
+/// A run of the program on its worker thread.
+pub struct Debuggee {
+    tx: Sender<ToWorker>,
+    rx: Receiver<FromWorker>,
+    worker: Option<JoinHandle<()>>,
+    /// The maps of this run's runtime.
+    pub maps: Vec<Arc<Map>>,
+    /// Runs of inputs that ended since the last wait.
+    pub ended: Vec<PacketEnd>,
+    alive: bool,
+}
+
+impl std::fmt::Debug for Debuggee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Debuggee").field("alive", &self.alive).finish()
+    }
+}
+
+impl Debuggee {
+    /// Start a run that stops as `stop` says (checked from step 0), with the
+    /// recording so far (extended when the run goes further).
+    pub fn start(
+        target: Arc<dyn Target>,
+        progs: Arc<Vec<Vec<Insn>>>,
+        stop: Stop,
+        trace: Vec<StepRec>,
+    ) -> Result<(Debuggee, Event, Vec<StepRec>), String> {
+        let (to_tx, to_rx) = channel();
+        let (from_tx, from_rx) = channel();
+        let worker = std::thread::Builder::new()
+            .name("bpfbox-debuggee".into())
+            .spawn(move || worker(target, progs, stop, trace, to_rx, from_tx))
+            .map_err(|e| format!("cannot start the debuggee thread: {e}"))?;
+        let mut d =
+            Debuggee { tx: to_tx, rx: from_rx, worker: Some(worker), maps: Vec::new(), ended: Vec::new(), alive: true };
+        let (ev, trace) = d.wait()?;
+        Ok((d, ev, trace))
+    }
+
+    fn wait(&mut self) -> Result<(Event, Vec<StepRec>), String> {
+        loop {
+            match self.rx.recv() {
+                Ok(FromWorker::Started(maps)) => self.maps = maps,
+                Ok(FromWorker::Stopped(s, trace)) => return Ok((Event::Stopped(s), trace)),
+                Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
+                Ok(FromWorker::Exited(trace)) => {
+                    self.finish();
+                    return Ok((Event::Exited, trace));
+                }
+                Ok(FromWorker::Failed(e)) => {
+                    self.finish();
+                    return Err(e);
+                }
+                Ok(FromWorker::Read(_)) | Ok(FromWorker::CannotUndo(_)) => {}
+                Err(_) => {
+                    self.finish();
+                    return Err("the debuggee thread ended unexpectedly".into());
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.alive = false;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+
+    /// Whether the run is paused (not exited).
+    pub fn alive(&self) -> bool {
+        self.alive
+    }
+
+    /// Continue until `stop` holds or the run ends.
+    pub fn resume(&mut self, stop: Stop, trace: Vec<StepRec>) -> Result<(Event, Vec<StepRec>), String> {
+        if !self.alive {
+            return Err("the program is not being run".into());
+        }
+        self.tx.send(ToWorker::Resume(Box::new(stop), trace)).map_err(|_| "the debuggee is gone".to_string())?;
+        self.wait()
+    }
+
+    /// Go back to step `m` by undoing instructions in place. `Ok(None)` (and the
+    /// recording back) when the undo log does not reach it.
+    pub fn undo(&mut self, m: u64, trace: Vec<StepRec>) -> Result<(Option<Event>, Vec<StepRec>), String> {
+        if !self.alive {
+            return Ok((None, trace));
+        }
+        self.tx.send(ToWorker::Undo(m, trace)).map_err(|_| "the debuggee is gone".to_string())?;
+        loop {
+            match self.rx.recv() {
+                Ok(FromWorker::Stopped(s, t)) => return Ok((Some(Event::Stopped(s)), t)),
+                Ok(FromWorker::CannotUndo(t)) => return Ok((None, t)),
+                Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
+                Ok(_) => {}
+                Err(_) => return Err("the debuggee is gone".into()),
+            }
+        }
+    }
+
+    /// Read program memory at the stop.
+    pub fn read(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, String> {
+        if !self.alive {
+            return Err("the program is not being run".into());
+        }
+        self.tx.send(ToWorker::Read(addr, len)).map_err(|_| "the debuggee is gone".to_string())?;
+        loop {
+            match self.rx.recv() {
+                Ok(FromWorker::Read(r)) => return r,
+                Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
+                Ok(_) => {}
+                Err(_) => return Err("the debuggee is gone".into()),
+            }
+        }
+    }
+}
+
+impl Drop for Debuggee {
+    fn drop(&mut self) {
+        if self.alive {
+            let _ = self.tx.send(ToWorker::Kill);
+            // Drain until the worker says it is done.
+            while let Ok(m) = self.rx.recv() {
+                if matches!(m, FromWorker::Exited(_) | FromWorker::Failed(_)) {
+                    break;
+                }
+            }
+        }
+        self.finish();
+    }
+}
+
+fn worker(
+    target: Arc<dyn Target>,
+    progs: Arc<Vec<Vec<Insn>>>,
+    stop: Stop,
+    trace: Vec<StepRec>,
+    rx: Receiver<ToWorker>,
+    tx: Sender<FromWorker>,
+) {
+    let launch = match target.launch() {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = tx.send(FromWorker::Failed(e));
+            return;
+        }
+    };
+    let _ = tx.send(FromWorker::Started(launch.runtime.maps()));
+    // Replaying to a step already recorded: record again only from there.
+    let record = stop.at_step.is_none_or(|s| s as usize >= trace.len()) || trace.is_empty();
+    let mut hook = Hook {
+        rx,
+        tx: tx.clone(),
+        progs,
+        last_vm: (0, 0),
+        step: 0,
+        packet: 0,
+        last_packet: launch.inputs.len().saturating_sub(1).min(255) as u8,
+        trace,
+        stop: Box::new(stop),
+        undo: Undo::default(),
+        last_regs: None,
+        record,
+    };
+    for (i, input) in launch.inputs.iter().enumerate() {
+        hook.packet = i.min(255) as u8;
+        let out = bpfbox_vm::debug::with_hook(&mut hook, || launch.runtime.test_run(launch.prog, input));
+        let (result, printk) = match out {
+            Ok(o) => (Ok((o.retval, (launch.describe)(o.retval))), o.printk),
+            Err(e) => {
+                let msg = e.to_string();
+                if msg.contains(KILLED) {
+                    let _ = tx.send(FromWorker::Exited(Vec::new()));
+                    return;
+                }
+                (Err(msg), Vec::new())
+            }
+        };
+        let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk }));
+    }
+    let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.trace)));
+}
