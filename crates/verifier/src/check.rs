@@ -111,9 +111,9 @@ struct Verifier<'a> {
     tracing: Option<crate::btf_model::Args>,
     /// Scalar precision ([`Precision`]); `None` in unprivileged mode (every scalar precise).
     prec: Option<Precision>,
-    /// During a helper call: the arguments (bit n: rn) whose current-frame stack memory
-    /// `helper_mem` checked, and the slots it covers.
-    helper_reads: (u16, u64),
+    /// During a helper call: the arguments (bit n: rn) whose stack memory `helper_mem`
+    /// checked, and per argument register the current-frame slots it covers.
+    helper_reads: (u16, [u64; 6]),
     /// Global functions: which are, which were called, which are verified.
     globals: global_funcs::Globals,
 }
@@ -206,7 +206,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             _ => None,
         },
         prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns)),
-        helper_reads: (0, 0),
+        helper_reads: (0, [0; 6]),
         globals,
     };
     let started = std::time::Instant::now();
@@ -680,7 +680,7 @@ impl Verifier<'_> {
             Insn::Call(CallTarget::Helper(id)) => {
                 let args = [1, 2, 3, 4, 5].map(|r| *p.st.reg(r));
                 let frameno = p.st.frames.len() as u32 - 1;
-                self.helper_reads = (0, 0);
+                self.helper_reads = (0, [0; 6]);
                 self.spin_lock_call(&mut p.st, id, pc)?;
                 self.helper_call(p, id)?;
                 self.mark_helper_stack(&p.st, &args, frameno, pc);

@@ -111,7 +111,7 @@ impl Verifier<'_> {
         let Some(fi) = self.globals.sig[sub] else { return fail(Rule::Structure, "not a global function", &[]) };
         let name = self.prog.funcs[fi].name.clone();
         let matched = self.global_args_match(&mut p.st, fi, pc);
-        self.helper_reads = (0, 0);
+        self.helper_reads = (0, [0; 6]);
         if p.st.lock.is_some() {
             return fail(
                 Rule::Unsupported,

@@ -672,7 +672,7 @@ impl Verifier<'_> {
                 }
                 self.helper_reads.0 |= 1 << regno;
                 if frameno + 1 == st.frames.len() {
-                    self.helper_reads.1 |= slot_bits(lo, end - lo);
+                    self.helper_reads.1[regno.min(5)] |= slot_bits(lo, end - lo);
                 } else {
                     self.mark_outer_stack(st, frameno, slot_bits(lo, end - lo));
                 }

@@ -5,7 +5,7 @@
 
 use super::Verifier;
 use crate::state::{RegState, RegType, State, MAX_STACK};
-use bpfbox_abi::helper_by_id;
+use bpfbox_abi::{helper_by_id, ArgKind};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
@@ -239,21 +239,34 @@ impl Verifier<'_> {
     }
 
     /// After the helper call at `pc` with arguments `args` (r1..r5 before the call) in frame
-    /// `frameno`: the current frame's stack the helper may have read. Memory arguments
-    /// checked by `helper_mem` cover what it checked (`helper_reads`); other stack
-    /// pointers everything from them up; callbacks or variable offsets the whole frame.
+    /// `frameno`: the current frame's stack whose *values* the verifier's verdict may
+    /// depend on. Plain memory arguments checked by `helper_mem` (`helper_reads`) only
+    /// need to be initialized, as in the kernel, which marks no precision for them; map
+    /// keys do matter (a constant key makes an array lookup non-NULL:
+    /// `get_constant_map_key`). Other stack pointers (dynptrs, iterators, timers...)
+    /// count from them up; callbacks, which read the frame through their context, or
+    /// variable offsets, the whole frame.
     pub(super) fn mark_helper_stack(&mut self, st: &State, args: &[RegState; 5], frameno: u32, pc: usize) {
-        let (handled, mut slots) = std::mem::take(&mut self.helper_reads);
+        let (handled, read) = std::mem::take(&mut self.helper_reads);
         if self.prec.is_none() {
             return;
         }
         let Insn::Call(CallTarget::Helper(id)) = self.insns[pc] else { return };
-        let n = u32::try_from(id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
+        let proto = u32::try_from(id).ok().and_then(helper_by_id);
+        let n = proto.map_or(5, |p| p.declared_args().len().min(5));
+        let mut slots = 0;
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
             }
-            if a.ty != RegType::Stack || handled & (1 << (i + 1)) != 0 {
+            if handled & (1 << (i + 1)) != 0 {
+                let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey);
+                if value_matters {
+                    slots |= read[i + 1];
+                }
+                continue;
+            }
+            if a.ty != RegType::Stack {
                 continue;
             }
             if a.aux < frameno {
@@ -344,6 +357,31 @@ mod tests {
             unused.stats.processed_insns,
             returned.stats.processed_insns
         );
+    }
+
+    #[test]
+    fn memory_a_helper_reads_matters_only_as_a_map_key() {
+        // r6 stored on the stack and handed to map_update_elem as the value: only its
+        // initialization matters (the kernel marks no precision for it), so the second
+        // path is pruned at `p`, exactly as when a constant is stored instead.
+        let update = |v: &str| {
+            format!(
+                "r9 = {v}\n*(u64 *)(r10 - 16) = r9\nr2 = r10\nr2 += -4\nr3 = r10\nr3 += -16\nr4 = 0\n\
+                 ld_pseudo r1, 0x5, 0x0\ncall 2\nr0 = 0"
+            )
+        };
+        let as_value = run_freq(&two_paths(&update("r6")));
+        let constant = run_freq(&two_paths(&update("7")));
+        assert!(as_value.accepted(), "{:?}", as_value.diagnostics);
+        assert_eq!(as_value.stats.processed_insns, constant.stats.processed_insns);
+        // As an array map key its value decides whether the lookup can return NULL:
+        // key 0 (the first path) is in range, key 100 is not, so the second path must
+        // not be pruned and its unchecked dereference is rejected.
+        let key = "*(u32 *)(r10 - 8) = r6\nr2 = r10\nr2 += -8\nld_pseudo r1, 0x5, 0x0\ncall 1\n\
+                   r0 = *(u64 *)(r0 + 0)\nr0 = 0";
+        let r = run_freq(&two_paths(key));
+        assert!(!r.accepted(), "an out-of-range constant key was pruned against an in-range one");
+        assert!(r.diagnostics[0].message.contains("map_value_or_null"), "{}", r.diagnostics[0].message);
     }
 
     #[test]
