@@ -22,6 +22,13 @@ command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 # `bpfbox trace` is compared with bpftrace on the same scripts and workloads
 # (crates/trace/tests); bpftrace's stdlib headers come from the kernel headers it depends on.
 command -v bpftrace >/dev/null || need+=(bpftrace)
+# The Python package's tests (scripts/test-python.sh) build it in a virtualenv; its tool
+# tests compare tools/python/syscount.py with bcc's syscount-bpfcc, which compiles
+# against kernel headers (Debian's, merged by tools/python/bcc_headers.py when the
+# running kernel has none).
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+[ -x /usr/sbin/syscount-bpfcc ] || need+=(bpfcc-tools python3-bpfcc)
+[ -d "/lib/modules/$(uname -r)/build" ] || ls -d /usr/src/linux-headers-*-amd64 >/dev/null 2>&1 || need+=(linux-headers-amd64)
 if [ ${#need[@]} -eq 0 ]; then
     echo "install-deps: everything already present"
     exit 0

@@ -24,4 +24,4 @@ export PATH="$PWD/$venv/bin:$PATH" # the build backend runs `maturin`
 # tests' programs are small; a release build would recompile Cranelift and the rest).
 MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./python
-"$venv/bin/python" -m pytest -q python/tests "$@"
+"$venv/bin/python" -m pytest -q python/tests tools/python/tests "$@"
