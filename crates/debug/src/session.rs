@@ -1171,11 +1171,16 @@ impl Session {
                 entries.len(),
                 if entries.len() == 1 { "y" } else { "ies" }
             );
-            for (k, v) in entries.iter().take(16) {
+            // Arrays hold every index: their all-zero values are not shown.
+            let shown: Vec<_> = entries.iter().filter(|(_, v)| v.iter().any(|b| *b != 0)).collect();
+            for (k, v) in shown.iter().take(64) {
                 let _ = writeln!(out, "  {}: {}", hex(k), hex(v));
             }
-            if entries.len() > 16 {
-                let _ = writeln!(out, "  ... {} more", entries.len() - 16);
+            if shown.len() > 64 {
+                let _ = writeln!(out, "  ... {} more", shown.len() - 64);
+            }
+            if shown.len() < entries.len() {
+                let _ = writeln!(out, "  ({} entries all zero)", entries.len() - shown.len());
             }
         }
     }

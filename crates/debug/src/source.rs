@@ -188,10 +188,11 @@ pub fn view(spec: &ProgramSpec, info: Option<&DebugInfo>, sources: &mut Sources)
                 if l.insn_off > pc {
                     break;
                 }
-                if l.insn_off == pc {
+                let next = Some((sources.id(&l.file), l.line));
+                if l.insn_off == pc && next != cur {
                     v.stmt[pc] = true;
                 }
-                cur = Some((sources.id(&l.file), l.line));
+                cur = next;
                 it.next();
             }
             v.line[pc] = cur;

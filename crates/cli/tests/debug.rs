@@ -1,0 +1,263 @@
+//! `bpfbox debug` driven through its line mode (commands on stdin, as scripts and
+//! editors drive it) on the repository's objects: breakpoints where the source says,
+//! stepping over helper and bpf-to-bpf calls, values of locals and fields through
+//! pointers, watches on map values, reverse execution back to identical states, and
+//! bad input that leaves the session usable.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const DEMO: &str = "tests/progs/debug_demo.bpf.o";
+/// Ethernet (IPv4) + an IPv4 header: protocol 17, saddr 1.2.3.4, daddr 5.6.7.8; 36 bytes.
+const PACKET: &str = "000000000002000000000001080045000054000040004011000001020304050607080000";
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Run `bpfbox debug OBJ ARGS` with `script` on stdin; returns stdout (stderr must
+/// be empty: no panics, no errors).
+fn debug(obj: &str, args: &[&str], script: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfbox"))
+        .arg("debug")
+        .arg(root().join(obj))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpfbox starts");
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script written");
+    let out = child.wait_with_output().expect("bpfbox ends");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    assert!(stderr.is_empty(), "stderr:\n{stderr}\nstdout:\n{stdout}");
+    stdout
+}
+
+fn demo(script: &str) -> String {
+    debug(DEMO, &["--data-hex", PACKET], script)
+}
+
+/// The text between two markers printed with `echo`-like `print` of constants.
+fn section(out: &str, from: &str, to: &str) -> String {
+    let a = out.find(from).unwrap_or_else(|| panic!("no `{from}` in:\n{out}"));
+    let start = a + from.len();
+    let b = out[start..].find(to).map(|b| start + b).unwrap_or_else(|| panic!("no `{to}` after `{from}` in:\n{out}"));
+    out[start..b].to_string()
+}
+
+/// What `mix` computes (debug_demo.bpf.c).
+fn mix(a: u32, b: u32) -> u32 {
+    let h = a.wrapping_mul(31).wrapping_add(b);
+    h ^ (h >> 7)
+}
+
+const SADDR: u32 = u32::from_le_bytes([1, 2, 3, 4]);
+const DADDR: u32 = u32::from_le_bytes([5, 6, 7, 8]);
+
+#[test]
+fn breakpoints_on_lines_and_functions_hit_where_the_source_says() {
+    let out = demo("break debug_demo.bpf.c:40\nbreak mix\ninfo breakpoints\nrun\ncontinue\nbt\ncontinue\ncontinue\n");
+    assert!(out.contains("Breakpoint 1 at pc "), "{out}");
+    assert!(out.contains("Breakpoint 2 at pc "), "{out}");
+    assert!(out.contains("\nBreakpoint 1, xdp_debug_demo (ctx="), "{out}");
+    assert!(out.contains("at debug_demo.bpf.c:40\n40\t\t__u32 key = ip->protocol;\n"), "{out}");
+    // mix's arguments are what the program passes: saddr and daddr.
+    let hit =
+        format!("\nBreakpoint 2, mix (a={SADDR}, b={DADDR}) at debug_demo.bpf.c:20\n20\t\t__u32 h = a * 31 + b;\n");
+    assert!(out.contains(&hit), "{out}");
+    assert!(out.contains("#0  mix (a="), "{out}");
+    assert!(out.contains("#1  xdp_debug_demo (ctx="), "{out}");
+    assert!(out.contains("The program returns 2 from packet 1"), "{out}");
+    assert!(out.contains("[packet 1: returned 2 (XDP_PASS)]"), "{out}");
+    assert!(out.contains("[Inferior 1 (program xdp_debug_demo) exited]"), "{out}");
+    // A line is hit once: breakpoint 1 is reported once.
+    assert_eq!(out.matches("\nBreakpoint 1, ").count(), 1, "{out}");
+}
+
+#[test]
+fn next_steps_over_helper_and_bpf_to_bpf_calls() {
+    let out = demo("break 42\nrun\nnext\nnext\nnext\nprint st\nprint *st\nprint key\n");
+    assert!(out.contains("\n42\t\tstruct stats *st = bpf_map_lookup_elem(&proto_stats, &key);\n"), "{out}");
+    // Never inside mix, and the lookup's result is in `st`.
+    assert!(!out.contains("mix ("), "{out}");
+    let st = out.lines().find(|l| l.starts_with("$1 = (struct stats *) 0x")).unwrap_or_else(|| panic!("{out}"));
+    assert_ne!(st, "$1 = (struct stats *) 0x0", "{out}");
+    assert!(out.contains("$2 = {packets = 0, bytes = 0}\n") || out.contains("$2 = {packets = 1, bytes = "), "{out}");
+    assert!(out.contains("$3 = 17\n"), "{out}");
+}
+
+#[test]
+fn finish_returns_from_a_bpf_to_bpf_call_with_its_value() {
+    let out = demo("break mix\nrun\nfinish\nbt\n");
+    assert!(out.contains("Run till exit from #0  mix (a="), "{out}");
+    assert!(out.contains("\nxdp_debug_demo (ctx="), "{out}");
+    assert!(out.contains(&format!("Value returned is $1 = {}\n", mix(SADDR, DADDR))), "{out}");
+    // Back in the caller: one frame.
+    assert!(out.contains("#0  xdp_debug_demo (ctx=") && !out.contains("#1  xdp_debug_demo"), "{out}");
+}
+
+#[test]
+fn print_locals_and_fields_through_pointers_equal_what_the_program_computes() {
+    let out = demo("break 40\nrun\nprint ip->saddr\nprint ip->daddr\nprint/x ip->protocol\nprint *eth\nprint eth->h_proto\nprint ip->saddr + ip->daddr == $r7\ninfo locals\nprint (ip->ttl)\nprint ip[0].protocol\nprint data_end - (void *)eth\n");
+    assert!(out.contains(&format!("$1 = {SADDR}\n")), "{out}");
+    assert!(out.contains(&format!("$2 = {DADDR}\n")), "{out}");
+    assert!(out.contains("$3 = 0x11\n"), "{out}");
+    assert!(
+        out.contains("$4 = {h_dest = \"\\000\\000\\000\\000\\000\\002\", h_source = \"\\000\\000\\000\\000\\000\\001\", h_proto = 8}\n"),
+        "{out}"
+    );
+    assert!(out.contains("$5 = 8\n"), "{out}");
+    assert!(out.contains("$6 = 0\n"), "{out}");
+    assert!(out.contains("\neth = (struct ethhdr *) 0x"), "{out}");
+    assert!(out.contains("\nip = (struct iphdr *) 0x"), "{out}");
+    // u8 fields print as gdb prints unsigned char.
+    assert!(out.contains("$7 = 64 '@'\n"), "{out}");
+    assert!(out.contains("$8 = 17 '\\021'\n"), "{out}");
+    // No casts in expressions: a clear message.
+    assert!(out.contains("A syntax error in expression"), "{out}");
+}
+
+#[test]
+fn watch_stops_when_a_map_value_changes() {
+    let dir = std::env::temp_dir().join(format!("bpfbox-debug-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let init = dir.join("stats.json");
+    // Protocol 17 has seen 41 packets of 1000 bytes.
+    std::fs::write(&init, r#"[{"key": 17, "value": "2900000000000000e803000000000000"}]"#).expect("written");
+    let map_init = format!("proto_stats={}", init.display());
+    let out = debug(
+        DEMO,
+        &["--data-hex", PACKET, "--map-init", &map_init],
+        "break mix\nrun\nfinish\nwatch st->packets\nwatch st->bytes\ncontinue\ncontinue\nprint *st\ncontinue\n",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.contains("Hardware watchpoint 2: st->packets\n"), "{out}");
+    assert!(out.contains("\nHardware watchpoint 2: st->packets\n\nOld value = 41\nNew value = 42\n"), "{out}");
+    assert!(out.contains("\nHardware watchpoint 3: st->bytes\n\nOld value = 1000\nNew value = 1036\n"), "{out}");
+    assert!(out.contains("= {packets = 42, bytes = 1036}\n"), "{out}");
+}
+
+#[test]
+fn reverse_continue_returns_to_the_previous_breakpoint_with_identical_state() {
+    let probe = "info registers\nx/4xw $r10+496\ninfo maps\nprint $step\n";
+    let script = format!(
+        "break mix\nrun\nprint 111\n{probe}print 222\ncontinue\ninfo maps\nreverse-continue\nprint 333\n{probe}print 444\nreverse-stepi\nstepi\nprint 555\n{probe}print 666\n"
+    );
+    let out = demo(&script);
+    let first = section(&out, "$1 = 111\n", "$3 = 222\n");
+    let back = section(&out, "$4 = 333\n", "$6 = 444\n");
+    let again = section(&out, "$7 = 555\n", "$9 = 666\n");
+    assert!(first.contains("r10            0x"), "{out}");
+    // The map value was 1 packet at the end, 0 again after going back.
+    assert!(out.contains("  11 00 00 00: 01 00 00 00 00 00 00 00 24 00 00 00 00 00 00 00\n"), "{out}");
+    assert!(
+        first.contains("proto_stats: type 2, key 4 bytes, value 16 bytes, 256 entries\n  (256 entries all zero)\n"),
+        "{out}"
+    );
+    let strip_history =
+        |s: &str| s.lines().map(|l| l.split_once(" = ").map(|x| x.1).unwrap_or(l).to_string()).collect::<Vec<_>>();
+    assert_eq!(strip_history(&first), strip_history(&back), "reverse-continue:\n{out}");
+    assert_eq!(strip_history(&first), strip_history(&again), "reverse-stepi + stepi:\n{out}");
+    assert!(out.contains("\nBreakpoint 1, mix (a="), "{out}");
+    assert_eq!(out.matches("\nBreakpoint 1, mix (a=").count(), 3, "{out}");
+}
+
+#[test]
+fn reverse_step_next_and_finish_walk_back_through_the_source() {
+    let out = demo("break 40\nrun\nnext\nnext\nnext\nreverse-next\nreverse-next\nreverse-next\nbreak mix\ncontinue\nstep\nreverse-finish\nreverse-step\n");
+    // Three lines forward then the same three back: the stop lines mirror.
+    let lines: Vec<&str> = out.lines().filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    let fwd = &lines[..4];
+    let back = &lines[3..7];
+    let mut rev = back.to_vec();
+    rev.reverse();
+    assert_eq!(fwd, rev.as_slice(), "{out}");
+    // reverse-finish goes back to the call in the caller.
+    let tail = &out[out.rfind("Breakpoint 2, mix").unwrap_or(0)..];
+    assert!(tail.contains("xdp_debug_demo (ctx="), "{out}");
+    assert!(tail.contains("41\t\t__u32 hash = mix(ip->saddr, ip->daddr);"), "{out}");
+}
+
+#[test]
+fn list_disassemble_and_info_commands_show_source() {
+    let out = demo(
+        "list mix\nbreak mix\nrun\ndisassemble\ninfo frame\ninfo args\ninfo locals\nx/2xw $r10+504\ndisplay a\nstepi\n",
+    );
+    assert!(out.contains("18\tstatic __noinline __u32 mix(__u32 a, __u32 b)\n"), "{out}");
+    assert!(out.contains("Dump of assembler code for function mix:\n"), "{out}");
+    assert!(out.contains("debug_demo.bpf.c:20\t\t__u32 h = a * 31 + b;\n"), "{out}");
+    assert!(out.contains("=> "), "{out}");
+    assert!(out.contains(&format!("\na = {SADDR}\nb = {DADDR}\n")), "{out}");
+    assert!(out.contains("Stack level 0, pc "), "{out}");
+    assert!(out.contains(&format!("1: a = {SADDR}\n")), "{out}");
+}
+
+#[test]
+fn bad_input_gives_a_message_and_the_session_goes_on() {
+    let out = demo(
+        "print 1 +\nbreak nosuch.c:3\nbreak 9999\nbreak nosuch_func\nbreak *100000\nfoo\nbreak 40\nrun\nprint nosuchvar\nprint ip->nosuchfield\nprint *key\nprint )\nx/4q $r10\nwatch 5\ninfo nonsense\nbreak 45 if ip->\nnext\nprint key\n",
+    );
+    for msg in [
+        "A syntax error in expression, near `'.",
+        "No source file named nosuch.c.",
+        "No line 9999 in file \"debug_demo.bpf.c\".",
+        "Function \"nosuch_func\" not defined.",
+        "No instruction 100000 in `xdp_debug_demo`.",
+        "Undefined command: \"foo\".",
+        "No symbol \"nosuchvar\" in current context.",
+        "There is no member named nosuchfield.",
+        "Attempt to take contents of a non-pointer value.",
+        "Invalid format letter 'q'",
+        "Cannot watch constant value or a value in a register.",
+        "Undefined info command: \"nonsense\".",
+    ] {
+        assert!(out.contains(msg), "missing `{msg}` in:\n{out}");
+    }
+    // And the session still works.
+    assert!(out.contains("\nBreakpoint 1, xdp_debug_demo (ctx="), "{out}");
+    assert!(out.contains("$1 = 17\n"), "{out}");
+}
+
+#[test]
+fn commands_before_run_say_the_program_is_not_running() {
+    let out = demo("next\nfinish\nreverse-step\nx/4x 0\ninfo registers\ncontinue\n");
+    assert_eq!(out.matches("The program is not being run.").count(), 6, "{out}");
+}
+
+#[test]
+fn objects_without_dwarf_debug_with_btf_lines_and_registers() {
+    let out = debug(
+        "tests/realworld/katran_balancer.bpf.o",
+        &["--prog", "balancer_ingress", "--data-hex", PACKET],
+        "start\nnext\nnext\ninfo locals\nprint $r1 == $r1\nprint data\nbreak *5\ncontinue\nreverse-stepi\ncontinue\ncontinue\ncontinue\n",
+    );
+    assert!(out.contains("the object has no DWARF (.debug_info); build it with -g"), "{out}");
+    assert!(
+        out.contains(
+            "balancer_ingress () at katran_balancer.bpf.c:278\n278\tint balancer_ingress(struct xdp_md *ctx)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("No symbol table info available."), "{out}");
+    assert!(out.contains("$1 = 1\n"), "{out}");
+    assert!(out.contains("No symbol table is loaded (no DWARF)."), "{out}");
+    assert!(out.contains("\nBreakpoint 1, balancer_ingress () at"), "{out}");
+    assert!(out.contains("[packet 1: returned 1 (XDP_DROP)]"), "{out}");
+}
+
+#[test]
+fn pcap_packets_and_the_packet_variable() {
+    let out = debug(
+        "examples/xdp_firewall.bpf.o",
+        &["--pcap", &root().join("examples/traffic.pcap").display().to_string()],
+        "break xdp_firewall if $packet == 3\nrun\nprint $packet\ninfo frame\ndelete\ncontinue\n",
+    );
+    assert!(out.contains("[packet 1: returned "), "{out}");
+    assert!(out.contains("[packet 2: returned "), "{out}");
+    assert!(out.contains("\nBreakpoint 1, xdp_firewall ("), "{out}");
+    assert!(out.contains("$1 = 3\n"), "{out}");
+    assert!(out.contains("of packet 3:"), "{out}");
+}
