@@ -145,3 +145,25 @@ fn bad_prototypes_are_refused_at_registration() {
     let err = h.register(1000, "y", Ret::Integer, &[], |_| Ok(0)).unwrap_err();
     assert!(err.to_string().contains("already host helper x"), "{err}");
 }
+
+#[test]
+fn a_helper_fills_memory_the_program_left_uninitialized() {
+    let mut h = helpers(0);
+    h.register(1003, "host_fill", Ret::Void, &[Arg::MemoryOut, Arg::Size], |c: &mut HelperCall<'_, '_>| {
+        let n = c.arg(1) as usize;
+        c.write_memory(0, &(1..=n as u8).collect::<Vec<u8>>())?;
+        // More than the buffer: refused, nothing written past it.
+        assert!(c.write_memory(0, &vec![0; n + 1]).is_err());
+        // Reading an argument that is not memory is an error, not a crash.
+        assert!(c.memory(1).is_err());
+        Ok(0)
+    })
+    .expect("host_fill");
+    for engine in [Engine::interpreter(), Engine::jit()] {
+        let inst = object().load(&engine.helpers(h.clone())).expect("load");
+        assert!(inst.rejection("fill").is_none(), "{:?}", inst.rejection("fill"));
+        inst.test_run("fill", &Input::data(packet())).expect("run");
+        let sum = inst.map::<u32, u64>("results").expect("map").get(&2).expect("get");
+        assert_eq!(sum, Some((1..=16).sum::<u64>()));
+    }
+}

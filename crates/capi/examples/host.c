@@ -55,6 +55,21 @@ static int host_hash(void *user, bpfbox_call *call, uint64_t *ret)
 	return 0;
 }
 
+/* void host_fill(void *buf, u32 size): writes 1, 2, 3... */
+static int host_fill(void *user, bpfbox_call *call, uint64_t *ret)
+{
+	uint8_t buf[64];
+	uint64_t n = bpfbox_call_arg(call, 1);
+
+	(void)user;
+	if (n > sizeof(buf))
+		return 1;
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)(i + 1);
+	*ret = 0;
+	return bpfbox_call_write(call, 0, buf, (size_t)n);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "crates/api/tests/host/host_helpers.bpf.o";
@@ -81,6 +96,9 @@ int main(int argc, char **argv)
 	      "register host_add");
 	CHECK(bpfbox_helpers_register(helpers, 1001, "host_hash", BPFBOX_RET_INTEGER, mem, 2, host_hash, NULL) == 0,
 	      "register host_hash");
+	const int out[] = {BPFBOX_ARG_MEMORY_OUT, BPFBOX_ARG_SIZE};
+	CHECK(bpfbox_helpers_register(helpers, 1003, "host_fill", BPFBOX_RET_VOID, out, 2, host_fill, NULL) == 0,
+	      "register host_fill");
 	/* A prototype the verifier could not check: refused. */
 	const int lonely[] = {BPFBOX_ARG_MEMORY};
 	CHECK(bpfbox_helpers_register(helpers, 1003, "bad", BPFBOX_RET_INTEGER, lonely, 1, host_add, NULL) == -1,
@@ -116,6 +134,11 @@ int main(int argc, char **argv)
 		CHECK(hash == fnv1a(pkt, 8), "hash %" PRIx64, hash);
 		CHECK(sum == 1020, "sum %" PRIu64, sum);
 		printf("jit=%d: retval=%" PRIu64 " hash=%016" PRIx64 " sum=%" PRIu64 "\n", jit, retval, hash, sum);
+		uint32_t k2 = 2;
+		uint64_t filled = 0;
+		CHECK(bpfbox_test_run(inst, "fill", pkt, sizeof(pkt), NULL, NULL, &retval) == 0, "run fill");
+		CHECK(bpfbox_map_lookup(inst, "results", (uint8_t *)&k2, 4, (uint8_t *)&filled, 8) == 0 && filled == 136,
+		      "host_fill: sum %" PRIu64, filled);
 
 		/* Rejected programs and misuse of the API: errors with reasons. */
 		CHECK(bpfbox_test_run(inst, "bad_size", pkt, sizeof(pkt), NULL, NULL, &retval) == -1, "bad_size ran");

@@ -2,6 +2,7 @@
 // example host (crates/capi/examples/host.c). Two helpers the embedder defines:
 //   1000  u64 host_add(u64 a, u64 b)                      scalars
 //   1001  u64 host_hash(const void *data, u32 size)       memory + its size
+//   1003  void host_fill(void *buf, u32 size)             memory the helper writes + its size
 // `good` uses them as declared; the others misuse them and must be rejected.
 // Rebuild: ./build.sh (the object is committed).
 #include <linux/bpf.h>
@@ -10,6 +11,7 @@
 static __u64 (*host_add)(__u64 a, __u64 b) = (void *)1000;
 static __u64 (*host_hash)(const void *data, __u32 size) = (void *)1001;
 static __u64 (*host_missing)(__u64 a) = (void *)1002;
+static void (*host_fill)(void *buf, __u32 size) = (void *)1003;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -37,6 +39,20 @@ int good(struct xdp_md *ctx)
 	__builtin_memcpy(buf, data, 8);
 	put(0, host_hash(buf, sizeof(buf)));
 	put(1, host_add(end - data, 1000));
+	return XDP_PASS;
+}
+
+// results[2] = the sum of the 16 bytes host_fill wrote into an uninitialized buffer.
+SEC("xdp")
+int fill(struct xdp_md *ctx)
+{
+	__u8 buf[16];
+	__u64 sum = 0;
+
+	host_fill(buf, sizeof(buf));
+	for (int i = 0; i < 16; i++)
+		sum += buf[i];
+	put(2, sum);
 	return XDP_PASS;
 }
 
