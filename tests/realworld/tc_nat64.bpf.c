@@ -7,6 +7,7 @@
 // pseudo-header through csum_diff + l4_csum_replace. Written for bpfbox's world tests.
 #include "xdp_common.h"
 #include <linux/pkt_cls.h>
+#include "slot_store.h"
 
 #define POOL 0xc0000200u /* 192.0.2.0/24, host order */
 #define NAT64_PREFIX0 bpf_htonl(0x0064ff9b)
@@ -143,13 +144,7 @@ int nat64(struct __sk_buff *skb)
 }
 
 /* The helper's own rules: flags, a protocol it does not translate, a no-op. */
-static __always_inline void store(__u32 i, __u64 val)
-{
-	__u64 *v = bpf_map_lookup_elem(&nat64_stats, &i);
-
-	if (v)
-		*v = val;
-}
+#define store(i, v) slot_store(&nat64_stats, i, v)
 
 SEC("tc")
 int change_proto_errors(struct __sk_buff *skb)

@@ -15,6 +15,7 @@
 
 pub mod helper_access;
 pub mod kernel_facts;
+pub mod kfuncs;
 pub mod map_types;
 pub mod prog_types;
 mod table;

@@ -180,6 +180,11 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     let n = prog.insns.len();
     let nsub = cfg.subprogs.len();
     let globals = global_funcs::Globals::new(prog, &cfg);
+    // The main function's exits, when nothing checks the program's return value.
+    let free_exits_end = match crate::ctx::return_range(prog.prog_type, prog.expected_attach_type) {
+        None => cfg.subprog_end(0, n),
+        Some(_) => 0,
+    };
     let mut v = Verifier {
         prog,
         opts,
@@ -205,7 +210,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             }
             _ => None,
         },
-        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns)),
+        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end)),
         helper_reads: (0, [0; 6]),
         globals,
     };
@@ -697,14 +702,8 @@ impl Verifier<'_> {
                 self.push_frame(&mut p.st, pc, target, false)?;
                 Ok(Next::Goto(target))
             }
-            Insn::Call(CallTarget::Kfunc { .. }) => {
-                if p.st.lock.is_some() {
-                    return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
-                }
-                // Kernel functions are typed by kernel BTF, which bpfbox does not
-                // model yet: arguments are not checked, r0 is an unknown scalar.
-                self.clobber_caller_saved(&mut p.st);
-                *p.st.reg_mut(0) = RegState::unknown();
+            Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
+                self.kfunc_call(p, btf_id)?;
                 Ok(next)
             }
             Insn::CallX { .. } => fail(Rule::Structure, "unknown opcode 8d", &[]),

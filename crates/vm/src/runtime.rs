@@ -664,6 +664,7 @@ impl Runtime {
         let prog = || name.to_string();
         let maps: Vec<Arc<Map>> =
             maps.iter().map(|id| self.try_map(*id).ok_or(RuntimeError::UnknownMap(*id))).collect::<Result<_, _>>()?;
+        let insns = kernel_helpers::kfuncs_as_helpers(insns);
         let program = Program::new(insns).map_err(|error| RuntimeError::Program { prog: prog(), error })?;
         let mut resolved: HashMap<usize, u64> = HashMap::new();
         let mut direct: Vec<(Arc<Map>, u64, usize)> = Vec::new();

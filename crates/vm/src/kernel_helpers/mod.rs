@@ -15,11 +15,13 @@ use crate::{HelperCtx, HelperFn, HelperOutcome, HelperTable, MemView, VmError};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+mod dynptr;
 mod maps;
 mod misc;
 mod net;
 mod packet;
 
+use dynptr::*;
 use maps::*;
 use misc::*;
 use net::*;
@@ -170,6 +172,8 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("skb_change_proto", skb_change_proto),
     ("skb_set_tunnel_key", skb_set_tunnel_key),
     ("skb_get_tunnel_key", skb_get_tunnel_key),
+    ("dynptr_read", dynptr_read),
+    ("dynptr_write", dynptr_write),
 ];
 
 /// The helpers a [`crate::Runtime`] gives its programs, by kernel number.
@@ -180,7 +184,24 @@ pub(crate) fn table() -> HelperTable {
             t.register(*p, *f);
         }
     }
+    for (p, f) in dynptr::kfunc_table() {
+        t.register(p, f);
+    }
     t
+}
+
+/// Calls of the kfuncs bpfbox runs become calls of the helpers registered under the
+/// same ids ([`dynptr::kfunc_table`]).
+pub(crate) fn kfuncs_as_helpers(mut insns: Vec<bpfbox_isa::Insn>) -> Vec<bpfbox_isa::Insn> {
+    use bpfbox_isa::{CallTarget, Insn};
+    for i in &mut insns {
+        if let Insn::Call(CallTarget::Kfunc { btf_id, .. }) = *i {
+            if bpfbox_abi::kfuncs::kfunc_name(btf_id).is_some() {
+                *i = Insn::Call(CallTarget::Helper(btf_id));
+            }
+        }
+    }
+    insns
 }
 
 /// Names of the helpers bpfbox implements.
@@ -221,7 +242,7 @@ mod tests {
         for (name, _) in HELPERS {
             assert!(bpfbox_abi::helper_by_name(name).is_some(), "{name}");
         }
-        assert_eq!(table().len(), HELPERS.len());
+        assert_eq!(table().len(), HELPERS.len() + bpfbox_abi::kfuncs::KFUNCS.len());
         assert!(HELPERS.len() >= 40);
     }
 
