@@ -67,6 +67,8 @@ def test_tracepoint_counts_and_events(b):
     assert [e[1] for e in ring] == list(range(1, 11))
     assert sorted(e[1] for e in perf) == list(range(1, 11))
     assert {e[0] for e in ring + perf} == {os.getpid()}
+    # A struct value, decoded with the object's BTF.
+    assert b["last"][0] == {"pid": os.getpid(), "seq": 10}
     b.cleanup()
     os.getppid()
     assert b["counts"][TP] == 10, "detached: no more counts"

@@ -186,3 +186,12 @@ char LICENSE[] SEC("license") = "GPL";
     assert b["seen"][0] == 1
     with pytest.raises(ValueError, match="failed to compile"):
         BPF(text="int broken(")
+
+
+def test_struct_values_are_decoded_with_btf():
+    b = BPF(obj=os.path.join(ROOT, "examples", "proto_counter.bpf.o"))
+    b.run("count_protocols", data=b"\0" * 60)
+    per_cpu = b["proto_stats"][0]
+    assert isinstance(per_cpu, list)
+    assert {"packets": 1, "bytes": 60} in per_cpu
+    assert sum(c["packets"] for c in per_cpu) == 1

@@ -277,6 +277,27 @@ impl RawMap {
         Ok(())
     }
 
+    /// One value (`value_size` bytes; for per-CPU maps, one CPU's) decoded with the
+    /// map's BTF value type, as JSON: structs as objects, arrays as arrays (`char`
+    /// arrays holding a string as strings), ints as numbers, enums by name. `None`
+    /// when the object has no BTF for the value.
+    ///
+    /// ```
+    /// use bpfbox_api::{Engine, Input, Object};
+    /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/proto_counter.bpf.o"))?;
+    /// let inst = obj.load(&Engine::interpreter().nr_cpus(1))?;
+    /// inst.test_run("count_protocols", &Input::data(vec![0u8; 60]))?;
+    /// let stats = inst.raw_map("proto_stats")?;
+    /// let v = stats.get(&0u32.to_ne_bytes())?.unwrap();
+    /// let json = stats.value_json(&v[..16]).unwrap();
+    /// assert_eq!(json, serde_json::json!({"packets": 1, "bytes": 60}));
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    pub fn value_json(&self, value: &[u8]) -> Option<serde_json::Value> {
+        let btf = self.btf.as_ref()?;
+        Some(btf.format_value(self.value_type?, value))
+    }
+
     /// The size of a BTF type, when the object describes the key or value with one.
     fn btf_size(&self, id: Option<u32>) -> Option<usize> {
         let btf = self.btf.as_ref()?;

@@ -8,6 +8,7 @@ use crate::table::{Backend, Table};
 use bpfbox_kernel::attach::{self, Attachment, PerfEventSpec, Sample, Target, UprobeLocation, XdpMode};
 use bpfbox_kernel::events::{trace_message, Event, EventStream};
 use bpfbox_kernel::{Errno, KernelError, KernelObject, MapHandle, OpenOptions, TestRunInput};
+use bpfbox_object::btf::{Btf, Kind};
 use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn kerr(e: KernelError) -> PyErr {
@@ -103,6 +105,8 @@ pub(crate) struct KernelBpf {
     callbacks: HashMap<String, Callbacks>,
     obj: Box<KernelObject>,
     path: PathBuf,
+    /// The object file's BTF (map value types), read on first use.
+    btf: std::cell::OnceCell<Option<Arc<Btf>>>,
 }
 
 impl KernelBpf {
@@ -232,6 +236,7 @@ impl KernelBpf {
             callbacks: HashMap::new(),
             obj: Box::new(obj),
             path,
+            btf: std::cell::OnceCell::new(),
         })
     }
 
@@ -263,7 +268,9 @@ impl KernelBpf {
         };
         let handle = MapHandle::from_id(m.id).map_err(kerr)?;
         let map_type = m.map_type.clone();
-        Ok(Table::new(KernelMap { handle, name: name.to_string(), map_type, bpf: slf.clone().unbind() }))
+        let btf = me.btf.get_or_init(|| std::fs::read(&me.path).ok().and_then(|b| Btf::parse(&b).ok()).map(Arc::new));
+        let value_type = btf.as_ref().and_then(|b| map_value_type(b, name).map(|id| (b.clone(), id)));
+        Ok(Table::new(KernelMap { handle, name: name.to_string(), map_type, bpf: slf.clone().unbind(), value_type }))
     }
 
     /// `b.get_table("map")`, as bcc spells it.
@@ -491,12 +498,25 @@ impl KernelBpf {
     }
 }
 
+/// The BTF type of the values of map `name`, from the object's `.maps` section
+/// (`__type(value, T)` makes a member `value` pointing at T).
+fn map_value_type(btf: &Btf, name: &str) -> Option<u32> {
+    let sec = btf.type_by_id(btf.datasec(".maps")?)?;
+    let var = sec.secinfos().iter().filter_map(|v| btf.type_by_id(v.type_id)).find(|v| btf.name(v.name_off) == name)?;
+    let (_, def) = btf.skip_mods_and_typedefs(var.type_id())?;
+    let value = def.members().iter().find(|m| btf.name(m.name_off) == "value")?;
+    let (_, ptr) = btf.skip_mods_and_typedefs(value.type_id)?;
+    (ptr.kind == Kind::Ptr).then(|| ptr.type_id())
+}
+
 /// A kernel map, as a [`Table`] backend.
 pub(crate) struct KernelMap {
     handle: MapHandle,
     name: String,
     map_type: String,
     bpf: Py<KernelBpf>,
+    /// The object's BTF and the map's value type in it, when it has them.
+    value_type: Option<(Arc<Btf>, u32)>,
 }
 
 impl KernelMap {
@@ -604,6 +624,10 @@ impl Backend for KernelMap {
             }
         }
         Ok(())
+    }
+    fn value_json(&self, value: &[u8]) -> Option<serde_json::Value> {
+        let (btf, id) = self.value_type.as_ref()?;
+        Some(btf.format_value(*id, value))
     }
     fn open_buffer(&self, py: Python<'_>, perf: bool, cb: Py<PyAny>, lost: Option<Py<PyAny>>) -> PyResult<()> {
         let (want, what) = if perf { (4, "a perf event array") } else { (27, "a ring buffer") };

@@ -24,6 +24,11 @@ pub(crate) trait Backend: Send + Sync {
     fn entries(&self) -> PyResult<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Delete every key (arrays: zero every element).
     fn clear(&self) -> PyResult<()>;
+    /// One value (one CPU's, for per-CPU maps) decoded with the map's BTF, when known.
+    fn value_json(&self, value: &[u8]) -> Option<serde_json::Value> {
+        let _ = value;
+        None
+    }
     /// Call `callback` for each record of this ring buffer / perf buffer, from the
     /// object's `*_buffer_poll` (kernel maps only).
     fn open_buffer(&self, py: Python<'_>, perf: bool, cb: Py<PyAny>, lost: Option<Py<PyAny>>) -> PyResult<()> {
@@ -65,6 +70,9 @@ impl Backend for RawMap {
     }
     fn clear(&self) -> PyResult<()> {
         RawMap::clear(self).map_err(to_py)
+    }
+    fn value_json(&self, value: &[u8]) -> Option<serde_json::Value> {
+        RawMap::value_json(self, value)
     }
 }
 
@@ -130,14 +138,21 @@ impl Table {
         to_bytes(self.map.name(), "key", self.map.key_size(), key)
     }
 
-    /// A map value: per-CPU maps give a list with one value per CPU.
+    /// A map value: structs and arrays decoded with BTF (dicts and lists), else an int
+    /// or bytes; per-CPU maps give a list with one value per CPU.
     fn value<'py>(&self, py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
         let size = self.map.value_size();
+        let one = |v: &[u8]| -> PyResult<Bound<'py, PyAny>> {
+            let v = &v[..size.min(v.len())];
+            match self.map.value_json(v) {
+                Some(j @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => json_to_py(py, &j),
+                _ => decode(py, v),
+            }
+        };
         if !self.map.is_percpu() {
-            return decode(py, &b[..size.min(b.len())]);
+            return one(b);
         }
-        let slot = size.div_ceil(8) * 8;
-        let items = b.chunks(slot).map(|c| decode(py, &c[..size.min(c.len())])).collect::<PyResult<Vec<_>>>()?;
+        let items = b.chunks(size.div_ceil(8) * 8).map(one).collect::<PyResult<Vec<_>>>()?;
         Ok(PyList::new(py, items)?.into_any())
     }
 }
@@ -271,6 +286,32 @@ impl Table {
             self.map.value_size()
         )
     }
+}
+
+/// JSON (from BTF decoding) as Python values: objects as dicts, arrays as lists.
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => u.into_pyobject(py)?.into_any(),
+            (_, Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (_, _, Some(f)) => f.into_pyobject(py)?.into_any(),
+            _ => py.None().into_bound(py),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(a) => {
+            PyList::new(py, a.iter().map(|x| json_to_py(py, x)).collect::<PyResult<Vec<_>>>()?)?.into_any()
+        }
+        Value::Object(o) => {
+            let d = pyo3::types::PyDict::new(py);
+            for (k, x) in o {
+                d.set_item(k, json_to_py(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
 }
 
 /// bcc's `print_log2_hist` text for (bucket, count) pairs.

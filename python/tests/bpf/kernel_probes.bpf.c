@@ -29,6 +29,19 @@ struct {
 	__type(value, __u64);
 } scratch SEC(".maps");
 
+struct event {
+	__u32 pid;
+	__u32 seq;
+};
+
+// [0]: the last getppid event (a struct value, decoded with BTF by the tables).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} last SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
@@ -56,11 +69,6 @@ static void bump(__u32 i, __u64 by)
 		__sync_fetch_and_add(c, by);
 }
 
-struct event {
-	__u32 pid;
-	__u32 seq;
-};
-
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int on_getppid(void *ctx)
 {
@@ -74,6 +82,7 @@ int on_getppid(void *ctx)
 	c = bpf_map_lookup_elem(&counts, &k);
 	e.pid = bpf_get_current_pid_tgid() >> 32;
 	e.seq = c ? (__u32)*c : 0;
+	bpf_map_update_elem(&last, &k, &e, BPF_ANY);
 	bpf_ringbuf_output(&ring, &e, sizeof(e), 0);
 	bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, &e, sizeof(e));
 	bpf_printk("bpfbox-python-test getppid %u", e.seq);
