@@ -2,7 +2,7 @@
 // A packet parser on dynptrs, in the style of the kernel's selftests
 // (test_parse_tcp_hdr_opt_dynptr, dynptr_success) and of parsers that moved from
 // direct packet access to bpf_dynptr_slice: Ethernet, IPv4/IPv6, TCP/UDP headers
-// through slices of the XDP or skb dynptr, a flow record per packet in `flows`; the
+// through slices of the XDP or skb dynptr, a flow record per packet in `dp_flows`; the
 // tc variant decrements the TTL and rewrites the DSCP with bpf_dynptr_read/write;
 // `dynptr_errors` logs the edge cases' results. Written for
 // bpfbox's world tests.
@@ -29,26 +29,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct flow);
 	__uint(max_entries, 16);
-} flows SEC(".maps");
+} dp_flows SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __s64);
 	__uint(max_entries, 16);
-} results SEC(".maps");
+} dp_results SEC(".maps");
 
 static __always_inline struct flow *next_flow(void)
 {
 	__u32 zero = 0, idx;
-	__s64 *n = bpf_map_lookup_elem(&results, &zero);
+	__s64 *n = bpf_map_lookup_elem(&dp_results, &zero);
 	struct flow *f;
 
 	if (!n)
 		return NULL;
 	idx = (__u32)(*n + 1) % 16;
 	*n += 1;
-	f = bpf_map_lookup_elem(&flows, &idx);
+	f = bpf_map_lookup_elem(&dp_flows, &idx);
 	if (f)
 		__builtin_memset(f, 0, sizeof(*f));
 	return f;
@@ -157,7 +157,7 @@ int tc_dynptr_rewrite(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-#define result(i, v) slot_store(&results, i, v)
+#define result(i, v) slot_store(&dp_results, i, v)
 
 SEC("xdp")
 int dynptr_errors(struct xdp_md *ctx)

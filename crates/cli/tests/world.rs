@@ -313,6 +313,53 @@ fn a_world_tunnel_is_what_the_packet_came_with() {
     assert_eq!(seen[7]["key"]["tunnel_flags"], u16::from_be(0x2004), "NOCACHE | KEY, checksum off");
 }
 
+fn hex(p: &[u8]) -> String {
+    p.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn the_dynptr_parser_reads_headers_through_slices() {
+    let telnet = v4("10.9.9.9", "10.0.0.1", 6, 0, 64);
+    let mut telnet23 = telnet.clone();
+    telnet23[34 + 2..34 + 4].copy_from_slice(&23u16.to_be_bytes());
+    let pcap = pcap("dynptr", &[udp4("10.0.0.7"), telnet23, udp6("fd00::5"), eth(0x0806)]);
+    let o = obj("xdp_dynptr_parse");
+    let v = json_run(&["run", &o, "--prog", "xdp_dynptr_parse", "--pcap", &pcap, "--dump-maps", "--json"]);
+    assert_eq!(actions(&v), ["XDP_PASS", "XDP_DROP", "XDP_PASS", "XDP_PASS"]);
+    let flows = map_values(&v, "dp_flows");
+    assert_eq!(flows[1]["proto"], 0x800);
+    assert_eq!(
+        (flows[1]["l4"].clone(), flows[1]["sport"].clone(), flows[1]["dport"].clone()),
+        (json!(17), json!(1234), json!(53))
+    );
+    assert_eq!(flows[1]["daddr_lo"], u32::from_le_bytes([10, 0, 0, 7]));
+    assert_eq!((flows[2]["l4"].clone(), flows[2]["dport"].clone()), (json!(6), json!(23)));
+    assert_eq!((flows[3]["proto"].clone(), flows[3]["ttl"].clone()), (json!(0x86dd), json!(64)));
+    assert_eq!(
+        (flows[4]["proto"].clone(), flows[4]["l4"].clone()),
+        (json!(0x806), json!(0)),
+        "too short for IP: no slice"
+    );
+
+    let p = udp4("10.0.0.7");
+    let v = json_run(&["run", &o, "--prog", "tc_dynptr_rewrite", "--data-hex", &hex(&p), "--json"]);
+    let out = unhex(v["data_out"].as_str().unwrap());
+    assert_eq!((out[15], out[22]), (0xb8, 63), "DSCP EF and TTL 63 written through the dynptr");
+    assert_eq!(out[..15], p[..15]);
+
+    let v = json_run(&["run", &o, "--prog", "dynptr_errors", "--data-hex", &hex(&p), "--dump-maps", "--json"]);
+    let r: Vec<i64> = map_values(&v, "dp_results").iter().map(|x| x.as_i64().unwrap()).collect();
+    // from_xdp(flags) -EINVAL; from_xdp 0; slice past the end NULL; slice to the end;
+    // read past the end -E2BIG; read with flags -EINVAL; read 0; the bytes read;
+    // write past the end -E2BIG; write with flags -EINVAL; write 0; read of a null dynptr -EINVAL.
+    let bytes = i64::from(u32::from_le_bytes([p[6], p[7], p[8], p[9]]));
+    assert_eq!(r[1..13], [-22, 0, 1, 1, -7, -22, 0, bytes, -7, -22, 0, -22]);
+}
+
 #[test]
 fn bad_world_files_are_one_line_errors() {
     for (text, what) in [
@@ -344,6 +391,9 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     }
     let _g = kernel_common::serial();
     let names = [
+        "xdp_dynptr_pars",
+        "tc_dynptr_rewri",
+        "dynptr_errors",
         "xdp_fwd",
         "xdp_fwd_direct",
         "xdp_fwd_output",
@@ -356,7 +406,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     ];
     let ours = || -> (Vec<u32>, Vec<u32>) {
         let p = inspect::prog_list().unwrap().into_iter().filter(|p| names.iter().any(|n| p.name.starts_with(n)));
-        let maps = ["fib_log", "fib_log_len", "nat64_stats", "hc_reals", "hc_seen", "hc_seen_len"];
+        let maps =
+            ["fib_log", "fib_log_len", "nat64_stats", "hc_reals", "hc_seen", "hc_seen_len", "dp_flows", "dp_results"];
         let m = inspect::map_list().unwrap().into_iter().filter(|m| maps.contains(&m.name.as_str()));
         (p.map(|p| p.id).collect(), m.map(|m| m.id).collect())
     };
@@ -398,6 +449,7 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     let p4 = hex(udp4("192.168.1.1"));
     let world = router();
     let (fwd, nat64, tun) = (obj("xdp_fib_fwd"), obj("tc_nat64"), obj("tc_tunnel_key"));
+    let dyn_ = obj("xdp_dynptr_parse");
     let cases: Vec<Vec<&str>> = vec![
         vec![&fwd, "--prog", "xdp_fwd", "--pcap", &fib],
         vec![&fwd, "--prog", "xdp_fwd_direct", "--pcap", &fib],
@@ -410,6 +462,10 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         vec![&tun, "--prog", "hc_encap", "--data-hex", &p4, "--ctx", &mark7, "--map-init", &init],
         vec![&tun, "--prog", "hc_encap", "--data-hex", &p4, "--ctx", &mark9, "--map-init", &init],
         vec![&tun, "--prog", "tunnel_key_errors", "--data-hex", &p4],
+        vec![&dyn_, "--prog", "xdp_dynptr_parse", "--pcap", &fib],
+        vec![&dyn_, "--prog", "xdp_dynptr_parse", "--pcap", &nat],
+        vec![&dyn_, "--prog", "tc_dynptr_rewrite", "--pcap", &fib],
+        vec![&dyn_, "--prog", "dynptr_errors", "--pcap", &nat],
     ];
     for c in &cases {
         let mut args = vec!["run"];
