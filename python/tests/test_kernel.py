@@ -38,9 +38,17 @@ def kernel_or_skip():
 def b(tmp_path_factory):
     kernel_or_skip()
     os.environ.setdefault("BPFBOX_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-    with bpfbox.KernelBPF(src_file=SRC) as bpf:
+    with bpfbox.BPF(src_file=SRC, kernel=True) as bpf:
         bpf["filter"][0] = os.getpid()
         yield bpf
+
+
+def test_bpf_kernel_mode_is_a_kernel_bpf_and_bpfbox_verifies_it_too(b):
+    assert b.in_kernel
+    assert "on_getppid" in b.programs and "counts" in b.maps
+    # bpfbox's verifier accepts what the kernel accepted.
+    assert b.verify() == []
+    assert "(kernel)" in repr(b)
 
 
 def test_compiled_objects_are_cached(b):

@@ -195,3 +195,10 @@ def test_struct_values_are_decoded_with_btf():
     assert isinstance(per_cpu, list)
     assert {"packets": 1, "bytes": 60} in per_cpu
     assert sum(c["packets"] for c in per_cpu) == 1
+
+
+def test_attaching_needs_kernel_mode():
+    b = BPF(obj=FIREWALL)
+    assert not b.in_kernel
+    with pytest.raises(AttributeError, match="kernel=True"):
+        b.attach_xdp("lo", fn_name="xdp_firewall")

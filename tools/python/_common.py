@@ -9,7 +9,7 @@ import sys
 import threading
 
 try:
-    from bpfbox import KernelBPF
+    from bpfbox import BPF
 except ImportError:  # pragma: no cover - the message is for people, not tests
     sys.exit("bpfbox is not installed: pip install ./python (from the bpfbox repository)")
 
@@ -17,12 +17,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def open_bpf(name, compile_source=False, cflags=None):
-    """KernelBPF for tools/python/NAME.bpf.o, or NAME.bpf.c compiled when asked to or
-    when there is no prebuilt object."""
+    """BPF(kernel=True), as bcc's BPF, for tools/python/NAME.bpf.o, or NAME.bpf.c
+    compiled when asked to or when there is no prebuilt object."""
     obj = os.path.join(HERE, name + ".bpf.o")
     if not compile_source and os.path.exists(obj):
-        return KernelBPF(obj=obj)
-    return KernelBPF(src_file=os.path.join(HERE, name + ".bpf.c"), cflags=cflags or [])
+        return BPF(obj=obj, kernel=True)
+    return BPF(src_file=os.path.join(HERE, name + ".bpf.c"), cflags=cflags or [], kernel=True)
 
 
 def syscall_names():
@@ -72,7 +72,7 @@ def wait(stop, seconds):
 def start(parser, name, argv, pid=True, duration=True):
     """Parse the command line with the options every tool has (-p PID when it can
     filter, -d SECONDS, --compile) and open the tool's object, its pid filter set.
-    Returns (args, KernelBPF)."""
+    Returns (args, BPF)."""
     if pid:
         parser.add_argument("-p", "--pid", type=int, help="trace only this pid")
     if duration:

@@ -110,6 +110,21 @@ pub(crate) struct KernelBpf {
 }
 
 impl KernelBpf {
+    /// Load the object file at `path` into the kernel.
+    pub(crate) fn open(path: PathBuf) -> PyResult<KernelBpf> {
+        bpfbox_kernel::availability().map_err(PyRuntimeError::new_err)?;
+        let obj = KernelObject::load(&path, &OpenOptions::default()).map_err(kerr)?;
+        Ok(KernelBpf {
+            stream: None,
+            attachments: Vec::new(),
+            trace: None,
+            callbacks: HashMap::new(),
+            obj: Box::new(obj),
+            path,
+            btf: std::cell::OnceCell::new(),
+        })
+    }
+
     fn section(&self, prog: &str) -> PyResult<String> {
         self.obj.section_of(prog).map_err(kerr)
     }
@@ -226,18 +241,7 @@ impl KernelBpf {
         src_file: Option<PathBuf>,
         cflags: Option<Vec<String>>,
     ) -> PyResult<KernelBpf> {
-        bpfbox_kernel::availability().map_err(PyRuntimeError::new_err)?;
-        let path = compile::object_path(obj, text, src_file, &cflags.unwrap_or_default())?;
-        let obj = KernelObject::load(&path, &OpenOptions::default()).map_err(kerr)?;
-        Ok(KernelBpf {
-            stream: None,
-            attachments: Vec::new(),
-            trace: None,
-            callbacks: HashMap::new(),
-            obj: Box::new(obj),
-            path,
-            btf: std::cell::OnceCell::new(),
-        })
+        KernelBpf::open(compile::object_path(obj, text, src_file, &cflags.unwrap_or_default())?)
     }
 
     /// The object file loaded (a cached compilation for `text=`/`src_file=`).
