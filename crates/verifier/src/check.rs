@@ -449,8 +449,10 @@ impl Verifier<'_> {
         let next = Next::Goto(pc + 1);
         match insn {
             Insn::Alu { op, width, dst, src } => {
-                if let Operand::Reg(r) = src {
-                    // Pointer arithmetic: the scalar side is the pointer's offset.
+                if let (Operand::Reg(r), false) = (src, op == AluOp::Mov) {
+                    // Pointer arithmetic: the scalar side is the pointer's offset (a
+                    // move is no arithmetic: the moved value matters only if the
+                    // destination does).
                     if p.st.reg(dst.idx()).is_ptr() || p.st.reg(r.idx()).is_ptr() {
                         self.mark_precise(pc, 1 << dst.idx() | 1 << r.idx());
                     }
@@ -559,7 +561,12 @@ impl Verifier<'_> {
                         | RegType::Ctx
                 );
                 if let Some(r) = src_reg.filter(|_| d != 10 && !untracked) {
-                    self.mark_precise(pc, 1 << r);
+                    if base.ty == RegType::Stack && base.aux as usize + 1 == p.st.frames.len() {
+                        // Into this frame: the value matters where the slots it fills do.
+                        self.mark_stack_ptr_access(&p.st, &base, off as i64, size_bytes(size), pc);
+                    } else {
+                        self.mark_precise(pc, 1 << r);
+                    }
                 }
                 self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), Some((val, src_reg)), pc)?;
                 Ok(next)

@@ -25,12 +25,17 @@ use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
 /// marked precise. Outer frames stay exact.
 pub(super) struct Precision {
     used: Vec<Need>,
-    /// A load through a stack pointer other than r10 (its slot is not known statically).
-    indirect: Vec<bool>,
+    /// The slots a load or store through a stack pointer other than r10 reached, on
+    /// any path (they are not known statically).
+    indirect: Vec<u64>,
     pub(super) need: Vec<Need>,
     preds: Vec<Vec<usize>>,
     work: Vec<usize>,
     queued: Vec<bool>,
+    /// Exits before this instruction leave the program with a return value nothing
+    /// checks (the main function of a program type without a return range): r0 does
+    /// not matter there, as the kernel marks it precise only to enforce a range.
+    free_exits_end: usize,
 }
 
 /// Registers (bit n: rn) and current-frame stack slots (bit i: `stack[i]`).
@@ -74,7 +79,7 @@ fn prec_successors(insns: &[Insn], pc: usize) -> [Option<usize>; 2] {
 
 /// What may matter before `insn`, given what matters after it (`out`); `indirect`:
 /// the instruction is a load that read the stack through a pointer other than r10.
-fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
+fn prec_transfer(insn: &Insn, out: Need, indirect: u64) -> Need {
     let b = |r: bpfbox_isa::Reg| 1u16 << r.idx();
     let op = |o: &Operand| match o {
         Operand::Reg(r) => b(*r),
@@ -99,18 +104,18 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
         Insn::Load { dst, src, off, size, .. } => {
             let from = if src.idx() == 10 {
                 slot_bits(*off as i64, size.bytes() as i64)
-            } else if indirect {
-                u64::MAX
             } else {
-                0
+                indirect
             };
             let slots = out.slots | if out.regs & b(*dst) != 0 { from } else { 0 };
             Need { regs: out.regs & !b(*dst), slots }
         }
         Insn::Store { dst, off, src, size } => {
             if dst.idx() != 10 {
-                // Through another pointer: recorded when it is the stack (`used`).
-                return out;
+                // Through another pointer into this frame: the slots it wrote on some
+                // path (`indirect`); into other memory, recorded as it runs (`used`).
+                let val = if out.slots & indirect != 0 { op(src) } else { 0 };
+                return Need { regs: out.regs | val, slots: out.slots };
             }
             let bits = slot_bits(*off as i64, size.bytes() as i64);
             let val = if out.slots & bits != 0 { op(src) } else { 0 };
@@ -147,7 +152,8 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: bool) -> Need {
 }
 
 impl Precision {
-    pub(super) fn new(insns: &[Insn]) -> Precision {
+    /// `free_exits_end`: see [`Precision::free_exits_end`] (0: r0 matters at every exit).
+    pub(super) fn new(insns: &[Insn], free_exits_end: usize) -> Precision {
         let n = insns.len();
         let mut preds = vec![Vec::new(); n];
         for pc in 0..n {
@@ -157,11 +163,12 @@ impl Precision {
         }
         Precision {
             used: vec![Need::default(); n],
-            indirect: vec![false; n],
+            indirect: vec![0; n],
             need: vec![Need::default(); n],
             preds,
             work: (0..n).collect(),
             queued: vec![true; n],
+            free_exits_end,
         }
     }
 
@@ -181,9 +188,9 @@ impl Precision {
     }
 
     /// Record that the load at `pc` read the stack through a pointer other than r10.
-    fn mark_indirect(&mut self, pc: usize) {
-        if !self.indirect[pc] {
-            self.indirect[pc] = true;
+    fn mark_indirect(&mut self, pc: usize, slots: u64) {
+        if self.indirect[pc] | slots != self.indirect[pc] {
+            self.indirect[pc] |= slots;
             self.enqueue(pc);
         }
     }
@@ -194,7 +201,11 @@ impl Precision {
             self.queued[pc] = false;
             let out =
                 prec_successors(insns, pc).into_iter().flatten().fold(Need::default(), |acc, t| acc.or(self.need[t]));
-            let inn = prec_transfer(&insns[pc], out, self.indirect[pc]).or(self.used[pc]);
+            let inn = match insns[pc] {
+                Insn::Exit if pc < self.free_exits_end => Need::default(),
+                ref insn => prec_transfer(insn, out, self.indirect[pc]),
+            }
+            .or(self.used[pc]);
             if !self.need[pc].covers(inn) {
                 self.need[pc] = self.need[pc].or(inn);
                 for i in 0..self.preds[pc].len() {
@@ -220,14 +231,14 @@ impl Verifier<'_> {
     pub(super) fn mark_stack_ptr_access(&mut self, st: &State, base: &RegState, off: i64, size: u32, pc: usize) {
         let cur = st.frames.len() - 1;
         let frameno = base.aux as usize;
+        let lo = (base.off as i64).saturating_add(off).saturating_add(base.var.smin);
+        let hi = (base.off as i64).saturating_add(off).saturating_add(base.var.smax);
+        let slots = slot_bits(lo, hi.saturating_sub(lo).saturating_add(size as i64));
         if frameno == cur {
             if let Some(pr) = self.prec.as_mut() {
-                pr.mark_indirect(pc);
+                pr.mark_indirect(pc, slots);
             }
         } else if frameno < cur {
-            let lo = (base.off as i64).saturating_add(off).saturating_add(base.var.smin);
-            let hi = (base.off as i64).saturating_add(off).saturating_add(base.var.smax);
-            let slots = slot_bits(lo, hi.saturating_sub(lo).saturating_add(size as i64));
             self.mark_outer_stack(st, frameno, slots);
         }
     }
@@ -299,10 +310,10 @@ mod tests {
 
     /// An XDP program with one array map (`u32` key, 8-byte value) at index 0.
     fn run(src: &str) -> crate::Report {
-        run_opts(src, &VerifyOptions::default())
+        run_opts(src, &VerifyOptions::default(), ProgType::Xdp)
     }
 
-    fn run_opts(src: &str, opts: &VerifyOptions) -> crate::Report {
+    fn run_opts(src: &str, opts: &VerifyOptions, prog_type: ProgType) -> crate::Report {
         let map = MapInfo {
             name: "m".into(),
             map_type: bpfbox_abi::map_types::MapType::Array as u32,
@@ -318,7 +329,7 @@ mod tests {
         let prog = ProgramInput {
             name: "t".into(),
             insns: assemble(src).expect("asm"),
-            prog_type: ProgType::Xdp,
+            prog_type,
             expected_attach_type: None,
             maps: vec![map],
             attach_target: None,
@@ -332,7 +343,12 @@ mod tests {
     /// [`run`] with a state stored at every prune point (`BPF_F_TEST_STATE_FREQ`), for
     /// tests about what pruning compares.
     fn run_freq(src: &str) -> crate::Report {
-        run_opts(src, &VerifyOptions { prog_flags: crate::BPF_F_TEST_STATE_FREQ, ..VerifyOptions::default() })
+        run_freq_as(src, ProgType::Xdp)
+    }
+
+    fn run_freq_as(src: &str, prog_type: ProgType) -> crate::Report {
+        let opts = VerifyOptions { prog_flags: crate::BPF_F_TEST_STATE_FREQ, ..VerifyOptions::default() };
+        run_opts(src, &opts, prog_type)
     }
 
     /// Two paths meet at `p` with r6 = 0 (explored first) and r6 = 100; `use_r6`
@@ -347,16 +363,45 @@ mod tests {
 
     #[test]
     fn scalars_that_decide_nothing_are_not_compared() {
-        let unused = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = 0"));
-        let returned = run_freq(&two_paths("r1 = r6\nr1 += 1\nr0 = r1"));
-        assert!(unused.accepted() && returned.accepted(), "{:?} {:?}", unused.diagnostics, returned.diagnostics);
+        let (unused, returned) = ("r1 = r6\nr1 &= 1\nr0 = 0", "r1 = r6\nr1 &= 1\nr0 = r1");
+        let unused = run_freq_as(&two_paths(unused), ProgType::CgroupSkb);
+        let checked = run_freq_as(&two_paths(returned), ProgType::CgroupSkb);
+        assert!(unused.accepted() && checked.accepted(), "{:?} {:?}", unused.diagnostics, checked.diagnostics);
         // With r6 not mattering (r0 is not derived from it), the second path is pruned at `p`.
         assert!(
-            unused.stats.processed_insns < returned.stats.processed_insns,
+            unused.stats.processed_insns < checked.stats.processed_insns,
             "{} vs {}",
             unused.stats.processed_insns,
-            returned.stats.processed_insns
+            checked.stats.processed_insns
         );
+        // XDP's return value is not range-checked (the kernel does not mark it precise):
+        // returning r6 decides nothing either.
+        let free = run_freq(&two_paths(returned));
+        assert!(free.accepted(), "{:?}", free.diagnostics);
+        assert_eq!(free.stats.processed_insns, unused.stats.processed_insns);
+    }
+
+    #[test]
+    fn a_load_through_another_stack_pointer_needs_only_the_slots_it_reads() {
+        // fp-8 holds r6 (different on the two paths) and is never read; fp-16 is read
+        // through r2 into the checked return value. Only fp-16 matters, so the second
+        // path is pruned at `p` as when a constant is stored in fp-8.
+        let prog = |v: &str| {
+            two_paths(&format!(
+                "r9 = {v}\n*(u64 *)(r10 - 8) = r9\nr1 = 5\n*(u64 *)(r10 - 16) = r1\nr2 = r10\nr2 += -16\n\
+                 r0 = *(u64 *)(r2 + 0)\nr0 &= 1"
+            ))
+        };
+        let stored = run_freq_as(&prog("r6"), ProgType::CgroupSkb);
+        let constant = run_freq_as(&prog("7"), ProgType::CgroupSkb);
+        assert!(stored.accepted(), "{:?}", stored.diagnostics);
+        assert_eq!(stored.stats.processed_insns, constant.stats.processed_insns);
+        // Reading fp-8 through r2 instead makes r6 matter again.
+        let read = |v: &str| {
+            let src = format!("r9 = {v}\n*(u64 *)(r10 - 8) = r9\nr2 = r10\nr2 += -8\nr0 = *(u64 *)(r2 + 0)\nr0 &= 1");
+            run_freq_as(&two_paths(&src), ProgType::CgroupSkb).stats.processed_insns
+        };
+        assert!(read("r6") > read("7"), "{} vs {}", read("r6"), read("7"));
     }
 
     #[test]

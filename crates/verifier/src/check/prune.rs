@@ -245,6 +245,7 @@ impl Verifier<'_> {
             }
             None => Need::ALL,
         };
+        let forced = matches!(self.insns[p.pc], Insn::MayGoto { .. });
         let mut list = std::mem::take(&mut self.explored[p.pc]);
         let mut result = Ok(None);
         let mut i = 0;
@@ -268,8 +269,11 @@ impl Verifier<'_> {
                 break;
             }
             e.miss += 1;
-            // The kernel's heuristic: drop states that keep missing.
-            if e.miss > e.hit * 3 + 3 {
+            // The kernel's heuristic: drop states that keep missing; checkpoints a
+            // `may_goto` forces are kept longer while their loop is being explored
+            // (evicted early, the next pass over the loop could not converge on them).
+            let n = if forced && self.nodes[e.node].branches > 0 { 64 } else { 3 };
+            if e.miss > e.hit * n + n {
                 list.swap_remove(i);
                 self.stored -= 1;
                 continue;
