@@ -102,11 +102,7 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64) -> Need {
             prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect)
         }
         Insn::Load { dst, src, off, size, .. } => {
-            let from = if src.idx() == 10 {
-                slot_bits(*off as i64, size.bytes() as i64)
-            } else {
-                indirect
-            };
+            let from = if src.idx() == 10 { slot_bits(*off as i64, size.bytes() as i64) } else { indirect };
             let slots = out.slots | if out.regs & b(*dst) != 0 { from } else { 0 };
             Need { regs: out.regs & !b(*dst), slots }
         }
