@@ -172,6 +172,14 @@ void bpfbox_instance_free(bpfbox_instance *inst);
 int bpfbox_test_run(const bpfbox_instance *inst, const char *prog, const uint8_t *data, size_t len, uint8_t *data_out, size_t *data_out_len, uint64_t *retval);
 
 /*
+ * Run program `prog` once with context `ctx` (`ctx_len` bytes: a tracepoint's record,
+ * `struct __sk_buff`, `struct xdp_md`...; may be NULL with 0) and packet `data` (`len`
+ * bytes, may be NULL with 0), as BPF_PROG_TEST_RUN does; for tracing programs whose
+ * input is their context. Stores r0 in `*retval`. 0 or -1.
+ */
+int bpfbox_test_run_ctx(const bpfbox_instance *inst, const char *prog, const uint8_t *ctx, size_t ctx_len, const uint8_t *data, size_t len, uint64_t *retval);
+
+/*
  * Look `key` up in map `map`, copying the value into `value` (`value_len` must be the
  * value size; per-CPU maps: every CPU's value, one after the other). 0 when found, 1
  * when the key is absent, -1 on error.

@@ -489,6 +489,44 @@ pub unsafe extern "C" fn bpfbox_test_run(
     })
 }
 
+/// Run program `prog` once with context `ctx` (`ctx_len` bytes: a tracepoint's record,
+/// `struct __sk_buff`, `struct xdp_md`...; may be NULL with 0) and packet `data` (`len`
+/// bytes, may be NULL with 0), as BPF_PROG_TEST_RUN does; for tracing programs whose
+/// input is their context. Stores r0 in `*retval`. 0 or -1.
+///
+/// # Safety
+/// `inst` is a live instance handle, `prog` a NUL-terminated string, `ctx` and `data`
+/// have `ctx_len` and `len` readable bytes, `retval` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn bpfbox_test_run_ctx(
+    inst: *const BpfboxInstance,
+    prog: *const c_char,
+    ctx: *const u8,
+    ctx_len: usize,
+    data: *const u8,
+    len: usize,
+    retval: *mut u64,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: forwarded from the caller.
+        let (inst, prog, ctx, data) = unsafe {
+            (
+                handle(inst, "inst")?,
+                str_arg(prog, "prog")?,
+                bytes_arg(ctx, ctx_len, "ctx")?,
+                bytes_arg(data, len, "data")?,
+            )
+        };
+        let input = Input { data: data.to_vec(), ctx: (!ctx.is_empty()).then(|| ctx.to_vec()), repeat: 0 };
+        let out = inst.0.test_run(prog, &input).map_err(|e| e.to_string())?;
+        if !retval.is_null() {
+            // SAFETY: writable or NULL, as the caller promises.
+            unsafe { *retval = out.retval };
+        }
+        Ok(0)
+    })
+}
+
 /// The map called `map` of `inst` and the key bytes.
 ///
 /// # Safety

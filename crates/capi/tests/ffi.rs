@@ -83,3 +83,25 @@ fn unknown_names_and_wrong_sizes_are_errors() {
         bpfbox_object_free(obj);
     }
 }
+
+#[test]
+fn tracing_programs_run_on_a_context() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o");
+    // SAFETY: valid handles from this library, C strings and sized buffers.
+    unsafe {
+        let obj = bpfbox_object_open(c(path).as_ptr());
+        assert!(!obj.is_null(), "{}", last_error());
+        let inst = bpfbox_load(obj, 0, null());
+        assert!(!inst.is_null(), "{}", last_error());
+        let mut ctx = [0u8; 64];
+        ctx[8..16].copy_from_slice(&257u64.to_le_bytes()); // the openat syscall
+        let mut r = 1u64;
+        assert_eq!(bpfbox_test_run_ctx(inst, c("emit_openat").as_ptr(), ctx.as_ptr(), 64, null(), 0, &mut r), 0);
+        assert_eq!(r, 0);
+        // A context of the wrong size is refused with the kernel's reason.
+        assert_eq!(bpfbox_test_run_ctx(inst, c("emit_openat").as_ptr(), ctx.as_ptr(), 3, null(), 0, &mut r), -1);
+        assert!(!last_error().is_empty());
+        bpfbox_instance_free(inst);
+        bpfbox_object_free(obj);
+    }
+}
