@@ -20,6 +20,39 @@ pub trait DebugHook {
     /// Inspect the state before the instruction at [`Step::pc`]. Blocking here pauses
     /// the program; an error ends the run with that error.
     fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError>;
+
+    /// A recorder the interpreter fills itself for the steps that need no call
+    /// ([`Recorder`]); `None`: call [`DebugHook::before_insn`] before every step.
+    /// The interpreter asks again after every call to `before_insn`.
+    fn recorder(&mut self) -> Option<&mut Recorder> {
+        None
+    }
+}
+
+/// [`Recorder::kinds`]: the instruction writes no register.
+pub const NO_REG: u8 = 10;
+/// [`Recorder::kinds`]: call the hook before this instruction.
+pub const CALL_HOOK: u8 = 0xff;
+
+/// What the interpreter records inline, without calling the hook, for the
+/// instructions the hook does not need to see: a debugger's recording at a few
+/// nanoseconds a step.
+#[derive(Debug, Default, Clone)]
+pub struct Recorder {
+    /// Per step: `pc | depth << 32 | tag`.
+    pub trace: Vec<u64>,
+    /// Per step: the value of the register the instruction overwrites, before it
+    /// does (0 when it writes none).
+    pub old: Vec<u64>,
+    /// OR-ed into every trace entry (bits the hook owns: 40 and up).
+    pub tag: u64,
+    /// Per pc of the running program: the register its instruction overwrites
+    /// (0..=9), [`NO_REG`], or [`CALL_HOOK`]. A pc past the end calls the hook.
+    pub kinds: std::sync::Arc<[u8]>,
+    /// Call the hook when the run's executed-instruction count reaches this.
+    pub call_at: u64,
+    /// Call the hook before every instruction.
+    pub call_always: bool,
 }
 
 /// The machine state before one instruction, as the hook sees it. The hook may also
@@ -28,15 +61,17 @@ pub trait DebugHook {
 #[derive(Debug)]
 pub struct Step<'a> {
     pub(crate) vm: &'a Vm,
-    pub(crate) pc: &'a mut usize,
+    pub(crate) pc: usize,
     pub(crate) reg: &'a mut [u64; 16],
-    pub(crate) depth: &'a mut usize,
+    pub(crate) depth: usize,
     pub(crate) base_depth: usize,
     pub(crate) frames: &'a mut [crate::interp::Frame; MAX_CALL_FRAMES],
     pub(crate) loops: &'a mut [u64; MAX_CALL_FRAMES],
     pub(crate) mem: &'a mut Mem,
-    pub(crate) executed: &'a mut u64,
+    pub(crate) executed: u64,
     pub(crate) first: bool,
+    /// The hook changed pc, depth or the executed count.
+    pub(crate) moved: bool,
 }
 
 /// A bpf-to-bpf call frame: where its `exit` returns and the caller's r6..r9.
@@ -54,7 +89,7 @@ impl Step<'_> {
 
     /// The slot index of the next instruction.
     pub fn pc(&self) -> usize {
-        *self.pc
+        self.pc
     }
 
     /// Whether this is the first instruction of an interpreter loop (a run, a tail
@@ -65,7 +100,7 @@ impl Step<'_> {
 
     /// The instruction about to execute.
     pub fn insn(&self) -> Option<&Insn> {
-        self.vm.program().insns().get(*self.pc)
+        self.vm.program().insns().get(self.pc)
     }
 
     /// r0..r10.
@@ -73,6 +108,12 @@ impl Step<'_> {
         let mut r = [0; 11];
         r.copy_from_slice(&self.reg[..11]);
         r
+    }
+
+    /// Register `r` (0..=10).
+    #[inline(always)]
+    pub fn reg(&self, r: usize) -> u64 {
+        self.reg[r & 15]
     }
 
     /// Set r0..r9 (r10 follows the call depth).
@@ -85,7 +126,7 @@ impl Step<'_> {
     /// The bpf-to-bpf call depth (0 in the main function; callbacks of `bpf_loop`
     /// start one deeper than their caller).
     pub fn depth(&self) -> usize {
-        *self.depth
+        self.depth
     }
 
     /// The depth at which this interpreter loop started (0, or a callback's depth).
@@ -96,7 +137,7 @@ impl Step<'_> {
     /// Return addresses of the calls made in this loop, outermost first: the
     /// instruction after each `call` still on the stack.
     pub fn return_pcs(&self) -> Vec<usize> {
-        self.frames[self.base_depth..*self.depth].iter().map(|f| f.ret).collect()
+        self.frames[self.base_depth..self.depth].iter().map(|f| f.ret).collect()
     }
 
     /// The frame saved by the call made at depth `d` (meaningful while deeper).
@@ -126,8 +167,9 @@ impl Step<'_> {
                 *slot = *b;
             }
         }
-        *self.pc = pc;
-        *self.depth = depth;
+        self.pc = pc;
+        self.depth = depth;
+        self.moved = true;
         self.reg[10] = self.mem.set_depth(depth);
     }
 
@@ -138,22 +180,23 @@ impl Step<'_> {
 
     /// Instructions executed by this run so far (this one not included).
     pub fn executed(&self) -> u64 {
-        *self.executed
+        self.executed
     }
 
     /// Set the count of executed instructions (after undoing some).
     pub fn set_executed(&mut self, n: u64) {
-        *self.executed = n;
+        self.executed = n;
+        self.moved = true;
     }
 
     /// Copy program memory (stack, packet, context, map values) at `addr`.
     pub fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
-        self.mem.read(addr, buf, *self.pc)
+        self.mem.read(addr, buf, self.pc)
     }
 
     /// Write program memory (checked as the program's own stores are).
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), VmError> {
-        self.mem.write(addr, data, *self.pc)
+        self.mem.write(addr, data, self.pc)
     }
 }
 
@@ -191,9 +234,20 @@ pub(crate) fn current() -> Option<HookPtr> {
 ///
 /// # Safety
 /// `ptr` must come from [`current`] within the [`with_hook`] call that installed it.
-#[inline(never)]
+#[inline(always)]
 pub(crate) unsafe fn call(ptr: HookPtr, step: &mut Step<'_>) -> Result<(), VmError> {
     // SAFETY: the caller's contract; no other borrow of the hook is live while the
     // interpreter calls it.
     unsafe { (*ptr.as_ptr()).before_insn(step) }
+}
+
+/// The hook's recorder, as a pointer the interpreter uses until its next hook call.
+///
+/// # Safety
+/// As for [`call`].
+#[inline(always)]
+pub(crate) unsafe fn recorder(ptr: HookPtr) -> Option<NonNull<Recorder>> {
+    // SAFETY: the caller's contract; the borrow ends here, the pointer is used only
+    // until the next call into the hook.
+    unsafe { (*ptr.as_ptr()).recorder().map(NonNull::from) }
 }

@@ -340,6 +340,7 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
     let mut pc = entry;
     // The hook learns which instruction starts this loop (a run, a callback, a tail call).
     let mut hook_first = HOOKED;
+    let mut rec: Option<std::ptr::NonNull<crate::debug::Recorder>> = None;
 
     macro_rules! finish {
         ($flow:expr) => {{
@@ -517,27 +518,49 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
         }
         if HOOKED {
             if let Some(h) = hook {
-                let mut step = crate::debug::Step {
-                    vm,
-                    pc: &mut pc,
-                    reg: &mut reg,
-                    depth: &mut depth,
-                    base_depth,
-                    frames: &mut frames,
-                    loops: &mut loops,
-                    mem: &mut *mem,
-                    executed: &mut executed,
-                    first: hook_first,
-                };
-                hook_first = false;
-                // SAFETY: `h` comes from `debug::current` (the contract of this function).
-                if let Err(e) = unsafe { crate::debug::call(h, &mut step) } {
-                    *executed_total = executed;
-                    return Err(e);
+                // The recorder's fast path: record the step inline, no call.
+                let mut fast = false;
+                if let Some(mut rp) = rec {
+                    // SAFETY: `rp` came from the hook's last `recorder()` call; the hook
+                    // is not running, so this is the only live access.
+                    let r = unsafe { rp.as_mut() };
+                    let k = r.kinds.get(pc).copied().unwrap_or(crate::debug::CALL_HOOK);
+                    if !hook_first && !r.call_always && executed != r.call_at && k != crate::debug::CALL_HOOK {
+                        r.trace.push(pc as u64 | (depth as u64) << 32 | r.tag);
+                        r.old.push(if k < 10 { reg[k as usize] } else { 0 });
+                        fast = true;
+                    }
                 }
-                if executed >= max {
-                    *executed_total = executed;
-                    return Err(VmError::BudgetExceeded { pc, executed });
+                if !fast {
+                    let mut step = crate::debug::Step {
+                        vm,
+                        pc,
+                        reg: &mut reg,
+                        depth,
+                        base_depth,
+                        frames: &mut frames,
+                        loops: &mut loops,
+                        mem: &mut *mem,
+                        executed,
+                        first: hook_first,
+                        moved: false,
+                    };
+                    hook_first = false;
+                    // SAFETY: `h` comes from `debug::current` (the contract of this function).
+                    let r = unsafe { crate::debug::call(h, &mut step) };
+                    if step.moved {
+                        (pc, depth, executed) = (step.pc, step.depth, step.executed);
+                    }
+                    if let Err(e) = r {
+                        *executed_total = executed;
+                        return Err(e);
+                    }
+                    // SAFETY: as for `call`.
+                    rec = unsafe { crate::debug::recorder(h) };
+                    if executed >= max {
+                        *executed_total = executed;
+                        return Err(VmError::BudgetExceeded { pc, executed });
+                    }
                 }
             }
         }
