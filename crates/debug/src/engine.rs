@@ -19,7 +19,7 @@
 //! are deterministic, but at the addresses of the new run.
 
 use bpfbox_isa::{CallTarget, Insn};
-use bpfbox_vm::debug::{DebugHook, SavedFrame, Step};
+use bpfbox_vm::debug::{DebugHook, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG};
 use bpfbox_vm::{Map, ProgId, Runtime, TestRunInput, VmError};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -58,6 +58,18 @@ pub struct StepRec {
     pub packet: u8,
 }
 
+/// The recording: one `u64` per step (`pc | depth << 32 | prog << 40 | packet << 56`).
+pub type Trace = Vec<u64>;
+
+fn tag(prog: u16, packet: u8) -> u64 {
+    u64::from(prog) << 40 | u64::from(packet) << 56
+}
+
+/// Decode a recorded step.
+pub fn unpack(x: u64) -> StepRec {
+    StepRec { pc: x as u32, depth: (x >> 32) as u8, prog: (x >> 40) as u16, packet: (x >> 56) as u8 }
+}
+
 /// A stop condition over (step record, step number).
 pub type StopFn = Box<dyn FnMut(&StepRec, u64) -> bool + Send>;
 
@@ -80,44 +92,46 @@ impl std::fmt::Debug for Stop {
     }
 }
 
-/// What undoing recorded instructions needs, by step number (each list in step order).
+/// What undoing recorded instructions needs besides [`Recorder::old`], by step
+/// number (each list in step order).
 #[derive(Debug, Default, Clone)]
 pub struct Undo {
-    /// (step, register, value before the instruction).
-    pub regs: Vec<(u32, u8, u64)>,
-    /// (step, address, length, bytes before the instruction).
+    /// (step, address, length, bytes before a store or atomic).
     pub mem: Vec<(u32, u64, u8, [u8; 8])>,
-    /// Larger memory a helper may have written: (step, address, bytes before).
+    /// Larger memory a helper may write: (step, address, bytes before).
     pub blocks: Vec<(u32, u64, Vec<u8>)>,
     /// (step, depth, frame saved there before a call overwrote it, `may_goto` budget
     /// of the callee's depth before the call reset it).
     pub frames: Vec<(u32, u8, SavedFrame, u64)>,
     /// (step, depth, budget before a `may_goto`).
     pub budgets: Vec<(u32, u8, u64)>,
+    /// (step, r0..r9 before an instruction that writes several: exits, atomics).
+    pub regs: Vec<(u32, [u64; 10])>,
     /// Steps whose instruction cannot be undone.
     pub barriers: Vec<u32>,
     /// Steps that start an interpreter loop (a run, a tail call, a callback).
     pub segments: Vec<u32>,
 }
 
+fn cut<T>(v: &mut Vec<T>, m: u32, step: impl Fn(&T) -> u32) {
+    let keep = v.partition_point(|x| step(x) < m);
+    v.truncate(keep);
+}
+
 impl Undo {
     fn truncate(&mut self, m: u32) {
-        fn cut<T>(v: &mut Vec<T>, m: u32, step: impl Fn(&T) -> u32) {
-            let keep = v.partition_point(|x| step(x) < m);
-            v.truncate(keep);
-        }
-        cut(&mut self.regs, m, |x| x.0);
         cut(&mut self.mem, m, |x| x.0);
         cut(&mut self.blocks, m, |x| x.0);
         cut(&mut self.frames, m, |x| x.0);
         cut(&mut self.budgets, m, |x| x.0);
+        cut(&mut self.regs, m, |x| x.0);
         cut(&mut self.barriers, m, |x| *x);
-        // A segment starting at `m` is still the loop we are in.
+        // A loop that starts at `m` is the loop execution is back in.
         let keep = self.segments.partition_point(|x| *x <= m);
         self.segments.truncate(keep);
     }
 
-    /// Whether steps `m..n` can be undone in place from step `n`.
+    /// Whether the steps `m..n` can be undone from step `n`.
     pub fn can_undo(&self, m: u32, n: u32) -> bool {
         let seg = self.segments.partition_point(|x| *x <= m);
         let crosses_segment = self.segments.get(seg).is_some_and(|s| *s <= n);
@@ -131,8 +145,8 @@ impl Undo {
 /// place. Any other helper is a barrier.
 fn helper_undo(id: i32) -> Option<bool> {
     match id {
-        // map_lookup_elem, ktime_get_ns, smp_processor_id, pid_tgid, uid_gid,
-        // ktime_get_boot_ns, ktime_get_coarse_ns, get_numa_node_id, trace_printk.
+        // map_lookup_elem, ktime_get_ns, trace_printk, smp_processor_id, pid_tgid,
+        // uid_gid, get_numa_node_id, ktime_get_boot_ns, ktime_get_coarse_ns.
         1 | 5 | 6 | 8 | 14 | 15 | 42 | 125 | 160 => Some(false),
         // probe_read, get_current_comm, probe_read_{user,kernel}[_str]: (dst, size).
         4 | 16 | 45 | 112 | 113 | 114 | 115 => Some(true),
@@ -140,12 +154,33 @@ fn helper_undo(id: i32) -> Option<bool> {
     }
 }
 
+/// Per pc: the register the instruction overwrites, [`NO_REG`], or [`CALL_HOOK`] for
+/// the instructions the hook records itself (stores, atomics, calls, exits, `may_goto`).
+pub fn register_table(insns: &[Insn]) -> Arc<[u8]> {
+    insns
+        .iter()
+        .map(|i| match *i {
+            Insn::Alu { dst, .. }
+            | Insn::Neg { dst, .. }
+            | Insn::MovSx { dst, .. }
+            | Insn::Endian { dst, .. }
+            | Insn::Load { dst, .. }
+            | Insn::LoadAcquire { dst, .. }
+            | Insn::AddrSpaceCast { dst, .. }
+            | Insn::LoadImm64 { dst, .. } => dst.num().min(NO_REG),
+            Insn::LoadPacket { .. } => 0,
+            Insn::Ja { .. } | Insn::Jump { .. } | Insn::LoadImm64Tail => NO_REG,
+            _ => CALL_HOOK,
+        })
+        .collect()
+}
+
 /// Why the run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
     Step,
     Breakpoint,
-    /// Watch `i` changed from `old` to `new`.
+    /// Watch `index` changed from `old` to `new`.
     Watch {
         index: usize,
         old: Vec<u8>,
@@ -181,20 +216,20 @@ pub struct PacketEnd {
 
 enum ToWorker {
     Read(u64, usize),
-    Resume(Box<Stop>, Vec<StepRec>),
+    Resume(Box<Stop>, Trace),
     /// Undo back to this step if the log allows.
-    Undo(u64, Vec<StepRec>),
+    Undo(u64, Trace),
     Kill,
 }
 
 enum FromWorker {
     Started(Vec<Arc<Map>>),
-    Stopped(Box<Snapshot>, Vec<StepRec>),
+    Stopped(Box<Snapshot>, Trace),
     Read(Result<Vec<u8>, String>),
     /// The undo log does not reach that step.
-    CannotUndo(Vec<StepRec>),
+    CannotUndo(Trace),
     PacketEnd(PacketEnd),
-    Exited(Vec<StepRec>),
+    Exited(Trace),
     Failed(String),
 }
 
@@ -213,18 +248,22 @@ struct Hook {
     rx: Receiver<ToWorker>,
     tx: Sender<FromWorker>,
     progs: Arc<Vec<Vec<Insn>>>,
+    /// Per program: [`register_table`].
+    regs_of: Vec<Arc<[u8]>>,
+    /// Per program: the register table with the breakpoints of `stop` as `CALL_HOOK`.
+    kinds_of: Vec<Option<Arc<[u8]>>>,
     /// The last program seen (address of its `Vm`) and its index.
     last_vm: (usize, u16),
-    step: u64,
+    prog: u16,
     packet: u8,
     last_packet: u8,
-    trace: Vec<StepRec>,
+    rec: Recorder,
     stop: Box<Stop>,
     undo: Undo,
-    /// Registers before the previous step (to see what it changed), if in this loop.
-    last_regs: Option<[u64; 11]>,
-    /// Recording is on (off while replaying to a step already recorded, for speed).
-    record: bool,
+}
+
+fn killed(pc: usize) -> VmError {
+    VmError::Helper { pc, id: u32::MAX, reason: KILLED.into() }
 }
 
 impl Hook {
@@ -238,8 +277,114 @@ impl Hook {
         self.last_vm.1
     }
 
-    fn check(&mut self, rec: &StepRec, step: &mut Step<'_>) -> Option<StopReason> {
-        let n = self.step;
+    /// The fast path's table for the current program and stop condition.
+    fn kinds(&mut self) -> Arc<[u8]> {
+        let p = usize::from(self.prog);
+        if let Some(Some(k)) = self.kinds_of.get(p) {
+            return k.clone();
+        }
+        let Some(base) = self.regs_of.get(p) else { return Arc::from(Vec::new()) };
+        let mut k = base.to_vec();
+        if let Some(bp) = self.stop.breakpoints.get(p) {
+            for (pc, b) in bp.iter().enumerate() {
+                if *b {
+                    if let Some(x) = k.get_mut(pc) {
+                        *x = CALL_HOOK;
+                    }
+                }
+            }
+        }
+        let k: Arc<[u8]> = Arc::from(k);
+        if let Some(slot) = self.kinds_of.get_mut(p) {
+            *slot = Some(k.clone());
+        }
+        k
+    }
+
+    /// Set when the fast path calls back: at `at_step`, before every step while
+    /// watches or a custom condition are active.
+    fn arm(&mut self, step: &Step<'_>, n: u64) {
+        self.rec.call_always = !self.stop.watches.is_empty() || self.stop.custom.is_some();
+        self.rec.call_at = match self.stop.at_step {
+            Some(s) if s > n => step.executed() + (s - n),
+            _ => u64::MAX,
+        };
+        self.rec.kinds = self.kinds();
+    }
+
+    /// Record step `n` (the instruction at the current pc): its trace entry, the
+    /// register it overwrites and what else undoing it needs.
+    fn record(&mut self, step: &mut Step<'_>) {
+        let n = self.rec.trace.len() as u32;
+        let pc = step.pc();
+        self.rec.trace.push(pc as u64 | (step.depth() as u64) << 32 | self.rec.tag);
+        let k = self.regs_of.get(usize::from(self.prog)).and_then(|t| t.get(pc)).copied().unwrap_or(CALL_HOOK);
+        if k < NO_REG {
+            self.rec.old.push(step.reg(usize::from(k)));
+            return;
+        }
+        self.rec.old.push(if k == CALL_HOOK { step.reg(0) } else { 0 });
+        if k != CALL_HOOK {
+            return;
+        }
+        let all_regs = |step: &Step<'_>| {
+            let mut r = [0u64; 10];
+            for (i, x) in r.iter_mut().enumerate() {
+                *x = step.reg(i);
+            }
+            r
+        };
+        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo| {
+            let addr = step.reg(usize::from(base)).wrapping_add(off as i64 as u64);
+            let mut b = [0u8; 8];
+            if step.read(addr, &mut b[..size.min(8)]).is_ok() {
+                undo.mem.push((n, addr, size as u8, b));
+            } else {
+                undo.barriers.push(n);
+            }
+        };
+        match step.insn().copied() {
+            Some(Insn::Store { size, dst, off, .. }) | Some(Insn::StoreRelease { size, dst, off, .. }) => {
+                save(step, dst.num(), off, size.bytes(), &mut self.undo)
+            }
+            Some(Insn::Atomic { size, dst, off, .. }) => {
+                save(step, dst.num(), off, size.bytes(), &mut self.undo);
+                self.undo.regs.push((n, all_regs(step)));
+            }
+            Some(Insn::Exit) => self.undo.regs.push((n, all_regs(step))),
+            Some(Insn::Call(CallTarget::Local(_))) | Some(Insn::CallX { .. }) => {
+                let d = step.depth();
+                let f = step.frame(d).unwrap_or(SavedFrame { ret: 0, saved: [0; 4] });
+                self.undo.frames.push((n, d as u8, f, step.loop_budget(d + 1)));
+                if let Some(Insn::CallX { reg }) = step.insn().copied() {
+                    // callx of a helper: undoable as helpers are.
+                    if step.reg(usize::from(reg.num())) >> 32 != bpfbox_vm::FUNC_ADDR_TAG >> 32 {
+                        self.undo.barriers.push(n);
+                    }
+                }
+            }
+            Some(Insn::MayGoto { .. }) => {
+                let d = step.depth();
+                self.undo.budgets.push((n, d as u8, step.loop_budget(d)));
+            }
+            Some(Insn::Call(CallTarget::Helper(id))) => match helper_undo(id) {
+                Some(true) => {
+                    let (addr, len) = (step.reg(1), step.reg(2).min(1 << 16) as usize);
+                    let mut b = vec![0; len];
+                    if step.read(addr, &mut b).is_ok() {
+                        self.undo.blocks.push((n, addr, b));
+                    } else {
+                        self.undo.barriers.push(n);
+                    }
+                }
+                Some(false) => {}
+                None => self.undo.barriers.push(n),
+            },
+            _ => self.undo.barriers.push(n),
+        }
+    }
+
+    fn check(&mut self, rec: &StepRec, n: u64, step: &mut Step<'_>) -> Option<StopReason> {
         let stop = &mut *self.stop;
         if stop.at_step == Some(n) {
             return Some(StopReason::Step);
@@ -267,86 +412,60 @@ impl Hook {
         None
     }
 
-    /// Log what the previous step changed in registers and what this one may
-    /// overwrite.
-    fn record_undo(&mut self, step: &mut Step<'_>) {
-        let n = self.step as u32;
-        let regs = step.regs();
-        if step.is_first() {
-            self.undo.segments.push(n);
-        } else if let Some(last) = self.last_regs {
-            for r in 0..10 {
-                if last[r] != regs[r] {
-                    self.undo.regs.push((n.wrapping_sub(1), r as u8, last[r]));
-                }
-            }
-        }
-        self.last_regs = Some(regs);
-        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo| {
-            let addr = regs[usize::from(base).min(10)].wrapping_add(off as i64 as u64);
-            let mut b = [0u8; 8];
-            if step.read(addr, &mut b[..size.min(8)]).is_ok() {
-                undo.mem.push((n, addr, size as u8, b));
-            } else {
-                undo.barriers.push(n);
-            }
-        };
-        match step.insn().copied() {
-            Some(Insn::Store { size, dst, off, .. }) | Some(Insn::StoreRelease { size, dst, off, .. }) => {
-                save(step, dst.num(), off, size.bytes(), &mut self.undo)
-            }
-            Some(Insn::Atomic { size, dst, off, .. }) => save(step, dst.num(), off, size.bytes(), &mut self.undo),
-            Some(Insn::Call(CallTarget::Local(_))) | Some(Insn::CallX { .. }) => {
-                let d = step.depth();
-                let f = step.frame(d).unwrap_or(SavedFrame { ret: 0, saved: [0; 4] });
-                self.undo.frames.push((n, d as u8, f, step.loop_budget(d + 1)));
-                if let Some(Insn::CallX { reg }) = step.insn().copied() {
-                    // callx of a helper: undoable only as helpers are.
-                    let v = regs[usize::from(reg.num()).min(10)];
-                    if v >> 32 != bpfbox_vm::FUNC_ADDR_TAG >> 32 {
-                        self.undo.barriers.push(n);
-                    }
-                }
-            }
-            Some(Insn::MayGoto { .. }) => {
-                let d = step.depth();
-                self.undo.budgets.push((n, d as u8, step.loop_budget(d)));
-            }
-            Some(Insn::Call(CallTarget::Helper(id))) => match helper_undo(id) {
-                Some(true) => {
-                    let (addr, len) = (regs[1], regs[2].min(1 << 16) as usize);
-                    let mut b = vec![0; len];
-                    if step.read(addr, &mut b).is_ok() {
-                        self.undo.blocks.push((n, addr, b));
-                    } else {
-                        self.undo.barriers.push(n);
-                    }
-                }
-                Some(false) => {}
-                None => self.undo.barriers.push(n),
-            },
-            Some(Insn::Call(CallTarget::Kfunc { .. })) | Some(Insn::LoadPacket { .. }) => self.undo.barriers.push(n),
-            _ => {}
+    fn snapshot(&self, step: &Step<'_>, reason: StopReason) -> Snapshot {
+        let n = self.rec.trace.len().saturating_sub(1);
+        Snapshot {
+            step: n as u64,
+            rec: unpack(self.rec.trace.get(n).copied().unwrap_or(0)),
+            regs: step.regs(),
+            return_pcs: step.return_pcs(),
+            frame_pointers: (0..=step.depth()).map(|d| step.frame_pointer(d)).collect(),
+            reason,
         }
     }
 
-    /// Undo steps `m..self.step` in place. `false` when the log does not allow it.
+    /// Undo steps `m..n` in place (the current step is `n`, already recorded), then
+    /// record step `m` again. `false` when the log does not allow it.
     fn undo_to(&mut self, m: u64, step: &mut Step<'_>) -> bool {
-        let n = self.step;
-        if m >= n || !self.undo.can_undo(m as u32, n as u32) || (m as usize) >= self.trace.len() {
+        let n = self.rec.trace.len() as u64 - 1;
+        if m >= n || !self.undo.can_undo(m as u32, n as u32) {
             return false;
         }
+        let mut regs = [0u64; 10];
+        for (i, r) in regs.iter_mut().enumerate() {
+            *r = step.reg(i);
+        }
+        let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.undo.mem.len(), self.undo.blocks.len());
+        // Newest first: registers from `old` or the multi-register log, memory from
+        // the store and block logs.
+        for k in (m..n).rev() {
+            let e = unpack(self.rec.trace[k as usize]);
+            let kind =
+                self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK);
+            let k32 = k as u32;
+            if kind < NO_REG {
+                regs[usize::from(kind)] = self.rec.old[k as usize];
+            } else if kind == CALL_HOOK {
+                if ri > 0 && self.undo.regs[ri - 1].0 == k32 {
+                    ri -= 1;
+                    regs = self.undo.regs[ri].1;
+                } else {
+                    // Helper calls write r0.
+                    regs[0] = self.rec.old[k as usize];
+                }
+                while mi > 0 && self.undo.mem[mi - 1].0 == k32 {
+                    mi -= 1;
+                    let (_, addr, len, old) = self.undo.mem[mi];
+                    let _ = step.write(addr, &old[..usize::from(len)]);
+                }
+                while bi > 0 && self.undo.blocks[bi - 1].0 == k32 {
+                    bi -= 1;
+                    let (addr, old) = (self.undo.blocks[bi].1, self.undo.blocks[bi].2.clone());
+                    let _ = step.write(addr, &old);
+                }
+            }
+        }
         let m32 = m as u32;
-        let mut regs = step.regs();
-        for &(_, r, old) in self.undo.regs.iter().rev().take_while(|x| x.0 >= m32) {
-            regs[usize::from(r)] = old;
-        }
-        for &(_, addr, len, old) in self.undo.mem.iter().rev().take_while(|x| x.0 >= m32) {
-            let _ = step.write(addr, &old[..usize::from(len)]);
-        }
-        for (_, addr, old) in self.undo.blocks.iter().rev().take_while(|x| x.0 >= m32) {
-            let _ = step.write(*addr, old);
-        }
         let mut frames = Vec::new();
         let mut budgets = Vec::new();
         for &(_, d, f, b) in self.undo.frames.iter().rev().take_while(|x| x.0 >= m32) {
@@ -356,22 +475,22 @@ impl Hook {
         for &(_, d, b) in self.undo.budgets.iter().rev().take_while(|x| x.0 >= m32) {
             budgets.push((usize::from(d), b));
         }
-        let to = self.trace[m as usize];
+        let to = unpack(self.rec.trace[m as usize]);
         step.rewind(to.pc as usize, usize::from(to.depth), &frames, &budgets);
-        for (r, v) in regs.iter().enumerate().take(10) {
+        for (r, v) in regs.iter().enumerate() {
             step.set_reg(r, *v);
         }
         step.set_executed(step.executed() - (n - m));
         self.undo.truncate(m32);
-        self.trace.truncate(m as usize + 1);
-        self.step = m;
-        self.last_regs = Some(step.regs());
+        self.rec.trace.truncate(m as usize);
+        self.rec.old.truncate(m as usize);
+        self.record(step);
         true
     }
 
     /// Paused: serve requests until resumed. `Err` when killed.
     fn pause(&mut self, snap: Snapshot, step: &mut Step<'_>) -> Result<(), VmError> {
-        let trace = std::mem::take(&mut self.trace);
+        let trace = std::mem::take(&mut self.rec.trace);
         if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
             return Err(killed(step.pc()));
         }
@@ -384,20 +503,20 @@ impl Hook {
                 }
                 Ok(ToWorker::Resume(stop, trace)) => {
                     self.stop = stop;
-                    self.trace = trace;
+                    self.rec.trace = trace;
+                    self.kinds_of.iter_mut().for_each(|k| *k = None);
                     return Ok(());
                 }
                 Ok(ToWorker::Undo(m, trace)) => {
-                    self.trace = trace;
-                    if self.undo_to(m, step) {
+                    self.rec.trace = trace;
+                    let msg = if self.undo_to(m, step) {
                         let snap = self.snapshot(step, StopReason::Rewound);
-                        let trace = std::mem::take(&mut self.trace);
-                        if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
-                            return Err(killed(step.pc()));
-                        }
+                        FromWorker::Stopped(Box::new(snap), std::mem::take(&mut self.rec.trace))
                     } else {
-                        let trace = std::mem::take(&mut self.trace);
-                        let _ = self.tx.send(FromWorker::CannotUndo(trace));
+                        FromWorker::CannotUndo(std::mem::take(&mut self.rec.trace))
+                    };
+                    if self.tx.send(msg).is_err() {
+                        return Err(killed(step.pc()));
                     }
                 }
                 Ok(ToWorker::Kill) | Err(_) => return Err(killed(step.pc())),
@@ -406,51 +525,27 @@ impl Hook {
     }
 }
 
-fn killed(pc: usize) -> VmError {
-    VmError::Helper { pc, id: u32::MAX, reason: KILLED.into() }
-}
-
-impl Hook {
-    fn snapshot(&mut self, step: &mut Step<'_>, reason: StopReason) -> Snapshot {
-        let rec = self.trace.get(self.step as usize).copied().unwrap_or(StepRec {
-            pc: step.pc() as u32,
-            prog: 0,
-            depth: step.depth() as u8,
-            packet: self.packet,
-        });
-        Snapshot {
-            step: self.step,
-            rec,
-            regs: step.regs(),
-            return_pcs: step.return_pcs(),
-            frame_pointers: (0..=step.depth()).map(|d| step.frame_pointer(d)).collect(),
-            reason,
-        }
-    }
-}
-
 impl DebugHook for Hook {
     fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError> {
-        let prog = self.prog_index(step);
-        let rec = StepRec { pc: step.pc() as u32, prog, depth: step.depth() as u8, packet: self.packet };
-        if self.trace.len() as u64 == self.step {
-            self.trace.push(rec);
+        if step.is_first() {
+            self.prog = self.prog_index(step);
+            self.rec.tag = tag(self.prog, self.packet);
+            self.undo.segments.push(self.rec.trace.len() as u32);
         }
-        if self.record {
-            self.record_undo(step);
-        }
-        if let Some(reason) = self.check(&rec, step) {
-            if self.stop.at_step == Some(self.step) {
-                // Replayed to the stop: record from here on.
-                self.record = true;
-                self.last_regs = None;
-                self.undo.segments.push(self.step as u32);
-            }
+        self.record(step);
+        let n = self.rec.trace.len() as u64 - 1;
+        let rec = unpack(self.rec.trace[n as usize]);
+        if let Some(reason) = self.check(&rec, n, step) {
             let snap = self.snapshot(step, reason);
             self.pause(snap, step)?;
         }
-        self.step += 1;
+        let n = self.rec.trace.len() as u64 - 1;
+        self.arm(step, n);
         Ok(())
+    }
+
+    fn recorder(&mut self) -> Option<&mut Recorder> {
+        Some(&mut self.rec)
     }
 }
 
@@ -479,13 +574,12 @@ impl Debuggee {
         target: Arc<dyn Target>,
         progs: Arc<Vec<Vec<Insn>>>,
         stop: Stop,
-        trace: Vec<StepRec>,
-    ) -> Result<(Debuggee, Event, Vec<StepRec>), String> {
+    ) -> Result<(Debuggee, Event, Trace), String> {
         let (to_tx, to_rx) = channel();
         let (from_tx, from_rx) = channel();
         let worker = std::thread::Builder::new()
             .name("bpfbox-debuggee".into())
-            .spawn(move || worker(target, progs, stop, trace, to_rx, from_tx))
+            .spawn(move || worker(target, progs, stop, to_rx, from_tx))
             .map_err(|e| format!("cannot start the debuggee thread: {e}"))?;
         let mut d =
             Debuggee { tx: to_tx, rx: from_rx, worker: Some(worker), maps: Vec::new(), ended: Vec::new(), alive: true };
@@ -493,7 +587,7 @@ impl Debuggee {
         Ok((d, ev, trace))
     }
 
-    fn wait(&mut self) -> Result<(Event, Vec<StepRec>), String> {
+    fn wait(&mut self) -> Result<(Event, Trace), String> {
         loop {
             match self.rx.recv() {
                 Ok(FromWorker::Started(maps)) => self.maps = maps,
@@ -529,7 +623,7 @@ impl Debuggee {
     }
 
     /// Continue until `stop` holds or the run ends.
-    pub fn resume(&mut self, stop: Stop, trace: Vec<StepRec>) -> Result<(Event, Vec<StepRec>), String> {
+    pub fn resume(&mut self, stop: Stop, trace: Trace) -> Result<(Event, Trace), String> {
         if !self.alive {
             return Err("the program is not being run".into());
         }
@@ -539,7 +633,7 @@ impl Debuggee {
 
     /// Go back to step `m` by undoing instructions in place. `Ok(None)` (and the
     /// recording back) when the undo log does not reach it.
-    pub fn undo(&mut self, m: u64, trace: Vec<StepRec>) -> Result<(Option<Event>, Vec<StepRec>), String> {
+    pub fn undo(&mut self, m: u64, trace: Trace) -> Result<(Option<Event>, Trace), String> {
         if !self.alive {
             return Ok((None, trace));
         }
@@ -591,7 +685,6 @@ fn worker(
     target: Arc<dyn Target>,
     progs: Arc<Vec<Vec<Insn>>>,
     stop: Stop,
-    trace: Vec<StepRec>,
     rx: Receiver<ToWorker>,
     tx: Sender<FromWorker>,
 ) {
@@ -603,21 +696,20 @@ fn worker(
         }
     };
     let _ = tx.send(FromWorker::Started(launch.runtime.maps()));
-    // Replaying to a step already recorded: record again only from there.
-    let record = stop.at_step.is_none_or(|s| s as usize >= trace.len()) || trace.is_empty();
+    let regs_of: Vec<Arc<[u8]>> = progs.iter().map(|p| register_table(p)).collect();
     let mut hook = Hook {
         rx,
         tx: tx.clone(),
+        kinds_of: vec![None; progs.len()],
         progs,
+        regs_of,
         last_vm: (0, 0),
-        step: 0,
+        prog: 0,
         packet: 0,
         last_packet: launch.inputs.len().saturating_sub(1).min(255) as u8,
-        trace,
+        rec: Recorder::default(),
         stop: Box::new(stop),
         undo: Undo::default(),
-        last_regs: None,
-        record,
     };
     for (i, input) in launch.inputs.iter().enumerate() {
         hook.packet = i.min(255) as u8;
@@ -635,5 +727,5 @@ fn worker(
         };
         let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk }));
     }
-    let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.trace)));
+    let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.rec.trace)));
 }

@@ -6,7 +6,7 @@
 //! script or a test drives the same code.
 
 use crate::dwarf::{DebugInfo, DwarfError, Function};
-use crate::engine::{Debuggee, Event, Snapshot, StepRec, Stop, StopReason, Target};
+use crate::engine::{self, Debuggee, Event, Snapshot, StepRec, Stop, StopReason, Target, Trace};
 use crate::expr::{self, Memory, Scope, Value};
 use crate::source::{self, ProgView, Sources};
 use bpfbox_isa::Insn;
@@ -74,7 +74,7 @@ pub struct Session {
     info: Option<DebugInfo>,
     sources: Sources,
     dbg: Option<Debuggee>,
-    trace: Vec<StepRec>,
+    trace: Trace,
     stop: Option<Snapshot>,
     /// Every input ran: the position is after the last recorded step.
     finished: bool,
@@ -321,8 +321,8 @@ impl Session {
         self.finished = false;
         let mut stop = self.base_stop();
         stop.at_step = at_step;
-        let trace = std::mem::take(&mut self.trace);
-        match Debuggee::start(self.target.clone(), self.insns.clone(), stop, trace) {
+        self.trace.clear();
+        match Debuggee::start(self.target.clone(), self.insns.clone(), stop) {
             Ok((d, ev, trace)) => {
                 self.dbg = Some(d);
                 self.handle(ev, trace, None, out);
@@ -354,7 +354,7 @@ impl Session {
     }
 
     /// Report an event; resume past breakpoints whose condition is false.
-    fn handle(&mut self, mut ev: Event, mut trace: Vec<StepRec>, custom: Option<MakeCustom<'_>>, out: &mut String) {
+    fn handle(&mut self, mut ev: Event, mut trace: Trace, custom: Option<MakeCustom<'_>>, out: &mut String) {
         loop {
             self.trace = std::mem::take(&mut trace);
             self.report_packets(out);
@@ -615,7 +615,7 @@ impl Session {
             out.push_str("\nNo more reverse-execution history.\n");
             return;
         }
-        let t = &self.trace;
+        let t: Vec<StepRec> = self.trace.iter().map(|x| engine::unpack(*x)).collect();
         let n = (n as usize).min(t.len());
         let lines = self.lines.clone();
         let cur = cur.unwrap_or(t[n - 1]);
@@ -721,8 +721,7 @@ impl Session {
         let prev = self.stop.take();
         self.dbg = None;
         let stop = Stop { at_step: Some(m), ..Stop::default() };
-        let trace = std::mem::take(&mut self.trace);
-        match Debuggee::start(self.target.clone(), self.insns.clone(), stop, trace) {
+        match Debuggee::start(self.target.clone(), self.insns.clone(), stop) {
             Ok((d, Event::Stopped(s), trace)) => {
                 let s = *s;
                 self.dbg = Some(d);
@@ -1198,7 +1197,7 @@ impl Session {
         // The tail-call chain of this packet, most recent first.
         let n = (snap.step as usize).min(self.trace.len());
         let mut chain: Vec<u16> = Vec::new();
-        for r in self.trace[..n].iter().rev() {
+        for r in self.trace[..n].iter().rev().map(|x| engine::unpack(*x)) {
             if r.packet != snap.rec.packet {
                 break;
             }
