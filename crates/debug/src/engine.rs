@@ -305,9 +305,11 @@ impl Hook {
     /// watches or a custom condition are active.
     fn arm(&mut self, step: &Step<'_>, n: u64) {
         self.rec.call_always = !self.stop.watches.is_empty() || self.stop.custom.is_some();
+        // Room for the fast path: the hook is called back before it runs out.
+        let room = grow(&mut self.rec.trace).min(grow(&mut self.rec.old)) as u64;
         self.rec.call_at = match self.stop.at_step {
-            Some(s) if s > n => step.executed() + (s - n),
-            _ => u64::MAX,
+            Some(s) if s > n => step.executed() + (s - n).min(room),
+            _ => step.executed() + room,
         };
         self.rec.kinds = self.kinds();
     }
@@ -728,4 +730,14 @@ fn worker(
         let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk }));
     }
     let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.rec.trace)));
+}
+
+/// Make room for at least a million more entries (doubling, so that the fast path
+/// never reallocates in the middle of a loop). Returns the room left.
+fn grow(v: &mut Vec<u64>) -> usize {
+    const CHUNK: usize = 1 << 20;
+    if v.capacity() - v.len() < CHUNK {
+        v.reserve(v.capacity().max(4 * CHUNK));
+    }
+    v.capacity() - v.len() - 1
 }
