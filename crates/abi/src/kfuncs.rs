@@ -8,8 +8,19 @@
 pub const KFUNC_ID_BASE: i32 = 0x4b46_0000;
 
 /// The kfuncs bpfbox knows, in id order (`KFUNC_ID_BASE + index`).
-pub static KFUNCS: &[&str] =
-    &["bpf_dynptr_from_skb", "bpf_dynptr_from_xdp", "bpf_dynptr_slice", "bpf_dynptr_slice_rdwr"];
+pub static KFUNCS: &[&str] = &[
+    "bpf_dynptr_from_skb",
+    "bpf_dynptr_from_xdp",
+    "bpf_dynptr_slice",
+    "bpf_dynptr_slice_rdwr",
+    "bpf_xdp_ct_lookup",
+    "bpf_skb_ct_lookup",
+    "bpf_xdp_ct_alloc",
+    "bpf_skb_ct_alloc",
+    "bpf_ct_insert_entry",
+    "bpf_ct_set_timeout",
+    "bpf_ct_release",
+];
 
 /// bpfbox's id of kfunc `name`.
 pub fn kfunc_id(name: &str) -> Option<i32> {

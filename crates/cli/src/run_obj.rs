@@ -461,12 +461,18 @@ fn run_kernel(
     bpfbox_kernel::availability()
         .map_err(|why| CliError::usage(format!("--kernel: the kernel is not available: {why}")))?;
     let prog = select_prog(a, obj)?;
-    // With a world — or without one when the program looks routes up, so that the
-    // kernel sees the default world bpfbox answers from instead of the host's — the
+    // With a world — or without one when the program looks routes or connections up,
+    // so that the kernel sees the default world bpfbox answers from instead of the
+    // host's — the
     // test runs happen inside a network namespace made from it (deleted when this
     // function returns, after the thread left it).
+    // Conntrack entries a program inserts stay in the namespace's table: never the host's.
     let fib_lookup = prog.insns.contains(&bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(69)));
-    let ns = match a.world.as_ref().or(fib_lookup.then_some(&a.file)) {
+    let conntrack = prog.externs.iter().any(|x| {
+        x.kind == bpfbox_object::ExternKind::Kfunc
+            && ["bpf_xdp_ct_", "bpf_skb_ct_", "bpf_ct_"].iter().any(|p| x.name.starts_with(p))
+    });
+    let ns = match a.world.as_ref().or((fib_lookup || conntrack).then_some(&a.file)) {
         Some(p) => {
             let steps = world(a)?.host_setup().into_iter().map(|s| match s {
                 bpfbox_vm::world::HostStep::Ip(v) => bpfbox_kernel::netns::Step::Ip(v),

@@ -28,6 +28,7 @@
 //! the kernel's test run cannot give a packet one, so it is bpfbox-only.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Mutex;
 
 /// A described host. See the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +40,61 @@ pub struct World {
     pub neighbours: Vec<Neighbour>,
     /// The received packet's tunnel metadata.
     pub tunnel: Option<TunnelKey>,
+    /// The connection tracking table the conntrack kfuncs read and fill; it starts
+    /// empty and keeps what programs insert across the runs of one runtime.
+    pub conntrack: Conntrack,
 }
+
+/// A conntrack entry: its original-direction tuple as `struct bpf_sock_tuple` holds it
+/// (addresses and ports in network order: 12 bytes for IPv4, 36 for IPv6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conn {
+    pub l4proto: u8,
+    pub zone: u16,
+    pub tuple: Vec<u8>,
+    pub timeout_ms: u32,
+    /// In the table (`bpf_ct_insert_entry` succeeded); else allocated only.
+    pub confirmed: bool,
+}
+
+impl Conn {
+    /// The reply direction's tuple (addresses and ports swapped).
+    pub fn reply(&self) -> Vec<u8> {
+        reply_tuple(&self.tuple)
+    }
+}
+
+/// `tuple` with source and destination swapped.
+pub fn reply_tuple(tuple: &[u8]) -> Vec<u8> {
+    let a = (tuple.len() - 4) / 2;
+    [&tuple[a..2 * a], &tuple[..a], &tuple[2 * a + 2..], &tuple[2 * a..2 * a + 2]].concat()
+}
+
+/// Entries by handle (index); see [`World::conntrack`].
+#[derive(Debug, Default)]
+pub struct Conntrack {
+    pub conns: Mutex<Vec<Conn>>,
+}
+
+impl Conntrack {
+    pub fn snapshot(&self) -> Vec<Conn> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Clone for Conntrack {
+    fn clone(&self) -> Self {
+        Conntrack { conns: Mutex::new(self.snapshot()) }
+    }
+}
+
+impl PartialEq for Conntrack {
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot() == other.snapshot()
+    }
+}
+
+impl Eq for Conntrack {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
@@ -214,7 +269,7 @@ impl World {
             interfaces.push(eth0());
         }
         interfaces.insert(0, lo());
-        World { interfaces, routes, neighbours, tunnel }
+        World { interfaces, routes, neighbours, tunnel, conntrack: Conntrack::default() }
     }
 
     /// Parse the text format of the module documentation.

@@ -624,7 +624,10 @@ impl Verifier<'_> {
     /// kernel's BTF declares them: `bpf_dynptr_from_{skb,xdp}(ctx, flags, ptr__uninit)`
     /// returns an int, `bpf_dynptr_slice(ptr, off, buffer__opt, buffer__szk)` memory of
     /// `buffer__szk` bytes or NULL (read-only in the kernel; bpfbox does not refuse
-    /// writes through it). Others stay untyped: r0 an unknown scalar.
+    /// writes through it); the conntrack kfuncs return `struct nf_conn *` references
+    /// (or NULL) that `bpf_ct_insert_entry` and `bpf_ct_release` release. Their
+    /// tuple and options arguments are not checked. Others stay untyped: r0 an unknown
+    /// scalar.
     pub(super) fn kfunc_call(&mut self, p: &mut Path, btf_id: i32) -> R<()> {
         if p.st.lock.is_some() {
             return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
@@ -660,6 +663,42 @@ impl Verifier<'_> {
                     return fail(Rule::HelperArg, "arg#2 expected pointer to stack or const struct bpf_dynptr", &[3]);
                 }
             }
+            Some(name @ ("bpf_xdp_ct_lookup" | "bpf_xdp_ct_alloc" | "bpf_skb_ct_lookup" | "bpf_skb_ct_alloc")) => {
+                let t = self.prog.prog_type;
+                let allowed = if name.starts_with("bpf_xdp") {
+                    t == ProgType::Xdp
+                } else {
+                    matches!(t, ProgType::SchedCls | ProgType::SchedAct)
+                };
+                if !allowed {
+                    return fail(Rule::UnknownHelper, format!("calling kernel function {name} is not allowed"), &[]);
+                }
+                if self.read_reg(&p.st, 1)?.ty != RegType::Ctx {
+                    return fail(Rule::HelperArg, "arg#0 expected pointer to ctx, but got scalar".to_string(), &[1]);
+                }
+                r0 = self.acquired_nf_conn(p);
+            }
+            Some(name @ ("bpf_ct_insert_entry" | "bpf_ct_release" | "bpf_ct_set_timeout")) => {
+                let r1 = self.read_reg(&p.st, 1)?;
+                if r1.ty != RegType::BtfId || r1.maybe_null || r1.ref_obj_id == 0 {
+                    let msg = format!("{name}: R1 must be a referenced struct nf_conn pointer, checked for NULL");
+                    return fail(Rule::HelperArg, msg, &[1]);
+                }
+                r0 = RegState::NOT_INIT;
+                if name != "bpf_ct_set_timeout" {
+                    // OBJ_RELEASE: the reference and every copy of the pointer go.
+                    let rid = r1.ref_obj_id;
+                    p.st.refs.retain(|r| r.id != rid);
+                    p.st.for_each_reg(|r| {
+                        if r.ref_obj_id == rid {
+                            *r = RegState::unknown();
+                        }
+                    });
+                }
+                if name == "bpf_ct_insert_entry" {
+                    r0 = self.acquired_nf_conn(p);
+                }
+            }
             Some("bpf_dynptr_slice_rdwr") => {
                 // Refused by 6.18 from XDP and tc programs alike (what makes it
                 // allowed is not modelled).
@@ -682,6 +721,19 @@ impl Verifier<'_> {
         self.clobber_caller_saved(&mut p.st);
         *p.st.reg_mut(0) = r0;
         Ok(())
+    }
+
+    /// r0 of the conntrack kfuncs that return a reference: `struct nf_conn *` (typed by
+    /// the kernel's BTF when given) or NULL, acquired.
+    fn acquired_nf_conn(&mut self, p: &mut Path) -> RegState {
+        let typed = self.prog.kernel_btf.as_ref().and_then(|b| crate::btf_model::struct_id(&b.0, "nf_conn"));
+        let mut r0 = RegState { aux: typed.unwrap_or(0), ..RegState::ptr(RegType::BtfId) };
+        let rid = self.new_id();
+        r0.maybe_null = true;
+        r0.ref_obj_id = rid;
+        r0.id = rid;
+        p.st.refs.push(Reference { id: rid, insn: p.pc });
+        r0
     }
 
     /// The constant a stack pointer argument points at (a spilled scalar of at least `size` bytes).

@@ -147,8 +147,9 @@ fn d_ctx(c: &mut HelperCtx<'_>) -> Result<u64, VmError> {
     Ok(st(c)?.ctx.r1())
 }
 
-/// The kfuncs bpfbox runs, as helpers under their bpfbox kfunc ids
-/// (`bpfbox_abi::kfuncs`); the runtime turns their calls into calls of these.
+/// The kfuncs bpfbox runs (these and the conntrack ones), as helpers under their
+/// bpfbox kfunc ids (`bpfbox_abi::kfuncs`); the runtime turns their calls into calls
+/// of these.
 pub(crate) fn kfunc_table() -> Vec<(HelperProto, HelperFn)> {
     let f: [(&'static str, HelperFn); 4] = [
         ("bpf_dynptr_from_skb", dynptr_from_skb),
@@ -157,6 +158,7 @@ pub(crate) fn kfunc_table() -> Vec<(HelperProto, HelperFn)> {
         ("bpf_dynptr_slice_rdwr", dynptr_slice_rdwr),
     ];
     f.into_iter()
+        .chain(super::conntrack::KFUNCS)
         .filter_map(|(name, func)| {
             let id = bpfbox_abi::kfuncs::kfunc_id(name)?;
             let proto = HelperProto::new(id as u32, name, RetType::INTEGER, &[ArgType::ANYTHING; 4]);

@@ -15,6 +15,7 @@ use crate::{HelperCtx, HelperFn, HelperOutcome, HelperTable, MemView, VmError};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+mod conntrack;
 mod dynptr;
 mod maps;
 mod misc;
