@@ -202,3 +202,71 @@ def test_attaching_needs_kernel_mode():
     assert not b.in_kernel
     with pytest.raises(AttributeError, match="kernel=True"):
         b.attach_xdp("lo", fn_name="xdp_firewall")
+
+
+HOST = os.path.join(ROOT, "crates", "api", "tests", "host", "host_helpers.bpf.o")
+
+
+def fnv1a(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def host_helpers(calls):
+    def host_add(a, b):
+        calls.append((a, b))
+        return a + b
+
+    def host_fill(buf, size):
+        buf[:] = bytes(range(1, size + 1))
+
+    return [
+        (1000, "host_add", ["scalar", "scalar"], host_add),
+        (1001, "host_hash", ["memory", "size"], lambda data, size: fnv1a(data)),
+        (1003, "host_fill", ["memory_out", "size"], host_fill, "void"),
+    ]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["interpreter", "jit"])
+def test_host_helpers_written_in_python(jit):
+    calls = []
+    b = BPF(obj=HOST, jit=jit, helpers=host_helpers(calls))
+    pkt = bytes(range(1, 21))
+    assert b.run("good", data=pkt)[0] == XDP_PASS
+    assert calls == [(20, 1000)]
+    assert b["results"][0] == fnv1a(pkt[:8])
+    assert b["results"][1] == 1020
+    b.run("fill", data=pkt)
+    assert b["results"][2] == sum(range(1, 17))
+    # The verifier checks the programs against the prototypes.
+    kinds = {d["program"]: d for d in b.verify()}
+    assert set(kinds) == {"wrong_arg_type", "bad_size", "unknown_helper"}
+    assert kinds["wrong_arg_type"]["message"].startswith("R1 type=scalar expected=")
+    assert kinds["bad_size"]["message"].startswith("invalid access to packet, off=0 size=16")
+    assert "host_add#1000" in kinds["unknown_helper"]["hint"]
+    with pytest.raises(RuntimeError, match="rejected by the verifier"):
+        b.run("bad_size", data=pkt)
+
+
+def test_host_helper_errors_are_python_exceptions():
+    def boom(a, b):
+        raise ValueError("no quota left")
+
+    b = BPF(obj=HOST, helpers=[(1000, "host_add", ["scalar", "scalar"], boom),
+                               (1001, "host_hash", ["memory", "size"], lambda d, s: "not an int")])
+    with pytest.raises(RuntimeError, match="host_hash: the helper must return an int"):
+        b.run("good", data=bytes(20))
+    b = BPF(obj=HOST, helpers=[(1000, "host_add", ["scalar", "scalar"], boom),
+                               (1001, "host_hash", ["memory", "size"], lambda d, s: 0)])
+    with pytest.raises(RuntimeError, match="host_add: ValueError: no quota left"):
+        b.run("good", data=bytes(20))
+    with pytest.raises(ValueError, match="kernel helper bpf_map_lookup_elem"):
+        BPF(obj=HOST, helpers=[(1, "mine", ["scalar"], abs)])
+    with pytest.raises(ValueError, match="unknown argument kind `pointer`"):
+        BPF(obj=HOST, helpers=[(1000, "mine", ["pointer"], abs)])
+    with pytest.raises(ValueError, match="must be followed by its size"):
+        BPF(obj=HOST, helpers=[(1000, "mine", ["memory"], abs)])
+    with pytest.raises(ValueError, match="not callable"):
+        BPF(obj=HOST, helpers=[(1000, "mine", ["scalar"], 42)])

@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use std::path::PathBuf;
 
 mod compile;
+mod helpers;
 mod table;
 use table::Table;
 #[cfg(feature = "kernel")]
@@ -29,7 +30,8 @@ pub(crate) fn to_py(e: Error) -> PyErr {
         | Error::SizeMismatch { .. }
         | Error::UntypedProgram { .. }
         | Error::UnusableProgram { .. }
-        | Error::WrongMapKind { .. } => PyValueError::new_err(msg),
+        | Error::WrongMapKind { .. }
+        | Error::HelperPrototype { .. } => PyValueError::new_err(msg),
         _ => PyRuntimeError::new_err(msg),
     }
 }
@@ -42,7 +44,8 @@ pub(crate) fn to_py(e: Error) -> PyErr {
 /// cached by content). In user space (the default, no root): `run` test-runs programs
 /// in bpfbox's interpreter (or JIT with `jit=True`; `max_insns` bounds each run;
 /// `verify=False` loads programs without verifying them, every access then checked at
-/// run time), `b["map"]` reads and writes its maps. With `kernel=True` the object is
+/// run time), `b["map"]` reads and writes its maps; `helpers=[(id, name, [argument
+/// kinds], callable[, return kind])]` gives its programs helpers written in Python. With `kernel=True` the object is
 /// loaded into the kernel (as `KernelBPF`): bcc's `attach_*`, buffer polling and
 /// `trace_print` are there, `b["map"]` is the kernel's map and `run` is
 /// BPF_PROG_TEST_RUN. `verify` is bpfbox's verifier in both.
@@ -53,6 +56,8 @@ struct Bpf {
     /// `verify` in kernel mode.
     obj: std::sync::OnceLock<Object>,
     mode: Mode,
+    /// The engine's host helpers are checked by `verify` too.
+    engine: Engine,
 }
 
 enum Mode {
@@ -96,7 +101,7 @@ fn diag_dict<'py>(py: Python<'py>, prog: &str, d: &bpfbox_api::Diagnostic) -> Py
 #[pymethods]
 impl Bpf {
     #[new]
-    #[pyo3(signature = (obj=None, text=None, src_file=None, cflags=None, jit=false, verify=true, max_insns=None, kernel=false))]
+    #[pyo3(signature = (obj=None, text=None, src_file=None, cflags=None, jit=false, verify=true, max_insns=None, kernel=false, helpers=None))]
     #[allow(clippy::too_many_arguments)] // Python keyword arguments
     fn new(
         py: Python<'_>,
@@ -108,13 +113,20 @@ impl Bpf {
         verify: bool,
         max_insns: Option<u64>,
         kernel: bool,
+        helpers: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<Bpf> {
         let path = compile::object_path(obj, text, src_file, &cflags.unwrap_or_default())?;
+        if kernel && helpers.is_some() {
+            return Err(PyValueError::new_err(
+                "helpers= are host helpers of the user-space runtime, not of the kernel",
+            ));
+        }
         if kernel {
             #[cfg(feature = "kernel")]
             {
                 let k = Py::new(py, kernel::KernelBpf::open(path.clone())?)?.into_any();
-                return Ok(Bpf { path, obj: std::sync::OnceLock::new(), mode: Mode::Kernel(k) });
+                let engine = Engine::interpreter();
+                return Ok(Bpf { path, obj: std::sync::OnceLock::new(), mode: Mode::Kernel(k), engine });
             }
             #[cfg(not(feature = "kernel"))]
             {
@@ -127,8 +139,11 @@ impl Bpf {
         if let Some(n) = max_insns {
             engine = engine.max_insns(n);
         }
+        if let Some(list) = helpers {
+            engine = engine.helpers(helpers::host_helpers(list)?);
+        }
         let inst = object.load_with(&engine, &LoadOptions { verify }).map_err(to_py)?;
-        Ok(Bpf { path, obj: std::sync::OnceLock::from(object), mode: Mode::User(inst) })
+        Ok(Bpf { path, obj: std::sync::OnceLock::from(object), mode: Mode::User(inst), engine })
     }
 
     /// Whether the object is in the kernel (`kernel=True`).
@@ -222,7 +237,7 @@ impl Bpf {
         };
         let mut out = Vec::new();
         for p in programs {
-            let report = py.detach(|| p.verify()).map_err(to_py)?;
+            let report = py.detach(|| p.verify_with(&self.engine)).map_err(to_py)?;
             for d in &report.diagnostics {
                 out.push(diag_dict(py, p.name(), d)?);
             }
