@@ -261,3 +261,70 @@ fn pcap_packets_and_the_packet_variable() {
     assert!(out.contains("$1 = 3\n"), "{out}");
     assert!(out.contains("of packet 3:"), "{out}");
 }
+
+#[test]
+fn reverse_across_a_map_update_replays_the_run_to_the_same_state() {
+    // maps.bpf.c: `totals` grows at line 31, `proto_count` gets its first entry from
+    // bpf_map_update_elem at line 40 (which the undo log does not keep).
+    let out = debug(
+        "tests/progs/maps.bpf.o",
+        &["--data-hex", PACKET],
+        "break 35\nbreak 41\nrun\ninfo maps\ncontinue\ninfo maps\nreverse-continue\nprint key\nprint ip->protocol\ninfo maps\nnext\nprint key\n",
+    );
+    assert!(out.contains("(replaying from the start"), "{out}");
+    assert_eq!(out.matches("\nBreakpoint 1, xdp_count (").count(), 2, "{out}");
+    // The maps at line 35, the first time and after going back, are the same: totals
+    // has the packet's 36 bytes, proto_count nothing yet (it has an entry at line 42).
+    let maps = |after: &str| {
+        let rest = &out[out.find(after).unwrap_or_else(|| panic!("no `{after}` in:\n{out}"))..];
+        rest[rest.find("totals:").unwrap_or(0)..].lines().take(4).collect::<Vec<_>>().join("\n")
+    };
+    let first = maps("35\t\tkey = ip->protocol;\n");
+    let back = maps("$2 = 17 '\\021'\n");
+    assert_eq!(first, back, "{out}");
+    assert!(first.contains("  00 00 00 00: 24 00 00 00 00 00 00 00\n"), "{out}");
+    assert!(first.ends_with("proto_count: type 1, key 4 bytes, value 8 bytes, 0 entries"), "{out}");
+    assert!(out.contains("  11 00 00 00: 01 00 00 00 00 00 00 00\n"), "{out}");
+    // And the run goes on from there as the first time.
+    assert!(out.contains("$3 = 17\n"), "{out}");
+}
+
+#[test]
+fn reverse_continue_goes_back_to_an_earlier_packet() {
+    let out = debug(
+        "examples/xdp_firewall.bpf.o",
+        &["--pcap", &root().join("examples/traffic.pcap").display().to_string()],
+        "break xdp_firewall\nrun\nprint $packet\ncontinue\nprint $packet\nreverse-continue\nprint $packet\nreverse-continue\n",
+    );
+    assert!(out.contains("$1 = 1\n$2 = 2\n") || out.contains("$1 = 1\n") && out.contains("$2 = 2\n"), "{out}");
+    assert!(out.contains("$3 = 1\n"), "{out}");
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+}
+
+#[test]
+fn a_terminal_gets_a_prompt() {
+    // util-linux `script` runs the debugger on a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("`script` (util-linux) is needed for the terminal test");
+        }
+        eprintln!("SKIP: no `script` command to run bpfbox debug on a pseudo-terminal");
+        return;
+    }
+    let cmd = format!("{} debug {} --data-hex {PACKET}", env!("CARGO_BIN_EXE_bpfbox"), root().join(DEMO).display());
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script starts");
+    child.stdin.take().expect("stdin").write_all(b"break mix\nrun\n\nquit\n").expect("written");
+    let out = child.wait_with_output().expect("script ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("(bpfbox-debug) "), "{text}");
+    assert!(text.contains("Breakpoint 1, mix (a="), "{text}");
+    // An empty line repeats the last command (`run` again: the same stop).
+    assert_eq!(text.matches("Breakpoint 1, mix (a=").count(), 2, "{text}");
+}
