@@ -119,6 +119,11 @@ fn test_programs_load() {
             ],
         ),
         ("can_loop.bpf.o", &[("can_loop_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
+        (
+            "debug_demo.bpf.o",
+            &[("xdp_debug_demo", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
+            &[("proto_stats", 2, 4, 16, 256)],
+        ),
         ("mem_sum.bpf.o", &[("mem_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         (
             "pinned_maps.bpf.o",

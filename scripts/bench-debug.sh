@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# bpfbox debug's costs on a run of 10 million instructions (crates/debug/examples/bench_debug.rs):
+# the plain interpreter and the same run recorded by the debugger side by side (goal: < 3x),
+# then, from the stop before the final exit, reverse-stepi (goal: < 50 ms), going back to
+# step 0 by undoing every step, and a replay from the start (the fallback when the undo log
+# cannot go back).
+#
+#   scripts/bench-debug.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo run --quiet --release --locked -p bpfbox-debug --example bench_debug
