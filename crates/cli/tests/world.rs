@@ -360,6 +360,54 @@ fn the_dynptr_parser_reads_headers_through_slices() {
     assert_eq!(r[1..13], [-22, 0, 1, 1, -7, -22, 0, bytes, -7, -22, 0, -22]);
 }
 
+/// A TCP segment with `flags` (no payload, no checksum: the program does not look).
+fn tcp4(src: &str, dst: &str, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let mut p = v4(src, dst, 6, 0, 64);
+    p[34..36].copy_from_slice(&sport.to_be_bytes());
+    p[36..38].copy_from_slice(&dport.to_be_bytes());
+    p[34 + 13] = flags;
+    p
+}
+
+fn syn_packets() -> Vec<Vec<u8>> {
+    vec![
+        tcp4("10.9.9.9", "10.0.0.1", 1234, 80, 0x02), // SYN of a new flow
+        tcp4("10.9.9.9", "10.0.0.1", 1234, 80, 0x02), // again: known
+        tcp4("10.0.0.1", "10.9.9.9", 80, 1234, 0x12), // the reply direction
+        tcp4("10.9.9.8", "10.0.0.1", 5555, 80, 0x10), // an ACK of nothing
+        udp4("10.0.0.7"),
+    ]
+}
+
+#[test]
+fn the_syn_proxy_tracks_connections() {
+    let pcap = pcap("syn", &syn_packets());
+    let o = obj("xdp_syn_ct");
+    let v = json_run(&["run", &o, "--prog", "xdp_syn_ct", "--pcap", &pcap, "--dump-maps", "--json"]);
+    assert_eq!(actions(&v), ["XDP_TX", "XDP_PASS", "XDP_PASS", "XDP_DROP", "XDP_PASS"]);
+    let log: Vec<u64> = map_values(&v, "ct_log").iter().map(|x| x.as_u64().unwrap()).collect();
+    let entry = |err: i32, dir: u64, stage: u64| u64::from(err as u32) | dir << 32 | stage << 40;
+    // Inserted after a lookup that failed with -ENOENT; found in the original, then the
+    // reply direction; not found, dropped.
+    assert_eq!(log[..5], [4, entry(-2, 0, 5), entry(0, 0, 1), entry(0, 1, 1), entry(-2, 0, 2)]);
+    let out = unhex(v["packets"][0]["data_out"].as_str().unwrap());
+    assert_eq!(&out[26..34], [10, 0, 0, 1, 10, 9, 9, 9], "the reply's addresses");
+    assert_eq!(out[34 + 13], 0x12, "SYN|ACK");
+
+    let v =
+        json_run(&["run", &o, "--prog", "ct_errors", "--data-hex", &hex(&udp4("10.0.0.7")), "--dump-maps", "--json"]);
+    let log: Vec<u64> = map_values(&v, "ct_log").iter().map(|x| x.as_u64().unwrap()).collect();
+    let err = |e: i32| u64::from(e as u32);
+    let found = 1u64 << 32;
+    // EPROTO, EINVAL (opts__sz), ENONET, EINVAL (netns -2), EAFNOSUPPORT, EINVAL
+    // (reserved), ENOENT; inserted; the second insert refused; found, direction 0;
+    // allocation of ICMP refused.
+    assert_eq!(
+        log[1..13],
+        [err(-71), err(-22), err(-64), err(-22), err(-97), err(-22), err(-2), found, 0, found, 0, err(-71)]
+    );
+}
+
 #[test]
 fn bad_world_files_are_one_line_errors() {
     for (text, what) in [
@@ -394,6 +442,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         "xdp_dynptr_pars",
         "tc_dynptr_rewri",
         "dynptr_errors",
+        "xdp_syn_ct",
+        "ct_errors",
         "xdp_fwd",
         "xdp_fwd_direct",
         "xdp_fwd_output",
@@ -406,8 +456,17 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     ];
     let ours = || -> (Vec<u32>, Vec<u32>) {
         let p = inspect::prog_list().unwrap().into_iter().filter(|p| names.iter().any(|n| p.name.starts_with(n)));
-        let maps =
-            ["fib_log", "fib_log_len", "nat64_stats", "hc_reals", "hc_seen", "hc_seen_len", "dp_flows", "dp_results"];
+        let maps = [
+            "fib_log",
+            "fib_log_len",
+            "nat64_stats",
+            "hc_reals",
+            "hc_seen",
+            "hc_seen_len",
+            "dp_flows",
+            "dp_results",
+            "ct_log",
+        ];
         let m = inspect::map_list().unwrap().into_iter().filter(|m| maps.contains(&m.name.as_str()));
         (p.map(|p| p.id).collect(), m.map(|m| m.id).collect())
     };
@@ -450,6 +509,7 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     let world = router();
     let (fwd, nat64, tun) = (obj("xdp_fib_fwd"), obj("tc_nat64"), obj("tc_tunnel_key"));
     let dyn_ = obj("xdp_dynptr_parse");
+    let (ct, syn) = (obj("xdp_syn_ct"), pcap("ksyn", &syn_packets()));
     let cases: Vec<Vec<&str>> = vec![
         vec![&fwd, "--prog", "xdp_fwd", "--pcap", &fib],
         vec![&fwd, "--prog", "xdp_fwd_direct", "--pcap", &fib],
@@ -466,6 +526,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         vec![&dyn_, "--prog", "xdp_dynptr_parse", "--pcap", &nat],
         vec![&dyn_, "--prog", "tc_dynptr_rewrite", "--pcap", &fib],
         vec![&dyn_, "--prog", "dynptr_errors", "--pcap", &nat],
+        vec![&ct, "--prog", "xdp_syn_ct", "--pcap", &syn],
+        vec![&ct, "--prog", "ct_errors", "--pcap", &syn],
     ];
     for c in &cases {
         let mut args = vec!["run"];
@@ -495,5 +557,9 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     ]);
     assert_eq!(map_values(&v, "fib_log")[0]["rc"], 5);
     kernel_common::assert_no_leaks();
+    // The conntrack programs' entries went with their namespaces: none in the host's table.
+    if let Ok(t) = std::fs::read_to_string("/proc/net/nf_conntrack") {
+        assert!(!t.contains("src=10.9.9.9 ") && !t.contains("dst=10.0.0.99 "), "conntrack entries in the host: {t}");
+    }
     println!("world: {} runs agree with the kernel", cases.len());
 }
