@@ -254,11 +254,19 @@ impl DebugInfo {
 
     /// The name of a type as C writes it.
     pub fn type_name(&self, ty: Option<TypeId>) -> String {
+        self.type_name_depth(ty, 0)
+    }
+
+    fn type_name_depth(&self, ty: Option<TypeId>, depth: usize) -> String {
         let Some(id) = ty else { return "void".into() };
+        if depth > 16 {
+            return "...".into();
+        }
+        let type_name = |t: Option<TypeId>| self.type_name_depth(t, depth + 1);
         match &self.types[id] {
             Type::Base { name, .. } => name.clone(),
             Type::Pointer { to } => {
-                let inner = self.type_name(*to);
+                let inner = type_name(*to);
                 if inner.ends_with('*') {
                     format!("{inner}*")
                 } else {
@@ -273,12 +281,12 @@ impl DebugInfo {
                 )
             }
             Type::Array { of, count } => {
-                format!("{} [{}]", self.type_name(*of), count.map(|c| c.to_string()).unwrap_or_default())
+                format!("{} [{}]", type_name(*of), count.map(|c| c.to_string()).unwrap_or_default())
             }
             Type::Enum { name, .. } => format!("enum {name}"),
             Type::Alias { name: Some(n), .. } => n.clone(),
-            Type::Alias { qualifier: Some(q), to, .. } => format!("{q} {}", self.type_name(*to)),
-            Type::Alias { to, .. } => self.type_name(*to),
+            Type::Alias { qualifier: Some(q), to, .. } => format!("{q} {}", type_name(*to)),
+            Type::Alias { to, .. } => type_name(*to),
             Type::Func => "function".into(),
             Type::Unknown => "?".into(),
         }
@@ -298,11 +306,17 @@ impl DebugInfo {
 
     /// Size in bytes of a type (0 when unknown).
     pub fn size_of(&self, ty: Option<TypeId>) -> u64 {
+        self.size_of_depth(ty, 0)
+    }
+
+    fn size_of_depth(&self, ty: Option<TypeId>, depth: usize) -> u64 {
         let Some(t) = self.resolve(ty) else { return 0 };
         match &self.types[t] {
             Type::Base { size, .. } | Type::Struct { size, .. } | Type::Enum { size, .. } => *size,
             Type::Pointer { .. } => 8,
-            Type::Array { of, count } => count.unwrap_or(0) * self.size_of(*of),
+            Type::Array { of, count } if depth < 16 => {
+                count.unwrap_or(0).saturating_mul(self.size_of_depth(*of, depth + 1))
+            }
             _ => 0,
         }
     }

@@ -499,7 +499,7 @@ impl Hook {
         loop {
             match self.rx.recv() {
                 Ok(ToWorker::Read(addr, len)) => {
-                    let mut buf = vec![0; len];
+                    let mut buf = vec![0; len.min(1 << 20)];
                     let r = step.read(addr, &mut buf).map(|_| buf).map_err(|e| e.to_string());
                     let _ = self.tx.send(FromWorker::Read(r));
                 }

@@ -466,9 +466,10 @@ impl Scope<'_> {
 
     /// The bytes of a value (`len` = its type's size, 8 for plain integers).
     pub fn bytes(&self, v: &Value, mem: &mut dyn Memory) -> Result<Vec<u8>, ExprError> {
+        // Bounded: sizes come from the object's DWARF.
         let len = match v.ty {
             None => 8,
-            t => self.info.map(|i| i.size_of(t)).unwrap_or(8) as usize,
+            t => self.info.map(|i| i.size_of(t)).unwrap_or(8).min(1 << 20) as usize,
         };
         match &v.place {
             Place::Bytes(b) => Ok(b.clone()),
@@ -508,6 +509,9 @@ impl Scope<'_> {
     }
 
     fn format_bytes(&self, ty: Option<TypeId>, b: &[u8], top: bool, depth: usize) -> String {
+        if depth > 8 {
+            return "{...}".into();
+        }
         let int = |n: usize, signed: bool| -> i128 {
             let mut w = [0u8; 16];
             let n = n.min(b.len()).min(8);
