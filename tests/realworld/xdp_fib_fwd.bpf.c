@@ -7,6 +7,7 @@
 // the kernel checks each field. Written for bpfbox's world tests.
 #include "xdp_common.h"
 #include <linux/pkt_cls.h>
+#include "slot_store.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -217,6 +218,51 @@ int xdp_fib_errors(struct xdp_md *ctx)
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	log_lookup(rc, &fib);
 	return XDP_PASS;
+}
+
+/* bpf_check_mtu against the world's interfaces: (return code, MTU) pairs in mtu_log. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, 16);
+} mtu_log SEC(".maps");
+
+#define MTU_TRY(ctx, ifindex, given, diff, flags)                               \
+	do {                                                                     \
+		__u32 mtu = given;                                               \
+		slot_store(&mtu_log, i++, bpf_check_mtu(ctx, ifindex, &mtu, diff, flags)); \
+		slot_store(&mtu_log, i++, mtu);                                  \
+	} while (0)
+
+SEC("xdp")
+int xdp_mtu(struct xdp_md *ctx)
+{
+	__u32 i = 0;
+
+	MTU_TRY(ctx, 0, 0, 0, 0);    /* the receiving interface (lo) */
+	MTU_TRY(ctx, 3, 0, 0, 0);    /* eth1, MTU 1280 */
+	MTU_TRY(ctx, 3, 0, 1300, 0); /* grown by 1300 bytes */
+	MTU_TRY(ctx, 3, 1280, 0, 0); /* an L3 length that just fits */
+	MTU_TRY(ctx, 3, 1281, 0, 0);
+	MTU_TRY(ctx, 99, 0, 0, 0);   /* no such interface */
+	MTU_TRY(ctx, 2, 0, 0, 1);    /* XDP takes no flags */
+	return XDP_PASS;
+}
+
+SEC("tc")
+int tc_mtu(struct __sk_buff *skb)
+{
+	__u32 i = 0;
+
+	MTU_TRY(skb, 0, 0, 0, 0);
+	MTU_TRY(skb, 3, 0, -20, 0);
+	MTU_TRY(skb, 3, 1300, -20, 0);
+	MTU_TRY(skb, 2, 0, 0, BPF_MTU_CHK_SEGS);
+	MTU_TRY(skb, 2, 0, 4, BPF_MTU_CHK_SEGS); /* SEGS with a length change */
+	MTU_TRY(skb, 2, 0, 0, 2);
+	MTU_TRY(skb, 77, 0, 0, 0);
+	return TC_ACT_OK;
 }
 
 char _license[] SEC("license") = "GPL";

@@ -225,6 +225,31 @@ fn the_forwarder_routes_by_the_world() {
 }
 
 #[test]
+fn check_mtu_measures_against_the_worlds_interfaces() {
+    let p = hex(&udp4("10.0.0.7"));
+    let run = |prog: &str| -> Vec<i64> {
+        let v = json_run(&[
+            "run",
+            &obj("xdp_fib_fwd"),
+            "--prog",
+            prog,
+            "--world",
+            &router(),
+            "--data-hex",
+            &p,
+            "--dump-maps",
+            "--json",
+        ]);
+        map_values(&v, "mtu_log").iter().take(14).map(|x| x.as_i64().unwrap()).collect()
+    };
+    // (return code, MTU) pairs: lo; eth1 (1280) fits, not when 1300 bytes larger; an L3
+    // length of 1280 fits, 1281 does not; no interface 99; XDP takes no flags.
+    assert_eq!(run("xdp_mtu"), [0, 65536, 0, 1280, 1, 1280, 0, 1280, 1, 1280, -19, 0, -22, 0]);
+    // tc: SEGS alone is fine, not with a length change; unknown flags; no interface 77.
+    assert_eq!(run("tc_mtu"), [0, 65536, 0, 1280, 0, 1280, 0, 1500, -22, 0, -22, 0, -19, 0]);
+}
+
+#[test]
 fn the_default_world_is_lo_and_eth0() {
     let pcap = pcap("default", &[udp4("10.0.0.7"), udp4("192.168.1.1"), udp6("fd00::5")]);
     let v = json_run(&["run", &obj("xdp_fib_fwd"), "--prog", "xdp_fwd", "--pcap", &pcap, "--dump-maps", "--json"]);
@@ -444,6 +469,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         "dynptr_errors",
         "xdp_syn_ct",
         "ct_errors",
+        "xdp_mtu",
+        "tc_mtu",
         "xdp_fwd",
         "xdp_fwd_direct",
         "xdp_fwd_output",
@@ -517,6 +544,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         vec![&fwd, "--prog", "tc_fwd", "--pcap", &fib],
         vec![&fwd, "--prog", "tc_fwd", "--data-hex", &p4, "--ctx", &if4],
         vec![&fwd, "--prog", "xdp_fib_errors", "--data-hex", &p4],
+        vec![&fwd, "--prog", "xdp_mtu", "--pcap", &fib],
+        vec![&fwd, "--prog", "tc_mtu", "--pcap", &fib],
         vec![&nat64, "--prog", "nat64", "--pcap", &nat],
         vec![&nat64, "--prog", "change_proto_errors", "--pcap", &nat],
         vec![&tun, "--prog", "hc_encap", "--data-hex", &p4, "--ctx", &mark7, "--map-init", &init],

@@ -1,6 +1,6 @@
-//! The host a program runs on: interfaces, routes, neighbours and the tunnel
-//! metadata of the received packet, which `bpf_fib_lookup`, `bpf_skb_get_tunnel_key`
-//! and friends read. [`World::parse`] reads the text format below; the kernel
+//! The host a program runs on: interfaces, routes, neighbours, the tunnel metadata
+//! of the received packet and a connection-tracking table, which `bpf_fib_lookup`,
+//! `bpf_check_mtu`, `bpf_skb_get_tunnel_key` and the conntrack kfuncs read. [`World::parse`] reads the text format below; the kernel
 //! backend (`bpfbox-kernel`'s `netns`) builds a network namespace from the same
 //! [`World`], so both sides answer from one host.
 //!

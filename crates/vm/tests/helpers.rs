@@ -822,12 +822,12 @@ fn strtol_strtoul_strncmp() {
 #[test]
 fn loading_refuses_what_bpfbox_cannot_run() {
     let rt = rt();
-    match rt.load_program("mtu", XDP, asm("r0 = 0\n call 163\n exit"), &[]) {
-        Err(RuntimeError::MissingHelper { pc: 1, id: 163, name: "check_mtu", .. }) => {}
+    match rt.load_program("sk", XDP, asm("r0 = 0\n call 84\n exit"), &[]) {
+        Err(RuntimeError::MissingHelper { pc: 1, id: 84, name: "sk_lookup_tcp", .. }) => {}
         r => panic!("{r:?}"),
     }
-    let e = rt.load_program("mtu", XDP, asm("r0 = 0\n call 163\n exit"), &[]).unwrap_err().to_string();
-    assert!(e.contains("bpf_check_mtu") && e.contains("pc 1"), "{e}");
+    let e = rt.load_program("sk", XDP, asm("r0 = 0\n call 84\n exit"), &[]).unwrap_err().to_string();
+    assert!(e.contains("bpf_sk_lookup_tcp") && e.contains("pc 1"), "{e}");
     assert!(matches!(
         rt.load_program("x", 0, asm("call 9999\n exit"), &[]),
         Err(RuntimeError::UnknownHelper { id: 9999, .. })

@@ -170,6 +170,7 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("copy_from_user", copy_from_user),
     ("skb_adjust_room", skb_adjust_room),
     ("fib_lookup", fib_lookup),
+    ("check_mtu", check_mtu),
     ("skb_change_proto", skb_change_proto),
     ("skb_set_tunnel_key", skb_set_tunnel_key),
     ("skb_get_tunnel_key", skb_get_tunnel_key),

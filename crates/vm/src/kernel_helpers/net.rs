@@ -183,6 +183,38 @@ pub(super) fn fib_lookup(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     ret(rc)
 }
 
+/// `BPF_MTU_CHK_SEGS`; `BPF_MTU_CHK_RET_SUCCESS`, `BPF_MTU_CHK_RET_FRAG_NEEDED`.
+const MTU_CHK_SEGS: u64 = 1;
+const MTU_RET_FRAG_NEEDED: u64 = 1;
+/// `hard_header_len` of the world's interfaces (Ethernet, loopback alike).
+const HARD_HEADER_LEN: i64 = 14;
+
+/// `bpf_check_mtu(ctx, ifindex, *mtu_len, len_diff, flags)`: whether the packet (or
+/// `*mtu_len` bytes of L3, when not 0), changed by `len_diff`, fits the MTU of
+/// interface `ifindex` (0: the packet's own); `*mtu_len` gets that MTU.
+pub(super) fn check_mtu(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (ifindex, mtu_addr, len_diff, flags) = (a[1] as u32, a[2], a[3] as i32 as i64, a[4]);
+    ensure_ctx(c, a[0])?;
+    let given = c.read_u32(mtu_addr)?;
+    let s = st(c)?;
+    let (own, len, xdp) = match &s.ctx {
+        Ctx::Xdp(x) => (x.ingress_ifindex, (x.end - x.data) as i64, true),
+        Ctx::Skb(k) => (k.ifindex, k.len as i64, false),
+        _ => return Err(fail_at(c, "check_mtu needs an XDP or __sk_buff context")),
+    };
+    let allowed = if xdp { 0 } else { MTU_CHK_SEGS };
+    if flags & !allowed != 0 || (flags & MTU_CHK_SEGS != 0 && (len_diff != 0 || given != 0)) {
+        return err(Errno::EINVAL);
+    }
+    let world = s.shared.opts.world.clone();
+    let Some(dev) = world.interface(if ifindex == 0 { own } else { ifindex }) else { return err(Errno::ENODEV) };
+    let mtu = dev.mtu as i64;
+    let pkt = if given != 0 { given as i64 + HARD_HEADER_LEN } else { len } + len_diff;
+    let rc = if pkt > mtu + HARD_HEADER_LEN { MTU_RET_FRAG_NEEDED } else { 0 };
+    c.write(mtu_addr, &(mtu as u32).to_le_bytes())?;
+    ret(rc)
+}
+
 /// `bpf_skb_change_proto`: IPv4 <-> IPv6, making or taking 20 bytes of room right
 /// after the MAC header (zeroed when made); the program rewrites the headers.
 pub(super) fn skb_change_proto(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
