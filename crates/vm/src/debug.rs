@@ -33,6 +33,19 @@ pub trait DebugHook {
 pub const NO_REG: u8 = 10;
 /// [`Recorder::kinds`]: call the hook before this instruction.
 pub const CALL_HOOK: u8 = 0xff;
+/// [`Recorder::kinds`]: a store; the interpreter logs the bytes it overwrites in
+/// [`Recorder::mem`] (or calls the hook when it cannot read them).
+pub const STORE: u8 = 11;
+
+/// Bytes a store is about to overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemUndo {
+    /// The step (index into [`Recorder::trace`]) of the store.
+    pub step: u32,
+    pub len: u8,
+    pub addr: u64,
+    pub old: [u8; 8],
+}
 
 /// What the interpreter records inline, without calling the hook, for the
 /// instructions the hook does not need to see: a debugger's recording at a few
@@ -44,6 +57,8 @@ pub struct Recorder {
     /// Per step: the value of the register the instruction overwrites, before it
     /// does (0 when it writes none).
     pub old: Vec<u64>,
+    /// Per store, in step order: what it overwrote.
+    pub mem: Vec<MemUndo>,
     /// OR-ed into every trace entry (bits the hook owns: 40 and up).
     pub tag: u64,
     /// Per pc of the running program: the register its instruction overwrites

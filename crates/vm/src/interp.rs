@@ -71,6 +71,18 @@ fn call_helper(e: &HelperEntry, c: CallEnv<'_, '_>, reg: &mut [u64; 16], pc: usi
     }
 }
 
+/// (base register, offset, size) of a plain store, for the debug recorder.
+#[inline(always)]
+fn store_target(op: Op) -> Option<(u8, i16, u8)> {
+    match op {
+        Op::StB(d, _, o) | Op::StBI(d, o, _) => Some((d, o, 1)),
+        Op::StH(d, _, o) | Op::StHI(d, o, _) => Some((d, o, 2)),
+        Op::StW(d, _, o) | Op::StWI(d, o, _) => Some((d, o, 4)),
+        Op::StDW(d, _, o) | Op::StDWI(d, o, _) => Some((d, o, 8)),
+        _ => None,
+    }
+}
+
 /// Legacy packet load: big-endian `size` bytes at `off` of the packet region.
 #[inline(always)]
 fn ld_packet(packet: Option<(*const u8, u64)>, off: i64, size: u64) -> Option<u64> {
@@ -526,9 +538,29 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                     let r = unsafe { rp.as_mut() };
                     let k = r.kinds.get(pc).copied().unwrap_or(crate::debug::CALL_HOOK);
                     if !hook_first && !r.call_always && executed != r.call_at && k != crate::debug::CALL_HOOK {
-                        r.trace.push(pc as u64 | (depth as u64) << 32 | r.tag);
-                        r.old.push(if k < 10 { reg[k as usize] } else { 0 });
                         fast = true;
+                        if k == crate::debug::STORE {
+                            match store_target(ops[pc]) {
+                                Some((d, o, n)) => {
+                                    let a = ea!(d, o);
+                                    match mem.fast(a, u64::from(n), true) {
+                                        Some(p) => {
+                                            let mut old = [0u8; 8];
+                                            // SAFETY: `fast` proved `n` bytes at `p` lie in a writable region.
+                                            unsafe { ptr::copy_nonoverlapping(p, old.as_mut_ptr(), usize::from(n)) };
+                                            let step = r.trace.len() as u32;
+                                            r.mem.push(crate::debug::MemUndo { step, len: n, addr: a, old });
+                                        }
+                                        None => fast = false,
+                                    }
+                                }
+                                None => fast = false,
+                            }
+                        }
+                        if fast {
+                            r.trace.push(pc as u64 | (depth as u64) << 32 | r.tag);
+                            r.old.push(if k < 10 { reg[k as usize] } else { 0 });
+                        }
                     }
                 }
                 if !fast {
