@@ -19,7 +19,7 @@
 //! are deterministic, but at the addresses of the new run.
 
 use bpfbox_isa::{CallTarget, Insn};
-use bpfbox_vm::debug::{DebugHook, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG};
+use bpfbox_vm::debug::{DebugHook, MemUndo, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG, STORE};
 use bpfbox_vm::{Map, ProgId, Runtime, TestRunInput, VmError};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -96,8 +96,6 @@ impl std::fmt::Debug for Stop {
 /// number (each list in step order).
 #[derive(Debug, Default, Clone)]
 pub struct Undo {
-    /// (step, address, length, bytes before a store or atomic).
-    pub mem: Vec<(u32, u64, u8, [u8; 8])>,
     /// Larger memory a helper may write: (step, address, bytes before).
     pub blocks: Vec<(u32, u64, Vec<u8>)>,
     /// (step, depth, frame saved there before a call overwrote it, `may_goto` budget
@@ -120,7 +118,6 @@ fn cut<T>(v: &mut Vec<T>, m: u32, step: impl Fn(&T) -> u32) {
 
 impl Undo {
     fn truncate(&mut self, m: u32) {
-        cut(&mut self.mem, m, |x| x.0);
         cut(&mut self.blocks, m, |x| x.0);
         cut(&mut self.frames, m, |x| x.0);
         cut(&mut self.budgets, m, |x| x.0);
@@ -170,6 +167,7 @@ pub fn register_table(insns: &[Insn]) -> Arc<[u8]> {
             | Insn::LoadImm64 { dst, .. } => dst.num().min(NO_REG),
             Insn::LoadPacket { .. } => 0,
             Insn::Ja { .. } | Insn::Jump { .. } | Insn::LoadImm64Tail => NO_REG,
+            Insn::Store { .. } => STORE,
             _ => CALL_HOOK,
         })
         .collect()
@@ -326,7 +324,7 @@ impl Hook {
             return;
         }
         self.rec.old.push(if k == CALL_HOOK { step.reg(0) } else { 0 });
-        if k != CALL_HOOK {
+        if k != CALL_HOOK && k != STORE {
             return;
         }
         let all_regs = |step: &Step<'_>| {
@@ -336,21 +334,21 @@ impl Hook {
             }
             r
         };
-        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo| {
+        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo, mem: &mut Vec<MemUndo>| {
             let addr = step.reg(usize::from(base)).wrapping_add(off as i64 as u64);
-            let mut b = [0u8; 8];
-            if step.read(addr, &mut b[..size.min(8)]).is_ok() {
-                undo.mem.push((n, addr, size as u8, b));
+            let mut old = [0u8; 8];
+            if step.read(addr, &mut old[..size.min(8)]).is_ok() {
+                mem.push(MemUndo { step: n, len: size as u8, addr, old });
             } else {
                 undo.barriers.push(n);
             }
         };
         match step.insn().copied() {
             Some(Insn::Store { size, dst, off, .. }) | Some(Insn::StoreRelease { size, dst, off, .. }) => {
-                save(step, dst.num(), off, size.bytes(), &mut self.undo)
+                save(step, dst.num(), off, size.bytes(), &mut self.undo, &mut self.rec.mem)
             }
             Some(Insn::Atomic { size, dst, off, .. }) => {
-                save(step, dst.num(), off, size.bytes(), &mut self.undo);
+                save(step, dst.num(), off, size.bytes(), &mut self.undo, &mut self.rec.mem);
                 self.undo.regs.push((n, all_regs(step)));
             }
             Some(Insn::Exit) => self.undo.regs.push((n, all_regs(step))),
@@ -437,7 +435,7 @@ impl Hook {
         for (i, r) in regs.iter_mut().enumerate() {
             *r = step.reg(i);
         }
-        let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.undo.mem.len(), self.undo.blocks.len());
+        let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.rec.mem.len(), self.undo.blocks.len());
         // Newest first: registers from `old` or the multi-register log, memory from
         // the store and block logs.
         for k in (m..n).rev() {
@@ -445,6 +443,11 @@ impl Hook {
             let kind =
                 self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK);
             let k32 = k as u32;
+            while mi > 0 && self.rec.mem[mi - 1].step == k32 {
+                mi -= 1;
+                let u = self.rec.mem[mi];
+                let _ = step.write(u.addr, &u.old[..usize::from(u.len).min(8)]);
+            }
             if kind < NO_REG {
                 regs[usize::from(kind)] = self.rec.old[k as usize];
             } else if kind == CALL_HOOK {
@@ -454,11 +457,6 @@ impl Hook {
                 } else {
                     // Helper calls write r0.
                     regs[0] = self.rec.old[k as usize];
-                }
-                while mi > 0 && self.undo.mem[mi - 1].0 == k32 {
-                    mi -= 1;
-                    let (_, addr, len, old) = self.undo.mem[mi];
-                    let _ = step.write(addr, &old[..usize::from(len)]);
                 }
                 while bi > 0 && self.undo.blocks[bi - 1].0 == k32 {
                     bi -= 1;
@@ -484,6 +482,7 @@ impl Hook {
         }
         step.set_executed(step.executed() - (n - m));
         self.undo.truncate(m32);
+        cut(&mut self.rec.mem, m32, |x| x.step);
         self.rec.trace.truncate(m as usize);
         self.rec.old.truncate(m as usize);
         self.record(step);
