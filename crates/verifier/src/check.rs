@@ -111,6 +111,8 @@ struct Verifier<'a> {
     tracing: Option<crate::btf_model::Args>,
     /// Scalar precision ([`Precision`]); `None` in unprivileged mode (every scalar precise).
     prec: Option<Precision>,
+    /// Stack slot liveness (a [`Precision`] that counts every read), with `prec`.
+    stack_live: Option<Precision>,
     /// During a helper call: the arguments (bit n: rn) whose stack memory `helper_mem`
     /// checked, and per argument register the current-frame slots it covers.
     helper_reads: (u16, [u64; 6]),
@@ -210,7 +212,8 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             }
             _ => None,
         },
-        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end)),
+        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, false)),
+        stack_live: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, true)),
         helper_reads: (0, [0; 6]),
         globals,
     };

@@ -109,7 +109,7 @@ impl Verifier<'_> {
     pub(super) fn may_goto_converged(&self, pc: usize, old: &State, cur: &State, live: u16) -> bool {
         matches!(self.insns[pc], bpfbox_isa::Insn::MayGoto { .. })
             && old.may_goto_depth != cur.may_goto_depth
-            && super::prune::states_subsume(old, cur, live, Need::ALL)
+            && super::prune::states_subsume(old, cur, live, &[Need::ALL; super::MAX_CALL_FRAMES], &[])
     }
 
     /// `dst = load_acquire((size *)(src + off))`: `check_load_mem` with strict

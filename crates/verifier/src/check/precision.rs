@@ -36,6 +36,10 @@ pub(super) struct Precision {
     /// checks (the main function of a program type without a return range): r0 does
     /// not matter there, as the kernel marks it precise only to enforce a range.
     free_exits_end: usize,
+    /// Stack liveness instead of precision: every read of a slot counts, whatever
+    /// becomes of the value read (the kernel's `REG_LIVE_READ` on stack slots). The
+    /// registers of such an instance mean nothing.
+    reads_all: bool,
 }
 
 /// Registers (bit n: rn) and current-frame stack slots (bit i: `stack[i]`).
@@ -79,7 +83,7 @@ fn prec_successors(insns: &[Insn], pc: usize) -> [Option<usize>; 2] {
 
 /// What may matter before `insn`, given what matters after it (`out`); `indirect`:
 /// the instruction is a load that read the stack through a pointer other than r10.
-fn prec_transfer(insn: &Insn, out: Need, indirect: u64) -> Need {
+fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need {
     let b = |r: bpfbox_isa::Reg| 1u16 << r.idx();
     let op = |o: &Operand| match o {
         Operand::Reg(r) => b(*r),
@@ -96,14 +100,14 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64) -> Need {
         Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::LoadImm64Tail | Insn::MayGoto { .. } => out,
         Insn::LoadImm64 { dst, .. } | Insn::AddrSpaceCast { dst, .. } => regs(out.regs & !b(*dst)),
         &Insn::LoadAcquire { size, dst, src, off } => {
-            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect)
+            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect, reads_all)
         }
         &Insn::StoreRelease { size, dst, off, src } => {
-            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect)
+            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect, reads_all)
         }
         Insn::Load { dst, src, off, size, .. } => {
             let from = if src.idx() == 10 { slot_bits(*off as i64, size.bytes() as i64) } else { indirect };
-            let slots = out.slots | if out.regs & b(*dst) != 0 { from } else { 0 };
+            let slots = out.slots | if reads_all || out.regs & b(*dst) != 0 { from } else { 0 };
             Need { regs: out.regs & !b(*dst), slots }
         }
         Insn::Store { dst, off, src, size } => {
@@ -148,8 +152,9 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64) -> Need {
 }
 
 impl Precision {
-    /// `free_exits_end`: see [`Precision::free_exits_end`] (0: r0 matters at every exit).
-    pub(super) fn new(insns: &[Insn], free_exits_end: usize) -> Precision {
+    /// `free_exits_end`: see [`Precision::free_exits_end`] (0: r0 matters at every exit);
+    /// `reads_all`: a stack liveness instance ([`Precision::reads_all`]).
+    pub(super) fn new(insns: &[Insn], free_exits_end: usize, reads_all: bool) -> Precision {
         let n = insns.len();
         let mut preds = vec![Vec::new(); n];
         for pc in 0..n {
@@ -165,6 +170,7 @@ impl Precision {
             work: (0..n).collect(),
             queued: vec![true; n],
             free_exits_end,
+            reads_all,
         }
     }
 
@@ -199,7 +205,7 @@ impl Precision {
                 prec_successors(insns, pc).into_iter().flatten().fold(Need::default(), |acc, t| acc.or(self.need[t]));
             let inn = match insns[pc] {
                 Insn::Exit if pc < self.free_exits_end => Need::default(),
-                ref insn => prec_transfer(insn, out, self.indirect[pc]),
+                ref insn => prec_transfer(insn, out, self.indirect[pc], self.reads_all),
             }
             .or(self.used[pc]);
             if !self.need[pc].covers(inn) {
@@ -218,7 +224,8 @@ impl Verifier<'_> {
     /// Stack slots of the outer frame `frameno` read by a callee: they matter at the
     /// call instruction that left that frame.
     pub(super) fn mark_outer_stack(&mut self, st: &State, frameno: usize, slots: u64) {
-        if let (Some(pr), Some(cs)) = (self.prec.as_mut(), st.frames.get(frameno + 1).and_then(|f| f.callsite)) {
+        let Some(cs) = st.frames.get(frameno + 1).and_then(|f| f.callsite) else { return };
+        for pr in self.prec.iter_mut().chain(self.stack_live.iter_mut()) {
             pr.mark(cs, Need { regs: 0, slots });
         }
     }
@@ -231,7 +238,7 @@ impl Verifier<'_> {
         let hi = (base.off as i64).saturating_add(off).saturating_add(base.var.smax);
         let slots = slot_bits(lo, hi.saturating_sub(lo).saturating_add(size as i64));
         if frameno == cur {
-            if let Some(pr) = self.prec.as_mut() {
+            for pr in self.prec.iter_mut().chain(self.stack_live.iter_mut()) {
                 pr.mark_indirect(pc, slots);
             }
         } else if frameno < cur {
@@ -261,7 +268,7 @@ impl Verifier<'_> {
         let Insn::Call(CallTarget::Helper(id)) = self.insns[pc] else { return };
         let proto = u32::try_from(id).ok().and_then(helper_by_id);
         let n = proto.map_or(5, |p| p.declared_args().len().min(5));
-        let mut slots = 0;
+        let (mut slots, mut read_slots) = (0, 0);
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
@@ -271,6 +278,7 @@ impl Verifier<'_> {
                 if value_matters {
                     slots |= read[i + 1];
                 }
+                read_slots |= read[i + 1];
                 continue;
             }
             if a.ty != RegType::Stack {
@@ -294,6 +302,9 @@ impl Verifier<'_> {
         }
         if let Some(pr) = self.prec.as_mut().filter(|_| slots != 0) {
             pr.mark(pc, Need { regs: 0, slots });
+        }
+        if let Some(live) = self.stack_live.as_mut().filter(|_| slots | read_slots != 0) {
+            live.mark(pc, Need { regs: 0, slots: slots | read_slots });
         }
     }
 }
@@ -375,6 +386,25 @@ mod tests {
         let free = run_freq(&two_paths(returned));
         assert!(free.accepted(), "{:?}", free.diagnostics);
         assert_eq!(free.stats.processed_insns, unused.stats.processed_insns);
+    }
+
+    #[test]
+    fn stack_slots_never_read_again_are_not_compared() {
+        // fp-24 holds a scalar on the first path and a pointer on the second; at `p`
+        // the paths agree on everything else. Unless fp-24 is read after `p`, the
+        // second path is pruned there (stack liveness), as the kernel prunes it.
+        let prog = |tail: &str| {
+            format!(
+                "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 0x0\ncall 1\n\
+                 if r0 == 0 goto out\ncall 7\nif r0 == 5 goto bad\nr1 = 7\n*(u64 *)(r10 - 24) = r1\ngoto p\n\
+                 bad: *(u64 *)(r10 - 24) = r10\np: r0 = 0\n{tail}\nr2 = 1\nr3 = 2\nr4 = 3\nexit\nout: r0 = 0\nexit"
+            )
+        };
+        let dead = run_freq(&prog("r1 = 0"));
+        let read = run_freq(&prog("r1 = *(u64 *)(r10 - 24)"));
+        assert!(dead.accepted() && read.accepted(), "{:?} {:?}", dead.diagnostics, read.diagnostics);
+        // Not pruned, the second path walks the 6 instructions after `p` again.
+        assert_eq!(read.stats.processed_insns, dead.stats.processed_insns + 6, "{dead:?}");
     }
 
     #[test]

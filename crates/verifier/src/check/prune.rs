@@ -19,8 +19,12 @@ pub(super) struct Explored {
 
 /// Whether `old` (already verified from here) covers every behaviour of `cur`.
 ///
-/// Scalars of the innermost frame outside `prec` are compared by type (and links) only.
-pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: Need) -> bool {
+/// `prec[f]`: what matters in frame `f` ([`Precision`](super::precision::Precision)),
+/// one entry per frame. Scalars outside it are compared by type (and links) only. In
+/// a caller's frame (below a static subprogram, not a callback) r0-r5 are dead: the
+/// call clobbers them. `stack_live[f]`: the slots of frame `f` read again before they
+/// are overwritten (bit i: `stack[i]`); the others are not compared at all.
+pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need], stack_live: &[u64]) -> bool {
     if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
         return false;
     }
@@ -35,17 +39,23 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: Need) ->
             return false;
         }
     }
-    let nf = old.frames.len();
     for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
         if fo.callsite != fc.callsite || fo.callback != fc.callback {
             return false;
         }
+        let prec = prec.get(fi).copied().unwrap_or(Need::ALL);
+        let slots_live = stack_live.get(fi).copied().unwrap_or(u64::MAX);
+        let live = match old.frames.get(fi + 1) {
+            None => live,
+            Some(callee) if !callee.callback => 0b111_1100_0000,
+            Some(_) => u16::MAX,
+        };
         for r in 0..11 {
-            if fi == nf - 1 && live & (1 << r) == 0 {
+            if live & (1 << r) == 0 {
                 continue;
             }
             let (o, c) = (&fo.regs[r], &fc.regs[r]);
-            if fi == nf - 1 && prec.regs & (1 << r) == 0 && o.ty == RegType::Scalar {
+            if prec.regs & (1 << r) == 0 && o.ty == RegType::Scalar {
                 if c.ty != RegType::Scalar || !scalar_links_ok(o, c, &mut ids) {
                     return false;
                 }
@@ -58,7 +68,10 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: Need) ->
         for i in 0..fo.stack.len() {
             let so = fo.slot(i);
             let sc = fc.slot(i);
-            if fi == nf - 1 && i < 64 && prec.slots & (1 << i) == 0 {
+            if i < 64 && slots_live & (1 << i) == 0 {
+                continue;
+            }
+            if i < 64 && prec.slots & (1 << i) == 0 {
                 match imprecise_slot_ok(&so, &sc, &mut ids) {
                     Some(true) => continue,
                     Some(false) => return false,
@@ -238,13 +251,30 @@ impl Verifier<'_> {
     /// `is_state_visited`: `true` to prune this path.
     pub(super) fn visit(&mut self, p: &mut Path) -> R<bool> {
         let live = self.cfg.live_in[p.pc];
-        let prec = match self.prec.as_mut() {
-            Some(pr) => {
-                pr.settle(self.insns);
-                pr.need[p.pc]
-            }
-            None => Need::ALL,
+        let mut prec = [Need::ALL; super::MAX_CALL_FRAMES];
+        let mut stack_live = [u64::MAX; super::MAX_CALL_FRAMES];
+        let nf = p.st.frames.len().min(prec.len());
+        // What matters in frame `fi` from here on: at this instruction for the innermost
+        // frame; in a caller, at its call instruction (what the callee reads of its
+        // stack and everything after the call returns); all of a callback's caller.
+        let at = |fi: usize| match p.st.frames.get(fi + 1) {
+            None => Some(p.pc),
+            Some(callee) if callee.callback => None,
+            Some(callee) => callee.callsite,
         };
+        if let Some(pr) = self.prec.as_mut() {
+            pr.settle(self.insns);
+            for (fi, need) in prec.iter_mut().enumerate().take(nf) {
+                *need = at(fi).map_or(Need::ALL, |pc| pr.need[pc]);
+            }
+        }
+        if let Some(sl) = self.stack_live.as_mut() {
+            sl.settle(self.insns);
+            for (fi, live) in stack_live.iter_mut().enumerate().take(nf) {
+                *live = at(fi).map_or(u64::MAX, |pc| sl.need[pc].slots);
+            }
+        }
+        let (prec, stack_live) = (&prec[..], &stack_live[..]);
         let forced = matches!(self.insns[p.pc], Insn::MayGoto { .. });
         let mut list = std::mem::take(&mut self.explored[p.pc]);
         let mut result = Ok(None);
@@ -263,7 +293,7 @@ impl Verifier<'_> {
                     result = Err(());
                     break;
                 }
-            } else if states_subsume(&e.st, &p.st, live, prec) {
+            } else if states_subsume(&e.st, &p.st, live, prec, stack_live) {
                 e.hit += 1;
                 result = Ok(Some(()));
                 break;
