@@ -8,7 +8,8 @@
 # (`bpftool btf dump file /sys/kernel/btf/vmlinux format c`; not committed), and the
 # libbpf headers of libbpf-dev (bpf_helpers.h, bpf_core_read.h, bpf_tracing.h).
 # Networking programs use the UAPI headers instead, as xdp-tutorial and Katran do.
-# malformed/*.bpf.c are objects the loader must refuse with a clear error.
+# malformed/*.bpf.c are objects the loader must refuse with a clear error;
+# worlds/*.bpf.c, objects the world tests (crates/cli/tests/world.rs) expect refused.
 #
 # As libbpf-tools do, objects are stripped of DWARF (`llvm-strip -g`); .BTF and
 # .BTF.ext (with line info) stay.
@@ -25,7 +26,7 @@ if [ ! -s vmlinux.h ]; then
 	mv vmlinux.h.tmp vmlinux.h
 fi
 ARCH_INC=/usr/include/$(uname -m)-linux-gnu
-for src in *.bpf.c malformed/*.bpf.c; do
+for src in *.bpf.c malformed/*.bpf.c worlds/*.bpf.c; do
 	[ -e "$src" ] || continue
 	obj=${src%.c}.o
 	echo "CC $src"

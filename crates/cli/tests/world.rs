@@ -433,6 +433,23 @@ fn the_syn_proxy_tracks_connections() {
     );
 }
 
+/// A conntrack reference not released on one path: bpfbox's verifier refuses it as the
+/// kernel's does (and, with the kernel, so does the kernel).
+#[test]
+fn a_leaked_conntrack_reference_is_refused() {
+    let o = root("tests/realworld/worlds/ct_leak.bpf.o");
+    let (code, out, err) = bpfbox(&["verify", &o]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("Unreleased reference id=1 alloc_insn=17"), "{out}");
+    #[cfg(feature = "kernel")]
+    if kernel_common::kernel_available() {
+        let _g = kernel_common::serial();
+        let (code, out, err) = bpfbox(&["run", &o, "--data-hex", &hex(&udp4("10.0.0.7")), "--kernel"]);
+        assert_ne!(code, 0, "{out}");
+        assert!(err.contains("reference leak"), "{err}");
+    }
+}
+
 #[test]
 fn bad_world_files_are_one_line_errors() {
     for (text, what) in [
