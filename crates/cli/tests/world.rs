@@ -249,6 +249,52 @@ fn check_mtu_measures_against_the_worlds_interfaces() {
     assert_eq!(run("tc_mtu"), [0, 65536, 0, 1280, 0, 1280, 0, 1500, -22, 0, -22, 0, -19, 0]);
 }
 
+/// `v4`/`v6` with the ECN bits set (the IPv4 checksum recomputed).
+fn with_ecn(mut p: Vec<u8>, ecn: u8) -> Vec<u8> {
+    if p[12..14] == [0x86, 0xdd] {
+        p[15] |= ecn << 4;
+    } else {
+        p[15] = ecn;
+        p[24..26].fill(0);
+        let c = csum(&p[14..34]);
+        p[24..26].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+fn ecn_packets() -> Vec<Vec<u8>> {
+    let big4 = || v4("10.9.9.9", "10.0.0.7", 17, 100, 64);
+    let big6 = || v6("fd00::9", "fd00::1", 17, 100, 64);
+    vec![with_ecn(big4(), 2), with_ecn(big4(), 0), with_ecn(big4(), 3), with_ecn(big6(), 1), udp4("10.0.0.7")]
+}
+
+#[test]
+fn small_skb_helpers_follow_the_kernel() {
+    let packets = ecn_packets();
+    let pcap = pcap("ecn", &packets);
+    let o = obj("tc_skb_misc");
+    let v = json_run(&["run", &o, "--prog", "tc_skb_misc", "--pcap", &pcap, "--dump-maps", "--json"]);
+    let out = |i: usize| unhex(v["packets"][i]["data_out"].as_str().unwrap());
+    assert_eq!(out(0)[15], 3, "ECT(0) becomes CE");
+    assert_eq!(csum(&out(0)[14..34]), 0, "with the IPv4 checksum updated");
+    assert_eq!(out(1), packets[1], "not ECN-capable: unchanged");
+    assert_eq!(out(3)[15] >> 4 & 3, 3, "IPv6 ECT(1) becomes CE");
+    // The last packet's log (50 bytes: no ECN marking asked).
+    let log: Vec<i64> = map_values(&v, "misc_log").iter().take(20).map(|x| x.as_u64().unwrap() as i64).collect();
+    let mac = i64::from_le_bytes([2, 0, 0, 0, 0, 1, 0, 0]);
+    assert_eq!(
+        log,
+        // ecn skipped; MAC-relative read, the bytes; network-relative read, the TOS byte;
+        // bad start -EFAULT; past the end -EFAULT; pkt_type OTHERHOST, type 4 -EINVAL, 3,
+        // OTHERHOST; csum level: none (-EACCES), inc, inc, level 1, dec, level 0, reset,
+        // none, bad level -EINVAL.
+        [7, 0, mac, 0, 0, -14, -14, 3, -22, 0, 3, -13, 0, 0, 1, 0, 0, 0, -13, -22]
+    );
+    let v = json_run(&["run", &o, "--prog", "sock_relative", "--pcap", &pcap, "--dump-maps", "--json"]);
+    let log: Vec<i64> = map_values(&v, "misc_log").iter().take(4).map(|x| x.as_u64().unwrap() as i64).collect();
+    assert_eq!(log, [0, 8, 0, 17], "the EtherType before the network header, the IPv4 protocol");
+}
+
 #[test]
 fn the_default_world_is_lo_and_eth0() {
     let pcap = pcap("default", &[udp4("10.0.0.7"), udp4("192.168.1.1"), udp6("fd00::5")]);
@@ -488,6 +534,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         "ct_errors",
         "xdp_mtu",
         "tc_mtu",
+        "tc_skb_misc",
+        "sock_relative",
         "xdp_fwd",
         "xdp_fwd_direct",
         "xdp_fwd_output",
@@ -554,6 +602,7 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
     let (fwd, nat64, tun) = (obj("xdp_fib_fwd"), obj("tc_nat64"), obj("tc_tunnel_key"));
     let dyn_ = obj("xdp_dynptr_parse");
     let (ct, syn) = (obj("xdp_syn_ct"), pcap("ksyn", &syn_packets()));
+    let (misc, ecn) = (obj("tc_skb_misc"), pcap("kecn", &ecn_packets()));
     let cases: Vec<Vec<&str>> = vec![
         vec![&fwd, "--prog", "xdp_fwd", "--pcap", &fib],
         vec![&fwd, "--prog", "xdp_fwd_direct", "--pcap", &fib],
@@ -574,6 +623,8 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         vec![&dyn_, "--prog", "dynptr_errors", "--pcap", &nat],
         vec![&ct, "--prog", "xdp_syn_ct", "--pcap", &syn],
         vec![&ct, "--prog", "ct_errors", "--pcap", &syn],
+        vec![&misc, "--prog", "tc_skb_misc", "--pcap", &ecn],
+        vec![&misc, "--prog", "sock_relative", "--pcap", &ecn],
     ];
     for c in &cases {
         let mut args = vec!["run"];

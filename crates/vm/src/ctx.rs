@@ -235,6 +235,9 @@ pub(crate) struct Skb {
     pub local_ip6: [u32; 4],
     /// The tunnel metadata `bpf_skb_set_tunnel_key` attached (the skb's metadata dst).
     pub tunnel: Option<TunnelInfo>,
+    /// `ip_summed == CHECKSUM_UNNECESSARY` and its `csum_level`; `None`: `CHECKSUM_NONE`
+    /// (what test runs build).
+    pub csum_unnecessary: Option<u8>,
     ctx_in: [u8; SKB_SIZE],
     anchor: Box<[u64; SKB_SIZE / 8]>,
 }
@@ -564,6 +567,7 @@ impl Ctx {
             remote_ip6: rip6,
             local_ip6: lip6,
             tunnel: None,
+            csum_unnecessary: None,
             ctx_in: c,
             anchor: Box::new([0; SKB_SIZE / 8]),
         }))

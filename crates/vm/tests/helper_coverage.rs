@@ -10,13 +10,13 @@ use bpfbox_vm::helper_coverage;
 /// (program type, implemented at least)
 const FLOORS: &[(ProgType, usize)] = &[
     (ProgType::Xdp, 56),
-    (ProgType::SchedCls, 65),
-    (ProgType::SchedAct, 65),
-    (ProgType::SocketFilter, 47),
-    (ProgType::CgroupSkb, 47),
+    (ProgType::SchedCls, 69),
+    (ProgType::SchedAct, 69),
+    (ProgType::SocketFilter, 48),
+    (ProgType::CgroupSkb, 49),
     (ProgType::LwtIn, 51),
     (ProgType::LwtOut, 51),
-    (ProgType::LwtXmit, 60),
+    (ProgType::LwtXmit, 61),
     (ProgType::LwtSeg6local, 51),
     (ProgType::SkSkb, 52),
 ];

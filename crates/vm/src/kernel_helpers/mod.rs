@@ -68,6 +68,21 @@ fn read_vec(c: &mut HelperCtx<'_>, addr: u64, len: usize) -> Result<Vec<u8>, VmE
     Ok(v)
 }
 
+/// Write the bytes read to `to` and return 0, or zero `len` bytes there and return
+/// `-EFAULT` (the skb load helpers' `err_clear`).
+fn bytes_or_efault(c: &mut HelperCtx<'_>, to: u64, got: Option<Vec<u8>>, len: usize) -> R {
+    match got {
+        Some(v) => {
+            c.write(to, &v)?;
+            ret(0)
+        }
+        None => {
+            c.write(to, &vec![0; len])?;
+            err(Errno::EFAULT)
+        }
+    }
+}
+
 fn ensure_ctx(c: &mut HelperCtx<'_>, addr: u64) -> Result<(), VmError> {
     if st(c)?.ctx.is_ctx(addr) {
         Ok(())
@@ -171,6 +186,10 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("skb_adjust_room", skb_adjust_room),
     ("fib_lookup", fib_lookup),
     ("check_mtu", check_mtu),
+    ("skb_load_bytes_relative", skb_load_bytes_relative),
+    ("skb_change_type", skb_change_type),
+    ("csum_level", csum_level),
+    ("skb_ecn_set_ce", skb_ecn_set_ce),
     ("skb_change_proto", skb_change_proto),
     ("skb_set_tunnel_key", skb_set_tunnel_key),
     ("skb_get_tunnel_key", skb_get_tunnel_key),

@@ -260,6 +260,92 @@ pub(super) fn skb_change_proto(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     ret(r)
 }
 
+/// `bpf_skb_load_bytes_relative`: from the MAC (`BPF_HDR_START_MAC`, 0) or network
+/// (`BPF_HDR_START_NET`, 1) header; the buffer is zeroed on `-EFAULT`.
+pub(super) fn skb_load_bytes_relative(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (off, len, start) = (a[1] as u32 as usize, a[3] as u32 as usize, a[4] as u32);
+    let got = with_skb(c, a[0], |k, _| {
+        // The MAC header sits ETH_HLEN before the network header (pulled for the
+        // non-tc types, whose data starts at the network header).
+        let base = match start {
+            0 => (k.head + k.network_off).checked_sub(14)?,
+            1 => k.head + k.network_off,
+            _ => return None,
+        };
+        let from = base + off;
+        (off <= 0xffff && from + len <= k.head + k.len).then(|| k.buf[from..from + len].to_vec())
+    })?;
+    bytes_or_efault(c, a[2], got, len)
+}
+
+/// `bpf_skb_change_type`: a `PACKET_*` type up to `PACKET_OTHERHOST` (3).
+pub(super) fn skb_change_type(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let t = a[1] as u32;
+    let r = with_skb(c, a[0], |k, _| {
+        if k.pkt_type > 3 || t > 3 {
+            return Errno::EINVAL.ret();
+        }
+        k.pkt_type = t;
+        0
+    })?;
+    ret(r)
+}
+
+/// `bpf_csum_level`: `BPF_CSUM_LEVEL_QUERY` (0), `_INC` (1), `_DEC` (2), `_RESET` (3) of
+/// `CHECKSUM_UNNECESSARY` (`SKB_MAX_CSUM_LEVEL` 3).
+pub(super) fn csum_level(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let r = with_skb(c, a[0], |k, _| {
+        let cur = k.csum_unnecessary;
+        match a[1] {
+            0 => return cur.map_or(Errno::EACCES.ret(), u64::from),
+            1 => k.csum_unnecessary = Some(cur.map_or(0, |l| (l + 1).min(3))),
+            2 => k.csum_unnecessary = cur.and_then(|l| l.checked_sub(1)),
+            3 => k.csum_unnecessary = None,
+            _ => return Errno::EINVAL.ret(),
+        }
+        0
+    })?;
+    ret(r)
+}
+
+/// `bpf_skb_ecn_set_ce`: an ECN-capable IPv4/IPv6 packet becomes Congestion
+/// Experienced (the IPv4 checksum follows); 1 when it is CE afterwards, else 0.
+pub(super) fn skb_ecn_set_ce(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let r = with_skb(c, a[0], |k, _| {
+        let (net, v6) = match k.protocol {
+            0x0008 => (k.network_off, false),
+            0xdd86 => (k.network_off, true),
+            _ => return 0,
+        };
+        let need = if v6 { 40 } else { 20 };
+        if net + need > k.len {
+            return 0;
+        }
+        let d = &mut k.data_mut()[net..];
+        if v6 {
+            let w = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+            if (w >> 20) & 3 == 0 {
+                return 0;
+            }
+            d[..4].copy_from_slice(&(w | 3 << 20).to_be_bytes());
+            return 1;
+        }
+        // IP_ECN_set_ce, on the checksum as the kernel adds (native u16s).
+        let ecn = (d[1].wrapping_add(1) & 3) as u16;
+        if ecn & 2 == 0 {
+            return (ecn == 0) as u64;
+        }
+        let add = 0xfffbu16.to_be().wrapping_add(ecn.to_be());
+        let sum = u16::from_ne_bytes([d[10], d[11]]);
+        let res = sum.wrapping_add(add);
+        let res = res.wrapping_add((res < add) as u16);
+        d[10..12].copy_from_slice(&res.to_ne_bytes());
+        d[1] |= 3;
+        1
+    })?;
+    ret(r)
+}
+
 /// `struct bpf_tunnel_key` (44 bytes) and the older layouts the kernel still takes.
 const TK_SIZE: usize = 44;
 const TK_COMPAT: [usize; 4] = [28, 24, 22, 8];

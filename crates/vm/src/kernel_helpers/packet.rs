@@ -151,16 +151,7 @@ pub(super) fn skb_load_bytes(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
             Some(k.data()[off..off + len].to_vec())
         }
     })?;
-    match got {
-        Some(v) => {
-            c.write(a[2], &v)?;
-            ret(0)
-        }
-        None => {
-            c.write(a[2], &vec![0; len])?;
-            err(Errno::EFAULT)
-        }
-    }
+    bytes_or_efault(c, a[2], got, len)
 }
 
 /// `BPF_F_RECOMPUTE_CSUM`, `BPF_F_INVALIDATE_HASH`.

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+// Smaller skb helpers real tc/socket programs call, in the style of the kernel's
+// selftests (test_tc_edt, load_bytes_relative, test_skb_helpers): ECN marking for an
+// AQM-like policy (bpf_skb_ecn_set_ce), reading headers relative to the MAC or network
+// header (bpf_skb_load_bytes_relative), the packet type (bpf_skb_change_type) and the
+// checksum level (bpf_csum_level). Every result goes to `misc_log`. Written for
+// bpfbox's world tests.
+#include "xdp_common.h"
+#include <linux/pkt_cls.h>
+#include "slot_store.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 24);
+} misc_log SEC(".maps");
+
+SEC("tc")
+int tc_skb_misc(struct __sk_buff *skb)
+{
+	__u8 buf[8] = {};
+	__u32 i = 0;
+
+	/* Mark congestion on ECN-capable packets above 100 bytes, as an AQM would. */
+	slot_store(&misc_log, i++, skb->len > 100 ? bpf_skb_ecn_set_ce(skb) : 7);
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, 0, buf, 6, BPF_HDR_START_MAC));
+	slot_store(&misc_log, i++, *(__u64 *)buf);
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, 1, buf, 1, BPF_HDR_START_NET));
+	slot_store(&misc_log, i++, buf[0]);
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, 0, buf, 8, 7));
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, skb->len, buf, 8, BPF_HDR_START_MAC));
+	slot_store(&misc_log, i++, skb->pkt_type);
+	slot_store(&misc_log, i++, bpf_skb_change_type(skb, 4));
+	slot_store(&misc_log, i++, bpf_skb_change_type(skb, 3));
+	slot_store(&misc_log, i++, skb->pkt_type);
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_INC));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_INC));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_DEC));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY));
+	slot_store(&misc_log, i++, bpf_csum_level(skb, 9));
+	return TC_ACT_OK;
+}
+
+/* A socket filter's view: its data starts at the network header. */
+SEC("socket")
+int sock_relative(struct __sk_buff *skb)
+{
+	__u8 buf[4] = {};
+	__u32 i = 0;
+
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, 12, buf, 2, BPF_HDR_START_MAC));
+	slot_store(&misc_log, i++, *(__u16 *)buf);
+	slot_store(&misc_log, i++, bpf_skb_load_bytes_relative(skb, 9, buf, 1, BPF_HDR_START_NET));
+	slot_store(&misc_log, i++, buf[0]);
+	return skb->len;
+}
+
+char _license[] SEC("license") = "GPL";
