@@ -48,7 +48,10 @@ fn set_scalar(st: &mut State, r: usize, v: Scalar) {
 }
 
 /// `mark_ptr_or_null_regs`.
-fn mark_null(st: &mut State, id: u32, is_null: bool) {
+/// `mark_ptr_or_null_regs`: the registers sharing `id` are NULL, or all not NULL.
+/// Not NULL, they keep their id only where a spin lock may be behind them
+/// (`may_lock`): the kernel drops it so that state pruning can match them.
+fn mark_null(st: &mut State, id: u32, is_null: bool, may_lock: impl Fn(&RegState) -> bool) {
     let mut released = None;
     st.for_each_reg(|r| {
         if r.maybe_null && r.id == id {
@@ -59,6 +62,9 @@ fn mark_null(st: &mut State, id: u32, is_null: bool) {
                 *r = RegState::konst(0);
             } else {
                 r.maybe_null = false;
+                if !may_lock(r) {
+                    r.id = 0;
+                }
             }
         }
     });
@@ -140,8 +146,9 @@ impl Verifier<'_> {
             let ptr = dv;
             let (eq_st, ne_st) = if cond == Cond::Eq { (&mut taken, &mut fall) } else { (&mut fall, &mut taken) };
             if ptr.maybe_null && ptr.id != 0 {
-                mark_null(eq_st, ptr.id, true);
-                mark_null(ne_st, ptr.id, false);
+                let may_lock = |r: &RegState| r.ty == RegType::MapValue && self.map(r.map).spin_lock_off.is_some();
+                mark_null(eq_st, ptr.id, true, may_lock);
+                mark_null(ne_st, ptr.id, false, may_lock);
                 (true, true)
             } else if reg_not_null(&ptr) {
                 // A pointer that cannot be NULL (`is_branch_taken`).
