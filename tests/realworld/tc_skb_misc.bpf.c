@@ -2,8 +2,9 @@
 // Smaller skb helpers real tc/socket programs call, in the style of the kernel's
 // selftests (test_tc_edt, load_bytes_relative, test_skb_helpers): ECN marking for an
 // AQM-like policy (bpf_skb_ecn_set_ce), reading headers relative to the MAC or network
-// header (bpf_skb_load_bytes_relative), the packet type (bpf_skb_change_type) and the
-// checksum level (bpf_csum_level). Every result goes to `misc_log`. Written for
+// header (bpf_skb_load_bytes_relative), the packet type (bpf_skb_change_type), the
+// checksum level (bpf_csum_level), mirroring (bpf_clone_redirect) and the hash
+// (bpf_set_hash_invalid). Every result goes to `misc_log`. Written for
 // bpfbox's world tests.
 #include "xdp_common.h"
 #include <linux/pkt_cls.h>
@@ -13,7 +14,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, 24);
+	__uint(max_entries, 32);
 } misc_log SEC(".maps");
 
 SEC("tc")
@@ -43,6 +44,12 @@ int tc_skb_misc(struct __sk_buff *skb)
 	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET));
 	slot_store(&misc_log, i++, bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY));
 	slot_store(&misc_log, i++, bpf_csum_level(skb, 9));
+	slot_store(&misc_log, i++, bpf_clone_redirect(skb, 2, 0));
+	slot_store(&misc_log, i++, bpf_clone_redirect(skb, 1, BPF_F_INGRESS));
+	slot_store(&misc_log, i++, bpf_clone_redirect(skb, 42, 0));
+	slot_store(&misc_log, i++, bpf_clone_redirect(skb, 2, 4));
+	bpf_set_hash_invalid(skb);
+	slot_store(&misc_log, i++, skb->hash);
 	return TC_ACT_OK;
 }
 

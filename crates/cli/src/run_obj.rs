@@ -467,9 +467,10 @@ fn run_kernel(
     // test runs happen inside a network namespace made from it (deleted when this
     // function returns, after the thread left it).
     // Conntrack entries a program inserts stay in the namespace's table: never the host's.
-    // (bpf_fib_lookup 69, bpf_check_mtu 163: they read the namespace's interfaces.)
+    // (bpf_fib_lookup 69, bpf_check_mtu 163 read the namespace's interfaces;
+    // bpf_clone_redirect 13 sends a packet through one: never the host's.)
     let fib_lookup =
-        [69, 163].iter().any(|&h| prog.insns.contains(&bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(h))));
+        [13, 69, 163].iter().any(|&h| prog.insns.contains(&bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Helper(h))));
     let conntrack = prog.externs.iter().any(|x| {
         x.kind == bpfbox_object::ExternKind::Kfunc
             && ["bpf_xdp_ct_", "bpf_skb_ct_", "bpf_ct_"].iter().any(|p| x.name.starts_with(p))

@@ -10,13 +10,13 @@ use bpfbox_vm::helper_coverage;
 /// (program type, implemented at least)
 const FLOORS: &[(ProgType, usize)] = &[
     (ProgType::Xdp, 56),
-    (ProgType::SchedCls, 69),
-    (ProgType::SchedAct, 69),
+    (ProgType::SchedCls, 71),
+    (ProgType::SchedAct, 71),
     (ProgType::SocketFilter, 48),
     (ProgType::CgroupSkb, 49),
     (ProgType::LwtIn, 51),
     (ProgType::LwtOut, 51),
-    (ProgType::LwtXmit, 61),
+    (ProgType::LwtXmit, 63),
     (ProgType::LwtSeg6local, 51),
     (ProgType::SkSkb, 52),
 ];

@@ -278,6 +278,25 @@ pub(super) fn skb_load_bytes_relative(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     bytes_or_efault(c, a[2], got, len)
 }
 
+/// `bpf_clone_redirect(skb, ifindex, flags)`: a clone goes to interface `ifindex` of
+/// the world (egress, or ingress with `BPF_F_INGRESS`); 0, or `-EINVAL` for unknown
+/// flags or interfaces. The clone leaves the run: nothing of it is visible.
+pub(super) fn clone_redirect(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (ifindex, flags) = (a[1] as u32, a[2]);
+    with_skb(c, a[0], |_, _| ())?;
+    let known = st(c)?.shared.opts.world.interface(ifindex).is_some();
+    if flags & !1 != 0 || !known {
+        return err(Errno::EINVAL);
+    }
+    ret(0)
+}
+
+/// `bpf_set_hash_invalid`: the skb's hash is cleared (recomputed when next asked for).
+pub(super) fn set_hash_invalid(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    with_skb(c, a[0], |k, _| k.hash = 0)?;
+    ret(0)
+}
+
 /// `bpf_skb_change_type`: a `PACKET_*` type up to `PACKET_OTHERHOST` (3).
 pub(super) fn skb_change_type(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     let t = a[1] as u32;
