@@ -328,3 +328,68 @@ fn a_terminal_gets_a_prompt() {
     // An empty line repeats the last command (`run` again: the same stop).
     assert_eq!(text.matches("Breakpoint 1, mix (a=").count(), 2, "{text}");
 }
+
+/// The programs of an object, as `bpfbox debug` lists them when asked to choose.
+fn programs_of(obj: &std::path::Path) -> Vec<String> {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_bpfbox")).arg("debug").arg(obj).stdin(Stdio::null()).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    match err.split_once("choose one with --prog (") {
+        Some((_, rest)) => rest.split(')').next().unwrap_or("").split(", ").map(str::to_string).collect(),
+        None => vec![String::new()],
+    }
+}
+
+#[test]
+fn repository_objects_step_forward_and_back_without_a_panic() {
+    let script = "start\nnext\nstep\nstep\ninfo locals\ninfo args\nbt\nreverse-step\nreverse-next\nfinish\ncontinue\nreverse-continue\nstepi\nreverse-finish\nreverse-stepi\nnexti\nuntil\ninfo maps\ncontinue\ncontinue\n";
+    let mut objects = Vec::new();
+    for dir in ["tests/progs", "examples"] {
+        for e in std::fs::read_dir(root().join(dir)).expect("dir").flatten() {
+            if e.file_name().to_string_lossy().ends_with(".bpf.o") {
+                objects.push(e.path());
+            }
+        }
+    }
+    // The packet programs of tests/realworld (the tracing ones load against the running
+    // kernel's BTF: most of a second each in a debug build, for no more coverage here).
+    for o in ["katran_balancer", "loop_callbacks", "xdp_dynptr_parse", "xdp_redirect", "xdp_rewrite", "xdp_syn_ct"] {
+        objects.push(root().join(format!("tests/realworld/{o}.bpf.o")));
+    }
+    objects.sort();
+    assert!(objects.len() >= 20, "{objects:?}");
+    let cases: Vec<(std::path::PathBuf, String)> =
+        objects.iter().flat_map(|o| programs_of(o).into_iter().map(move |p| (o.clone(), p))).collect();
+    assert!(cases.len() >= 35, "{} programs", cases.len());
+    let run = |obj: &std::path::Path, prog: &str, data: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bpfbox"));
+        cmd.arg("debug").arg(obj).args(data);
+        if !prog.is_empty() {
+            cmd.args(["--prog", prog]);
+        }
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starts");
+        child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("written");
+        let out = child.wait_with_output().expect("ends");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked") && out.status.code() != Some(101), "{} {prog}:\n{stderr}", obj.display());
+        // Exit 1 only for what `bpfbox run` refuses too (helpers bpfbox lacks).
+        let refused = stderr.contains("which bpfbox does not implement");
+        assert!(out.status.success() || refused, "{} {prog}:\n{stderr}", obj.display());
+        stdout
+    };
+    // Two at a time; programs that take no packet run again without one.
+    std::thread::scope(|s| {
+        for half in cases.chunks(cases.len().div_ceil(2)) {
+            s.spawn(move || {
+                for (obj, prog) in half {
+                    let out = run(obj, prog, &["--data-hex", PACKET]);
+                    if out.contains("the run failed") {
+                        run(obj, prog, &[]);
+                    }
+                }
+            });
+        }
+    });
+}

@@ -57,7 +57,7 @@ fn main() {
 
     let target: Arc<dyn Target> = Arc::new(target);
     let (recorded, (dbg, ev, trace)) =
-        best(3, || Debuggee::start(target.clone(), progs.clone(), Stop::default()).expect("starts"));
+        best(3, || Debuggee::start(target.clone(), progs.clone(), 0, Stop::default()).expect("starts"));
     let Event::Stopped(end) = ev else { panic!("no stop before exit") };
     assert_eq!(end.step + 1, n, "stopped before the final exit");
     let mut dbg = dbg;
@@ -77,7 +77,7 @@ fn main() {
 
     let _ = trace;
     let (replay, _) = best(3, || {
-        Debuggee::start(target.clone(), progs.clone(), Stop { at_step: Some(end.step - 1), ..Stop::default() })
+        Debuggee::start(target.clone(), progs.clone(), 0, Stop { at_step: Some(end.step - 1), ..Stop::default() })
             .expect("replays")
     });
 

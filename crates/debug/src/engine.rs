@@ -246,6 +246,8 @@ struct Hook {
     rx: Receiver<ToWorker>,
     tx: Sender<FromWorker>,
     progs: Arc<Vec<Vec<Insn>>>,
+    /// The debugged program's index.
+    main: usize,
     /// Per program: [`register_table`].
     regs_of: Vec<Arc<[u8]>>,
     /// Per program: the register table with the breakpoints of `stop` as `CALL_HOOK`.
@@ -268,8 +270,15 @@ impl Hook {
     fn prog_index(&mut self, step: &Step<'_>) -> u16 {
         let addr = step.vm() as *const _ as usize;
         if addr != self.last_vm.0 {
+            // The runtime may rewrite instructions when it loads them (kfunc ids): the
+            // same instructions, else the same length, else the debugged program.
             let insns = step.vm().program().insns();
-            let i = self.progs.iter().position(|p| p.as_slice() == insns).unwrap_or(usize::from(u16::MAX));
+            let i = self
+                .progs
+                .iter()
+                .position(|p| p.as_slice() == insns)
+                .or_else(|| self.progs.iter().position(|p| p.len() == insns.len()))
+                .unwrap_or(self.main);
             self.last_vm = (addr, i as u16);
         }
         self.last_vm.1
@@ -571,16 +580,19 @@ impl std::fmt::Debug for Debuggee {
 impl Debuggee {
     /// Start a run that stops as `stop` says (checked from step 0), with the
     /// recording so far (extended when the run goes further).
+    /// `main` indexes `progs`: the debugged program (the fallback for instructions
+    /// the runtime rewrote).
     pub fn start(
         target: Arc<dyn Target>,
         progs: Arc<Vec<Vec<Insn>>>,
+        main: usize,
         stop: Stop,
     ) -> Result<(Debuggee, Event, Trace), String> {
         let (to_tx, to_rx) = channel();
         let (from_tx, from_rx) = channel();
         let worker = std::thread::Builder::new()
             .name("bpfbox-debuggee".into())
-            .spawn(move || worker(target, progs, stop, to_rx, from_tx))
+            .spawn(move || worker(target, progs, main, stop, to_rx, from_tx))
             .map_err(|e| format!("cannot start the debuggee thread: {e}"))?;
         let mut d =
             Debuggee { tx: to_tx, rx: from_rx, worker: Some(worker), maps: Vec::new(), ended: Vec::new(), alive: true };
@@ -685,6 +697,7 @@ impl Drop for Debuggee {
 fn worker(
     target: Arc<dyn Target>,
     progs: Arc<Vec<Vec<Insn>>>,
+    main: usize,
     stop: Stop,
     rx: Receiver<ToWorker>,
     tx: Sender<FromWorker>,
@@ -703,6 +716,7 @@ fn worker(
         tx: tx.clone(),
         kinds_of: vec![None; progs.len()],
         progs,
+        main,
         regs_of,
         last_vm: (0, 0),
         prog: 0,

@@ -322,7 +322,7 @@ impl Session {
         let mut stop = self.base_stop();
         stop.at_step = at_step;
         self.trace.clear();
-        match Debuggee::start(self.target.clone(), self.insns.clone(), stop) {
+        match Debuggee::start(self.target.clone(), self.insns.clone(), self.main, stop) {
             Ok((d, ev, trace)) => {
                 self.dbg = Some(d);
                 self.handle(ev, trace, None, out);
@@ -721,7 +721,7 @@ impl Session {
         let prev = self.stop.take();
         self.dbg = None;
         let stop = Stop { at_step: Some(m), ..Stop::default() };
-        match Debuggee::start(self.target.clone(), self.insns.clone(), stop) {
+        match Debuggee::start(self.target.clone(), self.insns.clone(), self.main, stop) {
             Ok((d, Event::Stopped(s), trace)) => {
                 let s = *s;
                 self.dbg = Some(d);
@@ -1159,7 +1159,7 @@ impl Session {
             return;
         };
         for m in &d.maps {
-            let entries = m.entries();
+            let n = m.len();
             let _ = writeln!(
                 out,
                 "{}: type {}, key {} bytes, value {} bytes, {} entr{}",
@@ -1167,19 +1167,31 @@ impl Session {
                 m.map_type(),
                 m.key_size(),
                 m.value_size(),
-                entries.len(),
-                if entries.len() == 1 { "y" } else { "ies" }
+                n,
+                if n == 1 { "y" } else { "ies" }
             );
-            // Arrays hold every index: their all-zero values are not shown.
-            let shown: Vec<_> = entries.iter().filter(|(_, v)| v.iter().any(|b| *b != 0)).collect();
-            for (k, v) in shown.iter().take(64) {
-                let _ = writeln!(out, "  {}: {}", hex(k), hex(v));
+            // The first entries in key order; arrays hold every index, their all-zero
+            // values are not shown.
+            const SCAN: usize = 4096;
+            let (mut key, mut scanned, mut shown, mut zero) = (None::<Vec<u8>>, 0, 0, 0);
+            while scanned < SCAN {
+                let Ok(k) = m.get_next_key(key.as_deref()) else { break };
+                scanned += 1;
+                match m.lookup(&k) {
+                    Ok(v) if v.iter().all(|b| *b == 0) => zero += 1,
+                    Ok(v) if shown < 64 => {
+                        shown += 1;
+                        let _ = writeln!(out, "  {}: {}", hex(&k), hex(&v));
+                    }
+                    _ => {}
+                }
+                key = Some(k);
             }
-            if shown.len() > 64 {
-                let _ = writeln!(out, "  ... {} more", shown.len() - 64);
+            if zero > 0 {
+                let _ = writeln!(out, "  ({zero} entries all zero)");
             }
-            if shown.len() < entries.len() {
-                let _ = writeln!(out, "  ({} entries all zero)", entries.len() - shown.len());
+            if scanned == SCAN && n > SCAN || shown == 64 {
+                let _ = writeln!(out, "  (the first {scanned} entries looked at)");
             }
         }
     }

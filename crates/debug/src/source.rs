@@ -45,6 +45,9 @@ impl ProgView {
 
     /// The pcs `[start, end)` around `pc` that share its line, contiguous.
     pub fn line_range(&self, pc: usize) -> (usize, usize) {
+        if pc >= self.line.len() {
+            return (pc, pc + 1);
+        }
         let l = self.line.get(pc).copied().flatten();
         let mut s = pc;
         while s > 0 && self.line[s - 1] == l && !self.stmt[s] {
