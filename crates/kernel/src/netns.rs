@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub enum Step {
     /// `ip -n NS ARGS...`.
     Ip(Vec<String>),
-    /// A sysctl inside the namespace (`net.ipv4.conf.all.forwarding`, value).
+    /// A sysctl inside the namespace: its path under /proc/sys
+    /// (`net/ipv4/conf/all/forwarding`) and value.
     Sysctl(String, String),
 }
 
@@ -73,7 +74,7 @@ impl Netns {
                 run(&all)
             }
             Step::Sysctl(key, value) => {
-                let path = format!("/proc/sys/{}", key.replace('.', "/"));
+                let path = format!("/proc/sys/{key}");
                 let _in = self.enter()?;
                 std::fs::write(&path, value)
                     .map_err(|e| KernelError::BadTarget(format!("netns {}: {key} = {value}: {e}", self.name)))

@@ -574,6 +574,20 @@ impl Ctx {
     }
 
     /// The context address (r1), 0 for none.
+    /// The interfaces the context names (XDP's `ingress_ifindex`, an skb's `ifindex`)
+    /// must exist in the world, as the kernel looks them up in its namespace.
+    pub fn check_devices(&self, world: &crate::World) -> Result<(), Bad> {
+        let (ifindex, field) = match self {
+            Ctx::Xdp(x) => (x.ingress_ifindex, "xdp_md ingress_ifindex"),
+            Ctx::Skb(k) => (k.ifindex, "__sk_buff ifindex"),
+            _ => return Ok(()),
+        };
+        if world.interface(ifindex).is_none() {
+            return Err((Errno::ENODEV, format!("{field} {ifindex}: no such interface in the world")));
+        }
+        Ok(())
+    }
+
     pub fn r1(&self) -> u64 {
         match self {
             Ctx::Xdp(x) => x.anchor.as_ptr().expose_provenance() as u64,

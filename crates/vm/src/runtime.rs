@@ -809,6 +809,7 @@ impl Runtime {
             return Err(bad(Errno::EINVAL, "XDP programs for devmap/cpumap entries cannot be test-run"));
         }
         let ctx = Ctx::new(p.prog_type, input).map_err(|(errno, reason)| bad(errno, &reason))?;
+        ctx.check_devices(&self.shared.opts.world).map_err(|(errno, reason)| bad(errno, &reason))?;
         let mut st = RunState::new(self.shared.clone(), input.cpu, p.prog_type, ctx);
         let repeat = input.repeat.max(1);
         let mut retval = 0;

@@ -389,7 +389,8 @@ impl World {
 pub enum HostStep {
     /// `ip ARGS...` run inside the namespace.
     Ip(Vec<String>),
-    /// A sysctl of the namespace, dotted (`net.ipv4.conf.all.forwarding`), and its value.
+    /// A sysctl of the namespace as its path under /proc/sys
+    /// (`net/ipv4/conf/all/forwarding`: interface names may hold dots), and its value.
     Sysctl(String, String),
 }
 
@@ -406,7 +407,7 @@ impl World {
         let mut out = Vec::new();
         for fam in ["ipv4", "ipv6"] {
             for scope in ["all", "default"] {
-                out.push(sysctl(format!("net.{fam}.conf.{scope}.forwarding"), "1"));
+                out.push(sysctl(format!("net/{fam}/conf/{scope}/forwarding"), "1"));
             }
         }
         out.push(ip(s(&["link", "set", "lo", "up"])));
@@ -422,7 +423,7 @@ impl World {
             out.push(ip(s(&["link", "set", &i.name, "up"])));
             if !i.forwarding {
                 for fam in ["ipv4", "ipv6"] {
-                    out.push(sysctl(format!("net.{fam}.conf.{}.forwarding", i.name), "0"));
+                    out.push(sysctl(format!("net/{fam}/conf/{}/forwarding", i.name), "0"));
                 }
             }
             for &(a, p) in &i.addrs {
@@ -489,6 +490,29 @@ mod tests {
         assert_eq!(w.lookup(ip("10.0.0.1"), true, None), FibResult::NotForwarded);
         assert_eq!(w.lookup(ip("fd00::1"), false, None), FibResult::NotForwarded);
         assert_eq!(w.lookup(ip("fd00::1"), true, None), FibResult::Unicast { dev: 2, via: None, metric: 256 });
+    }
+
+    #[test]
+    fn host_setup_builds_the_same_host() {
+        let w = World::parse(
+            "interface eth0.5 index 7 mac 02:00:00:00:00:07 mtu 1400 addr 10.0.0.1/24 addr fd00::1/64 forwarding off\n\
+             route blackhole 10.6.0.0/16\n\
+             neighbour 10.0.0.2 dev eth0.5 nud failed",
+        )
+        .unwrap();
+        let steps = w.host_setup();
+        let ip = |s: &str| HostStep::Ip(s.split(' ').map(str::to_string).collect());
+        let sysctl = |k: &str, v: &str| HostStep::Sysctl(k.into(), v.into());
+        for want in [
+            sysctl("net/ipv4/conf/all/forwarding", "1"),
+            ip("link add eth0.5 index 7 address 02:00:00:00:00:07 mtu 1400 type veth peer name bbxp7 index 1000007"),
+            sysctl("net/ipv4/conf/eth0.5/forwarding", "0"),
+            ip("addr add fd00::1/64 dev eth0.5 nodad"),
+            ip("route add blackhole 10.6.0.0/16 metric 0"),
+            ip("neigh replace 10.0.0.2 dev eth0.5 nud failed"),
+        ] {
+            assert!(steps.contains(&want), "{want:?} not in {steps:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,9 @@
 use crate::world::{Interface, Neighbour, Nud, Route, RouteKind, TunnelKey, World, WorldError};
 use std::net::IpAddr;
 
+/// Interface indexes stay below the veth peers' (1000000 + index, see `World::host_setup`).
+const MAX_IFINDEX: u32 = 999_999;
+
 struct Words<'a> {
     line: usize,
     words: std::iter::Peekable<std::str::SplitWhitespace<'a>>,
@@ -85,8 +88,8 @@ fn interface(w: &mut Words<'_>, ifaces: &[Interface]) -> Result<Interface, World
     if name == "lo" || ifaces.iter().any(|i| i.name == name) {
         return w.err(format!("interface `{name}` declared twice (lo always exists)"));
     }
-    if name.len() > 15 {
-        return w.err(format!("interface name `{name}` longer than 15 bytes"));
+    if name.len() > 15 || name.contains('/') || name.contains(':') {
+        return w.err(format!("interface name `{name}`: at most 15 bytes, no `/` or `:`"));
     }
     let n = ifaces.len() as u32;
     let mut i = Interface {
@@ -118,6 +121,9 @@ fn interface(w: &mut Words<'_>, ifaces: &[Interface]) -> Result<Interface, World
     }
     if i.ifindex < 2 || ifaces.iter().any(|o| o.ifindex == i.ifindex) {
         return w.err(format!("interface `{}`: index {} is taken (1 is lo)", i.name, i.ifindex));
+    }
+    if i.ifindex > MAX_IFINDEX {
+        return w.err(format!("interface `{}`: index {} above {MAX_IFINDEX}", i.name, i.ifindex));
     }
     if !(68..=65535).contains(&i.mtu) {
         return w.err(format!("interface `{}`: MTU {} outside 68..=65535", i.name, i.mtu));
@@ -286,6 +292,8 @@ mod tests {
             ("interface eth0 index 1", 1, "taken"),
             ("frobnicate", 1, "unknown statement"),
             ("interface eth0 mtu 12", 1, "MTU"),
+            ("interface eth0 index 4294967295", 1, "above"),
+            ("interface a/b", 1, "no `/`"),
             ("route default via fd00::1 dev lo\nroute 10.0.0.0/8 via fd00::1", 2, "family"),
         ];
         for (text, line, what) in bad {

@@ -41,7 +41,9 @@ const XDP_FIELDS: &str = "
 
 #[test]
 fn xdp_md_fields_and_ctx_in() {
-    let rt = rt();
+    // Device 3 must exist in the runtime's world (the kernel looks it up: ENODEV).
+    let world = bpfbox_vm::World::parse("interface eth0 index 3").unwrap();
+    let rt = bpfbox_vm::Runtime::new(bpfbox_vm::RuntimeOptions { world: std::sync::Arc::new(world), ..options() });
     let p = load(&rt, XDP, XDP_FIELDS, &[]);
     let pkt = udp_packet(b"abc");
     let o = run(&rt, p, &pkt);
@@ -81,6 +83,7 @@ fn xdp_md_fields_and_ctx_in() {
         Errno::E2BIG,
         "tail not zero"
     );
+    assert_eq!(bad_input(err_of(&rt, p, input(pkt.clone(), &[0, 45, 0, 9, 0, 0]))), Errno::ENODEV, "no device 9");
     assert_eq!(bad_input(err_of(&rt, p, TestRunInput { data_in: vec![0; 13], ..Default::default() })), Errno::EINVAL);
     assert_eq!(
         bad_input(err_of(&rt, p, TestRunInput { data_in: vec![0; 3521], ..Default::default() })),
