@@ -46,6 +46,9 @@ pub struct DebugArgs {
     /// Run the commands of FILE first (one per line), then read standard input.
     #[arg(short = 'x', long = "command", value_name = "FILE")]
     pub commands: Option<PathBuf>,
+    /// Speak the Debug Adapter Protocol on stdin/stdout (for VS Code, nvim-dap, dape).
+    #[arg(long)]
+    pub dap: bool,
 }
 
 /// Runs of one program of a loaded object.
@@ -125,6 +128,14 @@ pub fn session(d: &DebugArgs) -> Result<(Session, String), CliError> {
 /// "empty line repeats" on a terminal, plain lines otherwise).
 pub fn run(d: &DebugArgs) -> Result<u8, CliError> {
     let (mut s, banner) = session(d)?;
+    if d.dap {
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        let mut output = std::io::stdout().lock();
+        bpfbox_debug::dap::serve(&mut s, &banner, &mut input, &mut output)
+            .map_err(|e| CliError::Fault(format!("dap: {e}")))?;
+        return Ok(0);
+    }
     let mut out = std::io::stdout().lock();
     let write = |out: &mut std::io::StdoutLock<'_>, text: &str| {
         let _ = out.write_all(text.as_bytes());

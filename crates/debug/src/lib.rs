@@ -8,7 +8,9 @@
 //!   hook, the step recording, replays for reverse execution.
 //! - `expr.rs`: C expressions (`p->f`, `*p`, `a[i]`, registers) and gdb-style values.
 //! - `session.rs`: the command interpreter, lines in and text out.
+//! - `dap.rs`: the Debug Adapter Protocol over a byte stream, on the same session.
 
+pub mod dap;
 pub mod dwarf;
 pub mod engine;
 pub mod expr;
@@ -16,4 +18,4 @@ pub mod session;
 pub mod source;
 
 pub use engine::{Launch, Target};
-pub use session::{Session, SessionError};
+pub use session::{FrameInfo, Session, SessionError, Status};

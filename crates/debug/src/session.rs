@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+mod view;
+pub use view::{FrameInfo, Status};
+
 /// Why a session cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -87,6 +90,8 @@ pub struct Session {
     quit: bool,
     /// The next stop reported is a breakpoint reached backwards (reverse-continue).
     reverse_hit: bool,
+    /// Why the program last stopped, as reported.
+    last_reason: Option<StopReason>,
 }
 
 impl std::fmt::Debug for Session {
@@ -164,6 +169,7 @@ impl Session {
             list_at: None,
             quit: false,
             reverse_hit: false,
+            last_reason: None,
         };
         Ok((s, banner))
     }
@@ -455,6 +461,7 @@ impl Session {
             StopReason::Rewound | StopReason::Step if std::mem::take(&mut self.reverse_hit) => StopReason::Breakpoint,
             r => r.clone(),
         };
+        self.last_reason = Some(reason.clone());
         match &reason {
             StopReason::Breakpoint => {
                 let at = (prog, pc);

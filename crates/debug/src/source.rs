@@ -105,7 +105,10 @@ impl Sources {
 
     /// The file whose path is `name` or ends with `/name`.
     pub fn find(&self, name: &str) -> Option<usize> {
-        self.files.iter().position(|f| f == name || f.ends_with(&format!("/{name}")))
+        let exact = self.files.iter().position(|f| f == name || f.ends_with(&format!("/{name}")));
+        // A path written another way (`a/../b`, a different checkout): the file name.
+        let base = name.rsplit('/').next().unwrap_or(name);
+        exact.or_else(|| self.files.iter().position(|f| f.rsplit('/').next() == Some(base)))
     }
 
     /// The last path component of a file.
