@@ -393,3 +393,22 @@ fn repository_objects_step_forward_and_back_without_a_panic() {
         }
     });
 }
+
+#[test]
+fn tbreak_until_display_address_of_and_examine_formats() {
+    let out = demo("tbreak 40\nrun\ninfo breakpoints\nx/4xb $r7+12\nx/2dw $r7+26\nx/1xh $r7+12\ndisplay key\nuntil\nprint &key\nprint *&key\nprint &ip->protocol\nundisplay 1\nnext\n");
+    assert!(out.contains("Temporary breakpoint 1, xdp_debug_demo ("), "{out}");
+    // A temporary breakpoint is gone once hit.
+    assert!(out.contains("No breakpoints or watchpoints.\n"), "{out}");
+    // Ethernet type 0x0800 at offset 12, then 0x45 0x00.
+    assert!(out.contains(":\t0x08\t0x00\t0x45\t0x00\n"), "{out}");
+    assert!(out.contains(&format!(":\t{SADDR}\t{DADDR}\n")), "{out}");
+    assert!(out.contains(":\t0x0008\n"), "{out}");
+    assert!(out.contains("1: key = 0\n41\t\t__u32 hash = mix(ip->saddr, ip->daddr);\n1: key = 17\n"), "{out}");
+    assert!(out.contains("$1 = (__u32 *) 0x"), "{out}");
+    assert!(out.contains("$2 = 17\n"), "{out}");
+    assert!(out.contains("$3 = (__u8 *) 0x"), "{out}");
+    // undisplay: no more `1: key` after the last `next`.
+    let tail = &out[out.rfind("$3 = ").unwrap_or(0)..];
+    assert!(!tail.contains("1: key"), "{out}");
+}

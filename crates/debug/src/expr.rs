@@ -265,6 +265,8 @@ pub enum Place {
 pub struct Value {
     pub ty: Option<TypeId>,
     pub place: Place,
+    /// `&x` of a type the object has no pointer type for: the pointee's type.
+    pub pointee: Option<Option<TypeId>>,
 }
 
 /// Reads program memory at the stop.
@@ -288,7 +290,7 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     fn int(v: u64) -> Value {
-        Value { ty: None, place: Place::Bytes(v.to_le_bytes().to_vec()) }
+        Value { ty: None, place: Place::Bytes(v.to_le_bytes().to_vec()), pointee: None }
     }
 
     /// The variables visible at the stop: (name, is_param, value or why not).
@@ -315,7 +317,7 @@ impl Scope<'_> {
             Location::Value(x) => Place::Bytes(x.to_le_bytes()[..size].to_vec()),
             _ => return err("<optimized out>"),
         };
-        Ok(Value { ty: v.ty, place })
+        Ok(Value { ty: v.ty, place, pointee: None })
     }
 
     fn lookup(&self, name: &str) -> Result<Value, ExprError> {
@@ -341,21 +343,30 @@ impl Scope<'_> {
             }
             Expr::Deref(inner) => {
                 let v = self.eval(inner, mem)?;
+                if let (None, Some(to)) = (v.ty, v.pointee) {
+                    return Ok(Value { ty: to, place: Place::Mem(self.to_u64(&v, mem)?), pointee: None });
+                }
                 let to = match self.kind(v.ty) {
                     Some(Type::Pointer { to }) => *to,
                     Some(Type::Array { of, .. }) => {
-                        return Ok(Value { ty: *of, place: Place::Mem(self.address_of(&v)?) });
+                        return Ok(Value { ty: *of, place: Place::Mem(self.address_of(&v)?), pointee: None });
                     }
                     _ => return err("Attempt to take contents of a non-pointer value."),
                 };
                 if to.is_none() {
                     return err("Attempt to take contents of a non-pointer value.");
                 }
-                Ok(Value { ty: to, place: Place::Mem(self.to_u64(&v, mem)?) })
+                Ok(Value { ty: to, place: Place::Mem(self.to_u64(&v, mem)?), pointee: None })
             }
             Expr::AddrOf(inner) => {
                 let v = self.eval(inner, mem)?;
-                Ok(Scope::int(self.address_of(&v)?))
+                let addr = self.address_of(&v)?;
+                // A pointer type to the value's type, when the object has one.
+                let ty = self.info.and_then(|i| {
+                    i.types.iter().position(|t| matches!(t, Type::Pointer { to } if *to == v.ty && v.ty.is_some()))
+                });
+                let pointee = if ty.is_none() { Some(v.ty) } else { None };
+                Ok(Value { ty, place: Place::Bytes(addr.to_le_bytes().to_vec()), pointee })
             }
             Expr::Neg(inner) => Ok(Scope::int(self.to_u64(&self.eval(inner, mem)?, mem)?.wrapping_neg())),
             Expr::Not(inner) => Ok(Scope::int((self.to_u64(&self.eval(inner, mem)?, mem)? == 0) as u64)),
@@ -376,7 +387,7 @@ impl Scope<'_> {
                     _ => return err("cannot subscript something of this type"),
                 };
                 let size = self.info.map(|x| x.size_of(elem)).unwrap_or(1).max(1);
-                Ok(Value { ty: elem, place: Place::Mem(start.wrapping_add(i.wrapping_mul(size))) })
+                Ok(Value { ty: elem, place: Place::Mem(start.wrapping_add(i.wrapping_mul(size))), pointee: None })
             }
             Expr::Bin(op, a, b) => {
                 let av = self.eval(a, mem)?;
@@ -400,6 +411,7 @@ impl Scope<'_> {
                         return Ok(Value {
                             ty: if scale > 1 { av.ty } else { None },
                             place: Place::Bytes(x.wrapping_add(y.wrapping_mul(scale)).to_le_bytes().to_vec()),
+                            pointee: None,
                         });
                     }
                     BinOp::Sub => x.wrapping_sub(y),
@@ -461,7 +473,7 @@ impl Scope<'_> {
                 Place::Bytes(b.get(off as usize..off as usize + size).map(<[u8]>::to_vec).unwrap_or_default())
             }
         };
-        Ok(Value { ty, place })
+        Ok(Value { ty, place, pointee: None })
     }
 
     /// The bytes of a value (`len` = its type's size, 8 for plain integers).
@@ -502,6 +514,13 @@ impl Scope<'_> {
 
     /// Print a value as gdb does (`top`: pointers show their type).
     pub fn format(&self, v: &Value, mem: &mut dyn Memory) -> String {
+        if let (None, Some(to)) = (v.ty, v.pointee) {
+            let name = self.info.map(|i| i.type_name(to)).unwrap_or_else(|| "void".into());
+            return match self.to_u64(v, mem) {
+                Ok(a) => format!("({name} *) {a:#x}"),
+                Err(e) => format!("<error: {e}>"),
+            };
+        }
         match self.bytes(v, mem) {
             Ok(b) => self.format_bytes(v.ty, &b, true, 0),
             Err(e) => format!("<error: {e}>"),

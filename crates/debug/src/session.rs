@@ -514,7 +514,7 @@ impl Session {
 
     fn format_raw(&mut self, snap: &Snapshot, ty: Option<crate::dwarf::TypeId>, bytes: &[u8]) -> String {
         let scope = scope_in(&self.progs, self.info.as_ref(), snap, 0);
-        let v = Value { ty, place: expr::Place::Bytes(bytes.to_vec()) };
+        let v = Value { ty, place: expr::Place::Bytes(bytes.to_vec()), pointee: None };
         scope.format(&v, &mut Mem(self.dbg.as_mut()))
     }
 
