@@ -54,8 +54,8 @@ pub struct MemUndo {
 pub struct Recorder {
     /// Per step: `pc | depth << 32 | tag`.
     pub trace: Vec<u64>,
-    /// Per step: the value of the register the instruction overwrites, before it
-    /// does (0 when it writes none).
+    /// Per step whose instruction overwrites a register (kind 0..=9) or that calls the
+    /// hook: the register's value before (the hook decides what it keeps for its steps).
     pub old: Vec<u64>,
     /// Per store, in step order: what it overwrote.
     pub mem: Vec<MemUndo>,

@@ -559,7 +559,9 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                         }
                         if fast {
                             r.trace.push(pc as u64 | (depth as u64) << 32 | r.tag);
-                            r.old.push(if k < 10 { reg[k as usize] } else { 0 });
+                            if k < 10 {
+                                r.old.push(reg[k as usize]);
+                            }
                         }
                     }
                 }
