@@ -332,10 +332,26 @@ impl Hook {
             self.rec.old.push(step.reg(usize::from(k)));
             return;
         }
-        self.rec.old.push(if k == CALL_HOOK { step.reg(0) } else { 0 });
-        if k != CALL_HOOK && k != STORE {
+        if k != CALL_HOOK {
+            // Stores log memory; jumps change no register.
+            if k == STORE {
+                let save_store = |step: &mut Step<'_>, mem: &mut Vec<MemUndo>, undo: &mut Undo| {
+                    if let Some(Insn::Store { size, dst, off, .. }) = step.insn().copied() {
+                        let addr = step.reg(usize::from(dst.num())).wrapping_add(off as i64 as u64);
+                        let mut old = [0u8; 8];
+                        if step.read(addr, &mut old[..size.bytes().min(8)]).is_ok() {
+                            mem.push(MemUndo { step: n, len: size.bytes() as u8, addr, old });
+                        } else {
+                            undo.barriers.push(n);
+                        }
+                    }
+                };
+                save_store(step, &mut self.rec.mem, &mut self.undo);
+            }
             return;
         }
+        // Helper calls write r0.
+        self.rec.old.push(step.reg(0));
         let all_regs = |step: &Step<'_>| {
             let mut r = [0u64; 10];
             for (i, x) in r.iter_mut().enumerate() {
@@ -445,27 +461,37 @@ impl Hook {
             *r = step.reg(i);
         }
         let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.rec.mem.len(), self.undo.blocks.len());
+        let kind_of = |x: u64| {
+            let e = unpack(x);
+            self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK)
+        };
+        let pushes = |kind: u8| kind < NO_REG || kind == CALL_HOOK;
+        // Every frame writable while memory is restored (stores of deeper frames).
+        step.rewind(step.pc(), bpfbox_vm::MAX_CALL_FRAMES - 1, &[], &[]);
+        // `old` has an entry for the current step too (recorded already).
+        let mut oi = self.rec.old.len() - usize::from(pushes(kind_of(self.rec.trace[n as usize])));
         // Newest first: registers from `old` or the multi-register log, memory from
         // the store and block logs.
         for k in (m..n).rev() {
-            let e = unpack(self.rec.trace[k as usize]);
-            let kind =
-                self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK);
+            let kind = kind_of(self.rec.trace[k as usize]);
             let k32 = k as u32;
+            if pushes(kind) {
+                oi -= 1;
+            }
             while mi > 0 && self.rec.mem[mi - 1].step == k32 {
                 mi -= 1;
                 let u = self.rec.mem[mi];
                 let _ = step.write(u.addr, &u.old[..usize::from(u.len).min(8)]);
             }
             if kind < NO_REG {
-                regs[usize::from(kind)] = self.rec.old[k as usize];
+                regs[usize::from(kind)] = self.rec.old[oi];
             } else if kind == CALL_HOOK {
                 if ri > 0 && self.undo.regs[ri - 1].0 == k32 {
                     ri -= 1;
                     regs = self.undo.regs[ri].1;
                 } else {
                     // Helper calls write r0.
-                    regs[0] = self.rec.old[k as usize];
+                    regs[0] = self.rec.old[oi];
                 }
                 while bi > 0 && self.undo.blocks[bi - 1].0 == k32 {
                     bi -= 1;
@@ -493,7 +519,7 @@ impl Hook {
         self.undo.truncate(m32);
         cut(&mut self.rec.mem, m32, |x| x.step);
         self.rec.trace.truncate(m as usize);
-        self.rec.old.truncate(m as usize);
+        self.rec.old.truncate(oi);
         self.record(step);
         true
     }
