@@ -461,6 +461,17 @@ impl Hook {
             *r = step.reg(i);
         }
         let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.rec.mem.len(), self.undo.blocks.len());
+        // The current step's own entries (recorded already) are not undone.
+        let n32 = n as u32;
+        while ri > 0 && self.undo.regs[ri - 1].0 >= n32 {
+            ri -= 1;
+        }
+        while mi > 0 && self.rec.mem[mi - 1].step >= n32 {
+            mi -= 1;
+        }
+        while bi > 0 && self.undo.blocks[bi - 1].0 >= n32 {
+            bi -= 1;
+        }
         let kind_of = |x: u64| {
             let e = unpack(x);
             self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK)
