@@ -139,3 +139,34 @@ fn helpers_and_atomics_undo_in_place() {
         assert_eq!(stack(&mut live, &back), stack(&mut replay, &fresh), "stack at step {m}");
     }
 }
+
+#[test]
+fn back_and_forth_at_random_points_matches_replays() {
+    let insns = bpfbox_isa::llvm::assemble(PROGRAM).expect("assembles");
+    let progs = Arc::new(vec![insns.clone()]);
+    let target: Arc<dyn Target> = Arc::new(Prog(insns));
+    let (mut live, ev, mut trace) = Debuggee::start(target.clone(), progs.clone(), 0, Stop::default()).expect("starts");
+    let end = stopped(ev);
+    let mut at = end.step;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..30 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let to = (seed >> 33) % end.step;
+        let snap = if to < at {
+            let (ev, t) = live.undo(to, trace).expect("undo");
+            trace = t;
+            stopped(ev.expect("undone in place"))
+        } else {
+            let (ev, t) = live.resume(Stop { at_step: Some(to), ..Stop::default() }, trace).expect("resumes");
+            trace = t;
+            stopped(ev)
+        };
+        at = snap.step;
+        assert_eq!(at, to);
+        let (mut replay, ev, _) =
+            Debuggee::start(target.clone(), progs.clone(), 0, Stop { at_step: Some(to), ..Stop::default() })
+                .expect("replays");
+        let fresh = stopped(ev);
+        assert_eq!(state(&mut live, &snap), state(&mut replay, &fresh), "step {to}");
+    }
+}
