@@ -53,6 +53,31 @@ int tc_skb_misc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* VLAN tags: pushed out of band, moved into the packet by a second push, popped. */
+SEC("tc")
+int tc_vlan(struct __sk_buff *skb)
+{
+	__u32 i = 0;
+
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, skb->protocol | (__u64)skb->len << 32);
+	slot_store(&misc_log, i++, bpf_skb_vlan_pop(skb));
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, skb->protocol | (__u64)skb->len << 32);
+	slot_store(&misc_log, i++, bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), 100));
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021AD), 200));
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, skb->protocol | (__u64)skb->len << 32);
+	slot_store(&misc_log, i++, bpf_skb_vlan_push(skb, 0x1234, 7));
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, skb->protocol | (__u64)skb->len << 32);
+	slot_store(&misc_log, i++, bpf_skb_vlan_pop(skb));
+	slot_store(&misc_log, i++, skb->vlan_present | skb->vlan_tci << 8 | (__u64)skb->vlan_proto << 32);
+	slot_store(&misc_log, i++, skb->protocol | (__u64)skb->len << 32);
+	return TC_ACT_OK;
+}
+
 /* A socket filter's view: its data starts at the network header. */
 SEC("socket")
 int sock_relative(struct __sk_buff *skb)

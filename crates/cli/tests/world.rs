@@ -296,6 +296,60 @@ fn small_skb_helpers_follow_the_kernel() {
     assert_eq!(log, [0, 8, 0, 17], "the EtherType before the network header, the IPv4 protocol");
 }
 
+/// `p` with 802.1Q/802.1ad tags (TPID, TCI) after its MAC addresses, outermost first.
+fn vlan_tagged(p: &[u8], tags: &[(u16, u16)]) -> Vec<u8> {
+    let mut out = p[..12].to_vec();
+    for (tpid, tci) in tags {
+        out.extend(tpid.to_be_bytes());
+        out.extend(tci.to_be_bytes());
+    }
+    out.extend(&p[12..]);
+    out
+}
+
+#[test]
+fn vlan_tags_move_between_the_packet_and_the_skb() {
+    let p = udp4("10.0.0.7");
+    let qinq = vlan_tagged(&p, &[(0x88a8, 6), (0x8100, 7)]);
+    let v = json_run(&[
+        "run",
+        &obj("tc_skb_misc"),
+        "--prog",
+        "tc_vlan",
+        "--data-hex",
+        &hex(&qinq),
+        "--dump-maps",
+        "--json",
+    ]);
+    let log: Vec<u64> = map_values(&v, "misc_log").iter().take(16).map(|x| x.as_u64().unwrap()).collect();
+    let tag = |proto: u16, tci: u64| 1 | tci << 8 | u64::from(proto.to_be()) << 32;
+    let proto_len = |proto: u16, len: u64| u64::from(proto.to_be()) | len << 32;
+    let (q, ad) = (0x8100, 0x88a8);
+    assert_eq!(
+        log,
+        [
+            0,                 // no tag out of band
+            proto_len(ad, 58), // the packet's outer tag is the protocol
+            0,                 // pop: the outer tag goes, the inner one out of band
+            tag(q, 7),
+            proto_len(0x800, 50),
+            0, // push Q 100: the tag 7 goes back into the packet
+            tag(q, 100),
+            0, // push AD 200: 100 into the packet
+            tag(ad, 200),
+            proto_len(q, 58),
+            0, // push with an unknown TPID: 802.1Q
+            tag(q, 7),
+            proto_len(ad, 62),
+            0, // pop: the out-of-band tag goes, the packet's outer one out of band
+            tag(ad, 200),
+            proto_len(q, 58),
+        ]
+    );
+    let out = unhex(v["data_out"].as_str().unwrap());
+    assert_eq!(out, vlan_tagged(&p, &[(q, 100), (q, 7)]));
+}
+
 #[test]
 fn the_default_world_is_lo_and_eth0() {
     let pcap = pcap("default", &[udp4("10.0.0.7"), udp4("192.168.1.1"), udp6("fd00::5")]);
@@ -537,6 +591,7 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         "tc_mtu",
         "tc_skb_misc",
         "sock_relative",
+        "tc_vlan",
         "xdp_fwd",
         "xdp_fwd_direct",
         "xdp_fwd_output",
@@ -597,13 +652,14 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         {"key": 9, "value": real(&addr("2001:db8::7"), 1, 77)},
     ]);
     let init = format!("hc_reals={}", tmp("reals.json", reals.to_string().as_bytes()));
-    let hex = |p: Vec<u8>| p.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let p4 = hex(udp4("192.168.1.1"));
+    let p4 = hex(&udp4("192.168.1.1"));
     let world = router();
     let (fwd, nat64, tun) = (obj("xdp_fib_fwd"), obj("tc_nat64"), obj("tc_tunnel_key"));
     let dyn_ = obj("xdp_dynptr_parse");
     let (ct, syn) = (obj("xdp_syn_ct"), pcap("ksyn", &syn_packets()));
     let (misc, ecn) = (obj("tc_skb_misc"), pcap("kecn", &ecn_packets()));
+    let qinq = hex(&vlan_tagged(&udp4("10.0.0.7"), &[(0x88a8, 6), (0x8100, 7)]));
+    let dot1q = hex(&vlan_tagged(&udp4("10.0.0.7"), &[(0x8100, 9)]));
     let cases: Vec<Vec<&str>> = vec![
         vec![&fwd, "--prog", "xdp_fwd", "--pcap", &fib],
         vec![&fwd, "--prog", "xdp_fwd_direct", "--pcap", &fib],
@@ -626,6 +682,9 @@ fn world_programs_agree_with_the_kernel_and_leave_nothing_behind() {
         vec![&ct, "--prog", "ct_errors", "--pcap", &syn],
         vec![&misc, "--prog", "tc_skb_misc", "--pcap", &ecn],
         vec![&misc, "--prog", "sock_relative", "--pcap", &ecn],
+        vec![&misc, "--prog", "tc_vlan", "--data-hex", &qinq],
+        vec![&misc, "--prog", "tc_vlan", "--data-hex", &dot1q],
+        vec![&misc, "--prog", "tc_vlan", "--data-hex", &p4],
     ];
     for c in &cases {
         let mut args = vec!["run"];

@@ -238,6 +238,9 @@ pub(crate) struct Skb {
     /// `ip_summed == CHECKSUM_UNNECESSARY` and its `csum_level`; `None`: `CHECKSUM_NONE`
     /// (what test runs build).
     pub csum_unnecessary: Option<u8>,
+    /// The out-of-band VLAN tag (`skb->vlan_proto` as its `__be16` bytes read natively,
+    /// `skb->vlan_tci`), as `bpf_skb_vlan_push` sets it.
+    pub vlan: Option<(u16, u16)>,
     ctx_in: [u8; SKB_SIZE],
     anchor: Box<[u64; SKB_SIZE / 8]>,
 }
@@ -568,6 +571,7 @@ impl Ctx {
             local_ip6: lip6,
             tunnel: None,
             csum_unnecessary: None,
+            vlan: None,
             ctx_in: c,
             anchor: Box::new([0; SKB_SIZE / 8]),
         }))
@@ -871,7 +875,10 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
         f if f.starts_with("cb[") => s.cb[((foff - 48) / 4) as usize],
         f if f.starts_with("remote_ip6[") => s.remote_ip6[((foff - 100) / 4) as usize],
         f if f.starts_with("local_ip6[") => s.local_ip6[((foff - 116) / 4) as usize],
-        _ => 0, // vlan_*, napi_id, ports: 0 on the test device
+        "vlan_present" => s.vlan.is_some() as u32,
+        "vlan_tci" => s.vlan.map_or(0, |v| v.1 as u32),
+        "vlan_proto" => s.vlan.map_or(0, |v| v.0 as u32),
+        _ => 0, // napi_id, ports: 0 on the test device
     };
     let shift = (off - foff) * 8;
     let mask = if size == 4 { u32::MAX } else { (1u32 << (size * 8)) - 1 };

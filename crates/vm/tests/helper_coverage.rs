@@ -10,8 +10,8 @@ use bpfbox_vm::helper_coverage;
 /// (program type, implemented at least)
 const FLOORS: &[(ProgType, usize)] = &[
     (ProgType::Xdp, 56),
-    (ProgType::SchedCls, 71),
-    (ProgType::SchedAct, 71),
+    (ProgType::SchedCls, 73),
+    (ProgType::SchedAct, 73),
     (ProgType::SocketFilter, 48),
     (ProgType::CgroupSkb, 49),
     (ProgType::LwtIn, 51),

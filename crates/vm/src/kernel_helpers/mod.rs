@@ -192,6 +192,8 @@ const HELPERS: &[(&str, HelperFn)] = &[
     ("skb_ecn_set_ce", skb_ecn_set_ce),
     ("clone_redirect", clone_redirect),
     ("set_hash_invalid", set_hash_invalid),
+    ("skb_vlan_push", skb_vlan_push),
+    ("skb_vlan_pop", skb_vlan_pop),
     ("skb_change_proto", skb_change_proto),
     ("skb_set_tunnel_key", skb_set_tunnel_key),
     ("skb_get_tunnel_key", skb_get_tunnel_key),

@@ -297,6 +297,86 @@ pub(super) fn set_hash_invalid(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     ret(0)
 }
 
+/// `ETH_P_8021Q` and `ETH_P_8021AD` as an skb's `__be16` fields read natively.
+const VLAN_8021Q: u16 = 0x8100u16.to_be();
+const VLAN_8021AD: u16 = 0x88a8u16.to_be();
+const VLAN_HLEN: usize = 4;
+
+fn is_vlan(protocol: u32) -> bool {
+    protocol == VLAN_8021Q as u32 || protocol == VLAN_8021AD as u32
+}
+
+/// `__skb_vlan_pop`: the in-band tag after the MAC addresses goes; its TCI, or
+/// `-ENOMEM` when the packet is shorter than a VLAN Ethernet header.
+fn vlan_pop_inband(k: &mut crate::ctx::Skb) -> Result<u16, Errno> {
+    if k.len < 14 + VLAN_HLEN {
+        return Err(Errno::ENOMEM);
+    }
+    let d = k.data_mut();
+    let tci = u16::from_be_bytes([d[14], d[15]]);
+    let encap = u16::from_be_bytes([d[16], d[17]]);
+    let next2 = [d.get(18).copied(), d.get(19).copied()];
+    d.copy_within(0..12, VLAN_HLEN);
+    k.head += VLAN_HLEN;
+    k.len -= VLAN_HLEN;
+    // vlan_set_encap_proto
+    let proto: u16 = if encap >= 0x600 {
+        encap
+    } else if next2 == [Some(0xff), Some(0xff)] {
+        1
+    } else {
+        4
+    };
+    k.protocol = proto.to_be() as u32;
+    Ok(tci)
+}
+
+/// `bpf_skb_vlan_push(skb, vlan_proto, vlan_tci)`: the tag goes out of band; one
+/// already there moves into the packet first.
+pub(super) fn skb_vlan_push(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let (proto, tci) = (a[1] as u16, a[2] as u16);
+    let proto = if proto == VLAN_8021Q || proto == VLAN_8021AD { proto } else { VLAN_8021Q };
+    let r = with_skb(c, a[0], |k, mem| {
+        if let Some((old_proto, old_tci)) = k.vlan {
+            k.push_head(VLAN_HLEN);
+            let d = k.data_mut();
+            d.copy_within(VLAN_HLEN..VLAN_HLEN + 12, 0);
+            d[12..14].copy_from_slice(&old_proto.to_ne_bytes());
+            d[14..16].copy_from_slice(&old_tci.to_be_bytes());
+            k.protocol = old_proto as u32;
+        }
+        k.vlan = Some((proto, tci));
+        set_skb_packet(k, mem);
+        0
+    })?;
+    ret(r)
+}
+
+/// `bpf_skb_vlan_pop`: the out-of-band tag goes (else an in-band one); a further
+/// in-band tag becomes the out-of-band one.
+pub(super) fn skb_vlan_pop(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
+    let r = with_skb(c, a[0], |k, mem| {
+        let r = (|| {
+            if k.vlan.take().is_none() {
+                if !is_vlan(k.protocol) {
+                    return Ok(());
+                }
+                vlan_pop_inband(k)?;
+            }
+            if !is_vlan(k.protocol) {
+                return Ok(());
+            }
+            let proto = k.protocol as u16;
+            let tci = vlan_pop_inband(k)?;
+            k.vlan = Some((proto, tci));
+            Ok(())
+        })();
+        set_skb_packet(k, mem);
+        r.map_or_else(Errno::ret, |()| 0)
+    })?;
+    ret(r)
+}
+
 /// `bpf_skb_change_type`: a `PACKET_*` type up to `PACKET_OTHERHOST` (3).
 pub(super) fn skb_change_type(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     let t = a[1] as u32;
