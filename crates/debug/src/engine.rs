@@ -759,7 +759,12 @@ fn worker(
         prog: 0,
         packet: 0,
         last_packet: launch.inputs.len().saturating_sub(1).min(255) as u8,
-        rec: Recorder::default(),
+        rec: Recorder {
+            trace: pool::take_trace(),
+            old: pool::take_old(),
+            mem: pool::take_mem(),
+            ..Recorder::default()
+        },
         stop: Box::new(stop),
         undo: Undo::default(),
     };
@@ -771,6 +776,8 @@ fn worker(
             Err(e) => {
                 let msg = e.to_string();
                 if msg.contains(KILLED) {
+                    pool::give_mem(std::mem::take(&mut hook.rec.mem));
+                    pool::give_old(std::mem::take(&mut hook.rec.old));
                     let _ = tx.send(FromWorker::Exited(Vec::new()));
                     return;
                 }
@@ -779,6 +786,8 @@ fn worker(
         };
         let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk }));
     }
+    pool::give_mem(std::mem::take(&mut hook.rec.mem));
+    pool::give_old(std::mem::take(&mut hook.rec.old));
     let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.rec.trace)));
 }
 
@@ -790,4 +799,62 @@ fn grow(v: &mut Vec<u64>) -> usize {
         v.reserve(v.capacity().max(4 * CHUNK));
     }
     v.capacity() - v.len() - 1
+}
+
+/// Recording buffers kept for the next run of this process: replays and restarts
+/// reuse memory the kernel has already mapped in (page faults are most of the cost of
+/// recording a long run).
+pub mod pool {
+    use bpfbox_vm::debug::MemUndo;
+    use std::sync::Mutex;
+
+    const KEEP: usize = 4;
+    static TRACE: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+    static OLD: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+    static MEM: Mutex<Vec<Vec<MemUndo>>> = Mutex::new(Vec::new());
+
+    fn take<T>(p: &Mutex<Vec<Vec<T>>>) -> Vec<T> {
+        let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+        let best = (0..p.len()).max_by_key(|&i| p[i].capacity());
+        best.map(|i| p.swap_remove(i)).unwrap_or_default()
+    }
+
+    fn give<T>(p: &Mutex<Vec<Vec<T>>>, mut v: Vec<T>) {
+        if v.capacity() == 0 {
+            return;
+        }
+        v.clear();
+        let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+        p.push(v);
+        if p.len() > KEEP {
+            // Keep the largest.
+            p.sort_by_key(|v| std::cmp::Reverse(v.capacity()));
+            p.truncate(KEEP);
+        }
+    }
+
+    pub fn take_trace() -> Vec<u64> {
+        take(&TRACE)
+    }
+
+    pub fn take_old() -> Vec<u64> {
+        take(&OLD)
+    }
+
+    pub fn give_old(v: Vec<u64>) {
+        give(&OLD, v)
+    }
+
+    pub fn take_mem() -> Vec<MemUndo> {
+        take(&MEM)
+    }
+
+    /// Hand back a trace the session no longer needs.
+    pub fn give_trace(v: Vec<u64>) {
+        give(&TRACE, v)
+    }
+
+    pub fn give_mem(v: Vec<MemUndo>) {
+        give(&MEM, v)
+    }
 }

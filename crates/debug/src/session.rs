@@ -327,7 +327,7 @@ impl Session {
         self.finished = false;
         let mut stop = self.base_stop();
         stop.at_step = at_step;
-        self.trace.clear();
+        engine::pool::give_trace(std::mem::take(&mut self.trace));
         match Debuggee::start(self.target.clone(), self.insns.clone(), self.main, stop) {
             Ok((d, ev, trace)) => {
                 self.dbg = Some(d);
@@ -727,6 +727,7 @@ impl Session {
     fn replay(&mut self, m: u64, out: &mut String) {
         let prev = self.stop.take();
         self.dbg = None;
+        engine::pool::give_trace(std::mem::take(&mut self.trace));
         let stop = Stop { at_step: Some(m), ..Stop::default() };
         match Debuggee::start(self.target.clone(), self.insns.clone(), self.main, stop) {
             Ok((d, Event::Stopped(s), trace)) => {
