@@ -103,3 +103,12 @@ r1 = r0
 r0 = 100
 r0 >>= r1
 exit
+
+=== modulo of two constants is not folded: both branches are walked (as the kernel does)
+r1 = 7
+r2 = 3
+r1 %= r2
+if r1 == 1 goto ok
+r0 = *(u64 *)(r10 + 8)  ; error: invalid read from stack R10 off=8 size=8
+ok: r0 = 0
+exit
