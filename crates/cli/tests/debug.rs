@@ -131,13 +131,20 @@ fn watch_stops_when_a_map_value_changes() {
     let out = debug(
         DEMO,
         &["--data-hex", PACKET, "--map-init", &map_init],
-        "break mix\nrun\nfinish\nwatch st->packets\nwatch st->bytes\ncontinue\ncontinue\nprint *st\ncontinue\n",
+        "break mix\nrun\nfinish\nwatch st->packets\nwatch st->bytes\ncontinue\ncontinue\nprint *st\ncontinue\nreverse-continue\nreverse-continue\nprint *st\nreverse-continue\n",
     );
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.contains("Hardware watchpoint 2: st->packets\n"), "{out}");
     assert!(out.contains("\nHardware watchpoint 2: st->packets\n\nOld value = 41\nNew value = 42\n"), "{out}");
     assert!(out.contains("\nHardware watchpoint 3: st->bytes\n\nOld value = 1000\nNew value = 1036\n"), "{out}");
     assert!(out.contains("= {packets = 42, bytes = 1036}\n"), "{out}");
+    // Backwards, each watch stops at the store that changed it, newest first.
+    let back = &out[out.find("reverse commands go back").unwrap_or_else(|| panic!("{out}"))..];
+    let bytes = back.find("\nHardware watchpoint 3: st->bytes\n\nOld value = 1036\nNew value = 1000\n");
+    let packets = back.find("\nHardware watchpoint 2: st->packets\n\nOld value = 42\nNew value = 41\n");
+    assert!(bytes.is_some() && packets.is_some() && bytes < packets, "{out}");
+    assert!(back.contains("= {packets = 41, bytes = 1000}\n"), "{out}");
+    assert!(back.contains("\nBreakpoint 1, mix (a="), "{out}");
 }
 
 #[test]

@@ -217,6 +217,8 @@ enum ToWorker {
     Resume(Box<Stop>, Trace),
     /// Undo back to this step if the log allows.
     Undo(u64, Trace),
+    /// The latest step before the current one that wrote into (address, length).
+    LastWrite(u64, usize),
     Kill,
 }
 
@@ -226,6 +228,7 @@ enum FromWorker {
     Read(Result<Vec<u8>, String>),
     /// The undo log does not reach that step.
     CannotUndo(Trace),
+    LastWrite(Option<u64>),
     PacketEnd(PacketEnd),
     Exited(Trace),
     Failed(String),
@@ -537,6 +540,8 @@ impl Hook {
 
     /// Paused: serve requests until resumed. `Err` when killed.
     fn pause(&mut self, snap: Snapshot, step: &mut Step<'_>) -> Result<(), VmError> {
+        // The step paused at (the trace is with the controller meanwhile).
+        let mut at = snap.step as u32;
         let trace = std::mem::take(&mut self.rec.trace);
         if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
             return Err(killed(step.pc()));
@@ -554,10 +559,19 @@ impl Hook {
                     self.kinds_of.iter_mut().for_each(|k| *k = None);
                     return Ok(());
                 }
+                Ok(ToWorker::LastWrite(addr, len)) => {
+                    let n = at;
+                    let hit = |a: u64, l: u64| a < addr.saturating_add(len as u64) && addr < a.saturating_add(l);
+                    let store = self.rec.mem.iter().rev().find(|u| u.step < n && hit(u.addr, u64::from(u.len)));
+                    let block = self.undo.blocks.iter().rev().find(|b| b.0 < n && hit(b.1, b.2.len() as u64));
+                    let step = store.map(|u| u.step).max(block.map(|b| b.0)).map(u64::from);
+                    let _ = self.tx.send(FromWorker::LastWrite(step));
+                }
                 Ok(ToWorker::Undo(m, trace)) => {
                     self.rec.trace = trace;
                     let msg = if self.undo_to(m, step) {
                         let snap = self.snapshot(step, StopReason::Rewound);
+                        at = snap.step as u32;
                         FromWorker::Stopped(Box::new(snap), std::mem::take(&mut self.rec.trace))
                     } else {
                         FromWorker::CannotUndo(std::mem::take(&mut self.rec.trace))
@@ -651,7 +665,7 @@ impl Debuggee {
                     self.finish();
                     return Err(e);
                 }
-                Ok(FromWorker::Read(_)) | Ok(FromWorker::CannotUndo(_)) => {}
+                Ok(FromWorker::Read(_)) | Ok(FromWorker::CannotUndo(_)) | Ok(FromWorker::LastWrite(_)) => {}
                 Err(_) => {
                     self.finish();
                     return Err("the debuggee thread ended unexpectedly".into());
@@ -692,6 +706,23 @@ impl Debuggee {
             match self.rx.recv() {
                 Ok(FromWorker::Stopped(s, t)) => return Ok((Some(Event::Stopped(s)), t)),
                 Ok(FromWorker::CannotUndo(t)) => return Ok((None, t)),
+                Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
+                Ok(_) => {}
+                Err(_) => return Err("the debuggee is gone".into()),
+            }
+        }
+    }
+
+    /// The latest recorded step before this one whose store, atomic or helper wrote
+    /// into `len` bytes at `addr` (map updates by helpers are not seen).
+    pub fn last_write(&mut self, addr: u64, len: usize) -> Result<Option<u64>, String> {
+        if !self.alive {
+            return Ok(None);
+        }
+        self.tx.send(ToWorker::LastWrite(addr, len)).map_err(|_| "the debuggee is gone".to_string())?;
+        loop {
+            match self.rx.recv() {
+                Ok(FromWorker::LastWrite(s)) => return Ok(s),
                 Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
                 Ok(_) => {}
                 Err(_) => return Err("the debuggee is gone".into()),

@@ -92,6 +92,8 @@ pub struct Session {
     reverse_hit: bool,
     /// Why the program last stopped, as reported.
     last_reason: Option<StopReason>,
+    /// The next stop reported is watch `index` reached backwards, its value then.
+    reverse_watch: Option<(usize, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for Session {
@@ -170,6 +172,7 @@ impl Session {
             quit: false,
             reverse_hit: false,
             last_reason: None,
+            reverse_watch: None,
         };
         Ok((s, banner))
     }
@@ -461,6 +464,14 @@ impl Session {
             StopReason::Rewound | StopReason::Step if std::mem::take(&mut self.reverse_hit) => StopReason::Breakpoint,
             r => r.clone(),
         };
+        if let Some((i, later)) = self.reverse_watch.take() {
+            // Going backwards: "old" is the value after the write, "new" the one before.
+            if let Some(w) = self.watches.get(i).cloned() {
+                let o = self.format_raw(snap, w.ty, &later);
+                let n = self.format_raw(snap, w.ty, &w.old);
+                let _ = writeln!(out, "\nHardware watchpoint {}: {}\n\nOld value = {o}\nNew value = {n}", w.id, w.what);
+            }
+        }
         self.last_reason = Some(reason.clone());
         match &reason {
             StopReason::Breakpoint => {
@@ -639,11 +650,33 @@ impl Session {
             Rev::Continue => {
                 let bp: Vec<(usize, usize)> = self.breakpoints.iter().flat_map(|b| b.locs.iter().copied()).collect();
                 let hit = (0..n).rev().find(|&k| bp.contains(&(usize::from(t[k].prog), t[k].pc as usize)));
-                if hit.is_none() {
-                    out.push_str("\nNo more reverse-execution history.\n");
+                // Watches: the last recorded write into them (in this run).
+                let mut watch_hit: Option<(u64, usize)> = None;
+                if self.stop.is_some() {
+                    for (i, w) in self.watches.iter().enumerate() {
+                        let Some(d) = self.dbg.as_mut() else { break };
+                        if let Ok(Some(k)) = d.last_write(w.addr, w.len) {
+                            if watch_hit.is_none_or(|(best, _)| k > best) {
+                                watch_hit = Some((k, i));
+                            }
+                        }
+                    }
                 }
-                self.reverse_hit = hit.is_some();
-                Some(hit.unwrap_or(0))
+                match (hit, watch_hit) {
+                    (h, Some((k, i))) if h.is_none_or(|h| (k as usize) >= h) => {
+                        let now = self.watches[i].old.clone();
+                        self.reverse_watch = Some((i, now));
+                        Some(k as usize)
+                    }
+                    (Some(h), _) => {
+                        self.reverse_hit = true;
+                        Some(h)
+                    }
+                    (None, _) => {
+                        out.push_str("\nNo more reverse-execution history.\n");
+                        Some(0)
+                    }
+                }
             }
             Rev::Step | Rev::Next => {
                 let over = matches!(how, Rev::Next);
