@@ -1,6 +1,6 @@
 //! The `bpfbox` command-line tool.
 
-use bpfbox::{CliError, Input};
+use bpfbox_cli::{CliError, Input};
 use bpfbox_isa::{llvm, ubpf, Syntax};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -77,12 +77,12 @@ enum EngineArg {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     #[command(flatten)]
-    Kernel(bpfbox::kernel_args::KernelCmd),
+    Kernel(bpfbox_cli::kernel_args::KernelCmd),
     /// Run a bpftrace script (`-e 'PROGRAM'` or a FILE), compiled straight to eBPF.
-    Trace(bpfbox::trace_cmd::TraceArgs),
+    Trace(bpfbox_cli::trace_cmd::TraceArgs),
     /// Debug a program of an ELF object at the source level (gdb's commands, reverse
     /// execution); commands from standard input when it is not a terminal.
-    Debug(bpfbox::debug_cmd::DebugArgs),
+    Debug(bpfbox_cli::debug_cmd::DebugArgs),
     /// Verify the programs of an ELF object as the kernel's verifier would, explaining
     /// rejections in terms of the source.
     Verify {
@@ -265,9 +265,9 @@ macro_rules! outln {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.cmd {
-        Cmd::Kernel(k) => bpfbox::run_kernel_cmd(k),
-        Cmd::Trace(t) => bpfbox::trace_cmd::run(t),
-        Cmd::Debug(d) => bpfbox::debug_cmd::run(&d),
+        Cmd::Kernel(k) => bpfbox_cli::run_kernel_cmd(k),
+        Cmd::Trace(t) => bpfbox_cli::trace_cmd::run(t),
+        Cmd::Debug(d) => bpfbox_cli::debug_cmd::run(&d),
         Cmd::Verify { file, prog, json, log, btf, types, unprivileged, kernel_facts, flags } => {
             let mut prog_flags = 0;
             for f in &flags {
@@ -286,8 +286,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                         .ok_or_else(|| CliError::usage(format!("--type expects NAME=TYPE, got `{t}`")))
                 })
                 .collect::<Result<_, _>>()?;
-            let kernel_facts = bpfbox::facts::FactsChoice::parse(&kernel_facts);
-            let args = bpfbox::verify_cmd::VerifyArgs {
+            let kernel_facts = bpfbox_cli::facts::FactsChoice::parse(&kernel_facts);
+            let args = bpfbox_cli::verify_cmd::VerifyArgs {
                 file,
                 prog,
                 json,
@@ -298,12 +298,12 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 kernel_facts,
                 prog_flags,
             };
-            let (text, code) = bpfbox::verify_cmd::run(&args)?;
+            let (text, code) = bpfbox_cli::verify_cmd::run(&args)?;
             emit(&text);
             Ok(code)
         }
         Cmd::Asm { file, output, syntax } => {
-            let text = bpfbox::read_text(&file)?;
+            let text = bpfbox_cli::read_text(&file)?;
             let insns =
                 bpfbox_isa::assemble(&text, syntax_for(syntax, &text)).map_err(|e| CliError::input(&file, e))?;
             let bytes = bpfbox_isa::encode_program(&insns);
@@ -320,8 +320,8 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Cmd::Disasm { file, prog, syntax } => {
             let data = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
-            if bpfbox::is_elf(&data) {
-                emit(&bpfbox::objdump(&file, &data, prog.as_deref())?);
+            if bpfbox_cli::is_elf(&data) {
+                emit(&bpfbox_cli::objdump(&file, &data, prog.as_deref())?);
                 return Ok(0);
             }
             if prog.is_some() {
@@ -364,7 +364,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             no_verify,
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
-            if bpfbox::is_elf(&head) {
+            if bpfbox_cli::is_elf(&head) {
                 if engine == EngineArg::Jit && (kernel || compare) {
                     return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
                 }
@@ -378,7 +378,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                         .map(|(a, b)| (a.to_string(), b.to_string()))
                         .ok_or_else(|| CliError::usage(format!("{flag} expects NAME=VALUE, got `{s}`")))
                 };
-                let args = bpfbox::run_obj::RunObjArgs {
+                let args = bpfbox_cli::run_obj::RunObjArgs {
                     file,
                     prog,
                     types: types.iter().map(|t| split(t, "--type")).collect::<Result<_, _>>()?,
@@ -395,11 +395,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     out_pcap,
                     btf,
                     backend: if compare {
-                        bpfbox::run_obj::Backend::Compare
+                        bpfbox_cli::run_obj::Backend::Compare
                     } else if kernel {
-                        bpfbox::run_obj::Backend::Kernel
+                        bpfbox_cli::run_obj::Backend::Kernel
                     } else {
-                        bpfbox::run_obj::Backend::User
+                        bpfbox_cli::run_obj::Backend::User
                     },
                     json,
                     log,
@@ -407,7 +407,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     verify: !no_verify,
                     world,
                 };
-                let (text, code) = bpfbox::run_obj::run(&args)?;
+                let (text, code) = bpfbox_cli::run_obj::run(&args)?;
                 emit(&text);
                 return Ok(code);
             }
@@ -423,11 +423,11 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 ));
             }
             let mem = match mem {
-                Some(h) => bpfbox::parse_hex(&h).map_err(|e| CliError::usage(format!("--mem: {e}")))?,
+                Some(h) => bpfbox_cli::parse_hex(&h).map_err(|e| CliError::usage(format!("--mem: {e}")))?,
                 None => Vec::new(),
             };
             let input = Input::load(&file, |text| syntax_for(syntax, text))?;
-            let report = bpfbox::run_program(&file, input, mem, max_insns, engine == EngineArg::Jit)?;
+            let report = bpfbox_cli::run_program(&file, input, mem, max_insns, engine == EngineArg::Jit)?;
             if json {
                 outln!("{}", report.to_json());
             } else {

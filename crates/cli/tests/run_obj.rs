@@ -299,7 +299,7 @@ fn run_verifies_first_and_no_verify_runs_checked() {
 /// In-process (the library behind `bpfbox run`), so that pid and comm are equal.
 #[test]
 fn verified_runs_equal_checked_runs_on_every_repository_program() {
-    use bpfbox::run_obj::{run, Backend, RunObjArgs};
+    use bpfbox_cli::run_obj::{run, Backend, RunObjArgs};
     let pkt =
         "0200000000020200000000010800450000280001400040064e93c0000201c63364079c400050000003e8000000005002ffff232e0000";
     let mut compared = 0;
@@ -312,8 +312,8 @@ fn verified_runs_equal_checked_runs_on_every_repository_program() {
         files.sort();
         for f in files {
             let fs = f.to_string_lossy().to_string();
-            let va = bpfbox::verify_cmd::VerifyArgs { file: f.clone(), json: true, ..Default::default() };
-            let Ok((out, 0)) = bpfbox::verify_cmd::run(&va) else {
+            let va = bpfbox_cli::verify_cmd::VerifyArgs { file: f.clone(), json: true, ..Default::default() };
+            let Ok((out, 0)) = bpfbox_cli::verify_cmd::run(&va) else {
                 continue; // unloadable or rejected: `run` refuses it
             };
             let v: Value = serde_json::from_str(&out).unwrap();

@@ -2,7 +2,7 @@
 //! verifier errors (tests/verifier/c/*_bad.o against tests/verifier/snapshots/*.txt).
 //! Durations are normalised to "0.2 ms". `BPFBOX_BLESS=1` rewrites the snapshots.
 
-use bpfbox::verify_cmd::{run, VerifyArgs};
+use bpfbox_cli::verify_cmd::{run, VerifyArgs};
 use std::path::{Path, PathBuf};
 
 /// (case, a fragment of the kernel-style message the snapshot must contain)

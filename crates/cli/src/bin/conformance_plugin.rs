@@ -70,7 +70,7 @@ fn real_main() -> Result<u64, (u8, String)> {
     let toks: Vec<&str> = input.split_whitespace().collect();
     let mut code = hex_to_bytes("program on stdin", &toks).map_err(|e| (2, e))?;
     if elf {
-        code = bpfbox::first_program_bytes(&code).map_err(|e| (2, e))?;
+        code = bpfbox_cli::first_program_bytes(&code).map_err(|e| (2, e))?;
     }
     match run_bytecode(&code, &mem, engine) {
         Outcome::Returned(v) => Ok(v),
