@@ -349,7 +349,7 @@ fn programs_of(obj: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn repository_objects_step_forward_and_back_without_a_panic() {
-    let script = "start\nnext\nstep\nstep\ninfo locals\ninfo args\nbt\nreverse-step\nreverse-next\nfinish\ncontinue\nreverse-continue\nstepi\nreverse-finish\nreverse-stepi\nnexti\nuntil\ninfo maps\ncontinue\ncontinue\n";
+    let script = "start\nnext\nstep\nstep\ninfo locals\ninfo args\ninfo verifier\nbt\nreverse-step\nreverse-next\nfinish\ncontinue\nreverse-continue\nstepi\nreverse-finish\nreverse-stepi\nnexti\nuntil\ninfo maps\ncontinue\ncontinue\n";
     let mut objects = Vec::new();
     for dir in ["tests/progs", "examples"] {
         for e in std::fs::read_dir(root().join(dir)).expect("dir").flatten() {
@@ -418,4 +418,18 @@ fn tbreak_until_display_address_of_and_examine_formats() {
     // undisplay: no more `1: key` after the last `next`.
     let tail = &out[out.rfind("$3 = ").unwrap_or(0)..];
     assert!(!tail.contains("1: key"), "{out}");
+}
+
+#[test]
+fn info_verifier_shows_the_proved_states_beside_the_concrete_values() {
+    let out = demo("info verifier\nbreak 40\nbreak mix\nrun\ninfo verifier\ncontinue\ninfo verifier\n");
+    assert!(out.starts_with("Debugging") && out.contains("The program is not being run.\n"), "{out}");
+    // At line 40 (pc 13): the packet check before it, the load at it.
+    assert!(out.contains("The verifier accepted the program. What it recorded before pc 13:\n"), "{out}");
+    assert!(out.contains("  12: (2d) if r1 > r9 goto pc+28"), "{out}");
+    assert!(out.contains("  13: (71) r1 = *(u8 *)(r7 +23)"), "{out}");
+    // In mix: the callee's entry state (frame 1) with both arguments as 32-bit scalars.
+    assert!(out.contains("before pc 42:\n  42: frame1: R1=scalar("), "{out}");
+    assert_eq!(out.matches("Every concrete scalar is within what the verifier proved.").count(), 2, "{out}");
+    assert!(!out.contains("VERIFIER BUG?"), "{out}");
 }

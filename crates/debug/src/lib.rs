@@ -8,6 +8,8 @@
 //!   hook, the step recording, replays for reverse execution.
 //! - `expr.rs`: C expressions (`p->f`, `*p`, `a[i]`, registers) and gdb-style values.
 //! - `session.rs`: the command interpreter, lines in and text out.
+//! - `verifier_view.rs`: `info verifier`, the verifier's states at a pc beside the
+//!   concrete registers.
 //! - `dap.rs`: the Debug Adapter Protocol over a byte stream, on the same session.
 
 pub mod dap;
@@ -16,6 +18,7 @@ pub mod engine;
 pub mod expr;
 pub mod session;
 pub mod source;
+pub mod verifier_view;
 
 pub use engine::{Launch, Target};
 pub use session::{FrameInfo, Session, SessionError, Status};

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+mod verifier;
 mod view;
 pub use view::{FrameInfo, Status};
 
@@ -94,6 +95,9 @@ pub struct Session {
     last_reason: Option<StopReason>,
     /// The next stop reported is watch `index` reached backwards, its value then.
     reverse_watch: Option<(usize, Vec<u8>)>,
+    /// The object, for the verifier (`info verifier`), and its logs per program.
+    obj: Arc<LoadedObject>,
+    verifier_logs: HashMap<usize, Result<String, String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -173,6 +177,8 @@ impl Session {
             reverse_hit: false,
             last_reason: None,
             reverse_watch: None,
+            obj: Arc::new(obj.clone()),
+            verifier_logs: HashMap::new(),
         };
         Ok((s, banner))
     }
@@ -1155,6 +1161,7 @@ impl Session {
             "record" => {
                 let _ = writeln!(out, "{} steps recorded.", self.trace.len());
             }
+            "verifier" => self.info_verifier(out),
             _ => {
                 let _ = writeln!(out, "Undefined info command: \"{arg}\".  Try \"help info\".");
             }
@@ -1411,6 +1418,6 @@ Breaks:    break FILE:LINE | LINE | FUNC | *INSN [if EXPR]; tbreak ...; delete [
 Data:      print[/x|d|u] EXPR | display EXPR | undisplay N | x/NFU EXPR (F: x d u c, U: b h w g)
            EXPR: C variables, p->f, s.f, *p, &v, a[i], $r0..$r10, $fp, $pc, $packet, $step,
            arithmetic and comparisons
-Info:      info registers|locals|args|frame|breakpoints|maps|display|line|record
+Info:      info registers|locals|args|frame|breakpoints|maps|display|line|record|verifier
            backtrace (bt) | list [LOC] | disassemble (source interleaved)
 ";
