@@ -84,9 +84,12 @@ pub fn parse_value(text: &str) -> Abstract {
     Abstract::Scalar { umin, umax, smin, smax, tnum }
 }
 
+/// A recorded state: the frame and its registers' values as the log writes them.
+pub type State = (usize, HashMap<u8, String>);
+
 /// The register states of a log line's state part: `R1=... R7=pkt(r=34) fp-8=...`,
 /// optionally after `frameN: `. Returns (frame, register -> text).
-fn parse_state(s: &str) -> (usize, HashMap<u8, String>) {
+fn parse_state(s: &str) -> State {
     let mut frame = 0;
     let mut regs = HashMap::new();
     let mut rest = s.trim();
@@ -127,7 +130,7 @@ fn parse_state(s: &str) -> (usize, HashMap<u8, String>) {
 /// (`pc: R1=...`), those branches and returns bring (`from X to pc: ...`; pruned ones
 /// are within a state printed at `pc`) and the state after instruction `pc - 1` (its
 /// `; R1=...` note; `lddw` is two slots). Each as (frame, registers); the lines too.
-pub fn states_before(log: &str, pc: usize) -> (Vec<String>, Vec<(usize, HashMap<u8, String>)>) {
+pub fn states_before(log: &str, pc: usize) -> (Vec<String>, Vec<State>) {
     let mut lines = Vec::new();
     let mut states = Vec::new();
     for line in log.lines() {
@@ -162,7 +165,7 @@ pub fn states_before(log: &str, pc: usize) -> (Vec<String>, Vec<(usize, HashMap<
 
 /// For each register the states mention at this depth: the concrete values that fall
 /// outside every recorded state for it.
-pub fn violations(states: &[(usize, HashMap<u8, String>)], frame: usize, regs: &[u64; 11]) -> Vec<(u8, u64, String)> {
+pub fn violations(states: &[State], frame: usize, regs: &[u64; 11]) -> Vec<(u8, u64, String)> {
     let mut by_reg: HashMap<u8, Vec<&String>> = HashMap::new();
     for (f, st) in states {
         if *f != frame {
