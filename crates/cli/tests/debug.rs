@@ -433,3 +433,27 @@ fn info_verifier_shows_the_proved_states_beside_the_concrete_values() {
     assert_eq!(out.matches("Every concrete scalar is within what the verifier proved.").count(), 2, "{out}");
     assert!(!out.contains("VERIFIER BUG?"), "{out}");
 }
+
+#[test]
+fn a_faulting_run_stops_before_the_fault_with_the_history_to_step_back() {
+    // debug_fault.bpf.c reads p[p[0] * 100], unchecked: p[0] = 0xff faults.
+    let out = debug(
+        "crates/cli/tests/debug_data/debug_fault.bpf.o",
+        &["--data-hex", "ff0000000000000000000000000000"],
+        "run\nprint at\nreverse-step\ninfo args\nreverse-finish\ninfo verifier\ncontinue\ncontinue\n",
+    );
+    assert!(
+        out.contains("[packet 1: the run failed: program `xdp_fault` faulted: pc 6: out-of-bounds read of 1 bytes"),
+        "{out}"
+    );
+    assert!(out.contains("The program faulted at pc 6 (packet 1): stopped before that instruction; reverse commands go back.\nxdp_fault (ctx=<optimized out>) at debug_fault.bpf.c:18\npc 6\t18\t\treturn p[at];\n"), "{out}");
+    assert!(out.contains("$1 = 25500\n"), "{out}");
+    // Back into the call that computed the index, then out to the call.
+    assert!(out.contains("scaled (v=255) at debug_fault.bpf.c:9\n"), "{out}");
+    assert!(out.contains("\nv = 255\n"), "{out}");
+    assert!(out.contains("17\t\t__u32 at = scaled(i);\n"), "{out}");
+    assert!(out.contains("The verifier rejected the program."), "{out}");
+    // From the fault, `continue` faults again: once, then the run is over.
+    assert_eq!(out.matches("The program faulted at pc 6").count(), 2, "{out}");
+    assert!(out.ends_with("[Inferior 1 (program xdp_fault) exited]\n"), "{out}");
+}

@@ -210,6 +210,8 @@ pub struct PacketEnd {
     pub packet: usize,
     pub result: Result<(u64, Option<&'static str>), String>,
     pub printk: Vec<String>,
+    /// The run faulted at this pc (out-of-bounds access, bad call ...).
+    pub fault_pc: Option<usize>,
 }
 
 enum ToWorker {
@@ -455,7 +457,7 @@ impl Hook {
     /// Undo steps `m..n` in place (the current step is `n`, already recorded), then
     /// record step `m` again. `false` when the log does not allow it.
     fn undo_to(&mut self, m: u64, step: &mut Step<'_>) -> bool {
-        let n = self.rec.trace.len() as u64 - 1;
+        let Some(n) = (self.rec.trace.len() as u64).checked_sub(1) else { return false };
         if m >= n || !self.undo.can_undo(m as u32, n as u32) {
             return false;
         }
@@ -802,6 +804,10 @@ fn worker(
     for (i, input) in launch.inputs.iter().enumerate() {
         hook.packet = i.min(255) as u8;
         let out = bpfbox_vm::debug::with_hook(&mut hook, || launch.runtime.test_run(launch.prog, input));
+        let fault_pc = match &out {
+            Err(bpfbox_vm::RuntimeError::Fault { error, .. }) => error.pc(),
+            _ => None,
+        };
         let (result, printk) = match out {
             Ok(o) => (Ok((o.retval, (launch.describe)(o.retval))), o.printk),
             Err(e) => {
@@ -815,7 +821,7 @@ fn worker(
                 (Err(msg), Vec::new())
             }
         };
-        let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk }));
+        let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk, fault_pc }));
     }
     pool::give_mem(std::mem::take(&mut hook.rec.mem));
     pool::give_old(std::mem::take(&mut hook.rec.old));

@@ -95,6 +95,9 @@ pub struct Session {
     last_reason: Option<StopReason>,
     /// The next stop reported is watch `index` reached backwards, its value then.
     reverse_watch: Option<(usize, Vec<u8>)>,
+    /// The step of the fault the session stopped before, once: going on from there ends
+    /// the run.
+    fault_stop: Option<u64>,
     /// The object, for the verifier (`info verifier`), and its logs per program.
     obj: Arc<LoadedObject>,
     verifier_logs: HashMap<usize, Result<String, String>>,
@@ -177,6 +180,7 @@ impl Session {
             reverse_hit: false,
             last_reason: None,
             reverse_watch: None,
+            fault_stop: None,
             obj: Arc::new(obj.clone()),
             verifier_logs: HashMap::new(),
         };
@@ -332,6 +336,7 @@ impl Session {
 
     fn run(&mut self, at_step: Option<u64>, out: &mut String) {
         self.dbg = None;
+        self.fault_stop = None;
         self.stop = None;
         self.finished = false;
         let mut stop = self.base_stop();
@@ -372,11 +377,28 @@ impl Session {
     fn handle(&mut self, mut ev: Event, mut trace: Trace, custom: Option<MakeCustom<'_>>, out: &mut String) {
         loop {
             self.trace = std::mem::take(&mut trace);
-            self.report_packets(out);
+            let fault = self.report_packets(out);
             match ev {
                 Event::Exited => {
                     self.stop = None;
                     self.finished = true;
+                    // A run that faulted: back to the faulting instruction, the
+                    // history before it to step through.
+                    let last = self.trace.last().map(|x| engine::unpack(*x));
+                    let last_step = (self.trace.len() as u64).saturating_sub(1);
+                    if let (Some((packet, pc)), Some(last)) = (fault, last) {
+                        let again = std::mem::take(&mut self.fault_stop) == Some(last_step);
+                        if usize::from(last.packet) == packet && last.pc as usize == pc && !again {
+                            self.fault_stop = Some(last_step);
+                            let _ = writeln!(
+                                out,
+                                "\nThe program faulted at pc {pc} (packet {}): stopped before that instruction; reverse commands go back.",
+                                packet + 1
+                            );
+                            self.replay(last_step, out);
+                            return;
+                        }
+                    }
                     let name = &self.progs[self.main].name;
                     let _ = writeln!(out, "[Inferior 1 (program {name}) exited]");
                     return;
@@ -437,9 +459,14 @@ impl Session {
         any
     }
 
-    fn report_packets(&mut self, out: &mut String) {
-        let Some(d) = self.dbg.as_mut() else { return };
+    /// Print the inputs whose run ended; the last one that faulted, if any: (input, pc).
+    fn report_packets(&mut self, out: &mut String) -> Option<(usize, usize)> {
+        let Some(d) = self.dbg.as_mut() else { return None };
+        let mut fault = None;
         for e in std::mem::take(&mut d.ended) {
+            if let Some(pc) = e.fault_pc {
+                fault = Some((e.packet, pc));
+            }
             for l in &e.printk {
                 let _ = writeln!(out, "[printk] {l}");
             }
@@ -455,9 +482,14 @@ impl Session {
                 }
             }
         }
+        fault
     }
 
     fn report_stop(&mut self, snap: &Snapshot, prev: Option<&Snapshot>, out: &mut String) {
+        if self.fault_stop != Some(snap.step) {
+            // Moved away from the fault: reaching it again stops again.
+            self.fault_stop = None;
+        }
         let prog = usize::from(snap.rec.prog);
         let pc = snap.rec.pc as usize;
         let at_stmt = self.progs[prog].stmt.get(pc).copied().unwrap_or(false);
