@@ -461,7 +461,7 @@ impl Session {
 
     /// Print the inputs whose run ended; the last one that faulted, if any: (input, pc).
     fn report_packets(&mut self, out: &mut String) -> Option<(usize, usize)> {
-        let Some(d) = self.dbg.as_mut() else { return None };
+        let d = self.dbg.as_mut()?;
         let mut fault = None;
         for e in std::mem::take(&mut d.ended) {
             if let Some(pc) = e.fault_pc {
