@@ -46,12 +46,7 @@ use std::time::{Duration, Instant};
 /// Scripts whose bpfbox output differs from bpftrace's for a reason in bpfbox (a bug or a
 /// missing feature), with the symptom. Keep it short and true: a listed script that has
 /// become equal fails the test.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "break_continue",
-    "bpfbox's verifier rejects the generated code (`BPF program is too large. Processed 1000001 insn` at the \
-     20-iteration while loop with break/continue); the kernel accepts the same code (`bpfbox trace --no-verify` \
-     loads it): a pruning gap in bpfbox's verifier",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 /// Scripts bpfbox refuses (bpftrace runs them), with the error: the same scripts are
 /// known differences of the comparison test (crates/cli/tests/trace_compare.rs).
-const REFUSED: &[(&str, &str)] = &[("break_continue", "BPF program is too large")];
+const REFUSED: &[(&str, &str)] = &[];
 
 /// Helpers the generated code calls that bpfbox's runtime does not implement, and the
 /// scripts that need them. A script listed here is compiled and verified but not run.
