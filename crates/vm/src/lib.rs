@@ -64,11 +64,11 @@ pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
 pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
 pub use ops::FUNC_ADDR_TAG;
 pub use program::Program;
-pub use world::World;
 pub use runtime::{
     Clock, CompiledProgram, Engine, Event, FakeTask, MapDef, ProgTypeNum, Redirect, Runtime, RuntimeError,
     RuntimeOptions, TestRunInput, TestRunOutput, MAP_HANDLE_TAG, MAX_TAIL_CALL_CNT,
 };
+pub use world::World;
 
 use bpfbox_isa::{Imm64, Insn};
 use std::any::Any;
