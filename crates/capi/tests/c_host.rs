@@ -12,10 +12,15 @@ fn c_compiler() -> Option<String> {
         .map(str::to_string)
 }
 
-/// target/<profile>/, where cargo puts libbpfbox.so (this test is in target/<profile>/deps/).
+/// Where cargo put libbpfbox.so: target/<profile>/deps/ (next to this test) when the
+/// library was built for the tests only, target/<profile>/ when it was built itself.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
+    match deps.join("libbpfbox.so").exists() {
+        true => deps,
+        false => deps.parent().expect("target/<profile>").to_path_buf(),
+    }
 }
 
 #[test]
