@@ -97,6 +97,9 @@ const EXPECTED: &[(&str, usize, &[&str])] = &[
     ("syscount.bpf.o", 2, &["cgroup_map", "start", "data", "syscount.rodata"]),
     ("task_iter.bpf.o", 2, &["task_ite.rodata", "task_ite.bss", ".rodata.str1.1"]),
     ("tc_classifier.bpf.o", 5, &["nat_table", "counters"]),
+    ("tc_nat64.bpf.o", 2, &["nat64_stats"]),
+    ("tc_skb_misc.bpf.o", 3, &["misc_log"]),
+    ("tc_tunnel_key.bpf.o", 2, &["hc_reals", "hc_seen", "hc_seen_len"]),
     ("tcp_ca.bpf.o", 4, &["tcp_ca.bss"]),
     ("tcpconnect.bpf.o", 4, &["sockets", "ipv4_count", "ipv6_count", "events", "tcpconne.rodata", "tcpconne.bss"]),
     (
@@ -105,11 +108,14 @@ const EXPECTED: &[(&str, usize, &[&str])] = &[
         &["__bpf_usdt_specs", "__bpf_usdt_ip_to_spec_id", "usdt_pro.bss", "usdt_pro.rodata", "usdt_pr.kconfig"],
     ),
     ("vfsstat.bpf.o", 12, &["vfsstat.bss"]),
+    ("xdp_dynptr_parse.bpf.o", 3, &["dp_results", "dp_flows"]),
+    ("xdp_fib_fwd.bpf.o", 7, &["mtu_log", "fib_log", "fib_log_len"]),
     ("xdp_parser.bpf.o", 1, &["xdp_stats_map"]),
     ("xdp_redirect.bpf.o", 4, &["redirect_params", "tx_port", "xdp_stats_map"]),
     ("xdp_rewrite.bpf.o", 3, &[]),
     ("xdp_stats.bpf.o", 4, &["xdp_stats_map"]),
     ("xdp_stats_legacy.bpf.o", 3, &["xdp_stats_map", "pass_count"]),
+    ("xdp_syn_ct.bpf.o", 2, &["ct_log", ".rodata.cst16"]),
 ];
 
 #[test]
