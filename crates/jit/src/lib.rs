@@ -205,6 +205,8 @@ fn writes_r10(insn: &Insn) -> bool {
         | Insn::MovSx { dst, .. }
         | Insn::Endian { dst, .. }
         | Insn::Load { dst, .. }
+        | Insn::LoadAcquire { dst, .. }
+        | Insn::AddrSpaceCast { dst, .. }
         | Insn::LoadImm64 { dst, .. } => Some(dst),
         Insn::Atomic { fetch: true, src, op, .. } if op != AtomicOp::CmpXchg => Some(src),
         Insn::Atomic { op: AtomicOp::Xchg, src, .. } => Some(src),

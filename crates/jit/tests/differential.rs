@@ -8,7 +8,7 @@
 use bpfbox_isa::{
     encode_program, AluOp, AtomicOp, CallTarget, Cond, Endian, Imm64, Insn, Operand, PacketMode, Reg, Size, Width,
 };
-use bpfbox_jit::fuzz::{check, generate};
+use bpfbox_jit::fuzz::{check, generate, Case};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use std::time::{Duration, Instant};
@@ -112,6 +112,23 @@ fn structured_programs_agree() {
         Ok(())
     });
     println!("differential: {n} structured programs agree");
+}
+
+/// Instructions that write r10 other than through ALU ops (found by the arbitrary
+/// programs below): the JIT must see the frame pointer change as the interpreter does.
+#[test]
+fn r10_written_by_addr_space_cast_or_load_acquire() {
+    let r10 = Reg::new(10).unwrap();
+    let r0 = Reg::new(0).unwrap();
+    let writes = [
+        Insn::AddrSpaceCast { dst: r10, src: r0, dst_as: 1, src_as: 0 },
+        Insn::LoadAcquire { size: Size::DW, dst: r10, src: r10, off: -8 },
+    ];
+    for w in writes {
+        let insns = vec![w, Insn::Load { size: Size::B, dst: r0, src: r10, off: -1, sign_extend: false }, Insn::Exit];
+        let case = Case { insns, packet: vec![0; 64], max_insns: 100, raw: true };
+        check(&case).unwrap_or_else(|e| panic!("{w:?}: {e}"));
+    }
 }
 
 /// Arbitrary decodable programs: jumps anywhere, falling off, faults, budgets.
