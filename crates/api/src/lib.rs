@@ -270,8 +270,9 @@ impl Object {
             kernel_version,
             ..Default::default()
         };
-        let inner = bpfbox_object::load(bytes, &load_opts)
+        let mut inner = bpfbox_object::load(bytes, &load_opts)
             .map_err(|source| Error::Object { object: name.clone(), source: Box::new(source) })?;
+        inner.use_bpfbox_kfunc_ids();
         Ok(Object { inner: Arc::new(inner), name, kernel_btf })
     }
 

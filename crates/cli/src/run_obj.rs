@@ -272,23 +272,8 @@ pub(crate) fn load_object_file(
         ..Default::default()
     };
     let mut obj = bpfbox_object::load(&data, &opts).map_err(|e| CliError::input(file, e))?;
-    resolve_kfuncs(&mut obj);
+    obj.use_bpfbox_kfunc_ids();
     Ok((data, obj, target_btf))
-}
-
-/// Kfunc calls bpfbox runs get its ids (`bpfbox_abi::kfuncs`), as libbpf gives them
-/// the kernel's BTF ids; the others keep id 0 (refused when reached).
-fn resolve_kfuncs(obj: &mut LoadedObject) {
-    use bpfbox_isa::{CallTarget, Insn};
-    for p in &mut obj.programs {
-        for x in p.externs.iter().filter(|x| x.kind == bpfbox_object::ExternKind::Kfunc) {
-            if let (Some(id), Some(Insn::Call(t @ CallTarget::Kfunc { .. }))) =
-                (bpfbox_abi::kfuncs::kfunc_id(&x.name), p.insns.get_mut(x.insn))
-            {
-                *t = CallTarget::Kfunc { btf_id: id, off: 0 };
-            }
-        }
-    }
 }
 
 pub(crate) fn select_prog<'o>(

@@ -94,6 +94,22 @@ pub struct LoadedObject {
 }
 
 impl LoadedObject {
+    /// Give the kfunc calls bpfbox's runtime implements bpfbox's ids for them
+    /// ([`bpfbox_abi::kfuncs`]), as libbpf gives kfunc calls the kernel's BTF ids; the
+    /// other kfunc calls keep id 0, refused when a verifier or a run reaches them. For
+    /// running and verifying in user space (a kernel load uses the kernel's ids).
+    pub fn use_bpfbox_kfunc_ids(&mut self) {
+        for p in &mut self.programs {
+            for x in p.externs.iter().filter(|x| x.kind == ExternKind::Kfunc) {
+                if let (Some(id), Some(Insn::Call(t @ CallTarget::Kfunc { .. }))) =
+                    (bpfbox_abi::kfuncs::kfunc_id(&x.name), p.insns.get_mut(x.insn))
+                {
+                    *t = CallTarget::Kfunc { btf_id: id, off: 0 };
+                }
+            }
+        }
+    }
+
     /// The program named `name`.
     pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
         self.programs.iter().find(|p| p.name == name)

@@ -230,7 +230,11 @@ fn main() {
         // As libbpf loads it against the running kernel: its BTF and version.
         let kernel_version = bpfbox_object::running_kernel_version().unwrap_or(0);
         let obj = match load(&data, &LoadOptions { target_btf: btf.clone(), kernel_version, ..Default::default() }) {
-            Ok(o) => o,
+            Ok(mut o) => {
+                // As `bpfbox verify` does: the kfuncs bpfbox implements get its ids.
+                o.use_bpfbox_kfunc_ids();
+                o
+            }
             Err(e) => {
                 skipped.push(format!("{rel}: bpfbox cannot load it: {e}"));
                 continue;
