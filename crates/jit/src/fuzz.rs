@@ -505,6 +505,9 @@ fn raw(bytes: &[u8]) -> Option<Case> {
         Insn::Jump { dst, src, .. } => dst == Reg::R10 || reads_r10(src),
         Insn::LoadPacket { mode: PacketMode::Ind(r), .. } => r == Reg::R10,
         Insn::CallX { reg } => reg == Reg::R10,
+        Insn::LoadAcquire { dst, .. } => dst == Reg::R10,
+        Insn::StoreRelease { src, .. } => src == Reg::R10,
+        Insn::AddrSpaceCast { dst, src, .. } => dst == Reg::R10 || src == Reg::R10,
         _ => false,
     });
     (!leaky).then_some(Case { insns, packet, max_insns: 20_000, raw: true })
