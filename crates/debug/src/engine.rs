@@ -156,19 +156,12 @@ fn helper_undo(id: i32) -> Option<bool> {
 pub fn register_table(insns: &[Insn]) -> Arc<[u8]> {
     insns
         .iter()
-        .map(|i| match *i {
-            Insn::Alu { dst, .. }
-            | Insn::Neg { dst, .. }
-            | Insn::MovSx { dst, .. }
-            | Insn::Endian { dst, .. }
-            | Insn::Load { dst, .. }
-            | Insn::LoadAcquire { dst, .. }
-            | Insn::AddrSpaceCast { dst, .. }
-            | Insn::LoadImm64 { dst, .. } => dst.num().min(NO_REG),
-            Insn::LoadPacket { .. } => 0,
-            Insn::Ja { .. } | Insn::Jump { .. } | Insn::LoadImm64Tail => NO_REG,
-            Insn::Store { .. } => STORE,
-            _ => CALL_HOOK,
+        .map(|i| match (i.dst_written(), i) {
+            (Some(dst), _) => dst.num().min(NO_REG),
+            (None, Insn::LoadPacket { .. }) => 0,
+            (None, Insn::Ja { .. } | Insn::Jump { .. } | Insn::LoadImm64Tail) => NO_REG,
+            (None, Insn::Store { .. }) => STORE,
+            (None, _) => CALL_HOOK,
         })
         .collect()
 }

@@ -337,6 +337,31 @@ pub enum Insn {
 }
 
 impl Insn {
+    /// The register this instruction computes into through its `dst` field (ALU,
+    /// moves, loads, `lddw`, `addr_space_cast`); `None` for the others, including
+    /// atomics (whose fetched value lands in `src`), calls and legacy packet loads.
+    ///
+    /// ```
+    /// use bpfbox_isa::{Insn, Reg};
+    /// let r10 = Reg::new(10).unwrap();
+    /// let cast = Insn::AddrSpaceCast { dst: r10, src: Reg::new(0).unwrap(), dst_as: 1, src_as: 0 };
+    /// assert_eq!(cast.dst_written(), Some(r10));
+    /// assert_eq!(Insn::Exit.dst_written(), None);
+    /// ```
+    pub fn dst_written(&self) -> Option<Reg> {
+        match *self {
+            Insn::Alu { dst, .. }
+            | Insn::Neg { dst, .. }
+            | Insn::MovSx { dst, .. }
+            | Insn::Endian { dst, .. }
+            | Insn::Load { dst, .. }
+            | Insn::LoadAcquire { dst, .. }
+            | Insn::AddrSpaceCast { dst, .. }
+            | Insn::LoadImm64 { dst, .. } => Some(dst),
+            _ => None,
+        }
+    }
+
     /// Number of 8-byte slots this instruction occupies.
     pub fn slots(&self) -> usize {
         match self {

@@ -200,17 +200,9 @@ impl RunEnv for AnyEnv<'_> {
 
 fn writes_r10(insn: &Insn) -> bool {
     let d = match *insn {
-        Insn::Alu { dst, .. }
-        | Insn::Neg { dst, .. }
-        | Insn::MovSx { dst, .. }
-        | Insn::Endian { dst, .. }
-        | Insn::Load { dst, .. }
-        | Insn::LoadAcquire { dst, .. }
-        | Insn::AddrSpaceCast { dst, .. }
-        | Insn::LoadImm64 { dst, .. } => Some(dst),
         Insn::Atomic { fetch: true, src, op, .. } if op != AtomicOp::CmpXchg => Some(src),
         Insn::Atomic { op: AtomicOp::Xchg, src, .. } => Some(src),
-        _ => None,
+        ref i => i.dst_written(),
     };
     d == Some(Reg::R10)
 }
