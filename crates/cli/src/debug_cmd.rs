@@ -152,10 +152,16 @@ pub fn run(d: &DebugArgs) -> Result<u8, CliError> {
             }
         }
     }
-    let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
+    if std::io::stdin().is_terminal() {
+        match rustyline::DefaultEditor::new() {
+            Ok(editor) => return Ok(terminal(&mut s, editor, &mut out)),
+            Err(e) => write(&mut out, &format!("(no line editing: {e})\n")),
+        }
+    }
+    // Plain lines (a pipe, a file, or a terminal rustyline cannot drive).
+    let tty = std::io::stdin().is_terminal();
     let mut last = String::new();
-    let mut lines = stdin.lock().lines();
+    let mut lines = std::io::stdin().lock().lines();
     loop {
         if tty {
             write(&mut out, s.prompt());
@@ -170,4 +176,56 @@ pub fn run(d: &DebugArgs) -> Result<u8, CliError> {
         }
     }
     Ok(0)
+}
+
+/// Where the terminal's command history is kept (as gdb's `~/.gdb_history`):
+/// `$BPFBOX_DEBUG_HISTORY`, else `~/.bpfbox_debug_history`.
+fn history_file() -> Option<PathBuf> {
+    match std::env::var_os("BPFBOX_DEBUG_HISTORY") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".bpfbox_debug_history")),
+    }
+}
+
+/// The terminal: line editing and history (rustyline); an empty line repeats the
+/// last command, Ctrl-C drops the line, Ctrl-D quits. The history file is read at the
+/// start and written at the end; when it cannot be, the session goes on without it.
+fn terminal(s: &mut Session, mut editor: rustyline::DefaultEditor, out: &mut std::io::StdoutLock<'_>) -> u8 {
+    use rustyline::error::ReadlineError;
+    let history = history_file();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let mut last = String::new();
+    loop {
+        let line = match editor.readline(s.prompt()) {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => {
+                let _ = out.write_all(b"quit\n");
+                break;
+            }
+            Err(e) => {
+                let _ = writeln!(out, "cannot read the terminal: {e}");
+                break;
+            }
+        };
+        let line = if line.trim().is_empty() {
+            last.clone()
+        } else {
+            let _ = editor.add_history_entry(line.as_str());
+            line
+        };
+        let o = s.execute(&line);
+        let _ = out.write_all(o.as_bytes());
+        let _ = out.flush();
+        last = line;
+        if s.quit_requested() {
+            break;
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    0
 }

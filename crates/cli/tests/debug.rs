@@ -457,3 +457,121 @@ fn a_faulting_run_stops_before_the_fault_with_the_history_to_step_back() {
     assert_eq!(out.matches("The program faulted at pc 6").count(), 2, "{out}");
     assert!(out.ends_with("[Inferior 1 (program xdp_fault) exited]\n"), "{out}");
 }
+
+/// A pseudo-terminal (openpty): the master side to type into and read from, the
+/// slave side for the debugger's stdin, stdout and stderr.
+fn open_pty() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    let mut size = libc::winsize { ws_row: 40, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty writes two descriptors; no name buffer, default terminal modes.
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null_mut(), &mut size) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    Ok(unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) })
+}
+
+/// What the debugger wrote to the terminal so far (a thread reads the master side).
+struct Screen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Screen {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Wait until `needle` appears at or after byte `from`; the offset after it.
+    fn wait_for(&self, needle: &str, from: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let text = self.text();
+            if let Some(i) = text.get(from..).and_then(|t| t.find(needle)) {
+                return from + i + needle.len();
+            }
+            assert!(std::time::Instant::now() < deadline, "no `{needle:?}` after byte {from} in:\n{text:?}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn a_terminal_has_line_editing_and_a_history_file() {
+    let (mut master, slave) = match open_pty() {
+        Ok(p) => p,
+        Err(e) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "cannot make a pseudo-terminal: {e}");
+            eprintln!("SKIP: cannot make a pseudo-terminal ({e})");
+            return;
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("bpfbox-debug-pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let history = dir.join("history");
+    std::fs::write(&history, "info record\n").expect("history seeded");
+    let io = |f: &std::fs::File| Stdio::from(f.try_clone().expect("dup"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfbox"))
+        .arg("debug")
+        .arg(root().join(DEMO))
+        .args(["--data-hex", PACKET])
+        .env("TERM", "xterm")
+        .env("BPFBOX_DEBUG_HISTORY", &history)
+        .stdin(io(&slave))
+        .stdout(io(&slave))
+        .stderr(io(&slave))
+        .spawn()
+        .expect("bpfbox starts");
+    drop(slave);
+    let screen = Screen(Default::default());
+    let buf = screen.0.clone();
+    let mut reader = master.try_clone().expect("dup");
+    let reading = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        // Ends with EIO when the debugger closes the terminal.
+        while let Ok(n @ 1..) = std::io::Read::read(&mut reader, &mut chunk) {
+            buf.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+        }
+    });
+    const PROMPT: &str = "(bpfbox-debug) ";
+    let mut at = screen.wait_for(PROMPT, 0);
+    let mut send = |keys: &str, answer: &str, at: &mut usize| {
+        master.write_all(keys.as_bytes()).expect("typed");
+        *at = screen.wait_for(answer, *at);
+        *at = screen.wait_for(PROMPT, *at);
+    };
+    send("break mix\r", "Breakpoint 1 at pc ", &mut at);
+    send("run\r", &format!("Breakpoint 1, mix (a={SADDR}, b={DADDR})"), &mut at);
+    send("print b\r", &format!("$1 = {DADDR}"), &mut at);
+    // Typed with a typo, mended by moving the cursor back: `prit a` -> `print a`.
+    send("prit a\x1b[D\x1b[D\x1b[Dn\r", &format!("$2 = {SADDR}"), &mut at);
+    // The up arrow twice recalls `print b`.
+    send("\x1b[A\x1b[A\r", &format!("$3 = {DADDR}"), &mut at);
+    // The entry the history file had from an earlier session is there too (six up:
+    // print b, print a, print b, run, break mix, info record).
+    send("\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\r", "steps recorded.", &mut at);
+    send("continue\r", "The program returns 2 from packet 1", &mut at);
+    // Ctrl-D quits.
+    master.write_all(b"\x04").expect("typed");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the debugger did not end on Ctrl-D:\n{}", screen.text());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    drop(master);
+    let _ = reading.join();
+    let text = screen.text();
+    assert!(status.success(), "{status:?}\n{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    let saved = std::fs::read_to_string(&history).expect("history written");
+    let _ = std::fs::remove_dir_all(&dir);
+    let lines: Vec<&str> = saved.lines().filter(|l| !l.starts_with('#')).collect();
+    for cmd in ["info record", "break mix", "run", "print b", "print a", "continue"] {
+        assert!(lines.contains(&cmd), "`{cmd}` not in the history file:\n{saved}");
+    }
+}
