@@ -349,7 +349,7 @@ fn programs_of(obj: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn repository_objects_step_forward_and_back_without_a_panic() {
-    let script = "start\nnext\nstep\nstep\ninfo locals\ninfo args\ninfo verifier\nbt\nreverse-step\nreverse-next\nfinish\ncontinue\nreverse-continue\nstepi\nreverse-finish\nreverse-stepi\nnexti\nuntil\ninfo maps\ncontinue\ncontinue\n";
+    let script = "start\nnext\nstep\nstep\ninfo locals\ninfo args\ninfo verifier\nbt\nup\ninfo frame\ninfo registers\ninfo locals\nprint $r6\nx/2x $fp-8\nfinish\ndown\nreverse-step\nreverse-next\nfinish\ncontinue\nreverse-continue\nstepi\nreverse-finish\nreverse-stepi\nnexti\nuntil\ninfo maps\ncontinue\ncontinue\n";
     let mut objects = Vec::new();
     for dir in ["tests/progs", "examples"] {
         for e in std::fs::read_dir(root().join(dir)).expect("dir").flatten() {
@@ -463,9 +463,9 @@ fn a_faulting_run_stops_before_the_fault_with_the_history_to_step_back() {
 fn open_pty() -> std::io::Result<(std::fs::File, std::fs::File)> {
     use std::os::fd::FromRawFd;
     let (mut master, mut slave) = (-1, -1);
-    let mut size = libc::winsize { ws_row: 40, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
+    let size = libc::winsize { ws_row: 40, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two descriptors; no name buffer, default terminal modes.
-    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null_mut(), &mut size) };
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -574,4 +574,76 @@ fn a_terminal_has_line_editing_and_a_history_file() {
     for cmd in ["info record", "break mix", "run", "print b", "print a", "continue"] {
         assert!(lines.contains(&cmd), "`{cmd}` not in the history file:\n{saved}");
     }
+}
+
+const FRAMES: &str = "crates/cli/tests/debug_data/debug_frames.bpf.o";
+/// data[0] = 5, data[1] = 3 (XDP wants 14 bytes): k1 = 12, k2 = 14, middle's m1 = 1012,
+/// m2 = 28, leaf's x = 1012 ^ 28 = 1000; middle returns 3001 + 1012 + 28 = 4041.
+const FRAMES_PACKET: &str = "0503000000000000000000000000";
+
+#[test]
+fn up_down_and_frame_select_a_callers_frame_with_its_saved_registers() {
+    // debug_frames.bpf.c: xdp_frames keeps k1, k2 in r7, r6 across its call of middle,
+    // which keeps m1, m2 in r7, r6 across its call of leaf: each frame's values come
+    // from the registers its call saved, not from the innermost frame's.
+    let out = debug(
+        FRAMES,
+        &["--data-hex", FRAMES_PACKET],
+        "break leaf\nrun\nup\ninfo locals\nprint m1 + m2\nup\ninfo locals\nprint $r7\nprint $r1\ninfo registers\n\
+         print 1111\ninfo frame\nup\ndown 2\nprint x\nframe 1\ninfo frame\nprint k1\nframe\nprint 2222\nframe 3\nframe x\n\
+         down 1x\nfinish\ninfo locals\ninfo registers\n",
+    );
+    assert!(out.contains("\nBreakpoint 1, leaf (x=1000) at debug_frames.bpf.c:9\n"), "{out}");
+    // up: middle, stopped in its call of leaf.
+    assert!(
+        out.contains("#1  middle (a=<optimized out>, b=<optimized out>) at debug_frames.bpf.c:16\n16\t\t__u32 r = leaf(m1 ^ m2);\nm1 = 1012\nm2 = 28\n"),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 1040\n"), "{out}");
+    // up again: xdp_frames, in its call of middle; r6 and r7 as that call saved them.
+    assert!(
+        out.contains(
+            "#2  xdp_frames (ctx=<optimized out>) at debug_frames.bpf.c:29\n29\t\t__u32 v = middle(k1, k2);\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\nk1 = 12\nk2 = 14\n"), "{out}");
+    assert!(out.contains("$2 = 12\n$3 = <not saved>\n"), "{out}");
+    let regs = section(&out, "$3 = <not saved>\n", "$4 = 1111\n");
+    assert!(regs.starts_with("r0             <not saved>\nr1             <not saved>\n"), "{regs}");
+    assert!(regs.contains("r6             0xe                14\nr7             0xc                12\n"), "{regs}");
+    assert!(regs.contains("pc             0xc                12\n"), "{regs}");
+    assert!(out.contains("Stack level 2, pc 12 in program xdp_frames, step "), "{out}");
+    assert!(out.contains(" call depth 0\n caller of frame at level 1\n saved registers: r6 0xe, r7 0xc, "), "{out}");
+    assert!(out.contains("Initial frame selected; you cannot go up.\n"), "{out}");
+    // down 2: back in leaf.
+    assert!(out.contains("#0  leaf (x=1000) at debug_frames.bpf.c:9\n9\t\treturn x * 3 + 1;\n$5 = 1000\n"), "{out}");
+    // frame 1 is middle: k1 is not a name there; `frame` alone shows the selection.
+    assert!(out.contains("Stack level 1, pc "), "{out}");
+    assert!(
+        out.contains(" called by frame at level 2\n caller of frame at level 0\n saved registers: r6 0x1c, r7 0x3f4, "),
+        "{out}"
+    );
+    assert!(out.contains("No symbol \"k1\" in current context.\n#1  middle ("), "{out}");
+    assert!(out.contains("$6 = 2222\nNo frame at level 3.\nInvalid number \"x\".\nInvalid number \"1x\".\n"), "{out}");
+    // finish in frame 1 runs until middle returns, with its value.
+    assert!(out.contains("Run till exit from #1  middle ("), "{out}");
+    assert!(out.contains("Value returned is $7 = 4041\n"), "{out}");
+    // Back in xdp_frames (a stop selects frame 0): its r6, r7 restored, equal to what
+    // frame 2 showed.
+    let after = section(&out, "Value returned is $7 = 4041\n", "pc      ");
+    assert!(after.contains("k1 = 12\nk2 = 14\n"), "{after}");
+    assert!(after.contains("r6             0xe                14\nr7             0xc                12\n"), "{after}");
+}
+
+#[test]
+fn frame_commands_without_a_stack_or_frames_say_so() {
+    let out = demo("up\ndown\nframe 1\nbreak mix\nrun\ndown\nframe 2\nup 5\nframe\nfinish\nup\nfinish\n");
+    assert_eq!(out.matches("No stack.\n").count(), 3, "{out}");
+    assert!(out.contains("Bottom (innermost) frame selected; you cannot go down.\n"), "{out}");
+    assert!(out.contains("No frame at level 2.\n"), "{out}");
+    // up 5 stops at the outermost frame, which `frame` shows again.
+    assert_eq!(out.matches("#1  xdp_debug_demo (ctx=<optimized out>) at debug_demo.bpf.c:41\n").count(), 2, "{out}");
+    assert!(out.contains("\"finish\" not meaningful in the outermost frame.\n"), "{out}");
+    assert!(out.contains("Initial frame selected; you cannot go up.\n"), "{out}");
 }

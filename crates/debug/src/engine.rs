@@ -194,6 +194,9 @@ pub struct Snapshot {
     pub return_pcs: Vec<usize>,
     /// r10 of frames 0..=depth.
     pub frame_pointers: Vec<u64>,
+    /// r6..r9 of the caller of each call on the stack as the call saved them
+    /// (outermost first, as `return_pcs`): the callers' registers while they wait.
+    pub saved_regs: Vec<[u64; 4]>,
     pub reason: StopReason,
 }
 
@@ -443,6 +446,7 @@ impl Hook {
             regs: step.regs(),
             return_pcs: step.return_pcs(),
             frame_pointers: (0..=step.depth()).map(|d| step.frame_pointer(d)).collect(),
+            saved_regs: (step.base_depth()..step.depth()).filter_map(|d| step.frame(d)).map(|f| f.saved).collect(),
             reason,
         }
     }

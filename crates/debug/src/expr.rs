@@ -274,6 +274,9 @@ pub trait Memory {
     fn read(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, String>;
 }
 
+/// What a register of a caller's frame that the call clobbered shows (gdb's words).
+pub const NOT_SAVED: &str = "<not saved>";
+
 /// What expressions see: the stopped frame.
 #[derive(Debug)]
 pub struct Scope<'a> {
@@ -282,6 +285,9 @@ pub struct Scope<'a> {
     /// The pc's byte offset in the function's section (for location lists).
     pub offset: u64,
     pub regs: [u64; 11],
+    /// Bit `r`: the value of register `r` in this frame is not known (r0..r5 of a
+    /// caller's frame: the call clobbered them).
+    pub unsaved: u16,
     /// The DWARF frame base of the function: r10 minus its stack size.
     pub frame_base: u64,
     /// Convenience variables (`pc`, `packet`, `step`), without `$`.
@@ -304,9 +310,23 @@ impl Scope<'_> {
         out
     }
 
+    /// Register `r` of this frame, or `<not saved>`.
+    fn reg(&self, r: u8) -> Result<u64, ExprError> {
+        match self.regs.get(usize::from(r)) {
+            Some(v) if self.unsaved & (1 << r) == 0 => Ok(*v),
+            _ => err(NOT_SAVED),
+        }
+    }
+
     fn var_value(&self, v: &crate::dwarf::Variable) -> Result<Value, ExprError> {
         let size = self.info.map(|i| i.size_of(v.ty)).unwrap_or(8).clamp(1, 8) as usize;
-        let place = match v.location_at(self.offset) {
+        let loc = v.location_at(self.offset);
+        if let Location::Reg(r) | Location::RegOffset(r, _) | Location::RegValue(r, _) = loc {
+            if r < 10 {
+                self.reg(r)?;
+            }
+        }
+        let place = match loc {
             Location::Reg(r) if r <= 10 => Place::Bytes(self.regs[r as usize].to_le_bytes()[..size].to_vec()),
             Location::FrameOffset(o) => Place::Mem(self.frame_base.wrapping_add(o as u64)),
             Location::RegOffset(r, o) if r <= 10 => Place::Mem(self.regs[r as usize].wrapping_add(o as u64)),
@@ -335,8 +355,8 @@ impl Scope<'_> {
             Expr::Num(n) => Ok(Scope::int(*n)),
             Expr::Var(n) => self.lookup(n),
             Expr::Conv(n) => {
-                if let Some(r) = n.strip_prefix('r').and_then(|r| r.parse::<usize>().ok()).filter(|r| *r <= 10) {
-                    return Ok(Scope::int(self.regs[r]));
+                if let Some(r) = n.strip_prefix('r').and_then(|r| r.parse::<u8>().ok()).filter(|r| *r <= 10) {
+                    return Ok(Scope::int(self.reg(r)?));
                 }
                 let v = if n == "fp" { Some(self.regs[10]) } else { self.conv.get(n.as_str()).copied() };
                 v.map(Scope::int).ok_or_else(|| ExprError(format!("History has not yet reached ${n}.")))

@@ -95,6 +95,9 @@ pub struct Session {
     last_reason: Option<StopReason>,
     /// The next stop reported is watch `index` reached backwards, its value then.
     reverse_watch: Option<(usize, Vec<u8>)>,
+    /// The frame `up`, `down` and `frame` selected (0: the innermost); `print`, `info
+    /// locals|args|frame|registers`, `x`, `finish` work in it. Every stop selects 0.
+    frame: usize,
     /// The step of the fault the session stopped before, once: going on from there ends
     /// the run.
     fault_stop: Option<u64>,
@@ -180,6 +183,7 @@ impl Session {
             reverse_hit: false,
             last_reason: None,
             reverse_watch: None,
+            frame: 0,
             fault_stop: None,
             obj: Arc::new(obj.clone()),
             verifier_logs: HashMap::new(),
@@ -243,10 +247,14 @@ impl Session {
             "x" => self.cmd_x(arg, &mut out),
             "info" | "i" => self.cmd_info(arg, &mut out),
             "backtrace" | "bt" | "where" => self.cmd_backtrace(&mut out),
+            "frame" | "f" => self.cmd_frame(arg, Move::To, &mut out),
+            "up" => self.cmd_frame(arg, Move::Up, &mut out),
+            "down" => self.cmd_frame(arg, Move::Down, &mut out),
             "watch" => self.cmd_watch(arg, &mut out),
             "list" | "l" => self.cmd_list(arg, &mut out),
             "disassemble" | "disas" => self.cmd_disassemble(&mut out),
             "kill" | "k" => {
+                self.frame = 0;
                 self.dbg = None;
                 self.stop = None;
                 out.push_str("[Inferior 1 killed]\n");
@@ -286,7 +294,6 @@ impl Session {
                     continue;
                 }
                 let shown = match v {
-                    Ok(v) if frame > 0 && matches!(v.place, expr::Place::Bytes(_)) => "<unavailable>".to_string(),
                     Ok(v) => short_value(&scope, &v, &mut Mem(dbg.as_deref_mut())),
                     Err(e) => e.0,
                 };
@@ -335,6 +342,7 @@ impl Session {
     }
 
     fn run(&mut self, at_step: Option<u64>, out: &mut String) {
+        self.frame = 0;
         self.dbg = None;
         self.fault_stop = None;
         self.stop = None;
@@ -486,6 +494,7 @@ impl Session {
     }
 
     fn report_stop(&mut self, snap: &Snapshot, prev: Option<&Snapshot>, out: &mut String) {
+        self.frame = 0;
         if self.fault_stop != Some(snap.step) {
             // Moved away from the fault: reaching it again stops again.
             self.fault_stop = None;
@@ -577,7 +586,7 @@ impl Session {
 
     fn eval_text(&mut self, snap: &Snapshot, text: &str) -> Result<String, String> {
         let e = expr::parse(text).map_err(|e| e.0)?;
-        let scope = scope_in(&self.progs, self.info.as_ref(), snap, 0);
+        let scope = scope_in(&self.progs, self.info.as_ref(), snap, self.frame);
         let mut mem = Mem(self.dbg.as_mut());
         let v = scope.eval(&e, &mut mem).map_err(|e| e.0)?;
         Ok(scope.format(&v, &mut mem))
@@ -635,20 +644,23 @@ impl Session {
         let Some(snap) = self.stop.clone() else {
             return Self::not_running(out);
         };
-        if snap.rec.depth == 0 || snap.return_pcs.is_empty() {
+        let f = self.frame;
+        if snap.rec.depth == 0 || snap.return_pcs.len() <= f {
             out.push_str("\"finish\" not meaningful in the outermost frame.\n");
             return;
         }
-        let _ = writeln!(out, "Run till exit from #0  {}", self.frame_line(&snap, 0));
+        let _ = writeln!(out, "Run till exit from #{f}  {}", self.frame_line(&snap, f));
         let cur = snap.rec;
-        let func = self.progs[usize::from(cur.prog)].func_of(cur.pc as usize).map(|f| f.1.clone());
+        // The depth to return below: the selected frame's.
+        let depth = cur.depth.saturating_sub(f as u8);
+        let func = self.progs[usize::from(cur.prog)].func_of(frame_pc(&snap, f)).map(|f| f.1.clone());
         self.forward(
-            move |_| Some(Box::new(move |r: &StepRec, _| r.depth < cur.depth || r.packet != cur.packet) as Custom),
+            move |_| Some(Box::new(move |r: &StepRec, _| r.depth < depth || r.packet != cur.packet) as Custom),
             out,
         );
         // The value returned: r0 at the return.
         if let (Some(s), Some(name)) = (self.stop.clone(), func) {
-            if s.rec.depth < cur.depth {
+            if s.rec.depth < depth {
                 let ret = self.info.as_ref().and_then(|i| i.function_named(&name)).and_then(|f: &Function| f.ret);
                 if ret.is_some() || self.info.is_none() {
                     let v = self.format_raw(&s, ret, &s.regs[0].to_le_bytes());
@@ -962,7 +974,7 @@ impl Session {
             return;
         };
         let Some(e) = parse_or_report(arg, out) else { return };
-        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, 0);
+        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, self.frame);
         let mut mem = Mem(self.dbg.as_mut());
         let v = match scope.eval(&e, &mut mem) {
             Ok(v) => v,
@@ -1020,7 +1032,7 @@ impl Session {
             None => (None, arg),
         };
         let Some(e) = parse_or_report(text, out) else { return };
-        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, 0);
+        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, self.frame);
         let mut mem = Mem(self.dbg.as_mut());
         match scope.eval(&e, &mut mem) {
             Ok(v) => {
@@ -1033,9 +1045,9 @@ impl Session {
                 self.history += 1;
                 let _ = writeln!(out, "${} = {shown}", self.history);
             }
-            Err(e) if e.0 == "<optimized out>" => {
+            Err(e) if e.0 == "<optimized out>" || e.0 == expr::NOT_SAVED => {
                 self.history += 1;
-                let _ = writeln!(out, "${} = <optimized out>", self.history);
+                let _ = writeln!(out, "${} = {}", self.history, e.0);
             }
             Err(e) => {
                 let _ = writeln!(out, "{e}");
@@ -1089,7 +1101,7 @@ impl Session {
             size = 1;
         }
         let Some(e) = parse_or_report(text, out) else { return };
-        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, 0);
+        let scope = scope_in(&self.progs, self.info.as_ref(), &snap, self.frame);
         let mut mem = Mem(self.dbg.as_mut());
         let addr = match scope.eval(&e, &mut mem).and_then(|v| scope.to_u64(&v, &mut mem)) {
             Ok(a) => a,
@@ -1141,15 +1153,21 @@ impl Session {
             "maps" => self.info_maps(out),
             "registers" | "r" | "reg" | "all-registers" => {
                 let Some(s) = &self.stop else { return Self::not_running(out) };
-                for (i, r) in s.regs.iter().enumerate() {
-                    let _ = writeln!(out, "{:<15}{:<19}{}", format!("r{i}"), format!("{r:#x}"), *r as i64);
+                let scope = scope_in(&self.progs, self.info.as_ref(), s, self.frame);
+                for (i, r) in scope.regs.iter().enumerate() {
+                    if scope.unsaved & (1 << i) != 0 {
+                        let _ = writeln!(out, "{:<15}{}", format!("r{i}"), expr::NOT_SAVED);
+                    } else {
+                        let _ = writeln!(out, "{:<15}{:<19}{}", format!("r{i}"), format!("{r:#x}"), *r as i64);
+                    }
                 }
-                let _ = writeln!(out, "{:<15}{:<19}{}", "pc", format!("{:#x}", s.rec.pc), s.rec.pc);
+                let pc = frame_pc(s, self.frame);
+                let _ = writeln!(out, "{:<15}{:<19}{}", "pc", format!("{pc:#x}"), pc);
             }
             "locals" | "args" => {
                 let Some(snap) = self.stop.clone() else { return Self::not_running(out) };
                 let want_params = what == "args";
-                let scope = scope_in(&self.progs, self.info.as_ref(), &snap, 0);
+                let scope = scope_in(&self.progs, self.info.as_ref(), &snap, self.frame);
                 if scope.func.is_none() {
                     out.push_str("No symbol table info available.\n");
                     return;
@@ -1173,17 +1191,31 @@ impl Session {
             }
             "frame" | "f" => {
                 let Some(snap) = self.stop.clone() else { return Self::not_running(out) };
-                let line = self.frame_line(&snap, 0);
+                let f = self.frame;
+                let line = self.frame_line(&snap, f);
                 let prog = &self.progs[usize::from(snap.rec.prog)].name;
+                let scope = scope_in(&self.progs, self.info.as_ref(), &snap, f);
                 let _ = writeln!(
                     out,
-                    "Stack level 0, pc {} in program {prog}, step {} of packet {}:\n {line}\n frame pointer (r10) {:#x}, call depth {}",
-                    snap.rec.pc,
+                    "Stack level {f}, pc {} in program {prog}, step {} of packet {}:\n {line}\n frame pointer (r10) {:#x}, call depth {}",
+                    frame_pc(&snap, f),
                     snap.step,
                     u32::from(snap.rec.packet) + 1,
-                    snap.regs[10],
-                    snap.rec.depth
+                    scope.regs[10],
+                    usize::from(snap.rec.depth).saturating_sub(f)
                 );
+                if f < snap.return_pcs.len() {
+                    let _ = writeln!(out, " called by frame at level {}", f + 1);
+                }
+                if f > 0 {
+                    let _ = writeln!(out, " caller of frame at level {}", f - 1);
+                    let r = &scope.regs;
+                    let _ = writeln!(
+                        out,
+                        " saved registers: r6 {:#x}, r7 {:#x}, r8 {:#x}, r9 {:#x} (r0..r5 not saved)",
+                        r[6], r[7], r[8], r[9]
+                    );
+                }
             }
             "display" => self.show_displays(out),
             "line" => {
@@ -1304,6 +1336,49 @@ impl Session {
         }
     }
 
+    /// `frame [N]`, `up [N]`, `down [N]`: select a frame and show it.
+    fn cmd_frame(&mut self, arg: &str, how: Move, out: &mut String) {
+        let Some(snap) = self.stop.clone() else {
+            out.push_str("No stack.\n");
+            return;
+        };
+        let n = match arg {
+            "" => None,
+            a => match parse_u64(a) {
+                Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                None => {
+                    let _ = writeln!(out, "Invalid number \"{a}\".");
+                    return;
+                }
+            },
+        };
+        let outermost = snap.return_pcs.len();
+        let f = match how {
+            Move::To => match n {
+                Some(n) if n > outermost => {
+                    let _ = writeln!(out, "No frame at level {arg}.");
+                    return;
+                }
+                Some(n) => n,
+                None => self.frame,
+            },
+            Move::Up if self.frame == outermost => {
+                out.push_str("Initial frame selected; you cannot go up.\n");
+                return;
+            }
+            Move::Up => self.frame.saturating_add(n.unwrap_or(1)).min(outermost),
+            Move::Down if self.frame == 0 => {
+                out.push_str("Bottom (innermost) frame selected; you cannot go down.\n");
+                return;
+            }
+            Move::Down => self.frame.saturating_sub(n.unwrap_or(1)),
+        };
+        self.frame = f;
+        let line = self.frame_line(&snap, f);
+        let _ = writeln!(out, "#{f}  {line}");
+        out.push_str(&self.source_line(usize::from(snap.rec.prog), frame_pc(&snap, f), false));
+    }
+
     fn cmd_list(&mut self, arg: &str, out: &mut String) {
         let start = if arg.is_empty() {
             self.list_at.or_else(|| self.main_file().map(|f| (f, 1)))
@@ -1339,7 +1414,7 @@ impl Session {
 
     fn cmd_disassemble(&mut self, out: &mut String) {
         let (prog, pc) = match &self.stop {
-            Some(s) => (usize::from(s.rec.prog), Some(s.rec.pc as usize)),
+            Some(s) => (usize::from(s.rec.prog), Some(frame_pc(s, self.frame))),
             None => (self.main, None),
         };
         let entry = pc.and_then(|pc| self.progs[prog].func_of(pc).map(|f| f.0)).unwrap_or(0);
@@ -1370,8 +1445,15 @@ fn scope_in<'s>(progs: &'s [ProgView], info: Option<&'s DebugInfo>, snap: &Snaps
     let depth = usize::from(snap.rec.depth);
     let pc = if frame == 0 { snap.rec.pc as usize } else { frame_pc(snap, frame) };
     let mut regs = snap.regs;
+    let mut unsaved = 0;
     if frame > 0 {
-        regs[10] = snap.frame_pointers.get(depth - frame).copied().unwrap_or(regs[10]);
+        regs[10] = snap.frame_pointers.get(depth.wrapping_sub(frame)).copied().unwrap_or(regs[10]);
+        // r6..r9 as the call saved them; r0..r5 the call clobbered.
+        let n = snap.saved_regs.len();
+        if let Some(saved) = snap.saved_regs.get(n.wrapping_sub(frame)) {
+            regs[6..10].copy_from_slice(saved);
+        }
+        unsaved = 0b11_1111;
     }
     let addr = prog.addr.get(pc).copied().flatten();
     let func = match (info, addr) {
@@ -1383,7 +1465,7 @@ fn scope_in<'s>(progs: &'s [ProgView], info: Option<&'s DebugInfo>, snap: &Snaps
     conv.insert("packet".to_string(), u64::from(snap.rec.packet) + 1);
     conv.insert("step".to_string(), snap.step);
     let frame_base = regs[10].wrapping_sub(prog.frame_size(pc));
-    Scope { info, func, offset: addr.map(|a| a.offset).unwrap_or(0), regs, frame_base, conv }
+    Scope { info, func, offset: addr.map(|a| a.offset).unwrap_or(0), regs, unsaved, frame_base, conv }
 }
 
 /// The pc of frame `frame` (0 = innermost): the call instruction for outer frames.
@@ -1393,6 +1475,14 @@ fn frame_pc(snap: &Snapshot, frame: usize) -> usize {
     }
     let n = snap.return_pcs.len();
     snap.return_pcs.get(n.wrapping_sub(frame)).map(|r| r.saturating_sub(1)).unwrap_or(0)
+}
+
+/// How `frame`, `up` and `down` move.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    To,
+    Up,
+    Down,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1452,4 +1542,6 @@ Data:      print[/x|d|u] EXPR | display EXPR | undisplay N | x/NFU EXPR (F: x d 
            arithmetic and comparisons
 Info:      info registers|locals|args|frame|breakpoints|maps|display|line|record|verifier
            backtrace (bt) | list [LOC] | disassemble (source interleaved)
+Frames:    frame [N] | up [N] | down [N]: select a bpf-to-bpf frame; print, x, info locals|
+           args|frame|registers and finish then work in it (r6..r9 as the call saved them)
 ";

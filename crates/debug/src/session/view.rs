@@ -3,7 +3,6 @@
 
 use super::{frame_pc, scope_in, Mem, Session};
 use crate::engine::StopReason;
-use crate::expr;
 
 /// Where a session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +64,6 @@ impl Session {
             .into_iter()
             .map(|(n, param, v)| {
                 let shown = match v {
-                    Ok(v) if frame > 0 && matches!(v.place, expr::Place::Bytes(_)) => "<unavailable>".to_string(),
                     Ok(v) => scope.format(&v, &mut mem),
                     Err(e) => e.0,
                 };
