@@ -108,6 +108,14 @@ pub fn session(d: &DebugArgs) -> Result<(Session, String), CliError> {
         jit: false,
         verify: false,
     };
+    session_of(args)
+}
+
+/// The session over the runs `args` describe (as `bpfbox run` makes them, on the
+/// interpreter, checked).
+fn session_of(mut args: RunObjArgs) -> Result<(Session, String), CliError> {
+    (args.repeat, args.backend, args.jit, args.verify) = (1, run_obj::Backend::User, false, false);
+    let file = args.file.clone();
     let (elf, obj, _btf) = run_obj::load_object_file(&args.file, args.btf.as_deref(), &args.types)?;
     let prog = run_obj::select_prog(&args, &obj)?.name.clone();
     let ctx = match &args.ctx {
@@ -121,7 +129,26 @@ pub fn session(d: &DebugArgs) -> Result<(Session, String), CliError> {
     let target = ObjTarget { args, obj: obj.clone(), prog: prog.clone(), inputs };
     // Make one runtime now so that bad inputs (maps, --map-init) fail before the prompt.
     target.launch().map_err(CliError::Fault)?;
-    Session::new(&elf, &obj, &prog, Arc::new(target)).map_err(|e| CliError::input(&d.file, e))
+    Session::new(&elf, &obj, &prog, Arc::new(target)).map_err(|e| CliError::input(&file, e))
+}
+
+/// `bpfbox run --no-verify --debug`: after a run that ended with exit `code` (already
+/// rendered by the caller; a fault is exit 1), the same inputs again under the debugger, stopped before
+/// the faulting instruction with the history to step back through; then the commands
+/// of standard input. The exit code is the run's.
+pub fn after_run(args: &RunObjArgs, code: u8) -> Result<u8, CliError> {
+    let (mut s, _banner) = session_of(args.clone())?;
+    let o = s.execute("run");
+    let mut out = std::io::stdout().lock();
+    if !s.at_fault() {
+        let _ = writeln!(out, "bpfbox run --debug: no run faulted, nothing to debug.");
+        return Ok(code);
+    }
+    let _ = writeln!(out, "\nbpfbox run --debug: the run faulted; the debugger stops before the faulting instruction.");
+    let _ = out.write_all(o.trim_start_matches('\n').as_bytes());
+    let _ = out.flush();
+    interact(&mut s, &mut out);
+    Ok(code)
 }
 
 /// `bpfbox debug`: commands from `-x FILE`, then standard input (with a prompt and
@@ -152,10 +179,20 @@ pub fn run(d: &DebugArgs) -> Result<u8, CliError> {
             }
         }
     }
+    interact(&mut s, &mut out);
+    Ok(0)
+}
+
+/// Commands from standard input until `quit` or its end.
+fn interact(s: &mut Session, out: &mut std::io::StdoutLock<'_>) {
+    let write = |out: &mut std::io::StdoutLock<'_>, text: &str| {
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    };
     if std::io::stdin().is_terminal() {
         match rustyline::DefaultEditor::new() {
-            Ok(editor) => return Ok(terminal(&mut s, editor, &mut out)),
-            Err(e) => write(&mut out, &format!("(no line editing: {e})\n")),
+            Ok(editor) => return terminal(s, editor, out),
+            Err(e) => write(out, &format!("(no line editing: {e})\n")),
         }
     }
     // Plain lines (a pipe, a file, or a terminal rustyline cannot drive).
@@ -164,18 +201,17 @@ pub fn run(d: &DebugArgs) -> Result<u8, CliError> {
     let mut lines = std::io::stdin().lock().lines();
     loop {
         if tty {
-            write(&mut out, s.prompt());
+            write(out, s.prompt());
         }
         let Some(Ok(line)) = lines.next() else { break };
         let line = if tty && line.trim().is_empty() { last.clone() } else { line };
         let o = s.execute(&line);
-        write(&mut out, &o);
+        write(out, &o);
         last = line;
         if s.quit_requested() {
             break;
         }
     }
-    Ok(0)
 }
 
 /// Where the terminal's command history is kept (as gdb's `~/.gdb_history`):
@@ -190,7 +226,7 @@ fn history_file() -> Option<PathBuf> {
 /// The terminal: line editing and history (rustyline); an empty line repeats the
 /// last command, Ctrl-C drops the line, Ctrl-D quits. The history file is read at the
 /// start and written at the end; when it cannot be, the session goes on without it.
-fn terminal(s: &mut Session, mut editor: rustyline::DefaultEditor, out: &mut std::io::StdoutLock<'_>) -> u8 {
+fn terminal(s: &mut Session, mut editor: rustyline::DefaultEditor, out: &mut std::io::StdoutLock<'_>) {
     use rustyline::error::ReadlineError;
     let history = history_file();
     if let Some(h) = &history {
@@ -227,5 +263,4 @@ fn terminal(s: &mut Session, mut editor: rustyline::DefaultEditor, out: &mut std
     if let Some(h) = &history {
         let _ = editor.save_history(h);
     }
-    0
 }

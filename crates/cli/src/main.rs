@@ -197,6 +197,11 @@ enum Cmd {
         /// (by default the object's programs are verified first and a rejection stops the run).
         #[arg(long)]
         no_verify: bool,
+        /// With --no-verify: when a run faults, stop in the debugger (`bpfbox debug`'s
+        /// commands on standard input) before the faulting instruction, with the
+        /// history to step back through.
+        #[arg(long, requires = "no_verify", conflicts_with_all = ["kernel", "compare", "json"])]
+        debug: bool,
         #[arg(long, value_enum, default_value_t = SyntaxArg::Auto)]
         syntax: SyntaxArg,
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
@@ -362,6 +367,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             compare,
             log,
             no_verify,
+            debug,
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox_cli::is_elf(&head) {
@@ -372,6 +378,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     return Err(CliError::usage(
                         "--mem is for raw programs; give an object's packet with --data or --data-hex",
                     ));
+                }
+                if debug && engine == EngineArg::Jit {
+                    return Err(CliError::usage("--debug runs the program on the interpreter, not --engine jit"));
                 }
                 let split = |s: &String, flag: &str| -> Result<(String, String), CliError> {
                     s.split_once('=')
@@ -407,9 +416,26 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                     verify: !no_verify,
                     world,
                 };
-                let (text, code) = bpfbox_cli::run_obj::run(&args)?;
+                let result = bpfbox_cli::run_obj::run(&args);
+                if debug && matches!(result, Ok(_) | Err(CliError::Fault(_))) {
+                    let code = match &result {
+                        Ok((text, code)) => {
+                            emit(text);
+                            *code
+                        }
+                        Err(e) => {
+                            eprintln!("bpfbox: error: {e}");
+                            1
+                        }
+                    };
+                    return bpfbox_cli::debug_cmd::after_run(&args, code);
+                }
+                let (text, code) = result?;
                 emit(&text);
                 return Ok(code);
+            }
+            if debug {
+                return Err(CliError::usage("--debug is for ELF objects (the debugger reads their source lines)"));
             }
             if world.is_some() {
                 return Err(CliError::usage("--world applies to ELF objects (their helpers read it)"));

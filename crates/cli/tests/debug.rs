@@ -18,20 +18,9 @@ fn root() -> std::path::PathBuf {
 /// Run `bpfbox debug OBJ ARGS` with `script` on stdin; returns stdout (stderr must
 /// be empty: no panics, no errors).
 fn debug(obj: &str, args: &[&str], script: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfbox"))
-        .arg("debug")
-        .arg(root().join(obj))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bpfbox starts");
-    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script written");
-    let out = child.wait_with_output().expect("bpfbox ends");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    let all: Vec<&str> = ["debug", obj].into_iter().chain(args.iter().copied()).collect();
+    let (stdout, stderr, code) = bpfbox(&all, script);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.is_empty(), "stderr:\n{stderr}\nstdout:\n{stdout}");
     stdout
 }
@@ -646,4 +635,124 @@ fn frame_commands_without_a_stack_or_frames_say_so() {
     assert_eq!(out.matches("#1  xdp_debug_demo (ctx=<optimized out>) at debug_demo.bpf.c:41\n").count(), 2, "{out}");
     assert!(out.contains("\"finish\" not meaningful in the outermost frame.\n"), "{out}");
     assert!(out.contains("Initial frame selected; you cannot go up.\n"), "{out}");
+}
+
+const FAULT: &str = "crates/cli/tests/debug_data/debug_fault.bpf.o";
+
+/// `bpfbox ARGS` (run in the repository's root) with `script` on stdin: (stdout,
+/// stderr, exit code).
+fn bpfbox(args: &[&str], script: &str) -> (String, String, i32) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bpfbox"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpfbox starts");
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script written");
+    let out = child.wait_with_output().expect("bpfbox ends");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (stdout, stderr, out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn run_no_verify_debug_stops_in_the_debugger_at_the_fault() {
+    // debug_fault.bpf.c reads p[p[0] * 100]: p[0] = 0xff is out of bounds.
+    let (out, err, code) = bpfbox(
+        &["run", "--no-verify", "--debug", FAULT, "--data-hex", "ff0000000000000000000000000000"],
+        "print at\nfoo bar\nprint at +\nreverse-step\ninfo args\nbt\nreverse-finish\nnext\nnext\ncontinue\n",
+    );
+    // The run reports its fault as `bpfbox run` does, then the debugger takes over.
+    assert!(
+        err.starts_with("bpfbox: error: program `xdp_fault` faulted: pc 6: out-of-bounds read of 1 bytes"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.starts_with("\nbpfbox run --debug: the run faulted; the debugger stops before the faulting instruction.\n[packet 1: the run failed: program `xdp_fault` faulted: pc 6: "), "{out}");
+    assert!(out.contains("\nThe program faulted at pc 6 (packet 1): stopped before that instruction; reverse commands go back.\nxdp_fault (ctx=<optimized out>) at debug_fault.bpf.c:18\npc 6\t18\t\treturn p[at];\n"), "{out}");
+    assert!(
+        out.contains("$1 = 25500\nUndefined command: \"foo\".  Try \"help\".\nA syntax error in expression"),
+        "{out}"
+    );
+    // The history: back into the call that computed the index.
+    assert!(out.contains("scaled (v=255) at debug_fault.bpf.c:9\n9\t\treturn v * 100;\nv = 255\n#0  scaled (v=255) at debug_fault.bpf.c:9\n#1  xdp_fault ("), "{out}");
+    assert!(out.contains("17\t\t__u32 at = scaled(i);\n"), "{out}");
+    // Forward again to the fault, once more, and then the run is over.
+    assert_eq!(out.matches("The program faulted at pc 6 (packet 1)").count(), 2, "{out}");
+    assert!(out.ends_with("[Inferior 1 (program xdp_fault) exited]\n"), "{out}");
+}
+
+/// A pcap file (Ethernet link type) of `packets`.
+fn write_pcap(path: &std::path::Path, packets: &[&[u8]]) {
+    let mut b = Vec::new();
+    for x in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    for (i, p) in packets.iter().enumerate() {
+        for x in [i as u32, 0, p.len() as u32, p.len() as u32] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b.extend_from_slice(p);
+    }
+    std::fs::write(path, b).expect("pcap written");
+}
+
+#[test]
+fn run_debug_with_a_pcap_stops_at_the_packet_that_faults() {
+    let dir = std::env::temp_dir().join(format!("bpfbox-debug-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pcap = dir.join("three.pcap");
+    let (ok, bad) = ([0u8; 15], { [0xffu8; 15] });
+    write_pcap(&pcap, &[&ok, &bad, &ok]);
+    let pcap = pcap.display().to_string();
+    let (out, err, code) = bpfbox(
+        &["run", "--no-verify", "--debug", FAULT, "--pcap", &pcap],
+        "print $packet\nprint at\nreverse-stepi\ninfo frame\ncontinue\ncontinue\ncontinue\n",
+    );
+    // `bpfbox run` renders every packet (the second failed) ...
+    assert!(out.contains("packet 2: error: "), "{out}");
+    assert!(err.is_empty(), "{err}");
+    // ... then the debugger stops in the second packet's run, before the fault.
+    let dbg = section(&out, "bpfbox run --debug: the run faulted", "[Inferior 1");
+    assert!(
+        dbg.contains(
+            "[packet 1: returned 0 (XDP_ABORTED)]\n[packet 2: the run failed: program `xdp_fault` faulted: pc 6: "
+        ),
+        "{dbg}"
+    );
+    assert!(dbg.contains("The program faulted at pc 6 (packet 2): stopped before that instruction"), "{dbg}");
+    assert!(dbg.contains("$1 = 2\n$2 = 25500\n"), "{dbg}");
+    assert!(dbg.contains(" of packet 2:\n"), "{dbg}");
+    // Back one instruction, continuing stops at the fault again; continuing from the
+    // fault runs it (not stopped at twice) and the third packet.
+    assert!(dbg.contains("[packet 3: returned 0 (XDP_ABORTED)]\n"), "{dbg}");
+    assert_eq!(dbg.matches("The program faulted at pc 6").count(), 2, "{dbg}");
+    assert!(dbg.contains("The program returns 0 from packet 3 at its exit"), "{dbg}");
+    assert!(out.ends_with("[Inferior 1 (program xdp_fault) exited]\n"), "{out}");
+    let _ = code;
+    // `bpfbox debug` on the same inputs stops at that fault too.
+    let out = debug(FAULT, &["--pcap", &pcap], "run\nprint $packet\n");
+    assert!(out.contains("The program faulted at pc 6 (packet 2)"), "{out}");
+    assert!(out.contains("$1 = 2\n"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_debug_needs_no_verify_an_object_and_a_fault() {
+    // Without --no-verify the verifier would refuse the program before it could fault.
+    let (_, err, code) = bpfbox(&["run", "--debug", FAULT, "--data-hex", "ff00"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-verify"), "{err}");
+    let (_, err, code) = bpfbox(&["run", "--no-verify", "--debug", "--engine", "jit", FAULT, "--data-hex", "ff00"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--debug runs the program on the interpreter"), "{err}");
+    // A run that does not fault: its result, and nothing to debug.
+    let (out, err, code) =
+        bpfbox(&["run", "--no-verify", "--debug", FAULT, "--data-hex", "000000000000000000000000000000"], "print 1\n");
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.ends_with("bpfbox run --debug: no run faulted, nothing to debug.\n"), "{out}");
 }

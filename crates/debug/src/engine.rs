@@ -208,6 +208,8 @@ pub struct PacketEnd {
     pub printk: Vec<String>,
     /// The run faulted at this pc (out-of-bounds access, bad call ...).
     pub fault_pc: Option<usize>,
+    /// The step of the faulting instruction (recorded before it ran).
+    pub fault_step: Option<u64>,
 }
 
 enum ToWorker {
@@ -805,6 +807,11 @@ fn worker(
             Err(bpfbox_vm::RuntimeError::Fault { error, .. }) => error.pc(),
             _ => None,
         };
+        let last = hook.rec.trace.len().checked_sub(1);
+        let fault_step = match (fault_pc, last) {
+            (Some(pc), Some(n)) if unpack(hook.rec.trace[n]).pc as usize == pc => Some(n as u64),
+            _ => None,
+        };
         let (result, printk) = match out {
             Ok(o) => (Ok((o.retval, (launch.describe)(o.retval))), o.printk),
             Err(e) => {
@@ -818,7 +825,7 @@ fn worker(
                 (Err(msg), Vec::new())
             }
         };
-        let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk, fault_pc }));
+        let _ = tx.send(FromWorker::PacketEnd(PacketEnd { packet: i, result, printk, fault_pc, fault_step }));
     }
     pool::give_mem(std::mem::take(&mut hook.rec.mem));
     pool::give_old(std::mem::take(&mut hook.rec.old));

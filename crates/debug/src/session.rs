@@ -191,6 +191,11 @@ impl Session {
         Ok((s, banner))
     }
 
+    /// Stopped before an instruction that faulted (a run that went wrong in checked mode).
+    pub fn at_fault(&self) -> bool {
+        self.fault_stop.is_some() && self.stop.as_ref().is_some_and(|s| Some(s.step) == self.fault_stop)
+    }
+
     /// The user asked to quit.
     pub fn quit_requested(&self) -> bool {
         self.quit
@@ -385,28 +390,25 @@ impl Session {
     fn handle(&mut self, mut ev: Event, mut trace: Trace, custom: Option<MakeCustom<'_>>, out: &mut String) {
         loop {
             self.trace = std::mem::take(&mut trace);
-            let fault = self.report_packets(out);
+            let faults = self.report_packets(out);
+            // A run that faulted (the first fault not just stopped at, as a signal
+            // stops gdb): back to the faulting instruction, the history before it to
+            // step through. Continuing from there runs the remaining inputs.
+            let again = std::mem::take(&mut self.fault_stop);
+            if let Some((packet, pc, step)) = faults.into_iter().find(|f| Some(f.2) != again) {
+                self.fault_stop = Some(step);
+                let _ = writeln!(
+                    out,
+                    "\nThe program faulted at pc {pc} (packet {}): stopped before that instruction; reverse commands go back.",
+                    packet + 1
+                );
+                self.replay(step, out);
+                return;
+            }
             match ev {
                 Event::Exited => {
                     self.stop = None;
                     self.finished = true;
-                    // A run that faulted: back to the faulting instruction, the
-                    // history before it to step through.
-                    let last = self.trace.last().map(|x| engine::unpack(*x));
-                    let last_step = (self.trace.len() as u64).saturating_sub(1);
-                    if let (Some((packet, pc)), Some(last)) = (fault, last) {
-                        let again = std::mem::take(&mut self.fault_stop) == Some(last_step);
-                        if usize::from(last.packet) == packet && last.pc as usize == pc && !again {
-                            self.fault_stop = Some(last_step);
-                            let _ = writeln!(
-                                out,
-                                "\nThe program faulted at pc {pc} (packet {}): stopped before that instruction; reverse commands go back.",
-                                packet + 1
-                            );
-                            self.replay(last_step, out);
-                            return;
-                        }
-                    }
                     let name = &self.progs[self.main].name;
                     let _ = writeln!(out, "[Inferior 1 (program {name}) exited]");
                     return;
@@ -467,13 +469,13 @@ impl Session {
         any
     }
 
-    /// Print the inputs whose run ended; the last one that faulted, if any: (input, pc).
-    fn report_packets(&mut self, out: &mut String) -> Option<(usize, usize)> {
-        let d = self.dbg.as_mut()?;
-        let mut fault = None;
+    /// Print the inputs whose run ended; those that faulted: (input, pc, step).
+    fn report_packets(&mut self, out: &mut String) -> Vec<(usize, usize, u64)> {
+        let Some(d) = self.dbg.as_mut() else { return Vec::new() };
+        let mut fault = Vec::new();
         for e in std::mem::take(&mut d.ended) {
-            if let Some(pc) = e.fault_pc {
-                fault = Some((e.packet, pc));
+            if let (Some(pc), Some(step)) = (e.fault_pc, e.fault_step) {
+                fault.push((e.packet, pc, step));
             }
             for l in &e.printk {
                 let _ = writeln!(out, "[printk] {l}");
