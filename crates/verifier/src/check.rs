@@ -148,7 +148,7 @@ fn resolve_ldimm64(prog: &ProgramInput) -> Result<(), cfg::CfgError> {
                 ));
             }
         }
-        if let Some(msg) = m.spin_lock_off.and(spin_lock_refusal(prog.prog_type)) {
+        if let Some(msg) = map_prog_refusal(m, prog.prog_type) {
             return Err(err(pc, Rule::InvalidMap, msg.into()));
         }
     }
@@ -721,9 +721,9 @@ impl Verifier<'_> {
         }
     }
 
-    /// `check_map_prog_compatibility` for maps with a spin lock.
+    /// `check_map_prog_compatibility` for maps with a spin lock or a timer.
     fn spin_lock_prog_compat(&self, m: u32) -> R<()> {
-        match self.map(m).spin_lock_off.and(spin_lock_refusal(self.prog.prog_type)) {
+        match map_prog_refusal(self.map(m), self.prog.prog_type) {
             Some(msg) => fail(Rule::InvalidMap, msg, &[]),
             None => Ok(()),
         }
@@ -800,4 +800,20 @@ fn spin_lock_refusal(t: ProgType) -> Option<&'static str> {
         | ProgType::RawTracepointWritable => Some("tracing progs cannot use bpf_spin_lock yet"),
         _ => None,
     }
+}
+
+/// `check_map_prog_compatibility`: a map holding a `bpf_spin_lock` or a `bpf_timer`
+/// that the program type may not use, with the kernel's refusal.
+fn map_prog_refusal(m: &crate::MapInfo, t: ProgType) -> Option<&'static str> {
+    let tracing = matches!(
+        t,
+        ProgType::Kprobe
+            | ProgType::Tracepoint
+            | ProgType::PerfEvent
+            | ProgType::RawTracepoint
+            | ProgType::RawTracepointWritable
+    );
+    m.spin_lock_off
+        .and(spin_lock_refusal(t))
+        .or_else(|| m.timer_off.and(tracing.then_some("tracing progs cannot use bpf_timer yet")))
 }

@@ -46,6 +46,8 @@ pub struct MapInfo {
     pub inner: Option<Box<MapInfo>>,
     /// Where the value's `struct bpf_spin_lock` is (from the map's BTF), if it has one.
     pub spin_lock_off: Option<u32>,
+    /// Where the value's `struct bpf_timer` is (from the map's BTF), if it has one.
+    pub timer_off: Option<u32>,
     /// The contents of a frozen read-only array (`.rodata`, `.kconfig`): as the
     /// kernel does (`bpf_map_direct_read`), loads at constant offsets read these
     /// bytes as known constants, so branches on configuration are decided.
@@ -64,7 +66,8 @@ impl MapInfo {
     }
     /// Whether programs may write the values (`bpf_map_flags_to_cap`).
     pub fn prog_can_write(&self) -> bool {
-        !self.frozen && self.map_flags & BPF_F_RDONLY_PROG == 0
+        // Devmaps are read-only for programs whatever their flags (dev_map_alloc).
+        !self.frozen && self.map_flags & BPF_F_RDONLY_PROG == 0 && !matches!(self.map_type, 14 | 25)
     }
 }
 

@@ -5,13 +5,14 @@ use bpfbox_abi::prog_types::ProgType;
 use bpfbox_object::btf::{Btf, Detail, Kind, Type};
 use bpfbox_object::{LoadedObject, MapSpec, ProgramSpec};
 
-/// The offset of a top-level `struct bpf_spin_lock` member of the map's value type.
-fn spin_lock_off(obj: &LoadedObject, m: &MapSpec) -> Option<u32> {
+/// The offset of a top-level member of struct type `ty` (`bpf_spin_lock`, `bpf_timer`)
+/// in the map's value type.
+fn special_field_off(obj: &LoadedObject, m: &MapSpec, ty: &str) -> Option<u32> {
     let btf = obj.btf.as_deref()?;
     let (_, value) = btf.skip_mods_and_typedefs(m.value_type_id?)?;
     value.members().iter().find_map(|mem| {
         let (_, t) = btf.skip_mods_and_typedefs(mem.type_id)?;
-        (btf.name(t.name_off) == "bpf_spin_lock").then_some(mem.bit_offset / 8)
+        (btf.name(t.name_off) == ty).then_some(mem.bit_offset / 8)
     })
 }
 
@@ -25,7 +26,8 @@ fn map_info(obj: &LoadedObject, m: &MapSpec) -> MapInfo {
         frozen: m.frozen,
         map_flags: m.map_flags,
         inner: m.inner.as_deref().map(|i| Box::new(map_info(obj, i))),
-        spin_lock_off: spin_lock_off(obj, m),
+        spin_lock_off: special_field_off(obj, m, "bpf_spin_lock"),
+        timer_off: special_field_off(obj, m, "bpf_timer"),
         frozen_data: if m.frozen && m.map_type == 2 { m.initial_data.clone() } else { None },
     }
 }

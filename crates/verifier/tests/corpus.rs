@@ -21,7 +21,7 @@ use common::{all_cases, Expect};
 #[test]
 fn corpus() {
     let cases = all_cases();
-    assert!(cases.len() >= 60, "corpus too small: {}", cases.len());
+    assert!(common::corpus_filter().is_some() || cases.len() >= 60, "corpus too small: {}", cases.len());
     let mut failures = Vec::new();
     let (mut acc, mut rej) = (0, 0);
     for c in cases.iter().filter(|c| common::runnable(c)) {

@@ -19,6 +19,7 @@ fn input(src: &str, prog_type: ProgType, attach: Option<AttachType>) -> ProgramI
         inner: None,
         frozen_data: None,
         spin_lock_off: None,
+        timer_off: None,
     };
     ProgramInput {
         name: "prog".into(),

@@ -10,6 +10,9 @@
 //! `reject`, the pc of the last instruction the log shows before the error (or -1),
 //! and the error lines (joined by ` | `) — a help for writing the `; error:` annotations.
 //!
+//! With `BPFBOX_KERNEL_CORPUS_LOG=NAME`, the kernel's whole log of each case whose name
+//! contains NAME is printed.
+//!
 //! `; unprivileged` cases are loaded by an unprivileged caller
 //! (`bpfbox_kernel::load_raw_unprivileged`: a thread dropped to uid/gid 65534 without
 //! capabilities). That needs root and `kernel.unprivileged_bpf_disabled` at 0 or 2: the
@@ -116,6 +119,11 @@ fn asm_cases_agree_with_the_kernel() {
             continue;
         };
         loaded += 1;
+        if let (Ok(want), Err((_, log))) = (std::env::var("BPFBOX_KERNEL_CORPUS_LOG"), &kernel) {
+            if !want.is_empty() && c.name.contains(want.as_str()) {
+                eprintln!("--- kernel log of {what}:\n{log}");
+            }
+        }
         match &kernel {
             Ok(()) => dump.push_str(&format!("{}\t{}\taccept\t-1\t\n", c.file, c.name)),
             Err((e, log)) => {

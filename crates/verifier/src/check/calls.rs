@@ -49,8 +49,48 @@ pub(super) const PKT_CHANGING: &[&str] = &[
     "lwt_seg6_action",
 ];
 
-/// Helpers that return an acquired reference.
+/// Helpers that return an acquired reference (and `map_lookup_elem` on a sockmap or
+/// sockhash, `is_acquire_function`).
 const ACQUIRE: &[&str] = &["ringbuf_reserve", "sk_lookup_tcp", "sk_lookup_udp", "skc_lookup_tcp"];
+
+/// Helpers whose prototype sets `pkt_access`: the only ones that may be given packet
+/// memory (`may_access_direct_pkt_data` with a helper's `meta`); cgroup_sockopt
+/// programs may give it to any helper.
+const PKT_ACCESS: &[&str] = &[
+    "map_lookup_elem",
+    "map_update_elem",
+    "map_delete_elem",
+    "map_push_elem",
+    "map_lookup_percpu_elem",
+    "csum_diff",
+    "sk_lookup_tcp",
+    "sk_lookup_udp",
+    "skc_lookup_tcp",
+    "tcp_check_syncookie",
+    "tcp_gen_syncookie",
+    "tcp_raw_gen_syncookie_ipv4",
+    "tcp_raw_gen_syncookie_ipv6",
+    "tcp_raw_check_syncookie_ipv4",
+    "tcp_raw_check_syncookie_ipv6",
+];
+
+/// `may_update_sockmap`: program types that may update (or delete from) a sockmap or
+/// sockhash with `map_update_elem`/`map_delete_elem`.
+fn may_update_sockmap(t: ProgType, attach: Option<u32>, func: &str) -> bool {
+    const BPF_TRACE_ITER: u32 = 28;
+    match t {
+        ProgType::Tracing => attach == Some(BPF_TRACE_ITER),
+        ProgType::SockOps => func == "map_delete_elem",
+        ProgType::SocketFilter
+        | ProgType::SchedCls
+        | ProgType::SchedAct
+        | ProgType::Xdp
+        | ProgType::SkReuseport
+        | ProgType::FlowDissector
+        | ProgType::SkLookup => true,
+        _ => false,
+    }
+}
 
 fn invalid_scalar_msg(ctx: &str, v: &Scalar, range: (i32, i32)) -> String {
     let mut s = format!("{ctx} the register R0 has");
@@ -306,6 +346,14 @@ impl Verifier<'_> {
             let type_err = |exp: &str| -> R<()> {
                 fail(Rule::HelperArg, format!("R{regno} type={} expected={exp}", reg.type_str()), &[rn])
             };
+            if !matches!(a.kind, ArgKind::DontCare | ArgKind::Anything)
+                && reg.is_pkt()
+                && !(prog_type == ProgType::CgroupSockopt || PKT_ACCESS.contains(&name) && self.direct_pkt_read())
+            {
+                return with_hint(fail(Rule::HelperArg, "helper access to the packet is not allowed", &[rn]), || {
+                    format!("bpf_{name} may not read packet memory here: copy the bytes to the stack first")
+                });
+            }
             match a.kind {
                 ArgKind::DontCare | ArgKind::Anything => {
                     if a.kind == ArgKind::Anything && reg.is_ptr() && self.opts.unprivileged {
@@ -313,11 +361,23 @@ impl Verifier<'_> {
                     }
                 }
                 ArgKind::ConstMapPtr => {
-                    if reg.ty != RegType::ConstMapPtr {
-                        return type_err("map_ptr");
+                    if reg.ty != RegType::ConstMapPtr || reg.maybe_null {
+                        // An inner map from a map-in-map lookup is NULL when the slot is empty.
+                        return with_hint(type_err("map_ptr"), || {
+                            "a map-in-map lookup may return NULL: check the inner map pointer first".into()
+                        });
                     }
                     // Map/helper compatibility is checked after all arguments, as in the kernel.
                     map = Some(reg.map);
+                }
+                ArgKind::PtrToMapValue if map.is_some_and(|m| matches!(self.map(m).map_type, 15 | 18)) => {
+                    // resolve_map_arg_type: a sockmap/sockhash value is a socket.
+                    if a.flags.contains(TypeFlags::UNINIT) {
+                        return fail(Rule::HelperArg, "invalid arg_type for sockmap/sockhash", &[rn]);
+                    }
+                    if let Err(expected) = crate::sock::arg_ok(ArgKind::PtrToBtfIdSockCommon, false, &reg) {
+                        return type_err(expected);
+                    }
                 }
                 ArgKind::PtrToMapKey | ArgKind::PtrToMapValue => {
                     let Some(m) = map else {
@@ -499,7 +559,7 @@ impl Verifier<'_> {
         if let Some(m) = map {
             // `record_func_map`: helpers that change a read-only (BPF_F_RDONLY_PROG) map.
             let mi = self.map(m);
-            if (mi.frozen || mi.map_flags & crate::BPF_F_RDONLY_PROG != 0)
+            if !mi.prog_can_write()
                 && matches!(name, "map_delete_elem" | "map_update_elem" | "map_push_elem" | "map_pop_elem")
             {
                 return with_hint(fail(Rule::HelperArg, "write into map forbidden", &[1]), || {
@@ -510,6 +570,13 @@ impl Verifier<'_> {
                 });
             }
             self.check_map_compat(m, name, id)?;
+        }
+        if name == "get_local_storage" && !p.st.reg(2).is_null_const() {
+            // Not made precise: a path pruned against one with 0 here is not rejected.
+            return with_hint(
+                fail(Rule::HelperArg, "get_local_storage() doesn't support non-zero flags", &[2]),
+                || "pass 0 as the flags argument".into(),
+            );
         }
         if let Some((_, rid)) = release {
             p.st.refs.retain(|r| r.id != rid);
@@ -574,6 +641,12 @@ impl Verifier<'_> {
                 {
                     // Map-in-map lookups yield the inner map.
                     RegState { map: m + self.prog.maps.len() as u32, ..RegState::ptr(RegType::ConstMapPtr) }
+                } else if name == "map_lookup_elem" && matches!(mi.map_type, 15 | 18) {
+                    // mark_ptr_or_null_reg: a sockmap/sockhash lookup gives a socket (a
+                    // reference, is_acquire_function), an xskmap lookup an xdp_sock.
+                    RegState::ptr(RegType::Sock(crate::sock::SockKind::Sock))
+                } else if name == "map_lookup_elem" && mi.map_type == 17 {
+                    RegState::ptr(RegType::Sock(crate::sock::SockKind::XdpSock))
                 } else {
                     RegState { map: m, ..RegState::ptr(RegType::MapValue) }
                 }
@@ -601,7 +674,8 @@ impl Verifier<'_> {
                 r0.maybe_null = true;
                 r0.id = self.new_id();
             }
-            if ACQUIRE.contains(&name) {
+            let sock_lookup = name == "map_lookup_elem" && map.is_some_and(|m| matches!(self.map(m).map_type, 15 | 18));
+            if ACQUIRE.contains(&name) || sock_lookup {
                 let rid = self.new_id();
                 r0.ref_obj_id = rid;
                 r0.id = rid;
@@ -618,6 +692,26 @@ impl Verifier<'_> {
             });
         }
         Ok(())
+    }
+
+    /// `may_access_direct_pkt_data(env, meta, BPF_READ)` for a helper with `pkt_access`:
+    /// the program types that read packets directly.
+    fn direct_pkt_read(&self) -> bool {
+        matches!(
+            self.prog.prog_type,
+            ProgType::LwtIn
+                | ProgType::LwtOut
+                | ProgType::LwtSeg6local
+                | ProgType::SkReuseport
+                | ProgType::FlowDissector
+                | ProgType::CgroupSkb
+                | ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::Xdp
+                | ProgType::LwtXmit
+                | ProgType::SkSkb
+                | ProgType::SkMsg
+        )
     }
 
     /// A kfunc call. The kfuncs bpfbox runs (`bpfbox_abi::kfuncs`) are typed as the
@@ -769,25 +863,86 @@ impl Verifier<'_> {
         slot.spilled.var.const_value()
     }
 
-    /// `check_map_func_compatibility` for the common map types.
+    /// `check_map_func_compatibility`: the helpers each map type may be given to,
+    /// and the map types each map-taking helper accepts.
     fn check_map_compat(&self, m: u32, func: &str, id: i32) -> R<()> {
         let t = self.map(m).map_type;
+        let storage = |kind: &str| {
+            matches!(func, "kptr_xchg")
+                || func == format!("{kind}_storage_get")
+                || func == format!("{kind}_storage_delete")
+        };
         let ok = match t {
             3 => func == "tail_call",
             4 => matches!(
                 func,
                 "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output"
             ),
-            27 => matches!(func, "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" | "ringbuf_reserve_dynptr"),
+            27 => matches!(
+                func,
+                "ringbuf_output"
+                    | "ringbuf_reserve"
+                    | "ringbuf_query"
+                    | "ringbuf_reserve_dynptr"
+                    | "ringbuf_submit_dynptr"
+                    | "ringbuf_discard_dynptr"
+            ),
+            31 => func == "user_ringbuf_drain",
             7 => func == "get_stackid",
+            8 => matches!(func, "skb_under_cgroup" | "current_task_under_cgroup"),
+            19 | 21 => func == "get_local_storage",
+            14 | 25 | 17 => matches!(func, "redirect_map" | "map_lookup_elem"),
+            16 => func == "redirect_map",
+            12 | 13 => func == "map_lookup_elem",
+            15 => {
+                matches!(
+                    func,
+                    "sk_redirect_map"
+                        | "sock_map_update"
+                        | "msg_redirect_map"
+                        | "sk_select_reuseport"
+                        | "map_lookup_elem"
+                ) || may_update_sockmap(self.prog.prog_type, self.prog.expected_attach_type, func)
+            }
+            18 => {
+                matches!(
+                    func,
+                    "sk_redirect_hash"
+                        | "sock_hash_update"
+                        | "msg_redirect_hash"
+                        | "sk_select_reuseport"
+                        | "map_lookup_elem"
+                ) || may_update_sockmap(self.prog.prog_type, self.prog.expected_attach_type, func)
+            }
+            20 => func == "sk_select_reuseport",
+            22 | 23 => matches!(func, "map_peek_elem" | "map_pop_elem" | "map_push_elem"),
+            30 => matches!(func, "map_peek_elem" | "map_push_elem"),
+            24 => storage("sk"),
+            28 => storage("inode"),
+            29 => storage("task"),
+            32 => storage("cgrp"),
             _ => true,
         };
         let rev = match func {
             "tail_call" => t == 3,
-            "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" => t == 27,
-            "perf_event_output" | "perf_event_read" => t == 4,
+            "perf_event_read" | "perf_event_output" | "perf_event_read_value" | "skb_output" | "xdp_output" => t == 4,
+            "ringbuf_output" | "ringbuf_reserve" | "ringbuf_query" | "ringbuf_reserve_dynptr" => t == 27,
+            "user_ringbuf_drain" => t == 31,
             "get_stackid" => t == 7,
             "redirect_map" => matches!(t, 14 | 25 | 16 | 17),
+            "sk_redirect_map" | "msg_redirect_map" | "sock_map_update" => t == 15,
+            // (skb_under_cgroup and current_task_under_cgroup take any map: 6.18
+            // accepts an array.)
+            "sk_redirect_hash" | "msg_redirect_hash" | "sock_hash_update" => t == 18,
+            "get_local_storage" => matches!(t, 19 | 21),
+            "sk_select_reuseport" => matches!(t, 20 | 15 | 18),
+            "map_pop_elem" => matches!(t, 22 | 23),
+            "map_peek_elem" | "map_push_elem" => matches!(t, 22 | 23 | 30),
+            "map_lookup_percpu_elem" => matches!(t, 5 | 6 | 10),
+            "sk_storage_get" | "sk_storage_delete" => t == 24,
+            "inode_storage_get" | "inode_storage_delete" => t == 28,
+            "task_storage_get" | "task_storage_delete" => t == 29,
+            "cgrp_storage_get" | "cgrp_storage_delete" => t == 32,
             _ => true,
         };
         if func == "tail_call" && t != 3 {
@@ -800,7 +955,11 @@ impl Verifier<'_> {
         if ok && rev {
             Ok(())
         } else {
-            fail(Rule::HelperArg, format!("cannot pass map_type {t} into func bpf_{func}#{id}"), &[1])
+            let name = bpfbox_abi::map_types::MapType::name_of(t);
+            with_hint(
+                fail(Rule::HelperArg, format!("cannot pass map_type {t} into func bpf_{func}#{id}"), &[1]),
+                || format!("a {name} map cannot be used with bpf_{func}"),
+            )
         }
     }
 }

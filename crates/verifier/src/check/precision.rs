@@ -331,6 +331,7 @@ mod tests {
             map_flags: 0,
             inner: None,
             spin_lock_off: None,
+            timer_off: None,
             frozen_data: None,
         };
         let prog = ProgramInput {

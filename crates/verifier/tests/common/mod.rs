@@ -218,11 +218,21 @@ pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/verifier/asm")
 }
 
+/// `BPFBOX_CORPUS_FILE=NAME`: only the corpus files whose name contains NAME (for
+/// working on one file; the corpus size check is skipped then).
+pub fn corpus_filter() -> Option<String> {
+    std::env::var("BPFBOX_CORPUS_FILE").ok().filter(|f| !f.is_empty())
+}
+
 pub fn all_cases() -> Vec<Case> {
+    let only = corpus_filter();
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .expect("corpus dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "s"))
+        .filter(|p| {
+            only.as_ref().is_none_or(|o| p.file_name().is_some_and(|n| n.to_string_lossy().contains(o.as_str())))
+        })
         .collect();
     files.sort();
     files.iter().flat_map(|f| parse_file(f)).collect()
