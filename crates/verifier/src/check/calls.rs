@@ -53,6 +53,19 @@ pub(super) const PKT_CHANGING: &[&str] = &[
 /// sockhash, `is_acquire_function`).
 const ACQUIRE: &[&str] = &["ringbuf_reserve", "sk_lookup_tcp", "sk_lookup_udp", "skc_lookup_tcp"];
 
+/// Helpers that return their socket argument as another socket type
+/// (`is_ptr_cast_function`).
+const PTR_CAST: &[&str] = &[
+    "tcp_sock",
+    "sk_fullsock",
+    "skc_to_tcp_sock",
+    "skc_to_tcp6_sock",
+    "skc_to_udp6_sock",
+    "skc_to_mptcp_sock",
+    "skc_to_tcp_timewait_sock",
+    "skc_to_tcp_request_sock",
+];
+
 /// Helpers whose prototype sets `pkt_access`: the only ones that may be given packet
 /// memory (`may_access_direct_pkt_data` with a helper's `meta`); cgroup_sockopt
 /// programs may give it to any helper.
@@ -330,6 +343,7 @@ impl Verifier<'_> {
             let msg = format!("Unreleased reference id={id} alloc_insn={insn}\ntail_call would lead to reference leak");
             return fail(Rule::UnreleasedReference, msg, &[]);
         }
+        let arg1_ref = p.st.reg(1).ref_obj_id;
         let args = proto.declared_args();
         let mut map: Option<u32> = None;
         let mut alloc_size: Option<u64> = None;
@@ -673,6 +687,14 @@ impl Verifier<'_> {
             if maybe_null {
                 r0.maybe_null = true;
                 r0.id = self.new_id();
+            } else if r0.ty == RegType::MapValue && self.map(r0.map).spin_lock_off.is_some() {
+                // A lookup that cannot fail still names its lock by a fresh id.
+                r0.id = self.new_id();
+            }
+            if PTR_CAST.contains(&name) {
+                // The cast socket is the argument's reference: releasing either
+                // releases both (is_ptr_cast_function).
+                r0.ref_obj_id = arg1_ref;
             }
             let sock_lookup = name == "map_lookup_elem" && map.is_some_and(|m| matches!(self.map(m).map_type, 15 | 18));
             if ACQUIRE.contains(&name) || sock_lookup {

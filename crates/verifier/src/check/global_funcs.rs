@@ -44,9 +44,11 @@ impl Globals {
             .map(|i| {
                 let (start, end) = (cfg.subprogs[i], cfg.subprog_end(i, prog.insns.len()));
                 prog.insns[start..end].iter().any(|insn| match *insn {
-                    Insn::Call(CallTarget::Helper(id)) => {
-                        u32::try_from(id).ok().and_then(helper_by_id).is_some_and(|p| PKT_CHANGING.contains(&p.name))
-                    }
+                    // A tail call counts: the program it reaches may change the packet.
+                    Insn::Call(CallTarget::Helper(id)) => u32::try_from(id)
+                        .ok()
+                        .and_then(helper_by_id)
+                        .is_some_and(|p| PKT_CHANGING.contains(&p.name) || p.name == "tail_call"),
                     _ => false,
                 })
             })
