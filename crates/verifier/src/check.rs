@@ -107,6 +107,9 @@ struct Verifier<'a> {
     /// Per instruction: a load/store/atomic through a ctx or kernel-object pointer
     /// on some path (what the kernel rewrites: `Report::converted_accesses`).
     converted: Vec<bool>,
+    /// Per load/store instruction: the pointer type it was first used with
+    /// (`insn_aux_data[].ptr_type`, see `Verifier::save_aux_ptr_type`).
+    ptr_types: Vec<Option<RegType>>,
     /// A tracing program's arguments, typed from the kernel's BTF.
     tracing: Option<crate::btf_model::Args>,
     /// Scalar precision ([`Precision`]); `None` in unprivileged mode (every scalar precise).
@@ -206,6 +209,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         last_add_insns: 0,
         last_add_jumps: 0,
         converted: vec![false; n],
+        ptr_types: vec![None; n],
         tracing: match (&prog.kernel_btf, &prog.attach_target) {
             (Some(btf), Some(target)) => {
                 crate::btf_model::tracing_args(&btf.0, prog.prog_type, prog.expected_attach_type, target)
@@ -526,6 +530,7 @@ impl Verifier<'_> {
                 }
                 let sz = size_bytes(size);
                 let mut v = self.mem_access(&mut p.st, s, base, off as i64, sz, None, pc)?;
+                self.save_aux_ptr_type(pc, base.ty, true)?;
                 if sign_extend && base.ty == RegType::Ctx && v.is_ptr() {
                     // `info->is_ldsx`: no sign-extending loads of the context's pointers.
                     return fail(
@@ -572,6 +577,7 @@ impl Verifier<'_> {
                     }
                 }
                 self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), Some((val, src_reg)), pc)?;
+                self.save_aux_ptr_type(pc, base.ty, false)?;
                 Ok(next)
             }
             Insn::Atomic { size, op, fetch, dst, off, src } => {

@@ -66,6 +66,39 @@ pub(super) fn strict_align(base: &RegState, off: i16, sz: u32, d: usize) -> R<()
 }
 
 impl Verifier<'_> {
+    /// `save_aux_ptr_type`: a load or store instruction reached with pointers of
+    /// different types on different paths (or calls) is refused when one of them is
+    /// a context or kernel-object pointer, whose accesses the kernel rewrites per
+    /// instruction ("same insn cannot be used with different pointers"). Loads may mix
+    /// memory and BTF pointers (`allow_trust_mismatch`).
+    pub(super) fn save_aux_ptr_type(&mut self, pc: usize, ty: RegType, load: bool) -> R<()> {
+        let rewritten = |t: RegType| matches!(t, RegType::Ctx | RegType::Sock(_) | RegType::BtfId);
+        let mem_or_btf = |t: RegType| matches!(t, RegType::Mem | RegType::BtfId);
+        let Some(slot) = self.ptr_types.get_mut(pc) else { return Ok(()) };
+        match *slot {
+            None => *slot = Some(ty),
+            Some(prev) if prev != ty && (rewritten(prev) || rewritten(ty)) => {
+                if load && mem_or_btf(prev) && mem_or_btf(ty) {
+                    *slot = Some(RegType::BtfId);
+                } else {
+                    return with_hint(
+                        fail(Rule::CtxAccess, "same insn cannot be used with different pointers", &[]),
+                        || {
+                            format!(
+                                "this instruction accesses a {} pointer on one path and a {} pointer on another: \
+                                 use a separate load or store for each",
+                                RegState::ptr(prev).type_str(),
+                                RegState::ptr(ty).type_str()
+                            )
+                        },
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
     /// Reads (`store == None`, returns the value) or writes memory through `base`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn mem_access(
