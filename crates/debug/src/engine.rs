@@ -151,12 +151,56 @@ fn helper_undo(id: i32) -> Option<bool> {
     }
 }
 
-/// Per pc: the register the instruction overwrites, [`NO_REG`], or [`CALL_HOOK`] for
-/// the instructions the hook records itself (stores, atomics, calls, exits, `may_goto`).
+/// [`register_table`]: the instruction's old register value is computed back from the
+/// new one when it is undone ([`invertible`]), so nothing is logged for it.
+pub const INVERTIBLE: u8 = 12;
+
+/// 64-bit `dst += src`, `dst -= src`, `dst ^= src` (src a constant or another register
+/// than dst, not r10) and `dst = -dst`: undone from the value after them. Most of a
+/// program's arithmetic (pointer offsets, counters, hashes) needs no undo log entry.
+fn invertible(i: &Insn) -> bool {
+    use bpfbox_isa::{AluOp, Operand, Width};
+    match *i {
+        Insn::Alu { op: AluOp::Add | AluOp::Sub | AluOp::Xor, width: Width::W64, dst, src } => {
+            dst.num() < 10 && !matches!(src, Operand::Reg(s) if s == dst || s.num() >= 10)
+        }
+        Insn::Neg { width: Width::W64, dst } => dst.num() < 10,
+        _ => false,
+    }
+}
+
+/// The value of `dst` before the [`invertible`] instruction `i`, from the registers
+/// after it.
+fn invert(i: &Insn, regs: &[u64; 10]) -> Option<(usize, u64)> {
+    use bpfbox_isa::{AluOp, Operand};
+    let reg = |r: bpfbox_isa::Reg| regs.get(usize::from(r.num())).copied();
+    match *i {
+        Insn::Alu { op, dst, src, .. } => {
+            let x = match src {
+                Operand::Imm(v) => v as i64 as u64,
+                Operand::Reg(s) => reg(s)?,
+            };
+            let now = reg(dst)?;
+            let old = match op {
+                AluOp::Add => now.wrapping_sub(x),
+                AluOp::Sub => now.wrapping_add(x),
+                _ => now ^ x,
+            };
+            Some((usize::from(dst.num()), old))
+        }
+        Insn::Neg { dst, .. } => Some((usize::from(dst.num()), reg(dst)?.wrapping_neg())),
+        _ => None,
+    }
+}
+
+/// Per pc: the register the instruction overwrites, [`NO_REG`], [`INVERTIBLE`], or
+/// [`CALL_HOOK`] for the instructions the hook records itself (stores, atomics, calls,
+/// exits, `may_goto`).
 pub fn register_table(insns: &[Insn]) -> Arc<[u8]> {
     insns
         .iter()
         .map(|i| match (i.dst_written(), i) {
+            _ if invertible(i) => INVERTIBLE,
             (Some(dst), _) => dst.num().min(NO_REG),
             (None, Insn::LoadPacket { .. }) => 0,
             (None, Insn::Ja { .. } | Insn::Jump { .. } | Insn::LoadImm64Tail) => NO_REG,
@@ -500,6 +544,12 @@ impl Hook {
             }
             if kind < NO_REG {
                 regs[usize::from(kind)] = self.rec.old[oi];
+            } else if kind == INVERTIBLE {
+                let e = unpack(self.rec.trace[k as usize]);
+                let insn = self.progs.get(usize::from(e.prog)).and_then(|p| p.get(e.pc as usize));
+                if let Some((r, v)) = insn.and_then(|i| invert(i, &regs)) {
+                    regs[r] = v;
+                }
             } else if kind == CALL_HOOK {
                 if ri > 0 && self.undo.regs[ri - 1].0 == k32 {
                     ri -= 1;

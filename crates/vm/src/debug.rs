@@ -62,7 +62,9 @@ pub struct Recorder {
     /// OR-ed into every trace entry (bits the hook owns: 40 and up).
     pub tag: u64,
     /// Per pc of the running program: the register its instruction overwrites
-    /// (0..=9), [`NO_REG`], or [`CALL_HOOK`]. A pc past the end calls the hook.
+    /// (0..=9), [`NO_REG`], [`STORE`] or [`CALL_HOOK`]. A pc past the end calls the
+    /// hook. Other values (12..=254) are the hook's own marks: the interpreter records
+    /// the trace entry only, as for [`NO_REG`].
     pub kinds: std::sync::Arc<[u8]>,
     /// Call the hook when the run's executed-instruction count reaches this.
     pub call_at: u64,
