@@ -371,8 +371,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         } => {
             let head = std::fs::read(&file).map_err(|e| CliError::io(&file, e))?;
             if bpfbox_cli::is_elf(&head) {
-                if engine == EngineArg::Jit && (kernel || compare) {
-                    return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel/--compare"));
+                // With --compare, --engine picks bpfbox's side.
+                if engine == EngineArg::Jit && kernel {
+                    return Err(CliError::usage("--engine applies to bpfbox's own runs, not --kernel"));
                 }
                 if mem.is_some() {
                     return Err(CliError::usage(

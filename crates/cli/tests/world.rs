@@ -36,10 +36,41 @@ fn bpfbox(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `bpfbox ARGS` as JSON. A `run` on the interpreter (the default) runs on the JIT
+/// too, whose output must be the same but for durations: the JIT's direct
+/// context loads and map paths meet the kernel's results through this.
 fn json_run(args: &[&str]) -> Value {
-    let (c, out, err) = bpfbox(args);
-    assert_eq!(c, 0, "{args:?}: {err}{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    let parse = |args: &[&str]| {
+        let (c, out, err) = bpfbox(args);
+        assert_eq!(c, 0, "{args:?}: {err}{out}");
+        serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let v = parse(args);
+    if args.first() == Some(&"run") && !args.contains(&"--engine") && !args.contains(&"--kernel") {
+        let mut jit_args = args.to_vec();
+        jit_args.extend(["--engine", "jit"]);
+        let j = parse(&jit_args);
+        assert_eq!(without_durations(j), without_durations(v.clone()), "{args:?}: the JIT differs");
+    }
+    v
+}
+
+fn without_durations(mut v: Value) -> Value {
+    match &mut v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with("duration"));
+            for x in m.values_mut() {
+                *x = without_durations(x.take());
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                *x = without_durations(x.take());
+            }
+        }
+        _ => {}
+    }
+    v
 }
 
 /// A file under the test's temporary directory.

@@ -62,6 +62,8 @@ pub(crate) struct Prog<'a> {
     /// Per slot: a converted access ([`crate::JitOptions::converted`]), translated
     /// through the slow path even in unchecked code.
     pub converted: Vec<bool>,
+    /// [`crate::JitOptions::ctx_direct`].
+    pub ctx_direct: Option<Vec<u8>>,
 }
 
 impl Prog<'_> {

@@ -84,6 +84,9 @@ pub struct JitOptions {
     pub converted: Vec<usize>,
     /// The register allocator: compile time against run time.
     pub regalloc: RegAlloc,
+    /// Converted loads of context fields that read the context's shadow directly
+    /// when their base is the run's context pointer: [`VmOptions::ctx_direct`].
+    pub ctx_direct: Option<std::sync::Arc<[u8]>>,
 }
 
 /// Cranelift's register allocators (its `regalloc_algorithm` setting).
@@ -112,6 +115,7 @@ impl Default for JitOptions {
             resolver: None,
             converted: Vec::new(),
             regalloc: RegAlloc::Backtracking,
+            ctx_direct: None,
         }
     }
 }
@@ -126,6 +130,7 @@ impl fmt::Debug for JitOptions {
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
             .field("converted", &self.converted)
             .field("regalloc", &self.regalloc)
+            .field("ctx_direct", &self.ctx_direct)
             .finish()
     }
 }
@@ -210,8 +215,12 @@ fn writes_r10(insn: &Insn) -> bool {
 /// The interpreter over `insns` (validated), which also serves the JIT's helper
 /// callbacks.
 fn program_vm(insns: &[Insn], opts: &JitOptions) -> Result<Vm, JitError> {
-    let vm_opts =
-        VmOptions { max_insns: opts.max_insns, helpers: opts.helpers.clone(), resolver: opts.resolver.clone() };
+    let vm_opts = VmOptions {
+        max_insns: opts.max_insns,
+        helpers: opts.helpers.clone(),
+        resolver: opts.resolver.clone(),
+        ctx_direct: opts.ctx_direct.clone(),
+    };
     Ok(Vm::new(insns.to_vec(), vm_opts)?)
 }
 
@@ -225,6 +234,7 @@ fn analysis_input<'v>(vm: &'v Vm, opts: &JitOptions) -> Result<analysis::Prog<'v
         entries: program.functions(),
         has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
         r10_written: insns.iter().any(writes_r10),
+        ctx_direct: opts.ctx_direct.as_deref().map(<[u8]>::to_vec),
         converted: {
             let mut c = vec![false; insns.len()];
             for &pc in &opts.converted {
@@ -378,6 +388,7 @@ impl JitProgram {
         let max = max_insns.unwrap_or(self.inner.vm.options().max_insns);
         let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
         let mut ctx = runtime::JitCtx::new(top, max, &mut rt as *mut runtime::Rt<'_> as *mut ());
+        ctx.ctx_addr = args[0];
         if let Some(r) = regions.first() {
             ctx.remember(bpfbox_vm::jit_support::RegionBounds {
                 start: r.start(),
@@ -422,15 +433,20 @@ fn mem_args(mem: &mut [u8]) -> ([u64; 5], Option<Region<'_>>) {
 pub struct JitEngine;
 
 /// A runtime program's JIT options: the VM's helpers, budget and resolver, counting on.
+///
+/// Verified programs count instructions only when a budget other than the default
+/// is set: the kernel runs them without one (the verifier proved they end), and
+/// counting costs a load, an add and a branch per block.
 fn engine_options(opts: &VmOptions, checked: bool, converted: &[usize]) -> JitOptions {
     JitOptions {
         checked,
         helpers: opts.helpers.clone(),
         max_insns: opts.max_insns,
-        count_insns: true,
+        count_insns: checked || opts.max_insns != bpfbox_vm::DEFAULT_MAX_INSNS,
         resolver: opts.resolver.clone(),
         converted: converted.to_vec(),
         regalloc: RegAlloc::Backtracking,
+        ctx_direct: opts.ctx_direct.clone(),
     }
 }
 

@@ -57,6 +57,9 @@ pub(crate) struct JitCtx {
     pub slow_args: [u64; 8],
     /// The [`Rt`] of this run.
     pub rt: *mut (),
+    /// r1 at entry: the context whose shadow direct context loads read
+    /// ([`crate::JitOptions::ctx_direct`]).
+    pub ctx_addr: u64,
 }
 
 /// The Rust side of a run.
@@ -105,6 +108,7 @@ impl JitCtx {
             slow_st: 0,
             slow_args: [0; 8],
             rt,
+            ctx_addr: 0,
         };
         c.reset_caches();
         c
@@ -330,7 +334,10 @@ fn call_helper(
     let (max, checked) = (c.max, inner.checked);
     let mem = mem_of(&mut rt.mem, rt.stack, rt.regions);
     let out = mem.call_helper(&inner.vm, e, &mut *rt.env, pc as usize, depth, &mut c.cnt, max, checked, args);
-    c.revalidate(mem);
+    // Unchecked code never reads the region caches.
+    if checked {
+        c.revalidate(mem);
+    }
     match out? {
         HelperOutcome::Return(v) => ok(v),
         HelperOutcome::Exit(v) => Ok(Ret2 { a: v, b: ST_EXIT as u64 }),

@@ -139,7 +139,8 @@ pub(crate) struct Xdp {
     pub ingress_ifindex: u32,
     pub rx_queue_index: u32,
     ctx_in: Option<[u8; XDP_MD_SIZE]>,
-    anchor: Box<[u64; 3]>,
+    /// What r1 points at: the shadow (see [`Ctx::sync_shadow`]).
+    shadow: Box<[u64; XDP_MD_SIZE / 4]>,
 }
 
 impl Xdp {
@@ -162,6 +163,12 @@ impl Xdp {
 
     pub fn hard_end(&self) -> usize {
         XDP_FRAME - XDP_TAILROOM
+    }
+
+    /// Refresh the shadow after the frame or a field changed.
+    pub fn sync_shadow(&mut self) {
+        let (data, end, meta) = (self.addr(self.data), self.addr(self.end), self.addr(self.meta));
+        *self.shadow = [data, end, meta, self.ingress_ifindex as u64, self.rx_queue_index as u64, 0];
     }
 }
 
@@ -242,7 +249,8 @@ pub(crate) struct Skb {
     /// `skb->vlan_tci`), as `bpf_skb_vlan_push` sets it.
     pub vlan: Option<(u16, u16)>,
     ctx_in: [u8; SKB_SIZE],
-    anchor: Box<[u64; SKB_SIZE / 8]>,
+    /// What r1 points at: the shadow (see [`Ctx::sync_shadow`]).
+    shadow: Box<[u64; SKB_SIZE / 4]>,
 }
 
 impl Skb {
@@ -287,6 +295,49 @@ impl Skb {
             self.buf[h + l..h + new_len].fill(0);
         }
         self.len = new_len;
+    }
+
+    /// Refresh the shadow after the packet or a field changed: every slot gets what
+    /// a whole-field load returns (`skb_access`; a unit test holds them equal).
+    pub fn sync_shadow(&mut self) {
+        let d = self.data_addr();
+        let mut sh = [0u64; SKB_SIZE / 4];
+        let (vlan_proto, vlan_tci) = self.vlan.map_or((0, 0), |v| (v.0 as u64, v.1 as u64));
+        sh[..12].copy_from_slice(&[
+            self.len as u64,
+            self.pkt_type as u64,
+            self.mark as u64,
+            self.queue_mapping as u64,
+            self.protocol as u64,
+            self.vlan.is_some() as u64,
+            vlan_tci,
+            vlan_proto,
+            self.priority as u64,
+            self.ingress_ifindex as u64,
+            self.ifindex as u64,
+            self.tc_index as u64,
+        ]);
+        for (i, cb) in self.cb.iter().enumerate() {
+            sh[12 + i] = *cb as u64;
+        }
+        sh[17] = self.hash as u64;
+        sh[18] = self.tc_classid as u64;
+        sh[19] = d;
+        sh[20] = d + self.len as u64;
+        sh[22] = self.family as u64;
+        sh[23] = self.remote_ip4 as u64;
+        sh[24] = self.local_ip4 as u64;
+        for i in 0..4 {
+            sh[25 + i] = self.remote_ip6[i] as u64;
+            sh[29 + i] = self.local_ip6[i] as u64;
+        }
+        sh[35] = d;
+        sh[38] = self.tstamp;
+        sh[40] = self.wire_len as u64;
+        sh[41] = self.gso_segs as u64;
+        sh[44] = self.gso_size as u64;
+        sh[46] = self.hwtstamp;
+        *self.shadow = sh;
     }
 
     /// Push `n` zero bytes in front of the data (`skb_change_head`).
@@ -451,17 +502,13 @@ impl Ctx {
             ingress_ifindex: ingress,
             rx_queue_index: rxq,
             ctx_in: md,
-            anchor: Box::new([0; 3]),
-        }))
+            shadow: Box::new([0; XDP_MD_SIZE / 4]),
+        })
+        .synced())
     }
 
     fn skb(t: u32, data: &[u8], ctx_in: Option<&[u8]>) -> Result<Ctx, Bad> {
-        let kind = match t {
-            SOCKET_FILTER => SkbKind::SocketFilter,
-            SCHED_CLS | SCHED_ACT => SkbKind::Tc,
-            CGROUP_SKB => SkbKind::CgroupSkb,
-            _ => SkbKind::Lwt { xmit: t == LWT_XMIT },
-        };
+        let kind = skb_kind(t);
         if data.len() < ETH_HLEN || data.len() > SKB_MAX_DATA {
             return bad(Errno::EINVAL, format!("skb test runs take 14..={SKB_MAX_DATA} bytes of data"));
         }
@@ -573,8 +620,9 @@ impl Ctx {
             csum_unnecessary: None,
             vlan: None,
             ctx_in: c,
-            anchor: Box::new([0; SKB_SIZE / 8]),
-        }))
+            shadow: Box::new([0; SKB_SIZE / 4]),
+        })
+        .synced())
     }
 
     /// The context address (r1), 0 for none.
@@ -594,8 +642,8 @@ impl Ctx {
 
     pub fn r1(&self) -> u64 {
         match self {
-            Ctx::Xdp(x) => x.anchor.as_ptr().expose_provenance() as u64,
-            Ctx::Skb(s) => s.anchor.as_ptr().expose_provenance() as u64,
+            Ctx::Xdp(x) => x.shadow.as_ptr().expose_provenance() as u64,
+            Ctx::Skb(s) => s.shadow.as_ptr().expose_provenance() as u64,
             Ctx::Raw(r) if r.null => 0,
             Ctx::Raw(r) => r.buf.as_ptr().expose_provenance() as u64,
             Ctx::Packet(p) if p.is_empty() => 0,
@@ -616,20 +664,21 @@ impl Ctx {
         addr == self.r1() && addr != 0
     }
 
-    /// The memory regions of a run.
-    pub fn regions(&mut self) -> Vec<Region<'static>> {
+    /// The memory regions of a run, appended to `out` (a buffer the run state
+    /// reuses: no allocation per run).
+    pub fn regions_into(&mut self, out: &mut Vec<Region<'static>>) {
         match self {
-            Ctx::Xdp(x) => vec![x.packet_region()],
-            Ctx::Skb(s) => vec![s.packet_region()],
-            Ctx::Raw(r) if r.null || r.buf.is_empty() => Vec::new(),
+            Ctx::Xdp(x) => out.push(x.packet_region()),
+            Ctx::Skb(s) => out.push(s.packet_region()),
+            Ctx::Raw(r) if r.null || r.buf.is_empty() => {}
             // SAFETY: the buffer lives in the run state, unmoved during runs.
-            Ctx::Raw(r) => vec![unsafe {
+            Ctx::Raw(r) => out.push(unsafe {
                 Region::from_raw_parts(RegionKind::Ctx, r.buf.as_mut_ptr(), r.buf.len() as u64, r.writable)
-            }],
-            Ctx::Packet(p) if p.is_empty() => Vec::new(),
+            }),
+            Ctx::Packet(p) if p.is_empty() => {}
             // SAFETY: as above.
             Ctx::Packet(p) => {
-                vec![unsafe { Region::from_raw_parts(RegionKind::Packet, p.as_mut_ptr(), p.len() as u64, true) }]
+                out.push(unsafe { Region::from_raw_parts(RegionKind::Packet, p.as_mut_ptr(), p.len() as u64, true) })
             }
         }
     }
@@ -681,6 +730,54 @@ impl Ctx {
             Ctx::Skb(s) if off < SKB_SIZE as u64 => Some(skb_access(s, off as u32, a)),
             _ => None,
         }
+    }
+}
+
+impl Ctx {
+    fn synced(mut self) -> Ctx {
+        self.sync_shadow();
+        self
+    }
+
+    /// Refresh the shadow r1 points at (XDP and `__sk_buff`): call after anything
+    /// that changes the packet or a context field outside [`Ctx::access`].
+    pub fn sync_shadow(&mut self) {
+        match self {
+            Ctx::Xdp(x) => x.sync_shadow(),
+            Ctx::Skb(s) => s.sync_shadow(),
+            _ => {}
+        }
+    }
+}
+
+/// For program type `prog_type`, per 4-byte context offset: the size of a load
+/// that may read the context's shadow directly (its slot `off / 4`, 8 bytes at
+/// r1 + 2 * off, holds what a whole-field unsigned load returns), 0 where the
+/// access must go through [`Ctx::access`]. `None`: the context is not converted.
+/// This is what the kernel's `convert_ctx_access` compiles into plain loads.
+pub(crate) fn direct_loads(prog_type: u32) -> Option<Vec<u8>> {
+    match prog_type {
+        XDP => Some(vec![4, 4, 4, 4, 4, 0]),
+        t if is_skb(t) => {
+            let kind = skb_kind(t);
+            let mut v = vec![0u8; SKB_SIZE / 4];
+            for &(foff, fsize, field) in SKB_FIELDS {
+                if foff % 4 == 0 && (fsize == 4 || fsize == 8) {
+                    v[(foff / 4) as usize] = skb_direct(kind, field, foff, fsize);
+                }
+            }
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+fn skb_kind(t: u32) -> SkbKind {
+    match t {
+        SOCKET_FILTER => SkbKind::SocketFilter,
+        SCHED_CLS | SCHED_ACT => SkbKind::Tc,
+        CGROUP_SKB => SkbKind::CgroupSkb,
+        _ => SkbKind::Lwt { xmit: t == LWT_XMIT },
     }
 }
 
@@ -760,11 +857,8 @@ const SKB_FIELDS: &[(u32, u32, &str)] = &[
     (184, 8, "hwtstamp"),
 ];
 
-fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
-    let Some(&(foff, fsize, field)) = SKB_FIELDS.iter().find(|(o, n, _)| (*o..*o + *n).contains(&off)) else {
-        return Err(ctx_err(&a, off, "?", "no __sk_buff field at this offset"));
-    };
-    let kind = s.kind;
+/// Whether program type `kind` may not touch `field` at all.
+fn skb_denied(kind: SkbKind, field: &str, foff: u32) -> bool {
     let denied: &[&str] = match kind {
         SkbKind::SocketFilter => &["tc_classid", "data", "data_meta", "data_end", "tstamp", "wire_len", "hwtstamp"],
         SkbKind::CgroupSkb => &["tc_classid", "data_meta", "wire_len"],
@@ -772,7 +866,55 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
         SkbKind::Lwt { .. } => &["tc_classid", "data_meta", "wire_len", "tstamp", "hwtstamp"],
     };
     let sk_fields = (88..140).contains(&foff);
-    if denied.contains(&field) || (sk_fields && kind != SkbKind::CgroupSkb) {
+    denied.contains(&field) || (sk_fields && kind != SkbKind::CgroupSkb)
+}
+
+/// The value of a 4-byte `__sk_buff` field other than the packet pointers.
+fn skb_read_u32(s: &Skb, field: &str, foff: u32) -> u32 {
+    match field {
+        "len" => s.len as u32,
+        "pkt_type" => s.pkt_type,
+        "mark" => s.mark,
+        "queue_mapping" => s.queue_mapping,
+        "protocol" => s.protocol,
+        "priority" => s.priority,
+        "ingress_ifindex" => s.ingress_ifindex,
+        "ifindex" => s.ifindex,
+        "tc_index" => s.tc_index,
+        "hash" => s.hash,
+        "tc_classid" => s.tc_classid,
+        "family" => s.family,
+        "remote_ip4" => s.remote_ip4,
+        "local_ip4" => s.local_ip4,
+        "wire_len" => s.wire_len,
+        "gso_segs" => s.gso_segs,
+        "gso_size" => s.gso_size,
+        f if f.starts_with("cb[") => s.cb[((foff - 48) / 4) as usize],
+        f if f.starts_with("remote_ip6[") => s.remote_ip6[((foff - 100) / 4) as usize],
+        f if f.starts_with("local_ip6[") => s.local_ip6[((foff - 116) / 4) as usize],
+        "vlan_present" => s.vlan.is_some() as u32,
+        "vlan_tci" => s.vlan.map_or(0, |v| v.1 as u32),
+        "vlan_proto" => s.vlan.map_or(0, |v| v.0 as u32),
+        _ => 0, // napi_id, ports: 0 on the test device
+    }
+}
+
+/// Fields whose whole-field loads read the shadow directly: the packet pointers,
+/// the timestamps and the plain 4-byte fields (not `sk`, `flow_keys`,
+/// `tstamp_type` or padding).
+fn skb_direct(kind: SkbKind, field: &str, foff: u32, fsize: u32) -> u8 {
+    if skb_denied(kind, field, foff) || matches!(field, "flow_keys" | "(padding)" | "sk" | "tstamp_type") {
+        return 0;
+    }
+    fsize as u8
+}
+
+fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
+    let Some(&(foff, fsize, field)) = SKB_FIELDS.iter().find(|(o, n, _)| (*o..*o + *n).contains(&off)) else {
+        return Err(ctx_err(&a, off, "?", "no __sk_buff field at this offset"));
+    };
+    let kind = s.kind;
+    if skb_denied(kind, field, foff) {
         return Err(ctx_err(&a, off, field, "not accessible to this program type"));
     }
     let (write, signed) = match a.kind {
@@ -804,6 +946,7 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
             return match (field, write) {
                 ("tstamp", Some(v)) if matches!(kind, SkbKind::Tc | SkbKind::CgroupSkb) => {
                     s.tstamp = v;
+                    s.sync_shadow();
                     Ok(0)
                 }
                 (_, Some(_)) => Err(ctx_err(&a, off, field, "read-only field")),
@@ -849,38 +992,83 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
             }
             _ => s.cb[((foff - 48) / 4) as usize] = v,
         }
+        s.sync_shadow();
         return Ok(0);
     }
     if size > fsize {
         return Err(ctx_err(&a, off, field, "load wider than the field"));
     }
-    let v: u32 = match field {
-        "len" => s.len as u32,
-        "pkt_type" => s.pkt_type,
-        "mark" => s.mark,
-        "queue_mapping" => s.queue_mapping,
-        "protocol" => s.protocol,
-        "priority" => s.priority,
-        "ingress_ifindex" => s.ingress_ifindex,
-        "ifindex" => s.ifindex,
-        "tc_index" => s.tc_index,
-        "hash" => s.hash,
-        "tc_classid" => s.tc_classid,
-        "family" => s.family,
-        "remote_ip4" => s.remote_ip4,
-        "local_ip4" => s.local_ip4,
-        "wire_len" => s.wire_len,
-        "gso_segs" => s.gso_segs,
-        "gso_size" => s.gso_size,
-        f if f.starts_with("cb[") => s.cb[((foff - 48) / 4) as usize],
-        f if f.starts_with("remote_ip6[") => s.remote_ip6[((foff - 100) / 4) as usize],
-        f if f.starts_with("local_ip6[") => s.local_ip6[((foff - 116) / 4) as usize],
-        "vlan_present" => s.vlan.is_some() as u32,
-        "vlan_tci" => s.vlan.map_or(0, |v| v.1 as u32),
-        "vlan_proto" => s.vlan.map_or(0, |v| v.0 as u32),
-        _ => 0, // napi_id, ports: 0 on the test device
-    };
+    let v = skb_read_u32(s, field, foff);
     let shift = (off - foff) * 8;
     let mask = if size == 4 { u32::MAX } else { (1u32 << (size * 8)) - 1 };
     Ok(((v >> shift) & mask) as u64)
+}
+
+#[cfg(test)]
+mod shadow_tests {
+    use super::*;
+    use crate::runtime::TestRunInput;
+
+    fn load(ctx: &mut Ctx, off: u32, size: u8) -> Result<u64, VmError> {
+        let addr = ctx.r1() + off as u64;
+        ctx.access(VirtualAccess { pc: 0, addr, size, kind: AccessKind::Load { signed: false } }).unwrap()
+    }
+
+    /// Every slot a direct load may read holds what `Ctx::access` returns for that
+    /// load, at the start and after writes through `access` and packet changes.
+    fn check(ctx: &mut Ctx, table: &[u8], what: &str) {
+        let mut checked = 0;
+        for (i, &n) in table.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let want = load(ctx, 4 * i as u32, n).unwrap_or_else(|e| panic!("{what}: slot {i}: {e}"));
+            // SAFETY: r1 points at the shadow, `table.len()` slots of 8 bytes.
+            let got = unsafe { *(std::ptr::with_exposed_provenance::<u64>(ctx.r1() as usize)).add(i) };
+            assert_eq!(got, want, "{what}: slot {i} (offset {})", 4 * i);
+            checked += 1;
+        }
+        assert!(checked >= 5, "{what}: only {checked} direct fields");
+    }
+
+    #[test]
+    fn the_shadow_equals_what_context_accesses_return() {
+        let packet: Vec<u8> = (0..100u8).map(|b| if b == 12 { 8 } else { b }).collect();
+        for t in [XDP, SCHED_CLS, SCHED_ACT, SOCKET_FILTER, CGROUP_SKB, LWT_IN, LWT_OUT, LWT_XMIT] {
+            let table = direct_loads(t).unwrap();
+            let mut ctx_in = vec![0u8; SKB_SIZE];
+            ctx_in[8..12].copy_from_slice(&7u32.to_le_bytes()); // mark
+            ctx_in[48..52].copy_from_slice(&0xabcdu32.to_le_bytes()); // cb[0]
+            ctx_in[152..160].copy_from_slice(&99u64.to_le_bytes()); // tstamp
+            let input =
+                TestRunInput { data_in: packet.clone(), ctx_in: (t != XDP).then_some(ctx_in), ..Default::default() };
+            let mut ctx = Ctx::new(t, &input).unwrap();
+            let name = prog_type_name(t);
+            check(&mut ctx, &table, &name);
+            // A write through the slow path (mark where writable, else cb[0]).
+            let store = |ctx: &mut Ctx, off: u32, v: u64| {
+                let addr = ctx.r1() + off as u64;
+                ctx.access(VirtualAccess { pc: 0, addr, size: 4, kind: AccessKind::Store(v) })
+            };
+            if let Some(Ok(_)) = store(&mut ctx, 8, 0x1234) {
+                assert_eq!(load(&mut ctx, 8, 4).unwrap(), 0x1234);
+            }
+            let _ = store(&mut ctx, 48, 0x5678);
+            check(&mut ctx, &table, &format!("{name} after stores"));
+            // Packet geometry changes as helpers make them.
+            match &mut ctx {
+                Ctx::Xdp(x) => {
+                    x.data += 14;
+                    x.sync_shadow();
+                }
+                Ctx::Skb(s) => {
+                    s.push_head(8);
+                    s.set_len(s.len + 32);
+                    s.sync_shadow();
+                }
+                _ => unreachable!(),
+            }
+            check(&mut ctx, &table, &format!("{name} after a packet change"));
+        }
+    }
 }

@@ -90,11 +90,18 @@ pub struct VmOptions {
     pub max_insns: u64,
     pub helpers: HelperTable,
     pub resolver: Option<Resolver>,
+    /// The run context's directly loadable fields (a runtime program of a type with
+    /// a converted context: XDP, `__sk_buff`): per 4-byte context offset, the size of
+    /// a load that reads 8 bytes at `ctx + 2 * off` (the context's shadow slot)
+    /// instead of going through [`RunEnv::virtual_access`]; 0 for the others. Used
+    /// for the converted accesses of verified programs whose base is the run's
+    /// context pointer (r1 at entry).
+    pub ctx_direct: Option<std::sync::Arc<[u8]>>,
 }
 
 impl Default for VmOptions {
     fn default() -> Self {
-        VmOptions { max_insns: DEFAULT_MAX_INSNS, helpers: HelperTable::empty(), resolver: None }
+        VmOptions { max_insns: DEFAULT_MAX_INSNS, helpers: HelperTable::empty(), resolver: None, ctx_direct: None }
     }
 }
 
@@ -104,6 +111,7 @@ impl fmt::Debug for VmOptions {
             .field("max_insns", &self.max_insns)
             .field("helpers", &self.helpers)
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
+            .field("ctx_direct", &self.ctx_direct)
             .finish()
     }
 }

@@ -7,7 +7,7 @@
 //! outside them is ever dereferenced.
 
 use crate::error::VmError;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 use std::marker::PhantomData;
 
 /// Bytes of stack per frame (kernel `MAX_BPF_STACK`).
@@ -114,13 +114,15 @@ pub(crate) struct RegionRt {
 /// the call depth), the rest of `fixed` are the caller's regions except the packet,
 /// which sits in its own slot (helpers may move it: `xdp_adjust_head`, ...).
 /// `dynamic` holds the regions helpers added during the run (map values handed to
-/// the program, ring-buffer records), keyed by start address. `cache` is a copy of
-/// the region of the most recent successful access.
+/// the program, ring-buffer records), sorted by start address. `cache` is a copy of
+/// the region of the most recent successful access. The two vectors come from a
+/// per-thread pool and go back to it on drop: a run allocates nothing once a thread
+/// has run a program of its shape before.
 #[derive(Debug)]
 pub(crate) struct Mem {
     pub fixed: Vec<RegionRt>,
     pub packet: Option<RegionRt>,
-    pub dynamic: BTreeMap<u64, RegionRt>,
+    pub dynamic: Vec<RegionRt>,
     cache: RegionRt,
     /// Host pointer to the lowest byte of the whole stack area.
     stack_base: *mut u8,
@@ -140,12 +142,41 @@ impl RegionRt {
     }
 }
 
+/// Buffers of dropped [`Mem`]s (`fixed`, `dynamic`), cleared, for the next run.
+type Buffers = (Vec<RegionRt>, Vec<RegionRt>);
+
+thread_local! {
+    static POOL: RefCell<Vec<Buffers>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs nest (a helper's callback runs the program again) but not deeply.
+const POOL_MAX: usize = 8;
+
+impl Drop for Mem {
+    fn drop(&mut self) {
+        let (mut f, mut d) = (std::mem::take(&mut self.fixed), std::mem::take(&mut self.dynamic));
+        if f.capacity() == 0 && d.capacity() == 0 {
+            return;
+        }
+        f.clear();
+        d.clear();
+        // `try_with`: a Mem dropped while the thread's locals are destroyed just frees.
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                if p.len() < POOL_MAX {
+                    p.push((f, d));
+                }
+            }
+        });
+    }
+}
+
 impl Mem {
     /// `stack` must point to `MAX_CALL_FRAMES * STACK_SIZE` writable bytes that outlive `Mem`.
     pub fn new(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
         let top = stack.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let stack_rt = RegionRt { start: 0, len: 0, ptr: stack, writable: true, kind: RegionKind::Stack };
-        let mut fixed = Vec::with_capacity(regions.len() + 1);
+        let (mut fixed, dynamic) = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
         fixed.push(stack_rt);
         let mut packet = None;
         for r in regions {
@@ -155,7 +186,7 @@ impl Mem {
                 fixed.push(RegionRt::from_region(r));
             }
         }
-        let mut m = Mem { fixed, packet, dynamic: BTreeMap::new(), cache: stack_rt, stack_base: stack, stack_top: top };
+        let mut m = Mem { fixed, packet, dynamic, cache: stack_rt, stack_base: stack, stack_top: top };
         m.set_depth(0);
         m
     }
@@ -214,7 +245,8 @@ impl Mem {
                 return Some((*r, off));
             }
         }
-        let (_, r) = self.dynamic.range(..=addr).next_back()?;
+        let i = self.dynamic.partition_point(|r| r.start <= addr);
+        let r = self.dynamic.get(i.checked_sub(1)?)?;
         r.contains(addr, size).map(|off| (*r, off))
     }
 
@@ -239,14 +271,24 @@ impl Mem {
     /// Add a region for the rest of the run (replacing one with the same start).
     pub fn add(&mut self, r: &Region<'_>) {
         let rt = RegionRt::from_region(r);
-        self.dynamic.insert(rt.start, rt);
+        // Map values handed out in address order (array elements) append.
+        match self.dynamic.last() {
+            Some(l) if l.start < rt.start => self.dynamic.push(rt),
+            None => self.dynamic.push(rt),
+            _ => match self.dynamic.binary_search_by_key(&rt.start, |r| r.start) {
+                Ok(i) => self.dynamic[i] = rt,
+                Err(i) => self.dynamic.insert(i, rt),
+            },
+        }
         // The program usually touches what a helper just handed it.
         self.cache = rt;
     }
 
     /// Remove the region a helper added at `start`.
     pub fn remove(&mut self, start: u64) {
-        if self.dynamic.remove(&start).is_some() && self.cache.start == start {
+        let Ok(i) = self.dynamic.binary_search_by_key(&start, |r| r.start) else { return };
+        self.dynamic.remove(i);
+        if self.cache.start == start {
             self.cache = self.fixed[0];
         }
     }

@@ -139,7 +139,10 @@ pub struct RuntimeOptions {
     /// CPUs of per-CPU maps and `test_run`'s `cpu` range. Default: the host's
     /// possible CPUs (as libbpf counts them for per-CPU values).
     pub nr_cpus: u32,
-    /// Instruction budget of one run (tail-called programs included).
+    /// Instruction budget of one run (tail-called programs included). Verified
+    /// programs on the JIT are held to it (and report `insns_executed`) only when
+    /// it differs from [`DEFAULT_MAX_INSNS`]: like the kernel, the default runs them
+    /// uncounted.
     pub max_insns: u64,
     pub clock: Clock,
     /// Seed of `get_prandom_u32`.
@@ -734,6 +737,7 @@ impl Runtime {
             max_insns: self.shared.opts.max_insns,
             helpers: self.shared.helpers.clone(),
             resolver: Some(resolver),
+            ctx_direct: crate::ctx::direct_loads(prog_type).map(Arc::from),
         };
         let compile_err = |reason| RuntimeError::Compile { prog: prog(), reason };
         // Converted atomics (atomics on the context) are not supported unchecked.
@@ -856,7 +860,9 @@ impl Runtime {
         st.tail_calls = 0;
         st.redirect = None;
         let result = loop {
-            let mut regions = st.ctx.regions();
+            let mut regions = std::mem::take(&mut st.regions);
+            regions.clear();
+            st.ctx.regions_into(&mut regions);
             for (m, addr, len) in &cur.direct {
                 // SAFETY: array storage lives as long as the map, which `cur` keeps alive.
                 regions.push(unsafe {
@@ -877,6 +883,8 @@ impl Runtime {
                 None if cur.verified => unsafe { cur.vm.run_env_unchecked(args, &regions, st, Some(budget)) },
                 None => cur.vm.run_env(args, &regions, st, Some(budget)),
             };
+            regions.clear();
+            st.regions = regions;
             match out {
                 Ok(o) => {
                     total += o.insns_executed;
@@ -920,6 +928,8 @@ pub(crate) struct RunState {
     pub redirect: Option<Redirect>,
     /// Buffers the run handed to the program (for_each_map_elem keys).
     pub scratch: Vec<Box<[u8]>>,
+    /// The regions of the current run (kept for its capacity: no allocation per run).
+    pub regions: Vec<Region<'static>>,
 }
 
 impl RunState {
@@ -939,6 +949,7 @@ impl RunState {
             touched: Vec::new(),
             redirect: None,
             scratch: Vec::new(),
+            regions: Vec::new(),
         }
     }
 
@@ -963,21 +974,23 @@ impl RunState {
                 reason: format!("the program ended holding the bpf_spin_lock at {addr:#x}"),
             });
         }
-        for (m, addr) in self.reservations.drain(..) {
-            if let Some(rb) = m.ringbuf() {
-                let _ = rb.finish(addr, false);
+        if !self.reservations.is_empty() {
+            for (m, addr) in self.reservations.drain(..) {
+                if let Some(rb) = m.ringbuf() {
+                    let _ = rb.finish(addr, false);
+                }
+                err.get_or_insert(VmError::Helper {
+                    pc: 0,
+                    id: bpfbox_abi::ids::RINGBUF_RESERVE,
+                    reason: format!(
+                        "the program ended without submitting or discarding the ring buffer record at {addr:#x}"
+                    ),
+                });
             }
-            err.get_or_insert(VmError::Helper {
-                pc: 0,
-                id: bpfbox_abi::ids::RINGBUF_RESERVE,
-                reason: format!(
-                    "the program ended without submitting or discarding the ring buffer record at {addr:#x}"
-                ),
-            });
         }
         self.pins.clear();
         self.scratch.clear();
-        if self.shared.opts.consume_events {
+        if self.shared.opts.consume_events && !self.touched.is_empty() {
             for m in self.touched.drain(..) {
                 m.ringbuf_consume();
             }

@@ -12,6 +12,15 @@ impl Fx<'_, '_> {
         self.slots.iter().find(|s| s.0 == off && s.1 == size).map(|s| s.2)
     }
 
+    /// A converted load of `size` at context offset `off` that may read the shadow.
+    fn direct_ctx_load(&self, off: i16, size: Size, signed: bool) -> bool {
+        let Some(table) = &self.p.ctx_direct else { return false };
+        !signed
+            && off >= 0
+            && off % 4 == 0
+            && table.get(off as usize / 4).is_some_and(|&n| n as usize == size.bytes() as usize)
+    }
+
     /// `base + off .. + size` is in the current frame and r10 is never written: no check needed.
     pub(super) fn static_frame_access(&self, base: Reg, off: i16, size: Size) -> bool {
         base == Reg::R10 && !self.p.r10_written && off >= -(STACK_SIZE as i16) && off as i64 + size.bytes() as i64 <= 0
@@ -108,6 +117,18 @@ impl Fx<'_, '_> {
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
             let join = self.b.create_block();
             let v = self.b.append_block_param(join, I64);
+            if self.direct_ctx_load(off, size, signed) {
+                // The run's context: its shadow slot, as the kernel's
+                // convert_ctx_access compiles the field into a plain load.
+                let c = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, ctx_addr) as i32);
+                let is_ctx = self.b.ins().icmp(IntCC::Equal, base_v, c);
+                let (fast, slow) = (self.b.create_block(), self.b.create_block());
+                self.b.ins().brif(is_ctx, fast, &[], slow, &[]);
+                self.enter(fast);
+                let x = self.b.ins().load(I64, pm(), base_v, 2 * off as i32);
+                self.b.ins().jump(join, &[BlockArg::Value(x)]);
+                self.enter(slow);
+            }
             self.slow_load(pc, addr, size, signed, None, join);
             return v;
         }

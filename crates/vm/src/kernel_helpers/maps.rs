@@ -9,8 +9,21 @@ pub(super) fn map_lookup_elem(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     if !m.prog_readable() {
         return Err(fail_at(c, format!("map `{}` is write-only for programs", m.name())));
     }
-    let key = read_vec(c, a[1], m.key_size() as usize)?;
-    lookup_common(c, &m, &key, None)
+    // Keys of up to 64 bytes are read onto the stack: a lookup allocates nothing.
+    let len = m.key_size() as usize;
+    let mut small = [0u8; 64];
+    let big;
+    let key: &[u8] = match small.get_mut(..len) {
+        Some(k) => {
+            c.read(a[1], k)?;
+            k
+        }
+        None => {
+            big = read_vec(c, a[1], len)?;
+            &big
+        }
+    };
+    lookup_common(c, &m, key, None)
 }
 
 pub(super) fn lookup_common(c: &mut HelperCtx<'_>, m: &Arc<Map>, key: &[u8], cpu: Option<u32>) -> R {

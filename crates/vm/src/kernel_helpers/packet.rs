@@ -13,7 +13,11 @@ pub(super) fn with_xdp<T>(
     ensure_ctx(c, ctx)?;
     let (s, mut mem) = split(c)?;
     match &mut s.ctx {
-        Ctx::Xdp(x) => Ok(f(x, &mut mem)),
+        Ctx::Xdp(x) => {
+            let r = f(x, &mut mem);
+            x.sync_shadow();
+            Ok(r)
+        }
         _ => Err(fail_at(c, "not an XDP context")),
     }
 }
@@ -131,7 +135,11 @@ pub(super) fn with_skb<T>(
     ensure_ctx(c, ctx)?;
     let (s, mut mem) = split(c)?;
     match &mut s.ctx {
-        Ctx::Skb(k) => Ok(f(k, &mut mem)),
+        Ctx::Skb(k) => {
+            let r = f(k, &mut mem);
+            k.sync_shadow();
+            Ok(r)
+        }
         _ => Err(fail_at(c, "not an __sk_buff context")),
     }
 }
