@@ -11,7 +11,8 @@
 //! offsets, map updates, ring-buffer reserve/submit/discard (leaks and double
 //! releases), packet accesses behind right or wrong `data_end` checks, bounded and
 //! unbounded loops, helpers given stack memory, context reads and writes, pointer
-//! arithmetic and comparisons, static subprograms. Maps come with random
+//! arithmetic and comparisons, static subprograms, sockmap lookups (socket references),
+//! packet memory given to helpers, one load reached with different pointer types. Maps come with random
 //! `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG` flags.
 
 use crate::Rng;
@@ -88,7 +89,7 @@ fn chance(r: &mut Rng, pct: u64) -> bool {
 }
 
 /// Map 0: array (value 16, 4 entries), 1: hash (value 16), 2: ring buffer, 3: array of
-/// one 8-byte value (direct value addresses).
+/// one 8-byte value (direct value addresses), 4: sockmap (lookups give socket references).
 fn maps(r: &mut Rng) -> Vec<MapInfo> {
     let flags = |r: &mut Rng| match r.below(10) {
         0 => BPF_F_RDONLY_PROG,
@@ -109,6 +110,7 @@ fn maps(r: &mut Rng) -> Vec<MapInfo> {
         m("hash", MapType::Hash, 4, 16, 8, flags(r)),
         m("rb", MapType::Ringbuf, 0, 0, 4096, 0),
         m("one", MapType::Array, 4, 8, 1, flags(r)),
+        m("socks", MapType::Sockmap, 4, 4, 1, 0),
     ]
 }
 
@@ -391,7 +393,14 @@ impl Gen<'_> {
         } else {
             e!(self, "*({ty} *)(r2 + {off}) = r{}", self.keep());
         }
-        if chance(self.r, 20) {
+        if chance(self.r, 15) {
+            // Packet memory to a helper: csum_diff may read it (pkt_access), ringbuf_output may not.
+            if chance(self.r, 50) {
+                e!(self, "r1 = r2\nr2 = {}\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28", 1 + self.n(checked as u64));
+            } else {
+                e!(self, "ld_pseudo r1, 0x5, 2\nr3 = {}\nr4 = 0\ncall 130", 1 + self.n(checked as u64));
+            }
+        } else if chance(self.r, 20) {
             let k = self.keep();
             if !self.bad() {
                 e!(self, "r{k} &= 7\nr2 += r{k}\nr4 = r2\nr4 += 1\nif r4 > r3 goto {out}");
@@ -498,6 +507,50 @@ impl Gen<'_> {
         e!(self, "call {name}\nr{} = r0", self.keep());
     }
 
+    /// A sockmap lookup: a socket reference or NULL, checked and released (wrong
+    /// variants: no check, a leak, a write into the socket, a use after the release).
+    fn sock_lookup(&mut self) {
+        e!(self, "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 4\ncall 1");
+        let out = self.label();
+        if !self.bad() {
+            e!(self, "if r0 == 0 goto {out}");
+        }
+        e!(self, "r8 = r0");
+        if chance(self.r, 50) {
+            let off = if self.bad() { *pick(self.r, &[2, 8, 100]) } else { *pick(self.r, &[0, 4, 16]) };
+            e!(self, "r1 = *(u32 *)(r8 + {off})");
+        }
+        if self.bad() {
+            e!(self, "r1 = 0\n*(u32 *)(r8 + 0) = r1");
+        }
+        if !self.bad() {
+            e!(self, "r1 = r8\ncall 86");
+        }
+        if self.bad() {
+            e!(self, "r1 = *(u32 *)(r8 + 4)");
+        }
+        e!(self, "r8 = 0");
+        self.join(&out);
+    }
+
+    /// One load reached with the context on one path and a stack pointer on the
+    /// other ("same insn cannot be used with different pointers"), or the same type
+    /// on both.
+    fn mixed_ptr_load(&mut self) {
+        let d = self.keep();
+        let k = self.keep();
+        let l = self.label();
+        e!(self, "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr{d} = r10\nr{d} += -8");
+        e!(self, "if r{k} > {} goto {l}", self.n(8));
+        if self.bad() {
+            e!(self, "r{d} = r6");
+        } else {
+            e!(self, "r{d} = r10\nr{d} += -8");
+        }
+        self.join(&l);
+        e!(self, "r1 = *(u32 *)(r{d} + 0)");
+    }
+
     fn simple(&mut self) {
         match self.n(6) {
             0 => self.scalar_source(),
@@ -523,6 +576,8 @@ impl Gen<'_> {
             16 => self.bounded_loop(),
             17 => self.pointer_ops(),
             18 => self.subprog_call(),
+            19 if chance(self.r, 50) => self.sock_lookup(),
+            19 => self.mixed_ptr_load(),
             _ => self.scalar_source(),
         }
     }
