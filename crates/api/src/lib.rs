@@ -23,15 +23,25 @@
 //! # Ok::<(), bpfbox_api::Error>(())
 //! ```
 //!
+//! With the cargo feature `kernel`, `KernelObject` gives the same shapes over the
+//! running kernel (root or `CAP_BPF`): `KernelObject::open(path)?.load()?` in place of
+//! `Object::open(path)?.load(&engine)?`, then the same `test_run`, `map::<K, V>` and
+//! [`Error`]s; code generic over [`Backend`] takes either instance.
+//!
 //! The crate sits on top of bpfbox's internal crates (`bpfbox-object`, `-verifier`,
-//! `-vm`, `-jit`) and is the one whose surface is meant to stay stable.
+//! `-vm`, `-jit`, and with `kernel` `bpfbox-kernel`) and is the one whose surface is
+//! meant to stay stable.
 
 mod helpers;
 mod instance;
+#[cfg(feature = "kernel")]
+mod kernel;
 mod maps;
 
 pub use helpers::{Arg, HelperCall, HelperError, HostHelpers, Ret};
 pub use instance::{Engine, Input, Instance, LoadOptions, Output, map_def};
+#[cfg(feature = "kernel")]
+pub use kernel::{KernelInstance, KernelLoadOptions, KernelObject};
 pub use maps::{Map, PerfBuffer, Pod, RawMap, RingBuffer};
 
 use bpfbox_object::btf::Btf;
@@ -99,6 +109,12 @@ pub enum Error {
     /// The object could not be set up in the runtime (map creation, map-in-map slots).
     #[error("setting up the object: {0}")]
     Setup(Box<bpfbox_vm::RuntimeError>),
+    /// The kernel backend failed: bpf() unavailable ([`KernelObject::available`]), the
+    /// kernel's verifier refused a program (the error keeps its whole log), or a test
+    /// run was refused.
+    #[cfg(feature = "kernel")]
+    #[error(transparent)]
+    Kernel(Box<bpfbox_kernel::KernelError>),
 }
 
 fn first_diagnostic(r: &Report) -> String {
@@ -117,6 +133,67 @@ fn first_diagnostic(r: &Report) -> String {
 /// assert!(open().is_ok());
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a loaded object offers whichever backend runs it — bpfbox's engines
+/// ([`Instance`]) or, with the feature `kernel`, the kernel (`KernelInstance`) — for
+/// code that takes either.
+///
+/// ```
+/// use bpfbox_api::{Backend, Engine, Input, Object};
+/// fn drops(inst: &impl Backend, src: [u8; 4]) -> bpfbox_api::Result<bool> {
+///     let mut pkt = vec![0u8; 34];
+///     pkt[12..14].copy_from_slice(&[0x08, 0x00]);
+///     pkt[14] = 0x45;
+///     pkt[26..30].copy_from_slice(&src);
+///     Ok(inst.test_run("xdp_firewall", &Input::data(pkt))?.retval == 1)
+/// }
+/// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::jit())?;
+/// inst.map::<[u8; 4], u64>("blocklist")?.insert(&[10, 0, 0, 1], &0)?;
+/// assert!(drops(&inst, [10, 0, 0, 1])? && !drops(&inst, [10, 0, 0, 2])?);
+/// # Ok::<(), bpfbox_api::Error>(())
+/// ```
+pub trait Backend {
+    /// Run program `prog` once (or `input.repeat` times), as `BPF_PROG_TEST_RUN`.
+    ///
+    /// ```
+    /// use bpfbox_api::{Backend, Engine, Input, Object};
+    /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
+    /// assert_eq!(Backend::test_run(&inst, "xdp_firewall", &Input::data(vec![0u8; 14]))?.retval, 2);
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    fn test_run(&self, prog: &str, input: &Input) -> Result<Output>;
+
+    /// A map by name, untyped.
+    ///
+    /// ```
+    /// use bpfbox_api::{Backend, Engine, Object};
+    /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
+    /// assert_eq!(Backend::raw_map(&inst, "stats")?.key_size(), 4);
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    fn raw_map(&self, name: &str) -> Result<RawMap>;
+
+    /// A map by name with typed keys and values, checked against its sizes and BTF.
+    ///
+    /// ```
+    /// use bpfbox_api::{Backend, Engine, Object};
+    /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
+    /// assert_eq!(Backend::map::<u32, u64>(&inst, "stats")?.get(&0)?, Some(0));
+    /// # Ok::<(), bpfbox_api::Error>(())
+    /// ```
+    fn map<K: Pod, V: Pod>(&self, name: &str) -> Result<Map<K, V>> {
+        Map::new(self.raw_map(name)?)
+    }
+}
+
+impl Backend for Instance {
+    fn test_run(&self, prog: &str, input: &Input) -> Result<Output> {
+        Instance::test_run(self, prog, input)
+    }
+    fn raw_map(&self, name: &str) -> Result<RawMap> {
+        Instance::raw_map(self, name)
+    }
+}
 
 /// The BTF that CO-RE relocations are resolved against.
 ///

@@ -52,6 +52,121 @@ impl<const N: usize> Pod for [u8; N] {
     }
 }
 
+/// A map's (key, value) pairs, as bytes.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What a [`RawMap`] reads and writes: a map of bpfbox's runtime, or (feature `kernel`)
+/// one the kernel created. Both give the kernel's errnos and value layouts.
+#[derive(Clone)]
+enum Backing {
+    Vm(Arc<bpfbox_vm::Map>),
+    #[cfg(feature = "kernel")]
+    Kernel(Arc<crate::kernel::KernelMap>),
+}
+
+impl Backing {
+    fn vm(&self) -> Option<&Arc<bpfbox_vm::Map>> {
+        match self {
+            Backing::Vm(m) => Some(m),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(_) => None,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Backing::Vm(m) => m.name(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.name(),
+        }
+    }
+
+    fn map_type(&self) -> u32 {
+        match self {
+            Backing::Vm(m) => m.map_type(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.shape().map_type,
+        }
+    }
+
+    fn kind(&self) -> Option<MapType> {
+        MapType::from_u32(self.map_type())
+    }
+
+    fn key_size(&self) -> u32 {
+        match self {
+            Backing::Vm(m) => m.key_size(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.shape().key_size,
+        }
+    }
+
+    fn value_size(&self) -> u32 {
+        match self {
+            Backing::Vm(m) => m.value_size(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.shape().value_size,
+        }
+    }
+
+    fn is_percpu(&self) -> bool {
+        match self {
+            Backing::Vm(m) => m.is_percpu(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.shape().is_percpu(),
+        }
+    }
+
+    fn nr_cpus(&self) -> u32 {
+        match self {
+            Backing::Vm(m) => m.nr_cpus(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.nr_cpus(),
+        }
+    }
+
+    /// Bytes of a value as user space reads and writes it (every CPU's, for per-CPU maps).
+    fn user_value_len(&self) -> usize {
+        match self {
+            Backing::Vm(m) => m.user_value_len(),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.value_buf_size(),
+        }
+    }
+
+    fn lookup(&self, key: &[u8]) -> std::result::Result<Vec<u8>, Errno> {
+        match self {
+            Backing::Vm(m) => m.lookup(key),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.lookup(key),
+        }
+    }
+
+    fn update(&self, key: &[u8], value: &[u8], flags: u64) -> std::result::Result<(), Errno> {
+        match self {
+            Backing::Vm(m) => m.update(key, value, flags),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.update(key, value, flags),
+        }
+    }
+
+    fn delete(&self, key: &[u8]) -> std::result::Result<(), Errno> {
+        match self {
+            Backing::Vm(m) => m.delete(key),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.delete(key),
+        }
+    }
+
+    fn entries(&self) -> std::result::Result<Entries, Errno> {
+        match self {
+            Backing::Vm(m) => Ok(m.entries()),
+            #[cfg(feature = "kernel")]
+            Backing::Kernel(m) => m.entries(),
+        }
+    }
+}
+
 /// A map with keys and values as bytes. Cloning shares the map.
 ///
 /// ```
@@ -67,7 +182,7 @@ impl<const N: usize> Pod for [u8; N] {
 /// ```
 #[derive(Clone)]
 pub struct RawMap {
-    map: Arc<bpfbox_vm::Map>,
+    map: Backing,
     key_type: Option<u32>,
     value_type: Option<u32>,
     btf: Option<Arc<Btf>>,
@@ -77,7 +192,7 @@ impl std::fmt::Debug for RawMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawMap")
             .field("name", &self.map.name())
-            .field("type", &MapType::name_of(self.map.map_type()))
+            .field("type", &self.map_type())
             .field("key_size", &self.map.key_size())
             .field("value_size", &self.map.value_size())
             .finish()
@@ -91,7 +206,17 @@ impl RawMap {
         value_type: Option<u32>,
         btf: Option<Arc<Btf>>,
     ) -> RawMap {
-        RawMap { map, key_type, value_type, btf }
+        RawMap { map: Backing::Vm(map), key_type, value_type, btf }
+    }
+
+    #[cfg(feature = "kernel")]
+    pub(crate) fn kernel(
+        map: Arc<crate::kernel::KernelMap>,
+        key_type: Option<u32>,
+        value_type: Option<u32>,
+        btf: Option<Arc<Btf>>,
+    ) -> RawMap {
+        RawMap { map: Backing::Kernel(map), key_type, value_type, btf }
     }
 
     fn err(&self, op: &'static str, errno: Errno) -> Error {
@@ -166,7 +291,8 @@ impl RawMap {
         self.map.is_percpu()
     }
 
-    /// The number of CPUs of a per-CPU map's values (the engine's).
+    /// The number of CPUs of a per-CPU map's values (the engine's; in the kernel, the
+    /// possible CPUs).
     ///
     /// ```
     /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
@@ -239,7 +365,9 @@ impl RawMap {
         }
     }
 
-    /// Every (key, value), as user space dumps them (arrays: every index).
+    /// Every (key, value), as user space dumps them (arrays: every index). For a map in
+    /// the kernel whose keys the kernel refuses to walk, empty; [`Map::iter`] returns
+    /// that error instead.
     ///
     /// ```
     /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
@@ -248,7 +376,12 @@ impl RawMap {
     /// # Ok::<(), bpfbox_api::Error>(())
     /// ```
     pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.map.entries()
+        self.try_entries().unwrap_or_default()
+    }
+
+    /// [`RawMap::entries`], with the error of a kernel map whose keys could not be walked.
+    fn try_entries(&self) -> Result<Entries> {
+        self.map.entries().map_err(|e| self.err("get_next_key", e))
     }
 
     /// Empty the map: delete every key, or zero every element of an array (as bcc's
@@ -265,10 +398,10 @@ impl RawMap {
     /// ```
     pub fn clear(&self) -> Result<()> {
         let zero = vec![0; self.map.user_value_len()];
-        for (k, _) in self.entries() {
+        for (k, _) in self.try_entries()? {
             match self.map.delete(&k) {
                 Ok(()) | Err(Errno::ENOENT) => {}
-                Err(Errno::EINVAL) if matches!(self.map.kind(), MapType::Array | MapType::PercpuArray) => {
+                Err(Errno::EINVAL) if matches!(self.map.kind(), Some(MapType::Array | MapType::PercpuArray)) => {
                     self.map.update(&k, &zero, 0).map_err(|e| self.err("update", e))?;
                 }
                 Err(e) => return Err(self.err("delete", e)),
@@ -442,7 +575,7 @@ impl<K: Pod, V: Pod> Map<K, V> {
     pub fn iter(&self) -> Result<impl Iterator<Item = (K, V)>> {
         self.not_percpu("iter")?;
         // Sizes were checked when the handle was made, so every entry converts.
-        Ok(self.raw.entries().into_iter().filter_map(|(k, v)| Some((K::from_bytes(&k)?, V::from_bytes(&v)?))))
+        Ok(self.raw.try_entries()?.into_iter().filter_map(|(k, v)| Some((K::from_bytes(&k)?, V::from_bytes(&v)?))))
     }
 
     /// A snapshot of every (key, per-CPU values) of a per-CPU map.
@@ -456,7 +589,7 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// ```
     pub fn iter_percpu(&self) -> Result<impl Iterator<Item = (K, Vec<V>)>> {
         let mut out = Vec::new();
-        for (k, _) in self.raw.entries() {
+        for (k, _) in self.raw.try_entries()? {
             let Some(key) = K::from_bytes(&k) else { continue };
             if let Some(v) = self.get_percpu(&key)? {
                 out.push((key, v));
@@ -485,7 +618,7 @@ pub struct RingBuffer {
 
 impl RingBuffer {
     pub(crate) fn new(raw: RawMap) -> Result<RingBuffer> {
-        if raw.map.kind() != MapType::Ringbuf {
+        if raw.map.kind() != Some(MapType::Ringbuf) || raw.map.vm().is_none() {
             return Err(Error::WrongMapKind {
                 map: raw.name().into(),
                 reason: format!("a {} is not a ring buffer", raw.map_type()),
@@ -503,7 +636,7 @@ impl RingBuffer {
     /// # Ok::<(), bpfbox_api::Error>(())
     /// ```
     pub fn drain(&self) -> Vec<Vec<u8>> {
-        self.raw.map.ringbuf_consume()
+        self.raw.map.vm().map(|m| m.ringbuf_consume()).unwrap_or_default()
     }
 
     /// Call `f` on every record not read yet; returns how many.
@@ -539,7 +672,7 @@ pub struct PerfBuffer {
 
 impl PerfBuffer {
     pub(crate) fn new(raw: RawMap) -> Result<PerfBuffer> {
-        if raw.map.kind() != MapType::PerfEventArray {
+        if raw.map.kind() != Some(MapType::PerfEventArray) || raw.map.vm().is_none() {
             return Err(Error::WrongMapKind {
                 map: raw.name().into(),
                 reason: format!("a {} is not a perf event array", raw.map_type()),
@@ -557,6 +690,6 @@ impl PerfBuffer {
     /// # Ok::<(), bpfbox_api::Error>(())
     /// ```
     pub fn drain(&self) -> Vec<(u32, Vec<u8>)> {
-        self.raw.map.perf_consume()
+        self.raw.map.vm().map(|m| m.perf_consume()).unwrap_or_default()
     }
 }
