@@ -6,13 +6,13 @@
 //! functions in `global_funcs.rs`.
 
 use super::mem::ptr_alignment;
-use super::{fail, with_hint, Next, Path, Verifier, MAX_CALL_FRAMES, MAX_VAR_OFF, R};
+use super::{MAX_CALL_FRAMES, MAX_VAR_OFF, Next, Path, R, Verifier, fail, with_hint};
+use crate::Rule;
 use crate::bounds::Scalar;
 use crate::ctx;
-use crate::state::{Frame, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
-use crate::Rule;
+use crate::state::{Frame, MAX_STACK, Reference, RegState, RegType, SlotType, SpinLock, State};
 use bpfbox_abi::prog_types::ProgType;
-use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
+use bpfbox_abi::{ArgKind, HelperProto, RetKind, TypeFlags, helper_by_id};
 use std::fmt::Write as _;
 
 /// Helpers socket filters and `cgroup_skb` programs may call only with CAP_BPF or
@@ -193,7 +193,9 @@ impl Verifier<'_> {
             return with_hint(
                 fail(Rule::UnreleasedReference, format!("Unreleased reference id={id} alloc_insn={insn}"), &[]),
                 || {
-                    format!("the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit")
+                    format!(
+                        "the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit"
+                    )
                 },
             );
         }
@@ -360,8 +362,11 @@ impl Verifier<'_> {
             let type_err = |exp: &str| -> R<()> {
                 fail(Rule::HelperArg, format!("R{regno} type={} expected={exp}", reg.type_str()), &[rn])
             };
+            // Host helpers read program memory through bpfbox's checked copies: they
+            // may be given packet memory (its size is checked as any memory's).
             if !matches!(a.kind, ArgKind::DontCare | ArgKind::Anything)
                 && reg.is_pkt()
+                && host.is_none()
                 && !(prog_type == ProgType::CgroupSockopt || PKT_ACCESS.contains(&name) && self.direct_pkt_read())
             {
                 return with_hint(fail(Rule::HelperArg, "helper access to the packet is not allowed", &[rn]), || {
@@ -455,9 +460,18 @@ impl Verifier<'_> {
                     }
                     let v = reg.var;
                     if v.smin < 0 {
-                        return with_hint(fail(Rule::HelperArg, format!("R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."), &[rn]), || {
-                            "the size passed to the helper may be negative: bound it (e.g. `if (len > sizeof(buf)) len = sizeof(buf);` with an unsigned type)".into()
-                        });
+                        return with_hint(
+                            fail(
+                                Rule::HelperArg,
+                                format!(
+                                    "R{regno} min value is negative, either use unsigned index or do a if (index >=0) check."
+                                ),
+                                &[rn],
+                            ),
+                            || {
+                                "the size passed to the helper may be negative: bound it (e.g. `if (len > sizeof(buf)) len = sizeof(buf);` with an unsigned type)".into()
+                            },
+                        );
                     }
                     if v.umin == 0 && a.kind == ArgKind::ConstSize {
                         return fail(
@@ -482,7 +496,14 @@ impl Verifier<'_> {
                         continue;
                     }
                     if mem_reg.is_null_const() {
-                        return fail(Rule::HelperArg, format!("R{} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", regno - 1), &[regno as u8 - 1]);
+                        return fail(
+                            Rule::HelperArg,
+                            format!(
+                                "R{} type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
+                                regno - 1
+                            ),
+                            &[regno as u8 - 1],
+                        );
                     }
                     let uninit = prev.flags.contains(TypeFlags::UNINIT);
                     let write = uninit || prev.flags.contains(TypeFlags::WRITE);
@@ -620,7 +641,7 @@ impl Verifier<'_> {
                         Rule::Unsupported,
                         format!("callbacks of helper {name}#{id} are not supported by bpfbox yet"),
                         &[],
-                    )
+                    );
                 }
             };
             self.push_frame(&mut p.st, pc, target, true)?;
