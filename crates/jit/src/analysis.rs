@@ -64,6 +64,8 @@ pub(crate) struct Prog<'a> {
     pub converted: Vec<bool>,
     /// [`crate::JitOptions::ctx_direct`].
     pub ctx_direct: Option<Vec<u8>>,
+    /// [`crate::JitOptions::inline_arrays`].
+    pub inline_arrays: Vec<bpfbox_vm::InlineArray>,
 }
 
 impl Prog<'_> {

@@ -1154,6 +1154,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                 if let Some(c) = self.count_at(idx) {
                     self.store_cnt(c);
                 }
+                if id == bpfbox_abi::ids::MAP_LOOKUP_ELEM as i32 && self.inline_array_lookup() {
+                    let nb = self.block_of(pc + 1);
+                    self.b.ins().jump(nb, &[]);
+                    return false;
+                }
                 let s = self.iconst(slot as i64);
                 self.helper_call(Shim::Helper, s, pc);
                 let nb = self.block_of(pc + 1);

@@ -87,6 +87,8 @@ pub struct JitOptions {
     /// Converted loads of context fields that read the context's shadow directly
     /// when their base is the run's context pointer: [`VmOptions::ctx_direct`].
     pub ctx_direct: Option<std::sync::Arc<[u8]>>,
+    /// Array lookups unchecked code may do inline: [`VmOptions::inline_arrays`].
+    pub inline_arrays: std::sync::Arc<[bpfbox_vm::InlineArray]>,
 }
 
 /// Cranelift's register allocators (its `regalloc_algorithm` setting).
@@ -116,6 +118,7 @@ impl Default for JitOptions {
             converted: Vec::new(),
             regalloc: RegAlloc::Backtracking,
             ctx_direct: None,
+            inline_arrays: std::sync::Arc::new([]),
         }
     }
 }
@@ -131,6 +134,7 @@ impl fmt::Debug for JitOptions {
             .field("converted", &self.converted)
             .field("regalloc", &self.regalloc)
             .field("ctx_direct", &self.ctx_direct)
+            .field("inline_arrays", &self.inline_arrays)
             .finish()
     }
 }
@@ -220,6 +224,7 @@ fn program_vm(insns: &[Insn], opts: &JitOptions) -> Result<Vm, JitError> {
         helpers: opts.helpers.clone(),
         resolver: opts.resolver.clone(),
         ctx_direct: opts.ctx_direct.clone(),
+        inline_arrays: opts.inline_arrays.clone(),
     };
     Ok(Vm::new(insns.to_vec(), vm_opts)?)
 }
@@ -235,6 +240,7 @@ fn analysis_input<'v>(vm: &'v Vm, opts: &JitOptions) -> Result<analysis::Prog<'v
         has_callx: insns.iter().any(|i| matches!(i, Insn::CallX { .. })),
         r10_written: insns.iter().any(writes_r10),
         ctx_direct: opts.ctx_direct.as_deref().map(<[u8]>::to_vec),
+        inline_arrays: opts.inline_arrays.to_vec(),
         converted: {
             let mut c = vec![false; insns.len()];
             for &pc in &opts.converted {
@@ -447,6 +453,7 @@ fn engine_options(opts: &VmOptions, checked: bool, converted: &[usize]) -> JitOp
         converted: converted.to_vec(),
         regalloc: RegAlloc::Backtracking,
         ctx_direct: opts.ctx_direct.clone(),
+        inline_arrays: opts.inline_arrays.clone(),
     }
 }
 

@@ -221,14 +221,9 @@ pub(crate) struct Skb {
     pub network_off: usize,
     pub protocol: u32,
     pub pkt_type: u32,
-    pub mark: u32,
-    pub priority: u32,
     pub ingress_ifindex: u32,
     pub ifindex: u32,
-    pub tc_index: u32,
-    pub cb: [u32; 5],
     pub hash: u32,
-    pub tc_classid: u32,
     pub queue_mapping: u32,
     pub tstamp: u64,
     pub wire_len: u32,
@@ -303,25 +298,21 @@ impl Skb {
         let d = self.data_addr();
         let mut sh = [0u64; SKB_SIZE / 4];
         let (vlan_proto, vlan_tci) = self.vlan.map_or((0, 0), |v| (v.0 as u64, v.1 as u64));
-        sh[..12].copy_from_slice(&[
-            self.len as u64,
-            self.pkt_type as u64,
-            self.mark as u64,
-            self.queue_mapping as u64,
-            self.protocol as u64,
-            self.vlan.is_some() as u64,
-            vlan_tci,
-            vlan_proto,
-            self.priority as u64,
-            self.ingress_ifindex as u64,
-            self.ifindex as u64,
-            self.tc_index as u64,
-        ]);
-        for (i, cb) in self.cb.iter().enumerate() {
-            sh[12 + i] = *cb as u64;
+        // The program-writable fields live in the shadow only (compiled code may
+        // store into it directly): keep them.
+        for i in Skb::OWN_SLOTS {
+            sh[i] = self.shadow[i];
         }
+        sh[0] = self.len as u64;
+        sh[1] = self.pkt_type as u64;
+        sh[3] = self.queue_mapping as u64;
+        sh[4] = self.protocol as u64;
+        sh[5] = self.vlan.is_some() as u64;
+        sh[6] = vlan_tci;
+        sh[7] = vlan_proto;
+        sh[9] = self.ingress_ifindex as u64;
+        sh[10] = self.ifindex as u64;
         sh[17] = self.hash as u64;
-        sh[18] = self.tc_classid as u64;
         sh[19] = d;
         sh[20] = d + self.len as u64;
         sh[22] = self.family as u64;
@@ -338,6 +329,19 @@ impl Skb {
         sh[44] = self.gso_size as u64;
         sh[46] = self.hwtstamp;
         *self.shadow = sh;
+    }
+
+    /// Shadow slots that are the fields themselves: `mark`, `priority`, `tc_index`,
+    /// `cb[0..5]`, `tc_classid` (the plain fields programs write).
+    const OWN_SLOTS: [usize; 9] = [2, 8, 11, 12, 13, 14, 15, 16, 18];
+
+    /// A program-writable field, by its `__sk_buff` offset.
+    pub fn own(&self, off: u32) -> u32 {
+        self.shadow[off as usize / 4] as u32
+    }
+
+    fn set_own(&mut self, off: u32, v: u32) {
+        self.shadow[off as usize / 4] = v as u64;
     }
 
     /// Push `n` zero bytes in front of the data (`skb_change_head`).
@@ -585,9 +589,10 @@ impl Ctx {
             0 => 1,
             i => i,
         };
-        let mut cb = [0u32; 5];
-        for (i, v) in cb.iter_mut().enumerate() {
-            *v = u32_at(&c, 48 + 4 * i);
+        let mut shadow = Box::new([0u64; SKB_SIZE / 4]);
+        for off in [8, 32, 48, 52, 56, 60, 64] {
+            // mark, priority, cb[]: what ctx_in gives (tc_index and tc_classid start 0).
+            shadow[off / 4] = u32_at(&c, off) as u64;
         }
         Ok(Ctx::Skb(Skb {
             kind,
@@ -597,14 +602,9 @@ impl Ctx {
             network_off: if l2 { ETH_HLEN } else { 0 },
             protocol,
             pkt_type,
-            mark: u32_at(&c, 8),
-            priority: u32_at(&c, 32),
             ingress_ifindex: u32_at(&c, 36),
             ifindex,
-            tc_index: 0,
-            cb,
             hash: 0,
-            tc_classid: 0,
             queue_mapping: 0,
             tstamp: u64_at(&c, 152),
             wire_len: if wire_len == 0 { len as u32 } else { wire_len },
@@ -620,7 +620,7 @@ impl Ctx {
             csum_unnecessary: None,
             vlan: None,
             ctx_in: c,
-            shadow: Box::new([0; SKB_SIZE / 4]),
+            shadow,
         })
         .synced())
     }
@@ -703,12 +703,12 @@ impl Ctx {
                 out.extend_from_slice(s.data());
                 let mut c = s.ctx_in;
                 let mut put = |off: usize, v: &[u8]| c[off..off + v.len()].copy_from_slice(v);
-                put(8, &s.mark.to_le_bytes());
-                put(32, &s.priority.to_le_bytes());
+                put(8, &s.own(8).to_le_bytes());
+                put(32, &s.own(32).to_le_bytes());
                 put(36, &s.ingress_ifindex.to_le_bytes());
                 put(40, &s.ifindex.to_le_bytes());
                 for i in 0..5 {
-                    put(48 + 4 * i, &s.cb[i].to_le_bytes());
+                    put(48 + 4 * i, &s.own(48 + 4 * i as u32).to_le_bytes());
                 }
                 put(152, &s.tstamp.to_le_bytes());
                 put(160, &s.wire_len.to_le_bytes());
@@ -753,8 +753,10 @@ impl Ctx {
 /// For program type `prog_type`, per 4-byte context offset: the size of a load
 /// that may read the context's shadow directly (its slot `off / 4`, 8 bytes at
 /// r1 + 2 * off, holds what a whole-field unsigned load returns), 0 where the
-/// access must go through [`Ctx::access`]. `None`: the context is not converted.
-/// This is what the kernel's `convert_ctx_access` compiles into plain loads.
+/// access must go through [`Ctx::access`]; plus [`DIRECT_STORE`] where a 4-byte
+/// store may write the slot's low half (the field lives in the shadow and a store
+/// has no other effect). `None`: the context is not converted. This is what the
+/// kernel's `convert_ctx_access` compiles into plain loads and stores.
 pub(crate) fn direct_loads(prog_type: u32) -> Option<Vec<u8>> {
     match prog_type {
         XDP => Some(vec![4, 4, 4, 4, 4, 0]),
@@ -766,9 +768,25 @@ pub(crate) fn direct_loads(prog_type: u32) -> Option<Vec<u8>> {
                     v[(foff / 4) as usize] = skb_direct(kind, field, foff, fsize);
                 }
             }
+            for off in skb_writable(kind) {
+                v[off / 4] |= DIRECT_STORE;
+            }
             Some(v)
         }
         _ => None,
+    }
+}
+
+/// The flag of [`direct_loads`] entries whose 4-byte stores may go to the shadow.
+pub(crate) const DIRECT_STORE: u8 = crate::CTX_DIRECT_STORE;
+
+/// Offsets of the plain fields `kind` may write (`skb_access`'s list, without
+/// `queue_mapping`, whose large values are ignored).
+fn skb_writable(kind: SkbKind) -> &'static [usize] {
+    match kind {
+        SkbKind::Tc => &[8, 32, 44, 48, 52, 56, 60, 64, 72],
+        SkbKind::SocketFilter => &[48, 52, 56, 60, 64],
+        SkbKind::CgroupSkb | SkbKind::Lwt { .. } => &[8, 32, 48, 52, 56, 60, 64],
     }
 }
 
@@ -874,22 +892,22 @@ fn skb_read_u32(s: &Skb, field: &str, foff: u32) -> u32 {
     match field {
         "len" => s.len as u32,
         "pkt_type" => s.pkt_type,
-        "mark" => s.mark,
+        "mark" => s.own(8),
         "queue_mapping" => s.queue_mapping,
         "protocol" => s.protocol,
-        "priority" => s.priority,
+        "priority" => s.own(32),
         "ingress_ifindex" => s.ingress_ifindex,
         "ifindex" => s.ifindex,
-        "tc_index" => s.tc_index,
+        "tc_index" => s.own(44),
         "hash" => s.hash,
-        "tc_classid" => s.tc_classid,
+        "tc_classid" => s.own(72),
         "family" => s.family,
         "remote_ip4" => s.remote_ip4,
         "local_ip4" => s.local_ip4,
         "wire_len" => s.wire_len,
         "gso_segs" => s.gso_segs,
         "gso_size" => s.gso_size,
-        f if f.starts_with("cb[") => s.cb[((foff - 48) / 4) as usize],
+        f if f.starts_with("cb[") => s.own(foff),
         f if f.starts_with("remote_ip6[") => s.remote_ip6[((foff - 100) / 4) as usize],
         f if f.starts_with("local_ip6[") => s.local_ip6[((foff - 116) / 4) as usize],
         "vlan_present" => s.vlan.is_some() as u32,
@@ -980,17 +998,14 @@ fn skb_access(s: &mut Skb, off: u32, a: VirtualAccess) -> Result<u64, VmError> {
         }
         let v = v as u32;
         match field {
-            "mark" => s.mark = v,
-            "tc_index" => s.tc_index = v,
-            "priority" => s.priority = v,
-            "tc_classid" => s.tc_classid = v,
+            "mark" | "tc_index" | "priority" | "tc_classid" => s.set_own(foff, v),
             "queue_mapping" => {
                 // The kernel ignores NO_QUEUE_MAPPING (0xffff) and above.
                 if v < 0xffff {
                     s.queue_mapping = v;
                 }
             }
-            _ => s.cb[((foff - 48) / 4) as usize] = v,
+            _ => s.set_own(foff, v),
         }
         s.sync_shadow();
         return Ok(0);
@@ -1009,6 +1024,11 @@ mod shadow_tests {
     use super::*;
     use crate::runtime::TestRunInput;
 
+    fn shadow_slot(ctx: &Ctx, i: usize) -> u64 {
+        // SAFETY: r1 points at the shadow, one slot per 4 context bytes.
+        unsafe { *(std::ptr::with_exposed_provenance::<u64>(ctx.r1() as usize)).add(i) }
+    }
+
     fn load(ctx: &mut Ctx, off: u32, size: u8) -> Result<u64, VmError> {
         let addr = ctx.r1() + off as u64;
         ctx.access(VirtualAccess { pc: 0, addr, size, kind: AccessKind::Load { signed: false } }).unwrap()
@@ -1019,6 +1039,7 @@ mod shadow_tests {
     fn check(ctx: &mut Ctx, table: &[u8], what: &str) {
         let mut checked = 0;
         for (i, &n) in table.iter().enumerate() {
+            let n = n & !DIRECT_STORE;
             if n == 0 {
                 continue;
             }
@@ -1055,6 +1076,19 @@ mod shadow_tests {
             }
             let _ = store(&mut ctx, 48, 0x5678);
             check(&mut ctx, &table, &format!("{name} after stores"));
+            // A direct store writes the slot's low half: the same as a store through
+            // `access`, which must succeed and change nothing else.
+            for (i, &n) in table.iter().enumerate() {
+                if n & DIRECT_STORE == 0 {
+                    continue;
+                }
+                let before: Vec<u64> = table.iter().enumerate().map(|(j, _)| shadow_slot(&ctx, j)).collect();
+                store(&mut ctx, 4 * i as u32, 0xfeed_0000 + i as u64).unwrap().unwrap();
+                for (j, b) in before.iter().enumerate() {
+                    let want = if j == i { 0xfeed_0000 + i as u64 } else { *b };
+                    assert_eq!(shadow_slot(&ctx, j), want, "{name}: store to slot {i} changed slot {j}");
+                }
+            }
             // Packet geometry changes as helpers make them.
             match &mut ctx {
                 Ctx::Xdp(x) => {

@@ -93,15 +93,40 @@ pub struct VmOptions {
     /// The run context's directly loadable fields (a runtime program of a type with
     /// a converted context: XDP, `__sk_buff`): per 4-byte context offset, the size of
     /// a load that reads 8 bytes at `ctx + 2 * off` (the context's shadow slot)
-    /// instead of going through [`RunEnv::virtual_access`]; 0 for the others. Used
-    /// for the converted accesses of verified programs whose base is the run's
+    /// instead of going through [`RunEnv::virtual_access`], 0 for the others; with
+    /// [`CTX_DIRECT_STORE`] set, a 4-byte store may write the slot's low 4 bytes.
+    /// Used for the converted accesses of verified programs whose base is the run's
     /// context pointer (r1 at entry).
     pub ctx_direct: Option<std::sync::Arc<[u8]>>,
+    /// Array maps whose `map_lookup_elem` (helper 1) a verified program's compiled
+    /// code may do inline, as the kernel's `array_map_gen_lookup`: (map handle, address
+    /// of element 0, element stride, `max_entries`). The runtime lends every such
+    /// array's storage to the run as a region, so helpers given a value pointer
+    /// still find it.
+    pub inline_arrays: std::sync::Arc<[InlineArray]>,
+}
+
+/// The store flag of [`VmOptions::ctx_direct`] entries.
+pub const CTX_DIRECT_STORE: u8 = 0x80;
+
+/// An array map a compiled program may look up inline ([`VmOptions::inline_arrays`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InlineArray {
+    pub handle: u64,
+    pub base: u64,
+    pub stride: u64,
+    pub max_entries: u32,
 }
 
 impl Default for VmOptions {
     fn default() -> Self {
-        VmOptions { max_insns: DEFAULT_MAX_INSNS, helpers: HelperTable::empty(), resolver: None, ctx_direct: None }
+        VmOptions {
+            max_insns: DEFAULT_MAX_INSNS,
+            helpers: HelperTable::empty(),
+            resolver: None,
+            ctx_direct: None,
+            inline_arrays: std::sync::Arc::new([]),
+        }
     }
 }
 
@@ -112,6 +137,7 @@ impl fmt::Debug for VmOptions {
             .field("helpers", &self.helpers)
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
             .field("ctx_direct", &self.ctx_direct)
+            .field("inline_arrays", &self.inline_arrays)
             .finish()
     }
 }

@@ -123,6 +123,9 @@ pub(crate) struct Mem {
     pub fixed: Vec<RegionRt>,
     pub packet: Option<RegionRt>,
     pub dynamic: Vec<RegionRt>,
+    /// Regions added since `dynamic` was last searched, in order: sorted into it on
+    /// the next miss (most runs of verified programs never search it).
+    pending: Vec<RegionRt>,
     cache: RegionRt,
     /// Host pointer to the lowest byte of the whole stack area.
     stack_base: *mut u8,
@@ -143,7 +146,7 @@ impl RegionRt {
 }
 
 /// Buffers of dropped [`Mem`]s (`fixed`, `dynamic`), cleared, for the next run.
-type Buffers = (Vec<RegionRt>, Vec<RegionRt>);
+type Buffers = (Vec<RegionRt>, Vec<RegionRt>, Vec<RegionRt>);
 
 thread_local! {
     static POOL: RefCell<Vec<Buffers>> = const { RefCell::new(Vec::new()) };
@@ -154,17 +157,19 @@ const POOL_MAX: usize = 8;
 
 impl Drop for Mem {
     fn drop(&mut self) {
-        let (mut f, mut d) = (std::mem::take(&mut self.fixed), std::mem::take(&mut self.dynamic));
-        if f.capacity() == 0 && d.capacity() == 0 {
+        let (mut f, mut d, mut pend) =
+            (std::mem::take(&mut self.fixed), std::mem::take(&mut self.dynamic), std::mem::take(&mut self.pending));
+        if f.capacity() == 0 && d.capacity() == 0 && pend.capacity() == 0 {
             return;
         }
         f.clear();
         d.clear();
+        pend.clear();
         // `try_with`: a Mem dropped while the thread's locals are destroyed just frees.
         let _ = POOL.try_with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {
                 if p.len() < POOL_MAX {
-                    p.push((f, d));
+                    p.push((f, d, pend));
                 }
             }
         });
@@ -176,7 +181,7 @@ impl Mem {
     pub fn new(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
         let top = stack.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let stack_rt = RegionRt { start: 0, len: 0, ptr: stack, writable: true, kind: RegionKind::Stack };
-        let (mut fixed, dynamic) = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        let (mut fixed, dynamic, pending) = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
         fixed.push(stack_rt);
         let mut packet = None;
         for r in regions {
@@ -186,7 +191,7 @@ impl Mem {
                 fixed.push(RegionRt::from_region(r));
             }
         }
-        let mut m = Mem { fixed, packet, dynamic, cache: stack_rt, stack_base: stack, stack_top: top };
+        let mut m = Mem { fixed, packet, dynamic, pending, cache: stack_rt, stack_base: stack, stack_top: top };
         m.set_depth(0);
         m
     }
@@ -253,7 +258,13 @@ impl Mem {
     #[cold]
     #[inline(never)]
     pub fn translate_slow(&mut self, addr: u64, size: u64, write: bool, pc: usize) -> Result<*mut u8, VmError> {
-        match self.find(addr, size) {
+        // The stack, the packet and the caller's regions first: a helper reading its
+        // key off the stack does not need the regions handed out so far sorted.
+        let fixed = self.fixed.iter().chain(self.packet.iter()).find_map(|r| r.contains(addr, size).map(|o| (*r, o)));
+        if fixed.is_none() {
+            self.merge_pending();
+        }
+        match fixed.or_else(|| self.find(addr, size)) {
             Some((r, _)) if write && !r.writable => Err(VmError::ReadOnly { pc, addr, size }),
             Some((r, off)) => {
                 self.cache = r;
@@ -265,12 +276,26 @@ impl Mem {
 
     /// The region containing `addr`, if any.
     pub fn region_of(&self, addr: u64) -> Option<RegionRt> {
+        if let Some(r) = self.pending.iter().rev().find(|r| r.contains(addr, 1).is_some()) {
+            return Some(*r);
+        }
         self.find(addr, 1).map(|(r, _)| r)
     }
 
-    /// Add a region for the rest of the run (replacing one with the same start).
-    pub fn add(&mut self, r: &Region<'_>) {
-        let rt = RegionRt::from_region(r);
+    /// Sort the regions added since the last search into `dynamic` (a region with
+    /// the start of an earlier one replaces it).
+    fn merge_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut p = std::mem::take(&mut self.pending);
+        for rt in p.drain(..) {
+            self.insert_sorted(rt);
+        }
+        self.pending = p;
+    }
+
+    fn insert_sorted(&mut self, rt: RegionRt) {
         // Map values handed out in address order (array elements) append.
         match self.dynamic.last() {
             Some(l) if l.start < rt.start => self.dynamic.push(rt),
@@ -280,12 +305,27 @@ impl Mem {
                 Err(i) => self.dynamic.insert(i, rt),
             },
         }
+    }
+
+    /// Add a region for the rest of the run (replacing one with the same start).
+    pub fn add(&mut self, r: &Region<'_>) {
+        let rt = RegionRt::from_region(r);
+        let same =
+            |c: &RegionRt| c.start == rt.start && c.len == rt.len && c.writable == rt.writable && c.kind == rt.kind;
+        // The cache is always a live region: handing the same one out again is a no-op.
+        if !same(&self.cache) {
+            self.pending.push(rt);
+            if self.pending.len() >= 256 {
+                self.merge_pending();
+            }
+        }
         // The program usually touches what a helper just handed it.
         self.cache = rt;
     }
 
     /// Remove the region a helper added at `start`.
     pub fn remove(&mut self, start: u64) {
+        self.merge_pending();
         let Ok(i) = self.dynamic.binary_search_by_key(&start, |r| r.start) else { return };
         self.dynamic.remove(i);
         if self.cache.start == start {

@@ -671,6 +671,7 @@ impl Runtime {
         let program = Program::new(insns).map_err(|error| RuntimeError::Program { prog: prog(), error })?;
         let mut resolved: HashMap<usize, u64> = HashMap::new();
         let mut direct: Vec<(Arc<Map>, u64, usize)> = Vec::new();
+        let mut inline_arrays: Vec<crate::InlineArray> = Vec::new();
         for (pc, insn) in program.insns().iter().enumerate() {
             match *insn {
                 // What libbpf leaves for a failed CO-RE relocation (`call 0xbad2310`) and
@@ -708,7 +709,18 @@ impl Runtime {
                         .and_then(|i| maps.get(i))
                         .ok_or_else(|| RuntimeError::BadMapIndex { prog: prog(), pc, index, count: maps.len() })?;
                     let v = match off {
-                        None => map_handle(m.id()),
+                        None => {
+                            let handle = map_handle(m.id());
+                            // Verified programs may look plain arrays up inline: the
+                            // whole array is then one of the run's regions.
+                            if let (Some(_), Some((base, stride, max_entries))) = (verified, m.inline_array()) {
+                                if !inline_arrays.iter().any(|a| a.handle == handle) {
+                                    inline_arrays.push(crate::InlineArray { handle, base, stride, max_entries });
+                                    direct.push((m.clone(), base, stride as usize * max_entries as usize));
+                                }
+                            }
+                            handle
+                        }
                         Some(off) => {
                             let bad = |errno| RuntimeError::BadDirectValue {
                                 prog: prog(),
@@ -738,6 +750,7 @@ impl Runtime {
             helpers: self.shared.helpers.clone(),
             resolver: Some(resolver),
             ctx_direct: crate::ctx::direct_loads(prog_type).map(Arc::from),
+            inline_arrays: inline_arrays.into(),
         };
         let compile_err = |reason| RuntimeError::Compile { prog: prog(), reason };
         // Converted atomics (atomics on the context) are not supported unchecked.

@@ -12,13 +12,43 @@ impl Fx<'_, '_> {
         self.slots.iter().find(|s| s.0 == off && s.1 == size).map(|s| s.2)
     }
 
+    /// `map_lookup_elem` of a plain array in unchecked code, inline (the kernel's
+    /// `array_map_gen_lookup`): r0 = element `*(u32 *)r2` if below `max_entries`,
+    /// else NULL. Only when r1 is a constant naming one of
+    /// [`crate::JitOptions::inline_arrays`]; false (nothing emitted) otherwise.
+    pub(super) fn inline_array_lookup(&mut self) -> bool {
+        if self.cfg.checked {
+            return false;
+        }
+        let r1 = self.get(Reg::R1);
+        let Some(handle) = self.const_of(r1) else { return false };
+        let Some(a) = self.p.inline_arrays.iter().find(|a| a.handle == handle as u64).copied() else {
+            return false;
+        };
+        self.flush_effect();
+        let key_ptr = self.get(Reg::R2);
+        let key = self.raw_load(key_ptr, 0, Size::W, false);
+        let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, key, a.max_entries as i64);
+        let off = self.b.ins().imul_imm_u(key, a.stride as i64);
+        let p = self.b.ins().iadd_imm_u(off, a.base as i64);
+        let null = self.iconst(0);
+        let r0 = self.b.ins().select(ok, p, null);
+        self.set(Reg::R0, r0);
+        true
+    }
+
     /// A converted load of `size` at context offset `off` that may read the shadow.
     fn direct_ctx_load(&self, off: i16, size: Size, signed: bool) -> bool {
-        let Some(table) = &self.p.ctx_direct else { return false };
-        !signed
-            && off >= 0
-            && off % 4 == 0
-            && table.get(off as usize / 4).is_some_and(|&n| n as usize == size.bytes() as usize)
+        let n = self.ctx_direct_entry(off) & !bpfbox_vm::CTX_DIRECT_STORE;
+        !signed && n != 0 && n as usize == size.bytes() as usize
+    }
+
+    /// The [`crate::JitOptions::ctx_direct`] entry of context offset `off` (0: none).
+    fn ctx_direct_entry(&self, off: i16) -> u8 {
+        match &self.p.ctx_direct {
+            Some(table) if off >= 0 && off % 4 == 0 => table.get(off as usize / 4).copied().unwrap_or(0),
+            _ => 0,
+        }
     }
 
     /// `base + off .. + size` is in the current frame and r10 is never written: no check needed.
@@ -199,6 +229,17 @@ impl Fx<'_, '_> {
             self.flush_effect();
             let addr = self.b.ins().iadd_imm_s(base_v, off as i64);
             let join = self.b.create_block();
+            if size == Size::W && self.ctx_direct_entry(off) & bpfbox_vm::CTX_DIRECT_STORE != 0 {
+                // A plain field of the run's context: its shadow slot's low half.
+                let c = self.b.ins().load(I64, t(), self.ctx, offset_of!(JitCtx, ctx_addr) as i32);
+                let is_ctx = self.b.ins().icmp(IntCC::Equal, base_v, c);
+                let (fast, slow) = (self.b.create_block(), self.b.create_block());
+                self.b.ins().brif(is_ctx, fast, &[], slow, &[]);
+                self.enter(fast);
+                self.raw_store(base_v, 2 * off as i32, Size::W, v);
+                self.b.ins().jump(join, &[]);
+                self.enter(slow);
+            }
             let args = [self.ctx, addr, self.iconst(size.bytes() as i64), v, self.iconst(pc as i64), self.fp];
             let (_, st) = self.slow_call(Shim::Store, &args, None);
             self.b.ins().brif(st, self.err_ret, &[], join, &[]);

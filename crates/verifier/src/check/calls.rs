@@ -6,13 +6,13 @@
 //! functions in `global_funcs.rs`.
 
 use super::mem::ptr_alignment;
-use super::{MAX_CALL_FRAMES, MAX_VAR_OFF, Next, Path, R, Verifier, fail, with_hint};
-use crate::Rule;
+use super::{fail, with_hint, Next, Path, Verifier, MAX_CALL_FRAMES, MAX_VAR_OFF, R};
 use crate::bounds::Scalar;
 use crate::ctx;
-use crate::state::{Frame, MAX_STACK, Reference, RegState, RegType, SlotType, SpinLock, State};
+use crate::state::{Frame, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
+use crate::Rule;
 use bpfbox_abi::prog_types::ProgType;
-use bpfbox_abi::{ArgKind, HelperProto, RetKind, TypeFlags, helper_by_id};
+use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
 use std::fmt::Write as _;
 
 /// Helpers socket filters and `cgroup_skb` programs may call only with CAP_BPF or

@@ -968,6 +968,17 @@ impl Map {
         }
     }
 
+    /// (address of element 0, stride, `max_entries`) of a plain array programs may
+    /// read, for lookups compiled inline.
+    pub(crate) fn inline_array(&self) -> Option<(u64, u64, u32)> {
+        match &self.imp {
+            Imp::Array(b) if !self.is_percpu() && self.prog_readable() && self.info.max_entries > 0 => {
+                Some((b.addr(0), self.stride() as u64, self.info.max_entries))
+            }
+            _ => None,
+        }
+    }
+
     /// Address and length of the value of key 0 for direct value access (`lddw`
     /// src=2/6): arrays with one element, like `array_map_direct_value_addr`.
     pub(crate) fn direct_value(&self) -> Result<(u64, usize), Errno> {
