@@ -19,7 +19,9 @@
 //! are deterministic, but at the addresses of the new run.
 
 use bpfbox_isa::{CallTarget, Insn};
-use bpfbox_vm::debug::{DebugHook, MemUndo, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG, STORE};
+use bpfbox_vm::debug::{
+    trace_entry, DebugHook, MemUndo, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG, STORE, TRACE_PC_BITS,
+};
 use bpfbox_vm::{Map, ProgId, Runtime, TestRunInput, VmError};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -58,16 +60,87 @@ pub struct StepRec {
     pub packet: u8,
 }
 
-/// The recording: one `u64` per step (`pc | depth << 32 | prog << 40 | packet << 56`).
-pub type Trace = Vec<u64>;
-
-fn tag(prog: u16, packet: u8) -> u64 {
-    u64::from(prog) << 40 | u64::from(packet) << 56
+/// The steps from `start` on (to the next stretch) ran program `prog` on input
+/// `packet`: a program changes only where an interpreter loop starts (a run, a tail
+/// call, a callback), so the recording keeps it once per stretch, not per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    pub start: u32,
+    pub prog: u16,
+    pub packet: u8,
 }
 
-/// Decode a recorded step.
-pub fn unpack(x: u64) -> StepRec {
-    StepRec { pc: x as u32, depth: (x >> 32) as u8, prog: (x >> 40) as u16, packet: (x >> 56) as u8 }
+/// The recording: per step `pc | depth << 24` (the 4 bytes the interpreter writes
+/// inline), and the program and input per [`Stretch`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Trace {
+    pub steps: Vec<u32>,
+    /// In step order; the first starts at step 0.
+    pub stretches: Vec<Stretch>,
+}
+
+fn pc_of(x: u32) -> usize {
+    (x & ((1 << TRACE_PC_BITS) - 1)) as usize
+}
+
+fn unpack(x: u32, s: Stretch) -> StepRec {
+    StepRec { pc: pc_of(x) as u32, depth: (x >> TRACE_PC_BITS) as u8, prog: s.prog, packet: s.packet }
+}
+
+/// The stretch step `n` belongs to.
+fn stretch_at(stretches: &[Stretch], n: usize) -> Stretch {
+    let i = stretches.partition_point(|s| s.start as usize <= n);
+    i.checked_sub(1).map_or(Stretch { start: 0, prog: 0, packet: 0 }, |i| stretches[i])
+}
+
+impl Trace {
+    /// The number of steps recorded.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Step `n`.
+    pub fn get(&self, n: usize) -> Option<StepRec> {
+        self.steps.get(n).map(|x| unpack(*x, stretch_at(&self.stretches, n)))
+    }
+
+    /// Steps `range` in order (`.rev()` for newest first).
+    pub fn range(&self, range: std::ops::Range<usize>) -> impl DoubleEndedIterator<Item = StepRec> + '_ {
+        let end = range.end.min(self.steps.len());
+        let start = range.start.min(end);
+        let first = self.stretches.partition_point(|s| s.start as usize <= start).saturating_sub(1);
+        let last = self.stretches.partition_point(|s| (s.start as usize) < end);
+        let stretches = &self.stretches[first.min(last)..last];
+        stretches.iter().enumerate().flat_map(move |(i, s)| {
+            let to = stretches.get(i + 1).map_or(end, |t| t.start as usize);
+            let from = (s.start as usize).max(start).min(to);
+            self.steps[from..to].iter().map(move |x| unpack(*x, *s))
+        })
+    }
+
+    /// Every step in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = StepRec> + '_ {
+        self.range(0..self.steps.len())
+    }
+}
+
+/// A new interpreter loop starts at step `start` (the next one recorded).
+fn begin_stretch(stretches: &mut Vec<Stretch>, start: u32, prog: u16, packet: u8) {
+    if let Some(last) = stretches.last_mut() {
+        if last.start == start {
+            // The last loop recorded no step.
+            *last = Stretch { start, prog, packet };
+            return;
+        }
+        if (last.prog, last.packet) == (prog, packet) {
+            return;
+        }
+    }
+    stretches.push(Stretch { start, prog, packet });
 }
 
 /// A stop condition over (step record, step number).
@@ -262,7 +335,7 @@ enum ToWorker {
     /// Undo back to this step if the log allows.
     Undo(u64, Trace),
     /// The latest step before the current one that wrote into (address, length).
-    LastWrite(u64, usize),
+    LastWrite(u64, usize, Trace),
     Kill,
 }
 
@@ -272,7 +345,7 @@ enum FromWorker {
     Read(Result<Vec<u8>, String>),
     /// The undo log does not reach that step.
     CannotUndo(Trace),
-    LastWrite(Option<u64>),
+    LastWrite(Option<u64>, Trace),
     PacketEnd(PacketEnd),
     Exited(Trace),
     Failed(String),
@@ -305,8 +378,24 @@ struct Hook {
     packet: u8,
     last_packet: u8,
     rec: Recorder,
+    /// The recording's stretches ([`Recorder::trace`] holds its steps).
+    stretches: Vec<Stretch>,
     stop: Box<Stop>,
     undo: Undo,
+}
+
+/// [`MemUndo::addr`] of a store whose bytes could not be read (its step is a barrier).
+const NO_ADDR: u64 = u64::MAX;
+
+/// (base register, offset, size) of an instruction that writes memory: stores,
+/// store-release and atomics. The steps of these have one [`MemUndo`] each.
+fn store_target(i: &Insn) -> Option<(u8, i16, usize)> {
+    match *i {
+        Insn::Store { size, dst, off, .. }
+        | Insn::StoreRelease { size, dst, off, .. }
+        | Insn::Atomic { size, dst, off, .. } => Some((dst.num(), off, size.bytes().min(8))),
+        _ => None,
+    }
 }
 
 fn killed(pc: usize) -> VmError {
@@ -329,6 +418,26 @@ impl Hook {
             self.last_vm = (addr, i as u16);
         }
         self.last_vm.1
+    }
+
+    /// [`store_target`] of the instruction at `pc` of program `prog`.
+    fn store_at(&self, prog: usize, pc: usize) -> Option<(u8, i16, usize)> {
+        self.progs.get(prog).and_then(|p| p.get(pc)).and_then(store_target)
+    }
+
+    /// The recording, for the controller while the run is paused.
+    fn lend_trace(&mut self) -> Trace {
+        Trace { steps: std::mem::take(&mut self.rec.trace), stretches: std::mem::take(&mut self.stretches) }
+    }
+
+    fn return_trace(&mut self, t: Trace) {
+        self.rec.trace = t.steps;
+        self.stretches = t.stretches;
+    }
+
+    /// Step `n` of the recording (the worker holds it).
+    fn step_rec(&self, n: usize) -> StepRec {
+        unpack(self.rec.trace.get(n).copied().unwrap_or(0), stretch_at(&self.stretches, n))
     }
 
     /// The fast path's table for the current program and stop condition.
@@ -360,7 +469,7 @@ impl Hook {
     fn arm(&mut self, step: &Step<'_>, n: u64) {
         self.rec.call_always = !self.stop.watches.is_empty() || self.stop.custom.is_some();
         // Room for the fast path: the hook is called back before it runs out.
-        let room = grow(&mut self.rec.trace).min(grow(&mut self.rec.old)) as u64;
+        let room = grow(&mut self.rec.trace).min(grow(&mut self.rec.old)).min(grow(&mut self.rec.mem)) as u64;
         self.rec.call_at = match self.stop.at_step {
             Some(s) if s > n => step.executed() + (s - n).min(room),
             _ => step.executed() + room,
@@ -373,28 +482,26 @@ impl Hook {
     fn record(&mut self, step: &mut Step<'_>) {
         let n = self.rec.trace.len() as u32;
         let pc = step.pc();
-        self.rec.trace.push(pc as u64 | (step.depth() as u64) << 32 | self.rec.tag);
+        self.rec.trace.push(trace_entry(pc, step.depth()));
         let k = self.regs_of.get(usize::from(self.prog)).and_then(|t| t.get(pc)).copied().unwrap_or(CALL_HOOK);
         if k < NO_REG {
             self.rec.old.push(step.reg(usize::from(k)));
             return;
         }
-        if k != CALL_HOOK {
-            // Stores log memory; jumps change no register.
-            if k == STORE {
-                let save_store = |step: &mut Step<'_>, mem: &mut Vec<MemUndo>, undo: &mut Undo| {
-                    if let Some(Insn::Store { size, dst, off, .. }) = step.insn().copied() {
-                        let addr = step.reg(usize::from(dst.num())).wrapping_add(off as i64 as u64);
-                        let mut old = [0u8; 8];
-                        if step.read(addr, &mut old[..size.bytes().min(8)]).is_ok() {
-                            mem.push(MemUndo { step: n, len: size.bytes() as u8, addr, old });
-                        } else {
-                            undo.barriers.push(n);
-                        }
-                    }
-                };
-                save_store(step, &mut self.rec.mem, &mut self.undo);
+        // Exactly one `MemUndo` per step whose instruction (in `progs`, as the
+        // register table) writes memory: undoing finds each entry's step that way.
+        if let Some((base, off, size)) = self.store_at(usize::from(self.prog), pc) {
+            let addr = step.reg(usize::from(base)).wrapping_add(off as i64 as u64);
+            let mut old = [0u8; 8];
+            if step.read(addr, &mut old[..size]).is_ok() {
+                self.rec.mem.push(MemUndo { addr, old });
+            } else {
+                self.rec.mem.push(MemUndo { addr: NO_ADDR, old });
+                self.undo.barriers.push(n);
             }
+        }
+        if k != CALL_HOOK {
+            // Stores are logged; jumps change no register.
             return;
         }
         // Helper calls write r0.
@@ -406,23 +513,10 @@ impl Hook {
             }
             r
         };
-        let save = |step: &mut Step<'_>, base: u8, off: i16, size: usize, undo: &mut Undo, mem: &mut Vec<MemUndo>| {
-            let addr = step.reg(usize::from(base)).wrapping_add(off as i64 as u64);
-            let mut old = [0u8; 8];
-            if step.read(addr, &mut old[..size.min(8)]).is_ok() {
-                mem.push(MemUndo { step: n, len: size as u8, addr, old });
-            } else {
-                undo.barriers.push(n);
-            }
-        };
         match step.insn().copied() {
-            Some(Insn::Store { size, dst, off, .. }) | Some(Insn::StoreRelease { size, dst, off, .. }) => {
-                save(step, dst.num(), off, size.bytes(), &mut self.undo, &mut self.rec.mem)
-            }
-            Some(Insn::Atomic { size, dst, off, .. }) => {
-                save(step, dst.num(), off, size.bytes(), &mut self.undo, &mut self.rec.mem);
-                self.undo.regs.push((n, all_regs(step)));
-            }
+            // Memory is logged above.
+            Some(Insn::Store { .. }) | Some(Insn::StoreRelease { .. }) => {}
+            Some(Insn::Atomic { .. }) => self.undo.regs.push((n, all_regs(step))),
             Some(Insn::Exit) => self.undo.regs.push((n, all_regs(step))),
             Some(Insn::Call(CallTarget::Local(_))) | Some(Insn::CallX { .. }) => {
                 let d = step.depth();
@@ -488,7 +582,7 @@ impl Hook {
         let n = self.rec.trace.len().saturating_sub(1);
         Snapshot {
             step: n as u64,
-            rec: unpack(self.rec.trace.get(n).copied().unwrap_or(0)),
+            rec: self.step_rec(n),
             regs: step.regs(),
             return_pcs: step.return_pcs(),
             frame_pointers: (0..=step.depth()).map(|d| step.frame_pointer(d)).collect(),
@@ -504,50 +598,54 @@ impl Hook {
         if m >= n || !self.undo.can_undo(m as u32, n as u32) {
             return false;
         }
+        // Steps m..=n ran in one interpreter loop: one program.
+        let prog = usize::from(self.prog);
+        let (Some(kinds), Some(insns)) = (self.regs_of.get(prog).cloned(), self.progs.get(prog).cloned()) else {
+            return false;
+        };
         let mut regs = [0u64; 10];
         for (i, r) in regs.iter_mut().enumerate() {
             *r = step.reg(i);
         }
-        let (mut ri, mut mi, mut bi) = (self.undo.regs.len(), self.rec.mem.len(), self.undo.blocks.len());
+        let (mut ri, mut bi) = (self.undo.regs.len(), self.undo.blocks.len());
         // The current step's own entries (recorded already) are not undone.
         let n32 = n as u32;
         while ri > 0 && self.undo.regs[ri - 1].0 >= n32 {
             ri -= 1;
         }
-        while mi > 0 && self.rec.mem[mi - 1].step >= n32 {
-            mi -= 1;
-        }
         while bi > 0 && self.undo.blocks[bi - 1].0 >= n32 {
             bi -= 1;
         }
-        let kind_of = |x: u64| {
-            let e = unpack(x);
-            self.regs_of.get(usize::from(e.prog)).and_then(|t| t.get(e.pc as usize)).copied().unwrap_or(CALL_HOOK)
-        };
+        let kind_of = |pc: usize| kinds.get(pc).copied().unwrap_or(CALL_HOOK);
         let pushes = |kind: u8| kind < NO_REG || kind == CALL_HOOK;
+        // `old` and `mem` have the current step's entries too.
+        let cur = pc_of(self.rec.trace[n as usize]);
+        let mut oi = self.rec.old.len() - usize::from(pushes(kind_of(cur)));
+        let mut mi = self.rec.mem.len() - usize::from(self.store_at(prog, cur).is_some());
         // Every frame writable while memory is restored (stores of deeper frames).
         step.rewind(step.pc(), bpfbox_vm::MAX_CALL_FRAMES - 1, &[], &[]);
-        // `old` has an entry for the current step too (recorded already).
-        let mut oi = self.rec.old.len() - usize::from(pushes(kind_of(self.rec.trace[n as usize])));
         // Newest first: registers from `old` or the multi-register log, memory from
         // the store and block logs.
         for k in (m..n).rev() {
-            let kind = kind_of(self.rec.trace[k as usize]);
+            let pc = pc_of(self.rec.trace[k as usize]);
+            let kind = kind_of(pc);
             let k32 = k as u32;
             if pushes(kind) {
                 oi -= 1;
             }
-            while mi > 0 && self.rec.mem[mi - 1].step == k32 {
-                mi -= 1;
-                let u = self.rec.mem[mi];
-                let _ = step.write(u.addr, &u.old[..usize::from(u.len).min(8)]);
+            if kind == STORE || kind == CALL_HOOK {
+                if let Some((_, _, size)) = insns.get(pc).and_then(store_target) {
+                    mi -= 1;
+                    let u = self.rec.mem[mi];
+                    if u.addr != NO_ADDR {
+                        let _ = step.write(u.addr, &u.old[..size]);
+                    }
+                }
             }
             if kind < NO_REG {
                 regs[usize::from(kind)] = self.rec.old[oi];
             } else if kind == INVERTIBLE {
-                let e = unpack(self.rec.trace[k as usize]);
-                let insn = self.progs.get(usize::from(e.prog)).and_then(|p| p.get(e.pc as usize));
-                if let Some((r, v)) = insn.and_then(|i| invert(i, &regs)) {
+                if let Some((r, v)) = insns.get(pc).and_then(|i| invert(i, &regs)) {
                     regs[r] = v;
                 }
             } else if kind == CALL_HOOK {
@@ -575,25 +673,56 @@ impl Hook {
         for &(_, d, b) in self.undo.budgets.iter().rev().take_while(|x| x.0 >= m32) {
             budgets.push((usize::from(d), b));
         }
-        let to = unpack(self.rec.trace[m as usize]);
+        let to = self.step_rec(m as usize);
         step.rewind(to.pc as usize, usize::from(to.depth), &frames, &budgets);
         for (r, v) in regs.iter().enumerate() {
             step.set_reg(r, *v);
         }
         step.set_executed(step.executed() - (n - m));
         self.undo.truncate(m32);
-        cut(&mut self.rec.mem, m32, |x| x.step);
+        self.rec.mem.truncate(mi);
         self.rec.trace.truncate(m as usize);
+        let keep = self.stretches.partition_point(|s| s.start <= m32);
+        self.stretches.truncate(keep);
         self.rec.old.truncate(oi);
         self.record(step);
         true
+    }
+
+    /// The latest step before `n` whose store, atomic or helper wrote into `len`
+    /// bytes at `addr`.
+    fn last_write(&self, n: u32, addr: u64, len: usize) -> Option<u64> {
+        let hit = |a: u64, l: u64| a < addr.saturating_add(len as u64) && addr < a.saturating_add(l);
+        let block = self.undo.blocks.iter().rev().find(|b| b.0 < n && hit(b.1, b.2.len() as u64)).map(|b| b.0);
+        // `mem` has one entry per step that writes memory: walk the steps back.
+        let mut mi = self.rec.mem.len();
+        let mut end = self.rec.trace.len();
+        for s in self.stretches.iter().rev() {
+            let start = (s.start as usize).min(end);
+            for k in (start..end).rev() {
+                if block.is_some_and(|b| k as u32 <= b) {
+                    return block.map(u64::from);
+                }
+                let Some((_, _, size)) = self.store_at(usize::from(s.prog), pc_of(self.rec.trace[k])) else {
+                    continue;
+                };
+                let Some(i) = mi.checked_sub(1) else { return block.map(u64::from) };
+                mi = i;
+                let u = self.rec.mem[mi];
+                if (k as u32) < n && u.addr != NO_ADDR && hit(u.addr, size as u64) {
+                    return Some(k as u64);
+                }
+            }
+            end = start;
+        }
+        block.map(u64::from)
     }
 
     /// Paused: serve requests until resumed. `Err` when killed.
     fn pause(&mut self, snap: Snapshot, step: &mut Step<'_>) -> Result<(), VmError> {
         // The step paused at (the trace is with the controller meanwhile).
         let mut at = snap.step as u32;
-        let trace = std::mem::take(&mut self.rec.trace);
+        let trace = self.lend_trace();
         if self.tx.send(FromWorker::Stopped(Box::new(snap), trace)).is_err() {
             return Err(killed(step.pc()));
         }
@@ -606,26 +735,24 @@ impl Hook {
                 }
                 Ok(ToWorker::Resume(stop, trace)) => {
                     self.stop = stop;
-                    self.rec.trace = trace;
+                    self.return_trace(trace);
                     self.kinds_of.iter_mut().for_each(|k| *k = None);
                     return Ok(());
                 }
-                Ok(ToWorker::LastWrite(addr, len)) => {
-                    let n = at;
-                    let hit = |a: u64, l: u64| a < addr.saturating_add(len as u64) && addr < a.saturating_add(l);
-                    let store = self.rec.mem.iter().rev().find(|u| u.step < n && hit(u.addr, u64::from(u.len)));
-                    let block = self.undo.blocks.iter().rev().find(|b| b.0 < n && hit(b.1, b.2.len() as u64));
-                    let step = store.map(|u| u.step).max(block.map(|b| b.0)).map(u64::from);
-                    let _ = self.tx.send(FromWorker::LastWrite(step));
+                Ok(ToWorker::LastWrite(addr, len, trace)) => {
+                    self.return_trace(trace);
+                    let step = self.last_write(at, addr, len);
+                    let trace = self.lend_trace();
+                    let _ = self.tx.send(FromWorker::LastWrite(step, trace));
                 }
                 Ok(ToWorker::Undo(m, trace)) => {
-                    self.rec.trace = trace;
+                    self.return_trace(trace);
                     let msg = if self.undo_to(m, step) {
                         let snap = self.snapshot(step, StopReason::Rewound);
                         at = snap.step as u32;
-                        FromWorker::Stopped(Box::new(snap), std::mem::take(&mut self.rec.trace))
+                        FromWorker::Stopped(Box::new(snap), self.lend_trace())
                     } else {
-                        FromWorker::CannotUndo(std::mem::take(&mut self.rec.trace))
+                        FromWorker::CannotUndo(self.lend_trace())
                     };
                     if self.tx.send(msg).is_err() {
                         return Err(killed(step.pc()));
@@ -640,13 +767,21 @@ impl Hook {
 impl DebugHook for Hook {
     fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError> {
         if step.is_first() {
+            if step.vm().program().insns().len() > 1 << TRACE_PC_BITS {
+                return Err(VmError::Helper {
+                    pc: step.pc(),
+                    id: u32::MAX,
+                    reason: "the debugger records programs of up to 16M instructions".into(),
+                });
+            }
             self.prog = self.prog_index(step);
-            self.rec.tag = tag(self.prog, self.packet);
-            self.undo.segments.push(self.rec.trace.len() as u32);
+            let start = self.rec.trace.len() as u32;
+            self.undo.segments.push(start);
+            begin_stretch(&mut self.stretches, start, self.prog, self.packet);
         }
         self.record(step);
         let n = self.rec.trace.len() as u64 - 1;
-        let rec = unpack(self.rec.trace[n as usize]);
+        let rec = self.step_rec(n as usize);
         if let Some(reason) = self.check(&rec, n, step) {
             let snap = self.snapshot(step, reason);
             self.pause(snap, step)?;
@@ -716,7 +851,7 @@ impl Debuggee {
                     self.finish();
                     return Err(e);
                 }
-                Ok(FromWorker::Read(_)) | Ok(FromWorker::CannotUndo(_)) | Ok(FromWorker::LastWrite(_)) => {}
+                Ok(FromWorker::Read(_)) | Ok(FromWorker::CannotUndo(_)) | Ok(FromWorker::LastWrite(..)) => {}
                 Err(_) => {
                     self.finish();
                     return Err("the debuggee thread ended unexpectedly".into());
@@ -765,15 +900,16 @@ impl Debuggee {
     }
 
     /// The latest recorded step before this one whose store, atomic or helper wrote
-    /// into `len` bytes at `addr` (map updates by helpers are not seen).
-    pub fn last_write(&mut self, addr: u64, len: usize) -> Result<Option<u64>, String> {
+    /// into `len` bytes at `addr` (map updates by helpers are not seen), and the
+    /// recording back.
+    pub fn last_write(&mut self, addr: u64, len: usize, trace: Trace) -> Result<(Option<u64>, Trace), String> {
         if !self.alive {
-            return Ok(None);
+            return Ok((None, trace));
         }
-        self.tx.send(ToWorker::LastWrite(addr, len)).map_err(|_| "the debuggee is gone".to_string())?;
+        self.tx.send(ToWorker::LastWrite(addr, len, trace)).map_err(|_| "the debuggee is gone".to_string())?;
         loop {
             match self.rx.recv() {
-                Ok(FromWorker::LastWrite(s)) => return Ok(s),
+                Ok(FromWorker::LastWrite(s, t)) => return Ok((s, t)),
                 Ok(FromWorker::PacketEnd(e)) => self.ended.push(e),
                 Ok(_) => {}
                 Err(_) => return Err("the debuggee is gone".into()),
@@ -841,6 +977,7 @@ fn worker(
         prog: 0,
         packet: 0,
         last_packet: launch.inputs.len().saturating_sub(1).min(255) as u8,
+        stretches: Vec::new(),
         rec: Recorder {
             trace: pool::take_trace(),
             old: pool::take_old(),
@@ -859,7 +996,7 @@ fn worker(
         };
         let last = hook.rec.trace.len().checked_sub(1);
         let fault_step = match (fault_pc, last) {
-            (Some(pc), Some(n)) if unpack(hook.rec.trace[n]).pc as usize == pc => Some(n as u64),
+            (Some(pc), Some(n)) if pc_of(hook.rec.trace[n]) == pc => Some(n as u64),
             _ => None,
         };
         let (result, printk) = match out {
@@ -869,7 +1006,7 @@ fn worker(
                 if msg.contains(KILLED) {
                     pool::give_mem(std::mem::take(&mut hook.rec.mem));
                     pool::give_old(std::mem::take(&mut hook.rec.old));
-                    let _ = tx.send(FromWorker::Exited(Vec::new()));
+                    let _ = tx.send(FromWorker::Exited(Trace::default()));
                     return;
                 }
                 (Err(msg), Vec::new())
@@ -879,12 +1016,12 @@ fn worker(
     }
     pool::give_mem(std::mem::take(&mut hook.rec.mem));
     pool::give_old(std::mem::take(&mut hook.rec.old));
-    let _ = tx.send(FromWorker::Exited(std::mem::take(&mut hook.rec.trace)));
+    let _ = tx.send(FromWorker::Exited(hook.lend_trace()));
 }
 
 /// Make room for at least a million more entries (doubling, so that the fast path
 /// never reallocates in the middle of a loop). Returns the room left.
-fn grow(v: &mut Vec<u64>) -> usize {
+fn grow<T>(v: &mut Vec<T>) -> usize {
     const CHUNK: usize = 1 << 20;
     if v.capacity() - v.len() < CHUNK {
         v.reserve(v.capacity().max(4 * CHUNK));
@@ -900,7 +1037,7 @@ pub mod pool {
     use std::sync::Mutex;
 
     const KEEP: usize = 4;
-    static TRACE: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+    static TRACE: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
     static OLD: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
     static MEM: Mutex<Vec<Vec<MemUndo>>> = Mutex::new(Vec::new());
 
@@ -924,7 +1061,7 @@ pub mod pool {
         }
     }
 
-    pub fn take_trace() -> Vec<u64> {
+    pub fn take_trace() -> Vec<u32> {
         take(&TRACE)
     }
 
@@ -941,11 +1078,46 @@ pub mod pool {
     }
 
     /// Hand back a trace the session no longer needs.
-    pub fn give_trace(v: Vec<u64>) {
-        give(&TRACE, v)
+    pub fn give_trace(t: super::Trace) {
+        give(&TRACE, t.steps)
     }
 
     pub fn give_mem(v: Vec<MemUndo>) {
         give(&MEM, v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_take_their_program_from_their_stretch() {
+        let mut stretches = Vec::new();
+        begin_stretch(&mut stretches, 0, 0, 0);
+        begin_stretch(&mut stretches, 3, 2, 0);
+        // Same program and packet: no new stretch.
+        begin_stretch(&mut stretches, 4, 2, 0);
+        begin_stretch(&mut stretches, 5, 0, 1);
+        assert_eq!(stretches.len(), 3);
+        let steps: Vec<u32> = (0..7).map(|i| trace_entry(10 + i, (i % 3) as usize)).collect();
+        let t = Trace { steps, stretches };
+        let want = |k: usize| StepRec {
+            pc: 10 + k as u32,
+            depth: (k % 3) as u8,
+            prog: [0, 0, 0, 2, 2, 0, 0][k],
+            packet: [0, 0, 0, 0, 0, 1, 1][k],
+        };
+        let all: Vec<StepRec> = (0..7).map(want).collect();
+        assert_eq!(t.iter().collect::<Vec<_>>(), all);
+        assert_eq!((0..7).filter_map(|k| t.get(k)).collect::<Vec<_>>(), all);
+        assert_eq!(t.get(7), None);
+        for a in 0..=8 {
+            for b in a..=8 {
+                let got: Vec<StepRec> = t.range(a..b).rev().collect();
+                let want: Vec<StepRec> = all[a.min(7)..b.min(7)].iter().rev().copied().collect();
+                assert_eq!(got, want, "{a}..{b}");
+            }
+        }
     }
 }

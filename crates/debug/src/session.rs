@@ -170,7 +170,7 @@ impl Session {
             info,
             sources,
             dbg: None,
-            trace: Vec::new(),
+            trace: Trace::default(),
             stop: None,
             finished: false,
             breakpoints: Vec::new(),
@@ -685,7 +685,7 @@ impl Session {
             out.push_str("\nNo more reverse-execution history.\n");
             return;
         }
-        let t: Vec<StepRec> = self.trace.iter().map(|x| engine::unpack(*x)).collect();
+        let t: Vec<StepRec> = self.trace.iter().collect();
         let n = (n as usize).min(t.len());
         let lines = self.lines.clone();
         let cur = cur.unwrap_or(t[n - 1]);
@@ -707,9 +707,18 @@ impl Session {
                 if self.stop.is_some() {
                     for (i, w) in self.watches.iter().enumerate() {
                         let Some(d) = self.dbg.as_mut() else { break };
-                        if let Ok(Some(k)) = d.last_write(w.addr, w.len) {
-                            if watch_hit.is_none_or(|(best, _)| k > best) {
-                                watch_hit = Some((k, i));
+                        match d.last_write(w.addr, w.len, std::mem::take(&mut self.trace)) {
+                            Ok((k, trace)) => {
+                                self.trace = trace;
+                                if let Some(k) = k {
+                                    if watch_hit.is_none_or(|(best, _)| k > best) {
+                                        watch_hit = Some((k, i));
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                let _ = writeln!(out, "{e}");
+                                return;
                             }
                         }
                     }
@@ -1323,7 +1332,7 @@ impl Session {
         // The tail-call chain of this packet, most recent first.
         let n = (snap.step as usize).min(self.trace.len());
         let mut chain: Vec<u16> = Vec::new();
-        for r in self.trace[..n].iter().rev().map(|x| engine::unpack(*x)) {
+        for r in self.trace.range(0..n).rev() {
             if r.packet != snap.rec.packet {
                 break;
             }

@@ -37,14 +37,24 @@ pub const CALL_HOOK: u8 = 0xff;
 /// [`Recorder::mem`] (or calls the hook when it cannot read them).
 pub const STORE: u8 = 11;
 
-/// Bytes a store is about to overwrite.
+/// Bytes a store is about to overwrite. Which step it belongs to, and how many of
+/// the bytes count, the hook knows from [`Recorder::trace`]: the interpreter logs one
+/// entry per [`STORE`] step it records (16 bytes, no step number: a long recording is
+/// mostly fresh memory, and page faults on it are most of its cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemUndo {
-    /// The step (index into [`Recorder::trace`]) of the store.
-    pub step: u32,
-    pub len: u8,
     pub addr: u64,
+    /// The old bytes: the first `size` of the store's.
     pub old: [u8; 8],
+}
+
+/// [`Recorder::trace`]: the bits of an entry that hold the pc (`depth` is above them).
+pub const TRACE_PC_BITS: u32 = 24;
+
+/// A trace entry: `pc | depth << 24`.
+#[inline(always)]
+pub fn trace_entry(pc: usize, depth: usize) -> u32 {
+    pc as u32 | (depth as u32) << TRACE_PC_BITS
 }
 
 /// What the interpreter records inline, without calling the hook, for the
@@ -52,15 +62,15 @@ pub struct MemUndo {
 /// nanoseconds a step.
 #[derive(Debug, Default, Clone)]
 pub struct Recorder {
-    /// Per step: `pc | depth << 32 | tag`.
-    pub trace: Vec<u64>,
+    /// Per step: [`trace_entry`]`(pc, depth)`. Which program ran (tail calls,
+    /// callbacks) is the hook's to keep: it changes only at the first step of an
+    /// interpreter loop, where the hook is called ([`Step::is_first`]).
+    pub trace: Vec<u32>,
     /// Per step whose instruction overwrites a register (kind 0..=9) or that calls the
     /// hook: the register's value before (the hook decides what it keeps for its steps).
     pub old: Vec<u64>,
-    /// Per store, in step order: what it overwrote.
+    /// Per [`STORE`] step the interpreter records, in step order: what it overwrote.
     pub mem: Vec<MemUndo>,
-    /// OR-ed into every trace entry (bits the hook owns: 40 and up).
-    pub tag: u64,
     /// Per pc of the running program: the register its instruction overwrites
     /// (0..=9), [`NO_REG`], [`STORE`] or [`CALL_HOOK`]. A pc past the end calls the
     /// hook. Other values (12..=254) are the hook's own marks: the interpreter records

@@ -547,9 +547,18 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                                         Some(p) => {
                                             let mut old = [0u8; 8];
                                             // SAFETY: `fast` proved `n` bytes at `p` lie in a writable region.
-                                            unsafe { ptr::copy_nonoverlapping(p, old.as_mut_ptr(), usize::from(n)) };
-                                            let step = r.trace.len() as u32;
-                                            r.mem.push(crate::debug::MemUndo { step, len: n, addr: a, old });
+                                            // Fixed sizes: single loads, no call to memcpy.
+                                            unsafe {
+                                                match n {
+                                                    1 => old[0] = *p,
+                                                    2 => old[..2]
+                                                        .copy_from_slice(&ptr::read_unaligned(p as *const [u8; 2])),
+                                                    4 => old[..4]
+                                                        .copy_from_slice(&ptr::read_unaligned(p as *const [u8; 4])),
+                                                    _ => old = ptr::read_unaligned(p as *const [u8; 8]),
+                                                }
+                                            }
+                                            r.mem.push(crate::debug::MemUndo { addr: a, old });
                                         }
                                         None => fast = false,
                                     }
@@ -558,7 +567,7 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                             }
                         }
                         if fast {
-                            r.trace.push(pc as u64 | (depth as u64) << 32 | r.tag);
+                            r.trace.push(crate::debug::trace_entry(pc, depth));
                             if k < 10 {
                                 r.old.push(reg[k as usize]);
                             }
