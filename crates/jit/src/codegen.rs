@@ -238,13 +238,15 @@ enum Shim {
     Atomic,
     Helper,
     CallxHelper,
+    /// `map_lookup_elem` with a constant map in unchecked code.
+    MapLookup,
     LdPacket,
     Fail,
     Zero,
 }
 
 impl Shim {
-    const N: usize = 8;
+    const N: usize = 9;
     fn addr(self) -> usize {
         match self {
             Shim::Load => runtime::shim_load as *const () as usize,
@@ -252,6 +254,7 @@ impl Shim {
             Shim::Atomic => runtime::shim_atomic as *const () as usize,
             Shim::Helper => runtime::shim_helper as *const () as usize,
             Shim::CallxHelper => runtime::shim_callx_helper as *const () as usize,
+            Shim::MapLookup => runtime::shim_map_lookup as *const () as usize,
             Shim::LdPacket => runtime::shim_ld_packet as *const () as usize,
             Shim::Fail => runtime::shim_fail as *const () as usize,
             Shim::Zero => runtime::shim_zero as *const () as usize,
@@ -262,7 +265,7 @@ impl Shim {
         match self {
             Shim::Load | Shim::Store => (6, true),
             Shim::Atomic => (5, true),
-            Shim::Helper | Shim::CallxHelper => (9, true),
+            Shim::Helper | Shim::CallxHelper | Shim::MapLookup => (9, true),
             Shim::LdPacket => (3, true),
             Shim::Fail => (4, false),
             Shim::Zero => (2, false),
@@ -1160,7 +1163,10 @@ impl<'a, 'p> Fx<'a, 'p> {
                     return false;
                 }
                 let s = self.iconst(slot as i64);
-                self.helper_call(Shim::Helper, s, pc);
+                let r1 = self.get(Reg::R1);
+                let fast =
+                    id == bpfbox_abi::ids::MAP_LOOKUP_ELEM as i32 && !self.cfg.checked && self.const_of(r1).is_some();
+                self.helper_call(if fast { Shim::MapLookup } else { Shim::Helper }, s, pc);
                 let nb = self.block_of(pc + 1);
                 self.b.ins().jump(nb, &[]);
                 return false;

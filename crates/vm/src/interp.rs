@@ -281,8 +281,16 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
     env: &mut dyn RunEnv,
     max: u64,
 ) -> Result<RunOutcome, VmError> {
-    let mut stack = StackArea([0; MAX_CALL_FRAMES * STACK_SIZE]);
-    let mut mem = Mem::new(stack.0.as_mut_ptr(), regions);
+    // Frames are zeroed as they are entered (`Mem::new_zeroing`): most runs use one;
+    // a program that never names r10 cannot reach the stack (a debugger still may).
+    let mut stack = std::mem::MaybeUninit::<StackArea>::uninit();
+    let base = stack.as_mut_ptr() as *mut u8;
+    let mut mem = if vm.uses_stack || crate::debug::current().is_some() {
+        // SAFETY: the area outlives `mem`; only zeroed frames are ever live.
+        unsafe { Mem::new_zeroing(base, regions) }
+    } else {
+        Mem::new(base, regions)
+    };
     let mut executed = 0u64;
     // SAFETY: forwarded to the caller.
     let flow = unsafe { run_loop::<CHECKED>(vm, &mut mem, env, &mut executed, max, 0, 0, args)? };

@@ -57,6 +57,19 @@ impl JitMem {
         JitMem { mem: Mem::new(stack, regions) }
     }
 
+    /// `map_lookup_elem(handle, key)` for a verified program, without a
+    /// [`HelperCtx`]: the key is read where the verifier proved it readable
+    /// (`key_size` bytes at `key`), the value handed out as the helper does. `None`
+    /// when `env` is not a runtime's run or the map is not one to look up this way
+    /// (the caller then makes the ordinary helper call).
+    ///
+    /// # Safety
+    /// `key..key + key_size` must be readable: the program was verified.
+    pub unsafe fn map_lookup_verified(&mut self, env: &mut dyn RunEnv, handle: u64, key: u64) -> Option<u64> {
+        // SAFETY: forwarded.
+        unsafe { crate::runtime::map_lookup_verified(&mut self.mem, env, handle, key) }
+    }
+
     /// Make frames `0..=depth` the live stack; returns `r10` of frame `depth`.
     pub fn set_depth(&mut self, depth: usize) -> u64 {
         self.mem.set_depth(depth)

@@ -158,6 +158,9 @@ pub struct Vm {
     ops: Vec<ops::Op>,
     helpers_used: Vec<HelperEntry>,
     opts: VmOptions,
+    /// Some instruction names r10: without one, nothing can reach the stack and a
+    /// run need not zero it.
+    uses_stack: bool,
 }
 
 impl Vm {
@@ -168,7 +171,8 @@ impl Vm {
 
     pub fn from_program(program: Program, opts: VmOptions) -> Vm {
         let (ops, helpers_used) = ops::compile(&program, &opts.helpers, opts.resolver.as_ref());
-        Vm { program, ops, helpers_used, opts }
+        let uses_stack = program.insns().iter().flat_map(bpfbox_isa::encode).any(|r| r.dst == 10 || r.src == 10);
+        Vm { program, ops, helpers_used, opts, uses_stack }
     }
 
     /// A VM for a program a verifier accepted, to run unchecked

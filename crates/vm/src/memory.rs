@@ -115,12 +115,13 @@ pub(crate) struct RegionRt {
 /// which sits in its own slot (helpers may move it: `xdp_adjust_head`, ...).
 /// `dynamic` holds the regions helpers added during the run (map values handed to
 /// the program, ring-buffer records), sorted by start address. `cache` is a copy of
-/// the region of the most recent successful access. The two vectors come from a
-/// per-thread pool and go back to it on drop: a run allocates nothing once a thread
-/// has run a program of its shape before.
+/// the region of the most recent successful access. `fixed` lives inline; the two
+/// vectors are taken from a per-thread pool when a helper first hands a region out
+/// and go back to it on drop: a run allocates nothing once a thread has run a
+/// program of its shape before, and runs without helpers never touch the pool.
 #[derive(Debug)]
 pub(crate) struct Mem {
-    pub fixed: Vec<RegionRt>,
+    pub fixed: Fixed,
     pub packet: Option<RegionRt>,
     pub dynamic: Vec<RegionRt>,
     /// Regions added since `dynamic` was last searched, in order: sorted into it on
@@ -131,6 +132,9 @@ pub(crate) struct Mem {
     stack_base: *mut u8,
     /// Address of one past the top of frame 0.
     pub stack_top: u64,
+    /// Frames `0..zeroed` are zeroed (the interpreter's stack is zeroed a frame at a
+    /// time, when first entered; [`Mem::new`] takes a stack its owner manages).
+    zeroed: usize,
 }
 
 impl RegionRt {
@@ -145,8 +149,47 @@ impl RegionRt {
     }
 }
 
-/// Buffers of dropped [`Mem`]s (`fixed`, `dynamic`), cleared, for the next run.
-type Buffers = (Vec<RegionRt>, Vec<RegionRt>, Vec<RegionRt>);
+/// The stack and the caller's regions: inline up to [`Fixed::INLINE`], the rest
+/// (rare: many direct-value arrays) in `more`.
+#[derive(Debug)]
+pub(crate) struct Fixed {
+    inline: [RegionRt; Fixed::INLINE],
+    len: usize,
+    more: Vec<RegionRt>,
+}
+
+impl Fixed {
+    const INLINE: usize = 6;
+
+    fn new(first: RegionRt) -> Fixed {
+        Fixed { inline: [first; Fixed::INLINE], len: 1, more: Vec::new() }
+    }
+
+    fn push(&mut self, r: RegionRt) {
+        if self.len < Fixed::INLINE {
+            self.inline[self.len] = r;
+            self.len += 1;
+        } else {
+            self.more.push(r);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &RegionRt> {
+        self.inline[..self.len].iter().chain(self.more.iter())
+    }
+
+    /// The live stack.
+    fn stack(&self) -> RegionRt {
+        self.inline[0]
+    }
+
+    fn stack_mut(&mut self) -> &mut RegionRt {
+        &mut self.inline[0]
+    }
+}
+
+/// Buffers of dropped [`Mem`]s (`dynamic`, `pending`), cleared, for the next run.
+type Buffers = (Vec<RegionRt>, Vec<RegionRt>);
 
 thread_local! {
     static POOL: RefCell<Vec<Buffers>> = const { RefCell::new(Vec::new()) };
@@ -157,19 +200,17 @@ const POOL_MAX: usize = 8;
 
 impl Drop for Mem {
     fn drop(&mut self) {
-        let (mut f, mut d, mut pend) =
-            (std::mem::take(&mut self.fixed), std::mem::take(&mut self.dynamic), std::mem::take(&mut self.pending));
-        if f.capacity() == 0 && d.capacity() == 0 && pend.capacity() == 0 {
+        let (mut d, mut pend) = (std::mem::take(&mut self.dynamic), std::mem::take(&mut self.pending));
+        if d.capacity() == 0 && pend.capacity() == 0 {
             return;
         }
-        f.clear();
         d.clear();
         pend.clear();
         // `try_with`: a Mem dropped while the thread's locals are destroyed just frees.
         let _ = POOL.try_with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {
                 if p.len() < POOL_MAX {
-                    p.push((f, d, pend));
+                    p.push((d, pend));
                 }
             }
         });
@@ -181,8 +222,7 @@ impl Mem {
     pub fn new(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
         let top = stack.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let stack_rt = RegionRt { start: 0, len: 0, ptr: stack, writable: true, kind: RegionKind::Stack };
-        let (mut fixed, dynamic, pending) = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
-        fixed.push(stack_rt);
+        let mut fixed = Fixed::new(stack_rt);
         let mut packet = None;
         for r in regions {
             if r.kind == RegionKind::Packet && packet.is_none() {
@@ -191,8 +231,35 @@ impl Mem {
                 fixed.push(RegionRt::from_region(r));
             }
         }
-        let mut m = Mem { fixed, packet, dynamic, pending, cache: stack_rt, stack_base: stack, stack_top: top };
+        let mut m = Mem {
+            fixed,
+            packet,
+            dynamic: Vec::new(),
+            pending: Vec::new(),
+            cache: stack_rt,
+            stack_base: stack,
+            stack_top: top,
+            zeroed: MAX_CALL_FRAMES,
+        };
         m.set_depth(0);
+        m
+    }
+
+    /// [`Mem::new`] over a stack area that may be uninitialised: each frame is
+    /// zeroed when first made live (a run starts with zeroed frames without paying
+    /// for the frames it never enters).
+    ///
+    /// # Safety
+    /// As for `new`; the stack bytes need not be initialised.
+    pub unsafe fn new_zeroing(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
+        let mut m = Mem::new_unzeroed(stack, regions);
+        m.set_depth(0);
+        m
+    }
+
+    fn new_unzeroed(stack: *mut u8, regions: &[Region<'_>]) -> Mem {
+        let mut m = Mem::new(stack, regions);
+        m.zeroed = 0;
         m
     }
 
@@ -201,14 +268,21 @@ impl Mem {
     pub fn set_depth(&mut self, depth: usize) -> u64 {
         let live = (depth + 1) * STACK_SIZE;
         let total = MAX_CALL_FRAMES * STACK_SIZE;
+        if depth >= self.zeroed {
+            // In bounds: frames zeroed..=depth lie below the zeroed ones.
+            let lo = total - live;
+            let hi = total - self.zeroed * STACK_SIZE;
+            // SAFETY: `lo..hi` is inside the stack area `new`'s caller provides.
+            unsafe { self.stack_base.add(lo).write_bytes(0, hi - lo) };
+            self.zeroed = depth + 1;
+        }
         let start = self.stack_top - live as u64;
         // In bounds: live <= total because depth < MAX_CALL_FRAMES.
         let ptr = self.stack_base.wrapping_add(total - live);
-        if let Some(s) = self.fixed.first_mut() {
-            s.len = live as u64;
-            s.start = start;
-            s.ptr = ptr;
-        }
+        let s = self.fixed.stack_mut();
+        s.len = live as u64;
+        s.start = start;
+        s.ptr = ptr;
         if self.cache.kind == RegionKind::Stack {
             self.cache.len = live as u64;
             self.cache.start = start;
@@ -314,6 +388,15 @@ impl Mem {
             |c: &RegionRt| c.start == rt.start && c.len == rt.len && c.writable == rt.writable && c.kind == rt.kind;
         // The cache is always a live region: handing the same one out again is a no-op.
         if !same(&self.cache) {
+            if self.pending.capacity() == 0 {
+                // The first region a helper hands out: buffers from the pool.
+                if let Some((d, p)) = POOL.with(|p| p.borrow_mut().pop()) {
+                    if self.dynamic.is_empty() {
+                        self.dynamic = d;
+                    }
+                    self.pending = p;
+                }
+            }
             self.pending.push(rt);
             if self.pending.len() >= 256 {
                 self.merge_pending();
@@ -329,14 +412,14 @@ impl Mem {
         let Ok(i) = self.dynamic.binary_search_by_key(&start, |r| r.start) else { return };
         self.dynamic.remove(i);
         if self.cache.start == start {
-            self.cache = self.fixed[0];
+            self.cache = self.fixed.stack();
         }
     }
 
     /// Replace the packet region (legacy packet loads read it too).
     pub fn set_packet(&mut self, r: Option<&Region<'_>>) {
         if self.cache.kind == RegionKind::Packet {
-            self.cache = self.fixed[0];
+            self.cache = self.fixed.stack();
         }
         self.packet = r.map(RegionRt::from_region);
     }

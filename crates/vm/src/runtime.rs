@@ -919,6 +919,36 @@ impl Runtime {
     }
 }
 
+/// [`crate::jit_support::JitMem::map_lookup_verified`].
+///
+/// # Safety
+/// `key..key + key_size` must be readable.
+pub(crate) unsafe fn map_lookup_verified(
+    mem: &mut crate::memory::Mem,
+    env: &mut dyn RunEnv,
+    handle: u64,
+    key: u64,
+) -> Option<u64> {
+    let st = env.as_any().downcast_mut::<RunState>()?;
+    let m = st.shared.map_of_handle(handle)?;
+    if !m.prog_readable() {
+        return None;
+    }
+    // SAFETY: the caller's contract.
+    let key = unsafe {
+        std::slice::from_raw_parts(std::ptr::with_exposed_provenance::<u8>(key as usize), m.key_size() as usize)
+    };
+    match m.prog_lookup(key, st.cpu, &mut st.pins) {
+        Ok(Some(crate::maps::Found::Mem { ptr, len, writable })) => {
+            // SAFETY: map storage, kept alive by the map or the run's pins.
+            mem.add(&unsafe { Region::from_raw_parts(RegionKind::MapValue, ptr, len as u64, writable) });
+            Some(ptr.expose_provenance() as u64)
+        }
+        Ok(None) => Some(0),
+        Ok(Some(crate::maps::Found::Map(_))) | Err(_) => None,
+    }
+}
+
 /// The environment of one test run: what helpers reach.
 pub(crate) struct RunState {
     pub shared: Arc<Shared>,
