@@ -231,6 +231,10 @@ pub(crate) struct Cfg {
     pub regalloc: RegAlloc,
 }
 
+/// In a helper call's slot selector: `map_lookup_elem` of a constant map from
+/// unchecked code, which the runtime may answer directly (`runtime::shim_helper`).
+pub(crate) const FAST_MAP_LOOKUP: u64 = 1 << 32;
+
 #[derive(Clone, Copy)]
 enum Shim {
     Load,
@@ -238,15 +242,13 @@ enum Shim {
     Atomic,
     Helper,
     CallxHelper,
-    /// `map_lookup_elem` with a constant map in unchecked code.
-    MapLookup,
     LdPacket,
     Fail,
     Zero,
 }
 
 impl Shim {
-    const N: usize = 9;
+    const N: usize = 8;
     fn addr(self) -> usize {
         match self {
             Shim::Load => runtime::shim_load as *const () as usize,
@@ -254,7 +256,6 @@ impl Shim {
             Shim::Atomic => runtime::shim_atomic as *const () as usize,
             Shim::Helper => runtime::shim_helper as *const () as usize,
             Shim::CallxHelper => runtime::shim_callx_helper as *const () as usize,
-            Shim::MapLookup => runtime::shim_map_lookup as *const () as usize,
             Shim::LdPacket => runtime::shim_ld_packet as *const () as usize,
             Shim::Fail => runtime::shim_fail as *const () as usize,
             Shim::Zero => runtime::shim_zero as *const () as usize,
@@ -265,7 +266,7 @@ impl Shim {
         match self {
             Shim::Load | Shim::Store => (6, true),
             Shim::Atomic => (5, true),
-            Shim::Helper | Shim::CallxHelper | Shim::MapLookup => (9, true),
+            Shim::Helper | Shim::CallxHelper => (9, true),
             Shim::LdPacket => (3, true),
             Shim::Fail => (4, false),
             Shim::Zero => (2, false),
@@ -1162,11 +1163,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                     self.b.ins().jump(nb, &[]);
                     return false;
                 }
-                let s = self.iconst(slot as i64);
                 let r1 = self.get(Reg::R1);
                 let fast =
                     id == bpfbox_abi::ids::MAP_LOOKUP_ELEM as i32 && !self.cfg.checked && self.const_of(r1).is_some();
-                self.helper_call(if fast { Shim::MapLookup } else { Shim::Helper }, s, pc);
+                let s = self.iconst(slot as i64 | if fast { FAST_MAP_LOOKUP as i64 } else { 0 });
+                self.helper_call(Shim::Helper, s, pc);
                 let nb = self.block_of(pc + 1);
                 self.b.ins().jump(nb, &[]);
                 return false;

@@ -360,35 +360,16 @@ pub(crate) unsafe extern "C" fn shim_helper(
     // SAFETY: called by generated code with its context.
     unsafe {
         shim(ctx, |c, rt| {
-            let e = rt.inner.helpers[idx as usize];
-            call_helper(c, rt, &e, pc, fp, [r1, r2, r3, r4, r5])
-        })
-    }
-}
-
-/// `map_lookup_elem` with a constant map from unchecked (verified) code: the
-/// runtime's direct lookup, else the helper in slot `idx` as [`shim_helper`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe extern "C" fn shim_map_lookup(
-    ctx: *mut JitCtx,
-    idx: u64,
-    pc: u64,
-    fp: u64,
-    r1: u64,
-    r2: u64,
-    r3: u64,
-    r4: u64,
-    r5: u64,
-) -> Ret2 {
-    // SAFETY: called by generated code with its context.
-    unsafe {
-        shim(ctx, |c, rt| {
-            let mem = mem_of(&mut rt.mem, rt.stack, rt.regions);
-            // SAFETY: unchecked code is verified: r2 points at the map's key.
-            if let Some(v) = mem.map_lookup_verified(&mut *rt.env, r1, r2) {
-                return ok(v);
+            if idx & crate::codegen::FAST_MAP_LOOKUP != 0 {
+                // `map_lookup_elem` of a constant map from unchecked (verified) code:
+                // the runtime's direct lookup when it has one.
+                let mem = mem_of(&mut rt.mem, rt.stack, rt.regions);
+                // SAFETY: unchecked code is verified: r2 points at the map's key.
+                if let Some(v) = mem.map_lookup_verified(&mut *rt.env, r1, r2) {
+                    return ok(v);
+                }
             }
-            let e = rt.inner.helpers[idx as usize];
+            let e = rt.inner.helpers[(idx & !crate::codegen::FAST_MAP_LOOKUP) as usize];
             call_helper(c, rt, &e, pc, fp, [r1, r2, r3, r4, r5])
         })
     }
