@@ -99,3 +99,19 @@ fn a_thousand_more_runs_allocate_nothing() {
         }
     }
 }
+
+/// Repeated runs are the same runs however the runtime makes them (the JIT sets a
+/// program that calls nothing up once for all of them): the packet carries over from
+/// run to run, and the last run's value and packet are reported.
+#[test]
+fn repeated_runs_see_what_earlier_runs_left() {
+    for (engine_name, engine) in [("jit", Engine::jit()), ("interpreter", Engine::interpreter())] {
+        let inst = object("bump").load(&engine).unwrap();
+        for repeat in [1u32, 2, 7, 1000] {
+            let out = inst.test_run("bump", &Input { data: vec![0u8; 64], ctx: None, repeat }).unwrap();
+            let want = (repeat % 256) as u8;
+            assert_eq!(out.retval, want as u64, "{engine_name}, repeat {repeat}");
+            assert_eq!(out.data[0], want, "{engine_name}, repeat {repeat}");
+        }
+    }
+}

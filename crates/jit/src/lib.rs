@@ -383,13 +383,29 @@ impl JitProgram {
         env: &mut dyn RunEnv,
         max_insns: Option<u64>,
     ) -> Result<RunOutcome, VmError> {
-        // Frame 0 is zeroed now, deeper frames when first entered (`JitCtx::zeroed_lo`).
+        // SAFETY: forwarded.
+        unsafe { self.execute_n(args, regions, env, max_insns, 1) }
+    }
+
+    /// `n` runs (n >= 1) with one setup, each as a fresh [`JitProgram::execute`] run
+    /// (zeroed frame 0, its own budget): the last outcome or the first error. For
+    /// `n > 1` the caller makes sure nothing outside the program's memory changes
+    /// between runs (no helpers).
+    ///
+    /// # Safety
+    /// As for `execute`.
+    unsafe fn execute_n(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+        n: u32,
+    ) -> Result<RunOutcome, VmError> {
+        // Frame 0 is zeroed before each run, deeper frames when first entered
+        // (`JitCtx::zeroed_lo`).
         let mut stack = std::mem::MaybeUninit::<StackArea>::uninit();
         let base = stack.as_mut_ptr() as *mut u8;
-        if self.inner.zero_frame {
-            // SAFETY: the top frame of the area we own.
-            unsafe { base.add((MAX_CALL_FRAMES - 1) * STACK_SIZE).write_bytes(0, STACK_SIZE) };
-        }
         let top = base.expose_provenance() as u64 + (MAX_CALL_FRAMES * STACK_SIZE) as u64;
         let max = max_insns.unwrap_or(self.inner.vm.options().max_insns);
         let mut rt = runtime::Rt { inner: &self.inner, regions, stack: base, mem: None, env, error: None, panic: None };
@@ -403,21 +419,34 @@ impl JitProgram {
             });
         }
         let [a1, a2, a3, a4, a5] = args;
-        // SAFETY: `entry` is this program's main function; `ctx` and `rt` outlive the call.
-        let out = unsafe { (self.code.entry)(&mut ctx, top, a1, a2, a3, a4, a5) };
-        (ctx.ret_r0, ctx.ret_status) = (out.a, out.b);
-        if let Some(p) = rt.panic.take() {
-            std::panic::resume_unwind(p);
+        let mut last = RunOutcome { r0: 0, insns_executed: 0 };
+        for i in 0..n.max(1) {
+            if i > 0 {
+                ctx.next_run();
+            }
+            if self.inner.zero_frame {
+                // SAFETY: the top frame of the area we own.
+                unsafe { base.add((MAX_CALL_FRAMES - 1) * STACK_SIZE).write_bytes(0, STACK_SIZE) };
+            }
+            // SAFETY: `entry` is this program's main function; `ctx` and `rt` outlive the call.
+            let out = unsafe { (self.code.entry)(&mut ctx, top, a1, a2, a3, a4, a5) };
+            (ctx.ret_r0, ctx.ret_status) = (out.a, out.b);
+            if let Some(p) = rt.panic.take() {
+                std::panic::resume_unwind(p);
+            }
+            let executed = if self.inner.count { ctx.cnt } else { 0 };
+            last = match ctx.ret_status as i64 {
+                codegen::ST_RETURN | codegen::ST_EXIT => RunOutcome { r0: ctx.ret_r0, insns_executed: executed },
+                _ => {
+                    return Err(rt.error.take().unwrap_or(VmError::Helper {
+                        pc: 0,
+                        id: 0,
+                        reason: "JIT run failed without an error (internal)".into(),
+                    }))
+                }
+            };
         }
-        let executed = if self.inner.count { ctx.cnt } else { 0 };
-        match ctx.ret_status as i64 {
-            codegen::ST_RETURN | codegen::ST_EXIT => Ok(RunOutcome { r0: ctx.ret_r0, insns_executed: executed }),
-            _ => Err(rt.error.take().unwrap_or(VmError::Helper {
-                pc: 0,
-                id: 0,
-                reason: "JIT run failed without an error (internal)".into(),
-            })),
-        }
+        Ok(last)
     }
 }
 
@@ -496,6 +525,18 @@ impl bpfbox_vm::CompiledProgram for VerifiedJit {
         // SAFETY: built only by `compile_verified`, whose caller promised that a sound
         // verifier accepted the program; its converted accesses are still translated.
         unsafe { self.0.run_env_unchecked(args, regions, env, max_insns) }
+    }
+
+    fn run_repeat(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+        n: u32,
+    ) -> Option<Result<RunOutcome, VmError>> {
+        // SAFETY: as in `run_env`.
+        Some(unsafe { self.0.execute_n(args, regions, env, max_insns, n) })
     }
 }
 

@@ -114,6 +114,15 @@ impl JitCtx {
         c
     }
 
+    /// Reset what one run leaves behind, for the next run of the same setup
+    /// (`JitProgram::execute_n`): as a fresh context, caches and region bounds kept.
+    pub fn next_run(&mut self) {
+        self.cnt = 0;
+        self.zeroed_lo = self.stack_top - STACK_SIZE as u64;
+        self.ret_r0 = 0;
+        self.ret_status = ST_ERROR as u64;
+    }
+
     /// Point both caches at frame 0 (always live, so never wrong).
     fn reset_caches(&mut self) {
         let s = self.stack_top - STACK_SIZE as u64;

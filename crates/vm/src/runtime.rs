@@ -131,6 +131,21 @@ pub trait CompiledProgram: Send + Sync {
         env: &mut dyn RunEnv,
         max_insns: Option<u64>,
     ) -> Result<RunOutcome, VmError>;
+
+    /// `n` runs as `n` calls of [`CompiledProgram::run_env`] would make them (each
+    /// with its own budget), for a program that calls no helper: set up once. The
+    /// last run's outcome, or the first error. `None` (the default): not supported.
+    fn run_repeat(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+        n: u32,
+    ) -> Option<Result<RunOutcome, VmError>> {
+        let _ = (args, regions, env, max_insns, n);
+        None
+    }
 }
 
 /// How a [`Runtime`] behaves.
@@ -391,6 +406,9 @@ pub(crate) struct Prog {
     pub compiled: Option<Box<dyn CompiledProgram>>,
     /// Map values the program addresses directly (global data): (map, address, length).
     pub direct: Vec<(Arc<Map>, u64, usize)>,
+    /// The program calls no helper or kfunc: a run changes nothing a later run or
+    /// the run state sees but memory, so repeated runs need no work between them.
+    pub calls_nothing: bool,
 }
 
 impl fmt::Debug for Prog {
@@ -782,6 +800,11 @@ impl Runtime {
             Some(vm) if compiled.is_none() || verified_compiled => (vm, true),
             _ => (Vm::from_program(program, opts), false),
         };
+        let calls_nothing = !vm
+            .program()
+            .insns()
+            .iter()
+            .any(|i| matches!(i, Insn::Call(CallTarget::Helper(_) | CallTarget::Kfunc { .. }) | Insn::CallX { .. }));
         let r = self.shared.progs.push(|i| {
             Ok::<_, RuntimeError>(Arc::new(Prog {
                 id: ProgId(i),
@@ -792,6 +815,7 @@ impl Runtime {
                 verified,
                 compiled,
                 direct,
+                calls_nothing,
             }))
         });
         match r {
@@ -832,10 +856,18 @@ impl Runtime {
         let mut retval = 0;
         let mut insns = 0;
         let started = Instant::now();
-        for _ in 0..repeat {
+        let mut left = repeat;
+        while left > 0 {
+            if left > 1 && p.calls_nothing {
+                if let Some((r, n)) = self.run_repeat(&p, &mut st, left)? {
+                    (retval, insns) = (r, n);
+                    break;
+                }
+            }
             let (r, n) = self.run_once(&p, &mut st)?;
             retval = r;
             insns = n;
+            left -= 1;
         }
         let elapsed = started.elapsed();
         let duration_ns = match self.shared.opts.clock {
@@ -862,6 +894,35 @@ impl Runtime {
         let started = Instant::now();
         self.test_run(prog, &i)?;
         Ok(started.elapsed())
+    }
+
+    /// `n` runs of a compiled program that calls nothing, set up once
+    /// ([`CompiledProgram::run_repeat`]); `None` if its engine cannot.
+    fn run_repeat(&self, p: &Arc<Prog>, st: &mut RunState, n: u32) -> Result<Option<(u64, u64)>, RuntimeError> {
+        let Some(c) = &p.compiled else { return Ok(None) };
+        let mut regions = std::mem::take(&mut st.regions);
+        regions.clear();
+        st.ctx.regions_into(&mut regions);
+        for (m, addr, len) in &p.direct {
+            // SAFETY: as in `run_once`.
+            regions.push(unsafe {
+                Region::from_raw_parts(
+                    RegionKind::MapValue,
+                    std::ptr::with_exposed_provenance_mut(*addr as usize),
+                    *len as u64,
+                    m.prog_writable(),
+                )
+            });
+        }
+        let args = [st.ctx.r1(), st.ctx.r2(), 0, 0, 0];
+        let out = c.run_repeat(args, &regions, st, Some(self.shared.opts.max_insns), n);
+        regions.clear();
+        st.regions = regions;
+        match out {
+            None => Ok(None),
+            Some(Ok(o)) => Ok(Some((o.r0, o.insns_executed))),
+            Some(Err(error)) => Err(RuntimeError::Fault { prog: p.name.clone(), error }),
+        }
     }
 
     /// One run, tail calls followed. Returns (r0, instructions).
