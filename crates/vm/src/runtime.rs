@@ -713,7 +713,7 @@ impl Runtime {
                     }
                 }
                 Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
-                    return Err(RuntimeError::Kfunc { prog: prog(), pc, btf_id })
+                    return Err(RuntimeError::Kfunc { prog: prog(), pc, btf_id });
                 }
                 Insn::LoadImm64 { imm, .. } => {
                     let (index, off) = match imm {
@@ -800,11 +800,10 @@ impl Runtime {
             Some(vm) if compiled.is_none() || verified_compiled => (vm, true),
             _ => (Vm::from_program(program, opts), false),
         };
-        let calls_nothing = !vm
-            .program()
-            .insns()
-            .iter()
-            .any(|i| matches!(i, Insn::Call(CallTarget::Helper(_) | CallTarget::Kfunc { .. }) | Insn::CallX { .. }));
+        let calls_nothing =
+            !vm.program().insns().iter().any(|i| {
+                matches!(i, Insn::Call(CallTarget::Helper(_) | CallTarget::Kfunc { .. }) | Insn::CallX { .. })
+            });
         let r = self.shared.progs.push(|i| {
             Ok::<_, RuntimeError>(Arc::new(Prog {
                 id: ProgId(i),
@@ -900,20 +899,7 @@ impl Runtime {
     /// ([`CompiledProgram::run_repeat`]); `None` if its engine cannot.
     fn run_repeat(&self, p: &Arc<Prog>, st: &mut RunState, n: u32) -> Result<Option<(u64, u64)>, RuntimeError> {
         let Some(c) = &p.compiled else { return Ok(None) };
-        let mut regions = std::mem::take(&mut st.regions);
-        regions.clear();
-        st.ctx.regions_into(&mut regions);
-        for (m, addr, len) in &p.direct {
-            // SAFETY: as in `run_once`.
-            regions.push(unsafe {
-                Region::from_raw_parts(
-                    RegionKind::MapValue,
-                    std::ptr::with_exposed_provenance_mut(*addr as usize),
-                    *len as u64,
-                    m.prog_writable(),
-                )
-            });
-        }
+        let mut regions = st.take_regions(p);
         let args = [st.ctx.r1(), st.ctx.r2(), 0, 0, 0];
         let out = c.run_repeat(args, &regions, st, Some(self.shared.opts.max_insns), n);
         regions.clear();
@@ -934,20 +920,7 @@ impl Runtime {
         st.tail_calls = 0;
         st.redirect = None;
         let result = loop {
-            let mut regions = std::mem::take(&mut st.regions);
-            regions.clear();
-            st.ctx.regions_into(&mut regions);
-            for (m, addr, len) in &cur.direct {
-                // SAFETY: array storage lives as long as the map, which `cur` keeps alive.
-                regions.push(unsafe {
-                    Region::from_raw_parts(
-                        RegionKind::MapValue,
-                        std::ptr::with_exposed_provenance_mut(*addr as usize),
-                        *len as u64,
-                        m.prog_writable(),
-                    )
-                });
-            }
+            let mut regions = st.take_regions(&cur);
             let args = [r1, st.ctx.r2(), 0, 0, 0];
             let out = match &cur.compiled {
                 Some(c) => c.run_env(args, &regions, st, Some(budget)),
@@ -1055,6 +1028,27 @@ impl RunState {
             scratch: Vec::new(),
             regions: Vec::new(),
         }
+    }
+
+    /// The regions of a run of `p`: the context's and the map values `p` addresses
+    /// directly, in the run state's reused buffer (give it back to `regions`).
+    fn take_regions(&mut self, p: &Prog) -> Vec<Region<'static>> {
+        let mut regions = std::mem::take(&mut self.regions);
+        regions.clear();
+        self.ctx.regions_into(&mut regions);
+        for (m, addr, len) in &p.direct {
+            // SAFETY: array storage lives as long as the map, which the caller's `Prog`
+            // (kept alive for the run) holds.
+            regions.push(unsafe {
+                Region::from_raw_parts(
+                    RegionKind::MapValue,
+                    std::ptr::with_exposed_provenance_mut(*addr as usize),
+                    *len as u64,
+                    m.prog_writable(),
+                )
+            });
+        }
+        regions
     }
 
     /// Note a ring or perf buffer written by this run.
