@@ -255,3 +255,43 @@ r2 = r10
 r2 += 8
 r0 = *(u8 *)(r2 - 4)  ; error: invalid read from stack R2 off=4 size=1
 exit
+
+=== a fill wider than a 4-byte spill is not pruned against a whole spill
+; flags: test_state_freq
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0x0
+call 1
+if r0 == 0 goto out
+r7 = r0
+call 7
+r9 = r0
+if r0 == 5 goto narrow
+r6 = 0
+*(u64 *)(r10 - 16) = r6
+goto q
+narrow: *(u32 *)(r10 - 12) = r9
+r6 = 0
+*(u32 *)(r10 - 16) = r6
+q: r1 = *(u64 *)(r10 - 16)
+r7 += r1  ; error: math between map_value pointer and register with unbounded min value is not allowed
+r0 = *(u8 *)(r7 + 0)
+out: r0 = 0
+exit
+
+=== 4-byte spills of different scalars that decide nothing
+; accept
+; flags: test_state_freq
+call 7
+r9 = r0
+if r0 == 5 goto other
+r6 = 0
+*(u32 *)(r10 - 16) = r6
+goto q
+other: r6 = 100
+*(u32 *)(r10 - 16) = r6
+q: r0 = *(u32 *)(r10 - 16)
+r0 = 0
+exit

@@ -83,13 +83,21 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                     // A spilled unknown scalar is as good as misc bytes.
                     let misc_ok = so.spilled.ty == RegType::Scalar
                         && so.spilled.var.is_unknown()
-                        && sc.bytes.iter().all(|b| *b != SlotType::Invalid);
+                        && !uninit_where_old_was_not(&so, &sc);
                     if !misc_ok {
                         return false;
                     }
                     continue;
                 }
-                if !regsafe(&so.spilled, &sc.spilled, &mut ids) {
+                // The same bytes spilled (a fill wider than the spill reads something
+                // else), the rest of the slot as initialized as it was.
+                let same_bytes = so.bytes.iter().zip(&sc.bytes).all(|(o, c)| match o {
+                    SlotType::Invalid => true,
+                    SlotType::Spill => *c == SlotType::Spill,
+                    SlotType::Misc => *c != SlotType::Invalid,
+                    SlotType::Zero => *c == SlotType::Zero,
+                });
+                if !same_bytes || !regsafe(&so.spilled, &sc.spilled, &mut ids) {
                     return false;
                 }
                 continue;
@@ -121,7 +129,9 @@ fn imprecise_slot_ok(so: &StackSlot, sc: &StackSlot, ids: &mut IdMap) -> Option<
     }
     let cur_ptr = sc.bytes[0] == SlotType::Spill && sc.spilled.ty != RegType::Scalar;
     if old_spill {
-        if cur_ptr || sc.bytes.contains(&SlotType::Invalid) {
+        // Only the bytes the old state had initialized must be so now: a narrow spill
+        // (`*(u32 *)(r10 - 16) = r8`) leaves the rest of its slot invalid in both.
+        if cur_ptr || uninit_where_old_was_not(so, sc) {
             return Some(false);
         }
         if so.spilled.id != 0 {
@@ -142,6 +152,11 @@ fn imprecise_slot_ok(so: &StackSlot, sc: &StackSlot, ids: &mut IdMap) -> Option<
         }
     }
     Some(true)
+}
+
+/// Whether `cur` has an invalid byte where `old` has an initialized one.
+fn uninit_where_old_was_not(so: &StackSlot, sc: &StackSlot) -> bool {
+    so.bytes.iter().zip(&sc.bytes).any(|(o, c)| *o != SlotType::Invalid && *c == SlotType::Invalid)
 }
 
 /// Id correspondence between an old and a current state (`bpf_idmap`).
@@ -275,11 +290,22 @@ impl Verifier<'_> {
             }
         }
         let (prec, stack_live) = (&prec[..], &stack_live[..]);
-        let forced = matches!(self.insns[p.pc], Insn::MayGoto { .. });
+        let checkpoint = matches!(self.insns[p.pc], Insn::MayGoto { .. });
+        let forced = checkpoint || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0;
+        // As the kernel does (is_state_visited), store a state only after at least 2
+        // jumps and 8 instructions since the last one (or where a checkpoint is forced):
+        // storing more would prune paths the kernel walks, and the two would disagree
+        // on what those paths hold. Decided before the comparisons: stored states only
+        // count a miss when this one is going to be stored.
+        // (The kernel has counted this instruction already: bpfbox counts it next.)
+        let processed = self.processed + 1;
+        let mut add = forced || processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2;
         let mut list = std::mem::take(&mut self.explored[p.pc]);
         let mut result = Ok(None);
-        let mut i = 0;
-        while i < list.len() {
+        // Newest first, as the kernel's list (new states go to its head).
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
             let e = &mut list[i];
             if self.nodes[e.node].branches > 0 {
                 if self.may_goto_converged(p.pc, &e.st, &p.st, live) {
@@ -293,22 +319,29 @@ impl Verifier<'_> {
                     result = Err(());
                     break;
                 }
+                // Inside a loop, the kernel stores a state only every 20 jumps or 100
+                // instructions: successive iterations differ and seldom prune each other.
+                if !forced && self.jumps - self.last_add_jumps < 20 && processed - self.last_add_insns < 100 {
+                    add = false;
+                }
             } else if states_subsume(&e.st, &p.st, live, prec, stack_live) {
                 e.hit += 1;
                 result = Ok(Some(()));
                 break;
             }
-            e.miss += 1;
+            // Not counted when no state is stored here: several loop iterations would
+            // otherwise evict the states of earlier ones, which prune later paths.
+            if add {
+                e.miss += 1;
+            }
             // The kernel's heuristic: drop states that keep missing; checkpoints a
             // `may_goto` forces are kept longer while their loop is being explored
             // (evicted early, the next pass over the loop could not converge on them).
-            let n = if forced && self.nodes[e.node].branches > 0 { 64 } else { 3 };
+            let n = if checkpoint && self.nodes[e.node].branches > 0 { 64 } else { 3 };
             if e.miss > e.hit * n + n {
-                list.swap_remove(i);
+                list.remove(i);
                 self.stored -= 1;
-                continue;
             }
-            i += 1;
         }
         match result {
             Err(()) => {
@@ -326,15 +359,6 @@ impl Verifier<'_> {
             }
             Ok(None) => {}
         }
-        // As the kernel does (is_state_visited), store a state only after at least 2
-        // jumps and 8 instructions since the last one (or where a checkpoint is forced):
-        // storing more would prune paths the kernel walks, and the two would disagree
-        // on what those paths hold.
-        // (The kernel has counted this instruction already: bpfbox counts it next.)
-        let processed = self.processed + 1;
-        let add = processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2
-            || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0
-            || matches!(self.insns[p.pc], Insn::MayGoto { .. });
         if add {
             self.last_add_insns = processed;
             self.last_add_jumps = self.jumps;
