@@ -11,4 +11,4 @@ cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--rebuild" ]]; then
     tests/bench/run/build.sh
 fi
-cargo bench -p bpfbox --features bpfbox/kernel --bench run_path
+cargo bench -p bpfbox-cli --features bpfbox-cli/kernel --bench run_path

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cargo test --workspace --locked --features bpfbox/kernel --features bpfbox-api/kernel -- --show-output
+cargo test --workspace --locked --features bpfbox-cli/kernel --features bpfbox/kernel -- --show-output
 # The runtime's tests (maps, helpers, tail calls, contexts) once more with every
 # program on bpfbox's JIT: one corpus, both engines.
 echo "runtime tests on the JIT (BPFBOX_TEST_ENGINE=jit):"

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 /// (`enum bpf_arg_type`).
 ///
 /// ```
-/// use bpfbox_api::Arg;
+/// use bpfbox::Arg;
 /// // A buffer the helper reads, then its size: the kernel's ARG_PTR_TO_MEM | MEM_RDONLY, ARG_CONST_SIZE.
 /// let args = [Arg::Memory, Arg::Size];
 /// assert_ne!(args[0], Arg::MemoryOut);
@@ -69,7 +69,7 @@ impl Arg {
 /// What a helper returns in r0 (`enum bpf_return_type`).
 ///
 /// ```
-/// assert_ne!(bpfbox_api::Ret::Integer, bpfbox_api::Ret::Void);
+/// assert_ne!(bpfbox::Ret::Integer, bpfbox::Ret::Void);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -83,7 +83,7 @@ pub enum Ret {
 /// The failure of a host helper: the run stops with [`Error::Run`] carrying this reason.
 ///
 /// ```
-/// let e = bpfbox_api::HelperError::new("quota exceeded");
+/// let e = bpfbox::HelperError::new("quota exceeded");
 /// assert_eq!(e.to_string(), "quota exceeded");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +93,8 @@ impl HelperError {
     /// An error with this reason.
     ///
     /// ```
-    /// let e: bpfbox_api::HelperError = "bad input".into();
-    /// assert_eq!(e, bpfbox_api::HelperError::new("bad input"));
+    /// let e: bpfbox::HelperError = "bad input".into();
+    /// assert_eq!(e, bpfbox::HelperError::new("bad input"));
     /// ```
     pub fn new(reason: impl Into<String>) -> HelperError {
         HelperError(reason.into())
@@ -124,13 +124,13 @@ impl From<String> for HelperError {
 /// One call of a host helper: its arguments and the program memory they point at.
 ///
 /// ```
-/// use bpfbox_api::{Arg, HelperCall, HelperError, HostHelpers, Ret};
+/// use bpfbox::{Arg, HelperCall, HelperError, HostHelpers, Ret};
 /// let mut h = HostHelpers::new();
 /// // u64 sum(const u8 *buf, u32 size): the sum of the bytes.
 /// h.register(1000, "sum", Ret::Integer, &[Arg::Memory, Arg::Size], |call: &mut HelperCall<'_, '_>| {
 ///     Ok(call.memory(0)?.iter().map(|b| *b as u64).sum())
 /// })?;
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 pub struct HelperCall<'a, 'c> {
     ctx: &'a mut HelperCtx<'c>,
@@ -148,12 +148,12 @@ impl HelperCall<'_, '_> {
     /// Argument `i` (0 for r1) as the program passed it (pointers are the VM's addresses).
     ///
     /// ```
-    /// # use bpfbox_api::{Arg, HelperCall, HostHelpers, Ret};
+    /// # use bpfbox::{Arg, HelperCall, HostHelpers, Ret};
     /// # let mut h = HostHelpers::new();
     /// h.register(1000, "add", Ret::Integer, &[Arg::Scalar, Arg::Scalar], |c: &mut HelperCall<'_, '_>| {
     ///     Ok(c.arg(0).wrapping_add(c.arg(1)))
     /// })?;
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn arg(&self, i: usize) -> u64 {
         self.args.get(i).copied().unwrap_or(0)
@@ -162,12 +162,12 @@ impl HelperCall<'_, '_> {
     /// The bytes memory argument `i` points at, as many as the size argument after it says.
     ///
     /// ```
-    /// # use bpfbox_api::{Arg, HelperCall, HostHelpers, Ret};
+    /// # use bpfbox::{Arg, HelperCall, HostHelpers, Ret};
     /// # let mut h = HostHelpers::new();
     /// h.register(1000, "first_byte", Ret::Integer, &[Arg::Memory, Arg::Size], |c: &mut HelperCall<'_, '_>| {
     ///     Ok(c.memory(0)?.first().copied().unwrap_or(0) as u64)
     /// })?;
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn memory(&mut self, i: usize) -> std::result::Result<Vec<u8>, HelperError> {
         let len = self.memory_len(i)?;
@@ -179,14 +179,14 @@ impl HelperCall<'_, '_> {
     /// Write `data` at the start of memory argument `i` (at most its size).
     ///
     /// ```
-    /// # use bpfbox_api::{Arg, HelperCall, HostHelpers, Ret};
+    /// # use bpfbox::{Arg, HelperCall, HostHelpers, Ret};
     /// # let mut h = HostHelpers::new();
     /// h.register(1000, "fill", Ret::Void, &[Arg::MemoryOut, Arg::Size], |c: &mut HelperCall<'_, '_>| {
     ///     let n = c.arg(1) as usize;
     ///     c.write_memory(0, &vec![0xab; n])?;
     ///     Ok(0)
     /// })?;
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn write_memory(&mut self, i: usize, data: &[u8]) -> std::result::Result<(), HelperError> {
         let len = self.memory_len(i)?;
@@ -219,12 +219,12 @@ struct HostHelper {
 /// implementation runs on the thread that called [`Instance::test_run`](crate::Instance::test_run).
 ///
 /// ```
-/// use bpfbox_api::{Arg, Engine, HostHelpers, Ret};
+/// use bpfbox::{Arg, Engine, HostHelpers, Ret};
 /// let mut h = HostHelpers::new();
 /// h.register(1000, "host_add", Ret::Integer, &[Arg::Scalar, Arg::Scalar], |c| Ok(c.arg(0) + c.arg(1)))?;
 /// let engine = Engine::interpreter().helpers(h);
 /// assert_eq!(engine.host_helpers().names().collect::<Vec<_>>(), ["host_add"]);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct HostHelpers {
@@ -255,7 +255,7 @@ impl HostHelpers {
     /// No helpers.
     ///
     /// ```
-    /// assert_eq!(bpfbox_api::HostHelpers::new().names().count(), 0);
+    /// assert_eq!(bpfbox::HostHelpers::new().names().count(), 0);
     /// ```
     pub fn new() -> HostHelpers {
         HostHelpers::default()
@@ -268,7 +268,7 @@ impl HostHelpers {
     /// argument, map keys and values need a map argument before them.
     ///
     /// ```
-    /// use bpfbox_api::{Arg, Error, HostHelpers, Ret};
+    /// use bpfbox::{Arg, Error, HostHelpers, Ret};
     /// let mut h = HostHelpers::new();
     /// let err = h.register(1, "mine", Ret::Integer, &[], |_| Ok(0)).unwrap_err();
     /// assert!(err.to_string().contains("kernel helper bpf_map_lookup_elem"));
@@ -325,11 +325,11 @@ impl HostHelpers {
     /// The names of the helpers, by id.
     ///
     /// ```
-    /// # use bpfbox_api::{Arg, HostHelpers, Ret};
+    /// # use bpfbox::{Arg, HostHelpers, Ret};
     /// let mut h = HostHelpers::new();
     /// h.register(1001, "b", Ret::Void, &[], |_| Ok(0))?.register(1000, "a", Ret::Void, &[], |_| Ok(0))?;
     /// assert_eq!(h.names().collect::<Vec<_>>(), ["a", "b"]);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.by_id.values().map(|h| h.proto.name)

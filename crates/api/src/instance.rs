@@ -13,7 +13,7 @@ use std::time::Duration;
 /// instruction budget per run.
 ///
 /// ```
-/// use bpfbox_api::Engine;
+/// use bpfbox::Engine;
 /// let e = Engine::jit().max_insns(10_000).deterministic(true);
 /// assert!(e.is_jit());
 /// ```
@@ -30,7 +30,7 @@ impl Engine {
     /// The interpreter (the reference engine).
     ///
     /// ```
-    /// assert!(!bpfbox_api::Engine::interpreter().is_jit());
+    /// assert!(!bpfbox::Engine::interpreter().is_jit());
     /// ```
     pub fn interpreter() -> Engine {
         Engine {
@@ -45,7 +45,7 @@ impl Engine {
     /// The JIT: same results and errors as the interpreter, faster.
     ///
     /// ```
-    /// assert!(bpfbox_api::Engine::jit().is_jit());
+    /// assert!(bpfbox::Engine::jit().is_jit());
     /// ```
     pub fn jit() -> Engine {
         Engine { jit: true, ..Engine::interpreter() }
@@ -55,7 +55,7 @@ impl Engine {
     /// exceeds it fails with [`Error::Run`]. Default: 100 million.
     ///
     /// ```
-    /// let e = bpfbox_api::Engine::interpreter().max_insns(1_000);
+    /// let e = bpfbox::Engine::interpreter().max_insns(1_000);
     /// assert_eq!(e.budget(), 1_000);
     /// ```
     pub fn max_insns(mut self, n: u64) -> Engine {
@@ -67,7 +67,7 @@ impl Engine {
     /// task (pid, comm), for reproducible tests.
     ///
     /// ```
-    /// let e = bpfbox_api::Engine::interpreter().deterministic(true);
+    /// let e = bpfbox::Engine::interpreter().deterministic(true);
     /// # let _ = e;
     /// ```
     pub fn deterministic(mut self, on: bool) -> Engine {
@@ -78,7 +78,7 @@ impl Engine {
     /// The number of CPUs per-CPU maps have (default: the host's possible CPUs).
     ///
     /// ```
-    /// let e = bpfbox_api::Engine::interpreter().nr_cpus(4);
+    /// let e = bpfbox::Engine::interpreter().nr_cpus(4);
     /// # let _ = e;
     /// ```
     pub fn nr_cpus(mut self, n: u32) -> Engine {
@@ -90,12 +90,12 @@ impl Engine {
     /// [`HostHelpers`]); they replace any given before.
     ///
     /// ```
-    /// use bpfbox_api::{Arg, Engine, HostHelpers, Ret};
+    /// use bpfbox::{Arg, Engine, HostHelpers, Ret};
     /// let mut h = HostHelpers::new();
     /// h.register(1000, "twice", Ret::Integer, &[Arg::Scalar], |c| Ok(c.arg(0) * 2))?;
     /// let e = Engine::jit().helpers(h);
     /// assert_eq!(e.host_helpers().names().count(), 1);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn helpers(mut self, helpers: HostHelpers) -> Engine {
         self.helpers = Arc::new(helpers);
@@ -105,7 +105,7 @@ impl Engine {
     /// The host-defined helpers of this engine.
     ///
     /// ```
-    /// assert_eq!(bpfbox_api::Engine::interpreter().host_helpers().names().count(), 0);
+    /// assert_eq!(bpfbox::Engine::interpreter().host_helpers().names().count(), 0);
     /// ```
     pub fn host_helpers(&self) -> &HostHelpers {
         &self.helpers
@@ -114,7 +114,7 @@ impl Engine {
     /// Whether this is the JIT.
     ///
     /// ```
-    /// assert!(bpfbox_api::Engine::jit().is_jit());
+    /// assert!(bpfbox::Engine::jit().is_jit());
     /// ```
     pub fn is_jit(&self) -> bool {
         self.jit
@@ -123,7 +123,7 @@ impl Engine {
     /// The instruction budget of one run.
     ///
     /// ```
-    /// assert_eq!(bpfbox_api::Engine::jit().budget(), 100_000_000);
+    /// assert_eq!(bpfbox::Engine::jit().budget(), 100_000_000);
     /// ```
     pub fn budget(&self) -> u64 {
         self.max_insns
@@ -151,7 +151,7 @@ impl Engine {
 /// How [`Object::load_with`] loads.
 ///
 /// ```
-/// let o = bpfbox_api::LoadOptions::default();
+/// let o = bpfbox::LoadOptions::default();
 /// assert!(o.verify);
 /// ```
 #[derive(Debug, Clone)]
@@ -183,12 +183,12 @@ enum Loaded {
 /// threads.
 ///
 /// ```
-/// use bpfbox_api::{Engine, Instance, Object};
+/// use bpfbox::{Engine, Instance, Object};
 /// fn shared<T: Send + Sync>(_: &T) {}
 /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let inst: Instance = obj.load(&Engine::interpreter())?;
 /// shared(&inst);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct Instance {
@@ -203,9 +203,9 @@ pub struct Instance {
 /// themselves, such as the CLI; [`Object::load`](crate::Object::load) uses it).
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open("../../examples/xdp_firewall.bpf.o").unwrap();
+/// let obj = bpfbox::Object::open("../../examples/xdp_firewall.bpf.o").unwrap();
 /// let loaded = bpfbox_object::load(&std::fs::read("../../examples/xdp_firewall.bpf.o").unwrap(), &Default::default()).unwrap();
-/// let def = bpfbox_api::map_def(&loaded.maps[0]);
+/// let def = bpfbox::map_def(&loaded.maps[0]);
 /// assert_eq!(def.name, loaded.maps[0].name);
 /// assert!(obj.maps().any(|(name, _, _)| name == def.name));
 /// ```
@@ -282,9 +282,9 @@ pub(crate) fn load(object: &Object, engine: &Engine, opts: &LoadOptions) -> Resu
 /// The input of a test run (`BPF_PROG_TEST_RUN`'s `data_in`, `ctx_in`, `repeat`).
 ///
 /// ```
-/// let i = bpfbox_api::Input { data: vec![0; 64], repeat: 10, ..Default::default() };
+/// let i = bpfbox::Input { data: vec![0; 64], repeat: 10, ..Default::default() };
 /// assert_eq!(i.ctx, None);
-/// assert_eq!(bpfbox_api::Input::data(vec![1, 2]).data, [1, 2]);
+/// assert_eq!(bpfbox::Input::data(vec![1, 2]).data, [1, 2]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
@@ -300,7 +300,7 @@ impl Input {
     /// An input with just a packet.
     ///
     /// ```
-    /// assert_eq!(bpfbox_api::Input::data(vec![0; 14]).repeat, 0);
+    /// assert_eq!(bpfbox::Input::data(vec![0; 14]).repeat, 0);
     /// ```
     pub fn data(data: impl Into<Vec<u8>>) -> Input {
         Input { data: data.into(), ..Input::default() }
@@ -309,7 +309,7 @@ impl Input {
     /// An input with just a context.
     ///
     /// ```
-    /// assert_eq!(bpfbox_api::Input::ctx(vec![0; 64]).ctx.map(|c| c.len()), Some(64));
+    /// assert_eq!(bpfbox::Input::ctx(vec![0; 64]).ctx.map(|c| c.len()), Some(64));
     /// ```
     pub fn ctx(ctx: impl Into<Vec<u8>>) -> Input {
         Input { ctx: Some(ctx.into()), ..Input::default() }
@@ -319,14 +319,14 @@ impl Input {
 /// The result of a test run.
 ///
 /// ```
-/// use bpfbox_api::{Engine, Input, Object};
+/// use bpfbox::{Engine, Input, Object};
 /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let inst = obj.load(&Engine::interpreter())?;
 /// let out = inst.test_run("xdp_firewall", &Input::data(vec![0u8; 14]))?;
 /// assert_eq!(out.retval, 2); // XDP_PASS: not IPv4
 /// assert_eq!(out.data.len(), 14);
 /// assert!(out.insns > 0);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -349,13 +349,13 @@ impl Instance {
     /// Run program `prog` once (or `input.repeat` times) as `BPF_PROG_TEST_RUN` would.
     ///
     /// ```
-    /// use bpfbox_api::{Engine, Error, Input, Object};
+    /// use bpfbox::{Engine, Error, Input, Object};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let inst = obj.load(&Engine::interpreter())?;
     /// // XDP needs at least an Ethernet header: the kernel's EINVAL, as an error.
     /// assert!(matches!(inst.test_run("xdp_firewall", &Input::default()), Err(Error::Run(_))));
     /// assert!(matches!(inst.test_run("nope", &Input::default()), Err(Error::UnknownProgram { .. })));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn test_run(&self, prog: &str, input: &Input) -> Result<Output> {
         let id = self.prog_id(prog)?;
@@ -375,10 +375,10 @@ impl Instance {
     /// The names of the programs that loaded and can run.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.programs().collect::<Vec<_>>(), ["xdp_firewall"]);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn programs(&self) -> impl Iterator<Item = &str> + '_ {
         self.progs.iter().filter(|(_, l)| matches!(l, Loaded::Ok(_))).map(|(n, _)| n.as_str())
@@ -387,10 +387,10 @@ impl Instance {
     /// The verifier's report on a program it rejected at load time, if it did.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(inst.rejection("prog").is_some_and(|r| !r.accepted));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn rejection(&self, prog: &str) -> Option<&Report> {
         match self.progs.get(prog) {
@@ -420,13 +420,13 @@ impl Instance {
     /// A map by name, untyped: keys and values as bytes.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.raw_map("stats")?;
     /// assert_eq!((stats.key_size(), stats.value_size()), (4, 8));
     /// assert_eq!(stats.get(&2u32.to_le_bytes())?, Some(vec![0; 8]));
     /// assert!(inst.raw_map("nope").is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn raw_map(&self, name: &str) -> Result<RawMap> {
         let Some(i) = self.obj.maps.iter().position(|m| m.name == name) else {
@@ -440,14 +440,14 @@ impl Instance {
     /// value sizes (and the sizes of its BTF types, when the object has BTF).
     ///
     /// ```
-    /// use bpfbox_api::Error;
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// use bpfbox::Error;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.map::<u32, u64>("stats")?;
     /// assert_eq!(stats.get(&1)?, Some(0));
     /// let err = inst.map::<u64, u64>("stats").unwrap_err();
     /// assert!(matches!(err, Error::SizeMismatch { what: "key", expected: 4, given: 8, .. }));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn map<K: Pod, V: Pod>(&self, name: &str) -> Result<Map<K, V>> {
         Map::new(self.raw_map(name)?)
@@ -456,7 +456,7 @@ impl Instance {
     /// A reader of the records a `BPF_MAP_TYPE_RINGBUF` map received.
     ///
     /// ```
-    /// use bpfbox_api::{Engine, Input, Object};
+    /// use bpfbox::{Engine, Input, Object};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
     /// let inst = obj.load(&Engine::interpreter())?;
     /// let mut ctx = vec![0u8; 64];
@@ -465,7 +465,7 @@ impl Instance {
     /// let events = inst.ring_buffer("events")?.drain();
     /// assert_eq!(events.len(), 1);
     /// assert_eq!(events[0].len(), 40);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn ring_buffer(&self, name: &str) -> Result<RingBuffer> {
         RingBuffer::new(self.raw_map(name)?)
@@ -474,10 +474,10 @@ impl Instance {
     /// A reader of the records a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map received.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(inst.perf_buffer("stats").is_err()); // an array, not a perf buffer
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn perf_buffer(&self, name: &str) -> Result<PerfBuffer> {
         PerfBuffer::new(self.raw_map(name)?)
@@ -486,10 +486,10 @@ impl Instance {
     /// The names of the object's maps.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(inst.maps().any(|m| m == "blocklist"));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn maps(&self) -> impl Iterator<Item = &str> + '_ {
         self.obj.maps.iter().map(|m| m.name.as_str())

@@ -22,7 +22,7 @@ use std::time::Duration;
 /// [`Error`]s stay (see [`Backend`] for code that takes either).
 ///
 /// ```
-/// use bpfbox_api::{Input, KernelObject};
+/// use bpfbox::{Input, KernelObject};
 /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
 /// let obj = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let inst = obj.load()?;
@@ -33,7 +33,7 @@ use std::time::Duration;
 /// pkt[26..30].copy_from_slice(&[10, 0, 0, 1]);
 /// assert_eq!(inst.test_run("xdp_firewall", &Input::data(pkt))?.retval, 1); // XDP_DROP
 /// assert_eq!(inst.map::<[u8; 4], u64>("blocklist")?.get(&[10, 0, 0, 1])?, Some(1));
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct KernelObject {
@@ -52,8 +52,8 @@ enum Source {
 /// How [`KernelObject::load_with`] loads.
 ///
 /// ```
-/// let o = bpfbox_api::KernelLoadOptions { programs: Some(vec!["xdp_firewall".into()]) };
-/// assert_ne!(o.programs, bpfbox_api::KernelLoadOptions::default().programs);
+/// let o = bpfbox::KernelLoadOptions { programs: Some(vec!["xdp_firewall".into()]) };
+/// assert_ne!(o.programs, bpfbox::KernelLoadOptions::default().programs);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct KernelLoadOptions {
@@ -69,7 +69,7 @@ impl KernelObject {
     /// kernel with bpf()): `Err(Error::Kernel(..))` saying why not.
     ///
     /// ```
-    /// match bpfbox_api::KernelObject::available() {
+    /// match bpfbox::KernelObject::available() {
     ///     Ok(()) => println!("the kernel backend works here"),
     ///     Err(e) => println!("SKIP: {e}"),
     /// }
@@ -81,10 +81,10 @@ impl KernelObject {
     /// Open an object file with the default [`OpenOptions`] (nothing is loaded yet).
     ///
     /// ```
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.name(), "xdp_firewall.bpf.o");
-    /// assert!(bpfbox_api::KernelObject::open("/nonexistent.bpf.o").is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// assert!(bpfbox::KernelObject::open("/nonexistent.bpf.o").is_err());
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<KernelObject> {
         KernelObject::open_with(path, &OpenOptions::default())
@@ -95,11 +95,11 @@ impl KernelObject {
     /// object on bpfbox's side only).
     ///
     /// ```
-    /// use bpfbox_api::{KernelObject, OpenOptions};
+    /// use bpfbox::{KernelObject, OpenOptions};
     /// let opts = OpenOptions { name: Some("fw".into()), ..OpenOptions::default() };
     /// let obj = KernelObject::open_with(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"), &opts)?;
     /// assert_eq!(obj.name(), "fw");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn open_with(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<KernelObject> {
         let path = path.as_ref();
@@ -112,10 +112,10 @@ impl KernelObject {
     ///
     /// ```
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o")).unwrap();
-    /// let obj = bpfbox_api::KernelObject::from_bytes(&bytes)?;
+    /// let obj = bpfbox::KernelObject::from_bytes(&bytes)?;
     /// assert!(obj.program("xdp_firewall").is_ok());
-    /// assert!(bpfbox_api::KernelObject::from_bytes(b"not an ELF file").is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// assert!(bpfbox::KernelObject::from_bytes(b"not an ELF file").is_err());
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<KernelObject> {
         KernelObject::from_bytes_with(bytes, &OpenOptions::default())
@@ -124,11 +124,11 @@ impl KernelObject {
     /// Open an object from its bytes with options.
     ///
     /// ```
-    /// use bpfbox_api::{KernelObject, OpenOptions};
+    /// use bpfbox::{KernelObject, OpenOptions};
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o")).unwrap();
     /// let obj = KernelObject::from_bytes_with(&bytes, &OpenOptions { name: Some("fw.o".into()), ..Default::default() })?;
     /// assert_eq!(obj.name(), "fw.o");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn from_bytes_with(bytes: &[u8], opts: &OpenOptions) -> Result<KernelObject> {
         let object = Object::from_bytes_with(bytes, opts)?;
@@ -147,11 +147,11 @@ impl KernelObject {
     /// it into an [`Engine`](crate::Engine) to compare.
     ///
     /// ```
-    /// use bpfbox_api::{Engine, KernelObject};
+    /// use bpfbox::{Engine, KernelObject};
     /// let obj = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let user = obj.object().load(&Engine::interpreter())?;
     /// assert!(user.programs().any(|p| p == "xdp_firewall"));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn object(&self) -> &Object {
         &self.object
@@ -160,9 +160,9 @@ impl KernelObject {
     /// The object's name (the file name, or [`OpenOptions::name`]).
     ///
     /// ```
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.name(), "xdp_firewall.bpf.o");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn name(&self) -> &str {
         self.object.name()
@@ -171,9 +171,9 @@ impl KernelObject {
     /// The programs, as [`Object::programs`].
     ///
     /// ```
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.programs().map(|p| p.name()).collect::<Vec<_>>(), ["xdp_firewall"]);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn programs(&self) -> impl Iterator<Item = Program<'_>> + '_ {
         self.object.programs()
@@ -183,10 +183,10 @@ impl KernelObject {
     /// verifier; the kernel's runs at [`KernelObject::load`]).
     ///
     /// ```
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert!(obj.program("xdp_firewall")?.verify()?.accepted);
-    /// assert!(matches!(obj.program("nope"), Err(bpfbox_api::Error::UnknownProgram { .. })));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// assert!(matches!(obj.program("nope"), Err(bpfbox::Error::UnknownProgram { .. })));
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn program(&self, name: &str) -> Result<Program<'_>> {
         self.object.program(name)
@@ -195,9 +195,9 @@ impl KernelObject {
     /// The maps the object defines, as (name, key size, value size).
     ///
     /// ```
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert!(obj.maps().any(|m| m == ("stats", 4, 8)));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn maps(&self) -> impl Iterator<Item = (&str, u32, u32)> + '_ {
         self.object.maps()
@@ -211,11 +211,11 @@ impl KernelObject {
     ///
     /// ```no_run
     /// // Needs root or CAP_BPF.
-    /// let obj = bpfbox_api::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let inst = obj.load()?;
     /// assert!(inst.program_id("xdp_firewall").is_some());
     /// drop(inst); // the program and its maps leave the kernel
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn load(&self) -> Result<KernelInstance> {
         self.load_with(&KernelLoadOptions::default())
@@ -224,7 +224,7 @@ impl KernelObject {
     /// [`KernelObject::load`] with options (which programs).
     ///
     /// ```
-    /// use bpfbox_api::{Error, Input, KernelLoadOptions, KernelObject};
+    /// use bpfbox::{Error, Input, KernelLoadOptions, KernelObject};
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let obj = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o"))?;
     /// // The kernel's verifier refuses the program: the error holds its log.
@@ -233,7 +233,7 @@ impl KernelObject {
     /// // Without it, the maps load.
     /// let inst = obj.load_with(&KernelLoadOptions { programs: Some(vec![]) })?;
     /// assert!(matches!(inst.test_run("prog", &Input::data(vec![0; 64])), Err(Error::UnusableProgram { .. })));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn load_with(&self, opts: &KernelLoadOptions) -> Result<KernelInstance> {
         KernelObject::available()?;
@@ -327,7 +327,7 @@ impl Drop for TempObject {
 /// held, which go with the last handle. `Send + Sync`.
 ///
 /// ```
-/// use bpfbox_api::{Input, KernelInstance, KernelObject};
+/// use bpfbox::{Input, KernelInstance, KernelObject};
 /// fn shared<T: Send + Sync>(_: &T) {}
 /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
 /// let obj = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
@@ -336,7 +336,7 @@ impl Drop for TempObject {
 /// // Not IPv4: XDP_PASS, counted in `stats` by the kernel.
 /// assert_eq!(inst.test_run("xdp_firewall", &Input::data(vec![0u8; 14]))?.retval, 2);
 /// assert_eq!(inst.map::<u32, u64>("stats")?.get(&2)?, Some(1));
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 pub struct KernelInstance {
     k: bk::KernelObject,
@@ -360,7 +360,7 @@ impl KernelInstance {
     /// and `retval` holds the kernel's 32 bits.
     ///
     /// ```
-    /// use bpfbox_api::{Error, Input, KernelObject};
+    /// use bpfbox::{Error, Input, KernelObject};
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// let out = inst.test_run("xdp_firewall", &Input::data(vec![0u8; 14]))?;
@@ -368,7 +368,7 @@ impl KernelInstance {
     /// // XDP needs at least an Ethernet header: the kernel's EINVAL.
     /// assert!(matches!(inst.test_run("xdp_firewall", &Input::default()), Err(Error::Kernel(_))));
     /// assert!(matches!(inst.test_run("nope", &Input::default()), Err(Error::UnknownProgram { .. })));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn test_run(&self, prog: &str, input: &Input) -> Result<Output> {
         self.check_prog(prog)?;
@@ -404,11 +404,11 @@ impl KernelInstance {
     /// The names of the programs in the kernel, which can run.
     ///
     /// ```
-    /// # use bpfbox_api::KernelObject;
+    /// # use bpfbox::KernelObject;
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// assert_eq!(inst.programs().collect::<Vec<_>>(), ["xdp_firewall"]);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn programs(&self) -> impl Iterator<Item = &str> + '_ {
         self.progs.keys().map(String::as_str)
@@ -417,12 +417,12 @@ impl KernelInstance {
     /// The kernel's id of a loaded program (as `bpftool prog show` lists it).
     ///
     /// ```
-    /// # use bpfbox_api::KernelObject;
+    /// # use bpfbox::KernelObject;
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// assert!(inst.program_id("xdp_firewall").is_some_and(|id| id > 0));
     /// assert_eq!(inst.program_id("nope"), None);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn program_id(&self, prog: &str) -> Option<u32> {
         self.progs.get(prog).copied()
@@ -431,12 +431,12 @@ impl KernelInstance {
     /// The kernel's id of one of the object's maps (as `bpftool map show` lists it).
     ///
     /// ```
-    /// # use bpfbox_api::KernelObject;
+    /// # use bpfbox::KernelObject;
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// assert!(inst.map_id("stats").is_some_and(|id| id > 0));
     /// assert_eq!(inst.map_id("nope"), None);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn map_id(&self, name: &str) -> Option<u32> {
         let i = self.object.loaded().maps.iter().position(|m| m.name == name)?;
@@ -446,14 +446,14 @@ impl KernelInstance {
     /// A map by name, untyped: keys and values as bytes, as [`Instance::raw_map`](crate::Instance::raw_map).
     ///
     /// ```
-    /// # use bpfbox_api::KernelObject;
+    /// # use bpfbox::KernelObject;
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// let stats = inst.raw_map("stats")?;
     /// assert_eq!((stats.key_size(), stats.value_size(), stats.map_type()), (4, 8, "array"));
     /// assert_eq!(stats.get(&2u32.to_ne_bytes())?, Some(vec![0; 8]));
     /// assert!(inst.raw_map("nope").is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn raw_map(&self, name: &str) -> Result<RawMap> {
         let specs = &self.object.loaded().maps;
@@ -468,7 +468,7 @@ impl KernelInstance {
     /// [`Instance::map`](crate::Instance::map) checks them.
     ///
     /// ```
-    /// use bpfbox_api::{Error, KernelObject};
+    /// use bpfbox::{Error, KernelObject};
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// let blocklist = inst.map::<[u8; 4], u64>("blocklist")?;
@@ -477,7 +477,7 @@ impl KernelInstance {
     /// assert!(blocklist.remove(&[10, 0, 0, 1])? && !blocklist.remove(&[10, 0, 0, 1])?);
     /// let err = inst.map::<u64, u64>("stats").unwrap_err();
     /// assert!(matches!(err, Error::SizeMismatch { what: "key", expected: 4, given: 8, .. }));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn map<K: Pod, V: Pod>(&self, name: &str) -> Result<Map<K, V>> {
         Map::new(self.raw_map(name)?)
@@ -486,11 +486,11 @@ impl KernelInstance {
     /// The names of the object's maps that the kernel created.
     ///
     /// ```
-    /// # use bpfbox_api::KernelObject;
+    /// # use bpfbox::KernelObject;
     /// # if KernelObject::available().is_err() { return Ok(()); } // needs root or CAP_BPF
     /// let inst = KernelObject::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load()?;
     /// assert!(inst.maps().any(|m| m == "blocklist"));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn maps(&self) -> impl Iterator<Item = &str> + '_ {
         self.object.loaded().maps.iter().zip(&self.maps).filter(|(_, k)| k.is_some()).map(|(m, _)| m.name.as_str())

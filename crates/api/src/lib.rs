@@ -3,7 +3,7 @@
 //! access to the maps and the events the runs produced — no kernel, no privileges.
 //!
 //! ```
-//! use bpfbox_api::{Engine, Input, Object};
+//! use bpfbox::{Engine, Input, Object};
 //!
 //! let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 //! assert!(obj.program("xdp_firewall")?.verify()?.accepted);
@@ -20,7 +20,7 @@
 //! let out = inst.test_run("xdp_firewall", &Input::data(pkt))?;
 //! assert_eq!(out.retval, 1);
 //! assert_eq!(blocklist.get(&[10, 0, 0, 1])?, Some(1));
-//! # Ok::<(), bpfbox_api::Error>(())
+//! # Ok::<(), bpfbox::Error>(())
 //! ```
 //!
 //! With the cargo feature `kernel`, `KernelObject` gives the same shapes over the
@@ -52,7 +52,7 @@ use std::sync::{Arc, OnceLock};
 /// Everything that can go wrong, naming what (program, map, file) and where.
 ///
 /// ```
-/// use bpfbox_api::{Error, Object};
+/// use bpfbox::{Error, Object};
 ///
 /// let err = Object::from_bytes(b"not an ELF file").unwrap_err();
 /// assert!(matches!(err, Error::Object { .. }));
@@ -127,8 +127,8 @@ fn first_diagnostic(r: &Report) -> String {
 /// The crate's result type.
 ///
 /// ```
-/// fn open() -> bpfbox_api::Result<bpfbox_api::Object> {
-///     bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))
+/// fn open() -> bpfbox::Result<bpfbox::Object> {
+///     bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))
 /// }
 /// assert!(open().is_ok());
 /// ```
@@ -139,8 +139,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// code that takes either.
 ///
 /// ```
-/// use bpfbox_api::{Backend, Engine, Input, Object};
-/// fn drops(inst: &impl Backend, src: [u8; 4]) -> bpfbox_api::Result<bool> {
+/// use bpfbox::{Backend, Engine, Input, Object};
+/// fn drops(inst: &impl Backend, src: [u8; 4]) -> bpfbox::Result<bool> {
 ///     let mut pkt = vec![0u8; 34];
 ///     pkt[12..14].copy_from_slice(&[0x08, 0x00]);
 ///     pkt[14] = 0x45;
@@ -150,36 +150,36 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::jit())?;
 /// inst.map::<[u8; 4], u64>("blocklist")?.insert(&[10, 0, 0, 1], &0)?;
 /// assert!(drops(&inst, [10, 0, 0, 1])? && !drops(&inst, [10, 0, 0, 2])?);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 pub trait Backend {
     /// Run program `prog` once (or `input.repeat` times), as `BPF_PROG_TEST_RUN`.
     ///
     /// ```
-    /// use bpfbox_api::{Backend, Engine, Input, Object};
+    /// use bpfbox::{Backend, Engine, Input, Object};
     /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
     /// assert_eq!(Backend::test_run(&inst, "xdp_firewall", &Input::data(vec![0u8; 14]))?.retval, 2);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     fn test_run(&self, prog: &str, input: &Input) -> Result<Output>;
 
     /// A map by name, untyped.
     ///
     /// ```
-    /// use bpfbox_api::{Backend, Engine, Object};
+    /// use bpfbox::{Backend, Engine, Object};
     /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
     /// assert_eq!(Backend::raw_map(&inst, "stats")?.key_size(), 4);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     fn raw_map(&self, name: &str) -> Result<RawMap>;
 
     /// A map by name with typed keys and values, checked against its sizes and BTF.
     ///
     /// ```
-    /// use bpfbox_api::{Backend, Engine, Object};
+    /// use bpfbox::{Backend, Engine, Object};
     /// let inst = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?.load(&Engine::interpreter())?;
     /// assert_eq!(Backend::map::<u32, u64>(&inst, "stats")?.get(&0)?, Some(0));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     fn map<K: Pod, V: Pod>(&self, name: &str) -> Result<Map<K, V>> {
         Map::new(self.raw_map(name)?)
@@ -198,12 +198,12 @@ impl Backend for Instance {
 /// The BTF that CO-RE relocations are resolved against.
 ///
 /// ```
-/// use bpfbox_api::{Object, OpenOptions, TargetBtf};
+/// use bpfbox::{Object, OpenOptions, TargetBtf};
 ///
 /// let opts = OpenOptions { target_btf: TargetBtf::None, ..OpenOptions::default() };
 /// let obj = Object::open_with(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"), &opts)?;
 /// assert_eq!(obj.programs().count(), 1);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TargetBtf {
@@ -219,13 +219,13 @@ pub enum TargetBtf {
 /// How an object is opened.
 ///
 /// ```
-/// use bpfbox_api::{Object, OpenOptions};
+/// use bpfbox::{Object, OpenOptions};
 ///
 /// let opts = OpenOptions { name: Some("fw".into()), ..OpenOptions::default() };
 /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o")).unwrap();
 /// let obj = Object::from_bytes_with(&bytes, &opts)?;
 /// assert_eq!(obj.name(), "fw");
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -254,10 +254,10 @@ fn running_kernel_btf() -> Option<bpfbox_verifier::KernelBtf> {
 /// clone; `Send + Sync`.
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let names: Vec<&str> = obj.programs().map(|p| p.name()).collect();
 /// assert_eq!(names, ["xdp_firewall"]);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Object {
@@ -270,7 +270,7 @@ impl Object {
     /// Open an object file with the default [`OpenOptions`].
     ///
     /// ```
-    /// let err = bpfbox_api::Object::open("/nonexistent.bpf.o").unwrap_err();
+    /// let err = bpfbox::Object::open("/nonexistent.bpf.o").unwrap_err();
     /// assert!(err.to_string().starts_with("/nonexistent.bpf.o: "));
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Object> {
@@ -280,10 +280,10 @@ impl Object {
     /// Open an object file.
     ///
     /// ```
-    /// use bpfbox_api::{Object, OpenOptions};
+    /// use bpfbox::{Object, OpenOptions};
     /// let opts = OpenOptions { program_types: vec![("nope".into(), "not_a_type".into())], ..Default::default() };
     /// let err = Object::open_with(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"), &opts);
-    /// assert!(matches!(err, Err(bpfbox_api::Error::UnknownProgramType { .. })));
+    /// assert!(matches!(err, Err(bpfbox::Error::UnknownProgramType { .. })));
     /// ```
     pub fn open_with(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Object> {
         let path = path.as_ref();
@@ -299,10 +299,10 @@ impl Object {
     ///
     /// ```
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o")).unwrap();
-    /// let obj = bpfbox_api::Object::from_bytes(&bytes)?;
+    /// let obj = bpfbox::Object::from_bytes(&bytes)?;
     /// assert!(obj.program("xdp_firewall").is_ok());
-    /// assert!(bpfbox_api::Object::from_bytes(&bytes[..100]).is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// assert!(bpfbox::Object::from_bytes(&bytes[..100]).is_err());
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Object> {
         Object::from_bytes_with(bytes, &OpenOptions::default())
@@ -311,11 +311,11 @@ impl Object {
     /// Open an object from its bytes with options.
     ///
     /// ```
-    /// use bpfbox_api::{Object, OpenOptions, TargetBtf};
+    /// use bpfbox::{Object, OpenOptions, TargetBtf};
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o")).unwrap();
     /// let obj = Object::from_bytes_with(&bytes, &OpenOptions { target_btf: TargetBtf::None, ..Default::default() })?;
     /// assert_eq!(obj.name(), "obj");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn from_bytes_with(bytes: &[u8], opts: &OpenOptions) -> Result<Object> {
         let name = opts.name.clone().unwrap_or_else(|| "obj".into());
@@ -356,9 +356,9 @@ impl Object {
     /// The object's name (the file name, or [`OpenOptions::name`]).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.name(), "xdp_firewall.bpf.o");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -367,9 +367,9 @@ impl Object {
     /// The usable programs, in the object's order.
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/maps.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/maps.bpf.o"))?;
     /// assert!(obj.programs().count() >= 1);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn programs(&self) -> impl Iterator<Item = Program<'_>> + '_ {
         self.inner.programs.iter().map(move |spec| Program { obj: self, spec })
@@ -378,11 +378,11 @@ impl Object {
     /// The program called `name` (its function name).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.program("xdp_firewall")?.section(), "xdp");
     /// let err = obj.program("nope").unwrap_err();
     /// assert_eq!(err.to_string(), "no program named `nope` (programs: xdp_firewall)");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn program(&self, name: &str) -> Result<Program<'_>> {
         if let Some(spec) = self.inner.program(name) {
@@ -397,10 +397,10 @@ impl Object {
     /// The maps the object defines, as (name, key size, value size).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let maps: Vec<_> = obj.maps().collect();
     /// assert!(maps.contains(&("blocklist", 4, 8)));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn maps(&self) -> impl Iterator<Item = (&str, u32, u32)> + '_ {
         self.inner.maps.iter().map(|m| (m.name.as_str(), m.key_size, m.value_size))
@@ -411,11 +411,11 @@ impl Object {
     /// others; running it returns [`Error::Rejected`].
     ///
     /// ```
-    /// use bpfbox_api::{Engine, Object};
+    /// use bpfbox::{Engine, Object};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let inst = obj.load(&Engine::jit())?;
     /// assert!(inst.map::<u32, u64>("stats").is_ok());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn load(&self, engine: &Engine) -> Result<Instance> {
         self.load_with(engine, &LoadOptions::default())
@@ -424,11 +424,11 @@ impl Object {
     /// [`Object::load`] with options (verification on or off).
     ///
     /// ```
-    /// use bpfbox_api::{Engine, LoadOptions, Object};
+    /// use bpfbox::{Engine, LoadOptions, Object};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// let inst = obj.load_with(&Engine::interpreter(), &LoadOptions { verify: false })?;
     /// assert!(inst.programs().any(|p| p == "xdp_firewall"));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn load_with(&self, engine: &Engine, opts: &LoadOptions) -> Result<Instance> {
         instance::load(self, engine, opts)
@@ -447,11 +447,11 @@ impl Object {
 /// One program of an [`Object`].
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let p = obj.program("xdp_firewall")?;
 /// assert_eq!((p.name(), p.section(), p.program_type()), ("xdp_firewall", "xdp", Some("xdp")));
 /// assert!(p.instruction_count() > 10);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Program<'o> {
@@ -463,9 +463,9 @@ impl<'o> Program<'o> {
     /// The program's function name.
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.program("xdp_firewall")?.name(), "xdp_firewall");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn name(&self) -> &'o str {
         &self.spec.name
@@ -474,9 +474,9 @@ impl<'o> Program<'o> {
     /// The ELF section it came from (`xdp`, `tracepoint/syscalls/sys_enter_openat`...).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert_eq!(obj.program("xdp_firewall")?.section(), "xdp");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn section(&self) -> &'o str {
         &self.spec.section
@@ -485,9 +485,9 @@ impl<'o> Program<'o> {
     /// The program type as bpftool names it (`xdp`, `sched_cls`...), when known.
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tc_rewrite.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tc_rewrite.bpf.o"))?;
     /// assert_eq!(obj.programs().next().and_then(|p| p.program_type()), Some("sched_cls"));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn program_type(&self) -> Option<&'static str> {
         self.spec.prog_type.map(|t| t.name())
@@ -496,9 +496,9 @@ impl<'o> Program<'o> {
     /// Its length in instruction slots (an `lddw` takes two).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
     /// assert!(obj.program("xdp_firewall")?.instruction_count() > 0);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn instruction_count(&self) -> usize {
         self.spec.insns.len()
@@ -510,14 +510,14 @@ impl<'o> Program<'o> {
     ///
     /// ```
     /// let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o");
-    /// let obj = bpfbox_api::Object::open(bad)?;
+    /// let obj = bpfbox::Object::open(bad)?;
     /// let report = obj.programs().next().unwrap().verify()?;
     /// assert!(!report.accepted);
     /// let d = &report.diagnostics[0];
     /// assert!(d.message.contains("invalid access to packet"));
     /// assert_eq!(d.source.as_ref().map(|s| s.line), Some(5));
     /// assert!(d.hint.is_some());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn verify(&self) -> Result<Report> {
         let (report, _) = self.verify_raw(&[])?;
@@ -528,7 +528,7 @@ impl<'o> Program<'o> {
     /// ([`Engine::helpers`]) are checked against their prototypes.
     ///
     /// ```
-    /// use bpfbox_api::{Arg, Engine, HostHelpers, Object, Ret};
+    /// use bpfbox::{Arg, Engine, HostHelpers, Object, Ret};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/host/host_helpers.bpf.o"))?;
     /// let prog = obj.program("good")?;
     /// // Without the host's helpers, helper 1001 does not exist.
@@ -537,7 +537,7 @@ impl<'o> Program<'o> {
     /// h.register(1000, "host_add", Ret::Integer, &[Arg::Scalar, Arg::Scalar], |c| Ok(c.arg(0) + c.arg(1)))?;
     /// h.register(1001, "host_hash", Ret::Integer, &[Arg::Memory, Arg::Size], |_| Ok(0))?;
     /// assert!(prog.verify_with(&Engine::interpreter().helpers(h))?.accepted);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn verify_with(&self, engine: &Engine) -> Result<Report> {
         let (report, _) = self.verify_raw(&engine.host_helpers().prototypes())?;
@@ -566,11 +566,11 @@ impl<'o> Program<'o> {
 /// The verifier's verdict on one program, as data.
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
 /// let r = obj.program("xdp_firewall")?.verify()?;
 /// assert!(r.accepted && r.diagnostics.is_empty() && r.processed_insns > 0);
 /// assert_eq!(r.program, "xdp_firewall");
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -596,10 +596,10 @@ impl Report {
 /// Why the verifier rejects a program, at one instruction.
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/ringbuf_leak_bad.o"))?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/ringbuf_leak_bad.o"))?;
 /// let r = obj.programs().next().unwrap().verify()?;
 /// assert_eq!(r.diagnostics[0].kind, "unreleased_reference");
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -637,11 +637,11 @@ impl Diagnostic {
 /// A line of C source, from BTF line info.
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o"))?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/verifier/c/pkt_short_check_bad.o"))?;
 /// let r = obj.programs().next().unwrap().verify()?;
 /// let s = r.diagnostics[0].source.clone().unwrap();
 /// assert!(s.file.ends_with("pkt_short_check_bad.c") && !s.text.is_empty());
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLine {

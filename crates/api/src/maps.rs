@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// the integer types and `[u8; N]`; implement it for your own `#[repr(C)]` structs.
 ///
 /// ```
-/// use bpfbox_api::Pod;
+/// use bpfbox::Pod;
 /// assert_eq!(<u32 as Pod>::SIZE, 4);
 /// assert_eq!(7u16.to_bytes(), 7u16.to_ne_bytes());
 /// assert_eq!(<[u8; 3]>::from_bytes(&[1, 2, 3]), Some([1, 2, 3]));
@@ -170,15 +170,15 @@ impl Backing {
 /// A map with keys and values as bytes. Cloning shares the map.
 ///
 /// ```
-/// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-/// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+/// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+/// let inst = obj.load(&bpfbox::Engine::interpreter())?;
 /// let m = inst.raw_map("blocklist")?;
 /// m.insert(&[10, 0, 0, 1], &5u64.to_ne_bytes())?;
 /// assert_eq!(m.get(&[10, 0, 0, 1])?, Some(5u64.to_ne_bytes().to_vec()));
 /// assert_eq!(m.entries().len(), 1);
 /// assert!(m.remove(&[10, 0, 0, 1])?);
 /// assert!(m.get(&[1, 2]).is_err()); // wrong key size
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct RawMap {
@@ -233,10 +233,10 @@ impl RawMap {
     /// The map's name.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("stats")?.name(), "stats");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn name(&self) -> &str {
         self.map.name()
@@ -245,10 +245,10 @@ impl RawMap {
     /// The map type as bpftool names it (`hash`, `array`, `ringbuf`...).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("stats")?.map_type(), "array");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn map_type(&self) -> &'static str {
         MapType::name_of(self.map.map_type())
@@ -257,10 +257,10 @@ impl RawMap {
     /// Bytes of a key.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("blocklist")?.key_size(), 4);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn key_size(&self) -> usize {
         self.map.key_size() as usize
@@ -269,10 +269,10 @@ impl RawMap {
     /// Bytes of a value as the program sees it (one CPU's, for per-CPU maps).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("blocklist")?.value_size(), 8);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn value_size(&self) -> usize {
         self.map.value_size() as usize
@@ -282,10 +282,10 @@ impl RawMap {
     /// padded to 8 bytes, one after the other (as `bpf_map_lookup_elem` from user space).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(!inst.raw_map("stats")?.is_percpu());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn is_percpu(&self) -> bool {
         self.map.is_percpu()
@@ -295,10 +295,10 @@ impl RawMap {
     /// possible CPUs).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter().nr_cpus(3))?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter().nr_cpus(3))?;
     /// assert_eq!(inst.raw_map("stats")?.nr_cpus(), 3);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn nr_cpus(&self) -> usize {
         self.map.nr_cpus() as usize
@@ -307,10 +307,10 @@ impl RawMap {
     /// The value under `key`; `None` when there is none.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("blocklist")?.get(&[1, 2, 3, 4])?, None);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check("key", self.key_size(), key.len(), "bytes")?;
@@ -325,11 +325,11 @@ impl RawMap {
     /// every CPU, or all of them padded to 8 bytes each.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.raw_map("stats")?;
     /// assert!(stats.insert(&9u32.to_ne_bytes(), &[0; 8]).is_err()); // E2BIG: 5 entries
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.check("key", self.key_size(), key.len(), "bytes")?;
@@ -350,11 +350,11 @@ impl RawMap {
     /// Delete `key`; `false` when it was not there. Arrays cannot delete (`EINVAL`).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(!inst.raw_map("blocklist")?.remove(&[1, 2, 3, 4])?);
     /// assert!(inst.raw_map("stats")?.remove(&0u32.to_ne_bytes()).is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
         self.check("key", self.key_size(), key.len(), "bytes")?;
@@ -370,10 +370,10 @@ impl RawMap {
     /// that error instead.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.raw_map("stats")?.entries().len(), 5);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.try_entries().unwrap_or_default()
@@ -388,13 +388,13 @@ impl RawMap {
     /// `clear()` does).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.raw_map("stats")?;
     /// stats.insert(&1u32.to_ne_bytes(), &7u64.to_ne_bytes())?;
     /// stats.clear()?;
     /// assert_eq!(stats.get(&1u32.to_ne_bytes())?, Some(vec![0; 8]));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn clear(&self) -> Result<()> {
         let zero = vec![0; self.map.user_value_len()];
@@ -416,7 +416,7 @@ impl RawMap {
     /// when the object has no BTF for the value.
     ///
     /// ```
-    /// use bpfbox_api::{Engine, Input, Object};
+    /// use bpfbox::{Engine, Input, Object};
     /// let obj = Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/proto_counter.bpf.o"))?;
     /// let inst = obj.load(&Engine::interpreter().nr_cpus(1))?;
     /// inst.test_run("count_protocols", &Input::data(vec![0u8; 60]))?;
@@ -424,7 +424,7 @@ impl RawMap {
     /// let v = stats.get(&0u32.to_ne_bytes())?.unwrap();
     /// let json = stats.value_json(&v[..16]).unwrap();
     /// assert_eq!(json, serde_json::json!({"packets": 1, "bytes": 60}));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn value_json(&self, value: &[u8]) -> Option<serde_json::Value> {
         let btf = self.btf.as_ref()?;
@@ -442,12 +442,12 @@ impl RawMap {
 /// ([`crate::Instance::map`]).
 ///
 /// ```
-/// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-/// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+/// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+/// let inst = obj.load(&bpfbox::Engine::interpreter())?;
 /// let blocklist = inst.map::<u32, u64>("blocklist")?;
 /// blocklist.insert(&0x0100_000a, &0)?;
 /// assert_eq!(blocklist.iter()?.collect::<Vec<_>>(), [(0x0100_000a, 0)]);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Map<K, V> {
@@ -492,10 +492,10 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// The untyped map underneath.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.map::<u32, u64>("stats")?.raw().name(), "stats");
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn raw(&self) -> &RawMap {
         &self.raw
@@ -504,11 +504,11 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// The value under `key`.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.map::<u32, u64>("stats")?;
     /// assert_eq!((stats.get(&0)?, stats.get(&5)?), (Some(0), None));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn get(&self, key: &K) -> Result<Option<V>> {
         self.not_percpu("get")?;
@@ -518,13 +518,13 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// Every CPU's value under `key` (per-CPU maps).
     ///
     /// ```
-    /// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/map_types.bpf.o"))?;
-    /// let inst = obj.load(&bpfbox_api::Engine::interpreter().nr_cpus(2))?;
+    /// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/map_types.bpf.o"))?;
+    /// let inst = obj.load(&bpfbox::Engine::interpreter().nr_cpus(2))?;
     /// let m = inst.map::<u32, u32>("t_percpu_array")?;
     /// m.insert(&0, &3)?;
     /// assert_eq!(m.get_percpu(&0)?, Some(vec![3, 3]));
     /// assert!(m.get(&0).is_err());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn get_percpu(&self, key: &K) -> Result<Option<Vec<V>>> {
         let Some(all) = self.raw.get(&key.to_bytes())? else { return Ok(None) };
@@ -538,12 +538,12 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// Set `key` to `value` (on every CPU, for per-CPU maps).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let stats = inst.map::<u32, u64>("stats")?;
     /// stats.insert(&3, &42)?;
     /// assert_eq!(stats.get(&3)?, Some(42));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn insert(&self, key: &K, value: &V) -> Result<()> {
         self.raw.insert(&key.to_bytes(), &value.to_bytes())
@@ -552,12 +552,12 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// Delete `key`; `false` when it was not there.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let b = inst.map::<[u8; 4], u64>("blocklist")?;
     /// b.insert(&[1, 1, 1, 1], &0)?;
     /// assert!(b.remove(&[1, 1, 1, 1])? && !b.remove(&[1, 1, 1, 1])?);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn remove(&self, key: &K) -> Result<bool> {
         self.raw.remove(&key.to_bytes())
@@ -566,11 +566,11 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// A snapshot of every (key, value).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/xdp_firewall.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// let total: u64 = inst.map::<u32, u64>("stats")?.iter()?.map(|(_, n)| n).sum();
     /// assert_eq!(total, 0);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn iter(&self) -> Result<impl Iterator<Item = (K, V)>> {
         self.not_percpu("iter")?;
@@ -581,11 +581,11 @@ impl<K: Pod, V: Pod> Map<K, V> {
     /// A snapshot of every (key, per-CPU values) of a per-CPU map.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/map_types.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter().nr_cpus(2))?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/progs/map_types.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter().nr_cpus(2))?;
     /// let m = inst.map::<u32, u32>("t_percpu_array")?;
     /// assert!(m.iter_percpu()?.all(|(_, v)| v == [0, 0]));
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn iter_percpu(&self) -> Result<impl Iterator<Item = (K, Vec<V>)>> {
         let mut out = Vec::new();
@@ -603,13 +603,13 @@ impl<K: Pod, V: Pod> Map<K, V> {
 /// oldest first; reading consumes them and frees their space, as a user-space consumer.
 ///
 /// ```
-/// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
-/// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+/// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
+/// let inst = obj.load(&bpfbox::Engine::interpreter())?;
 /// let rb = inst.ring_buffer("events")?;
 /// let mut n = 0;
 /// rb.poll(|_record| n += 1);
 /// assert_eq!(n, 0);
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct RingBuffer {
@@ -630,10 +630,10 @@ impl RingBuffer {
     /// Every record not read yet.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert!(inst.ring_buffer("events")?.drain().is_empty());
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn drain(&self) -> Vec<Vec<u8>> {
         self.raw.map.vm().map(|m| m.ringbuf_consume()).unwrap_or_default()
@@ -642,10 +642,10 @@ impl RingBuffer {
     /// Call `f` on every record not read yet; returns how many.
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ringbuf_events.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.ring_buffer("events")?.poll(|_| ()), 0);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn poll(&self, mut f: impl FnMut(&[u8])) -> usize {
         let records = self.drain();
@@ -660,10 +660,10 @@ impl RingBuffer {
 /// with `bpf_perf_event_output`, as (CPU, bytes).
 ///
 /// ```
-/// let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/realworld/bashreadline.bpf.o"))?;
-/// let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+/// let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/realworld/bashreadline.bpf.o"))?;
+/// let inst = obj.load(&bpfbox::Engine::interpreter())?;
 /// assert!(inst.perf_buffer("events")?.drain().is_empty());
-/// # Ok::<(), bpfbox_api::Error>(())
+/// # Ok::<(), bpfbox::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct PerfBuffer {
@@ -684,10 +684,10 @@ impl PerfBuffer {
     /// Every record not read yet, as (CPU, bytes).
     ///
     /// ```
-    /// # let obj = bpfbox_api::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/realworld/bashreadline.bpf.o"))?;
-    /// # let inst = obj.load(&bpfbox_api::Engine::interpreter())?;
+    /// # let obj = bpfbox::Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/realworld/bashreadline.bpf.o"))?;
+    /// # let inst = obj.load(&bpfbox::Engine::interpreter())?;
     /// assert_eq!(inst.perf_buffer("events")?.drain(), vec![]);
-    /// # Ok::<(), bpfbox_api::Error>(())
+    /// # Ok::<(), bpfbox::Error>(())
     /// ```
     pub fn drain(&self) -> Vec<(u32, Vec<u8>)> {
         self.raw.map.vm().map(|m| m.perf_consume()).unwrap_or_default()

@@ -3,7 +3,7 @@
 //! and return what the host computed; misuses are rejected by the verifier with the
 //! kernel's diagnostics.
 
-use bpfbox_api::{Arg, Engine, Error, HelperCall, HelperError, HostHelpers, Input, Instance, Object, Ret};
+use bpfbox::{Arg, Engine, Error, HelperCall, HelperError, HostHelpers, Input, Instance, Object, Ret};
 
 fn object() -> Object {
     Object::open(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/host/host_helpers.bpf.o")).expect("object opens")

@@ -7,7 +7,7 @@
 //! Needs root (or CAP_BPF): prints a SKIP line otherwise, and fails when `CI=true`.
 //! Compiled only with the feature `kernel` (`required-features` in Cargo.toml).
 
-use bpfbox_api::{Backend, Engine, Error, Input, KernelLoadOptions, KernelObject, Output};
+use bpfbox::{Backend, Engine, Error, Input, KernelLoadOptions, KernelObject, Output};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -210,7 +210,7 @@ fn typed_maps_and_errors_match_the_user_space_ones() {
     check(&kernel);
     check(&user);
     // The errno values themselves agree.
-    let errno = |inst: &dyn Fn() -> bpfbox_api::Result<()>| match inst() {
+    let errno = |inst: &dyn Fn() -> bpfbox::Result<()>| match inst() {
         Err(Error::Map { errno, .. }) => errno,
         other => panic!("{other:?}"),
     };

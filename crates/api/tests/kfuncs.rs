@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use bpfbox_api::{Engine, Input, Object};
+use bpfbox::{Engine, Input, Object};
 
 const XDP_DROP: u64 = 1;
 const XDP_PASS: u64 = 2;

@@ -4,7 +4,7 @@
 //! for both engines, on programs with packet parsing, context field loads and
 //! stores, and array and hash map lookups.
 
-use bpfbox_api::{Engine, Input, Object};
+use bpfbox::{Engine, Input, Object};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

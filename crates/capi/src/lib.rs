@@ -1,4 +1,4 @@
-//! libbpfbox: the C API of bpfbox, over `bpfbox-api`. Every function is declared in
+//! libbpfbox: the C API of bpfbox, over the `bpfbox` crate. Every function is declared in
 //! `include/bpfbox.h`, whose declarations are generated from this file by
 //! `tests/header.rs` (`BPFBOX_BLESS=1` rewrites them).
 //!
@@ -8,7 +8,7 @@
 //! No Rust panic crosses the boundary: each entry point catches it and reports an
 //! error. Strings bpfbox returns are freed with `bpfbox_string_free`.
 
-use bpfbox_api::{Arg, Engine, HelperCall, HelperError, HostHelpers, Input, Instance, Object, RawMap, Report, Ret};
+use facade::{Arg, Engine, HelperCall, HelperError, HostHelpers, Input, Instance, Object, RawMap, Report, Ret};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -618,3 +618,6 @@ pub unsafe extern "C" fn bpfbox_map_delete(
         Ok(if m.remove(key).map_err(|e| e.to_string())? { 0 } else { 1 })
     })
 }
+
+#[cfg(test)]
+mod ffi_tests;

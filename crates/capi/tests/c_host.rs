@@ -2,7 +2,7 @@
 //! system's C compiler, linked with libbpfbox.so, and run on a repository object.
 //! Without a C compiler it prints SKIP (and fails under CI=true).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn c_compiler() -> Option<String> {

@@ -8,7 +8,7 @@
 //! - `run jit` / `run interp`: `bpfbox run --engine jit|interp`, the CLI's
 //!   `duration_ns` (the mean of the repeated runs inside `Runtime::test_run`,
 //!   measured as the kernel measures its own: around the loop of runs);
-//! - `lib jit`: the library call underneath (`bpfbox_api::Instance::test_run` with
+//! - `lib jit`: the library call underneath (`bpfbox::Instance::test_run` with
 //!   `repeat`), timed from outside the call, divided by N;
 //! - `rbpf interp`: rbpf 0.4's interpreter on the object's `bpfbox` twin (the same
 //!   C body with a context of two 64-bit pointers, as rbpf has no `xdp_md`), for
@@ -137,9 +137,9 @@ fn cli(case: &Case, data: &Path, engine: &[&str]) -> Result<(u64, f64), String> 
 
 /// The library call: one `test_run` with `repeat`, timed from outside.
 fn library(case: &Case) -> Result<(u64, f64), String> {
-    let obj = bpfbox_api::Object::open(repo().join(case.obj)).map_err(|e| e.to_string())?;
-    let inst = obj.load(&bpfbox_api::Engine::jit()).map_err(|e| e.to_string())?;
-    let input = bpfbox_api::Input { data: case.data.clone(), ctx: None, repeat: case.repeat };
+    let obj = bpfbox::Object::open(repo().join(case.obj)).map_err(|e| e.to_string())?;
+    let inst = obj.load(&bpfbox::Engine::jit()).map_err(|e| e.to_string())?;
+    let input = bpfbox::Input { data: case.data.clone(), ctx: None, repeat: case.repeat };
     let t = Instant::now();
     let out = inst.test_run(case.prog, &input).map_err(|e| e.to_string())?;
     Ok((out.retval, t.elapsed().as_nanos() as f64 / case.repeat as f64))

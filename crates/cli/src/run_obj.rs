@@ -318,7 +318,7 @@ pub(crate) fn build_runtime(
     let mut ids = Vec::new();
     for m in &obj.maps {
         ids.push(
-            rt.create_map(&bpfbox_api::map_def(m))
+            rt.create_map(&bpfbox::map_def(m))
                 .map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?,
         );
     }

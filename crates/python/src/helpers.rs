@@ -6,7 +6,7 @@
 //! and returns an int (None is 0). An exception ends the run with a RuntimeError
 //! carrying its text.
 
-use bpfbox_api::{Arg, HelperCall, HelperError, HostHelpers, Ret};
+use bpfbox::{Arg, HelperCall, HelperError, HostHelpers, Ret};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyTuple};

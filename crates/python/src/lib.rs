@@ -1,4 +1,4 @@
-//! The `bpfbox` Python module: bcc's `BPF` object and tables, over `bpfbox-api`, plus
+//! The `bpfbox` Python module: bcc's `BPF` object and tables, over the `bpfbox` crate, plus
 //! what bcc lacks — `run` and `verify` in user space, without root — so eBPF programs
 //! get pytest unit tests.
 //!
@@ -6,7 +6,7 @@
 //! `KeyError` for unknown names and missing keys, `OSError` for files,
 //! `RuntimeError` for refused or faulting runs); nothing here panics on user input.
 
-use bpfbox_api::{Engine, Error, Input, Instance, LoadOptions, Object};
+use bpfbox::{Engine, Error, Input, Instance, LoadOptions, Object};
 use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -85,7 +85,7 @@ impl Bpf {
     }
 }
 
-fn diag_dict<'py>(py: Python<'py>, prog: &str, d: &bpfbox_api::Diagnostic) -> PyResult<Bound<'py, PyDict>> {
+fn diag_dict<'py>(py: Python<'py>, prog: &str, d: &bpfbox::Diagnostic) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("program", prog)?;
     out.set_item("pc", d.pc)?;

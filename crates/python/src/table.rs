@@ -3,7 +3,7 @@
 //! and 8 bytes, bytes otherwise; per-CPU maps give a list with one value per CPU.
 
 use crate::to_py;
-use bpfbox_api::RawMap;
+use bpfbox::RawMap;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};

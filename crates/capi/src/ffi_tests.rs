@@ -1,6 +1,6 @@
 //! Bad input through the C API: errors with reasons, never a panic or a crash.
 
-use bpfbox::*;
+use crate::*;
 use std::ffi::{c_char, CStr};
 use std::ptr::{null, null_mut};
 
