@@ -318,8 +318,7 @@ pub(crate) fn build_runtime(
     let mut ids = Vec::new();
     for m in &obj.maps {
         ids.push(
-            rt.create_map(&bpfbox::map_def(m))
-                .map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?,
+            rt.create_map(&bpfbox::map_def(m)).map_err(|e| CliError::input(file, format!("map `{}`: {e}", m.name)))?,
         );
     }
     // Every program is loaded, so that tail calls find their targets.
