@@ -33,16 +33,31 @@ impl Target for Loop {
     }
 }
 
-fn best<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+/// CPU time of this process's threads alive now (Linux: /proc/self/task/*/schedstat),
+/// in ns: on a shared, loaded machine it moves less than wall time. The debuggee's
+/// worker is alive while it is paused, so it counts for a recording that stops.
+fn cpu_ns() -> Option<u64> {
+    let mut sum = 0;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok()?;
+        sum += s.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(sum)
+}
+
+/// The best of `n` runs of `f`: wall time, CPU time, the last result.
+fn best<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
     let mut out = None;
-    let mut best = Duration::MAX;
+    let (mut best, mut best_cpu) = (Duration::MAX, Duration::MAX);
     for _ in 0..n {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_ns());
         let v = f();
         best = best.min(t.elapsed());
+        let cpu = cpu_ns().zip(c).map_or(Duration::ZERO, |(b, a)| Duration::from_nanos(b.saturating_sub(a)));
+        best_cpu = best_cpu.min(cpu);
         out = Some(v);
     }
-    (best, out.expect("ran"))
+    (best, best_cpu, out.expect("ran"))
 }
 
 fn main() {
@@ -52,19 +67,18 @@ fn main() {
 
     let l = target.launch().expect("launch");
     let input = l.inputs[0].clone();
-    let (plain, out) = best(5, || l.runtime.test_run(l.prog, &input).expect("runs"));
+    let (plain, plain_cpu, out) = best(5, || l.runtime.test_run(l.prog, &input).expect("runs"));
     let n = out.insns_executed;
 
     let target: Arc<dyn Target> = Arc::new(target);
     // The first recording maps fresh memory; later ones (replays, restarts) reuse the
     // buffers of finished runs (engine::pool).
-    let t = Instant::now();
-    let first = Debuggee::start(target.clone(), progs.clone(), 0, Stop::default()).expect("starts");
-    let cold = t.elapsed();
+    let (cold, cold_cpu, first) =
+        best(1, || Debuggee::start(target.clone(), progs.clone(), 0, Stop::default()).expect("starts"));
     let (d, _, t) = first;
     drop(d);
     bpfbox_debug::engine::pool::give_trace(t);
-    let (recorded, (dbg, ev, trace)) =
+    let (recorded, recorded_cpu, (dbg, ev, trace)) =
         best(3, || Debuggee::start(target.clone(), progs.clone(), 0, Stop::default()).expect("starts"));
     let Event::Stopped(end) = ev else { panic!("no stop before exit") };
     assert_eq!(end.step + 1, n, "stopped before the final exit");
@@ -84,7 +98,7 @@ fn main() {
     drop(dbg);
 
     let _ = trace;
-    let (replay, _) = best(3, || {
+    let (replay, _, _) = best(3, || {
         Debuggee::start(target.clone(), progs.clone(), 0, Stop { at_step: Some(end.step - 1), ..Stop::default() })
             .expect("replays")
     });
@@ -99,6 +113,17 @@ fn main() {
         ratio(cold)
     );
     println!("  the same, recording buffers reused: {:8.1} ms   ({:.2}x)", ms(recorded), ratio(recorded));
+    if plain_cpu > Duration::ZERO {
+        let cpu_ratio = |d: Duration| d.as_secs_f64() / plain_cpu.as_secs_f64();
+        println!(
+            "CPU time (less noisy when the machine is shared): plain {:.1} ms, cold {:.1} ms ({:.2}x), reused {:.1} ms ({:.2}x)",
+            ms(plain_cpu),
+            ms(cold_cpu),
+            cpu_ratio(cold_cpu),
+            ms(recorded_cpu),
+            cpu_ratio(recorded_cpu)
+        );
+    }
     println!("reverse-stepi at the end (in place):  {:8.3} ms   (goal < 50 ms)", ms(rsi));
     println!("back to step 0 (undo {} steps):  {:8.1} ms", end.step, ms(to_start));
     println!(

@@ -4,12 +4,13 @@
 //!
 //! A run goes through [`bpfbox_vm::Runtime::test_run`] (the path `bpfbox run` takes)
 //! with a [`DebugHook`] installed by [`bpfbox_vm::debug::with_hook`]. Before every
-//! instruction the hook numbers the step, appends `(program, pc, depth)` to the
-//! recording and the undo information of the previous instruction to the [`Undo`]
-//! log (the registers it changed, the bytes a store or atomic is about to overwrite,
-//! the frame a call overwrites, the memory a helper may write), then checks the
-//! [`Stop`] condition; when it holds, the worker sends a [`Snapshot`] and waits,
-//! serving memory reads, until it is resumed, rewound or killed.
+//! instruction the hook numbers the step, extends the recording (a [`Trace`]: runs
+//! of sequential `(pc, depth)`, the program per stretch) and appends the undo
+//! information of the previous instruction to the [`Undo`] log (the registers it
+//! changed, the bytes a store or atomic is about to overwrite, the frame a call
+//! overwrites, the memory a helper may write), then checks the [`Stop`] condition;
+//! when it holds, the worker sends a [`Snapshot`] and waits, serving memory reads,
+//! until it is resumed, rewound or killed.
 //!
 //! Going back to step `m` undoes the instructions in place, newest first, when they
 //! all ran in the same interpreter loop and none had effects the log cannot undo
@@ -19,9 +20,7 @@
 //! are deterministic, but at the addresses of the new run.
 
 use bpfbox_isa::{CallTarget, Insn};
-use bpfbox_vm::debug::{
-    trace_entry, DebugHook, MemUndo, Recorder, SavedFrame, Step, CALL_HOOK, NO_REG, STORE, TRACE_PC_BITS,
-};
+use bpfbox_vm::debug::{DebugHook, MemUndo, Recorder, Run, SavedFrame, Step, CALL_HOOK, NO_REG, STORE, TRACE_PC_BITS};
 use bpfbox_vm::{Map, ProgId, Runtime, TestRunInput, VmError};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -70,11 +69,15 @@ pub struct Stretch {
     pub packet: u8,
 }
 
-/// The recording: per step `pc | depth << 24` (the 4 bytes the interpreter writes
-/// inline), and the program and input per [`Stretch`].
+/// The recording: per step (pc, depth) as [`Run`]s of sequential steps (an entry only
+/// where control flow is not sequential: the interpreter writes one inline for a taken
+/// jump), and the program and input per [`Stretch`].
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Trace {
-    pub steps: Vec<u32>,
+    /// In step order; the first starts at step 0.
+    pub runs: Vec<Run>,
+    /// The number of steps recorded.
+    pub steps: u32,
     /// In step order; the first starts at step 0.
     pub stretches: Vec<Stretch>,
 }
@@ -83,48 +86,127 @@ fn pc_of(x: u32) -> usize {
     (x & ((1 << TRACE_PC_BITS) - 1)) as usize
 }
 
-fn unpack(x: u32, s: Stretch) -> StepRec {
+/// Step `n` of run `r` in stretch `s` (`n` in the run).
+fn unpack(r: Run, n: usize, s: Stretch) -> StepRec {
+    let x = r.at.wrapping_add((n as u32).wrapping_sub(r.step));
     StepRec { pc: pc_of(x) as u32, depth: (x >> TRACE_PC_BITS) as u8, prog: s.prog, packet: s.packet }
 }
 
-/// The stretch step `n` belongs to.
-fn stretch_at(stretches: &[Stretch], n: usize) -> Stretch {
-    let i = stretches.partition_point(|s| s.start as usize <= n);
-    i.checked_sub(1).map_or(Stretch { start: 0, prog: 0, packet: 0 }, |i| stretches[i])
+/// The index of the last element whose start is at most `n` (0 when none is).
+fn last_at<T>(v: &[T], n: usize, start: impl Fn(&T) -> u32) -> usize {
+    v.partition_point(|x| start(x) as usize <= n).saturating_sub(1)
 }
+
+/// Steps of a recording in order, from both ends ([`Trace::range`]).
+#[derive(Debug, Clone)]
+pub struct Steps<'a> {
+    runs: &'a [Run],
+    stretches: &'a [Stretch],
+    /// Steps `front..back` are left.
+    front: usize,
+    back: usize,
+    /// The run and stretch of `front`, and of `back - 1`.
+    rf: usize,
+    sf: usize,
+    rb: usize,
+    sb: usize,
+}
+
+impl<'a> Steps<'a> {
+    fn new(runs: &'a [Run], steps: usize, stretches: &'a [Stretch], range: std::ops::Range<usize>) -> Self {
+        let back = range.end.min(steps);
+        let front = range.start.min(back);
+        let last = back.saturating_sub(1);
+        Steps {
+            runs,
+            stretches,
+            front,
+            back,
+            rf: last_at(runs, front, |r| r.step),
+            sf: last_at(stretches, front, |s| s.start),
+            rb: last_at(runs, last, |r| r.step),
+            sb: last_at(stretches, last, |s| s.start),
+        }
+    }
+
+    fn rec(&self, n: usize, r: usize, s: usize) -> StepRec {
+        let s = self.stretches.get(s).copied().unwrap_or(Stretch { start: 0, prog: 0, packet: 0 });
+        unpack(self.runs.get(r).copied().unwrap_or_default(), n, s)
+    }
+}
+
+impl Iterator for Steps<'_> {
+    type Item = StepRec;
+
+    fn next(&mut self) -> Option<StepRec> {
+        if self.front >= self.back {
+            return None;
+        }
+        let n = self.front;
+        while self.runs.get(self.rf + 1).is_some_and(|r| r.step as usize <= n) {
+            self.rf += 1;
+        }
+        while self.stretches.get(self.sf + 1).is_some_and(|s| s.start as usize <= n) {
+            self.sf += 1;
+        }
+        self.front += 1;
+        Some(self.rec(n, self.rf, self.sf))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Steps<'_> {
+    fn next_back(&mut self) -> Option<StepRec> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        let n = self.back;
+        while self.rb > 0 && self.runs[self.rb].step as usize > n {
+            self.rb -= 1;
+        }
+        while self.sb > 0 && self.stretches[self.sb].start as usize > n {
+            self.sb -= 1;
+        }
+        Some(self.rec(n, self.rb, self.sb))
+    }
+}
+
+impl ExactSizeIterator for Steps<'_> {}
 
 impl Trace {
     /// The number of steps recorded.
     pub fn len(&self) -> usize {
-        self.steps.len()
+        self.steps as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.steps == 0
     }
 
     /// Step `n`.
     pub fn get(&self, n: usize) -> Option<StepRec> {
-        self.steps.get(n).map(|x| unpack(*x, stretch_at(&self.stretches, n)))
+        (n < self.len()).then(|| self.range(n..n + 1).next()).flatten()
     }
 
     /// Steps `range` in order (`.rev()` for newest first).
-    pub fn range(&self, range: std::ops::Range<usize>) -> impl DoubleEndedIterator<Item = StepRec> + '_ {
-        let end = range.end.min(self.steps.len());
-        let start = range.start.min(end);
-        let first = self.stretches.partition_point(|s| s.start as usize <= start).saturating_sub(1);
-        let last = self.stretches.partition_point(|s| (s.start as usize) < end);
-        let stretches = &self.stretches[first.min(last)..last];
-        stretches.iter().enumerate().flat_map(move |(i, s)| {
-            let to = stretches.get(i + 1).map_or(end, |t| t.start as usize);
-            let from = (s.start as usize).max(start).min(to);
-            self.steps[from..to].iter().map(move |x| unpack(*x, *s))
-        })
+    pub fn range(&self, range: std::ops::Range<usize>) -> Steps<'_> {
+        Steps::new(&self.runs, self.len(), &self.stretches, range)
     }
 
     /// Every step in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = StepRec> + '_ {
-        self.range(0..self.steps.len())
+    pub fn iter(&self) -> Steps<'_> {
+        self.range(0..self.len())
+    }
+
+    /// The steps before step `n`, newest first, with their numbers.
+    pub fn before(&self, n: usize) -> impl Iterator<Item = (usize, StepRec)> + '_ {
+        let n = n.min(self.len());
+        (0..n).rev().zip(self.range(0..n).rev())
     }
 }
 
@@ -427,17 +509,34 @@ impl Hook {
 
     /// The recording, for the controller while the run is paused.
     fn lend_trace(&mut self) -> Trace {
-        Trace { steps: std::mem::take(&mut self.rec.trace), stretches: std::mem::take(&mut self.stretches) }
+        Trace {
+            runs: std::mem::take(&mut self.rec.runs),
+            steps: self.rec.steps,
+            stretches: std::mem::take(&mut self.stretches),
+        }
     }
 
     fn return_trace(&mut self, t: Trace) {
-        self.rec.trace = t.steps;
+        self.rec.runs = t.runs;
+        self.rec.steps = t.steps;
         self.stretches = t.stretches;
+        // Recomputes `next`.
+        self.rec.truncate_steps(t.steps);
     }
 
     /// Step `n` of the recording (the worker holds it).
     fn step_rec(&self, n: usize) -> StepRec {
-        unpack(self.rec.trace.get(n).copied().unwrap_or(0), stretch_at(&self.stretches, n))
+        self.steps(n..n + 1).next().unwrap_or(StepRec { pc: 0, prog: 0, depth: 0, packet: 0 })
+    }
+
+    /// Steps `range` of the recording (the worker holds it).
+    fn steps(&self, range: std::ops::Range<usize>) -> Steps<'_> {
+        Steps::new(&self.rec.runs, self.len(), &self.stretches, range)
+    }
+
+    /// The number of steps recorded.
+    fn len(&self) -> usize {
+        self.rec.steps as usize
     }
 
     /// The fast path's table for the current program and stop condition.
@@ -469,7 +568,9 @@ impl Hook {
     fn arm(&mut self, step: &Step<'_>, n: u64) {
         self.rec.call_always = !self.stop.watches.is_empty() || self.stop.custom.is_some();
         // Room for the fast path: the hook is called back before it runs out.
-        let room = grow(&mut self.rec.trace).min(grow(&mut self.rec.old)).min(grow(&mut self.rec.mem)) as u64;
+        let room = self.rec.reserve() as u64;
+        // Step numbers are u32 (the hook refuses the last one).
+        let room = room.min(u64::from(u32::MAX - self.rec.steps));
         self.rec.call_at = match self.stop.at_step {
             Some(s) if s > n => step.executed() + (s - n).min(room),
             _ => step.executed() + room,
@@ -480,9 +581,9 @@ impl Hook {
     /// Record step `n` (the instruction at the current pc): its trace entry, the
     /// register it overwrites and what else undoing it needs.
     fn record(&mut self, step: &mut Step<'_>) {
-        let n = self.rec.trace.len() as u32;
+        let n = self.rec.steps;
         let pc = step.pc();
-        self.rec.trace.push(trace_entry(pc, step.depth()));
+        self.rec.push_step(pc, step.depth());
         let k = self.regs_of.get(usize::from(self.prog)).and_then(|t| t.get(pc)).copied().unwrap_or(CALL_HOOK);
         if k < NO_REG {
             self.rec.old.push(step.reg(usize::from(k)));
@@ -579,7 +680,7 @@ impl Hook {
     }
 
     fn snapshot(&self, step: &Step<'_>, reason: StopReason) -> Snapshot {
-        let n = self.rec.trace.len().saturating_sub(1);
+        let n = self.len().saturating_sub(1);
         Snapshot {
             step: n as u64,
             rec: self.step_rec(n),
@@ -594,7 +695,7 @@ impl Hook {
     /// Undo steps `m..n` in place (the current step is `n`, already recorded), then
     /// record step `m` again. `false` when the log does not allow it.
     fn undo_to(&mut self, m: u64, step: &mut Step<'_>) -> bool {
-        let Some(n) = (self.rec.trace.len() as u64).checked_sub(1) else { return false };
+        let Some(n) = (self.len() as u64).checked_sub(1) else { return false };
         if m >= n || !self.undo.can_undo(m as u32, n as u32) {
             return false;
         }
@@ -619,15 +720,21 @@ impl Hook {
         let kind_of = |pc: usize| kinds.get(pc).copied().unwrap_or(CALL_HOOK);
         let pushes = |kind: u8| kind < NO_REG || kind == CALL_HOOK;
         // `old` and `mem` have the current step's entries too.
-        let cur = pc_of(self.rec.trace[n as usize]);
+        let cur = self.step_rec(n as usize).pc as usize;
         let mut oi = self.rec.old.len() - usize::from(pushes(kind_of(cur)));
         let mut mi = self.rec.mem.len() - usize::from(self.store_at(prog, cur).is_some());
         // Every frame writable while memory is restored (stores of deeper frames).
         step.rewind(step.pc(), bpfbox_vm::MAX_CALL_FRAMES - 1, &[], &[]);
         // Newest first: registers from `old` or the multi-register log, memory from
         // the store and block logs.
+        // One stretch: the pcs come from the runs alone.
+        let runs = &self.rec.runs;
+        let mut run = last_at(runs, n as usize, |r| r.step);
         for k in (m..n).rev() {
-            let pc = pc_of(self.rec.trace[k as usize]);
+            while run > 0 && u64::from(runs[run].step) > k {
+                run -= 1;
+            }
+            let pc = pc_of(runs[run].at.wrapping_add(k as u32 - runs[run].step));
             let kind = kind_of(pc);
             let k32 = k as u32;
             if pushes(kind) {
@@ -681,7 +788,7 @@ impl Hook {
         step.set_executed(step.executed() - (n - m));
         self.undo.truncate(m32);
         self.rec.mem.truncate(mi);
-        self.rec.trace.truncate(m as usize);
+        self.rec.truncate_steps(m32);
         let keep = self.stretches.partition_point(|s| s.start <= m32);
         self.stretches.truncate(keep);
         self.rec.old.truncate(oi);
@@ -696,24 +803,20 @@ impl Hook {
         let block = self.undo.blocks.iter().rev().find(|b| b.0 < n && hit(b.1, b.2.len() as u64)).map(|b| b.0);
         // `mem` has one entry per step that writes memory: walk the steps back.
         let mut mi = self.rec.mem.len();
-        let mut end = self.rec.trace.len();
-        for s in self.stretches.iter().rev() {
-            let start = (s.start as usize).min(end);
-            for k in (start..end).rev() {
-                if block.is_some_and(|b| k as u32 <= b) {
-                    return block.map(u64::from);
-                }
-                let Some((_, _, size)) = self.store_at(usize::from(s.prog), pc_of(self.rec.trace[k])) else {
-                    continue;
-                };
-                let Some(i) = mi.checked_sub(1) else { return block.map(u64::from) };
-                mi = i;
-                let u = self.rec.mem[mi];
-                if (k as u32) < n && u.addr != NO_ADDR && hit(u.addr, size as u64) {
-                    return Some(k as u64);
-                }
+        let end = self.len();
+        for (k, r) in (0..end).rev().zip(self.steps(0..end).rev()) {
+            if block.is_some_and(|b| k as u32 <= b) {
+                return block.map(u64::from);
             }
-            end = start;
+            let Some((_, _, size)) = self.store_at(usize::from(r.prog), r.pc as usize) else {
+                continue;
+            };
+            let Some(i) = mi.checked_sub(1) else { return block.map(u64::from) };
+            mi = i;
+            let u = self.rec.mem[mi];
+            if (k as u32) < n && u.addr != NO_ADDR && hit(u.addr, size as u64) {
+                return Some(k as u64);
+            }
         }
         block.map(u64::from)
     }
@@ -767,26 +870,34 @@ impl Hook {
 impl DebugHook for Hook {
     fn before_insn(&mut self, step: &mut Step<'_>) -> Result<(), VmError> {
         if step.is_first() {
-            if step.vm().program().insns().len() > 1 << TRACE_PC_BITS {
+            // A pc + 1 must fit beside the depth ([`Recorder::next`]).
+            if step.vm().program().insns().len() >= 1 << TRACE_PC_BITS {
                 return Err(VmError::Helper {
                     pc: step.pc(),
                     id: u32::MAX,
-                    reason: "the debugger records programs of up to 16M instructions".into(),
+                    reason: "the debugger records programs of fewer than 16M instructions".into(),
                 });
             }
             self.prog = self.prog_index(step);
-            let start = self.rec.trace.len() as u32;
+            let start = self.rec.steps;
             self.undo.segments.push(start);
             begin_stretch(&mut self.stretches, start, self.prog, self.packet);
         }
+        if self.rec.steps == u32::MAX {
+            return Err(VmError::Helper {
+                pc: step.pc(),
+                id: u32::MAX,
+                reason: "the debugger records runs of fewer than 4G instructions".into(),
+            });
+        }
         self.record(step);
-        let n = self.rec.trace.len() as u64 - 1;
+        let n = self.len() as u64 - 1;
         let rec = self.step_rec(n as usize);
         if let Some(reason) = self.check(&rec, n, step) {
             let snap = self.snapshot(step, reason);
             self.pause(snap, step)?;
         }
-        let n = self.rec.trace.len() as u64 - 1;
+        let n = self.len() as u64 - 1;
         self.arm(step, n);
         Ok(())
     }
@@ -978,12 +1089,7 @@ fn worker(
         packet: 0,
         last_packet: launch.inputs.len().saturating_sub(1).min(255) as u8,
         stretches: Vec::new(),
-        rec: Recorder {
-            trace: pool::take_trace(),
-            old: pool::take_old(),
-            mem: pool::take_mem(),
-            ..Recorder::default()
-        },
+        rec: Recorder { runs: pool::take_runs(), old: pool::take_old(), mem: pool::take_mem(), ..Recorder::default() },
         stop: Box::new(stop),
         undo: Undo::default(),
     };
@@ -994,9 +1100,9 @@ fn worker(
             Err(bpfbox_vm::RuntimeError::Fault { error, .. }) => error.pc(),
             _ => None,
         };
-        let last = hook.rec.trace.len().checked_sub(1);
+        let last = hook.len().checked_sub(1);
         let fault_step = match (fault_pc, last) {
-            (Some(pc), Some(n)) if pc_of(hook.rec.trace[n]) == pc => Some(n as u64),
+            (Some(pc), Some(n)) if hook.step_rec(n).pc as usize == pc => Some(n as u64),
             _ => None,
         };
         let (result, printk) = match out {
@@ -1019,25 +1125,15 @@ fn worker(
     let _ = tx.send(FromWorker::Exited(hook.lend_trace()));
 }
 
-/// Make room for at least a million more entries (doubling, so that the fast path
-/// never reallocates in the middle of a loop). Returns the room left.
-fn grow<T>(v: &mut Vec<T>) -> usize {
-    const CHUNK: usize = 1 << 20;
-    if v.capacity() - v.len() < CHUNK {
-        v.reserve(v.capacity().max(4 * CHUNK));
-    }
-    v.capacity() - v.len() - 1
-}
-
 /// Recording buffers kept for the next run of this process: replays and restarts
 /// reuse memory the kernel has already mapped in (page faults are most of the cost of
 /// recording a long run).
 pub mod pool {
-    use bpfbox_vm::debug::MemUndo;
+    use bpfbox_vm::debug::{MemUndo, Run};
     use std::sync::Mutex;
 
     const KEEP: usize = 4;
-    static TRACE: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
+    static RUNS: Mutex<Vec<Vec<Run>>> = Mutex::new(Vec::new());
     static OLD: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
     static MEM: Mutex<Vec<Vec<MemUndo>>> = Mutex::new(Vec::new());
 
@@ -1061,8 +1157,8 @@ pub mod pool {
         }
     }
 
-    pub fn take_trace() -> Vec<u32> {
-        take(&TRACE)
+    pub fn take_runs() -> Vec<Run> {
+        take(&RUNS)
     }
 
     pub fn take_old() -> Vec<u64> {
@@ -1079,7 +1175,7 @@ pub mod pool {
 
     /// Hand back a trace the session no longer needs.
     pub fn give_trace(t: super::Trace) {
-        give(&TRACE, t.steps)
+        give(&RUNS, t.runs)
     }
 
     pub fn give_mem(v: Vec<MemUndo>) {
@@ -1091,6 +1187,18 @@ pub mod pool {
 mod tests {
     use super::*;
 
+    /// (pc, depth) of the steps of the tests: sequential stretches, jumps back and
+    /// forth, calls and returns.
+    const STEPS: [(usize, usize); 9] = [(10, 0), (11, 0), (12, 1), (13, 1), (3, 1), (4, 1), (4, 0), (5, 0), (9, 0)];
+
+    fn recorded(steps: &[(usize, usize)]) -> Recorder {
+        let mut rec = Recorder::default();
+        for &(pc, depth) in steps {
+            rec.push_step(pc, depth);
+        }
+        rec
+    }
+
     #[test]
     fn steps_take_their_program_from_their_stretch() {
         let mut stretches = Vec::new();
@@ -1100,23 +1208,66 @@ mod tests {
         begin_stretch(&mut stretches, 4, 2, 0);
         begin_stretch(&mut stretches, 5, 0, 1);
         assert_eq!(stretches.len(), 3);
-        let steps: Vec<u32> = (0..7).map(|i| trace_entry(10 + i, (i % 3) as usize)).collect();
-        let t = Trace { steps, stretches };
+        let rec = recorded(&STEPS);
+        // A run per jump or depth change, not per step.
+        assert_eq!(rec.runs.len(), 5);
+        let t = Trace { runs: rec.runs, steps: rec.steps, stretches };
+        let n = STEPS.len();
         let want = |k: usize| StepRec {
-            pc: 10 + k as u32,
-            depth: (k % 3) as u8,
-            prog: [0, 0, 0, 2, 2, 0, 0][k],
-            packet: [0, 0, 0, 0, 0, 1, 1][k],
+            pc: STEPS[k].0 as u32,
+            depth: STEPS[k].1 as u8,
+            prog: [0, 0, 0, 2, 2, 0, 0, 0, 0][k],
+            packet: [0, 0, 0, 0, 0, 1, 1, 1, 1][k],
         };
-        let all: Vec<StepRec> = (0..7).map(want).collect();
+        let all: Vec<StepRec> = (0..n).map(want).collect();
+        assert_eq!(t.len(), n);
         assert_eq!(t.iter().collect::<Vec<_>>(), all);
-        assert_eq!((0..7).filter_map(|k| t.get(k)).collect::<Vec<_>>(), all);
-        assert_eq!(t.get(7), None);
-        for a in 0..=8 {
-            for b in a..=8 {
+        assert_eq!((0..n).filter_map(|k| t.get(k)).collect::<Vec<_>>(), all);
+        assert_eq!(t.get(n), None);
+        for a in 0..=n + 1 {
+            for b in a..=n + 1 {
                 let got: Vec<StepRec> = t.range(a..b).rev().collect();
-                let want: Vec<StepRec> = all[a.min(7)..b.min(7)].iter().rev().copied().collect();
+                let want: Vec<StepRec> = all[a.min(n)..b.min(n)].iter().rev().copied().collect();
                 assert_eq!(got, want, "{a}..{b}");
+                // Both ends at once.
+                let mut it = t.range(a..b);
+                let (mut front, mut back) = (Vec::new(), Vec::new());
+                loop {
+                    match (it.next(), it.next_back()) {
+                        (Some(x), Some(y)) => {
+                            front.push(x);
+                            back.push(y);
+                        }
+                        (Some(x), None) => front.push(x),
+                        _ => break,
+                    }
+                }
+                front.extend(back.into_iter().rev());
+                assert_eq!(front, all[a.min(n)..b.min(n)], "{a}..{b} from both ends");
+            }
+        }
+    }
+
+    #[test]
+    fn cutting_the_recording_and_going_on_is_recording_afresh() {
+        for m in 0..=STEPS.len() {
+            let mut rec = recorded(&STEPS);
+            rec.truncate_steps(m as u32);
+            assert_eq!((rec.runs.clone(), rec.steps), (recorded(&STEPS[..m]).runs, m as u32), "cut at {m}");
+            // Going on the same way, or elsewhere, gives what recording it afresh does.
+            let other = [(STEPS[m.saturating_sub(1)].0 + 1, STEPS[m.saturating_sub(1)].1), (0, 0)];
+            for next in other {
+                let mut rec = recorded(&STEPS);
+                rec.truncate_steps(m as u32);
+                rec.push_step(next.0, next.1);
+                let mut want = STEPS[..m].to_vec();
+                want.push(next);
+                let fresh = recorded(&want);
+                assert_eq!(
+                    (rec.runs, rec.steps, rec.next),
+                    (fresh.runs, fresh.steps, fresh.next),
+                    "cut at {m}, {next:?}"
+                );
             }
         }
     }

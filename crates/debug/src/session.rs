@@ -685,23 +685,29 @@ impl Session {
             out.push_str("\nNo more reverse-execution history.\n");
             return;
         }
-        let t: Vec<StepRec> = self.trace.iter().collect();
-        let n = (n as usize).min(t.len());
+        let n = (n as usize).min(self.trace.len());
+        let Some(last) = n.checked_sub(1).and_then(|k| self.trace.get(k)) else {
+            out.push_str("\nNo more reverse-execution history.\n");
+            return;
+        };
         let lines = self.lines.clone();
-        let cur = cur.unwrap_or(t[n - 1]);
+        let cur = cur.unwrap_or(last);
+        // The latest step before the current one where `f` holds (the recording is
+        // walked, never copied: it may hold millions of steps).
+        let rfind = |t: &Trace, f: &dyn Fn(&StepRec) -> bool| t.before(n).find(|(_, r)| f(r)).map(|(k, _)| k);
         let target = match how {
             Rev::StepI => Some(n - 1),
-            Rev::NextI => (0..n).rev().find(|&k| t[k].depth <= cur.depth || t[k].packet != cur.packet),
+            Rev::NextI => rfind(&self.trace, &|r| r.depth <= cur.depth || r.packet != cur.packet),
             Rev::Finish => {
                 if cur.depth == 0 {
                     out.push_str("\"finish\" not meaningful in the outermost frame.\n");
                     return;
                 }
-                (0..n).rev().find(|&k| t[k].depth < cur.depth || t[k].packet != cur.packet)
+                rfind(&self.trace, &|r| r.depth < cur.depth || r.packet != cur.packet)
             }
             Rev::Continue => {
                 let bp: Vec<(usize, usize)> = self.breakpoints.iter().flat_map(|b| b.locs.iter().copied()).collect();
-                let hit = (0..n).rev().find(|&k| bp.contains(&(usize::from(t[k].prog), t[k].pc as usize)));
+                let hit = rfind(&self.trace, &|r| bp.contains(&(usize::from(r.prog), r.pc as usize)));
                 // Watches: the last recorded write into them (in this run).
                 let mut watch_hit: Option<(u64, usize)> = None;
                 if self.stop.is_some() {
@@ -751,25 +757,23 @@ impl Session {
                     (r.prog == cur.prog && r.depth == cur.depth && (range.0..range.1).contains(&(r.pc as usize)))
                         || (over && r.depth > cur.depth)
                 };
-                let mut k = n;
-                while k > 0 && in_cur(&t[k - 1]) {
-                    k -= 1;
-                }
-                if k == 0 {
-                    Some(0)
-                } else {
-                    let mut k = k - 1;
-                    // Skip deeper frames for reverse-next; then go to the statement's start.
-                    while over && k > 0 && t[k].depth > cur.depth {
-                        k -= 1;
+                // The latest step outside the current line (and, for reverse-next,
+                // not deeper); then back to its statement's start.
+                let mut steps = self.trace.before(n).skip_while(|(_, r)| in_cur(r)).peekable();
+                match steps.next() {
+                    None => Some(0),
+                    Some(mut k) => {
+                        while over && k.0 > 0 && k.1.depth > cur.depth {
+                            k = steps.next().unwrap_or(k);
+                        }
+                        let same = |a: &StepRec, b: &StepRec| {
+                            a.prog == b.prog && a.depth == b.depth && lines.line(a) == lines.line(b)
+                        };
+                        while k.0 > 0 && !lines.stmt(&k.1) && steps.peek().is_some_and(|p| same(&p.1, &k.1)) {
+                            k = steps.next().unwrap_or(k);
+                        }
+                        Some(k.0)
                     }
-                    let same = |a: &StepRec, b: &StepRec| {
-                        a.prog == b.prog && a.depth == b.depth && lines.line(a) == lines.line(b)
-                    };
-                    while k > 0 && !lines.stmt(&t[k]) && same(&t[k - 1], &t[k]) {
-                        k -= 1;
-                    }
-                    Some(k)
                 }
             }
         };

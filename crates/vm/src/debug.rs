@@ -38,7 +38,7 @@ pub const CALL_HOOK: u8 = 0xff;
 pub const STORE: u8 = 11;
 
 /// Bytes a store is about to overwrite. Which step it belongs to, and how many of
-/// the bytes count, the hook knows from [`Recorder::trace`]: the interpreter logs one
+/// the bytes count, the hook knows from [`Recorder::runs`]: the interpreter logs one
 /// entry per [`STORE`] step it records (16 bytes, no step number: a long recording is
 /// mostly fresh memory, and page faults on it are most of its cost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct MemUndo {
     pub old: [u8; 8],
 }
 
-/// [`Recorder::trace`]: the bits of an entry that hold the pc (`depth` is above them).
+/// [`Run::at`]: the bits of an entry that hold the pc (`depth` is above them).
 pub const TRACE_PC_BITS: u32 = 24;
 
 /// A trace entry: `pc | depth << 24`.
@@ -57,15 +57,36 @@ pub fn trace_entry(pc: usize, depth: usize) -> u32 {
     pc as u32 | (depth as u32) << TRACE_PC_BITS
 }
 
+/// [`Recorder::next`] when no step continues a run (nothing recorded yet): never a
+/// trace entry (depths stay far below 255).
+pub const NO_RUN: u32 = u32::MAX;
+
+/// Steps `step..` (up to the next run) executed the instructions at `pc`, `pc + 1` ...
+/// at one call depth: the trace keeps an entry only where control flow is not
+/// sequential (a taken jump, a call, an exit, an undo, a new loop), not one per step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Run {
+    /// The first step of the run.
+    pub step: u32,
+    /// [`trace_entry`]`(pc, depth)` of that step.
+    pub at: u32,
+}
+
 /// What the interpreter records inline, without calling the hook, for the
 /// instructions the hook does not need to see: a debugger's recording at a few
 /// nanoseconds a step.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Recorder {
-    /// Per step: [`trace_entry`]`(pc, depth)`. Which program ran (tail calls,
-    /// callbacks) is the hook's to keep: it changes only at the first step of an
-    /// interpreter loop, where the hook is called ([`Step::is_first`]).
-    pub trace: Vec<u32>,
+    /// The trace of (pc, depth) per step as runs of sequential steps, in step order.
+    /// Which program ran (tail calls, callbacks) is the hook's to keep: it changes
+    /// only at the first step of an interpreter loop, where the hook is called
+    /// ([`Step::is_first`]).
+    pub runs: Vec<Run>,
+    /// Steps recorded.
+    pub steps: u32,
+    /// The entry of a step that continues the last run: the last step's entry plus
+    /// one ([`NO_RUN`] when there is none).
+    pub next: u32,
     /// Per step whose instruction overwrites a register (kind 0..=9) or that calls the
     /// hook: the register's value before (the hook decides what it keeps for its steps).
     pub old: Vec<u64>,
@@ -80,6 +101,83 @@ pub struct Recorder {
     pub call_at: u64,
     /// Call the hook before every instruction.
     pub call_always: bool,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            runs: Vec::new(),
+            steps: 0,
+            next: NO_RUN,
+            old: Vec::new(),
+            mem: Vec::new(),
+            kinds: std::sync::Arc::from(Vec::new()),
+            call_at: 0,
+            call_always: false,
+        }
+    }
+}
+
+impl Recorder {
+    /// Record the next step: the instruction at `pc`, at call depth `depth`. The
+    /// caller makes sure `runs` has room (the fast path must not reallocate often).
+    #[inline(always)]
+    pub fn push_step(&mut self, pc: usize, depth: usize) {
+        let e = trace_entry(pc, depth);
+        if e != self.next {
+            self.runs.push(Run { step: self.steps, at: e });
+        }
+        self.next = e.wrapping_add(1);
+        self.steps += 1;
+    }
+
+    /// Make room for at least a million more entries in each buffer (doubling, so
+    /// that the fast path never reallocates in the middle of a loop). Returns the
+    /// entries every buffer can take without reallocating.
+    pub fn reserve(&mut self) -> usize {
+        grow(&mut self.runs).min(grow(&mut self.old)).min(grow(&mut self.mem))
+    }
+
+    /// Forget steps `m..` (the trace part: `old` and `mem` are the hook's to cut).
+    pub fn truncate_steps(&mut self, m: u32) {
+        let keep = self.runs.partition_point(|r| r.step < m);
+        self.runs.truncate(keep);
+        self.steps = m.min(self.steps);
+        self.next = match self.runs.last() {
+            Some(r) if self.steps > 0 => r.at + (self.steps - r.step),
+            _ => NO_RUN,
+        };
+    }
+}
+
+fn grow<T>(v: &mut Vec<T>) -> usize {
+    const CHUNK: usize = 1 << 20;
+    if v.capacity() - v.len() < CHUNK {
+        v.reserve(v.capacity().max(4 * CHUNK));
+        huge_pages(v);
+    }
+    v.capacity() - v.len() - 1
+}
+
+/// Ask for transparent huge pages under a recording buffer: a long recording is mostly
+/// fresh memory, and faulting it in 4 KiB at a time (a microsecond or more each) was
+/// most of the cost of recording. Advice only: without it (other systems, THP off)
+/// the buffer is the same.
+fn huge_pages<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_ptr() as usize;
+        let end = start + v.capacity() * std::mem::size_of::<T>();
+        let (a, b) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if b > a {
+            // SAFETY: `a..b` lies inside the vector's allocation, which it owns; the
+            // advice changes how the kernel backs it, not its contents.
+            unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 /// The machine state before one instruction, as the hook sees it. The hook may also

@@ -575,7 +575,7 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                             }
                         }
                         if fast {
-                            r.trace.push(crate::debug::trace_entry(pc, depth));
+                            r.push_step(pc, depth);
                             if k < 10 {
                                 r.old.push(reg[k as usize]);
                             }
