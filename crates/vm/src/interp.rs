@@ -237,10 +237,38 @@ unsafe fn store_release(p: *mut u8, size: u8, v: u64) {
 
 /// A converted load (`Op::CvLd`): translated in every mode, `code` = size in bytes,
 /// | 0x80 to sign-extend.
+/// The run context's fields the options let code read or write directly: the
+/// [`crate::VmOptions::ctx_direct`] entry for `base + off` when `base` is the run's
+/// context, else 0.
 #[inline(always)]
-fn converted_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, code: u8, pc: usize) -> Result<u64, VmError> {
+fn ctx_entry(vm: &Vm, mem: &Mem, base: u64, off: i16) -> u8 {
+    match &vm.opts.ctx_direct {
+        Some(t) if base == mem.ctx && base != 0 && off >= 0 && off % 4 == 0 => {
+            t.get(off as usize / 4).copied().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+fn converted_load(
+    vm: &Vm,
+    mem: &mut Mem,
+    env: &mut dyn RunEnv,
+    base: u64,
+    off: i16,
+    code: u8,
+    pc: usize,
+) -> Result<u64, VmError> {
     let size = u64::from(code & 0x0f);
     let signed = code & 0x80 != 0;
+    let n = ctx_entry(vm, mem, base, off) & !crate::CTX_DIRECT_STORE;
+    if !signed && n != 0 && u64::from(n) == size {
+        // SAFETY: `base` is the run's context, whose shadow holds one 8-byte slot per
+        // 4 context bytes (`ctx::direct_loads`), and `off / 4` is inside the table.
+        return Ok(unsafe { *std::ptr::with_exposed_provenance::<u64>((base + 2 * off as u64) as usize) });
+    }
+    let addr = base.wrapping_add(off as i64 as u64);
     let bits = match mem.fast(addr, size, false) {
         // SAFETY: `fast` proved the bytes lie in a readable region.
         Some(p) => unsafe { read_raw(p, size) },
@@ -255,8 +283,24 @@ fn converted_load(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, code: u8, pc: 
 }
 
 /// A converted store (`Op::CvSt`/`Op::CvStI`): translated in every mode.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn converted_store(mem: &mut Mem, env: &mut dyn RunEnv, addr: u64, size: u8, v: u64, pc: usize) -> Result<(), VmError> {
+fn converted_store(
+    vm: &Vm,
+    mem: &mut Mem,
+    env: &mut dyn RunEnv,
+    base: u64,
+    off: i16,
+    size: u8,
+    v: u64,
+    pc: usize,
+) -> Result<(), VmError> {
+    if size == 4 && ctx_entry(vm, mem, base, off) & crate::CTX_DIRECT_STORE != 0 {
+        // SAFETY: as in `converted_load`; the low half of a program-writable field's slot.
+        unsafe { *std::ptr::with_exposed_provenance_mut::<u32>((base + 2 * off as u64) as usize) = v as u32 };
+        return Ok(());
+    }
+    let addr = base.wrapping_add(off as i64 as u64);
     let size = u64::from(size);
     match mem.fast(addr, size, true) {
         Some(p) => {
@@ -281,6 +325,25 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
     env: &mut dyn RunEnv,
     max: u64,
 ) -> Result<RunOutcome, VmError> {
+    // SAFETY: forwarded.
+    unsafe { execute_n::<CHECKED>(vm, args, regions, env, max, 1) }
+}
+
+/// `n` runs (n >= 1) over one memory map, each as a fresh [`execute`] run (stack
+/// zeroed, its own budget): the last outcome or the first error. For `n > 1` the
+/// caller makes sure nothing but the program's memory changes between runs (the
+/// program calls no helper).
+///
+/// # Safety
+/// As for [`execute`].
+pub(crate) unsafe fn execute_n<const CHECKED: bool>(
+    vm: &Vm,
+    args: [u64; 5],
+    regions: &[Region<'_>],
+    env: &mut dyn RunEnv,
+    max: u64,
+    n: u32,
+) -> Result<RunOutcome, VmError> {
     // Frames are zeroed as they are entered (`Mem::new_zeroing`): most runs use one;
     // a program that never names r10 cannot reach the stack (a debugger still may).
     let mut stack = std::mem::MaybeUninit::<StackArea>::uninit();
@@ -291,11 +354,21 @@ pub(crate) unsafe fn execute<const CHECKED: bool>(
     } else {
         Mem::new(base, regions)
     };
-    let mut executed = 0u64;
-    // SAFETY: forwarded to the caller.
-    let flow = unsafe { run_loop::<CHECKED>(vm, &mut mem, env, &mut executed, max, 0, 0, args)? };
-    let (Flow::Return(r0) | Flow::Exit(r0)) = flow;
-    Ok(RunOutcome { r0, insns_executed: executed })
+    if vm.opts.ctx_direct.is_some() {
+        mem.ctx = args[0];
+    }
+    let mut last = RunOutcome { r0: 0, insns_executed: 0 };
+    for i in 0..n.max(1) {
+        if i > 0 {
+            mem.restart();
+        }
+        let mut executed = 0u64;
+        // SAFETY: forwarded to the caller.
+        let flow = unsafe { run_loop::<CHECKED>(vm, &mut mem, env, &mut executed, max, 0, 0, args)? };
+        let (Flow::Return(r0) | Flow::Exit(r0)) = flow;
+        last = RunOutcome { r0, insns_executed: executed };
+    }
+    Ok(last)
 }
 
 /// Run the function at `entry` in frame `base_depth` until it returns (or the
@@ -725,9 +798,9 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
             Op::StHI(d, o, i) => st!(u16, ea!(d, o), i as u16, cur),
             Op::StWI(d, o, i) => st!(u32, ea!(d, o), i as u32, cur),
             Op::StDWI(d, o, i) => st!(u64, ea!(d, o), i as i64 as u64, cur),
-            Op::CvLd(d, s, o, code) => reg[r(d)] = converted_load(mem, env, ea!(s, o), code, cur)?,
-            Op::CvSt(d, s, o, size) => converted_store(mem, env, ea!(d, o), size, reg[r(s)], cur)?,
-            Op::CvStI(d, o, i, size) => converted_store(mem, env, ea!(d, o), size, i as i64 as u64, cur)?,
+            Op::CvLd(d, s, o, code) => reg[r(d)] = converted_load(vm, mem, env, reg[r(s)], o, code, cur)?,
+            Op::CvSt(d, s, o, size) => converted_store(vm, mem, env, reg[r(d)], o, size, reg[r(s)], cur)?,
+            Op::CvStI(d, o, i, size) => converted_store(vm, mem, env, reg[r(d)], o, size, i as i64 as u64, cur)?,
             // Acquire/release accesses to writable memory are atomics; the others (read-only
             // regions, the environment's virtual memory: the kernel refuses both) take
             // the plain slow paths, as the JIT's do.

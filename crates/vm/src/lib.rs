@@ -244,6 +244,32 @@ impl Vm {
         unsafe { interp::execute::<false>(self, args, regions, env, max) }
     }
 
+    /// `n` runs as `n` calls of [`Vm::run_env`] (or, `unchecked`, of
+    /// [`Vm::run_env_unchecked`]) would make them, over one memory map: for a
+    /// program that calls no helper, so nothing but its memory changes between runs.
+    /// The last outcome or the first error.
+    ///
+    /// # Safety
+    /// With `unchecked`, as for [`Vm::run_env_unchecked`].
+    pub(crate) unsafe fn run_repeat(
+        &self,
+        args: [u64; 5],
+        regions: &[Region<'_>],
+        env: &mut dyn RunEnv,
+        max_insns: Option<u64>,
+        n: u32,
+        unchecked: bool,
+    ) -> Result<RunOutcome, VmError> {
+        let max = max_insns.unwrap_or(self.opts.max_insns);
+        // SAFETY: forwarded to the caller; checked runs are safe.
+        unsafe {
+            match unchecked {
+                true => interp::execute_n::<false>(self, args, regions, env, max, n),
+                false => interp::execute_n::<true>(self, args, regions, env, max, n),
+            }
+        }
+    }
+
     /// [`Vm::run`] without bounds checks on loads, stores and atomics.
     ///
     /// # Safety

@@ -132,6 +132,9 @@ pub(crate) struct Mem {
     stack_base: *mut u8,
     /// Address of one past the top of frame 0.
     pub stack_top: u64,
+    /// The run's context when its converted fields may be read from the shadow
+    /// ([`crate::VmOptions::ctx_direct`]), else 0.
+    pub ctx: u64,
     /// Frames `0..zeroed` are zeroed (the interpreter's stack is zeroed a frame at a
     /// time, when first entered; [`Mem::new`] takes a stack its owner manages).
     zeroed: usize,
@@ -239,6 +242,7 @@ impl Mem {
             cache: stack_rt,
             stack_base: stack,
             stack_top: top,
+            ctx: 0,
             zeroed: MAX_CALL_FRAMES,
         };
         m.set_depth(0);
@@ -261,6 +265,17 @@ impl Mem {
         let mut m = Mem::new(stack, regions);
         m.zeroed = 0;
         m
+    }
+
+    /// Back to the state of a new run over the same regions (the next of repeated
+    /// runs of a program that calls no helper): frame 0 live, frames zeroed again
+    /// as they are entered when this memory zeroes them.
+    pub fn restart(&mut self) {
+        if self.zeroed != MAX_CALL_FRAMES {
+            self.zeroed = 0;
+        }
+        self.set_depth(0);
+        self.cache = self.fixed.stack();
     }
 
     /// Make frames `0..=depth` the accessible stack. Returns `r10` of frame `depth`.

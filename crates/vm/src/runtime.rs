@@ -898,10 +898,19 @@ impl Runtime {
     /// `n` runs of a compiled program that calls nothing, set up once
     /// ([`CompiledProgram::run_repeat`]); `None` if its engine cannot.
     fn run_repeat(&self, p: &Arc<Prog>, st: &mut RunState, n: u32) -> Result<Option<(u64, u64)>, RuntimeError> {
-        let Some(c) = &p.compiled else { return Ok(None) };
+        // A debugger records each run as it starts: not under a debug hook.
+        if p.compiled.is_none() && crate::debug::current().is_some() {
+            return Ok(None);
+        }
         let mut regions = st.take_regions(p);
         let args = [st.ctx.r1(), st.ctx.r2(), 0, 0, 0];
-        let out = c.run_repeat(args, &regions, st, Some(self.shared.opts.max_insns), n);
+        let max = Some(self.shared.opts.max_insns);
+        let out = match &p.compiled {
+            Some(c) => c.run_repeat(args, &regions, st, max, n),
+            // SAFETY: a `verified` program was accepted by a sound verifier (the
+            // contract of `load_verified_program`), as in `run_once`.
+            None => Some(unsafe { p.vm.run_repeat(args, &regions, st, max, n, p.verified) }),
+        };
         regions.clear();
         st.regions = regions;
         match out {
