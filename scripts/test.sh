@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Everything, libbpfbox.so included (crates/capi/tests/c_host.rs links the C example
+# host with it; cargo builds no cdylib for tests), then the tests with the same features.
+cargo build --workspace --locked --features bpfbox-cli/kernel --features bpfbox/kernel
 cargo test --workspace --locked --features bpfbox-cli/kernel --features bpfbox/kernel -- --show-output
 # The runtime's tests (maps, helpers, tail calls, contexts) once more with every
 # program on bpfbox's JIT: one corpus, both engines.

@@ -12,8 +12,8 @@ fn c_compiler() -> Option<String> {
         .map(str::to_string)
 }
 
-/// Where cargo put libbpfbox.so: target/<profile>/deps/ (next to this test) when the
-/// library was built for the tests only, target/<profile>/ when it was built itself.
+/// Where cargo put libbpfbox.so: target/<profile>/ after `cargo build` (a cdylib is
+/// not built for tests), or target/<profile>/deps/ next to this test.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test path");
     let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
@@ -32,7 +32,11 @@ fn c_host_runs_against_the_library() {
     };
     let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let lib = lib_dir();
-    assert!(lib.join("libbpfbox.so").exists(), "{} has no libbpfbox.so", lib.display());
+    assert!(
+        lib.join("libbpfbox.so").exists(),
+        "{} has no libbpfbox.so: build it first (cargo build -p bpfbox-capi; scripts/test.sh does)",
+        lib.display()
+    );
     let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bpfbox_c_host");
     let out = Command::new(&cc)
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-I"])
