@@ -176,6 +176,17 @@ fn bench_objects_same_results_as_the_kernel() {
     }
 }
 
+/// Hash values handed to helpers (another map's key, their own key's new value) and
+/// elements replaced and deleted while the program holds a pointer: the JIT's direct
+/// hash lookups, the interpreter and the kernel agree.
+#[test]
+fn hash_values_same_results_as_the_kernel() {
+    if !kernel_or_skip() {
+        return;
+    }
+    compare("tests/progs/hash_values.bpf.o", |_| {});
+}
+
 #[test]
 fn typed_maps_and_errors_match_the_user_space_ones() {
     if !kernel_or_skip() {

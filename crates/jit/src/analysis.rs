@@ -66,6 +66,8 @@ pub(crate) struct Prog<'a> {
     pub ctx_direct: Option<Vec<u8>>,
     /// [`crate::JitOptions::inline_arrays`].
     pub inline_arrays: Vec<bpfbox_vm::InlineArray>,
+    /// The handles of [`crate::JitOptions::direct_hashes`], in order.
+    pub direct_hashes: Vec<u64>,
 }
 
 impl Prog<'_> {

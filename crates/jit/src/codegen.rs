@@ -234,6 +234,8 @@ pub(crate) struct Cfg {
 /// In a helper call's slot selector: `map_lookup_elem` of a constant map from
 /// unchecked code, which the runtime may answer directly (`runtime::shim_helper`).
 pub(crate) const FAST_MAP_LOOKUP: u64 = 1 << 32;
+/// ... of a [`crate::JitOptions::direct_hashes`] map, whose index is in bits 40 up.
+pub(crate) const DIRECT_HASH: u64 = 1 << 33;
 
 #[derive(Clone, Copy)]
 enum Shim {
@@ -1164,9 +1166,17 @@ impl<'a, 'p> Fx<'a, 'p> {
                     return false;
                 }
                 let r1 = self.get(Reg::R1);
-                let fast =
-                    id == bpfbox_abi::ids::MAP_LOOKUP_ELEM as i32 && !self.cfg.checked && self.const_of(r1).is_some();
-                let s = self.iconst(slot as i64 | if fast { FAST_MAP_LOOKUP as i64 } else { 0 });
+                let lookup_of = (id == bpfbox_abi::ids::MAP_LOOKUP_ELEM as i32 && !self.cfg.checked)
+                    .then(|| self.const_of(r1))
+                    .flatten();
+                let sel = match lookup_of {
+                    Some(h) => match self.p.direct_hashes.iter().position(|&d| d == h as u64) {
+                        Some(i) => DIRECT_HASH | (i as u64) << 40,
+                        None => FAST_MAP_LOOKUP,
+                    },
+                    None => 0,
+                };
+                let s = self.iconst(slot as i64 | sel as i64);
                 self.helper_call(Shim::Helper, s, pc);
                 let nb = self.block_of(pc + 1);
                 self.b.ins().jump(nb, &[]);

@@ -89,6 +89,8 @@ pub struct JitOptions {
     pub ctx_direct: Option<std::sync::Arc<[u8]>>,
     /// Array lookups unchecked code may do inline: [`VmOptions::inline_arrays`].
     pub inline_arrays: std::sync::Arc<[bpfbox_vm::InlineArray]>,
+    /// Hash lookups unchecked code may call directly: [`VmOptions::direct_hashes`].
+    pub direct_hashes: std::sync::Arc<[bpfbox_vm::DirectHash]>,
 }
 
 /// Cranelift's register allocators (its `regalloc_algorithm` setting).
@@ -119,6 +121,7 @@ impl Default for JitOptions {
             regalloc: RegAlloc::Backtracking,
             ctx_direct: None,
             inline_arrays: std::sync::Arc::new([]),
+            direct_hashes: std::sync::Arc::new([]),
         }
     }
 }
@@ -135,6 +138,7 @@ impl fmt::Debug for JitOptions {
             .field("regalloc", &self.regalloc)
             .field("ctx_direct", &self.ctx_direct)
             .field("inline_arrays", &self.inline_arrays)
+            .field("direct_hashes", &self.direct_hashes.len())
             .finish()
     }
 }
@@ -225,6 +229,7 @@ fn program_vm(insns: &[Insn], opts: &JitOptions) -> Result<Vm, JitError> {
         resolver: opts.resolver.clone(),
         ctx_direct: opts.ctx_direct.clone(),
         inline_arrays: opts.inline_arrays.clone(),
+        direct_hashes: opts.direct_hashes.clone(),
     };
     Ok(Vm::new(insns.to_vec(), vm_opts)?)
 }
@@ -241,6 +246,7 @@ fn analysis_input<'v>(vm: &'v Vm, opts: &JitOptions) -> Result<analysis::Prog<'v
         r10_written: insns.iter().any(writes_r10),
         ctx_direct: opts.ctx_direct.as_deref().map(<[u8]>::to_vec),
         inline_arrays: opts.inline_arrays.to_vec(),
+        direct_hashes: opts.direct_hashes.iter().map(|d| d.handle).collect(),
         converted: {
             let mut c = vec![false; insns.len()];
             for &pc in &opts.converted {
@@ -483,6 +489,7 @@ fn engine_options(opts: &VmOptions, checked: bool, converted: &[usize]) -> JitOp
         regalloc: RegAlloc::Backtracking,
         ctx_direct: opts.ctx_direct.clone(),
         inline_arrays: opts.inline_arrays.clone(),
+        direct_hashes: opts.direct_hashes.clone(),
     }
 }
 

@@ -369,6 +369,16 @@ pub(crate) unsafe extern "C" fn shim_helper(
     // SAFETY: called by generated code with its context.
     unsafe {
         shim(ctx, |c, rt| {
+            if idx & crate::codegen::DIRECT_HASH != 0 {
+                // A preallocated hash map's lookup: no pin, no generic helper frame.
+                let d = &rt.inner.vm.options().direct_hashes[(idx >> 40) as usize];
+                let (p, writable) = d.map.lookup_direct(ptr::with_exposed_provenance(r2 as usize));
+                if !p.is_null() {
+                    let len = d.map.info().value_size as u64;
+                    mem_of(&mut rt.mem, rt.stack, rt.regions).add_map_value(p, len, writable);
+                }
+                return ok(p.expose_provenance() as u64);
+            }
             if idx & crate::codegen::FAST_MAP_LOOKUP != 0 {
                 // `map_lookup_elem` of a constant map from unchecked (verified) code:
                 // the runtime's direct lookup when it has one.
@@ -378,7 +388,7 @@ pub(crate) unsafe extern "C" fn shim_helper(
                     return ok(v);
                 }
             }
-            let e = rt.inner.helpers[(idx & !crate::codegen::FAST_MAP_LOOKUP) as usize];
+            let e = rt.inner.helpers[(idx & 0xffff_ffff) as usize];
             call_helper(c, rt, &e, pc, fp, [r1, r2, r3, r4, r5])
         })
     }

@@ -12,7 +12,7 @@
 
 use crate::error::VmError;
 use crate::helpers::{HelperCtx, HelperEntry, HelperOutcome, RunEnv};
-use crate::memory::{Mem, Region};
+use crate::memory::{Mem, Region, RegionKind};
 use crate::Vm;
 use bpfbox_isa::Imm64;
 
@@ -68,6 +68,16 @@ impl JitMem {
     pub unsafe fn map_lookup_verified(&mut self, env: &mut dyn RunEnv, handle: u64, key: u64) -> Option<u64> {
         // SAFETY: forwarded.
         unsafe { crate::runtime::map_lookup_verified(&mut self.mem, env, handle, key) }
+    }
+
+    /// Hand `len` bytes of map value at `ptr` to the run (a value a direct lookup
+    /// returned), so that helpers given its address find it.
+    ///
+    /// # Safety
+    /// The memory must stay valid for the rest of the run.
+    pub unsafe fn add_map_value(&mut self, ptr: *mut u8, len: u64, writable: bool) {
+        // SAFETY: the caller's contract.
+        self.mem.add(&unsafe { Region::from_raw_parts(RegionKind::MapValue, ptr, len, writable) });
     }
 
     /// Make frames `0..=depth` the live stack; returns `r10` of frame `depth`.

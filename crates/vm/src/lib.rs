@@ -104,6 +104,18 @@ pub struct VmOptions {
     /// array's storage to the run as a region, so helpers given a value pointer
     /// still find it.
     pub inline_arrays: std::sync::Arc<[InlineArray]>,
+    /// Hash maps whose `map_lookup_elem` a verified program's compiled code may
+    /// call directly (the kernel's `htab_map_gen_lookup` calls
+    /// `__htab_map_lookup_elem`): by map handle, the map itself.
+    pub direct_hashes: std::sync::Arc<[DirectHash]>,
+}
+
+/// A hash map a compiled program may look up directly ([`VmOptions::direct_hashes`]):
+/// preallocated, not per-CPU, readable by programs.
+#[derive(Debug, Clone)]
+pub struct DirectHash {
+    pub handle: u64,
+    pub map: std::sync::Arc<Map>,
 }
 
 /// The store flag of [`VmOptions::ctx_direct`] entries.
@@ -126,6 +138,7 @@ impl Default for VmOptions {
             resolver: None,
             ctx_direct: None,
             inline_arrays: std::sync::Arc::new([]),
+            direct_hashes: std::sync::Arc::new([]),
         }
     }
 }
@@ -138,6 +151,7 @@ impl fmt::Debug for VmOptions {
             .field("resolver", &self.resolver.as_ref().map(|_| "<fn>"))
             .field("ctx_direct", &self.ctx_direct)
             .field("inline_arrays", &self.inline_arrays)
+            .field("direct_hashes", &self.direct_hashes.len())
             .finish()
     }
 }

@@ -690,6 +690,7 @@ impl Runtime {
         let mut resolved: HashMap<usize, u64> = HashMap::new();
         let mut direct: Vec<(Arc<Map>, u64, usize)> = Vec::new();
         let mut inline_arrays: Vec<crate::InlineArray> = Vec::new();
+        let mut direct_hashes: Vec<crate::DirectHash> = Vec::new();
         for (pc, insn) in program.insns().iter().enumerate() {
             match *insn {
                 // What libbpf leaves for a failed CO-RE relocation (`call 0xbad2310`) and
@@ -737,6 +738,13 @@ impl Runtime {
                                     direct.push((m.clone(), base, stride as usize * max_entries as usize));
                                 }
                             }
+                            // ... and call preallocated hash lookups directly.
+                            if verified.is_some()
+                                && m.direct_hash()
+                                && !direct_hashes.iter().any(|d| d.handle == handle)
+                            {
+                                direct_hashes.push(crate::DirectHash { handle, map: m.clone() });
+                            }
                             handle
                         }
                         Some(off) => {
@@ -769,6 +777,7 @@ impl Runtime {
             resolver: Some(resolver),
             ctx_direct: crate::ctx::direct_loads(prog_type).map(Arc::from),
             inline_arrays: inline_arrays.into(),
+            direct_hashes: direct_hashes.into(),
         };
         let compile_err = |reason| RuntimeError::Compile { prog: prog(), reason };
         // Converted atomics (atomics on the context) are not supported unchecked.

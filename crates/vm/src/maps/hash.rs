@@ -233,6 +233,14 @@ impl HashTable {
         })
     }
 
+    /// The element of `key` without holding it: for preallocated maps, whose
+    /// elements a program may see recycled by a later insert (as the kernel's
+    /// preallocated hash maps recycle theirs through a free list). The element's
+    /// memory stays valid while the map lives (elements are never freed before).
+    pub fn get_unpinned(&self, key: &[u8]) -> *mut Entry {
+        self.read(key, false, |p| if is_live(p) { p } else { ptr::null_mut() })
+    }
+
     /// Run `f` on the element of `key` without holding it (user-space reads: copy out).
     pub fn with<R>(&self, key: &[u8], mut f: impl FnMut(&Entry) -> R) -> Option<R> {
         self.read(key, false, |p| {

@@ -1032,6 +1032,38 @@ impl Map {
         Found::Mem { ptr: b.ptr(off), len: self.info.value_size as usize, writable: self.prog_writable() }
     }
 
+    /// Whether a verified program's `map_lookup_elem` on this map may be a direct
+    /// call of [`Map::lookup_direct`]: a preallocated hash map (its elements are
+    /// recycled, never freed, while the map lives: a program may see a deleted
+    /// element reused by a later insert, as the kernel's preallocated maps recycle
+    /// theirs through a free list), not per-CPU, readable by programs.
+    pub fn direct_hash(&self) -> bool {
+        matches!(self.imp, Imp::Hash(_))
+            && matches!(self.ty, MapType::Hash | MapType::LruHash)
+            && self.info.map_flags & flags::NO_PREALLOC == 0
+            && self.prog_readable()
+    }
+
+    /// A verified program's `map_lookup_elem(key)` on a [`Map::direct_hash`] map:
+    /// the value's address (null when absent) and whether programs may write it.
+    /// The address stays valid while the map lives.
+    ///
+    /// # Safety
+    /// `key` must be readable for the map's key size.
+    pub unsafe fn lookup_direct(&self, key: *const u8) -> (*mut u8, bool) {
+        let Imp::Hash(t) = &self.imp else { return (std::ptr::null_mut(), false) };
+        // SAFETY: the caller's contract.
+        let key = unsafe { std::slice::from_raw_parts(key, self.info.key_size as usize) };
+        let p = t.get_unpinned(key);
+        if p.is_null() {
+            return (p.cast(), false);
+        }
+        // SAFETY: a live element; elements are not freed while the map lives.
+        let e = unsafe { &*p };
+        t.touch(e);
+        (e.value.ptr(0), self.prog_writable())
+    }
+
     /// `map_lookup_elem` from a program on `cpu`. Hash and trie elements are pinned
     /// in `pins` for the rest of the run. `Err` for map types programs cannot look
     /// up (the verifier would refuse the call).

@@ -337,6 +337,22 @@ pub(crate) struct BytesHasher(u64);
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// The little-endian value of `rest` (under 8 bytes) zero-extended, read in at most
+/// two overlapping loads: no variable-length copy (a `memcpy` call whose stores
+/// the next load cannot forward from, a stall on every 4-byte key).
+#[inline(always)]
+fn tail_le(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    let u32_at = |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]) as u64;
+    let u16_at = |i: usize| u16::from_le_bytes([rest[i], rest[i + 1]]) as u64;
+    match n {
+        0 => 0,
+        1 => rest[0] as u64,
+        2 | 3 => u16_at(0) | u16_at(n - 2) << (8 * (n - 2)),
+        _ => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
+    }
+}
+
 impl Hasher for BytesHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -349,9 +365,7 @@ impl Hasher for BytesHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            h = (h.rotate_left(23) ^ u64::from_le_bytes(w) ^ (rest.len() as u64) << 59).wrapping_mul(K);
+            h = (h.rotate_left(23) ^ tail_le(rest) ^ (rest.len() as u64) << 59).wrapping_mul(K);
         }
         self.0 = h;
     }
@@ -389,6 +403,16 @@ pub(crate) fn round8(n: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tail_is_the_zero_padded_little_endian_value() {
+        let bytes = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77];
+        for n in 0..8 {
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(tail_le(&bytes[..n]), u64::from_le_bytes(w), "{n} bytes");
+        }
+    }
 
     #[test]
     fn bytes_are_zeroed_aligned_and_stable() {
