@@ -842,7 +842,9 @@ impl<'a, 'p> Fx<'a, 'p> {
                 None
             };
             let mut open = true;
-            for (idx, &pc) in blk.pcs.iter().enumerate() {
+            let order = self.emit_order(&blk.pcs);
+            for idx in order {
+                let pc = blk.pcs[idx];
                 let insn = self.p.insn(pc);
                 if idx + 1 == len && !matches!(self.p.flow(pc), Flow::Next(_)) {
                     // The budget runs out before the block's last instruction runs.
@@ -881,6 +883,61 @@ impl<'a, 'p> Fx<'a, 'p> {
         let v = self.b.append_block_param(self.prop_ret, I64);
         let st = self.b.append_block_param(self.prop_ret, I64);
         self.b.ins().return_(&[v, st]);
+    }
+
+    /// The order to emit a block's instructions in (indices into `pcs`): slot order,
+    /// except that in unchecked, uncounted code an increment by a constant (`r2 += 1`)
+    /// sinks below the loads after it that neither read nor write its register.
+    /// clang's loops compute an address from the counter, increment the counter, then
+    /// load (`r3 = r1; r3 += r2; r2 += 1; r4 = *(u8 *)(r3 + 0)`): Cranelift folds the
+    /// address into the load, so the old counter lives past the increment, the new
+    /// one needs another register and the back edge a copy block (a `mov` and a
+    /// second taken jump per iteration). After the loads the increment happens in
+    /// place. Nothing observes the order: unchecked loads do not fault, and no
+    /// instruction is counted.
+    fn emit_order(&self, pcs: &[usize]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..pcs.len()).collect();
+        if self.cfg.checked || self.cfg.count || pcs.len() < 3 {
+            return order;
+        }
+        let mut i = 0;
+        while i + 2 < order.len() {
+            let inc = match self.p.insn(pcs[order[i]]) {
+                Some(&Insn::Alu { op: AluOp::Add | AluOp::Sub, dst, src: Operand::Imm(_), .. }) if dst != Reg::R10 => {
+                    dst
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            // How far it may go: past loads and ALU instructions that leave `inc`
+            // alone, never past the block's last instruction.
+            let (mut j, mut loads) = (i + 1, 0);
+            while j + 1 < order.len() {
+                let pc = pcs[order[j]];
+                let ok = match self.p.insn(pc) {
+                    Some(&Insn::Load { dst, src, .. }) if !self.p.converted[pc] => {
+                        loads += 1;
+                        dst != inc && src != inc
+                    }
+                    Some(&Insn::Alu { dst, src, .. }) => dst != inc && src != Operand::Reg(inc),
+                    _ => false,
+                };
+                if !ok {
+                    break;
+                }
+                j += 1;
+            }
+            if loads > 0 {
+                let moved = order.remove(i);
+                order.insert(j - 1, moved);
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        order
     }
 
     /// Leader slots control goes to from `last`, the last slot of a block.

@@ -424,7 +424,15 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
     reg[1..6].copy_from_slice(&args);
     let mut depth = base_depth;
     reg[10] = mem.set_depth(depth);
-    let mut frames = [Frame::default(); MAX_CALL_FRAMES];
+    // Written by each local call before its return reads it: not zeroed per run
+    // (a 320-byte memset was a sixth of an empty program's run). A debugger sees
+    // (and may rewrite) every frame, so hooked runs start from defaults.
+    let mut frames = [const { std::mem::MaybeUninit::<Frame>::uninit() }; MAX_CALL_FRAMES];
+    if HOOKED {
+        for f in &mut frames {
+            f.write(Frame::default());
+        }
+    }
     // The `may_goto` budget of each frame's invocation (the kernel keeps it in a
     // hidden stack slot of the function, set in its prologue).
     let mut loops = [0u64; MAX_CALL_FRAMES];
@@ -596,7 +604,7 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
             if depth + 1 >= MAX_CALL_FRAMES {
                 return Err(VmError::CallDepthExceeded { pc: $pc, max: MAX_CALL_FRAMES });
             }
-            frames[depth] = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]] };
+            frames[depth].write(Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]] });
             depth += 1;
             loops[depth] = MAY_GOTO_BUDGET;
             reg[10] = mem.set_depth(depth);
@@ -662,7 +670,12 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                         reg: &mut reg,
                         depth,
                         base_depth,
-                        frames: &mut frames,
+                        // SAFETY: hooked runs initialise every frame (above), and
+                        // `MaybeUninit<Frame>` has `Frame`'s layout.
+                        frames: unsafe {
+                            &mut *(&mut frames as *mut [std::mem::MaybeUninit<Frame>; MAX_CALL_FRAMES]
+                                as *mut [Frame; MAX_CALL_FRAMES])
+                        },
                         loops: &mut loops,
                         mem: &mut *mem,
                         executed,
@@ -974,7 +987,9 @@ unsafe fn run_loop_impl<const CHECKED: bool, const HOOKED: bool>(
                     finish!(Flow::Return(reg[0]));
                 }
                 depth -= 1;
-                let f = frames[depth];
+                // SAFETY: the call that entered frame `depth + 1` wrote frame `depth`
+                // (hooked runs: every frame is initialised).
+                let f = unsafe { frames[depth].assume_init() };
                 reg[6..10].copy_from_slice(&f.saved);
                 reg[10] = mem.set_depth(depth);
                 pc = f.ret;

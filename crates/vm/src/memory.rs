@@ -274,8 +274,11 @@ impl Mem {
         if self.zeroed != MAX_CALL_FRAMES {
             self.zeroed = 0;
         }
+        // The cache becomes the stack region, whose bounds `set_depth` writes (not a
+        // copy of the region just written: 16-byte loads of 8-byte stores stall).
+        self.cache.kind = RegionKind::Stack;
+        self.cache.writable = self.fixed.stack().writable;
         self.set_depth(0);
-        self.cache = self.fixed.stack();
     }
 
     /// Make frames `0..=depth` the accessible stack. Returns `r10` of frame `depth`.
