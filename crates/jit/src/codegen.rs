@@ -205,7 +205,7 @@ fn compile_into(ctx: &mut cranelift_codegen::Context, isa: &dyn TargetIsa, image
 }
 
 /// `BPFBOX_JIT_DUMP=1` prints each function's IR and machine code to stderr (with
-/// `BPFBOX_JIT_DUMP_BIN=PATH`, also the code bytes to `PATH.f<n>`): a debugging aid.
+/// `BPFBOX_JIT_DUMP_BIN=PATH`, also the code bytes to `PATH.checked.f<n>` or `PATH.unchecked.f<n>`): a debugging aid.
 fn dump_enabled() -> bool {
     static DUMP: OnceLock<bool> = OnceLock::new();
     *DUMP.get_or_init(|| std::env::var_os("BPFBOX_JIT_DUMP").is_some())
@@ -369,7 +369,8 @@ pub(crate) fn translate(
             eprintln!("; machine code\n{v}");
             if let Some(path) = std::env::var_os("BPFBOX_JIT_DUMP_BIN") {
                 let code = ctx.compiled_code().map(|c| c.code_buffer().to_vec()).unwrap_or_default();
-                let _ = std::fs::write(format!("{}.f{i}", path.to_string_lossy()), code);
+                let mode = if cfg.checked { "checked" } else { "unchecked" };
+                let _ = std::fs::write(format!("{}.{mode}.f{i}", path.to_string_lossy()), code);
             }
         }
         ctx.clear();

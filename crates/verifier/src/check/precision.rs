@@ -5,7 +5,7 @@
 
 use super::Verifier;
 use crate::state::{RegState, RegType, State, MAX_STACK};
-use bpfbox_abi::{helper_by_id, ArgKind};
+use bpfbox_abi::{helper_by_id, ArgKind, TypeFlags};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
@@ -81,6 +81,27 @@ fn prec_successors(insns: &[Insn], pc: usize) -> [Option<usize>; 2] {
     }
 }
 
+/// The arguments (bit n: rn) of a helper whose scalar values its checks look at: sizes
+/// (`ARG_CONST_SIZE*`, `ARG_CONST_ALLOC_SIZE_OR_ZERO`, made precise by the kernel too),
+/// arguments that may be NULL (a scalar 0 is accepted, another scalar is not) and
+/// `get_local_storage`'s flags (refused unless 0). A helper calling back into the
+/// program hands its arguments to the callback: all of them. The others (`ARG_ANYTHING`
+/// scalars, pointers, which are compared exactly anyway) decide nothing.
+fn helper_value_args(proto: &bpfbox_abi::HelperProto) -> u16 {
+    let args = proto.declared_args();
+    if args.iter().any(|a| a.kind == ArgKind::PtrToFunc) {
+        return 0b11_1110;
+    }
+    let mut m = 0;
+    for (i, a) in args.iter().enumerate().take(5) {
+        let sized = matches!(a.kind, ArgKind::ConstSize | ArgKind::ConstSizeOrZero | ArgKind::ConstAllocSizeOrZero);
+        if sized || a.flags.contains(TypeFlags::MAYBE_NULL) || (proto.name == "get_local_storage" && i == 1) {
+            m |= 1 << (i + 1);
+        }
+    }
+    m
+}
+
 /// What may matter before `insn`, given what matters after it (`out`); `indirect`:
 /// the instruction is a load that read the stack through a pointer other than r10.
 fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need {
@@ -140,8 +161,8 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need
         }
         Insn::Call(CallTarget::Helper(id)) => {
             // The stack memory helpers read is recorded as they run (`used`).
-            let n = u32::try_from(*id).ok().and_then(helper_by_id).map_or(5, |p| p.declared_args().len().min(5));
-            regs((out.regs & !CLOBBER) | (((1u16 << n) - 1) << 1))
+            let args = u32::try_from(*id).ok().and_then(helper_by_id).map_or(ARGS, helper_value_args);
+            regs((out.regs & !CLOBBER) | args)
         }
         // What a callee reads of this frame through pointers is recorded at the call (`used`).
         Insn::Call(CallTarget::Local(_)) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: out.slots },
@@ -255,9 +276,10 @@ impl Verifier<'_> {
     /// After the helper call at `pc` with arguments `args` (r1..r5 before the call) in frame
     /// `frameno`: the current frame's stack whose *values* the verifier's verdict may
     /// depend on. Plain memory arguments checked by `helper_mem` (`helper_reads`) only
-    /// need to be initialized, as in the kernel, which marks no precision for them; map
-    /// keys do matter (a constant key makes an array lookup non-NULL:
-    /// `get_constant_map_key`). Other stack pointers (dynptrs, iterators, timers...)
+    /// need to be initialized, as in the kernel, which marks no precision for them; so
+    /// do map keys, except an array's (a constant key makes an array lookup non-NULL:
+    /// `get_constant_map_key`, which the kernel applies to array and per-CPU array maps
+    /// only, `can_elide_value_nullness`). Other stack pointers (dynptrs, iterators, timers...)
     /// count from them up; callbacks, which read the frame through their context, or
     /// variable offsets, the whole frame.
     pub(super) fn mark_helper_stack(&mut self, st: &State, args: &[RegState; 5], frameno: u32, pc: usize) {
@@ -269,12 +291,14 @@ impl Verifier<'_> {
         let proto = u32::try_from(id).ok().and_then(helper_by_id);
         let n = proto.map_or(5, |p| p.declared_args().len().min(5));
         let (mut slots, mut read_slots) = (0, 0);
+        // Array and per-CPU array maps: the only ones whose key's value bpfbox looks at.
+        let array_key = args.iter().take(n).any(|a| a.ty == RegType::ConstMapPtr && matches!(self.map(a.map).map_type, 2 | 6));
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
             }
             if handled & (1 << (i + 1)) != 0 {
-                let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey);
+                let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey && array_key);
                 if value_matters {
                     slots |= read[i + 1];
                 }
