@@ -77,8 +77,6 @@ fn flags(regalloc: RegAlloc) -> Result<settings::Flags, String> {
     set(&mut flags, "opt_level", &opt)?;
     set(&mut flags, "regalloc_algorithm", algorithm)?;
     set(&mut flags, "is_pic", "false")?;
-    // Block offsets and edges, for placing loops well (`link::loop_friendly_pad`).
-    set(&mut flags, "machine_code_cfg_info", "true")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
     // Nothing unwinds through generated code (the runtime's shims catch panics).
     set(&mut flags, "unwind_info", "false")?;
@@ -180,7 +178,7 @@ fn build_adapters() -> Result<Adapters, JitError> {
             b.ins().return_(&[]);
             b.finalize(isa.frontend_config());
         }
-        compile_into(&mut ctx, &*isa, &mut image)?;
+        compile_into(&mut ctx, &*isa, &mut image, &[])?;
         ctx.clear();
     }
     let starts = [image.start(0), image.start(1), image.start(2)];
@@ -196,12 +194,38 @@ fn build_adapters() -> Result<Adapters, JitError> {
 }
 
 /// Compile the function in `ctx` for `isa` and append it to `image`.
-fn compile_into(ctx: &mut cranelift_codegen::Context, isa: &dyn TargetIsa, image: &mut Image) -> Result<(), JitError> {
+/// `loops`: the function's innermost loops as (header slot, latch slot), found in
+/// the code by the source locations of its instructions (the slots).
+fn compile_into(
+    ctx: &mut cranelift_codegen::Context,
+    isa: &dyn TargetIsa,
+    image: &mut Image,
+    loops: &[(usize, usize)],
+) -> Result<(), JitError> {
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
         return Err(JitError::Codegen(format!("{:?}", e.inner)));
     }
     let Some(code) = ctx.compiled_code() else { unreachable!("compile succeeded") };
-    image.push(code, ctx.func.params.user_named_funcs())
+    image.push(code, ctx.func.params.user_named_funcs(), loops)
+}
+
+/// The innermost loops of function `f` as (header slot, latch slot): a jump to a slot
+/// at or before itself closes a loop over the slots between; innermost ones contain
+/// no other.
+fn innermost_loops(prog: &Prog<'_>, f: &FuncInfo) -> Vec<(usize, usize)> {
+    let mut loops = Vec::new();
+    for blk in &f.blocks {
+        let last = blk.pcs[blk.pcs.len() - 1];
+        let t = match prog.flow(last) {
+            Flow::Jump(t) | Flow::Branch(t, _) => t,
+            _ => continue,
+        };
+        if t <= last {
+            loops.push((t, last));
+        }
+    }
+    let contains = |o: &(usize, usize), l: &(usize, usize)| o != l && o.0 <= l.0 && l.1 <= o.1;
+    loops.iter().copied().filter(|l| !loops.iter().any(|i| contains(l, i))).collect()
 }
 
 /// `BPFBOX_JIT_DUMP=1` prints each function's IR and machine code to stderr (with
@@ -362,7 +386,7 @@ pub(crate) fn translate(
             eprintln!("; function at slot {}\n{}", f.entry, ctx.func.display());
             ctx.set_disasm(true);
         }
-        if let Err(e) = compile_into(&mut ctx, isa, &mut image) {
+        if let Err(e) = compile_into(&mut ctx, isa, &mut image, &innermost_loops(prog, f)) {
             return Err(JitError::Codegen(format!("function at {}: {e}", f.entry)));
         }
         if let Some(v) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()).filter(|_| dump) {
@@ -856,6 +880,8 @@ impl<'a, 'p> Fx<'a, 'p> {
                 } else if has_effects(insn) {
                     self.effect_check(idx);
                 }
+                // The slot, so that the code of each loop can be found (`link`).
+                self.b.set_srcloc(cranelift_codegen::ir::SourceLoc::new(pc as u32));
                 open = self.emit(pc, idx);
                 debug_assert!(self.pending_effect.is_none(), "budget check of slot {pc} not made");
             }
