@@ -60,6 +60,9 @@ impl Image {
             None => loop_friendly_pad(&loops, code.buffer.alignment as usize, align),
         };
         let start = self.bytes.len().next_multiple_of(align) + pad;
+        if std::env::var_os("BPFBOX_JIT_DUMP").is_some() {
+            eprintln!("; placed {pad} bytes into a line; innermost loops at {loops:#x?}");
+        }
         self.hot_loops.extend(loops.iter().map(|&(lo, hi)| (start + lo as usize, start + hi as usize)));
         self.bytes.resize(start, 0);
         self.bytes.extend_from_slice(code.code_buffer());
