@@ -292,7 +292,8 @@ impl Verifier<'_> {
         let n = proto.map_or(5, |p| p.declared_args().len().min(5));
         let (mut slots, mut read_slots) = (0, 0);
         // Array and per-CPU array maps: the only ones whose key's value bpfbox looks at.
-        let array_key = args.iter().take(n).any(|a| a.ty == RegType::ConstMapPtr && matches!(self.map(a.map).map_type, 2 | 6));
+        let array_key =
+            args.iter().take(n).any(|a| a.ty == RegType::ConstMapPtr && matches!(self.map(a.map).map_type, 2 | 6));
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
@@ -411,6 +412,20 @@ mod tests {
         let free = run_freq(&two_paths(returned));
         assert!(free.accepted(), "{:?}", free.diagnostics);
         assert_eq!(free.stats.processed_insns, unused.stats.processed_insns);
+    }
+
+    #[test]
+    fn helper_arguments_that_decide_nothing_are_not_compared() {
+        // bpf_redirect(ifindex, flags) takes two ARG_ANYTHING scalars: passing r6 makes
+        // it matter no more than a constant does, so the second path is pruned at `p`.
+        let redirect = |v: &str| run_freq(&two_paths(&format!("r1 = {v}\nr2 = 0\ncall 23\nr0 = 0")));
+        let (passed, constant) = (redirect("r6"), redirect("7"));
+        assert!(passed.accepted(), "{:?}", passed.diagnostics);
+        assert_eq!(passed.stats.processed_insns, constant.stats.processed_insns);
+        // A size (ARG_CONST_SIZE) does matter: probe_read_kernel of r6 bytes (0 is
+        // refused) is not pruned.
+        let r = run(&two_paths("r1 = r10\nr1 += -8\nr2 = r6\nr3 = 0\ncall 113\nr0 = 0"));
+        assert!(!r.accepted());
     }
 
     #[test]

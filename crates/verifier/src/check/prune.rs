@@ -10,8 +10,6 @@ use crate::state::{RegState, RegType, SlotType, StackSlot, State};
 use crate::Rule;
 use bpfbox_isa::Insn;
 
-thread_local!(static DBG: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) });
-
 pub(super) struct Explored {
     pub(super) st: State,
     pub(super) node: usize,
@@ -28,7 +26,6 @@ pub(super) struct Explored {
 /// are overwritten (bit i: `stack[i]`); the others are not compared at all.
 pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need], stack_live: &[u64]) -> bool {
     if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
-        if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 2 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
         return false;
     }
     let mut ids = IdMap::default();
@@ -39,13 +36,11 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
     }
     for (o, c) in old.refs.iter().zip(&cur.refs) {
         if !ids.check(o.id, c.id) {
-            if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 12 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
             return false;
         }
     }
     for (fi, (fo, fc)) in old.frames.iter().zip(&cur.frames).enumerate() {
         if fo.callsite != fc.callsite || fo.callback != fc.callback {
-            if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 17 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
             return false;
         }
         let prec = prec.get(fi).copied().unwrap_or(Need::ALL);
@@ -56,25 +51,21 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
             Some(_) => u16::MAX,
         };
         for r in 0..11 {
-            DBG.with(|d| d.set((fi, r)));
             if live & (1 << r) == 0 {
                 continue;
             }
             let (o, c) = (&fo.regs[r], &fc.regs[r]);
             if prec.regs & (1 << r) == 0 && o.ty == RegType::Scalar {
                 if c.ty != RegType::Scalar || !scalar_links_ok(o, c, &mut ids) {
-                    if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 33 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
                     return false;
                 }
                 continue;
             }
             if !regsafe(o, c, &mut ids) {
-                if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 38 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
                 return false;
             }
         }
         for i in 0..fo.stack.len() {
-            DBG.with(|d| d.set((fi, 100 + i)));
             let so = fo.slot(i);
             let sc = fc.slot(i);
             if i < 64 && slots_live & (1 << i) == 0 {
@@ -94,7 +85,6 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                         && so.spilled.var.is_unknown()
                         && !uninit_where_old_was_not(&so, &sc);
                     if !misc_ok {
-                        if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 61 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
                         return false;
                     }
                     continue;
@@ -108,7 +98,6 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                     SlotType::Zero => *c == SlotType::Zero,
                 });
                 if !same_bytes || !regsafe(&so.spilled, &sc.spilled, &mut ids) {
-                    if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 74 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
                     return false;
                 }
                 continue;
@@ -123,7 +112,6 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                     SlotType::Spill => false,
                 };
                 if !ok {
-                    if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() { eprintln!("miss line 88 fi={} r/i={}", DBG.with(|d| d.get().0), DBG.with(|d| d.get().1)); }
                     return false;
                 }
             }
@@ -336,12 +324,7 @@ impl Verifier<'_> {
                 if !forced && self.jumps - self.last_add_jumps < 20 && processed - self.last_add_insns < 100 {
                     add = false;
                 }
-            } else if {
-                if std::env::var_os("BPFBOX_PRUNE_DEBUG").is_some() {
-                    eprintln!("cmp pc={} processed={} prec={:?} slots_live={:x}", p.pc, self.processed, prec[..nf].iter().map(|n| (format!("{:b}", n.regs), format!("{:x}", n.slots))).collect::<Vec<_>>(), stack_live[nf - 1]);
-                }
-                states_subsume(&e.st, &p.st, live, prec, stack_live)
-            } {
+            } else if states_subsume(&e.st, &p.st, live, prec, stack_live) {
                 e.hit += 1;
                 result = Ok(Some(()));
                 break;
