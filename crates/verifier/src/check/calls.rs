@@ -660,7 +660,9 @@ impl Verifier<'_> {
             if let Some(m) = map {
                 let mi = self.map(m);
                 if matches!(mi.map_type, 2 | 6)
-                    && self.const_stack_key(&p.st, 2, mi.key_size).is_some_and(|k| k < mi.max_entries as u64)
+                    && self
+                        .const_stack_key(&p.st, p.st.reg(2), mi.key_size)
+                        .is_some_and(|(k, _)| k < mi.max_entries as u64)
                 {
                     maybe_null = false;
                 }
@@ -873,15 +875,16 @@ impl Verifier<'_> {
         r0
     }
 
-    /// The constant a stack pointer argument points at (a spilled scalar of at least `size` bytes).
-    fn const_stack_key(&self, st: &State, regno: usize, size: u32) -> Option<u64> {
+    /// The constant the stack pointer `reg` points at (a spilled scalar of at least `size`
+    /// bytes, or zero bytes), and whether it is a spilled scalar's: zero bytes are
+    /// compared by type when states are, a spilled scalar's value only when precise.
+    pub(super) fn const_stack_key(&self, st: &State, reg: &RegState, size: u32) -> Option<(u64, bool)> {
         // get_constant_map_key, byte for byte: from the key's first byte up to the top
         // of its 8-byte slot, either at least `size` zero bytes, or exactly `size` bytes
         // of a spilled constant scalar (whose whole value is the key).
         if self.opts.unprivileged {
             return None;
         }
-        let reg = st.reg(regno);
         if reg.ty != RegType::Stack || !reg.var.is_const() {
             return None;
         }
@@ -894,7 +897,7 @@ impl Verifier<'_> {
         let top = -8 * s; // one past the slot's highest byte
         let run = |t: SlotType| (a..top).take_while(|&o| frame.byte(o) == t).count() as u32;
         if run(SlotType::Zero) >= size {
-            return Some(0);
+            return Some((0, false));
         }
         let slot = frame.slot(s as usize);
         if slot.bytes[0] != SlotType::Spill || slot.spilled.ty != RegType::Scalar {
@@ -903,7 +906,7 @@ impl Verifier<'_> {
         if run(SlotType::Spill) != size {
             return None;
         }
-        slot.spilled.var.const_value()
+        slot.spilled.var.const_value().map(|k| (k, true))
     }
 
     /// `check_map_func_compatibility`: the helpers each map type may be given to,

@@ -277,9 +277,9 @@ impl Verifier<'_> {
     /// `frameno`: the current frame's stack whose *values* the verifier's verdict may
     /// depend on. Plain memory arguments checked by `helper_mem` (`helper_reads`) only
     /// need to be initialized, as in the kernel, which marks no precision for them; so
-    /// do map keys, except an array's (a constant key makes an array lookup non-NULL:
-    /// `get_constant_map_key`, which the kernel applies to array and per-CPU array maps
-    /// only, `can_elide_value_nullness`). Other stack pointers (dynptrs, iterators, timers...)
+    /// do map keys, but for a spilled constant in-range key of an array lookup, which
+    /// cannot fail (the kernel's `get_constant_map_key` marks a spilled constant key of
+    /// an array or per-CPU array precise). Other stack pointers (dynptrs, iterators, timers...)
     /// count from them up; callbacks, which read the frame through their context, or
     /// variable offsets, the whole frame.
     pub(super) fn mark_helper_stack(&mut self, st: &State, args: &[RegState; 5], frameno: u32, pc: usize) {
@@ -291,15 +291,23 @@ impl Verifier<'_> {
         let proto = u32::try_from(id).ok().and_then(helper_by_id);
         let n = proto.map_or(5, |p| p.declared_args().len().min(5));
         let (mut slots, mut read_slots) = (0, 0);
-        // Array and per-CPU array maps: the only ones whose key's value bpfbox looks at.
-        let array_key =
-            args.iter().take(n).any(|a| a.ty == RegType::ConstMapPtr && matches!(self.map(a.map).map_type, 2 | 6));
+        // The one key whose value bpfbox looks at: a constant in range of an array or
+        // per-CPU array lookup, which then cannot fail, spilled (zero bytes are compared
+        // by type anyway). Whatever the key, a lookup that may fail covers every other
+        // outcome.
+        let const_key = proto.is_some_and(|p| p.name == "map_lookup_elem") && args[0].ty == RegType::ConstMapPtr && {
+            let mi = self.map(args[0].map);
+            matches!(mi.map_type, 2 | 6)
+                && self
+                    .const_stack_key(st, &args[1], mi.key_size)
+                    .is_some_and(|(k, spilled)| spilled && k < mi.max_entries as u64)
+        };
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
             }
             if handled & (1 << (i + 1)) != 0 {
-                let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey && array_key);
+                let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey && const_key);
                 if value_matters {
                     slots |= read[i + 1];
                 }
@@ -346,6 +354,10 @@ mod tests {
     }
 
     fn run_opts(src: &str, opts: &VerifyOptions, prog_type: ProgType) -> crate::Report {
+        verify(&input(src, prog_type), opts)
+    }
+
+    fn input(src: &str, prog_type: ProgType) -> ProgramInput {
         let map = MapInfo {
             name: "m".into(),
             map_type: bpfbox_abi::map_types::MapType::Array as u32,
@@ -359,7 +371,7 @@ mod tests {
             timer_off: None,
             frozen_data: None,
         };
-        let prog = ProgramInput {
+        ProgramInput {
             name: "t".into(),
             insns: assemble(src).expect("asm"),
             prog_type,
@@ -369,14 +381,27 @@ mod tests {
             sleepable: false,
             kernel_btf: None,
             funcs: vec![],
-        };
-        verify(&prog, opts)
+        }
     }
 
     /// [`run`] with a state stored at every prune point (`BPF_F_TEST_STATE_FREQ`), for
     /// tests about what pruning compares.
     fn run_freq(src: &str) -> crate::Report {
         run_freq_as(src, ProgType::Xdp)
+    }
+
+    /// [`run_freq`] with a hash map (`u32` key, 8-byte value) as map 1.
+    fn run_freq_with_hash(src: &str) -> crate::Report {
+        let opts = VerifyOptions { prog_flags: crate::BPF_F_TEST_STATE_FREQ, ..VerifyOptions::default() };
+        let mut prog = input(src, ProgType::Xdp);
+        let hash = crate::MapInfo {
+            name: "h".into(),
+            map_type: bpfbox_abi::map_types::MapType::Hash as u32,
+            max_entries: 8,
+            ..prog.maps[0].clone()
+        };
+        prog.maps.push(hash);
+        verify(&prog, &opts)
     }
 
     fn run_freq_as(src: &str, prog_type: ProgType) -> crate::Report {
@@ -535,6 +560,35 @@ mod tests {
                    r0 = *(u64 *)(r0 + 0)\nr0 = 0";
         let r = run_freq(&two_paths(key));
         assert!(!r.accepted(), "an out-of-range constant key was pruned against an in-range one");
+        assert!(r.diagnostics[0].message.contains("map_value_or_null"), "{}", r.diagnostics[0].message);
+    }
+
+    #[test]
+    fn a_hash_map_key_is_not_compared_by_value() {
+        // r6 as the key of a hash map lookup (map 1): the lookup may fail whatever the
+        // key, so the second path is pruned at `p` as with a constant key.
+        let lookup = |v: &str| {
+            let src =
+                format!("r9 = {v}\n*(u32 *)(r10 - 8) = r9\nr2 = r10\nr2 += -8\nld_pseudo r1, 0x5, 0x1\ncall 1\nr0 = 0");
+            run_freq_with_hash(&two_paths(&src))
+        };
+        let (key, constant) = (lookup("r6"), lookup("7"));
+        assert!(key.accepted(), "{:?}", key.diagnostics);
+        assert_eq!(key.stats.processed_insns, constant.stats.processed_insns);
+    }
+
+    #[test]
+    fn an_array_key_of_zero_bytes_is_compared_by_type() {
+        // fp-4 holds zero bytes on the first path (a constant key 0: the lookup of the
+        // one-entry array cannot fail) and misc bytes on the second (it may): the
+        // second path must not be pruned at `q`, its unchecked dereference is refused.
+        let src = two_spills(
+            "r1 = 0\n*(u32 *)(r10 - 4) = r1",
+            "*(u32 *)(r10 - 4) = r9",
+            "r2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 0x0\ncall 1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0",
+        );
+        let r = run_freq(&src);
+        assert!(!r.accepted(), "zero bytes were pruned against misc bytes as an array key");
         assert!(r.diagnostics[0].message.contains("map_value_or_null"), "{}", r.diagnostics[0].message);
     }
 

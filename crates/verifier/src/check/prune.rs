@@ -144,7 +144,9 @@ fn imprecise_slot_ok(so: &StackSlot, sc: &StackSlot, ids: &mut IdMap) -> Option<
             SlotType::Invalid => true,
             // As the exact comparison: misc bytes take anything initialized.
             SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
-            SlotType::Zero => sc.bytes[b] != SlotType::Invalid && !cur_ptr,
+            // Zero bytes by type, as the kernel compares them (whatever the precision): a
+            // key made of them is a constant (`const_stack_key`), not marked precise.
+            SlotType::Zero => sc.bytes[b] == SlotType::Zero,
             SlotType::Spill => false,
         };
         if !ok {
