@@ -28,6 +28,10 @@ pub(super) struct Precision {
     /// The slots a load or store through a stack pointer other than r10 reached, on
     /// any path (they are not known statically).
     indirect: Vec<u64>,
+    /// Loads of an outer frame's stack (by a callee through a pointer its caller gave
+    /// it), by load pc: the call instruction that left that frame and the slots read.
+    /// The slots matter at that call when the loaded value matters at the load.
+    outer: Vec<Vec<(usize, u64)>>,
     pub(super) need: Vec<Need>,
     preds: Vec<Vec<usize>>,
     work: Vec<usize>,
@@ -186,6 +190,7 @@ impl Precision {
         Precision {
             used: vec![Need::default(); n],
             indirect: vec![0; n],
+            outer: vec![Vec::new(); n],
             need: vec![Need::default(); n],
             preds,
             work: (0..n).collect(),
@@ -218,6 +223,17 @@ impl Precision {
         }
     }
 
+    /// Record that the load at `pc` read `slots` of the outer frame that the call
+    /// instruction `callsite` left.
+    fn mark_outer_read(&mut self, pc: usize, callsite: usize, slots: u64) {
+        match self.outer[pc].iter_mut().find(|e| e.0 == callsite) {
+            Some(e) if e.1 | slots == e.1 => return,
+            Some(e) => e.1 |= slots,
+            None => self.outer[pc].push((callsite, slots)),
+        }
+        self.enqueue(pc);
+    }
+
     /// Bring `need` up to date with `used` (the sets only grow).
     pub(super) fn settle(&mut self, insns: &[Insn]) {
         while let Some(pc) = self.work.pop() {
@@ -229,6 +245,14 @@ impl Precision {
                 ref insn => prec_transfer(insn, out, self.indirect[pc], self.reads_all),
             }
             .or(self.used[pc]);
+            if let Insn::Load { dst, .. } | Insn::LoadAcquire { dst, .. } = insns[pc] {
+                if out.regs & (1 << dst.idx()) != 0 {
+                    for i in 0..self.outer[pc].len() {
+                        let (cs, slots) = self.outer[pc][i];
+                        self.mark(cs, Need { regs: 0, slots });
+                    }
+                }
+            }
             if !self.need[pc].covers(inn) {
                 self.need[pc] = self.need[pc].or(inn);
                 for i in 0..self.preds[pc].len() {
@@ -263,7 +287,15 @@ impl Verifier<'_> {
                 pr.mark_indirect(pc, slots);
             }
         } else if frameno < cur {
-            self.mark_outer_stack(st, frameno, slots);
+            // Every read counts for liveness; for precision, only a read whose value
+            // matters in the callee (settled with the callee's closure).
+            let Some(cs) = st.frames.get(frameno + 1).and_then(|f| f.callsite) else { return };
+            if let Some(pr) = self.prec.as_mut() {
+                pr.mark_outer_read(pc, cs, slots);
+            }
+            if let Some(live) = self.stack_live.as_mut() {
+                live.mark(cs, Need { regs: 0, slots });
+            }
         }
     }
 
@@ -590,6 +622,22 @@ mod tests {
         let r = run_freq(&src);
         assert!(!r.accepted(), "zero bytes were pruned against misc bytes as an array key");
         assert!(r.diagnostics[0].message.contains("map_value_or_null"), "{}", r.diagnostics[0].message);
+    }
+
+    #[test]
+    fn a_callee_read_of_its_callers_stack_matters_where_its_value_does() {
+        // The caller spills r6 (0 on the first path, 100 on the second) and hands f a
+        // pointer to it. When f ignores the value it loads, the second path is pruned at
+        // `p` as when a constant is spilled; when f adds it to a map value pointer, not.
+        let callee = |body: &str| format!("\nf: r3 = *(u64 *)(r1 + 0)\n{body}\nr0 = 0\nexit");
+        let caller =
+            |v: &str| format!("r9 = {v}\n*(u64 *)(r10 - 16) = r9\nr1 = r10\nr1 += -16\nr2 = r7\ncall f\nr0 = 0");
+        let ignored = |v: &str| run_freq(&(two_paths(&caller(v)) + &callee("r3 = 0")));
+        let (spilled, constant) = (ignored("r6"), ignored("7"));
+        assert!(spilled.accepted(), "{:?}", spilled.diagnostics);
+        assert_eq!(spilled.stats.processed_insns, constant.stats.processed_insns);
+        let used = run_freq(&(two_paths(&caller("r6")) + &callee("r2 += r3\nr0 = *(u8 *)(r2 + 0)")));
+        assert!(!used.accepted(), "a value the callee adds to a pointer was pruned");
     }
 
     #[test]
