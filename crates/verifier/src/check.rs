@@ -584,8 +584,8 @@ impl Verifier<'_> {
                 let d = dst.idx();
                 let base = self.read_reg(&p.st, d)?;
                 let sv = self.read_reg(&p.st, src.idx())?;
-                if base.ty == RegType::Stack && (base.aux as usize) + 1 < p.st.frames.len() {
-                    self.mark_outer_stack(&p.st, base.aux as usize, u64::MAX);
+                if base.ty == RegType::Stack {
+                    self.mark_stack_ptr_access(&p.st, &base, off as i64, size_bytes(size), pc);
                 }
                 if op == AtomicOp::CmpXchg {
                     self.read_reg(&p.st, 0)?;
@@ -607,9 +607,11 @@ impl Verifier<'_> {
                 }
                 let sz = size_bytes(size);
                 strict_align(&base, off, sz, d)?;
-                self.mem_access(&mut p.st, d, base, off as i64, sz, None, pc)?;
+                // The value fetched is what a load from there gives, read before the
+                // store (`check_atomic_rmw`): a spilled pointer comes back as that
+                // pointer, not as a scalar.
+                let out = self.mem_access(&mut p.st, d, base, off as i64, sz, None, pc)?;
                 self.mem_access(&mut p.st, d, base, off as i64, sz, Some((RegState::unknown(), None)), pc)?;
-                let out = RegState::scalar(scalar_of_size(sz));
                 if op == AtomicOp::CmpXchg {
                     *p.st.reg_mut(0) = out;
                 } else if fetch || op == AtomicOp::Xchg {
