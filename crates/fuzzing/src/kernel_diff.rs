@@ -12,8 +12,12 @@
 //! releases), packet accesses behind right or wrong `data_end` checks, bounded and
 //! unbounded loops, helpers given stack memory, context reads and writes, pointer
 //! arithmetic and comparisons, static subprograms, sockmap lookups (socket references),
-//! packet memory given to helpers, one load reached with different pointer types. Maps come with random
-//! `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG` flags.
+//! packet memory given to helpers, one load reached with different pointer types,
+//! jmp32 compares, ISA v4 ALU operations (sdiv/smod, sign extension, byte swaps) and
+//! sign-extending loads, 32-bit spills, stack atomics (fetch, xchg, cmpxchg), packet
+//! pointers kept across helpers that move the packet, `bpf_sk_lookup_*` socket
+//! references with `struct bpf_sock` field reads, `may_goto` loops and tail calls.
+//! Maps come with random `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG` flags.
 
 use crate::Rng;
 use bpfbox_abi::map_types::MapType;
@@ -89,7 +93,8 @@ fn chance(r: &mut Rng, pct: u64) -> bool {
 }
 
 /// Map 0: array (value 16, 4 entries), 1: hash (value 16), 2: ring buffer, 3: array of
-/// one 8-byte value (direct value addresses), 4: sockmap (lookups give socket references).
+/// one 8-byte value (direct value addresses), 4: sockmap (lookups give socket references),
+/// 5: program array (tail calls).
 fn maps(r: &mut Rng) -> Vec<MapInfo> {
     let flags = |r: &mut Rng| match r.below(10) {
         0 => BPF_F_RDONLY_PROG,
@@ -111,6 +116,7 @@ fn maps(r: &mut Rng) -> Vec<MapInfo> {
         m("rb", MapType::Ringbuf, 0, 0, 4096, 0),
         m("one", MapType::Array, 4, 8, 1, flags(r)),
         m("socks", MapType::Sockmap, 4, 4, 1, 0),
+        m("progs", MapType::ProgArray, 4, 4, 2, 0),
     ]
 }
 
@@ -204,7 +210,20 @@ impl Gen<'_> {
     fn alu(&mut self) {
         let d = self.keep();
         let w = if chance(self.r, 20) { "w" } else { "r" };
-        let op = *pick(self.r, &["+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>=", "s>>=", "/=", "%="]);
+        if chance(self.r, 20) {
+            // Unary and ISA v4 operations: negation, sign extension, byte swaps.
+            let s = self.keep();
+            match self.n(5) {
+                0 => e!(self, "{w}{d} = -{w}{d}"),
+                1 => e!(self, "{w}{d} = ({}){w}{s}", pick(self.r, &["s8", "s16"])),
+                2 => e!(self, "r{d} = (s32)r{s}"),
+                3 => e!(self, "r{d} = {} r{d}", pick(self.r, &["be16", "be32", "be64", "le16", "le32"])),
+                _ => e!(self, "r{d} = {} r{d}", pick(self.r, &["bswap16", "bswap32", "bswap64"])),
+            }
+            return;
+        }
+        let op =
+            *pick(self.r, &["+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>=", "s>>=", "/=", "%=", "s/=", "s%=", "="]);
         if chance(self.r, 60) {
             let imm = if op.contains("<<") || op.contains(">>") { self.n(40) as i64 } else { self.n(40) as i64 - 4 };
             e!(self, "{w}{d} {op} {imm}");
@@ -216,13 +235,15 @@ impl Gen<'_> {
 
     fn branch(&mut self) {
         let d = self.keep();
-        let op = *pick(self.r, &["==", "!=", ">", ">=", "<", "<=", "s>", "s<", "&"]);
+        let op = *pick(self.r, &["==", "!=", ">", ">=", "<", "<=", "s>", "s<", "s>=", "s<=", "&"]);
         let l = self.label();
+        // 32-bit compares (jmp32) refine the low half only.
+        let w = if chance(self.r, 30) { "w" } else { "r" };
         if chance(self.r, 60) {
-            e!(self, "if r{d} {op} {} goto {l}", self.n(32));
+            e!(self, "if {w}{d} {op} {} goto {l}", self.n(40) as i64 - 4);
         } else {
             let s = self.keep();
-            e!(self, "if r{d} {op} r{s} goto {l}");
+            e!(self, "if {w}{d} {op} {w}{s} goto {l}");
         }
         for _ in 0..1 + self.n(3) {
             self.simple();
@@ -245,6 +266,7 @@ impl Gen<'_> {
         let (ty, sz) = self.size();
         let off = self.off(64) / sz * sz;
         let d = self.keep();
+        let ty = if sz < 8 && chance(self.r, 25) { ty.replacen('u', "s", 1) } else { ty.to_string() };
         e!(self, "r{d} = *({ty} *)(r10 {})", Self::fp(off));
     }
 
@@ -266,7 +288,16 @@ impl Gen<'_> {
     fn spill_fill(&mut self) {
         let off = 8 * (1 + self.n(8) as i64);
         let s = if chance(self.r, 25) { 6 } else { self.keep() };
-        let (ty, _) = if s == 6 || !self.bad() { ("u64", 8) } else { self.size() };
+        let (ty, _) = if s == 6 || !self.bad() {
+            // Scalars spill at 32 bits too (their fills keep the spilled identity).
+            if s != 6 && chance(self.r, 25) {
+                ("u32", 4)
+            } else {
+                ("u64", 8)
+            }
+        } else {
+            self.size()
+        };
         e!(self, "*({ty} *)(r10 - {off}) = r{s}");
         if chance(self.r, 50) {
             self.simple();
@@ -551,6 +582,148 @@ impl Gen<'_> {
         e!(self, "r1 = *(u32 *)(r{d} + 0)");
     }
 
+    /// Atomics on a stack slot (initialised unless this is a wrong variant): add, or,
+    /// fetch-and-op, exchange, compare-and-exchange, 32 or 64 bits.
+    fn stack_atomic(&mut self) {
+        let off = self.off(48);
+        let d = self.keep();
+        if !self.bad() {
+            e!(self, "*(u64 *)(r10 {}) = r{}", Self::fp(off), self.keep());
+        }
+        let (w, ty) = if chance(self.r, 30) { ("w", "u32") } else { ("r", "u64") };
+        let (bits, x) = if w == "w" { (32, "32") } else { (64, "") };
+        let fp = Self::fp(off);
+        match self.n(5) {
+            0 => e!(self, "lock *({ty} *)(r10 {fp}) += {w}{d}"),
+            1 => {
+                let op = *pick(self.r, &["add", "and", "or", "xor"]);
+                e!(self, "{w}{d} = atomic_fetch_{op}(({ty} *)(r10 {fp}), {w}{d})");
+            }
+            2 => e!(self, "{w}{d} = xchg{x}_{bits}(r10 {fp}, {w}{d})"),
+            3 => {
+                if !self.bad() {
+                    e!(self, "r0 = {}", self.n(4));
+                }
+                e!(self, "{w}0 = cmpxchg{x}_{bits}(r10 {fp}, {w}0, {w}{d})");
+                e!(self, "r{d} = r0");
+            }
+            _ => e!(self, "lock *({ty} *)(r10 {fp}) {} {w}{d}", pick(self.r, &["|=", "&=", "^="])),
+        }
+    }
+
+    /// Packet pointers kept across a helper that may move the packet
+    /// (`bpf_xdp_adjust_head`/`_tail`, `bpf_skb_pull_data`, `bpf_skb_change_tail`):
+    /// invalid after it; the right variant reloads and checks again.
+    fn packet_invalidate(&mut self) {
+        let (data, end, call) = match self.prog_type {
+            ProgType::Xdp => (0, 4, *pick(self.r, &["r2 = 4\ncall 44", "r2 = -4\ncall 65"])),
+            ProgType::SchedCls => (76, 80, *pick(self.r, &["r2 = 14\ncall 39", "r2 = 64\nr3 = 0\ncall 38"])),
+            _ => return self.packet(),
+        };
+        let k = self.keep();
+        let out = self.label();
+        let load =
+            format!("r2 = *(u32 *)(r6 + {data})\nr3 = *(u32 *)(r6 + {end})\nr4 = r2\nr4 += 8\nif r4 > r3 goto {out}");
+        e!(self, "{load}");
+        e!(self, "r{k} = r2\nr1 = r6\n{call}");
+        if self.bad() {
+            e!(self, "r1 = *(u8 *)(r{k} + 0)");
+        } else {
+            e!(self, "{load}");
+            e!(self, "r1 = *(u8 *)(r2 + {})", self.n(8));
+        }
+        e!(self, "r{k} = 0");
+        self.join(&out);
+    }
+
+    /// `bpf_sk_lookup_tcp/udp` / `bpf_skc_lookup_tcp` on a tuple on the stack: a socket
+    /// reference or NULL; `struct bpf_sock` field reads, `bpf_tcp_sock` /
+    /// `bpf_sk_fullsock`, and the release (wrong variants: no NULL check, arithmetic
+    /// on the maybe-NULL pointer, a bad field access, a leak, a use after release).
+    fn sk_lookup(&mut self) {
+        let tuple = if self.bad() { *pick(self.r, &[4, 12, 36, 13]) } else { *pick(self.r, &[12, 36]) };
+        e!(self, "r1 = 0");
+        for off in (8..=40).step_by(8) {
+            if off > 8 || !self.bad() {
+                e!(self, "*(u64 *)(r10 - {off}) = r1");
+            }
+        }
+        let f = *pick(self.r, &[84, 85, 99]);
+        e!(self, "r1 = r6\nr2 = r10\nr2 += -40\nr3 = {tuple}\nr4 = -1\nr5 = 0\ncall {f}");
+        let out = self.label();
+        if self.bad() && chance(self.r, 30) {
+            e!(self, "r0 += {}", self.n(8));
+        }
+        if !self.bad() {
+            e!(self, "if r0 == 0 goto {out}");
+        }
+        e!(self, "r8 = r0");
+        const FIELDS: [(&str, i64); 12] = [
+            ("u32", 0),
+            ("u32", 4),
+            ("u32", 8),
+            ("u32", 12),
+            ("u32", 16),
+            ("u32", 24),
+            ("u32", 44),
+            ("u16", 48),
+            ("u32", 52),
+            ("u32", 72),
+            ("u8", 4),
+            ("u16", 44),
+        ];
+        for _ in 0..self.n(3) {
+            let (ty, off) = if self.bad() { (self.size().0, self.n(90) as i64) } else { *pick(self.r, &FIELDS) };
+            e!(self, "r1 = *({ty} *)(r8 + {off})");
+        }
+        if chance(self.r, 30) {
+            let l = self.label();
+            e!(self, "r1 = r8\ncall {}", pick(self.r, &[95, 96]));
+            e!(self, "if r0 == 0 goto {l}\nr1 = *(u32 *)(r0 + {})", pick(self.r, &[0, 4, 8, 16, 64]));
+            self.join(&l);
+        }
+        if !self.bad() || chance(self.r, 50) {
+            e!(self, "r1 = r8\ncall 86");
+        }
+        if self.bad() {
+            e!(self, "r1 = *(u32 *)(r8 + 4)");
+        }
+        e!(self, "r8 = 0");
+        self.join(&out);
+    }
+
+    /// A loop with a `may_goto` (what `bpf_for` / `can_loop` compile to), almost always
+    /// with a bound of its own too.
+    fn may_goto_loop(&mut self) {
+        let c = self.keep();
+        let (top, out) = (self.label(), self.label());
+        e!(self, "r{c} = 0");
+        e!(self, "{top}: may_goto {out}");
+        e!(self, "r{c} += 1");
+        if chance(self.r, 50) {
+            self.simple();
+        }
+        // Rarely with no bound but may_goto's: bpfbox does not yet converge on all of
+        // those as the kernel does (it walks them to the 1M-instruction limit, slowly).
+        if chance(self.r, 99) {
+            e!(self, "if r{c} < {} goto {top}", self.n(20));
+        } else {
+            e!(self, "goto {top}");
+        }
+        self.join(&out);
+    }
+
+    /// `bpf_tail_call(ctx, progs, index)`: the context must be r1 (wrong variant: it
+    /// is not); when it returns (no program at the index) the program goes on.
+    fn tail_call(&mut self) {
+        if self.bad() {
+            e!(self, "r1 = r{}", self.keep());
+        } else {
+            e!(self, "r1 = r6");
+        }
+        e!(self, "ld_pseudo r2, 0x5, 5\nr3 = {}\ncall 12", self.n(3));
+    }
+
     fn simple(&mut self) {
         match self.n(6) {
             0 => self.scalar_source(),
@@ -562,7 +735,12 @@ impl Gen<'_> {
     }
 
     fn gadget(&mut self) {
-        match self.n(20) {
+        match self.n(26) {
+            20 => self.stack_atomic(),
+            21 => self.packet_invalidate(),
+            22 | 23 => self.sk_lookup(),
+            24 => self.may_goto_loop(),
+            25 => self.tail_call(),
             0..=2 => self.simple(),
             3 | 4 => self.branch(),
             5 => self.stack_var(),

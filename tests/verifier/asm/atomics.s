@@ -150,3 +150,58 @@ w1 = 3
 w1 = atomic_fetch_xor((u32 *)(r10 - 8), w1)
 r0 = r1
 exit
+
+=== a fetch from a spilled stack pointer gives that pointer
+r7 = r10
+*(u64 *)(r10 - 16) = r7
+r7 = 0
+r7 = atomic_fetch_and((u64 *)(r10 - 16), r7)
+r7 >>= 38  ; error: R7 pointer arithmetic with >>= operator prohibited
+r0 = 0
+exit
+
+=== cmpxchg's r0 from a spilled pointer
+r8 = 0
+r7 = r10
+*(u64 *)(r10 - 32) = r7
+r0 = 0
+r0 = cmpxchg_64(r10 - 32, r0, r8)
+r0 <<= 19  ; error: R0 pointer arithmetic with <<= operator prohibited
+r0 = 0
+exit
+
+=== xchg of a spilled context pointer, then a 32-bit pointer operation
+r8 = 0
+*(u64 *)(r10 - 16) = r1
+r8 = xchg_64(r10 - 16, r8)
+w8 += 10  ; error: R8 32-bit pointer arithmetic prohibited
+r0 = 0
+exit
+
+=== a fetched context pointer spilled at 4 bytes
+r7 = 1
+*(u64 *)(r10 - 32) = r1
+r7 = atomic_fetch_or((u64 *)(r10 - 32), r7)
+*(u32 *)(r10 - 4) = r7  ; error: invalid size of register spill
+r0 = 0
+exit
+
+=== a fetched stack pointer used as one
+; accept
+r7 = r10
+r7 += -8
+r1 = 5
+*(u64 *)(r10 - 8) = r1
+*(u64 *)(r10 - 16) = r7
+r7 = 0
+r7 = xchg_64(r10 - 16, r7)
+r0 = *(u64 *)(r7 + 0)
+exit
+
+=== a 32-bit fetch from a spilled pointer
+r7 = r10
+*(u64 *)(r10 - 16) = r7
+w1 = 0
+w1 = atomic_fetch_add((u32 *)(r10 - 16), w1)  ; error: invalid size of register fill
+r0 = 0
+exit
