@@ -584,8 +584,8 @@ impl Verifier<'_> {
                 let d = dst.idx();
                 let base = self.read_reg(&p.st, d)?;
                 let sv = self.read_reg(&p.st, src.idx())?;
-                if base.ty == RegType::Stack && (base.aux as usize) + 1 < p.st.frames.len() {
-                    self.mark_outer_stack(&p.st, base.aux as usize, u64::MAX);
+                if base.ty == RegType::Stack {
+                    self.mark_stack_ptr_access(&p.st, &base, off as i64, size_bytes(size), pc);
                 }
                 if op == AtomicOp::CmpXchg {
                     self.read_reg(&p.st, 0)?;
