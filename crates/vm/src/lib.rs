@@ -59,7 +59,9 @@ pub use error::VmError;
 pub use helpers::{
     AccessKind, HelperCtx, HelperEntry, HelperFn, HelperOutcome, HelperTable, MemView, RunEnv, VirtualAccess,
 };
-pub use kernel_helpers::{coverage as helper_coverage, implemented as implemented_helpers, HelperCoverage};
+pub use kernel_helpers::{
+    coverage as helper_coverage, implemented as implemented_helpers, missing_reason, HelperCoverage,
+};
 pub use maps::{Errno, Map, MapId, MapInfo, ProgId};
 pub use memory::{Region, RegionKind, MAX_CALL_FRAMES, STACK_SIZE};
 pub use ops::FUNC_ADDR_TAG;

@@ -332,7 +332,10 @@ pub enum RuntimeError {
     Program { prog: String, error: VmError },
     #[error("program `{prog}`: compilation failed: {reason}")]
     Compile { prog: String, reason: String },
-    #[error("program `{prog}`, pc {pc}: calls helper bpf_{name} (#{id}), which bpfbox does not implement")]
+    #[error(
+        "program `{prog}`, pc {pc}: calls helper bpf_{name} (#{id}), which bpfbox does not implement: {}",
+        crate::kernel_helpers::missing_reason(.name)
+    )]
     MissingHelper { prog: String, pc: usize, id: u32, name: &'static str },
     #[error("program `{prog}`, pc {pc}: calls unknown helper #{id}")]
     UnknownHelper { prog: String, pc: usize, id: i64 },

@@ -234,6 +234,64 @@ pub fn implemented() -> impl Iterator<Item = &'static str> {
     HELPERS.iter().map(|(n, _)| *n)
 }
 
+/// Why bpfbox does not implement helper `name` (without its `bpf_` prefix): what a
+/// load refusing a program that calls it says ([`crate::RuntimeError::MissingHelper`]).
+/// The reasons, by what the helper needs:
+///
+/// - **sockets** (`sk_lookup_*`, `skc_lookup_tcp`, `sk_release`, `sk_fullsock`,
+///   `tcp_sock`, `get_listener_sock`, `sk_assign`, `skc_to_*`, SYN cookies, socket
+///   storage and cookies, `sk_redirect_*`): the world (`--world`) describes
+///   interfaces, routes, neighbours, tunnels and conntrack entries, no sockets;
+/// - **tasks, cgroups and namespaces** beyond the current pid/tgid, uid/gid, comm and
+///   cgroup id, and **kernel objects** (`snprintf_btf`, per-CPU kernel variables,
+///   kptrs, VMAs, branch records): a test run has none;
+/// - **perf counters** (`perf_event_read*`) and **signals** (`send_signal*`): nothing to
+///   read or signal;
+/// - **timers**: a run ends when the program returns, so no callback could fire;
+/// - **helper dynptrs** (`dynptr_from_mem`, `ringbuf_*_dynptr`, `dynptr_data`) and **user
+///   ring buffers**: not implemented yet (the dynptr kfuncs are);
+/// - **tunnel options**, **IPsec state**, **LWT encapsulation**, **neighbour and peer
+///   redirects**, **skb timestamps**: not modelled.
+pub fn missing_reason(name: &str) -> &'static str {
+    const SOCKETS: &str = "sockets are not modelled (a --world file describes interfaces, routes, neighbours, tunnels and conntrack entries, no sockets)";
+    match name {
+        n if n.starts_with("sk_lookup_")
+            || n.starts_with("skc_")
+            || n.starts_with("tcp_raw_")
+            || n.starts_with("sk_storage_")
+            || n.starts_with("sk_redirect_") =>
+        {
+            SOCKETS
+        }
+        "sk_release" | "sk_fullsock" | "tcp_sock" | "get_listener_sock" | "sk_assign" | "tcp_check_syncookie"
+        | "tcp_gen_syncookie" | "get_socket_cookie" | "get_socket_uid" | "get_netns_cookie" | "sk_cgroup_id"
+        | "sk_ancestor_cgroup_id" => SOCKETS,
+        "perf_event_read" | "perf_event_read_value" => "reads a perf counter; a test run has no perf events to read",
+        "send_signal" | "send_signal_thread" => "signals the current task; a test run has no task to signal",
+        "get_ns_current_pid_tgid" | "get_current_ancestor_cgroup_id" | "get_task_stack" | "task_storage_get"
+        | "task_storage_delete" | "task_pt_regs" | "find_vma" | "cgrp_storage_get" | "cgrp_storage_delete"
+        | "skb_cgroup_id" | "skb_ancestor_cgroup_id" | "skb_under_cgroup" | "skb_cgroup_classid"
+        | "get_local_storage" => {
+            "tasks, cgroups and namespaces are modelled only as the current pid/tgid, uid/gid, comm and cgroup id"
+        }
+        "snprintf_btf" | "per_cpu_ptr" | "this_cpu_ptr" | "kptr_xchg" | "get_branch_snapshot" => {
+            "needs kernel objects (BTF-typed kernel memory, per-CPU variables, kptrs, branch records), which bpfbox does not have"
+        }
+        n if n.starts_with("timer_") => "a run ends when the program returns, so a timer callback could never fire",
+        "dynptr_from_mem" | "ringbuf_reserve_dynptr" | "ringbuf_submit_dynptr" | "ringbuf_discard_dynptr"
+        | "dynptr_data" => "helper dynptrs are not implemented yet (the dynptr kfuncs are)",
+        "user_ringbuf_drain" => "user ring buffers (records produced by user space) are not implemented yet",
+        "skb_get_tunnel_opt" | "skb_set_tunnel_opt" => "tunnel options are not modelled (tunnel keys are)",
+        "skb_get_xfrm_state" => "IPsec (xfrm) state is not modelled",
+        "lwt_push_encap" | "lwt_seg6_store_bytes" | "lwt_seg6_adjust_srh" | "lwt_seg6_action" => {
+            "LWT and seg6 encapsulation are not modelled"
+        }
+        "redirect_neigh" | "redirect_peer" => "neighbour and peer-device redirects are not modelled",
+        "skb_set_tstamp" => "skb timestamps are not modelled",
+        _ => "not implemented yet",
+    }
+}
+
 /// The helpers the kernel allows a program type (under some load configuration, from
 /// the committed kernel facts), split into those bpfbox implements and the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +319,18 @@ pub fn coverage(prog_type: bpfbox_abi::prog_types::ProgType) -> HelperCoverage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every helper a packet program type may call but bpfbox lacks has a reason of
+    /// its own (not the fallback).
+    #[test]
+    fn missing_packet_helpers_say_why() {
+        use bpfbox_abi::prog_types::ProgType;
+        for t in [ProgType::Xdp, ProgType::SchedCls, ProgType::SocketFilter, ProgType::CgroupSkb, ProgType::SkSkb] {
+            for name in coverage(t).missing {
+                assert_ne!(missing_reason(name), "not implemented yet", "bpf_{name} ({t:?})");
+            }
+        }
+    }
 
     #[test]
     fn every_helper_is_a_kernel_helper() {
