@@ -280,7 +280,7 @@ impl Verifier<'_> {
                     },
                 })
             }
-            RegType::Stack => self.stack_access(st, regno, base, off, size, store, rw),
+            RegType::Stack => self.stack_access(st, regno, base, off, size, store, rw, pc),
             RegType::MapValue | RegType::MapKey => {
                 let map = self.map(base.map);
                 let is_key = base.ty == RegType::MapKey;
@@ -469,6 +469,7 @@ impl Verifier<'_> {
         size: u32,
         store: Option<(RegState, Option<usize>)>,
         rw: &str,
+        pc: usize,
     ) -> R<RegState> {
         let rn = regno as u8;
         let frameno = base.aux as usize;
@@ -599,6 +600,7 @@ impl Verifier<'_> {
                     let slot = frame.slot(((-lo - 1) / 8) as usize);
                     let spill_size = slot.bytes.iter().take_while(|t| **t == SlotType::Spill).count() as u32;
                     if spill_size > 0 {
+                        self.mark_fill(pc);
                         if size == 8 && spill_size == 8 {
                             return Ok(slot.spilled);
                         }
@@ -644,6 +646,7 @@ impl Verifier<'_> {
                             );
                         }
                         SlotType::Spill => {
+                            self.mark_fill(pc);
                             let slot = frame.slot(((-o - 1) / 8) as usize);
                             // A variable-offset read may cover a spilled pointer when
                             // privileged (check_stack_read_var_off): the result is unknown.

@@ -6,7 +6,7 @@
 use super::Verifier;
 use crate::state::{RegState, RegType, State, MAX_STACK};
 use bpfbox_abi::{helper_by_id, ArgKind, TypeFlags};
-use bpfbox_isa::{AluOp, CallTarget, Insn, Operand, PacketMode};
+use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
 ///
@@ -32,6 +32,11 @@ pub(super) struct Precision {
     /// it), by load pc: the call instruction that left that frame and the slots read.
     /// The slots matter at that call when the loaded value matters at the load.
     outer: Vec<Vec<(usize, u64)>>,
+    /// The loads that read the bytes of a spilled register (`fill`) on some path. A
+    /// load of misc or zero bytes gives what their type says, an unknown scalar or 0,
+    /// whatever the slot's value: only a fill's slot can matter by value, as the
+    /// kernel tracks precision only through fills (`INSN_F_STACK_ACCESS`).
+    fills: Vec<bool>,
     pub(super) need: Vec<Need>,
     preds: Vec<Vec<usize>>,
     work: Vec<usize>,
@@ -106,9 +111,21 @@ fn helper_value_args(proto: &bpfbox_abi::HelperProto) -> u16 {
     m
 }
 
+/// The register a load or atomic loads from memory: a load's destination, the
+/// register an atomic fetches into (r0 for `cmpxchg`).
+fn fetched(insn: &Insn) -> Option<bpfbox_isa::Reg> {
+    match *insn {
+        Insn::Load { dst, .. } | Insn::LoadAcquire { dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::CmpXchg, .. } => Some(bpfbox_isa::Reg::R0),
+        Insn::Atomic { op, fetch, src, .. } if fetch || op == AtomicOp::Xchg => Some(src),
+        _ => None,
+    }
+}
+
 /// What may matter before `insn`, given what matters after it (`out`); `indirect`:
-/// the instruction is a load that read the stack through a pointer other than r10.
-fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need {
+/// the instruction is a load that read the stack through a pointer other than r10;
+/// `fill`: a load that read a spilled register ([`Precision::fills`]).
+fn prec_transfer(insn: &Insn, out: Need, indirect: u64, fill: bool, reads_all: bool) -> Need {
     let b = |r: bpfbox_isa::Reg| 1u16 << r.idx();
     let op = |o: &Operand| match o {
         Operand::Reg(r) => b(*r),
@@ -125,14 +142,14 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need
         Insn::Neg { .. } | Insn::Endian { .. } | Insn::Ja { .. } | Insn::LoadImm64Tail | Insn::MayGoto { .. } => out,
         Insn::LoadImm64 { dst, .. } | Insn::AddrSpaceCast { dst, .. } => regs(out.regs & !b(*dst)),
         &Insn::LoadAcquire { size, dst, src, off } => {
-            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect, reads_all)
+            prec_transfer(&Insn::Load { size, dst, src, off, sign_extend: false }, out, indirect, fill, reads_all)
         }
         &Insn::StoreRelease { size, dst, off, src } => {
-            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect, reads_all)
+            prec_transfer(&Insn::Store { size, dst, off, src: Operand::Reg(src) }, out, indirect, fill, reads_all)
         }
         Insn::Load { dst, src, off, size, .. } => {
             let from = if src.idx() == 10 { slot_bits(*off as i64, size.bytes() as i64) } else { indirect };
-            let slots = out.slots | if reads_all || out.regs & b(*dst) != 0 { from } else { 0 };
+            let slots = out.slots | if reads_all || fill && out.regs & b(*dst) != 0 { from } else { 0 };
             Need { regs: out.regs & !b(*dst), slots }
         }
         Insn::Store { dst, off, src, size } => {
@@ -148,11 +165,14 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, reads_all: bool) -> Need
             let kill = if size.bytes() == 8 && *off % 8 == 0 && bits != u64::MAX { bits } else { 0 };
             Need { regs: out.regs | val, slots: out.slots & !kill }
         }
-        // What an atomic leaves (its result in memory, the fetched value) is an unknown
-        // scalar whatever the operands: their values decide nothing. It reads the slots
-        // it was executed on (`indirect`).
-        Insn::Atomic { .. } if reads_all => Need { regs: out.regs, slots: out.slots | indirect },
-        Insn::Atomic { .. } => out,
+        // What an atomic stores is an unknown scalar whatever its operands. What it
+        // fetches is what a load from there gives (`check_atomic_rmw`): a fill when it
+        // read a spilled register, whose slots then matter as a load's do when the
+        // fetched register does. Liveness: the slots it was executed on (`indirect`).
+        Insn::Atomic { .. } => {
+            let got = fetched(insn).is_some_and(|r| out.regs & b(r) != 0);
+            Need { regs: out.regs, slots: out.slots | if reads_all || fill && got { indirect } else { 0 } }
+        }
         Insn::LoadPacket { mode, .. } => regs(
             (out.regs & !CLOBBER)
                 | match mode {
@@ -193,6 +213,7 @@ impl Precision {
             used: vec![Need::default(); n],
             indirect: vec![0; n],
             outer: vec![Vec::new(); n],
+            fills: vec![false; n],
             need: vec![Need::default(); n],
             preds,
             work: (0..n).collect(),
@@ -236,6 +257,14 @@ impl Precision {
         self.enqueue(pc);
     }
 
+    /// Record that the load at `pc` read the bytes of a spilled register.
+    fn mark_fill(&mut self, pc: usize) {
+        if !self.fills[pc] {
+            self.fills[pc] = true;
+            self.enqueue(pc);
+        }
+    }
+
     /// Bring `need` up to date with `used` (the sets only grow).
     pub(super) fn settle(&mut self, insns: &[Insn]) {
         while let Some(pc) = self.work.pop() {
@@ -244,11 +273,11 @@ impl Precision {
                 prec_successors(insns, pc).into_iter().flatten().fold(Need::default(), |acc, t| acc.or(self.need[t]));
             let inn = match insns[pc] {
                 Insn::Exit if pc < self.free_exits_end => Need::default(),
-                ref insn => prec_transfer(insn, out, self.indirect[pc], self.reads_all),
+                ref insn => prec_transfer(insn, out, self.indirect[pc], self.fills[pc], self.reads_all),
             }
             .or(self.used[pc]);
-            if let Insn::Load { dst, .. } | Insn::LoadAcquire { dst, .. } = insns[pc] {
-                if out.regs & (1 << dst.idx()) != 0 {
+            if let Some(dst) = fetched(&insns[pc]) {
+                if self.fills[pc] && out.regs & (1 << dst.idx()) != 0 {
                     for i in 0..self.outer[pc].len() {
                         let (cs, slots) = self.outer[pc][i];
                         self.mark(cs, Need { regs: 0, slots });
@@ -298,6 +327,13 @@ impl Verifier<'_> {
             if let Some(live) = self.stack_live.as_mut() {
                 live.mark(cs, Need { regs: 0, slots });
             }
+        }
+    }
+
+    /// The load at `pc` read the bytes of a spilled register ([`Precision::fills`]).
+    pub(super) fn mark_fill(&mut self, pc: usize) {
+        if let Some(pr) = self.prec.as_mut() {
+            pr.mark_fill(pc);
         }
     }
 
@@ -657,6 +693,48 @@ mod tests {
         let (other, same) = (run_freq(&prog("r9")), run_freq(&prog("0")));
         assert!(other.accepted(), "{:?}", other.diagnostics);
         assert_eq!(other.stats.processed_insns, same.stats.processed_insns);
+    }
+
+    #[test]
+    fn a_load_of_misc_bytes_does_not_make_a_spill_in_its_slot_matter() {
+        // fp-16 holds a 2-byte spill of r6 (0, or 100 on the second path) and misc bytes
+        // at fp-12 (katran's flow key next to its port). What is loaded from fp-12 is
+        // an unknown scalar whatever the spill holds: used as a map value offset, it
+        // makes the spill matter no more than a constant there does.
+        let prog = |v: &str| {
+            two_spills(
+                "r6 = 0\n*(u16 *)(r10 - 16) = r6\n*(u32 *)(r10 - 12) = r9",
+                &format!("r6 = {v}\n*(u16 *)(r10 - 16) = r6\n*(u32 *)(r10 - 12) = r9"),
+                "r1 = *(u32 *)(r10 - 12)\nr1 &= 7\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nr0 = 0",
+            )
+        };
+        let (other, same) = (run_freq(&prog("100")), run_freq(&prog("0")));
+        assert!(other.accepted(), "{:?}", other.diagnostics);
+        assert_eq!(other.stats.processed_insns, same.stats.processed_insns);
+        // Filled from the spill itself, it matters: 100 is out of bounds.
+        let fill = two_spills(
+            "r6 = 0\n*(u16 *)(r10 - 16) = r6",
+            "r6 = 100\n*(u16 *)(r10 - 16) = r6",
+            "r1 = *(u16 *)(r10 - 16)\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nr0 = 0",
+        );
+        let r = run_freq(&fill);
+        assert!(!r.accepted(), "a fill was pruned against another spilled value");
+        assert!(r.diagnostics[0].message.contains("invalid access to map value"), "{}", r.diagnostics[0].message);
+    }
+
+    #[test]
+    fn an_atomic_fetch_of_a_spill_is_a_fill() {
+        // What atomic_fetch_add and xchg fetch from fp-16 is the spilled 0 or 100: used
+        // as a map value offset, 100 is out of bounds, so the second path is not pruned.
+        for fetch in ["r1 = atomic_fetch_add((u64 *)(r10 - 16), r1)", "r1 = xchg_64(r10 - 16, r1)"] {
+            let src = two_spills(
+                "r6 = 0\n*(u64 *)(r10 - 16) = r6",
+                "r6 = 100\n*(u64 *)(r10 - 16) = r6",
+                &format!("r1 = 0\n{fetch}\nr7 += r1\nr0 = *(u8 *)(r7 + 0)\nr0 = 0"),
+            );
+            let r = run_freq(&src);
+            assert!(!r.accepted(), "{fetch}: a fetched spill was pruned against another");
+        }
     }
 
     #[test]
