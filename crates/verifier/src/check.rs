@@ -185,6 +185,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
     let n = prog.insns.len();
     let nsub = cfg.subprogs.len();
     let globals = global_funcs::Globals::new(prog, &cfg);
+    let global_entries: Vec<usize> = prog.funcs.iter().filter(|f| f.global).map(|f| f.insn_off).collect();
     // The main function's exits, when nothing checks the program's return value.
     let free_exits_end = match crate::ctx::return_range(prog.prog_type, prog.expected_attach_type) {
         None => cfg.subprog_end(0, n),
@@ -216,8 +217,8 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
             }
             _ => None,
         },
-        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, false)),
-        stack_live: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, true)),
+        prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, false, &global_entries)),
+        stack_live: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, true, &global_entries)),
         helper_reads: (0, [0; 6]),
         globals,
     };

@@ -39,6 +39,11 @@ pub(super) struct Precision {
     fills: Vec<bool>,
     pub(super) need: Vec<Need>,
     preds: Vec<Vec<usize>>,
+    /// Per instruction: the entry of the static subprogram it calls. Its arguments
+    /// matter where the callee's values depend on them: its need at entry.
+    callee: Vec<Option<usize>>,
+    /// Per subprogram entry: the static calls of it (their need follows its own).
+    callers: Vec<Vec<usize>>,
     work: Vec<usize>,
     queued: Vec<bool>,
     /// Exits before this instruction leave the program with a return value nothing
@@ -200,13 +205,23 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, fill: bool, reads_all: b
 
 impl Precision {
     /// `free_exits_end`: see [`Precision::free_exits_end`] (0: r0 matters at every exit);
-    /// `reads_all`: a stack liveness instance ([`Precision::reads_all`]).
-    pub(super) fn new(insns: &[Insn], free_exits_end: usize, reads_all: bool) -> Precision {
+    /// `reads_all`: a stack liveness instance ([`Precision::reads_all`]); `global`: the
+    /// entries of global functions, whose arguments are checked at the call (a scalar 0
+    /// for a pointer that may be NULL) and all matter.
+    pub(super) fn new(insns: &[Insn], free_exits_end: usize, reads_all: bool, global: &[usize]) -> Precision {
         let n = insns.len();
         let mut preds = vec![Vec::new(); n];
+        let (mut callee, mut callers) = (vec![None; n], vec![Vec::new(); n]);
         for pc in 0..n {
             for t in prec_successors(insns, pc).into_iter().flatten() {
                 preds[t].push(pc);
+            }
+            if let Insn::Call(CallTarget::Local(rel)) = insns[pc] {
+                let t = usize::try_from(pc as i64 + 1 + rel as i64).ok().filter(|t| *t < n && !global.contains(t));
+                if let Some(t) = t.filter(|_| !reads_all) {
+                    callee[pc] = Some(t);
+                    callers[t].push(pc);
+                }
             }
         }
         Precision {
@@ -216,6 +231,8 @@ impl Precision {
             fills: vec![false; n],
             need: vec![Need::default(); n],
             preds,
+            callee,
+            callers,
             work: (0..n).collect(),
             queued: vec![true; n],
             free_exits_end,
@@ -271,9 +288,13 @@ impl Precision {
             self.queued[pc] = false;
             let out =
                 prec_successors(insns, pc).into_iter().flatten().fold(Need::default(), |acc, t| acc.or(self.need[t]));
-            let inn = match insns[pc] {
-                Insn::Exit if pc < self.free_exits_end => Need::default(),
-                ref insn => prec_transfer(insn, out, self.indirect[pc], self.fills[pc], self.reads_all),
+            let inn = match (&insns[pc], self.callee[pc]) {
+                (Insn::Exit, _) if pc < self.free_exits_end => Need::default(),
+                // A static call: the arguments the callee's values depend on.
+                (_, Some(t)) => {
+                    Need { regs: (out.regs & !0b11_1111) | (self.need[t].regs & 0b11_1110), slots: out.slots }
+                }
+                (insn, None) => prec_transfer(insn, out, self.indirect[pc], self.fills[pc], self.reads_all),
             }
             .or(self.used[pc]);
             if let Some(dst) = fetched(&insns[pc]) {
@@ -288,6 +309,10 @@ impl Precision {
                 self.need[pc] = self.need[pc].or(inn);
                 for i in 0..self.preds[pc].len() {
                     let q = self.preds[pc][i];
+                    self.enqueue(q);
+                }
+                for i in 0..self.callers[pc].len() {
+                    let q = self.callers[pc][i];
                     self.enqueue(q);
                 }
             }
@@ -735,6 +760,22 @@ mod tests {
             let r = run_freq(&src);
             assert!(!r.accepted(), "{fetch}: a fetched spill was pruned against another");
         }
+    }
+
+    #[test]
+    fn a_static_call_needs_the_arguments_its_callee_uses() {
+        // A may_goto loop's counter passed to a function that ignores it does not stop
+        // the loop from converging (the kernel widens it; bpfbox went to the 1M limit,
+        // found by the kernel-differential fuzzer).
+        let src = "r6 = r1\nr7 = *(u32 *)(r6 + 16)\nl: may_goto out\nr7 += 1\ngoto l\n\
+                   out: r1 = r7\ncall f\nexit\nf: r0 = 0\nexit";
+        let r = run(src);
+        assert!(r.accepted(), "{:?}", r.diagnostics);
+        assert!(r.stats.processed_insns < 1000, "{}", r.stats.processed_insns);
+        // Used by the callee as a map value offset, r6 = 100 is out of bounds.
+        let callee = "\nf: r2 += r1\nr0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit";
+        let r = run_freq(&(two_paths("r1 = r6\nr2 = r7\ncall f\nr0 = 0") + callee));
+        assert!(!r.accepted(), "an argument the callee adds to a pointer was pruned");
     }
 
     #[test]
