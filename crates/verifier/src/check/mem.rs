@@ -532,7 +532,7 @@ impl Verifier<'_> {
         let priv_scalar_spills = !self.opts.unprivileged;
         let frame = &mut st.frames[frameno];
         match store {
-            Some((v, _)) => {
+            Some((v, src)) => {
                 // check_stack_write_fixed_off: unprivileged partial writes over a spilled pointer.
                 let first = frame.slot(((-lo - 1) / 8) as usize);
                 if self.opts.unprivileged
@@ -585,6 +585,12 @@ impl Verifier<'_> {
                     }
                 }
                 let t = if v.ty == RegType::Scalar && v.var.const_value() == Some(0) {
+                    // Zero bytes are compared by type, which the stored value decides: it
+                    // matters (the kernel marks it precise: backtracking does not follow
+                    // STACK_ZERO).
+                    if let Some(r) = src {
+                        self.mark_precise(pc, 1 << r);
+                    }
                     SlotType::Zero
                 } else {
                     SlotType::Misc

@@ -659,6 +659,21 @@ mod tests {
     }
 
     #[test]
+    fn a_register_stored_as_zero_bytes_matters() {
+        // At `p`, r6 is 0 on the first path and 100 on the second; stored at fp-4 (not
+        // a slot's start) it makes zero bytes on the first path, a constant key of the
+        // one-entry array, and misc bytes on the second (found by the kernel-differential
+        // fuzzer): the second path's lookup may fail, it must not be pruned at `p`.
+        let src = two_paths(
+            "*(u32 *)(r10 - 4) = r6\nr2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 0x0\ncall 1\n\
+             r0 = *(u64 *)(r0 + 0)\nr0 = 0",
+        );
+        let r = run_freq(&src);
+        assert!(!r.accepted(), "a register stored as zero bytes was pruned against another");
+        assert!(r.diagnostics[0].message.contains("map_value_or_null"), "{}", r.diagnostics[0].message);
+    }
+
+    #[test]
     fn a_hash_map_key_is_not_compared_by_value() {
         // r6 as the key of a hash map lookup (map 1): the lookup may fail whatever the
         // key, so the second path is pruned at `p` as with a constant key.
