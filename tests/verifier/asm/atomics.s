@@ -205,3 +205,25 @@ w1 = 0
 w1 = atomic_fetch_add((u32 *)(r10 - 16), w1)  ; error: invalid size of register fill
 r0 = 0
 exit
+
+=== a constant fetched from a spilled slot is precise where it is used
+; map: array key=4 value=16 entries=4
+r6 = r1
+r7 = 200
+r2 = *(u32 *)(r6 + 0)
+if r2 > 100 goto +1
+r7 = 5
+*(u64 *)(r10 - 8) = r7
+r1 = 0
+*(u32 *)(r10 - 12) = r1
+r2 = r10
+r2 += -12
+ld_pseudo r1, 0x5, 0
+call 1
+if r0 == 0 goto +4
+r1 = 0
+r1 = atomic_fetch_add((u64 *)(r10 - 8), r1)
+r0 += r1
+r1 = *(u8 *)(r0 + 0)  ; error: invalid access to map value, value_size=16 off=200 size=1
+r0 = 0
+exit
