@@ -65,11 +65,9 @@ impl Verifier<'_> {
         fall.path.push(BranchDecision { pc, taken: false });
         p.path.push(BranchDecision { pc, taken: true });
         if let Some(prev) = self.prev_loop_entry(pc, p.node, &p.st) {
-            let need = match self.prec.as_mut() {
-                Some(pr) => {
-                    pr.settle(self.insns);
-                    pr.need[pc]
-                }
+            self.settle_precision();
+            let need = match self.prec.as_ref() {
+                Some(pr) => pr.need[pc],
                 // Unprivileged: every scalar is precise.
                 None => Need::ALL,
             };

@@ -529,6 +529,7 @@ impl Verifier<'_> {
             }
             other => other,
         };
+        let innermost = frameno + 1 == st.frames.len();
         let priv_scalar_spills = !self.opts.unprivileged;
         let frame = &mut st.frames[frameno];
         match store {
@@ -586,10 +587,12 @@ impl Verifier<'_> {
                 }
                 let t = if v.ty == RegType::Scalar && v.var.const_value() == Some(0) {
                     // Zero bytes are compared by type, which the stored value decides: it
-                    // matters (the kernel marks it precise: backtracking does not follow
-                    // STACK_ZERO).
-                    if let Some(r) = src {
-                        self.mark_precise(pc, 1 << r);
+                    // matters where they are read again (the kernel marks it precise:
+                    // backtracking does not follow STACK_ZERO).
+                    match src {
+                        Some(r) if innermost => self.mark_zero_store(pc, r, slot_bits(lo, sz)),
+                        Some(r) => self.mark_precise(pc, 1 << r),
+                        None => {}
                     }
                     SlotType::Zero
                 } else {

@@ -279,14 +279,13 @@ impl Verifier<'_> {
             Some(callee) if callee.callback => None,
             Some(callee) => callee.callsite,
         };
-        if let Some(pr) = self.prec.as_mut() {
-            pr.settle(self.insns);
+        self.settle_precision();
+        if let Some(pr) = self.prec.as_ref() {
             for (fi, need) in prec.iter_mut().enumerate().take(nf) {
                 *need = at(fi).map_or(Need::ALL, |pc| pr.need[pc]);
             }
         }
-        if let Some(sl) = self.stack_live.as_mut() {
-            sl.settle(self.insns);
+        if let Some(sl) = self.stack_live.as_ref() {
             for (fi, live) in stack_live.iter_mut().enumerate().take(nf) {
                 *live = at(fi).map_or(u64::MAX, |pc| sl.need[pc].slots);
             }
