@@ -1,4 +1,5 @@
-// Hash map values as programs use them beyond reading a field: handed to helpers
+// Array lookups past the end (NULL), and hash map values as programs use them
+// beyond reading a field: handed to helpers
 // as another map's key and as the new value of their own key (replacing the
 // element the program still points to), with a neighbour deleted in between.
 // The JIT looks preallocated hash maps up without the generic helper path; the
@@ -24,12 +25,26 @@ struct {
 	__type(value, __u64);
 } seen SEC(".maps");
 
+/* An array smaller than the keys the program looks up: lookups past its end give
+ * NULL (the JIT's inline array lookup has a branch for them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} small SEC(".maps");
+
 SEC("xdp")
 int hash_values(struct xdp_md *ctx)
 {
 	__u64 len = (__u64)ctx->data_end - (__u64)ctx->data;
 	__u32 key = len & 7;
 	__u64 one = 1;
+	__u64 *s = bpf_map_lookup_elem(&small, &key);
+
+	if (!s)
+		return XDP_ABORTED;
+	*s += len;
 	struct val *v = bpf_map_lookup_elem(&flows, &key);
 
 	if (!v) {

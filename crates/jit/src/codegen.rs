@@ -578,6 +578,10 @@ struct Fx<'a, 'p> {
     /// Counts stores, atomics, calls and block switches: a fold may only join
     /// loads made since the last of them (memory then still holds what they read).
     mem_epoch: u32,
+    /// The last 4-byte store to `r10 + off` in unchecked code: (off, the value a
+    /// 4-byte load gives back, `mem_epoch` right after it), for the inline array
+    /// lookup's key (`codegen::mem::inline_array_lookup`).
+    last_stack_w: Option<(i16, Value, u32)>,
     /// The `mem_epoch` of each raw byte load and of each wide load of a fold.
     load_epochs: std::collections::HashMap<cranelift_codegen::ir::Inst, u32>,
 }
@@ -660,6 +664,7 @@ impl<'a, 'p> Fx<'a, 'p> {
             folded_loads: Vec::new(),
             folded_reads: 0,
             mem_epoch: 0,
+            last_stack_w: None,
             load_epochs: std::collections::HashMap::new(),
         };
         for &(off, size) in slots {
@@ -1134,6 +1139,11 @@ impl<'a, 'p> Fx<'a, 'p> {
                     Operand::Imm(i) => self.iconst(i as i64),
                 };
                 self.store(pc, base_v, size, v, dst, off);
+                if dst == Reg::R10 && size == Size::W && !self.cfg.checked {
+                    let lo = self.lo32(v);
+                    let x = self.zext32(lo);
+                    self.last_stack_w = Some((off, x, self.mem_epoch));
+                }
             }
             Insn::Atomic { size, op, fetch, dst, off, src } => self.atomic(pc, size, op, fetch, dst, off, src),
             Insn::LoadAcquire { size, dst, src, off } => self.load_acquire(pc, size, dst, src, off),

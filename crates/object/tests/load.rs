@@ -124,6 +124,11 @@ fn test_programs_load() {
             &[("xdp_debug_demo", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
             &[("proto_stats", 2, 4, 16, 256)],
         ),
+        (
+            "hash_values.bpf.o",
+            &[("hash_values", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
+            &[("small", 2, 4, 8, 4), ("flows", 1, 4, 16, 16), ("seen", 1, 16, 8, 64)],
+        ),
         ("mem_sum.bpf.o", &[("mem_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         (
             "pinned_maps.bpf.o",

@@ -27,14 +27,48 @@ impl Fx<'_, '_> {
         };
         self.flush_effect();
         let key_ptr = self.get(Reg::R2);
-        let key = self.raw_load(key_ptr, 0, Size::W, false);
+        // A key stored just before (`*(u32 *)(r10 - 4) = r6; r2 = r10; r2 += -4; ...`,
+        // nothing but the call itself writing memory since): its value, not a reload
+        // that waits for the store to forward.
+        let key = match self.stack_store_before_call(key_ptr) {
+            Some(v) => v,
+            None => self.raw_load(key_ptr, 0, Size::W, false),
+        };
         let ok = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, key, a.max_entries as i64);
-        let off = self.b.ins().imul_imm_u(key, a.stride as i64);
+        let off = if a.stride.is_power_of_two() {
+            self.b.ins().ishl_imm_u(key, a.stride.trailing_zeros() as i64)
+        } else {
+            self.b.ins().imul_imm_u(key, a.stride as i64)
+        };
         let p = self.b.ins().iadd_imm_u(off, a.base as i64);
-        let null = self.iconst(0);
-        let r0 = self.b.ins().select(ok, p, null);
+        // A branch, as the kernel's code has, not a select: the element's address does
+        // not wait for the bounds check (the check is predicted), so its loads start
+        // at once. An out-of-range key is the cold path.
+        let (null, join) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(null);
+        let r0 = self.b.append_block_param(join, I64);
+        self.b.ins().brif(ok, join, &[BlockArg::Value(p)], null, &[]);
+        self.enter(null);
+        let z = self.iconst(0);
+        self.b.ins().jump(join, &[BlockArg::Value(z)]);
+        self.enter(join);
         self.set(Reg::R0, r0);
         true
+    }
+
+    /// The value of the 4-byte stack store `key_ptr` points at, if it was the last
+    /// memory write before the call being emitted (whose own epoch step is the only
+    /// one since).
+    fn stack_store_before_call(&self, key_ptr: Value) -> Option<Value> {
+        let (off, v, epoch) = self.last_stack_w?;
+        if epoch + 1 != self.mem_epoch {
+            return None;
+        }
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(dfg.resolve_aliases(key_ptr)) else { return None };
+        let InstructionData::Binary { opcode: Opcode::Iadd, args: [x, k] } = dfg.insts[inst] else { return None };
+        let fp = dfg.resolve_aliases(self.fp);
+        (dfg.resolve_aliases(x) == fp && self.const_of(k) == Some(off as i64)).then_some(v)
     }
 
     /// A converted load of `size` at context offset `off` that may read the shadow.
