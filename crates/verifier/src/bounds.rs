@@ -616,6 +616,36 @@ impl Scalar {
     /// true teaches about both sides. `negated` selects the false branch
     /// (`rev_opcode`). Returns `None` when the branch is impossible.
     pub fn refine(&self, cond: Cond, negated: bool, other: &Scalar, w32: bool) -> Option<(Scalar, Scalar)> {
+        match self.refine_sides(cond, negated, other, w32) {
+            Refined { a, b, a_ok: true, b_ok: true } => Some((a, b)),
+            _ => None,
+        }
+    }
+
+    /// `reg_set_min_max` for one branch as Linux 6.18 walks it: a branch that
+    /// `is_scalar_branch_taken` left undecided is walked even when the refinement
+    /// contradicts itself; a side whose bounds fail `reg_bounds_sanity_check` keeps
+    /// the refined tnum, its ranges recomputed from that tnum alone (`a_ok`/`b_ok`
+    /// false then).
+    pub fn refine_or_reset(&self, cond: Cond, negated: bool, other: &Scalar, w32: bool) -> Refined {
+        let mut r = self.refine_sides(cond, negated, other, w32);
+        let reset = |s: &Scalar| {
+            let mut u = Scalar { var: s.var, ..Scalar::unknown() };
+            u.sync();
+            u
+        };
+        if !r.a_ok {
+            r.a = reset(&r.a);
+        }
+        if !r.b_ok {
+            r.b = reset(&r.b);
+        }
+        r
+    }
+
+    fn refine_sides(&self, cond: Cond, negated: bool, other: &Scalar, w32: bool) -> Refined {
+        // Contradictions found before the ranges are set: both sides unknown.
+        let impossible = Refined { a: Scalar::unknown(), b: Scalar::unknown(), a_ok: false, b_ok: false };
         let (mut s1, mut s2) = (*self, *other);
         let (mut a, mut b) = (s1.view(w32), s2.view(w32));
         let umax_t = if w32 { u32::MAX as u64 } else { u64::MAX };
@@ -673,7 +703,7 @@ impl Scalar {
                 a.smin = a.smin.max(b.smin);
                 a.smax = a.smax.min(b.smax);
                 if !a.var.overlaps(b.var) {
-                    return None;
+                    return impossible;
                 }
                 a.var = a.var.intersect(b.var);
                 b = a;
@@ -722,7 +752,7 @@ impl Scalar {
             }
             Op::Lt => {
                 if b.umax == 0 || a.umin == umax_t {
-                    return None;
+                    return impossible;
                 }
                 a.umax = a.umax.min(b.umax - 1);
                 b.umin = b.umin.max(a.umin + 1);
@@ -733,7 +763,7 @@ impl Scalar {
             }
             Op::SLt => {
                 if b.smax == smin_t || a.smin == smax_t {
-                    return None;
+                    return impossible;
                 }
                 a.smax = a.smax.min(b.smax - 1);
                 b.smin = b.smin.max(a.smin + 1);
@@ -742,20 +772,24 @@ impl Scalar {
         if swap {
             std::mem::swap(&mut a, &mut b);
         }
-        for v in [&a, &b] {
-            if v.umin > v.umax || v.smin > v.smax {
-                return None;
-            }
-        }
+        let (a_ok, b_ok) = (a.umin <= a.umax && a.smin <= a.smax, b.umin <= b.umax && b.smin <= b.smax);
         s1.set_view(a, w32);
         s2.set_view(b, w32);
         s1.sync();
         s2.sync();
-        if s1.is_empty() || s2.is_empty() {
-            return None;
-        }
-        Some((s1, s2))
+        Refined { a: s1, b: s2, a_ok: a_ok && !s1.is_empty(), b_ok: b_ok && !s2.is_empty() }
     }
+}
+
+/// Both sides of a comparison after `reg_set_min_max` on one branch; `a_ok`/`b_ok`
+/// false where that side's bounds contradict each other (the branch cannot be
+/// taken at run time).
+#[derive(Clone, Copy, Debug)]
+pub struct Refined {
+    pub a: Scalar,
+    pub b: Scalar,
+    pub a_ok: bool,
+    pub b_ok: bool,
 }
 
 #[derive(Clone, Copy)]

@@ -368,3 +368,84 @@ r8 = *(u8 *)(r2 + 0)
 r2 += r8
 r9 = *(u16 *)(r2 + 0)
 L1: exit
+
+=== a JSET the tnum cannot decide walks its impossible side, bounds from the tnum
+; prog: sched_cls
+r6 = r1
+r7 = 3
+r9 = *(u8 *)(r10 - 8)
+r7 += r9
+r8 = r7
+if w7 & -2 goto +2
+r1 = r8
+r9 = *(s32 *)(r10 + 4)  ; error: invalid read from stack R10 off=4 size=4
+r0 = 0
+exit
+
+=== the impossible side's linked copy gets the tnum's bounds too
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+r7 = 3
+r9 = *(u8 *)(r10 - 8)
+r7 += r9
+r8 = r7
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0
+call 1
+if w7 & -2 goto +3
+r0 += r8
+r0 = *(u8 *)(r0 + 14)
+r0 = 0
+r0 = 0
+exit
+
+=== a 32-bit comparison of a map value with 0 is not decided
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+r7 = 0
+*(u32 *)(r10 - 4) = r7
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0
+call 1
+r7 = r0
+if w7 != 0 goto +1
+r7 = *(u64 *)(r10 - 40)
+r7 /= 13  ; error: R7 pointer arithmetic with /= operator prohibited
+r0 = 0
+exit
+
+=== the fall-through of a 32-bit equality of a map value with 0 is walked
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+r7 = 0
+*(u32 *)(r10 - 4) = r7
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0
+call 1
+r7 = r0
+if w7 == 0 goto +1
+r7 = *(u64 *)(r10 - 40)
+r0 = *(u64 *)(r7 + 0)  ; error: R7 invalid mem access 'scalar'
+r0 = 0
+exit
+
+=== a 32-bit comparison of a register holding 0 with a map value is not decided
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+r7 = 0
+*(u32 *)(r10 - 4) = r7
+r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0
+call 1
+r8 = r0
+if w7 != w8 goto +1
+w8 %= 4  ; error: R8 32-bit pointer arithmetic prohibited
+r0 = 1
+exit

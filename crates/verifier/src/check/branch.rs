@@ -80,13 +80,12 @@ impl Verifier<'_> {
         if !matches!(cond, Cond::Eq | Cond::Ne) || dv.is_ptr() == sv.is_ptr() {
             return None;
         }
+        // A 32-bit comparison is not decided: the low half of a valid pointer may be 0.
+        if w32 {
+            return None;
+        }
         let (p, k) = if dv.is_ptr() { (dv, sv) } else { (sv, dv) };
-        let zero = k.ty == RegType::Scalar
-            && if w32 {
-                k.var.var.mask as u32 == 0 && k.var.var.value as u32 == 0
-            } else {
-                k.var.const_value() == Some(0)
-            };
+        let zero = k.ty == RegType::Scalar && k.var.const_value() == Some(0);
         (zero && reg_not_null(p)).then_some(cond == Cond::Ne)
     }
 
@@ -120,25 +119,20 @@ impl Verifier<'_> {
                 Some(true) => (true, false),
                 Some(false) => (false, true),
                 None => {
-                    let t = dv.var.refine(cond, false, &sv.var, w32);
-                    let f = dv.var.refine(cond, true, &sv.var, w32);
-                    if let Some((a, b)) = t {
-                        set_scalar(&mut taken, d, a);
+                    // Undecided: both sides are walked, even one whose refinement
+                    // contradicts itself (its registers keep the refined tnum only).
+                    for (st, negated) in [(&mut taken, false), (&mut fall, true)] {
+                        let r = dv.var.refine_or_reset(cond, negated, &sv.var, w32);
+                        set_scalar(st, d, r.a);
                         if let Some(sr) = s_reg {
-                            set_scalar(&mut taken, sr, b);
+                            set_scalar(st, sr, r.b);
                         }
                     }
-                    if let Some((a, b)) = f {
-                        set_scalar(&mut fall, d, a);
-                        if let Some(sr) = s_reg {
-                            set_scalar(&mut fall, sr, b);
-                        }
-                    }
-                    (t.is_some(), f.is_some())
+                    (true, true)
                 }
             }
         } else if let Some(taken_if_ne) = self.ptr_vs_zero(cond, w32, &dv, &sv) {
-            // A pointer that cannot be NULL against a constant 0, either side, any width
+            // A pointer that cannot be NULL against a constant 0, either side, 64-bit
             // (is_branch_taken): decided.
             (taken_if_ne, !taken_if_ne)
         } else if matches!(cond, Cond::Eq | Cond::Ne) && dv.is_ptr() && matches!(src, Operand::Imm(0)) && !w32 {
