@@ -20,6 +20,11 @@ pub static KFUNCS: &[&str] = &[
     "bpf_ct_insert_entry",
     "bpf_ct_set_timeout",
     "bpf_ct_release",
+    "bpf_iter_num_new",
+    "bpf_iter_num_next",
+    "bpf_iter_num_destroy",
+    "bpf_rcu_read_lock",
+    "bpf_rcu_read_unlock",
 ];
 
 /// bpfbox's id of kfunc `name`.

@@ -187,6 +187,16 @@ fn hash_values_same_results_as_the_kernel() {
     compare("tests/progs/hash_values.bpf.o", |_| {});
 }
 
+/// Open-coded number iterators (`bpf_iter_num_*`, as `bpf_for` uses them): ranges,
+/// nesting, an early break, an empty and an invalid range give what the kernel's give.
+#[test]
+fn iter_num_same_results_as_the_kernel() {
+    if !kernel_or_skip() {
+        return;
+    }
+    compare("tests/progs/iter_num.bpf.o", |_| {});
+}
+
 #[test]
 fn typed_maps_and_errors_match_the_user_space_ones() {
     if !kernel_or_skip() {

@@ -66,7 +66,10 @@ fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
     }
     if !d.path.is_empty() {
         let _ = writeln!(out, "  on the path:");
-        // Branches in source terms; consecutive decisions on one line are merged.
+        // Branches in source terms; consecutive decisions on one line are merged, and
+        // only the last ones are shown (a loop's passes would fill the screen).
+        const SHOWN: usize = 24;
+        let mut lines: Vec<String> = Vec::new();
         let mut last: Option<(String, bool)> = None;
         for b in &d.path {
             let (loc, text) = match source_of(p, b.pc) {
@@ -79,7 +82,13 @@ fn render_diag(out: &mut String, p: &ProgramSpec, d: &Diagnostic) {
             }
             last = Some(key);
             let what = if b.taken { "jump taken" } else { "fell through" };
-            let _ = writeln!(out, "    {loc}: {what} (insn {})  {text}", b.pc);
+            lines.push(format!("    {loc}: {what} (insn {})  {text}", b.pc));
+        }
+        if lines.len() > SHOWN {
+            let _ = writeln!(out, "    ... {} earlier decisions", lines.len() - SHOWN);
+        }
+        for l in &lines[lines.len().saturating_sub(SHOWN)..] {
+            let _ = writeln!(out, "{l}");
         }
     }
     if !d.regs.is_empty() {
@@ -416,9 +425,12 @@ mod tests {
         let a = VerifyArgs { file: root().join("tests/progs/kprobe.bpf.o"), log: true, ..Default::default() };
         let (out, _) = run(&a).expect("runs");
         let line = out.lines().find(|l| l.starts_with("4: (85) call ")).expect(&out);
-        assert!(line.starts_with("4: (85) call bpf_rcu_read_lock#0"), "{line}");
-        // The kernel's column for a line this long: `;` at 38.
-        assert_eq!(line.find(';'), Some(38), "{line}");
+        // (Named, with bpfbox's kfunc id where the kernel prints its BTF id.)
+        assert!(line.starts_with("4: (85) call bpf_rcu_read_lock#"), "{line}");
+        // The kernel's column for a line this long (41 characters): `;` at 46 (and at 38
+        // for the 33 characters of `call bpf_rcu_read_lock#0`).
+        assert_eq!(line.find(';'), Some(46), "{line}");
+        assert_eq!(realign("4: (85) call bpf_rcu_read_lock#0 ;").find(';'), Some(38));
         assert_eq!(realign("2: (b7) r0 = 1 ; R0=1"), format!("2: (b7) r0 = 1{};{}", " ".repeat(24), " R0=1"));
     }
 

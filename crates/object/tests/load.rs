@@ -129,6 +129,11 @@ fn test_programs_load() {
             &[("hash_values", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
             &[("small", 2, 4, 8, 4), ("flows", 1, 4, 16, 16), ("seen", 1, 16, 8, 64)],
         ),
+        (
+            "iter_num.bpf.o",
+            &[("iter_num", "xdp", Some(ProgType::Xdp), Some(AttachType::Xdp), None)],
+            &[("hist", 2, 4, 8, 16), ("out", 2, 4, 8, 8)],
+        ),
         ("mem_sum.bpf.o", &[("mem_sum", "socket", Some(ProgType::SocketFilter), None, None)], &[]),
         (
             "pinned_maps.bpf.o",

@@ -197,7 +197,13 @@ pub fn build(insns: &[Insn], unprivileged: bool) -> Result<Cfg, CfgError> {
                 let t = (pc as i64 + 1 + rel as i64) as usize;
                 calls.push((pc, cfg_sub(t)));
             }
-            Insn::Call(_) if pc + 1 < len => prune_point[pc + 1] = true,
+            Insn::Call(_) if pc + 1 < len => {
+                // An iterator's `next` is a forced checkpoint too (visit_insn).
+                if crate::check::is_iter_next_insn(insn) {
+                    prune_point[pc] = true;
+                }
+                prune_point[pc + 1] = true;
+            }
             _ => {}
         }
     }

@@ -22,6 +22,7 @@ mod branch;
 mod calls;
 mod global_funcs;
 mod linux_6_18;
+pub(crate) use linux_6_18::is_iter_next_insn;
 mod log;
 mod mem;
 mod precision;
@@ -72,11 +73,19 @@ struct Path {
     st: State,
     node: usize,
     path: Vec<BranchDecision>,
+    /// How this path got here ([`precision::Hist`]): its jumps and the states it
+    /// stored, newest first, shared with the paths it branched from.
+    hist: precision::HistRef,
 }
 
 struct Node {
     parent: Option<usize>,
     branches: u32,
+    /// What is precise in this stored state so far (innermost frame), as the kernel's
+    /// per-state marks: backtracked from the places a value mattered on the paths
+    /// explored from it ([`Verifier::backtrack`]). It decides which scalars a loop's
+    /// next pass keeps exact when widened (`widen_imprecise_scalars`).
+    dprec: precision::Need,
 }
 
 enum Next {
@@ -119,6 +128,8 @@ struct Verifier<'a> {
     /// During a helper call: the arguments (bit n: rn) whose stack memory `helper_mem`
     /// checked, and per argument register the current-frame slots it covers.
     helper_reads: (u16, [u64; 6]),
+    /// Where values mattered at the current instruction (pc, what), for [`Verifier::backtrack`].
+    dseeds: Vec<(usize, precision::Need)>,
     /// Global functions: which are, which were called, which are verified.
     globals: global_funcs::Globals,
 }
@@ -198,7 +209,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         cfg,
         id_gen: 0,
         explored: (0..n).map(|_| Vec::new()).collect(),
-        nodes: vec![Node { parent: None, branches: 1 }],
+        nodes: vec![Node { parent: None, branches: 1, dprec: precision::Need::default() }],
         processed: 0,
         stored: 0,
         total_states: 0,
@@ -220,6 +231,7 @@ pub(crate) fn run(prog: &ProgramInput, opts: &VerifyOptions) -> Report {
         prec: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, false, &global_entries)),
         stack_live: (!opts.unprivileged).then(|| Precision::new(&prog.insns, free_exits_end, true, &global_entries)),
         helper_reads: (0, [0; 6]),
+        dseeds: Vec::new(),
         globals,
     };
     let started = std::time::Instant::now();
@@ -269,7 +281,8 @@ fn size_bytes(s: Size) -> u32 {
 
 impl Verifier<'_> {
     fn main(&mut self) -> Result<(), Box<Diagnostic>> {
-        let mut init = State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None, may_goto_depth: 0 };
+        let mut init =
+            State { frames: vec![Frame::new(0, None, 0)], refs: vec![], lock: None, rcu: false, may_goto_depth: 0 };
         init.frames[0].regs[1] = RegState::ptr(RegType::Ctx);
         if let Some(l) = self.log.as_mut() {
             for (i, start) in self.cfg.subprogs.iter().enumerate() {
@@ -292,7 +305,7 @@ impl Verifier<'_> {
 
     /// Explore every path from `pc` in state `init` (`do_check`).
     fn walk(&mut self, pc: usize, init: State) -> Result<(), Box<Diagnostic>> {
-        let mut work = vec![Path { pc, st: init, node: 0, path: vec![] }];
+        let mut work = vec![Path { pc, st: init, node: 0, path: vec![], hist: None }];
         // The log as the kernel writes it (level 2): what to print before the next
         // instruction (`do_print_state`), and the registers the last one touched.
         let mut header = LogHeader::Init;
@@ -357,7 +370,14 @@ impl Verifier<'_> {
                     let _ = writeln!(l, "{pc}: {}", kernel_insn_named(&self.insns[pc], &LogNames));
                     b.line_len = l.len() - start;
                 }
-                match self.step(&mut p) {
+                let hist_before = p.hist.clone();
+                let stepped = self.step(&mut p);
+                // Where values mattered at this instruction: backtracked along the path
+                // that reached it (also when the instruction then failed).
+                for (spc, need) in std::mem::take(&mut self.dseeds) {
+                    self.backtrack(spc, need, hist_before.as_ref());
+                }
+                match stepped {
                     Ok(next) => {
                         if let (Some(l), Some(before)) = (self.log.as_mut(), before) {
                             let (pend, hdr) = log_after(self.prog, l, &self.insns[pc], pc, &before, &p, &next);
@@ -366,10 +386,22 @@ impl Verifier<'_> {
                                 header = h;
                             }
                         }
+                        let seq = pc + if matches!(self.insns[pc], Insn::LoadImm64 { .. }) { 2 } else { 1 };
                         match next {
-                            Next::Goto(t) => p.pc = t,
-                            Next::Branch(other, t) => {
+                            Next::Goto(t) => {
+                                if t != seq {
+                                    precision::push_jump(&mut p.hist, pc, t);
+                                }
+                                p.pc = t
+                            }
+                            Next::Branch(mut other, t) => {
                                 self.nodes[p.node].branches += 1;
+                                if other.pc != seq {
+                                    precision::push_jump(&mut other.hist, pc, other.pc);
+                                }
+                                if t != seq {
+                                    precision::push_jump(&mut p.hist, pc, t);
+                                }
                                 work.push(*other);
                                 if work.len() > MAX_JMP_SEQ {
                                     let f = Fail {
@@ -492,7 +524,6 @@ impl Verifier<'_> {
                 let d = dst.idx();
                 let v = self.read_reg(&p.st, d)?;
                 self.write_check(d)?;
-                let bytes = bits as u32 / 8;
                 let r = match (v.ty, v.var.const_value(), kind) {
                     (RegType::Scalar, Some(c), _) => {
                         let t = if bits == 64 { c } else { c & ((1u64 << bits) - 1) };
@@ -503,10 +534,10 @@ impl Verifier<'_> {
                         };
                         Scalar::konst(if kind == Endian::Le { t } else { swapped })
                     }
-                    (RegType::Scalar, None, Endian::Le) => v.var.truncate(bytes),
+                    (RegType::Scalar, None, Endian::Le) => v.var.truncate(bits as u32 / 8),
                     (RegType::Scalar, None, _) => {
                         // A swap moves the known and unknown bits alike (the kernel's tnum_bswap).
-                        let t = v.var.truncate(bytes).var;
+                        let t = v.var.truncate(bits as u32 / 8).var;
                         let swap = |x: u64| match bits {
                             16 => (x as u16).swap_bytes() as u64,
                             32 => (x as u32).swap_bytes() as u64,
@@ -517,7 +548,9 @@ impl Verifier<'_> {
                         r.sync();
                         r
                     }
-                    _ => scalar_of_size(bytes),
+                    // A pointer's bytes (privileged): an unknown value, not truncated
+                    // (Linux 6.18 marks the register unknown).
+                    _ => Scalar::unknown(),
                 };
                 *p.st.reg_mut(d) = RegState::scalar(r);
                 Ok(next)
@@ -574,7 +607,7 @@ impl Verifier<'_> {
                         // Into this frame: the value matters where the slots it fills do.
                         self.mark_stack_ptr_access(&p.st, &base, off as i64, size_bytes(size), pc);
                     } else {
-                        self.mark_precise(pc, 1 << r);
+                        self.mark_precise_static(pc, 1 << r);
                     }
                 }
                 self.mem_access(&mut p.st, d, base, off as i64, size_bytes(size), Some((val, src_reg)), pc)?;
@@ -706,6 +739,21 @@ impl Verifier<'_> {
                 let frameno = p.st.frames.len() as u32 - 1;
                 self.helper_reads = (0, [0; 6]);
                 self.spin_lock_call(&mut p.st, id, pc)?;
+                if let Some(proto) = u32::try_from(id).ok().and_then(bpfbox_abi::helper_by_id) {
+                    // The sizes a helper is given matter (check_mem_size_reg).
+                    let sizes = proto.declared_args().iter().enumerate().fold(0u16, |m, (i, a)| {
+                        use bpfbox_abi::ArgKind::*;
+                        let sized = matches!(a.kind, ConstSize | ConstSizeOrZero | ConstAllocSizeOrZero);
+                        if sized && i < 5 {
+                            m | 1 << (i + 1)
+                        } else {
+                            m
+                        }
+                    });
+                    if sizes != 0 {
+                        self.dseeds.push((pc, precision::Need { regs: sizes, slots: 0 }));
+                    }
+                }
                 self.helper_call(p, id)?;
                 self.mark_helper_stack(&p.st, &args, frameno, pc);
                 Ok(match self.redirect.take() {
@@ -721,10 +769,7 @@ impl Verifier<'_> {
                 self.push_frame(&mut p.st, pc, target, false)?;
                 Ok(Next::Goto(target))
             }
-            Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
-                self.kfunc_call(p, btf_id)?;
-                Ok(next)
-            }
+            Insn::Call(CallTarget::Kfunc { btf_id, .. }) => self.kfunc_call(p, btf_id),
             Insn::CallX { .. } => fail(Rule::Structure, "unknown opcode 8d", &[]),
             Insn::Exit => self.exit(p),
         }

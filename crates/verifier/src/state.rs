@@ -51,6 +51,8 @@ pub struct RegState {
     pub aux: u32,
     /// `MEM_RINGBUF` for `Mem`.
     pub ringbuf: bool,
+    /// `MEM_RDONLY` for `Mem` (an iterator's `next` value, a dynptr slice).
+    pub rdonly: bool,
     /// Scalars linked by `id` through a 32-bit addition (`BPF_ADD_CONST32`): the
     /// delta `off` applies modulo 2^32.
     pub link32: bool,
@@ -68,6 +70,7 @@ impl RegState {
         map: 0,
         aux: 0,
         ringbuf: false,
+        rdonly: false,
         link32: false,
     };
     pub fn scalar(s: Scalar) -> RegState {
@@ -106,6 +109,7 @@ impl RegState {
             RegType::PacketMeta => "pkt_meta",
             RegType::PacketEnd => "pkt_end",
             RegType::Mem if self.ringbuf => "ringbuf_mem",
+            RegType::Mem if self.rdonly => "rdonly_mem",
             RegType::Mem => "mem",
             RegType::Func => "func",
             RegType::BtfId => "ptr_",
@@ -282,6 +286,42 @@ pub enum SlotType {
     Spill,
     Misc,
     Zero,
+    /// An open-coded iterator's state (`STACK_ITER`, the whole slot): the slot's
+    /// `spilled` register describes it ([`IterState`]).
+    Iter,
+}
+
+/// An open-coded iterator (`bpf_iter_num`) in a stack slot, as the kernel keeps it in
+/// the slot's `spilled_ptr`: the reference `bpf_iter_num_new` acquired, whether
+/// `next` has returned NULL on this path (`BPF_ITER_STATE_DRAINED`), and how many
+/// `next` calls returned an element (`depth`: successive loop iterations differ by it,
+/// so they are not an infinite loop; ignored when states are compared for pruning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IterState {
+    pub ref_obj_id: u32,
+    pub drained: bool,
+    pub depth: u32,
+}
+
+impl IterState {
+    /// The slot holding this iterator (`mark_stack_slots_iter`).
+    pub fn slot(self) -> StackSlot {
+        let spilled = RegState {
+            ref_obj_id: self.ref_obj_id,
+            range: self.drained as i32,
+            aux: self.depth,
+            ..RegState::ptr(RegType::Stack)
+        };
+        StackSlot { bytes: [SlotType::Iter; 8], spilled }
+    }
+    /// The iterator a slot holds, if it holds one whole.
+    pub fn of(slot: &StackSlot) -> Option<IterState> {
+        (slot.bytes.iter().all(|b| *b == SlotType::Iter) && slot.spilled.ref_obj_id != 0).then_some(IterState {
+            ref_obj_id: slot.spilled.ref_obj_id,
+            drained: slot.spilled.range != 0,
+            depth: slot.spilled.aux,
+        })
+    }
 }
 
 /// One 8-byte stack slot.
@@ -369,6 +409,8 @@ pub struct State {
     pub refs: Vec<Reference>,
     /// The spin lock held on this path, if any.
     pub lock: Option<SpinLock>,
+    /// Inside `bpf_rcu_read_lock()` .. `bpf_rcu_read_unlock()` (`active_rcu_lock`).
+    pub rcu: bool,
     /// `may_goto` fall-throughs taken on this path (the kernel's `may_goto_depth`):
     /// a loop that comes back to a `may_goto` one deeper is not an infinite loop.
     pub may_goto_depth: u32,

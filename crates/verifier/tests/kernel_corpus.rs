@@ -29,6 +29,31 @@ use common::{all_cases, Case, Expect};
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
 const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[];
 
+/// The program with bpfbox's kfunc ids replaced by the running kernel's BTF ids of
+/// the same functions (`/sys/kernel/btf/vmlinux`).
+fn kernel_kfunc_ids(insns: &[bpfbox_isa::Insn]) -> Vec<bpfbox_isa::Insn> {
+    use bpfbox_isa::{CallTarget, Insn};
+    static VMLINUX: std::sync::OnceLock<Option<bpfbox_object::btf::Btf>> = std::sync::OnceLock::new();
+    let btf = VMLINUX.get_or_init(|| {
+        let b = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+        bpfbox_object::btf::Btf::parse_vec(b).ok()
+    });
+    insns
+        .iter()
+        .map(|i| match *i {
+            Insn::Call(CallTarget::Kfunc { btf_id, off }) => {
+                let Some(name) = bpfbox_abi::kfuncs::kfunc_name(btf_id) else { return *i };
+                let id = btf
+                    .as_ref()
+                    .and_then(|b| b.find_by_name_kind(name, bpfbox_object::btf::Kind::Func))
+                    .unwrap_or_else(|| panic!("kfunc {name}: not in the running kernel's BTF"));
+                Insn::Call(CallTarget::Kfunc { btf_id: id as i32, off })
+            }
+            other => other,
+        })
+        .collect()
+}
+
 /// The kernel's verdict: `Ok(())`, or the error and the whole log.
 type Verdict = Result<(), (String, String)>;
 
@@ -37,7 +62,7 @@ fn kernel_verdict<E>(
     c: &Case,
     load: impl FnOnce(&RawLoad<'_>) -> Result<Result<String, RawLoadError>, E>,
 ) -> Result<Verdict, E> {
-    let bytes = bpfbox_isa::encode_program(&c.prog.insns);
+    let bytes = bpfbox_isa::encode_program(&kernel_kfunc_ids(&c.prog.insns));
     let maps: Vec<RawMap> = c
         .prog
         .maps

@@ -449,3 +449,44 @@ if w7 != w8 goto +1
 w8 %= 4  ; error: R8 32-bit pointer arithmetic prohibited
 r0 = 1
 exit
+
+=== a byte swap of a pointer gives an unknown value, not a 16-bit one
+; prog: xdp
+; map: array key=4 value=16 entries=4
+r6 = r1
+*(u64 *)(r10 - 40) = r6
+r9 = *(u64 *)(r10 - 40)
+r9 = le16 r9
+r1 = 2
+*(u32 *)(r10 - 16) = r1
+r2 = r10
+r2 += -16
+ld_pseudo r1, 0x5, 0
+call 1
+r0 += r9  ; error: math between map_value pointer and register with unbounded min value is not allowed
+r0 = 0
+exit
+
+=== a may_goto pass widens what no explored path has needed yet
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+r7 = 0
+r8 = 6
+r9 = 0
+*(u64 *)(r10 - 32) = r8
+w7 = atomic_fetch_or((u32 *)(r10 - 32), w7)
+L1: may_goto L2
+*(u32 *)(r10 - 16) = r9
+r9 |= r7
+r7 = *(u32 *)(r10 - 16)
+if r8 < 14 goto L1
+L2: r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 1
+call 1
+if r0 == 0 goto L3
+r9 &= 8
+r0 += r9
+*(u8 *)(r0 + 11) = r9  ; error: R0 max value is outside of the allowed memory range
+L3: exit

@@ -111,8 +111,10 @@ impl Verifier<'_> {
             return fail(Rule::PointerComparison, format!("R{sr} pointer comparison prohibited"), &[sr as u8]);
         }
         let mut taken = p.st.clone();
-        let mut fall =
-            std::mem::replace(&mut p.st, State { frames: vec![], refs: vec![], lock: None, may_goto_depth: 0 });
+        let mut fall = std::mem::replace(
+            &mut p.st,
+            State { frames: vec![], refs: vec![], lock: None, rcu: false, may_goto_depth: 0 },
+        );
         // Which branches are possible, and the states after each.
         let (t_ok, f_ok) = if dv.ty == RegType::Scalar && sv.ty == RegType::Scalar {
             match dv.var.branch_taken(cond, &sv.var, w32) {
@@ -187,7 +189,10 @@ impl Verifier<'_> {
                 path.push(BranchDecision { pc, taken: false });
                 p.st = fall;
                 p.path = path;
-                Ok(Next::Branch(Box::new(Path { pc: target, st: taken, node: p.node, path: tp }), pc + 1))
+                Ok(Next::Branch(
+                    Box::new(Path { pc: target, st: taken, node: p.node, path: tp, hist: p.hist.clone() }),
+                    pc + 1,
+                ))
             }
             (true, false) => {
                 path.push(BranchDecision { pc, taken: true });

@@ -6,10 +6,11 @@
 //! functions in `global_funcs.rs`.
 
 use super::mem::ptr_alignment;
+use super::precision::Need;
 use super::{fail, with_hint, Next, Path, Verifier, MAX_CALL_FRAMES, MAX_VAR_OFF, R};
 use crate::bounds::Scalar;
 use crate::ctx;
-use crate::state::{Frame, Reference, RegState, RegType, SlotType, SpinLock, State, MAX_STACK};
+use crate::state::{Frame, IterState, Reference, RegState, RegType, SlotType, SpinLock, StackSlot, State, MAX_STACK};
 use crate::Rule;
 use bpfbox_abi::prog_types::ProgType;
 use bpfbox_abi::{helper_by_id, ArgKind, HelperProto, RetKind, TypeFlags};
@@ -167,6 +168,7 @@ impl Verifier<'_> {
             }
             let callsite = callee.callsite.unwrap_or(0);
             let ret = if callee.callback {
+                self.dseeds.push((p.pc, Need { regs: 1, slots: 0 }));
                 if r0.ty != RegType::Scalar {
                     return fail(Rule::ReturnValue, "R0 not a scalar value", &[0]);
                 }
@@ -190,19 +192,39 @@ impl Verifier<'_> {
         }
         if let Some(r) = p.st.refs.first() {
             let (id, insn) = (r.id, r.insn);
+            let iter = self.insns.get(insn).is_some_and(|i| {
+                matches!(*i, bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Kfunc { btf_id, .. })
+                    if bpfbox_abi::kfuncs::kfunc_name(btf_id) == Some("bpf_iter_num_new"))
+            });
             return with_hint(
                 fail(Rule::UnreleasedReference, format!("Unreleased reference id={id} alloc_insn={insn}"), &[]),
                 || {
-                    format!(
-                        "the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit"
-                    )
+                    if iter {
+                        format!("the iterator created at insn {insn} must be destroyed on every path: call bpf_iter_num_destroy() on it before this exit")
+                    } else {
+                        format!(
+                            "the object acquired at insn {insn} must be released on every path: for a ring buffer record call bpf_ringbuf_submit() or bpf_ringbuf_discard() before this exit"
+                        )
+                    }
                 },
+            );
+        }
+        if p.st.rcu {
+            return with_hint(
+                fail(
+                    Rule::UnreleasedReference,
+                    "BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region",
+                    &[],
+                ),
+                || "call bpf_rcu_read_unlock() on every path before the program returns".into(),
             );
         }
         if p.st.frames[0].subprog != 0 {
             return self.global_exit(p);
         }
         if let Some(range) = ctx::return_range(self.prog.prog_type, self.prog.expected_attach_type) {
+            // check_return_code: r0's range matters (mark_chain_precision).
+            self.dseeds.push((p.pc, Need { regs: 1, slots: 0 }));
             if r0.ty != RegType::Scalar {
                 return fail(
                     Rule::ReturnValue,
@@ -344,6 +366,9 @@ impl Verifier<'_> {
             let (id, insn) = (p.st.refs[0].id, p.st.refs[0].insn);
             let msg = format!("Unreleased reference id={id} alloc_insn={insn}\ntail_call would lead to reference leak");
             return fail(Rule::UnreleasedReference, msg, &[]);
+        }
+        if name == "tail_call" && p.st.rcu {
+            return fail(Rule::UnreleasedReference, "tail_call cannot be used inside bpf_rcu_read_lock-ed region", &[]);
         }
         let arg1_ref = p.st.reg(1).ref_obj_id;
         let args = proto.declared_args();
@@ -765,14 +790,29 @@ impl Verifier<'_> {
     /// `buffer__szk` bytes or NULL (read-only in the kernel; bpfbox does not refuse
     /// writes through it); the conntrack kfuncs return `struct nf_conn *` references
     /// (or NULL) that `bpf_ct_insert_entry` and `bpf_ct_release` release. Their
-    /// tuple and options arguments are not checked. Others stay untyped: r0 an unknown
-    /// scalar.
-    pub(super) fn kfunc_call(&mut self, p: &mut Path, btf_id: i32) -> R<()> {
+    /// tuple and options arguments are not checked. Others are refused (unsupported).
+    pub(super) fn kfunc_call(&mut self, p: &mut Path, btf_id: i32) -> R<Next> {
         if p.st.lock.is_some() {
             return fail(Rule::Unsupported, "function calls are not allowed while holding a lock", &[]);
         }
         let mut r0 = RegState::unknown();
         match bpfbox_abi::kfuncs::kfunc_name(btf_id) {
+            Some(name @ ("bpf_iter_num_new" | "bpf_iter_num_next" | "bpf_iter_num_destroy")) => {
+                return self.iter_num_call(p, name);
+            }
+            Some(name @ ("bpf_rcu_read_lock" | "bpf_rcu_read_unlock")) => {
+                // An RCU read-side section: not nested, unlocked on the path that
+                // locked it, closed before the main program exits or tail-calls.
+                let lock = name == "bpf_rcu_read_lock";
+                if p.st.rcu == lock {
+                    let msg = if lock { "nested rcu read lock" } else { "unmatched rcu read unlock" };
+                    return with_hint(fail(Rule::HelperArg, format!("{msg} (kernel function {name})"), &[]), || {
+                        "each bpf_rcu_read_lock() pairs with one bpf_rcu_read_unlock() on every path".into()
+                    });
+                }
+                p.st.rcu = lock;
+                r0 = RegState::NOT_INIT;
+            }
             Some(name @ ("bpf_dynptr_from_skb" | "bpf_dynptr_from_xdp")) => {
                 let t = self.prog.prog_type;
                 let allowed = if name.ends_with("xdp") {
@@ -851,15 +891,119 @@ impl Verifier<'_> {
                 if self.read_reg(&p.st, 1)?.ty != RegType::Stack {
                     return fail(Rule::HelperArg, "arg#0 expected pointer to stack or const struct bpf_dynptr", &[1]);
                 }
-                r0 = RegState { aux: size as u32, ..RegState::ptr(RegType::Mem) };
+                r0 = RegState { aux: size as u32, rdonly: true, ..RegState::ptr(RegType::Mem) };
                 r0.maybe_null = true;
                 r0.id = self.new_id();
             }
-            _ => {}
+            _ => {
+                // What a kfunc bpfbox does not model takes, returns, acquires or
+                // releases is unknown: accepting the call would accept what the kernel
+                // may refuse (an iterator never destroyed, a pointer used after release).
+                let what = if btf_id == 0 {
+                    "an unresolved kernel function".to_string()
+                } else {
+                    format!("kernel function #{btf_id}")
+                };
+                return with_hint(
+                    fail(Rule::Unsupported, format!("calling {what} is not supported by bpfbox's verifier"), &[]),
+                    || format!("bpfbox models these kfuncs: {}", bpfbox_abi::kfuncs::KFUNCS.join(", ")),
+                );
+            }
         }
         self.clobber_caller_saved(&mut p.st);
         *p.st.reg_mut(0) = r0;
-        Ok(())
+        Ok(Next::Goto(p.pc + 1))
+    }
+
+    /// The open-coded number iterator (kernel/bpf/bpf_iter.c, `bpf_for`): `new(it,
+    /// start, end)` turns the 8-byte stack slot `it` points to into an iterator holding
+    /// a reference (`process_iter_arg`, `mark_stack_slots_iter`); `next(it)` returns
+    /// NULL (the iterator drained) or, on a path queued one iteration deeper, a read-only
+    /// `int *` of the iterator's reference (`process_iter_next_call`), its imprecise
+    /// scalars widened against the previous pass as at a `may_goto`; `destroy(it)`
+    /// releases the reference (and every pointer `next` gave) and frees the slot.
+    fn iter_num_call(&mut self, p: &mut Path, name: &str) -> R<Next> {
+        let pc = p.pc;
+        let it = *p.st.reg(1);
+        if it.ty != RegType::Stack {
+            return with_hint(fail(Rule::HelperArg, "arg#0 expected pointer to an iterator on stack", &[1]), || {
+                format!("pass {name} the address of a struct bpf_iter_num on the stack")
+            });
+        }
+        let frameno = it.aux as usize;
+        // stack_slot_obj_get_spi: a constant, 8-byte aligned offset.
+        let off = it.var.const_value().map(|v| it.off as i64 + v as i64).filter(|o| o % 8 == 0);
+        let slot_of = |off: i64| ((-off - 1) / 8) as usize;
+        if name == "bpf_iter_num_new" {
+            let Some(off) = off.filter(|o| *o < 0) else {
+                return fail(Rule::HelperArg, "expected uninitialized iter_num as arg #0", &[1]);
+            };
+            let frame = &p.st.frames[frameno];
+            if off >= -(MAX_STACK as i64) && frame.slot(slot_of(off)).bytes.contains(&SlotType::Iter) {
+                return with_hint(fail(Rule::HelperArg, "expected uninitialized iter_num as arg #0", &[1]), || {
+                    "this iterator was created already: destroy it (bpf_iter_num_destroy) before creating it again"
+                        .into()
+                });
+            }
+            // The iterator's 8 bytes are written (bounds, stack depth).
+            // (As the kernel's write of no register: no id is taken for a spilled value.)
+            self.mem_access(&mut p.st, 1, it, 0, 8, Some((RegState::konst(0), None)), pc)?;
+            for r in [2, 3] {
+                if p.st.reg(r).ty != RegType::Scalar {
+                    return fail(Rule::HelperArg, format!("R{r} is not a scalar"), &[r as u8]);
+                }
+            }
+            let id = self.new_id();
+            p.st.refs.push(Reference { id, insn: pc });
+            *p.st.frames[frameno].slot_mut(slot_of(off)) =
+                IterState { ref_obj_id: id, drained: false, depth: 0 }.slot();
+            self.clobber_caller_saved(&mut p.st);
+            *p.st.reg_mut(0) = RegState::unknown();
+            return Ok(Next::Goto(pc + 1));
+        }
+        let cur = off
+            .filter(|o| (-(MAX_STACK as i64)..0).contains(o))
+            .and_then(|o| IterState::of(&p.st.frames[frameno].slot(slot_of(o))).map(|s| (o, s)));
+        let Some((off, state)) = cur else {
+            return with_hint(fail(Rule::HelperArg, "expected an initialized iter_num as arg #0", &[1]), || {
+                "create the iterator with bpf_iter_num_new() first (and do not use it after bpf_iter_num_destroy())"
+                    .into()
+            });
+        };
+        self.mark_stack_ptr_access(&p.st, &it, 0, 8, pc);
+        self.clobber_caller_saved(&mut p.st);
+        let s = slot_of(off);
+        if name == "bpf_iter_num_destroy" {
+            let rid = state.ref_obj_id;
+            p.st.refs.retain(|r| r.id != rid);
+            p.st.for_each_reg(|r| {
+                if r.ref_obj_id == rid {
+                    *r = RegState::unknown();
+                }
+            });
+            *p.st.frames[frameno].slot_mut(s) = StackSlot::INVALID;
+            *p.st.reg_mut(0) = RegState::NOT_INIT;
+            return Ok(Next::Goto(pc + 1));
+        }
+        // bpf_iter_num_next: this path sees it drained (NULL); while it is active, a
+        // path one element deeper is queued.
+        let queued = (!state.drained).then(|| {
+            let mut q = p.st.clone();
+            let deeper = IterState { depth: state.depth + 1, ..state };
+            *q.frames[frameno].slot_mut(s) = deeper.slot();
+            let id = self.new_id();
+            *q.reg_mut(0) =
+                RegState { aux: 4, rdonly: true, id, ref_obj_id: state.ref_obj_id, ..RegState::ptr(RegType::Mem) };
+            q
+        });
+        *p.st.frames[frameno].slot_mut(s) = IterState { drained: true, ..state }.slot();
+        *p.st.reg_mut(0) = RegState::konst(0);
+        let Some(mut q) = queued else { return Ok(Next::Goto(pc + 1)) };
+        self.widen_loop_state(pc, p.node, &p.st, &mut q);
+        Ok(Next::Branch(
+            Box::new(Path { pc: pc + 1, st: q, node: p.node, path: p.path.clone(), hist: p.hist.clone() }),
+            pc + 1,
+        ))
     }
 
     /// r0 of the conntrack kfuncs that return a reference: `struct nf_conn *` (typed by

@@ -8,6 +8,7 @@
 //! (pointer arguments may be NULL, scalars are unbounded).
 
 use super::calls::PKT_CHANGING;
+use super::precision::Need;
 use super::{fail, Next, Node, Path, Verifier, R};
 use crate::cfg::Cfg;
 use crate::state::{Frame, RegState, RegType, State};
@@ -232,7 +233,7 @@ impl Verifier<'_> {
                     e.clear();
                 }
                 self.stored = 0;
-                self.nodes = vec![Node { parent: None, branches: 1 }];
+                self.nodes = vec![Node { parent: None, branches: 1, dprec: Need::default() }];
                 self.walk(self.cfg.subprogs[sub], init)?;
                 if let Some(l) = self.log.as_mut() {
                     let _ = writeln!(l, "Func#{sub} ('{name}') is safe for any args that match its prototype");
@@ -250,7 +251,8 @@ impl Verifier<'_> {
     /// ctx, unknown scalars, and memory of the pointee's size that may be NULL, with
     /// its own id so that a NULL check refines it.
     fn global_entry_state(&mut self, sub: usize, fi: usize) -> State {
-        let mut st = State { frames: vec![Frame::new(sub, None, 0)], refs: vec![], lock: None, may_goto_depth: 0 };
+        let mut st =
+            State { frames: vec![Frame::new(sub, None, 0)], refs: vec![], lock: None, rcu: false, may_goto_depth: 0 };
         let args = self.prog.funcs[fi].args.clone().unwrap_or_default();
         for (i, arg) in args.iter().enumerate().take(5) {
             st.frames[0].regs[i + 1] = match *arg {

@@ -6,7 +6,7 @@
 use super::mem::strict_align;
 use super::precision::Need;
 use super::{fail, size_bytes, Next, Path, Verifier, R};
-use crate::state::{RegState, RegType, SlotType, State};
+use crate::state::{IterState, RegState, RegType, SlotType, State};
 use crate::{BranchDecision, Rule};
 use bpfbox_isa::{Reg, Size};
 
@@ -60,37 +60,52 @@ impl Verifier<'_> {
         self.jumps += 1;
         let pc = p.pc;
         let target = (pc as i64 + 1 + off as i64) as usize;
-        let mut fall = Path { pc: pc + 1, st: p.st.clone(), node: p.node, path: p.path.clone() };
+        let mut fall = Path { pc: pc + 1, st: p.st.clone(), node: p.node, path: p.path.clone(), hist: p.hist.clone() };
         fall.st.may_goto_depth += 1;
         fall.path.push(BranchDecision { pc, taken: false });
         p.path.push(BranchDecision { pc, taken: true });
-        if let Some(prev) = self.prev_loop_entry(pc, p.node, &p.st) {
-            self.settle_precision();
-            let need = match self.prec.as_ref() {
-                Some(pr) => pr.need[pc],
-                // Unprivileged: every scalar is precise.
-                None => Need::ALL,
-            };
-            // Precision is known for the innermost frame only: outer frames stay exact.
-            if let (Some(of), Some(cf)) = (prev.frames.last(), fall.st.frames.last_mut()) {
-                for r in (0..10).filter(|r| need.regs & (1 << r) == 0) {
-                    widen(&of.regs[r], &mut cf.regs[r]);
-                }
-                let spilled = |b: &[SlotType; 8]| b.iter().all(|t| *t == SlotType::Spill);
-                for (k, cs) in cf.stack.iter_mut().enumerate().take(64) {
-                    let os = of.slot(k);
-                    if need.slots & (1 << k) == 0 && spilled(&cs.bytes) && spilled(&os.bytes) {
-                        widen(&os.spilled, &mut cs.spilled);
-                    }
+        self.widen_loop_state(pc, p.node, &p.st, &mut fall.st);
+        Next::Branch(Box::new(fall), target)
+    }
+
+    /// `widen_imprecise_scalars` for the next pass of a loop (a `may_goto`'s
+    /// fall-through, an iterator's next element) queued at `pc` by the path `node` in
+    /// state `st`: the scalars that do not matter from `pc` on and changed since the
+    /// previous pass become unknown, so that the passes converge.
+    pub(super) fn widen_loop_state(&mut self, pc: usize, node: usize, st: &State, next: &mut State) {
+        let Some((prev, prev_node)) = self.prev_loop_entry(pc, node, st) else { return };
+        // What is precise in the previous pass's state so far (the kernel's per-state
+        // marks: not what may matter on some path from here, which would keep exact a
+        // value that only mattered where it was a constant, e.g. before the first pass).
+        let need = match self.prec.as_ref() {
+            Some(_) => self.nodes[prev_node].dprec,
+            // Unprivileged: every scalar is precise.
+            None => Need::ALL,
+        };
+        // Precision is known for the innermost frame only: outer frames stay exact.
+        if let (Some(of), Some(cf)) = (prev.frames.last(), next.frames.last_mut()) {
+            for r in (0..10).filter(|r| need.regs & (1 << r) == 0) {
+                widen(&of.regs[r], &mut cf.regs[r]);
+            }
+            let spilled = |b: &[SlotType; 8]| b.iter().all(|t| *t == SlotType::Spill);
+            for (k, cs) in cf.stack.iter_mut().enumerate().take(64) {
+                let os = of.slot(k);
+                if need.slots & (1 << k) == 0 && spilled(&cs.bytes) && spilled(&os.bytes) {
+                    widen(&os.spilled, &mut cs.spilled);
                 }
             }
         }
-        Next::Branch(Box::new(fall), target)
+    }
+
+    /// Whether `pc` calls an iterator's `next` (`is_iter_next_insn`): a forced
+    /// checkpoint where the loop's passes converge.
+    pub(super) fn is_iter_next(&self, pc: usize) -> bool {
+        is_iter_next_insn(&self.insns[pc])
     }
 
     /// `find_prev_entry`: the most recent state stored at `pc` on the current path
     /// before the one this path just stored (`node`), with the same call sites.
-    fn prev_loop_entry(&self, pc: usize, node: usize, st: &State) -> Option<State> {
+    fn prev_loop_entry(&self, pc: usize, node: usize, st: &State) -> Option<(State, usize)> {
         let same_sites = |o: &State| {
             o.frames.len() == st.frames.len() && o.frames.iter().zip(&st.frames).all(|(a, b)| a.callsite == b.callsite)
         };
@@ -98,7 +113,7 @@ impl Verifier<'_> {
             .iter()
             .rev()
             .find(|e| e.node != node && self.nodes[e.node].branches > 0 && same_sites(&e.st))
-            .map(|e| e.st.clone())
+            .map(|e| (e.st.clone(), e.node))
     }
 
     /// At a `may_goto`, a state still being explored one loop iteration back whose
@@ -108,6 +123,23 @@ impl Verifier<'_> {
         matches!(self.insns[pc], bpfbox_isa::Insn::MayGoto { .. })
             && old.may_goto_depth != cur.may_goto_depth
             && super::prune::states_subsume(old, cur, live, &[Need::ALL; super::MAX_CALL_FRAMES], &[])
+    }
+
+    /// At an iterator's `next`, a state still being explored one loop iteration back
+    /// whose ranges contain the current ones covers it while the current iterator is
+    /// active (`is_state_visited`, `is_iter_next_insn`): the loop has converged.
+    pub(super) fn iter_next_converged(&self, old: &State, cur: &State, live: u16) -> bool {
+        let it = cur.reg(1);
+        let active = it.ty == RegType::Stack
+            && it.var.const_value().is_some_and(|v| {
+                let off = it.off as i64 + v as i64;
+                off < 0
+                    && cur
+                        .frames
+                        .get(it.aux as usize)
+                        .is_some_and(|f| IterState::of(&f.slot(((-off - 1) / 8) as usize)).is_some_and(|s| !s.drained))
+            });
+        active && super::prune::states_subsume(old, cur, live, &[Need::ALL; super::MAX_CALL_FRAMES], &[])
     }
 
     /// `dst = load_acquire((size *)(src + off))`: `check_load_mem` with strict
@@ -135,7 +167,7 @@ impl Verifier<'_> {
         let base = self.read_reg(&p.st, d)?;
         if d != 10 && matches!(base.ty, RegType::Stack) {
             // A store into the stack through another pointer may come back as a value.
-            self.mark_precise(pc, 1 << s);
+            self.mark_precise_static(pc, 1 << s);
         }
         let sz = size_bytes(size);
         strict_align(&base, off, sz, d)?;
@@ -159,6 +191,12 @@ impl Verifier<'_> {
         self.write_check(dst.idx())?;
         fail(Rule::Unsupported, "bpfbox does not model BPF arena pointers (addr_space_cast)", &[dst.num()])
     }
+}
+
+/// A call of an iterator's `next` kfunc.
+pub(crate) fn is_iter_next_insn(insn: &bpfbox_isa::Insn) -> bool {
+    matches!(*insn, bpfbox_isa::Insn::Call(bpfbox_isa::CallTarget::Kfunc { btf_id, .. })
+        if bpfbox_abi::kfuncs::kfunc_name(btf_id) == Some("bpf_iter_num_next"))
 }
 
 #[cfg(test)]

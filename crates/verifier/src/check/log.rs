@@ -35,12 +35,16 @@ pub(super) enum LogHeader {
     None,
 }
 
-/// Helper names for the log (`call bpf_map_lookup_elem#1`).
+/// Helper and kfunc names for the log (`call bpf_map_lookup_elem#1`).
 pub(super) struct LogNames;
 
 impl bpfbox_isa::kernel_fmt::CallNames for LogNames {
     fn helper(&self, id: i32) -> Option<String> {
         u32::try_from(id).ok().and_then(helper_by_id).map(|h| h.name.to_string())
+    }
+    /// The kfuncs bpfbox runs, by bpfbox's ids (the kernel prints its BTF id).
+    fn kfunc(&self, btf_id: i32, _off: i16) -> Option<String> {
+        bpfbox_abi::kfuncs::kfunc_name(btf_id).map(str::to_string)
     }
 }
 
@@ -247,6 +251,12 @@ fn fmt_frame(prog: &ProgramInput, f: &Frame, fi: usize, refs: &[Reference], only
         if only.is_some_and(|o| !o.slots.contains(&i)) || slot.bytes.iter().all(|b| *b == SlotType::Invalid) {
             continue;
         }
+        let off = -((i as i64 + 1) * 8);
+        if let Some(it) = crate::state::IterState::of(slot) {
+            let state = if it.drained { "drained" } else { "active" };
+            let _ = write!(s, " fp{off}=iter_num(ref_id={},state={state},depth={})", it.ref_obj_id, it.depth);
+            continue;
+        }
         // The kernel lists a slot's bytes from fp-1 down (bpfbox keeps them from fp-8 up).
         let types: String = slot
             .bytes
@@ -257,9 +267,9 @@ fn fmt_frame(prog: &ProgramInput, f: &Frame, fi: usize, refs: &[Reference], only
                 SlotType::Misc => 'm',
                 SlotType::Zero => '0',
                 SlotType::Spill => 'r',
+                SlotType::Iter => 'i',
             })
             .collect();
-        let off = -((i as i64 + 1) * 8);
         if slot.bytes[0] == SlotType::Spill {
             let prefix: String = types.chars().take_while(|c| *c != 'r').collect();
             let _ = write!(s, " fp{off}={prefix}{}", fmt(&slot.spilled));

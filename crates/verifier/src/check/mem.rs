@@ -341,6 +341,9 @@ impl Verifier<'_> {
                 Ok(RegState::scalar(scalar_of_size(size)))
             }
             RegType::Mem => {
+                if write && base.rdonly {
+                    return fail(Rule::MemAccess, format!("R{regno} cannot write into {}", base.type_str()), &[rn]);
+                }
                 let mem = base.aux as i64;
                 self.region_check(regno, &base, off, size, mem, Rule::MemAccess, &format!("memory, mem_size={mem}"))?;
                 Ok(if write { RegState::NOT_INIT } else { RegState::scalar(scalar_of_size(size)) })
@@ -532,6 +535,9 @@ impl Verifier<'_> {
         let innermost = frameno + 1 == st.frames.len();
         let priv_scalar_spills = !self.opts.unprivileged;
         let frame = &mut st.frames[frameno];
+        if store.is_some() {
+            scrub_iters(frame, lo, hi + sz);
+        }
         match store {
             Some((v, src)) => {
                 // check_stack_write_fixed_off: unprivileged partial writes over a spilled pointer.
@@ -672,6 +678,14 @@ impl Verifier<'_> {
                         }
                         SlotType::Zero => {}
                         SlotType::Misc => all_zero = false,
+                        // An iterator's state is not data (check_stack_read_fixed_off).
+                        SlotType::Iter => {
+                            return fail(
+                                Rule::StackAccess,
+                                format!("invalid read from stack off {}+{} size {size}", lo, o - lo),
+                                &[rn],
+                            );
+                        }
                     }
                 }
                 let zero_spill = base.var.is_const() && spill_bytes == end - start && spilled_zero;
@@ -724,6 +738,17 @@ impl Verifier<'_> {
                 let sub = st.frames[frameno].subprog;
                 self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
                 let frame = &mut st.frames[frameno];
+                if let Some(o) = (lo..end).find(|&o| frame.byte(o) == SlotType::Iter).filter(|_| !(write && uninit)) {
+                    // check_stack_range_initialized: an iterator is not memory to read.
+                    return fail(
+                        Rule::StackAccess,
+                        format!("invalid read from stack R{regno} off {lo}+{} size {size_max}", o - lo),
+                        &[regno as u8],
+                    );
+                }
+                if write {
+                    scrub_iters(frame, lo, end);
+                }
                 for o in lo..end {
                     if write && uninit {
                         let s = ((-o - 1) / 8) as usize;
@@ -801,5 +826,21 @@ impl Verifier<'_> {
                 })
             }
         }
+    }
+}
+
+/// A write over an iterator's slot makes the whole slot misc data
+/// (`is_stack_slot_special` + `scrub_spilled_slot`); the iterator's reference stays
+/// acquired, so the program leaks it unless it is destroyed elsewhere.
+fn scrub_iters(frame: &mut crate::state::Frame, lo: i64, end: i64) {
+    let mut o = lo;
+    while o < end {
+        let s = ((-o - 1) / 8) as usize;
+        if frame.slot(s).bytes[0] == SlotType::Iter {
+            let slot = frame.slot_mut(s);
+            slot.bytes = [SlotType::Misc; 8];
+            slot.spilled = RegState::NOT_INIT;
+        }
+        o = -8 * s as i64; // the next slot up
     }
 }

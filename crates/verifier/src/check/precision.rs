@@ -7,6 +7,7 @@ use super::Verifier;
 use crate::state::{RegState, RegType, State, MAX_STACK};
 use bpfbox_abi::{helper_by_id, ArgKind, TypeFlags};
 use bpfbox_isa::{AluOp, AtomicOp, CallTarget, Insn, Operand, PacketMode};
+use std::rc::Rc;
 
 /// A conservative form of the kernel's precision tracking (`mark_chain_precision`).
 ///
@@ -60,6 +61,45 @@ pub(super) struct Precision {
     reads_all: bool,
 }
 
+/// A path's history, newest first (the kernel's `jmp_history` plus the states it
+/// stored): enough to walk it back instruction by instruction.
+pub(super) struct Hist {
+    ev: Ev,
+    prev: HistRef,
+}
+
+pub(super) type HistRef = Option<Rc<Hist>>;
+
+impl Drop for Hist {
+    /// Without recursion: a path's history can be a million entries long.
+    fn drop(&mut self) {
+        let mut next = self.prev.take();
+        while let Some(rc) = next {
+            match Rc::try_unwrap(rc) {
+                Ok(mut h) => next = h.prev.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+enum Ev {
+    /// Control went from `from` to `to`, not the next instruction.
+    Jump { from: u32, to: u32 },
+    /// The path stored its state as `node` before the instruction at `pc`.
+    Check { node: u32, pc: u32 },
+}
+
+pub(super) fn push_jump(h: &mut HistRef, from: usize, to: usize) {
+    let prev = h.take();
+    *h = Some(Rc::new(Hist { ev: Ev::Jump { from: from as u32, to: to as u32 }, prev }));
+}
+
+pub(super) fn push_check(h: &mut HistRef, node: usize, pc: usize) {
+    let prev = h.take();
+    *h = Some(Rc::new(Hist { ev: Ev::Check { node: node as u32, pc: pc as u32 }, prev }));
+}
+
 /// Registers (bit n: rn) and current-frame stack slots (bit i: `stack[i]`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 pub(super) struct Need {
@@ -69,7 +109,7 @@ pub(super) struct Need {
 
 impl Need {
     pub(super) const ALL: Need = Need { regs: u16::MAX, slots: u64::MAX };
-    fn or(self, o: Need) -> Need {
+    pub(super) fn or(self, o: Need) -> Need {
         Need { regs: self.regs | o.regs, slots: self.slots | o.slots }
     }
     fn covers(self, o: Need) -> bool {
@@ -201,6 +241,15 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, fill: bool, reads_all: b
         }
         // What a callee reads of this frame through pointers is recorded at the call (`used`).
         Insn::Call(CallTarget::Local(_)) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: out.slots },
+        // The number iterator's kfuncs decide nothing from their scalar arguments (the
+        // iterator slot they read is recorded as they run, `used`, and compared
+        // exactly); the RCU ones take none.
+        Insn::Call(CallTarget::Kfunc { btf_id, .. })
+            if bpfbox_abi::kfuncs::kfunc_name(*btf_id)
+                .is_some_and(|n| n.starts_with("bpf_iter_num_") || n.starts_with("bpf_rcu_read_")) =>
+        {
+            Need { regs: out.regs & !CLOBBER, slots: out.slots }
+        }
         Insn::Call(_) => Need { regs: (out.regs & !CLOBBER) | ARGS, slots: u64::MAX },
         Insn::CallX { reg } => Need { regs: (out.regs & !CLOBBER) | ARGS | b(*reg), slots: u64::MAX },
         Insn::Exit => Need { regs: 1, slots: 0 },
@@ -398,9 +447,73 @@ impl Verifier<'_> {
         }
     }
 
+    /// For pruning only: a value bpfbox compares exactly from here that the kernel
+    /// does not mark precise (a scalar stored through a pointer).
+    pub(super) fn mark_precise_static(&mut self, pc: usize, regs: u16) {
+        if let Some(pr) = self.prec.as_mut() {
+            pr.mark(pc, Need { regs, slots: 0 });
+        }
+    }
+
     pub(super) fn mark_precise(&mut self, pc: usize, regs: u16) {
         if let Some(pr) = self.prec.as_mut() {
             pr.mark(pc, Need { regs, slots: 0 });
+            self.dseeds.push((pc, Need { regs, slots: 0 }));
+        }
+    }
+
+    /// `mark_chain_precision` for the stored states of this path: `need` matters
+    /// before the instruction at `pc`; walking back along the path's history `h`
+    /// (instruction by instruction, as `backtrack_insn`), each state the path stored
+    /// on the way is marked with what matters there ([`Node::dprec`](super::Node)).
+    /// It stops where nothing is left to mark, where a state already had it (its
+    /// own history was marked then), and at a call or return (other frames: their
+    /// marks are not kept).
+    pub(super) fn backtrack(&mut self, pc: usize, need: Need, h: Option<&Rc<Hist>>) {
+        let Some(pr) = self.prec.as_ref() else { return };
+        let (mut pc, mut need, mut h) = (pc, need, h);
+        loop {
+            while let Some(Hist { ev: Ev::Check { node, pc: at }, prev }) = h.map(|x| &**x) {
+                if *at as usize != pc {
+                    break;
+                }
+                let n = &mut self.nodes[*node as usize];
+                let new = Need { regs: need.regs & !n.dprec.regs, slots: need.slots & !n.dprec.slots };
+                n.dprec = n.dprec.or(need);
+                need = new;
+                h = prev.as_ref();
+            }
+            if need == Need::default() {
+                return;
+            }
+            let q = match h.map(|x| &**x) {
+                Some(Hist { ev: Ev::Jump { from, to }, prev }) if *to as usize == pc => {
+                    let from = *from as usize;
+                    if matches!(self.insns[from], Insn::Call(_) | Insn::Exit) {
+                        return;
+                    }
+                    h = prev.as_ref();
+                    from
+                }
+                _ => {
+                    // Fell through from the instruction before (not across a function start).
+                    if pc == 0 || self.cfg.subprogs.contains(&pc) {
+                        return;
+                    }
+                    if self.insns[pc - 1] == Insn::LoadImm64Tail {
+                        pc - 2
+                    } else {
+                        pc - 1
+                    }
+                }
+            };
+            pc = q;
+            need = match self.insns[pc] {
+                Insn::Call(CallTarget::Local(_)) | Insn::Exit => return,
+                // A helper or kfunc: what it returns is its own (r0), r1-r5 are gone.
+                Insn::Call(_) => Need { regs: need.regs & !0b11_1111, slots: need.slots },
+                ref insn => prec_transfer(insn, need, pr.indirect[pc], pr.fills[pc], false),
+            };
         }
     }
 
@@ -439,6 +552,10 @@ impl Verifier<'_> {
             }
             if handled & (1 << (i + 1)) != 0 {
                 let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey && const_key);
+                if value_matters && const_key {
+                    // get_constant_map_key marks the key's slot precise.
+                    self.dseeds.push((pc, Need { regs: 0, slots: read[i + 1] }));
+                }
                 if value_matters {
                     slots |= read[i + 1];
                 }

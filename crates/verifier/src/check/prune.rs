@@ -6,7 +6,7 @@
 
 use super::precision::Need;
 use super::{fail, with_hint, Node, Path, Verifier, R};
-use crate::state::{RegState, RegType, SlotType, StackSlot, State};
+use crate::state::{IterState, RegState, RegType, SlotType, StackSlot, State};
 use crate::Rule;
 use bpfbox_isa::Insn;
 
@@ -25,7 +25,7 @@ pub(super) struct Explored {
 /// call clobbers them. `stack_live[f]`: the slots of frame `f` read again before they
 /// are overwritten (bit i: `stack[i]`); the others are not compared at all.
 pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need], stack_live: &[u64]) -> bool {
-    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
+    if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() || old.rcu != cur.rcu {
         return false;
     }
     let mut ids = IdMap::default();
@@ -78,6 +78,14 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                     None => {}
                 }
             }
+            if so.bytes[0] == SlotType::Iter {
+                // stacksafe for STACK_ITER: the same iterator in the same state (its depth
+                // ignored: successive iterations must be able to converge).
+                match (IterState::of(&so), IterState::of(&sc)) {
+                    (Some(o), Some(c)) if o.drained == c.drained && ids.check(o.ref_obj_id, c.ref_obj_id) => continue,
+                    _ => return false,
+                }
+            }
             if so.bytes[0] == SlotType::Spill {
                 if sc.bytes[0] != SlotType::Spill {
                     // A spilled unknown scalar is as good as misc bytes.
@@ -94,8 +102,9 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
                 let same_bytes = so.bytes.iter().zip(&sc.bytes).all(|(o, c)| match o {
                     SlotType::Invalid => true,
                     SlotType::Spill => *c == SlotType::Spill,
-                    SlotType::Misc => *c != SlotType::Invalid,
+                    SlotType::Misc => !matches!(c, SlotType::Invalid | SlotType::Iter),
                     SlotType::Zero => *c == SlotType::Zero,
+                    SlotType::Iter => false,
                 });
                 if !same_bytes || !regsafe(&so.spilled, &sc.spilled, &mut ids) {
                     return false;
@@ -105,11 +114,11 @@ pub(super) fn states_subsume(old: &State, cur: &State, live: u16, prec: &[Need],
             for b in 0..8 {
                 let ok = match so.bytes[b] {
                     SlotType::Invalid => true,
-                    SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
+                    SlotType::Misc => !matches!(sc.bytes[b], SlotType::Invalid | SlotType::Iter),
                     SlotType::Zero => {
                         sc.bytes[b] == SlotType::Zero || (sc.bytes[0] == SlotType::Spill && sc.spilled.is_null_const())
                     }
-                    SlotType::Spill => false,
+                    SlotType::Spill | SlotType::Iter => false,
                 };
                 if !ok {
                     return false;
@@ -143,11 +152,12 @@ fn imprecise_slot_ok(so: &StackSlot, sc: &StackSlot, ids: &mut IdMap) -> Option<
         let ok = match so.bytes[b] {
             SlotType::Invalid => true,
             // As the exact comparison: misc bytes take anything initialized.
-            SlotType::Misc => sc.bytes[b] != SlotType::Invalid,
+            SlotType::Misc => !matches!(sc.bytes[b], SlotType::Invalid | SlotType::Iter),
             // Zero bytes by type, as the kernel compares them (whatever the precision): a
             // key made of them is a constant (`const_stack_key`), not marked precise.
             SlotType::Zero => sc.bytes[b] == SlotType::Zero,
             SlotType::Spill => false,
+            SlotType::Iter => return None,
         };
         if !ok {
             return Some(false);
@@ -227,7 +237,7 @@ fn regsafe(o: &RegState, c: &RegState, ids: &mut IdMap) -> bool {
 
 /// Exact equality on live registers (infinite-loop detection).
 fn states_equal(old: &State, cur: &State, live: u16) -> bool {
-    if old.frames.len() != cur.frames.len() || old.refs != cur.refs || old.lock != cur.lock {
+    if old.frames.len() != cur.frames.len() || old.refs != cur.refs || old.lock != cur.lock || old.rcu != cur.rcu {
         return false;
     }
     let nf = old.frames.len();
@@ -291,7 +301,8 @@ impl Verifier<'_> {
             }
         }
         let (prec, stack_live) = (&prec[..], &stack_live[..]);
-        let checkpoint = matches!(self.insns[p.pc], Insn::MayGoto { .. });
+        let iter_next = self.is_iter_next(p.pc);
+        let checkpoint = matches!(self.insns[p.pc], Insn::MayGoto { .. }) || iter_next;
         let forced = checkpoint || self.opts.prog_flags & crate::BPF_F_TEST_STATE_FREQ != 0;
         // As the kernel does (is_state_visited), store a state only after at least 2
         // jumps and 8 instructions since the last one (or where a checkpoint is forced):
@@ -309,14 +320,17 @@ impl Verifier<'_> {
             i -= 1;
             let e = &mut list[i];
             if self.nodes[e.node].branches > 0 {
-                if self.may_goto_converged(p.pc, &e.st, &p.st, live) {
+                if self.may_goto_converged(p.pc, &e.st, &p.st, live)
+                    || iter_next && self.iter_next_converged(&e.st, &p.st, live)
+                {
                     e.hit += 1;
                     result = Ok(Some(()));
                     break;
                 }
                 // A state still being explored: this path loops back to it (one
-                // `may_goto` deeper, it is the next iteration of a bounded loop).
-                if e.st.may_goto_depth == p.st.may_goto_depth && states_equal(&e.st, &p.st, live) {
+                // `may_goto` deeper, it is the next iteration of a bounded loop). An
+                // iterator's loop is not checked (its `next` eventually returns NULL).
+                if !iter_next && e.st.may_goto_depth == p.st.may_goto_depth && states_equal(&e.st, &p.st, live) {
                     result = Err(());
                     break;
                 }
@@ -364,7 +378,8 @@ impl Verifier<'_> {
             self.last_add_insns = processed;
             self.last_add_jumps = self.jumps;
             let node = self.nodes.len();
-            self.nodes.push(Node { parent: Some(p.node), branches: 1 });
+            self.nodes.push(Node { parent: Some(p.node), branches: 1, dprec: Need::default() });
+            super::precision::push_check(&mut p.hist, node, p.pc);
             p.node = node;
             list.push(Explored { st: p.st.clone(), node, hit: 0, miss: 0 });
             self.stored += 1;

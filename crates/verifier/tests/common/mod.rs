@@ -89,6 +89,20 @@ fn parse_map(spec: &str) -> MapInfo {
     m
 }
 
+/// `call kfunc NAME`: a kfunc bpfbox runs, by its bpfbox id (`bpfbox_abi::kfuncs`;
+/// `kernel_corpus.rs` gives the kernel the running kernel's BTF id of the same name).
+fn kfuncs_by_name(line: &str) -> String {
+    let Some(at) = line.find("call kfunc ") else { return line.to_string() };
+    let rest = &line[at + "call kfunc ".len()..];
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    let name = &rest[..end];
+    if !name.starts_with("bpf_") {
+        return line.to_string();
+    }
+    let id = bpfbox_abi::kfuncs::kfunc_id(name).unwrap_or_else(|| panic!("unknown kfunc `{name}` in `{line}`"));
+    format!("{}call kfunc {id:#x}{}", &line[..at], &rest[end..])
+}
+
 pub fn parse_file(path: &Path) -> Vec<Case> {
     let text = std::fs::read_to_string(path).expect("read corpus file");
     let file = path.file_name().expect("name").to_string_lossy().to_string();
@@ -134,6 +148,7 @@ pub fn parse_file(path: &Path) -> Vec<Case> {
         });
     };
     for (i, line) in text.lines().enumerate() {
+        let line = &kfuncs_by_name(line);
         let t = line.trim();
         if let Some(name) = t.strip_prefix("===") {
             if let Some(c) = cur.take() {

@@ -159,6 +159,8 @@ pub(crate) fn kfunc_table() -> Vec<(HelperProto, HelperFn)> {
     ];
     f.into_iter()
         .chain(super::conntrack::KFUNCS)
+        .chain(super::iter::KFUNCS)
+        .chain(super::misc::RCU_KFUNCS)
         .filter_map(|(name, func)| {
             let id = bpfbox_abi::kfuncs::kfunc_id(name)?;
             let proto = HelperProto::new(id as u32, name, RetType::INTEGER, &[ArgType::ANYTHING; 4]);

@@ -413,3 +413,16 @@ pub(super) fn current_task_under_cgroup(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R
 pub(super) fn copy_from_user(c: &mut HelperCtx<'_>, a: [u64; 5]) -> R {
     probe_read(c, [a[0], a[1], a[2], 0, 0])
 }
+
+/// `bpf_rcu_read_lock()` / `bpf_rcu_read_unlock()`: a run holds nothing another
+/// thread could free under it; the verifier checks the pairing.
+fn rcu_read_lock(_c: &mut HelperCtx<'_>, _a: [u64; 5]) -> R {
+    ret(0)
+}
+
+fn rcu_read_unlock(_c: &mut HelperCtx<'_>, _a: [u64; 5]) -> R {
+    ret(0)
+}
+
+pub(super) const RCU_KFUNCS: [(&str, HelperFn); 2] =
+    [("bpf_rcu_read_lock", rcu_read_lock), ("bpf_rcu_read_unlock", rcu_read_unlock)];

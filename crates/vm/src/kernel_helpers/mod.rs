@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 mod conntrack;
 mod dynptr;
+mod iter;
 mod maps;
 mod misc;
 mod net;
