@@ -490,3 +490,44 @@ r9 &= 8
 r0 += r9
 *(u8 *)(r0 + 11) = r9  ; error: R0 max value is outside of the allowed memory range
 L3: exit
+
+=== a may_goto counter compared with what offsets a map value stays exact: no convergence
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+; map: hash key=4 value=16 entries=8
+r6 = r1
+L1: r7 = 0
+L2: may_goto L3
+r7 += 1
+goto L2
+L3: r8 = *(u32 *)(r6 + 8)
+if r7 != r8 goto L4
+L4: r2 = r10  ; error: BPF program is too large
+r2 += -8
+ld_pseudo r1, 0x5, 1
+call 1
+if r0 == 0 goto L5
+r0 += r8
+L5: r1 = 0
+L6: may_goto L7
+L7: exit
+
+=== a wider read over a one-byte spill is no fill: the loop counter spilled there widens
+; prog: xdp
+; accept
+; map: array key=4 value=16 entries=4
+r6 = r1
+r9 = 3
+L3: may_goto L4
+r9 += 1
+goto L3
+L4: r2 = r10
+r2 += -4
+ld_pseudo r1, 0x5, 0
+call 1
+*(u8 *)(r10 - 56) = r9
+r9 = *(u32 *)(r10 - 56)
+if r0 == 0 goto L7
+r0 += r9
+L7: r0 = 0
+exit

@@ -615,14 +615,15 @@ impl Verifier<'_> {
                     let slot = frame.slot(((-lo - 1) / 8) as usize);
                     let spill_size = slot.bytes.iter().take_while(|t| **t == SlotType::Spill).count() as u32;
                     if spill_size > 0 {
-                        self.mark_fill(pc);
                         if size == 8 && spill_size == 8 {
+                            self.mark_fill(pc);
                             return Ok(slot.spilled);
                         }
                         if slot.spilled.ty != RegType::Scalar {
                             return fail(Rule::StackAccess, "invalid size of register fill", &[rn]);
                         }
                         if size <= spill_size {
+                            self.mark_fill(pc);
                             // check_stack_read_fixed_off: the filled register stays linked to
                             // the spilled one unless the fill narrows the value.
                             let sp = slot.spilled;
@@ -661,7 +662,6 @@ impl Verifier<'_> {
                             );
                         }
                         SlotType::Spill => {
-                            self.mark_fill(pc);
                             let slot = frame.slot(((-o - 1) / 8) as usize);
                             // A variable-offset read may cover a spilled pointer when
                             // privileged (check_stack_read_var_off): the result is unknown.
@@ -689,6 +689,12 @@ impl Verifier<'_> {
                     }
                 }
                 let zero_spill = base.var.is_const() && spill_bytes == end - start && spilled_zero;
+                // Only a read that gives the spilled value is a fill (the kernel keeps
+                // INSN_F_STACK_ACCESS only then): spilled bytes read with others give an
+                // unknown value, whatever was spilled.
+                if zero_spill {
+                    self.mark_fill(pc);
+                }
                 Ok(if all_zero || zero_spill { RegState::konst(0) } else { RegState::scalar(scalar_of_size(size)) })
             }
         }

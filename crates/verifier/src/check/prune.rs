@@ -314,6 +314,7 @@ impl Verifier<'_> {
         let mut add = forced || processed - self.last_add_insns >= 8 && self.jumps - self.last_add_jumps >= 2;
         let mut list = std::mem::take(&mut self.explored[p.pc]);
         let mut result = Ok(None);
+        let mut hit_node = 0;
         // Newest first, as the kernel's list (new states go to its head).
         let mut i = list.len();
         while i > 0 {
@@ -324,6 +325,7 @@ impl Verifier<'_> {
                     || iter_next && self.iter_next_converged(&e.st, &p.st, live)
                 {
                     e.hit += 1;
+                    hit_node = e.node;
                     result = Ok(Some(()));
                     break;
                 }
@@ -341,6 +343,7 @@ impl Verifier<'_> {
                 }
             } else if states_subsume(&e.st, &p.st, live, prec, stack_live) {
                 e.hit += 1;
+                hit_node = e.node;
                 result = Ok(Some(()));
                 break;
             }
@@ -370,6 +373,12 @@ impl Verifier<'_> {
             }
             Ok(Some(())) => {
                 self.explored[p.pc] = list;
+                // propagate_precision: what is precise in the state that covers this
+                // path is precise along this path too.
+                let need = self.nodes[hit_node].dprec;
+                if need != Need::default() {
+                    self.backtrack(p.pc, need, p.hist.as_ref());
+                }
                 return Ok(true);
             }
             Ok(None) => {}
