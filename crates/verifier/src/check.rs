@@ -503,6 +503,9 @@ impl Verifier<'_> {
             Insn::Neg { width, dst } => {
                 let d = dst.idx();
                 let v = self.read_reg(&p.st, d)?;
+                if self.opts.unprivileged && v.is_ptr() {
+                    return fail(Rule::PointerArithmetic, format!("R{d} pointer arithmetic prohibited"), &[d as u8]);
+                }
                 self.write_check(d)?;
                 let w32 = width == Width::W32;
                 let r = if v.ty == RegType::Scalar {
@@ -523,6 +526,10 @@ impl Verifier<'_> {
             Insn::Endian { kind, bits, dst } => {
                 let d = dst.idx();
                 let v = self.read_reg(&p.st, d)?;
+                // check_alu_op (BPF_NEG, BPF_END): a pointer's bytes are not for the unprivileged.
+                if self.opts.unprivileged && v.is_ptr() {
+                    return fail(Rule::PointerArithmetic, format!("R{d} pointer arithmetic prohibited"), &[d as u8]);
+                }
                 self.write_check(d)?;
                 let r = match (v.ty, v.var.const_value(), kind) {
                     (RegType::Scalar, Some(c), _) => {

@@ -207,3 +207,31 @@ r2 = r10
 r2 += -16
 r0 = *(u64 *)(r2 + 0)
 exit
+
+=== a byte swap of a pointer, unprivileged
+; unprivileged
+r9 = r10
+r9 = le16 r9  ; error: R9 pointer arithmetic prohibited
+r0 = 0
+exit
+
+=== a negated pointer, unprivileged
+; unprivileged
+r9 = r10
+r9 = -r9  ; error: R9 pointer arithmetic prohibited
+r0 = 0
+exit
+
+=== a pointer negated in 32 bits, unprivileged
+; unprivileged
+r9 = r10
+w9 = -w9  ; error: R9 pointer arithmetic prohibited
+r0 = 0
+exit
+
+=== a negated pointer, privileged, is an unknown scalar
+; accept
+r9 = r10
+r9 = -r9
+r0 = 0
+exit
