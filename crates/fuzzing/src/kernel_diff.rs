@@ -16,7 +16,9 @@
 //! jmp32 compares, ISA v4 ALU operations (sdiv/smod, sign extension, byte swaps) and
 //! sign-extending loads, 32-bit spills, stack atomics (fetch, xchg, cmpxchg), packet
 //! pointers kept across helpers that move the packet, `bpf_sk_lookup_*` socket
-//! references with `struct bpf_sock` field reads, `may_goto` loops and tail calls.
+//! references with `struct bpf_sock` field reads, `may_goto` loops, tail calls,
+//! open-coded number iterators and RCU sections (kfuncs by bpfbox's ids; the kernel
+//! harness gives the kernel its BTF ids of the same functions).
 //! Maps come with random `BPF_F_RDONLY_PROG`/`BPF_F_WRONLY_PROG` flags.
 
 use crate::Rng;
@@ -713,6 +715,70 @@ impl Gen<'_> {
         self.join(&out);
     }
 
+    /// An open-coded number iterator loop (`bpf_for`): new, next until NULL with the
+    /// element read (sometimes bounded and used as a map value offset, or written, or
+    /// read past its 4 bytes, or not NULL-checked), destroy (sometimes forgotten or
+    /// done twice). The slot may be shared with other gadgets' stack data.
+    fn iter_loop(&mut self) {
+        let it = -8 * (1 + self.n(10) as i64);
+        let c = self.keep();
+        let (top, out) = (self.label(), self.label());
+        let id = |n: &str| bpfbox_abi::kfuncs::kfunc_id(n).unwrap_or(0);
+        let (new, next, destroy) = (id("bpf_iter_num_new"), id("bpf_iter_num_next"), id("bpf_iter_num_destroy"));
+        let (start, end) = (self.n(4) as i64 - 1, self.n(40) as i64);
+        e!(self, "r1 = r10\nr1 += {it}\nr2 = {start}\nr3 = {end}\ncall kfunc {new:#x}");
+        e!(self, "r{c} = 0");
+        e!(self, "{top}: r1 = r10\nr1 += {it}\ncall kfunc {next:#x}");
+        if !self.bad() {
+            e!(self, "if r0 == 0 goto {out}");
+        }
+        let variants = if self.bad() { 6 } else { 4 };
+        match self.n(variants) {
+            0 => e!(self, "r{c} += 1"),
+            1 => e!(self, "r1 = *(u32 *)(r0 + 0)\nr{c} += r1"),
+            2 => {
+                // The element as an offset into a map value, bounded (or not).
+                let l = self.label();
+                e!(self, "r{c} = *(u32 *)(r0 + 0)");
+                if !self.bad() {
+                    e!(self, "if r{c} > 7 goto {l}");
+                }
+                e!(self, "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nld_pseudo r1, 0x5, 0\ncall 1");
+                e!(self, "if r0 == 0 goto {l}\nr0 += r{c}\nr1 = *(u8 *)(r0 + 8)");
+                self.join(&l);
+            }
+            3 => self.simple(),
+            4 => e!(self, "r1 = 1\n*(u32 *)(r0 + 0) = r1"),
+            _ => e!(self, "r1 = *(u32 *)(r0 + 4)"),
+        }
+        e!(self, "goto {top}");
+        self.join(&out);
+        if !self.bad() || chance(self.r, 50) {
+            e!(self, "r1 = r10\nr1 += {it}\ncall kfunc {destroy:#x}");
+        }
+        if self.bad() {
+            e!(self, "r1 = r10\nr1 += {it}\ncall kfunc {destroy:#x}");
+        }
+    }
+
+    /// An RCU read-side section around a little work (wrong variants: left open,
+    /// opened twice, closed twice).
+    fn rcu_section(&mut self) {
+        let id = |n: &str| bpfbox_abi::kfuncs::kfunc_id(n).unwrap_or(0);
+        let (lock, unlock) = (id("bpf_rcu_read_lock"), id("bpf_rcu_read_unlock"));
+        e!(self, "call kfunc {lock:#x}");
+        if self.bad() {
+            e!(self, "call kfunc {lock:#x}");
+        }
+        self.simple();
+        if !self.bad() || chance(self.r, 50) {
+            e!(self, "call kfunc {unlock:#x}");
+        }
+        if self.bad() {
+            e!(self, "call kfunc {unlock:#x}");
+        }
+    }
+
     /// `bpf_tail_call(ctx, progs, index)`: the context must be r1 (wrong variant: it
     /// is not); when it returns (no program at the index) the program goes on.
     fn tail_call(&mut self) {
@@ -735,7 +801,9 @@ impl Gen<'_> {
     }
 
     fn gadget(&mut self) {
-        match self.n(26) {
+        match self.n(28) {
+            26 => self.iter_loop(),
+            27 => self.rcu_section(),
             20 => self.stack_atomic(),
             21 => self.packet_invalidate(),
             22 | 23 => self.sk_lookup(),

@@ -27,7 +27,13 @@ use bpfbox_kernel::{load_raw, load_raw_unprivileged, RawLoad, RawLoadError, RawM
 use common::{all_cases, Case, Expect};
 
 /// Cases where the kernel's verdict differs from the file's: (file, case, reason).
-const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[];
+const EXPECTED_DISAGREEMENTS: &[(&str, &str, &str)] = &[(
+    "iterators.s",
+    "an accumulator decided after the loop where one pass made it small (over-strict)",
+    "bpfbox prunes with a static, per-instruction precision: the drained path of each pass \
+     decides `r9 == r7` where the kernel prunes it against a state whose r9 is imprecise, so \
+     the accumulator stays exact on every pass and never converges (the kernel widens it)",
+)];
 
 /// The program with bpfbox's kfunc ids replaced by the running kernel's BTF ids of
 /// the same functions (`/sys/kernel/btf/vmlinux`).

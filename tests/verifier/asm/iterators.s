@@ -335,3 +335,28 @@ call kfunc bpf_iter_num_new
 loop: r1 = r6
 call kfunc bpf_iter_num_next  ; error: BPF program is too large
 goto loop
+
+=== an accumulator decided after the loop where one pass made it small (over-strict)
+r7 = 7
+call 7
+r9 = r0
+r9 &= 15
+r1 = r10
+r1 += -8
+r2 = 2
+r3 = 3
+call kfunc bpf_iter_num_new
+loop: r1 = r10
+r1 += -8
+call kfunc bpf_iter_num_next
+if r0 == 0 goto done
+r1 = *(u32 *)(r0 + 0)
+r9 += r1
+goto loop
+done: r1 = r10
+r1 += -8
+call kfunc bpf_iter_num_destroy
+if r9 s> 1 goto +0
+if r9 == r7 goto +0  ; error: BPF program is too large
+r0 = 0
+exit

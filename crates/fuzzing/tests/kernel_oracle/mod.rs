@@ -5,10 +5,31 @@
 use bpfbox_fuzzing::kernel_diff::{Case, Tally};
 use bpfbox_kernel::{verdict_raw, RawLoad, RawMap};
 
+/// bpfbox's kfunc ids replaced by the running kernel's BTF ids of the same functions.
+fn kernel_kfunc_ids(insns: &[bpfbox_isa::Insn]) -> Vec<bpfbox_isa::Insn> {
+    use bpfbox_isa::{CallTarget, Insn};
+    static VMLINUX: std::sync::OnceLock<Option<bpfbox_object::btf::Btf>> = std::sync::OnceLock::new();
+    let btf = VMLINUX.get_or_init(|| {
+        let b = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+        bpfbox_object::btf::Btf::parse_vec(b).ok()
+    });
+    insns
+        .iter()
+        .map(|i| match *i {
+            Insn::Call(CallTarget::Kfunc { btf_id, off }) => {
+                let id = bpfbox_abi::kfuncs::kfunc_name(btf_id)
+                    .and_then(|n| btf.as_ref()?.find_by_name_kind(n, bpfbox_object::btf::Kind::Func));
+                Insn::Call(CallTarget::Kfunc { btf_id: id.map_or(btf_id, |id| id as i32), off })
+            }
+            other => other,
+        })
+        .collect()
+}
+
 /// The kernel's verdict: `Ok(())` loaded, `Err(last log line)` refused.
 pub fn verdict(c: &Case) -> Result<(), String> {
     let Some(input) = c.input() else { return Err("does not assemble".into()) };
-    let bytes = bpfbox_isa::encode_program(&input.insns);
+    let bytes = bpfbox_isa::encode_program(&kernel_kfunc_ids(&input.insns));
     let maps: Vec<RawMap> = c
         .maps
         .iter()
