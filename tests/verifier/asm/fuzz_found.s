@@ -531,3 +531,56 @@ if r0 == 0 goto L7
 r0 += r9
 L7: r0 = 0
 exit
+
+=== a may_goto counter decided after a subprogram call stays exact: no convergence
+; prog: socket_filter
+r8 = 2
+L4: may_goto L5  ; error: BPF program is too large
+r8 += 1
+goto L4
+L5: r1 = 0
+call f0
+if w8 != -2 goto L7
+L7: exit
+f0: r0 = *(u64 *)(r10 - 8)
+exit
+
+=== a register an atomic fetches into is overwritten: the loop counter it held widens
+; prog: sched_cls
+; accept
+r6 = r1
+r7 = 3
+r1 = 0
+L3: may_goto L4
+r7 += 1
+goto L3
+L4: *(u64 *)(r10 - 40) = r1
+r7 = atomic_fetch_xor((u64 *)(r10 - 40), r7)
+if w7 & -4 goto L7
+L7: r0 = 0
+exit
+
+=== a value a subprogram call passes by stays exact through the callee
+; prog: sched_cls
+; accept
+; map: array key=4 value=16 entries=4
+r6 = r1
+r7 = 4
+r9 = 4
+L1: may_goto L2
+r7 >>= 14
+if r9 < 6 goto L1
+L2: call f0
+r1 = 0
+*(u32 *)(r10 - 12) = r1
+r2 = r10
+r2 += -12
+ld_pseudo r1, 0x5, 0
+call 1
+if r0 == 0 goto L7
+r7 &= 8
+r0 += r7
+*(u32 *)(r0 + 12) = r7
+L7: r0 = 0
+exit
+f0: exit

@@ -220,7 +220,9 @@ fn prec_transfer(insn: &Insn, out: Need, indirect: u64, fill: bool, reads_all: b
         // fetched register does. Liveness: the slots it was executed on (`indirect`).
         Insn::Atomic { .. } => {
             let got = fetched(insn).is_some_and(|r| out.regs & b(r) != 0);
-            Need { regs: out.regs, slots: out.slots | if reads_all || fill && got { indirect } else { 0 } }
+            // The fetched register is overwritten: its value before does not flow on.
+            let killed = fetched(insn).map_or(0, b);
+            Need { regs: out.regs & !killed, slots: out.slots | if reads_all || fill && got { indirect } else { 0 } }
         }
         Insn::LoadPacket { mode, .. } => regs(
             (out.regs & !CLOBBER)
@@ -465,13 +467,18 @@ impl Verifier<'_> {
     /// `mark_chain_precision` for the stored states of this path: `need` matters
     /// before the instruction at `pc`; walking back along the path's history `h`
     /// (instruction by instruction, as `backtrack_insn`), each state the path stored
-    /// on the way is marked with what matters there ([`Node::dprec`](super::Node)).
-    /// It stops where nothing is left to mark, where a state already had it (its
-    /// own history was marked then), and at a call or return (other frames: their
-    /// marks are not kept).
+    /// on the way is marked with what matters in its innermost frame
+    /// ([`Node::dprec`](super::Node)). A static subprogram the path returned from is
+    /// walked through (its r0 is what the caller needed of r0; the caller's r6-r9 and
+    /// stack wait for its entry, where its r1-r5 become the caller's arguments). It
+    /// stops where nothing is left to mark, where a state already had it (its own
+    /// history was marked then), and at a callback's boundary.
     pub(super) fn backtrack(&mut self, pc: usize, need: Need, h: Option<&Rc<Hist>>) {
+        const CLOBBER: u16 = 0b11_1111;
         let Some(pr) = self.prec.as_ref() else { return };
         let (mut pc, mut need, mut h) = (pc, need, h);
+        // The callers' needs while the walk is inside a callee (innermost last).
+        let mut outer: Vec<Need> = Vec::new();
         loop {
             while let Some(Hist { ev: Ev::Check { node, pc: at }, prev }) = h.map(|x| &**x) {
                 if *at as usize != pc {
@@ -483,17 +490,37 @@ impl Verifier<'_> {
                 need = new;
                 h = prev.as_ref();
             }
-            if need == Need::default() {
+            if need == Need::default() && outer.iter().all(|o| *o == Need::default()) {
                 return;
             }
             let q = match h.map(|x| &**x) {
                 Some(Hist { ev: Ev::Jump { from, to }, prev }) if *to as usize == pc => {
                     let from = *from as usize;
-                    if matches!(self.insns[from], Insn::Call(_) | Insn::Exit) {
-                        return;
-                    }
                     h = prev.as_ref();
-                    from
+                    match self.insns[from] {
+                        Insn::Exit => {
+                            // Back into the callee this path returned from.
+                            if pc == 0 || !matches!(self.insns[pc - 1], Insn::Call(CallTarget::Local(_))) {
+                                return;
+                            }
+                            outer.push(Need { regs: need.regs & !CLOBBER, slots: need.slots });
+                            need = Need { regs: need.regs & 1, slots: 0 };
+                            from
+                        }
+                        Insn::Call(CallTarget::Local(_)) => {
+                            // From a callee's entry back to its call, in the caller.
+                            let args = need.regs & 0b11_1110;
+                            need = match outer.pop() {
+                                Some(o) => Need { regs: o.regs | args, slots: o.slots },
+                                None => Need { regs: args, slots: 0 },
+                            };
+                            pc = from;
+                            continue;
+                        }
+                        // A callback's entry.
+                        Insn::Call(_) => return,
+                        _ => from,
+                    }
                 }
                 _ => {
                     // Fell through from the instruction before (not across a function start).
@@ -509,9 +536,11 @@ impl Verifier<'_> {
             };
             pc = q;
             need = match self.insns[pc] {
-                Insn::Call(CallTarget::Local(_)) | Insn::Exit => return,
-                // A helper or kfunc: what it returns is its own (r0), r1-r5 are gone.
-                Insn::Call(_) => Need { regs: need.regs & !0b11_1111, slots: need.slots },
+                // The exit of the callee entered above: r0 is what matters.
+                Insn::Exit => need,
+                // A helper, a kfunc, or a global function (verified on its own, never
+                // entered): what it returns is its own, r1-r5 are gone.
+                Insn::Call(_) => Need { regs: need.regs & !CLOBBER, slots: need.slots },
                 ref insn => prec_transfer(insn, need, pr.indirect[pc], pr.fills[pc], false),
             };
         }
