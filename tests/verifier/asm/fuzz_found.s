@@ -584,3 +584,18 @@ r0 += r7
 L7: r0 = 0
 exit
 f0: exit
+
+=== a may_goto counter spilled as an out-of-range constant array key stays exact
+; prog: socket_filter
+; map: array key=4 value=16 entries=4
+r9 = 5
+L1: may_goto L2
+r9 += 1
+goto L1  ; error: BPF program is too large
+L2: *(u32 *)(r10 - 16) = r9
+r2 = r10
+r2 += -16
+ld_pseudo r1, 0x5, 0
+call 1
+r0 = 0
+exit

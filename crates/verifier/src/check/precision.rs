@@ -568,20 +568,27 @@ impl Verifier<'_> {
         // per-CPU array lookup, which then cannot fail, spilled (zero bytes are compared
         // by type anyway). Whatever the key, a lookup that may fail covers every other
         // outcome.
-        let const_key = proto.is_some_and(|p| p.name == "map_lookup_elem") && args[0].ty == RegType::ConstMapPtr && {
-            let mi = self.map(args[0].map);
-            matches!(mi.map_type, 2 | 6)
-                && self
-                    .const_stack_key(st, &args[1], mi.key_size)
-                    .is_some_and(|(k, spilled)| spilled && k < mi.max_entries as u64)
-        };
+        let spilled_key = (proto.is_some_and(|p| p.name == "map_lookup_elem") && args[0].ty == RegType::ConstMapPtr)
+            .then(|| {
+                let mi = self.map(args[0].map);
+                if !matches!(mi.map_type, 2 | 6) {
+                    return None;
+                }
+                let max = mi.max_entries as u64;
+                self.const_stack_key(st, &args[1], mi.key_size).filter(|(_, spilled)| *spilled).map(|(k, _)| k < max)
+            })
+            .flatten();
+        let const_key = spilled_key == Some(true);
+        // The kernel's per-state marks (loop widening): get_constant_map_key marks a
+        // spilled constant key precise whether or not it is in range.
+        let kernel_const_key = spilled_key.is_some();
         for (i, a) in args.iter().enumerate().take(n) {
             if a.ty == RegType::Func {
                 slots = u64::MAX;
             }
             if handled & (1 << (i + 1)) != 0 {
                 let value_matters = proto.is_none_or(|p| p.args[i].kind == ArgKind::PtrToMapKey && const_key);
-                if value_matters && const_key {
+                if kernel_const_key && proto.is_some_and(|p| p.args[i].kind == ArgKind::PtrToMapKey) {
                     // get_constant_map_key marks the key's slot precise.
                     self.dseeds.push((pc, Need { regs: 0, slots: read[i + 1] }));
                 }
